@@ -25,37 +25,28 @@ export interface AddOffsetsToTxnRequestInput {
 }
 
 export function defaultAddOffsetsToTxnRequest(): AddOffsetsToTxnRequest {
-  return { transactionalId: '', producerId: 0n, producerEpoch: 0, groupId: '' }
+  return { transactionalId: "", producerId: 0n, producerEpoch: 0, groupId: "" }
 }
 
 export function decodeAddOffsetsToTxnRequest(r: Reader, version: number): AddOffsetsToTxnRequest {
-  const flexible = version >= 3
-  let _transactionalId: string = ''
-  _transactionalId = version >= 3 ? r.compactString() : r.string()
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int16()
-  let _groupId: string = ''
-  _groupId = version >= 3 ? r.compactString() : r.string()
+  const flexible = version >= 3;
+  let _transactionalId: string = "";
+  _transactionalId = (version >= 3 ? r.compactString() : r.string());
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int16();
+  let _groupId: string = "";
+  _groupId = (version >= 3 ? r.compactString() : r.string());
   if (flexible) r.taggedFields()
-  return {
-    transactionalId: _transactionalId,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    groupId: _groupId,
-  }
+  return { transactionalId: _transactionalId, producerId: _producerId, producerEpoch: _producerEpoch, groupId: _groupId }
 }
 
 export function encodeAddOffsetsToTxnRequest(w: Writer, version: number, v: AddOffsetsToTxnRequestInput): void {
-  const flexible = version >= 3
-  version >= 3
-    ? w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-    : w.string(v.transactionalId === undefined ? '' : v.transactionalId)
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  version >= 3
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.transactionalId === undefined ? "" : v.transactionalId)) : w.string((v.transactionalId === undefined ? "" : v.transactionalId)));
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  (version >= 3 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
   if (flexible) w.uvarint(0)
 }

@@ -25,18 +25,18 @@ export function defaultAddOffsetsToTxnResponse(): AddOffsetsToTxnResponse {
 }
 
 export function decodeAddOffsetsToTxnResponse(r: Reader, version: number): AddOffsetsToTxnResponse {
-  const flexible = version >= 3
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 3;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode }
 }
 
 export function encodeAddOffsetsToTxnResponse(w: Writer, version: number, v: AddOffsetsToTxnResponseInput): void {
-  const flexible = version >= 3
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 3;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -21,40 +21,23 @@ export interface AddPartitionsToTxnTopicInput {
 }
 
 export function defaultAddPartitionsToTxnTopic(): AddPartitionsToTxnTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readAddPartitionsToTxnTopic(r: Reader, version: number): AddPartitionsToTxnTopic {
-  const flexible = version >= 3
-  let _name: string = ''
-  _name = version >= 3 ? r.compactString() : r.string()
-  let _partitions: number[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = version >= 3;
+  let _name: string = "";
+  _name = (version >= 3 ? r.compactString() : r.string());
+  let _partitions: number[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeAddPartitionsToTxnTopic(w: Writer, version: number, v: AddPartitionsToTxnTopicInput): void {
-  const flexible = version >= 3
-  version >= 3 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -75,81 +58,32 @@ export interface AddPartitionsToTxnRequestInput {
 }
 
 export function defaultAddPartitionsToTxnRequest(): AddPartitionsToTxnRequest {
-  return {
-    transactions: [],
-    v3AndBelowTransactionalId: '',
-    v3AndBelowProducerId: 0n,
-    v3AndBelowProducerEpoch: 0,
-    v3AndBelowTopics: [],
-  }
+  return { transactions: [], v3AndBelowTransactionalId: "", v3AndBelowProducerId: 0n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [] }
 }
 
 export function decodeAddPartitionsToTxnRequest(r: Reader, version: number): AddPartitionsToTxnRequest {
-  const flexible = version >= 3
-  let _transactions: AddPartitionsToTxnTransaction[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Transactions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTransaction(r, version)
-      _transactions = a
-    }
-  }
-  let _v3AndBelowTransactionalId: string = ''
-  if (version <= 3) _v3AndBelowTransactionalId = version >= 3 ? r.compactString() : r.string()
-  let _v3AndBelowProducerId: bigint = 0n
-  if (version <= 3) _v3AndBelowProducerId = r.int64()
-  let _v3AndBelowProducerEpoch: number = 0
-  if (version <= 3) _v3AndBelowProducerEpoch = r.int16()
-  let _v3AndBelowTopics: AddPartitionsToTxnTopic[] = []
-  if (version <= 3) {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for V3AndBelowTopics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopic(r, version)
-      _v3AndBelowTopics = a
-    }
-  }
+  const flexible = version >= 3;
+  let _transactions: AddPartitionsToTxnTransaction[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Transactions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTransaction(r, version); _transactions = a } }
+  let _v3AndBelowTransactionalId: string = "";
+  if (version <= 3) _v3AndBelowTransactionalId = (version >= 3 ? r.compactString() : r.string());
+  let _v3AndBelowProducerId: bigint = 0n;
+  if (version <= 3) _v3AndBelowProducerId = r.int64();
+  let _v3AndBelowProducerEpoch: number = 0;
+  if (version <= 3) _v3AndBelowProducerEpoch = r.int16();
+  let _v3AndBelowTopics: AddPartitionsToTxnTopic[] = [];
+  if (version <= 3) { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for V3AndBelowTopics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopic(r, version); _v3AndBelowTopics = a } }
   if (flexible) r.taggedFields()
-  return {
-    transactions: _transactions,
-    v3AndBelowTransactionalId: _v3AndBelowTransactionalId,
-    v3AndBelowProducerId: _v3AndBelowProducerId,
-    v3AndBelowProducerEpoch: _v3AndBelowProducerEpoch,
-    v3AndBelowTopics: _v3AndBelowTopics,
-  }
+  return { transactions: _transactions, v3AndBelowTransactionalId: _v3AndBelowTransactionalId, v3AndBelowProducerId: _v3AndBelowProducerId, v3AndBelowProducerEpoch: _v3AndBelowProducerEpoch, v3AndBelowTopics: _v3AndBelowTopics }
 }
 
 export function encodeAddPartitionsToTxnRequest(w: Writer, version: number, v: AddPartitionsToTxnRequestInput): void {
-  const flexible = version >= 3
-  if (version >= 4) {
-    const a = v.transactions === undefined ? [] : v.transactions
-    if (a == null) {
-      throw new ProtocolError('null array for Transactions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAddPartitionsToTxnTransaction(w, version, e!)
-    }
-  }
-  if (version <= 3)
-    version >= 3
-      ? w.compactString(v.v3AndBelowTransactionalId === undefined ? '' : v.v3AndBelowTransactionalId)
-      : w.string(v.v3AndBelowTransactionalId === undefined ? '' : v.v3AndBelowTransactionalId)
-  if (version <= 3) w.int64(v.v3AndBelowProducerId === undefined ? 0n : v.v3AndBelowProducerId)
-  if (version <= 3) w.int16(v.v3AndBelowProducerEpoch === undefined ? 0 : v.v3AndBelowProducerEpoch)
-  if (version <= 3) {
-    const a = v.v3AndBelowTopics === undefined ? [] : v.v3AndBelowTopics
-    if (a == null) {
-      throw new ProtocolError('null array for V3AndBelowTopics')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAddPartitionsToTxnTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  if (version >= 4) { const a = (v.transactions === undefined ? [] : v.transactions); if (a == null) { throw new ProtocolError('null array for Transactions') } else { w.uvarint(a.length + 1); for (const e of a) writeAddPartitionsToTxnTransaction(w, version, e!) } };
+  if (version <= 3) (version >= 3 ? w.compactString((v.v3AndBelowTransactionalId === undefined ? "" : v.v3AndBelowTransactionalId)) : w.string((v.v3AndBelowTransactionalId === undefined ? "" : v.v3AndBelowTransactionalId)));
+  if (version <= 3) w.int64((v.v3AndBelowProducerId === undefined ? 0n : v.v3AndBelowProducerId));
+  if (version <= 3) w.int16((v.v3AndBelowProducerEpoch === undefined ? 0 : v.v3AndBelowProducerEpoch));
+  if (version <= 3) { const a = (v.v3AndBelowTopics === undefined ? [] : v.v3AndBelowTopics); if (a == null) { throw new ProtocolError('null array for V3AndBelowTopics') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAddPartitionsToTxnTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -170,58 +104,31 @@ export interface AddPartitionsToTxnTransactionInput {
 }
 
 export function defaultAddPartitionsToTxnTransaction(): AddPartitionsToTxnTransaction {
-  return { transactionalId: '', producerId: 0n, producerEpoch: 0, verifyOnly: false, topics: [] }
+  return { transactionalId: "", producerId: 0n, producerEpoch: 0, verifyOnly: false, topics: [] }
 }
 
 export function readAddPartitionsToTxnTransaction(r: Reader, version: number): AddPartitionsToTxnTransaction {
-  const flexible = version >= 3
-  let _transactionalId: string = ''
-  if (version >= 4) _transactionalId = r.compactString()
-  let _producerId: bigint = 0n
-  if (version >= 4) _producerId = r.int64()
-  let _producerEpoch: number = 0
-  if (version >= 4) _producerEpoch = r.int16()
-  let _verifyOnly: boolean = false
-  if (version >= 4) _verifyOnly = r.bool()
-  let _topics: AddPartitionsToTxnTopic[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 3;
+  let _transactionalId: string = "";
+  if (version >= 4) _transactionalId = r.compactString();
+  let _producerId: bigint = 0n;
+  if (version >= 4) _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  if (version >= 4) _producerEpoch = r.int16();
+  let _verifyOnly: boolean = false;
+  if (version >= 4) _verifyOnly = r.bool();
+  let _topics: AddPartitionsToTxnTopic[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
-  return {
-    transactionalId: _transactionalId,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    verifyOnly: _verifyOnly,
-    topics: _topics,
-  }
+  return { transactionalId: _transactionalId, producerId: _producerId, producerEpoch: _producerEpoch, verifyOnly: _verifyOnly, topics: _topics }
 }
 
-export function writeAddPartitionsToTxnTransaction(
-  w: Writer,
-  version: number,
-  v: AddPartitionsToTxnTransactionInput,
-): void {
-  const flexible = version >= 3
-  if (version >= 4) w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-  if (version >= 4) w.int64(v.producerId === undefined ? 0n : v.producerId)
-  if (version >= 4) w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  if (version >= 4) w.bool(v.verifyOnly === undefined ? false : v.verifyOnly)
-  if (version >= 4) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAddPartitionsToTxnTopic(w, version, e!)
-    }
-  }
+export function writeAddPartitionsToTxnTransaction(w: Writer, version: number, v: AddPartitionsToTxnTransactionInput): void {
+  const flexible = version >= 3;
+  if (version >= 4) w.compactString((v.transactionalId === undefined ? "" : v.transactionalId));
+  if (version >= 4) w.int64((v.producerId === undefined ? 0n : v.producerId));
+  if (version >= 4) w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  if (version >= 4) w.bool((v.verifyOnly === undefined ? false : v.verifyOnly));
+  if (version >= 4) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeAddPartitionsToTxnTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }

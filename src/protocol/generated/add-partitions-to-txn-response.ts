@@ -21,44 +21,23 @@ export interface AddPartitionsToTxnTopicResultInput {
 }
 
 export function defaultAddPartitionsToTxnTopicResult(): AddPartitionsToTxnTopicResult {
-  return { name: '', resultsByPartition: [] }
+  return { name: "", resultsByPartition: [] }
 }
 
 export function readAddPartitionsToTxnTopicResult(r: Reader, version: number): AddPartitionsToTxnTopicResult {
-  const flexible = version >= 3
-  let _name: string = ''
-  _name = version >= 3 ? r.compactString() : r.string()
-  let _resultsByPartition: AddPartitionsToTxnPartitionResult[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ResultsByPartition')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnPartitionResult(r, version)
-      _resultsByPartition = a
-    }
-  }
+  const flexible = version >= 3;
+  let _name: string = "";
+  _name = (version >= 3 ? r.compactString() : r.string());
+  let _resultsByPartition: AddPartitionsToTxnPartitionResult[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for ResultsByPartition') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnPartitionResult(r, version); _resultsByPartition = a } }
   if (flexible) r.taggedFields()
   return { name: _name, resultsByPartition: _resultsByPartition }
 }
 
-export function writeAddPartitionsToTxnTopicResult(
-  w: Writer,
-  version: number,
-  v: AddPartitionsToTxnTopicResultInput,
-): void {
-  const flexible = version >= 3
-  version >= 3 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.resultsByPartition === undefined ? [] : v.resultsByPartition
-    if (a == null) {
-      throw new ProtocolError('null array for ResultsByPartition')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAddPartitionsToTxnPartitionResult(w, version, e!)
-    }
-  }
+export function writeAddPartitionsToTxnTopicResult(w: Writer, version: number, v: AddPartitionsToTxnTopicResultInput): void {
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.resultsByPartition === undefined ? [] : v.resultsByPartition); if (a == null) { throw new ProtocolError('null array for ResultsByPartition') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAddPartitionsToTxnPartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -77,23 +56,19 @@ export function defaultAddPartitionsToTxnPartitionResult(): AddPartitionsToTxnPa
 }
 
 export function readAddPartitionsToTxnPartitionResult(r: Reader, version: number): AddPartitionsToTxnPartitionResult {
-  const flexible = version >= 3
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _partitionErrorCode: number = 0
-  _partitionErrorCode = r.int16()
+  const flexible = version >= 3;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _partitionErrorCode: number = 0;
+  _partitionErrorCode = r.int16();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, partitionErrorCode: _partitionErrorCode }
 }
 
-export function writeAddPartitionsToTxnPartitionResult(
-  w: Writer,
-  version: number,
-  v: AddPartitionsToTxnPartitionResultInput,
-): void {
-  const flexible = version >= 3
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.partitionErrorCode === undefined ? 0 : v.partitionErrorCode)
+export function writeAddPartitionsToTxnPartitionResult(w: Writer, version: number, v: AddPartitionsToTxnPartitionResultInput): void {
+  const flexible = version >= 3;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.partitionErrorCode === undefined ? 0 : v.partitionErrorCode));
   if (flexible) w.uvarint(0)
 }
 
@@ -116,64 +91,25 @@ export function defaultAddPartitionsToTxnResponse(): AddPartitionsToTxnResponse 
 }
 
 export function decodeAddPartitionsToTxnResponse(r: Reader, version: number): AddPartitionsToTxnResponse {
-  const flexible = version >= 3
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  if (version >= 4) _errorCode = r.int16()
-  let _resultsByTransaction: AddPartitionsToTxnResult[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ResultsByTransaction')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResult(r, version)
-      _resultsByTransaction = a
-    }
-  }
-  let _resultsByTopicV3AndBelow: AddPartitionsToTxnTopicResult[] = []
-  if (version <= 3) {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ResultsByTopicV3AndBelow')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopicResult(r, version)
-      _resultsByTopicV3AndBelow = a
-    }
-  }
+  const flexible = version >= 3;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  if (version >= 4) _errorCode = r.int16();
+  let _resultsByTransaction: AddPartitionsToTxnResult[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for ResultsByTransaction') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResult(r, version); _resultsByTransaction = a } }
+  let _resultsByTopicV3AndBelow: AddPartitionsToTxnTopicResult[] = [];
+  if (version <= 3) { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for ResultsByTopicV3AndBelow') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopicResult(r, version); _resultsByTopicV3AndBelow = a } }
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    resultsByTransaction: _resultsByTransaction,
-    resultsByTopicV3AndBelow: _resultsByTopicV3AndBelow,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, resultsByTransaction: _resultsByTransaction, resultsByTopicV3AndBelow: _resultsByTopicV3AndBelow }
 }
 
 export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, v: AddPartitionsToTxnResponseInput): void {
-  const flexible = version >= 3
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  if (version >= 4) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 4) {
-    const a = v.resultsByTransaction === undefined ? [] : v.resultsByTransaction
-    if (a == null) {
-      throw new ProtocolError('null array for ResultsByTransaction')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAddPartitionsToTxnResult(w, version, e!)
-    }
-  }
-  if (version <= 3) {
-    const a = v.resultsByTopicV3AndBelow === undefined ? [] : v.resultsByTopicV3AndBelow
-    if (a == null) {
-      throw new ProtocolError('null array for ResultsByTopicV3AndBelow')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAddPartitionsToTxnTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  if (version >= 4) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 4) { const a = (v.resultsByTransaction === undefined ? [] : v.resultsByTransaction); if (a == null) { throw new ProtocolError('null array for ResultsByTransaction') } else { w.uvarint(a.length + 1); for (const e of a) writeAddPartitionsToTxnResult(w, version, e!) } };
+  if (version <= 3) { const a = (v.resultsByTopicV3AndBelow === undefined ? [] : v.resultsByTopicV3AndBelow); if (a == null) { throw new ProtocolError('null array for ResultsByTopicV3AndBelow') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAddPartitionsToTxnTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -188,39 +124,22 @@ export interface AddPartitionsToTxnResultInput {
 }
 
 export function defaultAddPartitionsToTxnResult(): AddPartitionsToTxnResult {
-  return { transactionalId: '', topicResults: [] }
+  return { transactionalId: "", topicResults: [] }
 }
 
 export function readAddPartitionsToTxnResult(r: Reader, version: number): AddPartitionsToTxnResult {
-  const flexible = version >= 3
-  let _transactionalId: string = ''
-  if (version >= 4) _transactionalId = r.compactString()
-  let _topicResults: AddPartitionsToTxnTopicResult[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicResults')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopicResult(r, version)
-      _topicResults = a
-    }
-  }
+  const flexible = version >= 3;
+  let _transactionalId: string = "";
+  if (version >= 4) _transactionalId = r.compactString();
+  let _topicResults: AddPartitionsToTxnTopicResult[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TopicResults') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnTopicResult(r, version); _topicResults = a } }
   if (flexible) r.taggedFields()
   return { transactionalId: _transactionalId, topicResults: _topicResults }
 }
 
 export function writeAddPartitionsToTxnResult(w: Writer, version: number, v: AddPartitionsToTxnResultInput): void {
-  const flexible = version >= 3
-  if (version >= 4) w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-  if (version >= 4) {
-    const a = v.topicResults === undefined ? [] : v.topicResults
-    if (a == null) {
-      throw new ProtocolError('null array for TopicResults')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAddPartitionsToTxnTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  if (version >= 4) w.compactString((v.transactionalId === undefined ? "" : v.transactionalId));
+  if (version >= 4) { const a = (v.topicResults === undefined ? [] : v.topicResults); if (a == null) { throw new ProtocolError('null array for TopicResults') } else { w.uvarint(a.length + 1); for (const e of a) writeAddPartitionsToTxnTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }

@@ -27,55 +27,32 @@ export interface AddRaftVoterRequestInput {
 }
 
 export function defaultAddRaftVoterRequest(): AddRaftVoterRequest {
-  return { clusterId: '', timeoutMs: 0, voterId: 0, voterDirectoryId: ZERO_UUID, listeners: [] }
+  return { clusterId: "", timeoutMs: 0, voterId: 0, voterDirectoryId: ZERO_UUID, listeners: [] }
 }
 
 export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVoterRequest {
-  const flexible = true
-  let _clusterId: string | null = ''
-  _clusterId = r.compactNullableString()
-  let _timeoutMs: number = 0
-  _timeoutMs = r.int32()
-  let _voterId: number = 0
-  _voterId = r.int32()
-  let _voterDirectoryId: string = ZERO_UUID
-  _voterDirectoryId = r.uuid()
-  let _listeners: Listener[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListener(r, version)
-      _listeners = a
-    }
-  }
+  const flexible = true;
+  let _clusterId: string | null = "";
+  _clusterId = r.compactNullableString();
+  let _timeoutMs: number = 0;
+  _timeoutMs = r.int32();
+  let _voterId: number = 0;
+  _voterId = r.int32();
+  let _voterDirectoryId: string = ZERO_UUID;
+  _voterDirectoryId = r.uuid();
+  let _listeners: Listener[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Listeners') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListener(r, version); _listeners = a } }
   if (flexible) r.taggedFields()
-  return {
-    clusterId: _clusterId,
-    timeoutMs: _timeoutMs,
-    voterId: _voterId,
-    voterDirectoryId: _voterDirectoryId,
-    listeners: _listeners,
-  }
+  return { clusterId: _clusterId, timeoutMs: _timeoutMs, voterId: _voterId, voterDirectoryId: _voterDirectoryId, listeners: _listeners }
 }
 
 export function encodeAddRaftVoterRequest(w: Writer, version: number, v: AddRaftVoterRequestInput): void {
-  const flexible = true
-  w.compactNullableString(v.clusterId === undefined ? '' : v.clusterId)
-  w.int32(v.timeoutMs === undefined ? 0 : v.timeoutMs)
-  w.int32(v.voterId === undefined ? 0 : v.voterId)
-  w.uuid(v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId)
-  {
-    const a = v.listeners === undefined ? [] : v.listeners
-    if (a == null) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeListener(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactNullableString((v.clusterId === undefined ? "" : v.clusterId));
+  w.int32((v.timeoutMs === undefined ? 0 : v.timeoutMs));
+  w.int32((v.voterId === undefined ? 0 : v.voterId));
+  w.uuid((v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId));
+  { const a = (v.listeners === undefined ? [] : v.listeners); if (a == null) { throw new ProtocolError('null array for Listeners') } else { w.uvarint(a.length + 1); for (const e of a) writeListener(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -92,25 +69,25 @@ export interface ListenerInput {
 }
 
 export function defaultListener(): Listener {
-  return { name: '', host: '', port: 0 }
+  return { name: "", host: "", port: 0 }
 }
 
 export function readListener(r: Reader, version: number): Listener {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.uint16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.uint16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port }
 }
 
 export function writeListener(w: Writer, version: number, v: ListenerInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

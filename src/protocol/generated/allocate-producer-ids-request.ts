@@ -25,18 +25,18 @@ export function defaultAllocateProducerIdsRequest(): AllocateProducerIdsRequest 
 }
 
 export function decodeAllocateProducerIdsRequest(r: Reader, version: number): AllocateProducerIdsRequest {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _brokerEpoch: bigint = -1n
-  _brokerEpoch = r.int64()
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  _brokerEpoch = r.int64();
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, brokerEpoch: _brokerEpoch }
 }
 
 export function encodeAllocateProducerIdsRequest(w: Writer, version: number, v: AllocateProducerIdsRequestInput): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   if (flexible) w.uvarint(0)
 }

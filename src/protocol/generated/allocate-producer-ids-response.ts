@@ -29,33 +29,24 @@ export function defaultAllocateProducerIdsResponse(): AllocateProducerIdsRespons
 }
 
 export function decodeAllocateProducerIdsResponse(r: Reader, version: number): AllocateProducerIdsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _producerIdStart: bigint = 0n
-  _producerIdStart = r.int64()
-  let _producerIdLen: number = 0
-  _producerIdLen = r.int32()
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _producerIdStart: bigint = 0n;
+  _producerIdStart = r.int64();
+  let _producerIdLen: number = 0;
+  _producerIdLen = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    producerIdStart: _producerIdStart,
-    producerIdLen: _producerIdLen,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, producerIdStart: _producerIdStart, producerIdLen: _producerIdLen }
 }
 
-export function encodeAllocateProducerIdsResponse(
-  w: Writer,
-  version: number,
-  v: AllocateProducerIdsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int64(v.producerIdStart === undefined ? 0n : v.producerIdStart)
-  w.int32(v.producerIdLen === undefined ? 0 : v.producerIdLen)
+export function encodeAllocateProducerIdsResponse(w: Writer, version: number, v: AllocateProducerIdsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int64((v.producerIdStart === undefined ? 0n : v.producerIdStart));
+  w.int32((v.producerIdLen === undefined ? 0 : v.producerIdLen));
   if (flexible) w.uvarint(0)
 }

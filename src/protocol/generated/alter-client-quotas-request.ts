@@ -25,36 +25,19 @@ export function defaultAlterClientQuotasRequest(): AlterClientQuotasRequest {
 }
 
 export function decodeAlterClientQuotasRequest(r: Reader, version: number): AlterClientQuotasRequest {
-  const flexible = version >= 1
-  let _entries: EntryData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Entries')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEntryData(r, version)
-      _entries = a
-    }
-  }
-  let _validateOnly: boolean = false
-  _validateOnly = r.bool()
+  const flexible = version >= 1;
+  let _entries: EntryData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Entries') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEntryData(r, version); _entries = a } }
+  let _validateOnly: boolean = false;
+  _validateOnly = r.bool();
   if (flexible) r.taggedFields()
   return { entries: _entries, validateOnly: _validateOnly }
 }
 
 export function encodeAlterClientQuotasRequest(w: Writer, version: number, v: AlterClientQuotasRequestInput): void {
-  const flexible = version >= 1
-  {
-    const a = v.entries === undefined ? [] : v.entries
-    if (a == null) {
-      throw new ProtocolError('null array for Entries')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEntryData(w, version, e!)
-    }
-  }
-  w.bool(v.validateOnly === undefined ? false : v.validateOnly)
+  const flexible = version >= 1;
+  { const a = (v.entries === undefined ? [] : v.entries); if (a == null) { throw new ProtocolError('null array for Entries') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEntryData(w, version, e!) } };
+  w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   if (flexible) w.uvarint(0)
 }
 
@@ -73,53 +56,19 @@ export function defaultEntryData(): EntryData {
 }
 
 export function readEntryData(r: Reader, version: number): EntryData {
-  const flexible = version >= 1
-  let _entity: EntityData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Entity')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEntityData(r, version)
-      _entity = a
-    }
-  }
-  let _ops: OpData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Ops')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOpData(r, version)
-      _ops = a
-    }
-  }
+  const flexible = version >= 1;
+  let _entity: EntityData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Entity') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEntityData(r, version); _entity = a } }
+  let _ops: OpData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Ops') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOpData(r, version); _ops = a } }
   if (flexible) r.taggedFields()
   return { entity: _entity, ops: _ops }
 }
 
 export function writeEntryData(w: Writer, version: number, v: EntryDataInput): void {
-  const flexible = version >= 1
-  {
-    const a = v.entity === undefined ? [] : v.entity
-    if (a == null) {
-      throw new ProtocolError('null array for Entity')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEntityData(w, version, e!)
-    }
-  }
-  {
-    const a = v.ops === undefined ? [] : v.ops
-    if (a == null) {
-      throw new ProtocolError('null array for Ops')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOpData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  { const a = (v.entity === undefined ? [] : v.entity); if (a == null) { throw new ProtocolError('null array for Entity') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEntityData(w, version, e!) } };
+  { const a = (v.ops === undefined ? [] : v.ops); if (a == null) { throw new ProtocolError('null array for Ops') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOpData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -134,27 +83,23 @@ export interface EntityDataInput {
 }
 
 export function defaultEntityData(): EntityData {
-  return { entityType: '', entityName: '' }
+  return { entityType: "", entityName: "" }
 }
 
 export function readEntityData(r: Reader, version: number): EntityData {
-  const flexible = version >= 1
-  let _entityType: string = ''
-  _entityType = version >= 1 ? r.compactString() : r.string()
-  let _entityName: string | null = ''
-  _entityName = version >= 1 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 1;
+  let _entityType: string = "";
+  _entityType = (version >= 1 ? r.compactString() : r.string());
+  let _entityName: string | null = "";
+  _entityName = (version >= 1 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { entityType: _entityType, entityName: _entityName }
 }
 
 export function writeEntityData(w: Writer, version: number, v: EntityDataInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactString(v.entityType === undefined ? '' : v.entityType)
-    : w.string(v.entityType === undefined ? '' : v.entityType)
-  version >= 1
-    ? w.compactNullableString(v.entityName === undefined ? '' : v.entityName)
-    : w.nullableString(v.entityName === undefined ? '' : v.entityName)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.entityType === undefined ? "" : v.entityType)) : w.string((v.entityType === undefined ? "" : v.entityType)));
+  (version >= 1 ? w.compactNullableString((v.entityName === undefined ? "" : v.entityName)) : w.nullableString((v.entityName === undefined ? "" : v.entityName)));
   if (flexible) w.uvarint(0)
 }
 
@@ -171,25 +116,25 @@ export interface OpDataInput {
 }
 
 export function defaultOpData(): OpData {
-  return { key: '', value: 0, remove: false }
+  return { key: "", value: 0, remove: false }
 }
 
 export function readOpData(r: Reader, version: number): OpData {
-  const flexible = version >= 1
-  let _key: string = ''
-  _key = version >= 1 ? r.compactString() : r.string()
-  let _value: number = 0
-  _value = r.float64()
-  let _remove: boolean = false
-  _remove = r.bool()
+  const flexible = version >= 1;
+  let _key: string = "";
+  _key = (version >= 1 ? r.compactString() : r.string());
+  let _value: number = 0;
+  _value = r.float64();
+  let _remove: boolean = false;
+  _remove = r.bool();
   if (flexible) r.taggedFields()
   return { key: _key, value: _value, remove: _remove }
 }
 
 export function writeOpData(w: Writer, version: number, v: OpDataInput): void {
-  const flexible = version >= 1
-  version >= 1 ? w.compactString(v.key === undefined ? '' : v.key) : w.string(v.key === undefined ? '' : v.key)
-  w.float64(v.value === undefined ? 0 : v.value)
-  w.bool(v.remove === undefined ? false : v.remove)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.key === undefined ? "" : v.key)) : w.string((v.key === undefined ? "" : v.key)));
+  w.float64((v.value === undefined ? 0 : v.value));
+  w.bool((v.remove === undefined ? false : v.remove));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultAlterClientQuotasResponse(): AlterClientQuotasResponse {
 }
 
 export function decodeAlterClientQuotasResponse(r: Reader, version: number): AlterClientQuotasResponse {
-  const flexible = version >= 1
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _entries: EntryData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Entries')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEntryData(r, version)
-      _entries = a
-    }
-  }
+  const flexible = version >= 1;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _entries: EntryData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Entries') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEntryData(r, version); _entries = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, entries: _entries }
 }
 
 export function encodeAlterClientQuotasResponse(w: Writer, version: number, v: AlterClientQuotasResponseInput): void {
-  const flexible = version >= 1
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.entries === undefined ? [] : v.entries
-    if (a == null) {
-      throw new ProtocolError('null array for Entries')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEntryData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.entries === undefined ? [] : v.entries); if (a == null) { throw new ProtocolError('null array for Entries') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEntryData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -71,45 +54,26 @@ export interface EntryDataInput {
 }
 
 export function defaultEntryData(): EntryData {
-  return { errorCode: 0, errorMessage: '', entity: [] }
+  return { errorCode: 0, errorMessage: "", entity: [] }
 }
 
 export function readEntryData(r: Reader, version: number): EntryData {
-  const flexible = version >= 1
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 1 ? r.compactNullableString() : r.nullableString()
-  let _entity: EntityData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Entity')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEntityData(r, version)
-      _entity = a
-    }
-  }
+  const flexible = version >= 1;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 1 ? r.compactNullableString() : r.nullableString());
+  let _entity: EntityData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Entity') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEntityData(r, version); _entity = a } }
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, errorMessage: _errorMessage, entity: _entity }
 }
 
 export function writeEntryData(w: Writer, version: number, v: EntryDataInput): void {
-  const flexible = version >= 1
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 1
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.entity === undefined ? [] : v.entity
-    if (a == null) {
-      throw new ProtocolError('null array for Entity')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEntityData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 1 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  { const a = (v.entity === undefined ? [] : v.entity); if (a == null) { throw new ProtocolError('null array for Entity') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEntityData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -124,26 +88,22 @@ export interface EntityDataInput {
 }
 
 export function defaultEntityData(): EntityData {
-  return { entityType: '', entityName: '' }
+  return { entityType: "", entityName: "" }
 }
 
 export function readEntityData(r: Reader, version: number): EntityData {
-  const flexible = version >= 1
-  let _entityType: string = ''
-  _entityType = version >= 1 ? r.compactString() : r.string()
-  let _entityName: string | null = ''
-  _entityName = version >= 1 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 1;
+  let _entityType: string = "";
+  _entityType = (version >= 1 ? r.compactString() : r.string());
+  let _entityName: string | null = "";
+  _entityName = (version >= 1 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { entityType: _entityType, entityName: _entityName }
 }
 
 export function writeEntityData(w: Writer, version: number, v: EntityDataInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactString(v.entityType === undefined ? '' : v.entityType)
-    : w.string(v.entityType === undefined ? '' : v.entityType)
-  version >= 1
-    ? w.compactNullableString(v.entityName === undefined ? '' : v.entityName)
-    : w.nullableString(v.entityName === undefined ? '' : v.entityName)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.entityType === undefined ? "" : v.entityType)) : w.string((v.entityType === undefined ? "" : v.entityType)));
+  (version >= 1 ? w.compactNullableString((v.entityName === undefined ? "" : v.entityName)) : w.nullableString((v.entityName === undefined ? "" : v.entityName)));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultAlterConfigsRequest(): AlterConfigsRequest {
 }
 
 export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConfigsRequest {
-  const flexible = version >= 2
-  let _resources: AlterConfigsResource[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterConfigsResource(r, version)
-      _resources = a
-    }
-  }
-  let _validateOnly: boolean = false
-  _validateOnly = r.bool()
+  const flexible = version >= 2;
+  let _resources: AlterConfigsResource[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Resources') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterConfigsResource(r, version); _resources = a } }
+  let _validateOnly: boolean = false;
+  _validateOnly = r.bool();
   if (flexible) r.taggedFields()
   return { resources: _resources, validateOnly: _validateOnly }
 }
 
 export function encodeAlterConfigsRequest(w: Writer, version: number, v: AlterConfigsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.resources === undefined ? [] : v.resources
-    if (a == null) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterConfigsResource(w, version, e!)
-    }
-  }
-  w.bool(v.validateOnly === undefined ? false : v.validateOnly)
+  const flexible = version >= 2;
+  { const a = (v.resources === undefined ? [] : v.resources); if (a == null) { throw new ProtocolError('null array for Resources') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterConfigsResource(w, version, e!) } };
+  w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   if (flexible) w.uvarint(0)
 }
 
@@ -71,45 +54,26 @@ export interface AlterConfigsResourceInput {
 }
 
 export function defaultAlterConfigsResource(): AlterConfigsResource {
-  return { resourceType: 0, resourceName: '', configs: [] }
+  return { resourceType: 0, resourceName: "", configs: [] }
 }
 
 export function readAlterConfigsResource(r: Reader, version: number): AlterConfigsResource {
-  const flexible = version >= 2
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 2 ? r.compactString() : r.string()
-  let _configs: AlterableConfig[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterableConfig(r, version)
-      _configs = a
-    }
-  }
+  const flexible = version >= 2;
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 2 ? r.compactString() : r.string());
+  let _configs: AlterableConfig[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Configs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterableConfig(r, version); _configs = a } }
   if (flexible) r.taggedFields()
   return { resourceType: _resourceType, resourceName: _resourceName, configs: _configs }
 }
 
 export function writeAlterConfigsResource(w: Writer, version: number, v: AlterConfigsResourceInput): void {
-  const flexible = version >= 2
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 2
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  {
-    const a = v.configs === undefined ? [] : v.configs
-    if (a == null) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterableConfig(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 2 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  { const a = (v.configs === undefined ? [] : v.configs); if (a == null) { throw new ProtocolError('null array for Configs') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterableConfig(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -124,24 +88,22 @@ export interface AlterableConfigInput {
 }
 
 export function defaultAlterableConfig(): AlterableConfig {
-  return { name: '', value: '' }
+  return { name: "", value: "" }
 }
 
 export function readAlterableConfig(r: Reader, version: number): AlterableConfig {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _value: string | null = ''
-  _value = version >= 2 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _value: string | null = "";
+  _value = (version >= 2 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { name: _name, value: _value }
 }
 
 export function writeAlterableConfig(w: Writer, version: number, v: AlterableConfigInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  version >= 2
-    ? w.compactNullableString(v.value === undefined ? '' : v.value)
-    : w.nullableString(v.value === undefined ? '' : v.value)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  (version >= 2 ? w.compactNullableString((v.value === undefined ? "" : v.value)) : w.nullableString((v.value === undefined ? "" : v.value)));
   if (flexible) w.uvarint(0)
 }

@@ -24,44 +24,20 @@ export function defaultAlterPartitionReassignmentsRequest(): AlterPartitionReass
   return { timeoutMs: 60000, topics: [] }
 }
 
-export function decodeAlterPartitionReassignmentsRequest(
-  r: Reader,
-  version: number,
-): AlterPartitionReassignmentsRequest {
-  const flexible = true
-  let _timeoutMs: number = 60000
-  _timeoutMs = r.int32()
-  let _topics: ReassignableTopic[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReassignableTopic(r, version)
-      _topics = a
-    }
-  }
+export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
+  const flexible = true;
+  let _timeoutMs: number = 60000;
+  _timeoutMs = r.int32();
+  let _topics: ReassignableTopic[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReassignableTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { timeoutMs: _timeoutMs, topics: _topics }
 }
 
-export function encodeAlterPartitionReassignmentsRequest(
-  w: Writer,
-  version: number,
-  v: AlterPartitionReassignmentsRequestInput,
-): void {
-  const flexible = true
-  w.int32(v.timeoutMs === undefined ? 60000 : v.timeoutMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReassignableTopic(w, version, e!)
-    }
-  }
+export function encodeAlterPartitionReassignmentsRequest(w: Writer, version: number, v: AlterPartitionReassignmentsRequestInput): void {
+  const flexible = true;
+  w.int32((v.timeoutMs === undefined ? 60000 : v.timeoutMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeReassignableTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -76,40 +52,23 @@ export interface ReassignableTopicInput {
 }
 
 export function defaultReassignableTopic(): ReassignableTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readReassignableTopic(r: Reader, version: number): ReassignableTopic {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitions: ReassignablePartition[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReassignablePartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitions: ReassignablePartition[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReassignablePartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeReassignableTopic(w: Writer, version: number, v: ReassignableTopicInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReassignablePartition(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeReassignablePartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -128,35 +87,18 @@ export function defaultReassignablePartition(): ReassignablePartition {
 }
 
 export function readReassignablePartition(r: Reader, version: number): ReassignablePartition {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _replicas: number[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _replicas = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _replicas = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _replicas: number[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _replicas = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _replicas = a } }
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, replicas: _replicas }
 }
 
 export function writeReassignablePartition(w: Writer, version: number, v: ReassignablePartitionInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  {
-    const a = v.replicas === undefined ? null : v.replicas
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  { const a = (v.replicas === undefined ? null : v.replicas); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -25,53 +25,29 @@ export interface AlterPartitionReassignmentsResponseInput {
 }
 
 export function defaultAlterPartitionReassignmentsResponse(): AlterPartitionReassignmentsResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', responses: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", responses: [] }
 }
 
-export function decodeAlterPartitionReassignmentsResponse(
-  r: Reader,
-  version: number,
-): AlterPartitionReassignmentsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
-  let _responses: ReassignableTopicResponse[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReassignableTopicResponse(r, version)
-      _responses = a
-    }
-  }
+export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
+  let _responses: ReassignableTopicResponse[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Responses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReassignableTopicResponse(r, version); _responses = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, responses: _responses }
 }
 
-export function encodeAlterPartitionReassignmentsResponse(
-  w: Writer,
-  version: number,
-  v: AlterPartitionReassignmentsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.responses === undefined ? [] : v.responses
-    if (a == null) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReassignableTopicResponse(w, version, e!)
-    }
-  }
+export function encodeAlterPartitionReassignmentsResponse(w: Writer, version: number, v: AlterPartitionReassignmentsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  { const a = (v.responses === undefined ? [] : v.responses); if (a == null) { throw new ProtocolError('null array for Responses') } else { w.uvarint(a.length + 1); for (const e of a) writeReassignableTopicResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -86,40 +62,23 @@ export interface ReassignableTopicResponseInput {
 }
 
 export function defaultReassignableTopicResponse(): ReassignableTopicResponse {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readReassignableTopicResponse(r: Reader, version: number): ReassignableTopicResponse {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitions: ReassignablePartitionResponse[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReassignablePartitionResponse(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitions: ReassignablePartitionResponse[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReassignablePartitionResponse(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeReassignableTopicResponse(w: Writer, version: number, v: ReassignableTopicResponseInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReassignablePartitionResponse(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeReassignablePartitionResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -136,29 +95,25 @@ export interface ReassignablePartitionResponseInput {
 }
 
 export function defaultReassignablePartitionResponse(): ReassignablePartitionResponse {
-  return { partitionIndex: 0, errorCode: 0, errorMessage: '' }
+  return { partitionIndex: 0, errorCode: 0, errorMessage: "" }
 }
 
 export function readReassignablePartitionResponse(r: Reader, version: number): ReassignablePartitionResponse {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
-export function writeReassignablePartitionResponse(
-  w: Writer,
-  version: number,
-  v: ReassignablePartitionResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+export function writeReassignablePartitionResponse(w: Writer, version: number, v: ReassignablePartitionResponseInput): void {
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

@@ -27,39 +27,22 @@ export function defaultAlterPartitionRequest(): AlterPartitionRequest {
 }
 
 export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPartitionRequest {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _brokerEpoch: bigint = -1n
-  _brokerEpoch = r.int64()
-  let _topics: TopicData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  _brokerEpoch = r.int64();
+  let _topics: TopicData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, brokerEpoch: _brokerEpoch, topics: _topics }
 }
 
 export function encodeAlterPartitionRequest(w: Writer, version: number, v: AlterPartitionRequestInput): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -76,43 +59,26 @@ export interface TopicDataInput {
 }
 
 export function defaultTopicData(): TopicData {
-  return { topicName: '', topicId: ZERO_UUID, partitions: [] }
+  return { topicName: "", topicId: ZERO_UUID, partitions: [] }
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = true
-  let _topicName: string = ''
-  if (version <= 1) _topicName = r.compactString()
-  let _topicId: string = ZERO_UUID
-  if (version >= 2) _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicName: string = "";
+  if (version <= 1) _topicName = r.compactString();
+  let _topicId: string = ZERO_UUID;
+  if (version >= 2) _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, topicId: _topicId, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = true
-  if (version <= 1) w.compactString(v.topicName === undefined ? '' : v.topicName)
-  if (version >= 2) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  if (version <= 1) w.compactString((v.topicName === undefined ? "" : v.topicName));
+  if (version >= 2) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -135,83 +101,35 @@ export interface PartitionDataInput {
 }
 
 export function defaultPartitionData(): PartitionData {
-  return {
-    partitionIndex: 0,
-    leaderEpoch: 0,
-    newIsr: [],
-    newIsrWithEpochs: [],
-    leaderRecoveryState: 0,
-    partitionEpoch: 0,
-  }
+  return { partitionIndex: 0, leaderEpoch: 0, newIsr: [], newIsrWithEpochs: [], leaderRecoveryState: 0, partitionEpoch: 0 }
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
-  let _newIsr: number[] = []
-  if (version <= 2) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for NewIsr')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _newIsr = a
-    }
-  }
-  let _newIsrWithEpochs: BrokerState[] = []
-  if (version >= 3) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for NewIsrWithEpochs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readBrokerState(r, version)
-      _newIsrWithEpochs = a
-    }
-  }
-  let _leaderRecoveryState: number = 0
-  if (version >= 1) _leaderRecoveryState = r.int8()
-  let _partitionEpoch: number = 0
-  _partitionEpoch = r.int32()
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
+  let _newIsr: number[] = [];
+  if (version <= 2) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NewIsr') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _newIsr = a } }
+  let _newIsrWithEpochs: BrokerState[] = [];
+  if (version >= 3) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NewIsrWithEpochs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readBrokerState(r, version); _newIsrWithEpochs = a } }
+  let _leaderRecoveryState: number = 0;
+  if (version >= 1) _leaderRecoveryState = r.int8();
+  let _partitionEpoch: number = 0;
+  _partitionEpoch = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    leaderEpoch: _leaderEpoch,
-    newIsr: _newIsr,
-    newIsrWithEpochs: _newIsrWithEpochs,
-    leaderRecoveryState: _leaderRecoveryState,
-    partitionEpoch: _partitionEpoch,
-  }
+  return { partitionIndex: _partitionIndex, leaderEpoch: _leaderEpoch, newIsr: _newIsr, newIsrWithEpochs: _newIsrWithEpochs, leaderRecoveryState: _leaderRecoveryState, partitionEpoch: _partitionEpoch }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
-  if (version <= 2) {
-    const a = v.newIsr === undefined ? [] : v.newIsr
-    if (a == null) {
-      throw new ProtocolError('null array for NewIsr')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 3) {
-    const a = v.newIsrWithEpochs === undefined ? [] : v.newIsrWithEpochs
-    if (a == null) {
-      throw new ProtocolError('null array for NewIsrWithEpochs')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeBrokerState(w, version, e!)
-    }
-  }
-  if (version >= 1) w.int8(v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState)
-  w.int32(v.partitionEpoch === undefined ? 0 : v.partitionEpoch)
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
+  if (version <= 2) { const a = (v.newIsr === undefined ? [] : v.newIsr); if (a == null) { throw new ProtocolError('null array for NewIsr') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  if (version >= 3) { const a = (v.newIsrWithEpochs === undefined ? [] : v.newIsrWithEpochs); if (a == null) { throw new ProtocolError('null array for NewIsrWithEpochs') } else { w.uvarint(a.length + 1); for (const e of a) writeBrokerState(w, version, e!) } };
+  if (version >= 1) w.int8((v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState));
+  w.int32((v.partitionEpoch === undefined ? 0 : v.partitionEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -230,18 +148,18 @@ export function defaultBrokerState(): BrokerState {
 }
 
 export function readBrokerState(r: Reader, version: number): BrokerState {
-  const flexible = true
-  let _brokerId: number = 0
-  if (version >= 3) _brokerId = r.int32()
-  let _brokerEpoch: bigint = -1n
-  if (version >= 3) _brokerEpoch = r.int64()
+  const flexible = true;
+  let _brokerId: number = 0;
+  if (version >= 3) _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 3) _brokerEpoch = r.int64();
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, brokerEpoch: _brokerEpoch }
 }
 
 export function writeBrokerState(w: Writer, version: number, v: BrokerStateInput): void {
-  const flexible = true
-  if (version >= 3) w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  if (version >= 3) w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
+  const flexible = true;
+  if (version >= 3) w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  if (version >= 3) w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   if (flexible) w.uvarint(0)
 }

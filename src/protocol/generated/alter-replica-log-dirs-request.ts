@@ -23,33 +23,16 @@ export function defaultAlterReplicaLogDirsRequest(): AlterReplicaLogDirsRequest 
 }
 
 export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): AlterReplicaLogDirsRequest {
-  const flexible = version >= 2
-  let _dirs: AlterReplicaLogDir[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Dirs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDir(r, version)
-      _dirs = a
-    }
-  }
+  const flexible = version >= 2;
+  let _dirs: AlterReplicaLogDir[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Dirs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDir(r, version); _dirs = a } }
   if (flexible) r.taggedFields()
   return { dirs: _dirs }
 }
 
 export function encodeAlterReplicaLogDirsRequest(w: Writer, version: number, v: AlterReplicaLogDirsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.dirs === undefined ? [] : v.dirs
-    if (a == null) {
-      throw new ProtocolError('null array for Dirs')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterReplicaLogDir(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  { const a = (v.dirs === undefined ? [] : v.dirs); if (a == null) { throw new ProtocolError('null array for Dirs') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterReplicaLogDir(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -64,40 +47,23 @@ export interface AlterReplicaLogDirInput {
 }
 
 export function defaultAlterReplicaLogDir(): AlterReplicaLogDir {
-  return { path: '', topics: [] }
+  return { path: "", topics: [] }
 }
 
 export function readAlterReplicaLogDir(r: Reader, version: number): AlterReplicaLogDir {
-  const flexible = version >= 2
-  let _path: string = ''
-  _path = version >= 2 ? r.compactString() : r.string()
-  let _topics: AlterReplicaLogDirTopic[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 2;
+  let _path: string = "";
+  _path = (version >= 2 ? r.compactString() : r.string());
+  let _topics: AlterReplicaLogDirTopic[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { path: _path, topics: _topics }
 }
 
 export function writeAlterReplicaLogDir(w: Writer, version: number, v: AlterReplicaLogDirInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.path === undefined ? '' : v.path) : w.string(v.path === undefined ? '' : v.path)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterReplicaLogDirTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.path === undefined ? "" : v.path)) : w.string((v.path === undefined ? "" : v.path)));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterReplicaLogDirTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -112,39 +78,22 @@ export interface AlterReplicaLogDirTopicInput {
 }
 
 export function defaultAlterReplicaLogDirTopic(): AlterReplicaLogDirTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readAlterReplicaLogDirTopic(r: Reader, version: number): AlterReplicaLogDirTopic {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _partitions: number[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: number[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeAlterReplicaLogDirTopic(w: Writer, version: number, v: AlterReplicaLogDirTopicInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

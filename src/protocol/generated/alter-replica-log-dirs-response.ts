@@ -25,40 +25,19 @@ export function defaultAlterReplicaLogDirsResponse(): AlterReplicaLogDirsRespons
 }
 
 export function decodeAlterReplicaLogDirsResponse(r: Reader, version: number): AlterReplicaLogDirsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _results: AlterReplicaLogDirTopicResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirTopicResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _results: AlterReplicaLogDirTopicResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirTopicResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, results: _results }
 }
 
-export function encodeAlterReplicaLogDirsResponse(
-  w: Writer,
-  version: number,
-  v: AlterReplicaLogDirsResponseInput,
-): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterReplicaLogDirTopicResult(w, version, e!)
-    }
-  }
+export function encodeAlterReplicaLogDirsResponse(w: Writer, version: number, v: AlterReplicaLogDirsResponseInput): void {
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterReplicaLogDirTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -73,46 +52,23 @@ export interface AlterReplicaLogDirTopicResultInput {
 }
 
 export function defaultAlterReplicaLogDirTopicResult(): AlterReplicaLogDirTopicResult {
-  return { topicName: '', partitions: [] }
+  return { topicName: "", partitions: [] }
 }
 
 export function readAlterReplicaLogDirTopicResult(r: Reader, version: number): AlterReplicaLogDirTopicResult {
-  const flexible = version >= 2
-  let _topicName: string = ''
-  _topicName = version >= 2 ? r.compactString() : r.string()
-  let _partitions: AlterReplicaLogDirPartitionResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirPartitionResult(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _topicName: string = "";
+  _topicName = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: AlterReplicaLogDirPartitionResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterReplicaLogDirPartitionResult(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitions: _partitions }
 }
 
-export function writeAlterReplicaLogDirTopicResult(
-  w: Writer,
-  version: number,
-  v: AlterReplicaLogDirTopicResultInput,
-): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-    : w.string(v.topicName === undefined ? '' : v.topicName)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterReplicaLogDirPartitionResult(w, version, e!)
-    }
-  }
+export function writeAlterReplicaLogDirTopicResult(w: Writer, version: number, v: AlterReplicaLogDirTopicResultInput): void {
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterReplicaLogDirPartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -131,22 +87,18 @@ export function defaultAlterReplicaLogDirPartitionResult(): AlterReplicaLogDirPa
 }
 
 export function readAlterReplicaLogDirPartitionResult(r: Reader, version: number): AlterReplicaLogDirPartitionResult {
-  const flexible = version >= 2
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 2;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
-export function writeAlterReplicaLogDirPartitionResult(
-  w: Writer,
-  version: number,
-  v: AlterReplicaLogDirPartitionResultInput,
-): void {
-  const flexible = version >= 2
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeAlterReplicaLogDirPartitionResult(w: Writer, version: number, v: AlterReplicaLogDirPartitionResultInput): void {
+  const flexible = version >= 2;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

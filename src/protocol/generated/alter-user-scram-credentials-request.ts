@@ -25,57 +25,19 @@ export function defaultAlterUserScramCredentialsRequest(): AlterUserScramCredent
 }
 
 export function decodeAlterUserScramCredentialsRequest(r: Reader, version: number): AlterUserScramCredentialsRequest {
-  const flexible = true
-  let _deletions: ScramCredentialDeletion[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Deletions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readScramCredentialDeletion(r, version)
-      _deletions = a
-    }
-  }
-  let _upsertions: ScramCredentialUpsertion[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Upsertions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readScramCredentialUpsertion(r, version)
-      _upsertions = a
-    }
-  }
+  const flexible = true;
+  let _deletions: ScramCredentialDeletion[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Deletions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readScramCredentialDeletion(r, version); _deletions = a } }
+  let _upsertions: ScramCredentialUpsertion[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Upsertions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readScramCredentialUpsertion(r, version); _upsertions = a } }
   if (flexible) r.taggedFields()
   return { deletions: _deletions, upsertions: _upsertions }
 }
 
-export function encodeAlterUserScramCredentialsRequest(
-  w: Writer,
-  version: number,
-  v: AlterUserScramCredentialsRequestInput,
-): void {
-  const flexible = true
-  {
-    const a = v.deletions === undefined ? [] : v.deletions
-    if (a == null) {
-      throw new ProtocolError('null array for Deletions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeScramCredentialDeletion(w, version, e!)
-    }
-  }
-  {
-    const a = v.upsertions === undefined ? [] : v.upsertions
-    if (a == null) {
-      throw new ProtocolError('null array for Upsertions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeScramCredentialUpsertion(w, version, e!)
-    }
-  }
+export function encodeAlterUserScramCredentialsRequest(w: Writer, version: number, v: AlterUserScramCredentialsRequestInput): void {
+  const flexible = true;
+  { const a = (v.deletions === undefined ? [] : v.deletions); if (a == null) { throw new ProtocolError('null array for Deletions') } else { w.uvarint(a.length + 1); for (const e of a) writeScramCredentialDeletion(w, version, e!) } };
+  { const a = (v.upsertions === undefined ? [] : v.upsertions); if (a == null) { throw new ProtocolError('null array for Upsertions') } else { w.uvarint(a.length + 1); for (const e of a) writeScramCredentialUpsertion(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -90,23 +52,23 @@ export interface ScramCredentialDeletionInput {
 }
 
 export function defaultScramCredentialDeletion(): ScramCredentialDeletion {
-  return { name: '', mechanism: 0 }
+  return { name: "", mechanism: 0 }
 }
 
 export function readScramCredentialDeletion(r: Reader, version: number): ScramCredentialDeletion {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _mechanism: number = 0
-  _mechanism = r.int8()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _mechanism: number = 0;
+  _mechanism = r.int8();
   if (flexible) r.taggedFields()
   return { name: _name, mechanism: _mechanism }
 }
 
 export function writeScramCredentialDeletion(w: Writer, version: number, v: ScramCredentialDeletionInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.int8(v.mechanism === undefined ? 0 : v.mechanism)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.int8((v.mechanism === undefined ? 0 : v.mechanism));
   if (flexible) w.uvarint(0)
 }
 
@@ -127,31 +89,31 @@ export interface ScramCredentialUpsertionInput {
 }
 
 export function defaultScramCredentialUpsertion(): ScramCredentialUpsertion {
-  return { name: '', mechanism: 0, iterations: 0, salt: EMPTY, saltedPassword: EMPTY }
+  return { name: "", mechanism: 0, iterations: 0, salt: EMPTY, saltedPassword: EMPTY }
 }
 
 export function readScramCredentialUpsertion(r: Reader, version: number): ScramCredentialUpsertion {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _mechanism: number = 0
-  _mechanism = r.int8()
-  let _iterations: number = 0
-  _iterations = r.int32()
-  let _salt: Buffer = EMPTY
-  _salt = r.compactBytes()
-  let _saltedPassword: Buffer = EMPTY
-  _saltedPassword = r.compactBytes()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _mechanism: number = 0;
+  _mechanism = r.int8();
+  let _iterations: number = 0;
+  _iterations = r.int32();
+  let _salt: Buffer = EMPTY;
+  _salt = r.compactBytes();
+  let _saltedPassword: Buffer = EMPTY;
+  _saltedPassword = r.compactBytes();
   if (flexible) r.taggedFields()
   return { name: _name, mechanism: _mechanism, iterations: _iterations, salt: _salt, saltedPassword: _saltedPassword }
 }
 
 export function writeScramCredentialUpsertion(w: Writer, version: number, v: ScramCredentialUpsertionInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.int8(v.mechanism === undefined ? 0 : v.mechanism)
-  w.int32(v.iterations === undefined ? 0 : v.iterations)
-  w.compactBytes(v.salt === undefined ? EMPTY : v.salt)
-  w.compactBytes(v.saltedPassword === undefined ? EMPTY : v.saltedPassword)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.int8((v.mechanism === undefined ? 0 : v.mechanism));
+  w.int32((v.iterations === undefined ? 0 : v.iterations));
+  w.compactBytes((v.salt === undefined ? EMPTY : v.salt));
+  w.compactBytes((v.saltedPassword === undefined ? EMPTY : v.saltedPassword));
   if (flexible) w.uvarint(0)
 }

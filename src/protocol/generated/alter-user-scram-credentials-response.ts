@@ -25,40 +25,19 @@ export function defaultAlterUserScramCredentialsResponse(): AlterUserScramCreden
 }
 
 export function decodeAlterUserScramCredentialsResponse(r: Reader, version: number): AlterUserScramCredentialsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _results: AlterUserScramCredentialsResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _results: AlterUserScramCredentialsResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, results: _results }
 }
 
-export function encodeAlterUserScramCredentialsResponse(
-  w: Writer,
-  version: number,
-  v: AlterUserScramCredentialsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAlterUserScramCredentialsResult(w, version, e!)
-    }
-  }
+export function encodeAlterUserScramCredentialsResponse(w: Writer, version: number, v: AlterUserScramCredentialsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { w.uvarint(a.length + 1); for (const e of a) writeAlterUserScramCredentialsResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -75,29 +54,25 @@ export interface AlterUserScramCredentialsResultInput {
 }
 
 export function defaultAlterUserScramCredentialsResult(): AlterUserScramCredentialsResult {
-  return { user: '', errorCode: 0, errorMessage: '' }
+  return { user: "", errorCode: 0, errorMessage: "" }
 }
 
 export function readAlterUserScramCredentialsResult(r: Reader, version: number): AlterUserScramCredentialsResult {
-  const flexible = true
-  let _user: string = ''
-  _user = r.compactString()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
+  const flexible = true;
+  let _user: string = "";
+  _user = r.compactString();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { user: _user, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
-export function writeAlterUserScramCredentialsResult(
-  w: Writer,
-  version: number,
-  v: AlterUserScramCredentialsResultInput,
-): void {
-  const flexible = true
-  w.compactString(v.user === undefined ? '' : v.user)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+export function writeAlterUserScramCredentialsResult(w: Writer, version: number, v: AlterUserScramCredentialsResultInput): void {
+  const flexible = true;
+  w.compactString((v.user === undefined ? "" : v.user));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

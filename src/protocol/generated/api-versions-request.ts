@@ -21,22 +21,22 @@ export interface ApiVersionsRequestInput {
 }
 
 export function defaultApiVersionsRequest(): ApiVersionsRequest {
-  return { clientSoftwareName: '', clientSoftwareVersion: '' }
+  return { clientSoftwareName: "", clientSoftwareVersion: "" }
 }
 
 export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersionsRequest {
-  const flexible = version >= 3
-  let _clientSoftwareName: string = ''
-  if (version >= 3) _clientSoftwareName = r.compactString()
-  let _clientSoftwareVersion: string = ''
-  if (version >= 3) _clientSoftwareVersion = r.compactString()
+  const flexible = version >= 3;
+  let _clientSoftwareName: string = "";
+  if (version >= 3) _clientSoftwareName = r.compactString();
+  let _clientSoftwareVersion: string = "";
+  if (version >= 3) _clientSoftwareVersion = r.compactString();
   if (flexible) r.taggedFields()
   return { clientSoftwareName: _clientSoftwareName, clientSoftwareVersion: _clientSoftwareVersion }
 }
 
 export function encodeApiVersionsRequest(w: Writer, version: number, v: ApiVersionsRequestInput): void {
-  const flexible = version >= 3
-  if (version >= 3) w.compactString(v.clientSoftwareName === undefined ? '' : v.clientSoftwareName)
-  if (version >= 3) w.compactString(v.clientSoftwareVersion === undefined ? '' : v.clientSoftwareVersion)
+  const flexible = version >= 3;
+  if (version >= 3) w.compactString((v.clientSoftwareName === undefined ? "" : v.clientSoftwareName));
+  if (version >= 3) w.compactString((v.clientSoftwareVersion === undefined ? "" : v.clientSoftwareVersion));
   if (flexible) w.uvarint(0)
 }

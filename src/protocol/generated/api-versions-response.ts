@@ -31,110 +31,46 @@ export interface ApiVersionsResponseInput {
 }
 
 export function defaultApiVersionsResponse(): ApiVersionsResponse {
-  return {
-    errorCode: 0,
-    apiKeys: [],
-    throttleTimeMs: 0,
-    supportedFeatures: [],
-    finalizedFeaturesEpoch: -1n,
-    finalizedFeatures: [],
-    zkMigrationReady: false,
-  }
+  return { errorCode: 0, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1n, finalizedFeatures: [], zkMigrationReady: false }
 }
 
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
-  const flexible = version >= 3
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _apiKeys: ApiVersion[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ApiKeys')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readApiVersion(r, version)
-      _apiKeys = a
+  const flexible = version >= 3;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _apiKeys: ApiVersion[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for ApiKeys') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readApiVersion(r, version); _apiKeys = a } }
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _supportedFeatures: SupportedFeatureKey[] = [];
+  let _finalizedFeaturesEpoch: bigint = -1n;
+  let _finalizedFeatures: FinalizedFeatureKey[] = [];
+  let _zkMigrationReady: boolean = false;
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 3) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for SupportedFeatures') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readSupportedFeatureKey(r, version); _supportedFeatures = a } } return true }
+        return false
+      case 1:
+        if (version >= 3) { _finalizedFeaturesEpoch = r.int64(); return true }
+        return false
+      case 2:
+        if (version >= 3) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for FinalizedFeatures') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFinalizedFeatureKey(r, version); _finalizedFeatures = a } } return true }
+        return false
+      case 3:
+        if (version >= 3) { _zkMigrationReady = r.bool(); return true }
+        return false
     }
-  }
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _supportedFeatures: SupportedFeatureKey[] = []
-  let _finalizedFeaturesEpoch: bigint = -1n
-  let _finalizedFeatures: FinalizedFeatureKey[] = []
-  let _zkMigrationReady: boolean = false
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 3) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for SupportedFeatures')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = readSupportedFeatureKey(r, version)
-                _supportedFeatures = a
-              }
-            }
-            return true
-          }
-          return false
-        case 1:
-          if (version >= 3) {
-            _finalizedFeaturesEpoch = r.int64()
-            return true
-          }
-          return false
-        case 2:
-          if (version >= 3) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for FinalizedFeatures')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = readFinalizedFeatureKey(r, version)
-                _finalizedFeatures = a
-              }
-            }
-            return true
-          }
-          return false
-        case 3:
-          if (version >= 3) {
-            _zkMigrationReady = r.bool()
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    errorCode: _errorCode,
-    apiKeys: _apiKeys,
-    throttleTimeMs: _throttleTimeMs,
-    supportedFeatures: _supportedFeatures,
-    finalizedFeaturesEpoch: _finalizedFeaturesEpoch,
-    finalizedFeatures: _finalizedFeatures,
-    zkMigrationReady: _zkMigrationReady,
-  }
+    return false
+  })
+  return { errorCode: _errorCode, apiKeys: _apiKeys, throttleTimeMs: _throttleTimeMs, supportedFeatures: _supportedFeatures, finalizedFeaturesEpoch: _finalizedFeaturesEpoch, finalizedFeatures: _finalizedFeatures, zkMigrationReady: _zkMigrationReady }
 }
 
 export function encodeApiVersionsResponse(w: Writer, version: number, v: ApiVersionsResponseInput): void {
-  const flexible = version >= 3
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.apiKeys === undefined ? [] : v.apiKeys
-    if (a == null) {
-      throw new ProtocolError('null array for ApiKeys')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeApiVersion(w, version, e!)
-    }
-  }
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
+  const flexible = version >= 3;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.apiKeys === undefined ? [] : v.apiKeys); if (a == null) { throw new ProtocolError('null array for ApiKeys') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeApiVersion(w, version, e!) } };
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   if (flexible) {
     const has0 = version >= 3 && v.supportedFeatures != null && v.supportedFeatures.length > 0
     const has1 = version >= 3 && v.finalizedFeaturesEpoch !== undefined && v.finalizedFeaturesEpoch !== -1n
@@ -144,49 +80,25 @@ export function encodeApiVersionsResponse(w: Writer, version: number, v: ApiVers
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.supportedFeatures!
-          if (a == null) {
-            throw new ProtocolError('null array for SupportedFeatures')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) writeSupportedFeatureKey(w, version, e!)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.supportedFeatures!; if (a == null) { throw new ProtocolError('null array for SupportedFeatures') } else { w.uvarint(a.length + 1); for (const e of a) writeSupportedFeatureKey(w, version, e!) } }; })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
     if (has1) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.int64(v.finalizedFeaturesEpoch!)
-      })(t)
+      ;((w: Writer) => { w.int64(v.finalizedFeaturesEpoch!); })(t);
       outer.uvarint(1).uvarint(t.length).raw(t.toBuffer())
     }
     if (has2) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.finalizedFeatures!
-          if (a == null) {
-            throw new ProtocolError('null array for FinalizedFeatures')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) writeFinalizedFeatureKey(w, version, e!)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.finalizedFeatures!; if (a == null) { throw new ProtocolError('null array for FinalizedFeatures') } else { w.uvarint(a.length + 1); for (const e of a) writeFinalizedFeatureKey(w, version, e!) } }; })(t);
       outer.uvarint(2).uvarint(t.length).raw(t.toBuffer())
     }
     if (has3) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.bool(v.zkMigrationReady!)
-      })(t)
+      ;((w: Writer) => { w.bool(v.zkMigrationReady!); })(t);
       outer.uvarint(3).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -209,22 +121,22 @@ export function defaultApiVersion(): ApiVersion {
 }
 
 export function readApiVersion(r: Reader, version: number): ApiVersion {
-  const flexible = version >= 3
-  let _apiKey: number = 0
-  _apiKey = r.int16()
-  let _minVersion: number = 0
-  _minVersion = r.int16()
-  let _maxVersion: number = 0
-  _maxVersion = r.int16()
+  const flexible = version >= 3;
+  let _apiKey: number = 0;
+  _apiKey = r.int16();
+  let _minVersion: number = 0;
+  _minVersion = r.int16();
+  let _maxVersion: number = 0;
+  _maxVersion = r.int16();
   if (flexible) r.taggedFields()
   return { apiKey: _apiKey, minVersion: _minVersion, maxVersion: _maxVersion }
 }
 
 export function writeApiVersion(w: Writer, version: number, v: ApiVersionInput): void {
-  const flexible = version >= 3
-  w.int16(v.apiKey === undefined ? 0 : v.apiKey)
-  w.int16(v.minVersion === undefined ? 0 : v.minVersion)
-  w.int16(v.maxVersion === undefined ? 0 : v.maxVersion)
+  const flexible = version >= 3;
+  w.int16((v.apiKey === undefined ? 0 : v.apiKey));
+  w.int16((v.minVersion === undefined ? 0 : v.minVersion));
+  w.int16((v.maxVersion === undefined ? 0 : v.maxVersion));
   if (flexible) w.uvarint(0)
 }
 
@@ -241,26 +153,26 @@ export interface SupportedFeatureKeyInput {
 }
 
 export function defaultSupportedFeatureKey(): SupportedFeatureKey {
-  return { name: '', minVersion: 0, maxVersion: 0 }
+  return { name: "", minVersion: 0, maxVersion: 0 }
 }
 
 export function readSupportedFeatureKey(r: Reader, version: number): SupportedFeatureKey {
-  const flexible = version >= 3
-  let _name: string = ''
-  if (version >= 3) _name = r.compactString()
-  let _minVersion: number = 0
-  if (version >= 3) _minVersion = r.int16()
-  let _maxVersion: number = 0
-  if (version >= 3) _maxVersion = r.int16()
+  const flexible = version >= 3;
+  let _name: string = "";
+  if (version >= 3) _name = r.compactString();
+  let _minVersion: number = 0;
+  if (version >= 3) _minVersion = r.int16();
+  let _maxVersion: number = 0;
+  if (version >= 3) _maxVersion = r.int16();
   if (flexible) r.taggedFields()
   return { name: _name, minVersion: _minVersion, maxVersion: _maxVersion }
 }
 
 export function writeSupportedFeatureKey(w: Writer, version: number, v: SupportedFeatureKeyInput): void {
-  const flexible = version >= 3
-  if (version >= 3) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 3) w.int16(v.minVersion === undefined ? 0 : v.minVersion)
-  if (version >= 3) w.int16(v.maxVersion === undefined ? 0 : v.maxVersion)
+  const flexible = version >= 3;
+  if (version >= 3) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 3) w.int16((v.minVersion === undefined ? 0 : v.minVersion));
+  if (version >= 3) w.int16((v.maxVersion === undefined ? 0 : v.maxVersion));
   if (flexible) w.uvarint(0)
 }
 
@@ -277,25 +189,25 @@ export interface FinalizedFeatureKeyInput {
 }
 
 export function defaultFinalizedFeatureKey(): FinalizedFeatureKey {
-  return { name: '', maxVersionLevel: 0, minVersionLevel: 0 }
+  return { name: "", maxVersionLevel: 0, minVersionLevel: 0 }
 }
 
 export function readFinalizedFeatureKey(r: Reader, version: number): FinalizedFeatureKey {
-  const flexible = version >= 3
-  let _name: string = ''
-  if (version >= 3) _name = r.compactString()
-  let _maxVersionLevel: number = 0
-  if (version >= 3) _maxVersionLevel = r.int16()
-  let _minVersionLevel: number = 0
-  if (version >= 3) _minVersionLevel = r.int16()
+  const flexible = version >= 3;
+  let _name: string = "";
+  if (version >= 3) _name = r.compactString();
+  let _maxVersionLevel: number = 0;
+  if (version >= 3) _maxVersionLevel = r.int16();
+  let _minVersionLevel: number = 0;
+  if (version >= 3) _minVersionLevel = r.int16();
   if (flexible) r.taggedFields()
   return { name: _name, maxVersionLevel: _maxVersionLevel, minVersionLevel: _minVersionLevel }
 }
 
 export function writeFinalizedFeatureKey(w: Writer, version: number, v: FinalizedFeatureKeyInput): void {
-  const flexible = version >= 3
-  if (version >= 3) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 3) w.int16(v.maxVersionLevel === undefined ? 0 : v.maxVersionLevel)
-  if (version >= 3) w.int16(v.minVersionLevel === undefined ? 0 : v.minVersionLevel)
+  const flexible = version >= 3;
+  if (version >= 3) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 3) w.int16((v.maxVersionLevel === undefined ? 0 : v.maxVersionLevel));
+  if (version >= 3) w.int16((v.minVersionLevel === undefined ? 0 : v.minVersionLevel));
   if (flexible) w.uvarint(0)
 }

@@ -27,43 +27,22 @@ export function defaultAssignReplicasToDirsRequest(): AssignReplicasToDirsReques
 }
 
 export function decodeAssignReplicasToDirsRequest(r: Reader, version: number): AssignReplicasToDirsRequest {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _brokerEpoch: bigint = -1n
-  _brokerEpoch = r.int64()
-  let _directories: DirectoryData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Directories')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDirectoryData(r, version)
-      _directories = a
-    }
-  }
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  _brokerEpoch = r.int64();
+  let _directories: DirectoryData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Directories') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDirectoryData(r, version); _directories = a } }
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, brokerEpoch: _brokerEpoch, directories: _directories }
 }
 
-export function encodeAssignReplicasToDirsRequest(
-  w: Writer,
-  version: number,
-  v: AssignReplicasToDirsRequestInput,
-): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
-  {
-    const a = v.directories === undefined ? [] : v.directories
-    if (a == null) {
-      throw new ProtocolError('null array for Directories')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDirectoryData(w, version, e!)
-    }
-  }
+export function encodeAssignReplicasToDirsRequest(w: Writer, version: number, v: AssignReplicasToDirsRequestInput): void {
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
+  { const a = (v.directories === undefined ? [] : v.directories); if (a == null) { throw new ProtocolError('null array for Directories') } else { w.uvarint(a.length + 1); for (const e of a) writeDirectoryData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -82,36 +61,19 @@ export function defaultDirectoryData(): DirectoryData {
 }
 
 export function readDirectoryData(r: Reader, version: number): DirectoryData {
-  const flexible = true
-  let _id: string = ZERO_UUID
-  _id = r.uuid()
-  let _topics: TopicData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _id: string = ZERO_UUID;
+  _id = r.uuid();
+  let _topics: TopicData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { id: _id, topics: _topics }
 }
 
 export function writeDirectoryData(w: Writer, version: number, v: DirectoryDataInput): void {
-  const flexible = true
-  w.uuid(v.id === undefined ? ZERO_UUID : v.id)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.id === undefined ? ZERO_UUID : v.id));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -130,36 +92,19 @@ export function defaultTopicData(): TopicData {
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -176,15 +121,15 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
   if (flexible) w.uvarint(0)
 }

@@ -29,84 +29,47 @@ export interface BrokerHeartbeatRequestInput {
 }
 
 export function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
-  return {
-    brokerId: 0,
-    brokerEpoch: -1n,
-    currentMetadataOffset: 0n,
-    wantFence: false,
-    wantShutDown: false,
-    offlineLogDirs: [],
-  }
+  return { brokerId: 0, brokerEpoch: -1n, currentMetadataOffset: 0n, wantFence: false, wantShutDown: false, offlineLogDirs: [] }
 }
 
 export function decodeBrokerHeartbeatRequest(r: Reader, version: number): BrokerHeartbeatRequest {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _brokerEpoch: bigint = -1n
-  _brokerEpoch = r.int64()
-  let _currentMetadataOffset: bigint = 0n
-  _currentMetadataOffset = r.int64()
-  let _wantFence: boolean = false
-  _wantFence = r.bool()
-  let _wantShutDown: boolean = false
-  _wantShutDown = r.bool()
-  let _offlineLogDirs: string[] = []
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 1) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for OfflineLogDirs')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = r.uuid()
-                _offlineLogDirs = a
-              }
-            }
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    brokerId: _brokerId,
-    brokerEpoch: _brokerEpoch,
-    currentMetadataOffset: _currentMetadataOffset,
-    wantFence: _wantFence,
-    wantShutDown: _wantShutDown,
-    offlineLogDirs: _offlineLogDirs,
-  }
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  _brokerEpoch = r.int64();
+  let _currentMetadataOffset: bigint = 0n;
+  _currentMetadataOffset = r.int64();
+  let _wantFence: boolean = false;
+  _wantFence = r.bool();
+  let _wantShutDown: boolean = false;
+  _wantShutDown = r.bool();
+  let _offlineLogDirs: string[] = [];
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 1) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for OfflineLogDirs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.uuid(); _offlineLogDirs = a } } return true }
+        return false
+    }
+    return false
+  })
+  return { brokerId: _brokerId, brokerEpoch: _brokerEpoch, currentMetadataOffset: _currentMetadataOffset, wantFence: _wantFence, wantShutDown: _wantShutDown, offlineLogDirs: _offlineLogDirs }
 }
 
 export function encodeBrokerHeartbeatRequest(w: Writer, version: number, v: BrokerHeartbeatRequestInput): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
-  w.int64(v.currentMetadataOffset === undefined ? 0n : v.currentMetadataOffset)
-  w.bool(v.wantFence === undefined ? false : v.wantFence)
-  w.bool(v.wantShutDown === undefined ? false : v.wantShutDown)
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
+  w.int64((v.currentMetadataOffset === undefined ? 0n : v.currentMetadataOffset));
+  w.bool((v.wantFence === undefined ? false : v.wantFence));
+  w.bool((v.wantShutDown === undefined ? false : v.wantShutDown));
   if (flexible) {
     const has0 = version >= 1 && v.offlineLogDirs != null && v.offlineLogDirs.length > 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.offlineLogDirs!
-          if (a == null) {
-            throw new ProtocolError('null array for OfflineLogDirs')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) w.uuid(e)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.offlineLogDirs!; if (a == null) { throw new ProtocolError('null array for OfflineLogDirs') } else { w.uvarint(a.length + 1); for (const e of a) w.uuid(e) } }; })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }

@@ -31,33 +31,27 @@ export function defaultBrokerHeartbeatResponse(): BrokerHeartbeatResponse {
 }
 
 export function decodeBrokerHeartbeatResponse(r: Reader, version: number): BrokerHeartbeatResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _isCaughtUp: boolean = false
-  _isCaughtUp = r.bool()
-  let _isFenced: boolean = true
-  _isFenced = r.bool()
-  let _shouldShutDown: boolean = false
-  _shouldShutDown = r.bool()
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _isCaughtUp: boolean = false;
+  _isCaughtUp = r.bool();
+  let _isFenced: boolean = true;
+  _isFenced = r.bool();
+  let _shouldShutDown: boolean = false;
+  _shouldShutDown = r.bool();
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    isCaughtUp: _isCaughtUp,
-    isFenced: _isFenced,
-    shouldShutDown: _shouldShutDown,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, isCaughtUp: _isCaughtUp, isFenced: _isFenced, shouldShutDown: _shouldShutDown }
 }
 
 export function encodeBrokerHeartbeatResponse(w: Writer, version: number, v: BrokerHeartbeatResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.bool(v.isCaughtUp === undefined ? false : v.isCaughtUp)
-  w.bool(v.isFenced === undefined ? true : v.isFenced)
-  w.bool(v.shouldShutDown === undefined ? false : v.shouldShutDown)
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.bool((v.isCaughtUp === undefined ? false : v.isCaughtUp));
+  w.bool((v.isFenced === undefined ? true : v.isFenced));
+  w.bool((v.shouldShutDown === undefined ? false : v.shouldShutDown));
   if (flexible) w.uvarint(0)
 }

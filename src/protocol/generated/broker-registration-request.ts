@@ -35,115 +35,44 @@ export interface BrokerRegistrationRequestInput {
 }
 
 export function defaultBrokerRegistrationRequest(): BrokerRegistrationRequest {
-  return {
-    brokerId: 0,
-    clusterId: '',
-    incarnationId: ZERO_UUID,
-    listeners: [],
-    features: [],
-    rack: '',
-    isMigratingZkBroker: false,
-    logDirs: [],
-    previousBrokerEpoch: -1n,
-  }
+  return { brokerId: 0, clusterId: "", incarnationId: ZERO_UUID, listeners: [], features: [], rack: "", isMigratingZkBroker: false, logDirs: [], previousBrokerEpoch: -1n }
 }
 
 export function decodeBrokerRegistrationRequest(r: Reader, version: number): BrokerRegistrationRequest {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _clusterId: string = ''
-  _clusterId = r.compactString()
-  let _incarnationId: string = ZERO_UUID
-  _incarnationId = r.uuid()
-  let _listeners: Listener[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListener(r, version)
-      _listeners = a
-    }
-  }
-  let _features: Feature[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Features')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFeature(r, version)
-      _features = a
-    }
-  }
-  let _rack: string | null = ''
-  _rack = r.compactNullableString()
-  let _isMigratingZkBroker: boolean = false
-  if (version >= 1) _isMigratingZkBroker = r.bool()
-  let _logDirs: string[] = []
-  if (version >= 2) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for LogDirs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.uuid()
-      _logDirs = a
-    }
-  }
-  let _previousBrokerEpoch: bigint = -1n
-  if (version >= 3) _previousBrokerEpoch = r.int64()
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _clusterId: string = "";
+  _clusterId = r.compactString();
+  let _incarnationId: string = ZERO_UUID;
+  _incarnationId = r.uuid();
+  let _listeners: Listener[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Listeners') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListener(r, version); _listeners = a } }
+  let _features: Feature[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Features') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFeature(r, version); _features = a } }
+  let _rack: string | null = "";
+  _rack = r.compactNullableString();
+  let _isMigratingZkBroker: boolean = false;
+  if (version >= 1) _isMigratingZkBroker = r.bool();
+  let _logDirs: string[] = [];
+  if (version >= 2) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for LogDirs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.uuid(); _logDirs = a } }
+  let _previousBrokerEpoch: bigint = -1n;
+  if (version >= 3) _previousBrokerEpoch = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    brokerId: _brokerId,
-    clusterId: _clusterId,
-    incarnationId: _incarnationId,
-    listeners: _listeners,
-    features: _features,
-    rack: _rack,
-    isMigratingZkBroker: _isMigratingZkBroker,
-    logDirs: _logDirs,
-    previousBrokerEpoch: _previousBrokerEpoch,
-  }
+  return { brokerId: _brokerId, clusterId: _clusterId, incarnationId: _incarnationId, listeners: _listeners, features: _features, rack: _rack, isMigratingZkBroker: _isMigratingZkBroker, logDirs: _logDirs, previousBrokerEpoch: _previousBrokerEpoch }
 }
 
 export function encodeBrokerRegistrationRequest(w: Writer, version: number, v: BrokerRegistrationRequestInput): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  w.compactString(v.clusterId === undefined ? '' : v.clusterId)
-  w.uuid(v.incarnationId === undefined ? ZERO_UUID : v.incarnationId)
-  {
-    const a = v.listeners === undefined ? [] : v.listeners
-    if (a == null) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeListener(w, version, e!)
-    }
-  }
-  {
-    const a = v.features === undefined ? [] : v.features
-    if (a == null) {
-      throw new ProtocolError('null array for Features')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeFeature(w, version, e!)
-    }
-  }
-  w.compactNullableString(v.rack === undefined ? '' : v.rack)
-  if (version >= 1) w.bool(v.isMigratingZkBroker === undefined ? false : v.isMigratingZkBroker)
-  if (version >= 2) {
-    const a = v.logDirs === undefined ? [] : v.logDirs
-    if (a == null) {
-      throw new ProtocolError('null array for LogDirs')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.uuid(e)
-    }
-  }
-  if (version >= 3) w.int64(v.previousBrokerEpoch === undefined ? -1n : v.previousBrokerEpoch)
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  w.compactString((v.clusterId === undefined ? "" : v.clusterId));
+  w.uuid((v.incarnationId === undefined ? ZERO_UUID : v.incarnationId));
+  { const a = (v.listeners === undefined ? [] : v.listeners); if (a == null) { throw new ProtocolError('null array for Listeners') } else { w.uvarint(a.length + 1); for (const e of a) writeListener(w, version, e!) } };
+  { const a = (v.features === undefined ? [] : v.features); if (a == null) { throw new ProtocolError('null array for Features') } else { w.uvarint(a.length + 1); for (const e of a) writeFeature(w, version, e!) } };
+  w.compactNullableString((v.rack === undefined ? "" : v.rack));
+  if (version >= 1) w.bool((v.isMigratingZkBroker === undefined ? false : v.isMigratingZkBroker));
+  if (version >= 2) { const a = (v.logDirs === undefined ? [] : v.logDirs); if (a == null) { throw new ProtocolError('null array for LogDirs') } else { w.uvarint(a.length + 1); for (const e of a) w.uuid(e) } };
+  if (version >= 3) w.int64((v.previousBrokerEpoch === undefined ? -1n : v.previousBrokerEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -162,29 +91,29 @@ export interface ListenerInput {
 }
 
 export function defaultListener(): Listener {
-  return { name: '', host: '', port: 0, securityProtocol: 0 }
+  return { name: "", host: "", port: 0, securityProtocol: 0 }
 }
 
 export function readListener(r: Reader, version: number): Listener {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.uint16()
-  let _securityProtocol: number = 0
-  _securityProtocol = r.int16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.uint16();
+  let _securityProtocol: number = 0;
+  _securityProtocol = r.int16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port, securityProtocol: _securityProtocol }
 }
 
 export function writeListener(w: Writer, version: number, v: ListenerInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.uint16(v.port === undefined ? 0 : v.port)
-  w.int16(v.securityProtocol === undefined ? 0 : v.securityProtocol)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.uint16((v.port === undefined ? 0 : v.port));
+  w.int16((v.securityProtocol === undefined ? 0 : v.securityProtocol));
   if (flexible) w.uvarint(0)
 }
 
@@ -201,25 +130,25 @@ export interface FeatureInput {
 }
 
 export function defaultFeature(): Feature {
-  return { name: '', minSupportedVersion: 0, maxSupportedVersion: 0 }
+  return { name: "", minSupportedVersion: 0, maxSupportedVersion: 0 }
 }
 
 export function readFeature(r: Reader, version: number): Feature {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _minSupportedVersion: number = 0
-  _minSupportedVersion = r.int16()
-  let _maxSupportedVersion: number = 0
-  _maxSupportedVersion = r.int16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _minSupportedVersion: number = 0;
+  _minSupportedVersion = r.int16();
+  let _maxSupportedVersion: number = 0;
+  _maxSupportedVersion = r.int16();
   if (flexible) r.taggedFields()
   return { name: _name, minSupportedVersion: _minSupportedVersion, maxSupportedVersion: _maxSupportedVersion }
 }
 
 export function writeFeature(w: Writer, version: number, v: FeatureInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.int16(v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion)
-  w.int16(v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.int16((v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion));
+  w.int16((v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion));
   if (flexible) w.uvarint(0)
 }

@@ -27,21 +27,21 @@ export function defaultBrokerRegistrationResponse(): BrokerRegistrationResponse 
 }
 
 export function decodeBrokerRegistrationResponse(r: Reader, version: number): BrokerRegistrationResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _brokerEpoch: bigint = -1n
-  _brokerEpoch = r.int64()
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _brokerEpoch: bigint = -1n;
+  _brokerEpoch = r.int64();
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, brokerEpoch: _brokerEpoch }
 }
 
 export function encodeBrokerRegistrationResponse(w: Writer, version: number, v: BrokerRegistrationResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   if (flexible) w.uvarint(0)
 }

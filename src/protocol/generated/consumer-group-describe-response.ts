@@ -23,43 +23,26 @@ export interface TopicPartitionsInput {
 }
 
 export function defaultTopicPartitions(): TopicPartitions {
-  return { topicId: ZERO_UUID, topicName: '', partitions: [] }
+  return { topicId: ZERO_UUID, topicName: "", partitions: [] }
 }
 
 export function readTopicPartitions(r: Reader, version: number): TopicPartitions {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _topicName: string = ''
-  _topicName = r.compactString()
-  let _partitions: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _topicName: string = "";
+  _topicName = r.compactString();
+  let _partitions: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, topicName: _topicName, partitions: _partitions }
 }
 
 export function writeTopicPartitions(w: Writer, version: number, v: TopicPartitionsInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  w.compactString(v.topicName === undefined ? '' : v.topicName)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  w.compactString((v.topicName === undefined ? "" : v.topicName));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -76,33 +59,16 @@ export function defaultAssignment(): Assignment {
 }
 
 export function readAssignment(r: Reader, version: number): Assignment {
-  const flexible = true
-  let _topicPartitions: TopicPartitions[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicPartitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version)
-      _topicPartitions = a
-    }
-  }
+  const flexible = true;
+  let _topicPartitions: TopicPartitions[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TopicPartitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version); _topicPartitions = a } }
   if (flexible) r.taggedFields()
   return { topicPartitions: _topicPartitions }
 }
 
 export function writeAssignment(w: Writer, version: number, v: AssignmentInput): void {
-  const flexible = true
-  {
-    const a = v.topicPartitions === undefined ? [] : v.topicPartitions
-    if (a == null) {
-      throw new ProtocolError('null array for TopicPartitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicPartitions(w, version, e!)
-    }
-  }
+  const flexible = true;
+  { const a = (v.topicPartitions === undefined ? [] : v.topicPartitions); if (a == null) { throw new ProtocolError('null array for TopicPartitions') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicPartitions(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -121,40 +87,19 @@ export function defaultConsumerGroupDescribeResponse(): ConsumerGroupDescribeRes
 }
 
 export function decodeConsumerGroupDescribeResponse(r: Reader, version: number): ConsumerGroupDescribeResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _groups: DescribedGroup[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribedGroup(r, version)
-      _groups = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _groups: DescribedGroup[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Groups') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribedGroup(r, version); _groups = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, groups: _groups }
 }
 
-export function encodeConsumerGroupDescribeResponse(
-  w: Writer,
-  version: number,
-  v: ConsumerGroupDescribeResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.groups === undefined ? [] : v.groups
-    if (a == null) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDescribedGroup(w, version, e!)
-    }
-  }
+export function encodeConsumerGroupDescribeResponse(w: Writer, version: number, v: ConsumerGroupDescribeResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.groups === undefined ? [] : v.groups); if (a == null) { throw new ProtocolError('null array for Groups') } else { w.uvarint(a.length + 1); for (const e of a) writeDescribedGroup(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -183,81 +128,44 @@ export interface DescribedGroupInput {
 }
 
 export function defaultDescribedGroup(): DescribedGroup {
-  return {
-    errorCode: 0,
-    errorMessage: null,
-    groupId: '',
-    groupState: '',
-    groupEpoch: 0,
-    assignmentEpoch: 0,
-    assignorName: '',
-    members: [],
-    authorizedOperations: -2147483648,
-  }
+  return { errorCode: 0, errorMessage: null, groupId: "", groupState: "", groupEpoch: 0, assignmentEpoch: 0, assignorName: "", members: [], authorizedOperations: -2147483648 }
 }
 
 export function readDescribedGroup(r: Reader, version: number): DescribedGroup {
-  const flexible = true
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _groupState: string = ''
-  _groupState = r.compactString()
-  let _groupEpoch: number = 0
-  _groupEpoch = r.int32()
-  let _assignmentEpoch: number = 0
-  _assignmentEpoch = r.int32()
-  let _assignorName: string = ''
-  _assignorName = r.compactString()
-  let _members: Member[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMember(r, version)
-      _members = a
-    }
-  }
-  let _authorizedOperations: number = -2147483648
-  _authorizedOperations = r.int32()
+  const flexible = true;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _groupState: string = "";
+  _groupState = r.compactString();
+  let _groupEpoch: number = 0;
+  _groupEpoch = r.int32();
+  let _assignmentEpoch: number = 0;
+  _assignmentEpoch = r.int32();
+  let _assignorName: string = "";
+  _assignorName = r.compactString();
+  let _members: Member[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Members') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMember(r, version); _members = a } }
+  let _authorizedOperations: number = -2147483648;
+  _authorizedOperations = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    groupId: _groupId,
-    groupState: _groupState,
-    groupEpoch: _groupEpoch,
-    assignmentEpoch: _assignmentEpoch,
-    assignorName: _assignorName,
-    members: _members,
-    authorizedOperations: _authorizedOperations,
-  }
+  return { errorCode: _errorCode, errorMessage: _errorMessage, groupId: _groupId, groupState: _groupState, groupEpoch: _groupEpoch, assignmentEpoch: _assignmentEpoch, assignorName: _assignorName, members: _members, authorizedOperations: _authorizedOperations }
 }
 
 export function writeDescribedGroup(w: Writer, version: number, v: DescribedGroupInput): void {
-  const flexible = true
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  w.compactString(v.groupState === undefined ? '' : v.groupState)
-  w.int32(v.groupEpoch === undefined ? 0 : v.groupEpoch)
-  w.int32(v.assignmentEpoch === undefined ? 0 : v.assignmentEpoch)
-  w.compactString(v.assignorName === undefined ? '' : v.assignorName)
-  {
-    const a = v.members === undefined ? [] : v.members
-    if (a == null) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeMember(w, version, e!)
-    }
-  }
-  w.int32(v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations)
+  const flexible = true;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  w.compactString((v.groupState === undefined ? "" : v.groupState));
+  w.int32((v.groupEpoch === undefined ? 0 : v.groupEpoch));
+  w.int32((v.assignmentEpoch === undefined ? 0 : v.assignmentEpoch));
+  w.compactString((v.assignorName === undefined ? "" : v.assignorName));
+  { const a = (v.members === undefined ? [] : v.members); if (a == null) { throw new ProtocolError('null array for Members') } else { w.uvarint(a.length + 1); for (const e of a) writeMember(w, version, e!) } };
+  w.int32((v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -288,85 +196,46 @@ export interface MemberInput {
 }
 
 export function defaultMember(): Member {
-  return {
-    memberId: '',
-    instanceId: null,
-    rackId: null,
-    memberEpoch: 0,
-    clientId: '',
-    clientHost: '',
-    subscribedTopicNames: [],
-    subscribedTopicRegex: null,
-    assignment: defaultAssignment(),
-    targetAssignment: defaultAssignment(),
-  }
+  return { memberId: "", instanceId: null, rackId: null, memberEpoch: 0, clientId: "", clientHost: "", subscribedTopicNames: [], subscribedTopicRegex: null, assignment: defaultAssignment(), targetAssignment: defaultAssignment() }
 }
 
 export function readMember(r: Reader, version: number): Member {
-  const flexible = true
-  let _memberId: string = ''
-  _memberId = r.compactString()
-  let _instanceId: string | null = null
-  _instanceId = r.compactNullableString()
-  let _rackId: string | null = null
-  _rackId = r.compactNullableString()
-  let _memberEpoch: number = 0
-  _memberEpoch = r.int32()
-  let _clientId: string = ''
-  _clientId = r.compactString()
-  let _clientHost: string = ''
-  _clientHost = r.compactString()
-  let _subscribedTopicNames: string[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for SubscribedTopicNames')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _subscribedTopicNames = a
-    }
-  }
-  let _subscribedTopicRegex: string | null = null
-  _subscribedTopicRegex = r.compactNullableString()
-  let _assignment: Assignment = defaultAssignment()
-  _assignment = readAssignment(r, version)
-  let _targetAssignment: Assignment = defaultAssignment()
-  _targetAssignment = readAssignment(r, version)
+  const flexible = true;
+  let _memberId: string = "";
+  _memberId = r.compactString();
+  let _instanceId: string | null = null;
+  _instanceId = r.compactNullableString();
+  let _rackId: string | null = null;
+  _rackId = r.compactNullableString();
+  let _memberEpoch: number = 0;
+  _memberEpoch = r.int32();
+  let _clientId: string = "";
+  _clientId = r.compactString();
+  let _clientHost: string = "";
+  _clientHost = r.compactString();
+  let _subscribedTopicNames: string[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for SubscribedTopicNames') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _subscribedTopicNames = a } }
+  let _subscribedTopicRegex: string | null = null;
+  _subscribedTopicRegex = r.compactNullableString();
+  let _assignment: Assignment = defaultAssignment();
+  _assignment = readAssignment(r, version);
+  let _targetAssignment: Assignment = defaultAssignment();
+  _targetAssignment = readAssignment(r, version);
   if (flexible) r.taggedFields()
-  return {
-    memberId: _memberId,
-    instanceId: _instanceId,
-    rackId: _rackId,
-    memberEpoch: _memberEpoch,
-    clientId: _clientId,
-    clientHost: _clientHost,
-    subscribedTopicNames: _subscribedTopicNames,
-    subscribedTopicRegex: _subscribedTopicRegex,
-    assignment: _assignment,
-    targetAssignment: _targetAssignment,
-  }
+  return { memberId: _memberId, instanceId: _instanceId, rackId: _rackId, memberEpoch: _memberEpoch, clientId: _clientId, clientHost: _clientHost, subscribedTopicNames: _subscribedTopicNames, subscribedTopicRegex: _subscribedTopicRegex, assignment: _assignment, targetAssignment: _targetAssignment }
 }
 
 export function writeMember(w: Writer, version: number, v: MemberInput): void {
-  const flexible = true
-  w.compactString(v.memberId === undefined ? '' : v.memberId)
-  w.compactNullableString(v.instanceId === undefined ? null : v.instanceId)
-  w.compactNullableString(v.rackId === undefined ? null : v.rackId)
-  w.int32(v.memberEpoch === undefined ? 0 : v.memberEpoch)
-  w.compactString(v.clientId === undefined ? '' : v.clientId)
-  w.compactString(v.clientHost === undefined ? '' : v.clientHost)
-  {
-    const a = v.subscribedTopicNames === undefined ? [] : v.subscribedTopicNames
-    if (a == null) {
-      throw new ProtocolError('null array for SubscribedTopicNames')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
-  w.compactNullableString(v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex)
-  writeAssignment(w, version, (v.assignment === undefined ? defaultAssignment() : v.assignment)!)
-  writeAssignment(w, version, (v.targetAssignment === undefined ? defaultAssignment() : v.targetAssignment)!)
+  const flexible = true;
+  w.compactString((v.memberId === undefined ? "" : v.memberId));
+  w.compactNullableString((v.instanceId === undefined ? null : v.instanceId));
+  w.compactNullableString((v.rackId === undefined ? null : v.rackId));
+  w.int32((v.memberEpoch === undefined ? 0 : v.memberEpoch));
+  w.compactString((v.clientId === undefined ? "" : v.clientId));
+  w.compactString((v.clientHost === undefined ? "" : v.clientHost));
+  { const a = (v.subscribedTopicNames === undefined ? [] : v.subscribedTopicNames); if (a == null) { throw new ProtocolError('null array for SubscribedTopicNames') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
+  w.compactNullableString((v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex));
+  writeAssignment(w, version, (v.assignment === undefined ? defaultAssignment() : v.assignment)!);
+  writeAssignment(w, version, (v.targetAssignment === undefined ? defaultAssignment() : v.targetAssignment)!);
   if (flexible) w.uvarint(0)
 }

@@ -37,107 +37,47 @@ export interface ConsumerGroupHeartbeatRequestInput {
 }
 
 export function defaultConsumerGroupHeartbeatRequest(): ConsumerGroupHeartbeatRequest {
-  return {
-    groupId: '',
-    memberId: '',
-    memberEpoch: 0,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: -1,
-    subscribedTopicNames: null,
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: null,
-  }
+  return { groupId: "", memberId: "", memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null }
 }
 
 export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number): ConsumerGroupHeartbeatRequest {
-  const flexible = true
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _memberId: string = ''
-  _memberId = r.compactString()
-  let _memberEpoch: number = 0
-  _memberEpoch = r.int32()
-  let _instanceId: string | null = null
-  _instanceId = r.compactNullableString()
-  let _rackId: string | null = null
-  _rackId = r.compactNullableString()
-  let _rebalanceTimeoutMs: number = -1
-  _rebalanceTimeoutMs = r.int32()
-  let _subscribedTopicNames: string[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _subscribedTopicNames = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _subscribedTopicNames = a
-    }
-  }
-  let _subscribedTopicRegex: string | null = null
-  if (version >= 1) _subscribedTopicRegex = r.compactNullableString()
-  let _serverAssignor: string | null = null
-  _serverAssignor = r.compactNullableString()
-  let _topicPartitions: TopicPartitions[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _topicPartitions = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version)
-      _topicPartitions = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _memberId: string = "";
+  _memberId = r.compactString();
+  let _memberEpoch: number = 0;
+  _memberEpoch = r.int32();
+  let _instanceId: string | null = null;
+  _instanceId = r.compactNullableString();
+  let _rackId: string | null = null;
+  _rackId = r.compactNullableString();
+  let _rebalanceTimeoutMs: number = -1;
+  _rebalanceTimeoutMs = r.int32();
+  let _subscribedTopicNames: string[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _subscribedTopicNames = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _subscribedTopicNames = a } }
+  let _subscribedTopicRegex: string | null = null;
+  if (version >= 1) _subscribedTopicRegex = r.compactNullableString();
+  let _serverAssignor: string | null = null;
+  _serverAssignor = r.compactNullableString();
+  let _topicPartitions: TopicPartitions[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _topicPartitions = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version); _topicPartitions = a } }
   if (flexible) r.taggedFields()
-  return {
-    groupId: _groupId,
-    memberId: _memberId,
-    memberEpoch: _memberEpoch,
-    instanceId: _instanceId,
-    rackId: _rackId,
-    rebalanceTimeoutMs: _rebalanceTimeoutMs,
-    subscribedTopicNames: _subscribedTopicNames,
-    subscribedTopicRegex: _subscribedTopicRegex,
-    serverAssignor: _serverAssignor,
-    topicPartitions: _topicPartitions,
-  }
+  return { groupId: _groupId, memberId: _memberId, memberEpoch: _memberEpoch, instanceId: _instanceId, rackId: _rackId, rebalanceTimeoutMs: _rebalanceTimeoutMs, subscribedTopicNames: _subscribedTopicNames, subscribedTopicRegex: _subscribedTopicRegex, serverAssignor: _serverAssignor, topicPartitions: _topicPartitions }
 }
 
-export function encodeConsumerGroupHeartbeatRequest(
-  w: Writer,
-  version: number,
-  v: ConsumerGroupHeartbeatRequestInput,
-): void {
-  const flexible = true
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  w.compactString(v.memberId === undefined ? '' : v.memberId)
-  w.int32(v.memberEpoch === undefined ? 0 : v.memberEpoch)
-  w.compactNullableString(v.instanceId === undefined ? null : v.instanceId)
-  w.compactNullableString(v.rackId === undefined ? null : v.rackId)
-  w.int32(v.rebalanceTimeoutMs === undefined ? -1 : v.rebalanceTimeoutMs)
-  {
-    const a = v.subscribedTopicNames === undefined ? null : v.subscribedTopicNames
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
-  if (version >= 1) w.compactNullableString(v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex)
-  w.compactNullableString(v.serverAssignor === undefined ? null : v.serverAssignor)
-  {
-    const a = v.topicPartitions === undefined ? null : v.topicPartitions
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicPartitions(w, version, e!)
-    }
-  }
+export function encodeConsumerGroupHeartbeatRequest(w: Writer, version: number, v: ConsumerGroupHeartbeatRequestInput): void {
+  const flexible = true;
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  w.compactString((v.memberId === undefined ? "" : v.memberId));
+  w.int32((v.memberEpoch === undefined ? 0 : v.memberEpoch));
+  w.compactNullableString((v.instanceId === undefined ? null : v.instanceId));
+  w.compactNullableString((v.rackId === undefined ? null : v.rackId));
+  w.int32((v.rebalanceTimeoutMs === undefined ? -1 : v.rebalanceTimeoutMs));
+  { const a = (v.subscribedTopicNames === undefined ? null : v.subscribedTopicNames); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
+  if (version >= 1) w.compactNullableString((v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex));
+  w.compactNullableString((v.serverAssignor === undefined ? null : v.serverAssignor));
+  { const a = (v.topicPartitions === undefined ? null : v.topicPartitions); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) writeTopicPartitions(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -156,35 +96,18 @@ export function defaultTopicPartitions(): TopicPartitions {
 }
 
 export function readTopicPartitions(r: Reader, version: number): TopicPartitions {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeTopicPartitions(w: Writer, version: number, v: TopicPartitionsInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

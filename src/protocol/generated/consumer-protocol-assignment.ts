@@ -24,33 +24,16 @@ export function defaultConsumerProtocolAssignment(): ConsumerProtocolAssignment 
 }
 
 export function decodeConsumerProtocolAssignment(r: Reader, version: number): ConsumerProtocolAssignment {
-  let _assignedPartitions: TopicPartition[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AssignedPartitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicPartition(r, version)
-      _assignedPartitions = a
-    }
-  }
-  let _userData: Buffer | null = null
-  _userData = r.nullableBytes()
+  let _assignedPartitions: TopicPartition[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for AssignedPartitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicPartition(r, version); _assignedPartitions = a } }
+  let _userData: Buffer | null = null;
+  _userData = r.nullableBytes();
   return { assignedPartitions: _assignedPartitions, userData: _userData }
 }
 
 export function encodeConsumerProtocolAssignment(w: Writer, version: number, v: ConsumerProtocolAssignmentInput): void {
-  {
-    const a = v.assignedPartitions === undefined ? [] : v.assignedPartitions
-    if (a == null) {
-      throw new ProtocolError('null array for AssignedPartitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeTopicPartition(w, version, e!)
-    }
-  }
-  w.nullableBytes(v.userData === undefined ? null : v.userData)
+  { const a = (v.assignedPartitions === undefined ? [] : v.assignedPartitions); if (a == null) { throw new ProtocolError('null array for AssignedPartitions') } else { w.int32(a.length); for (const e of a) writeTopicPartition(w, version, e!) } };
+  w.nullableBytes((v.userData === undefined ? null : v.userData));
 }
 
 export interface TopicPartition {
@@ -64,35 +47,18 @@ export interface TopicPartitionInput {
 }
 
 export function defaultTopicPartition(): TopicPartition {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readTopicPartition(r: Reader, version: number): TopicPartition {
-  let _topic: string = ''
-  _topic = r.string()
-  let _partitions: number[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  let _topic: string = "";
+  _topic = r.string();
+  let _partitions: number[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeTopicPartition(w: Writer, version: number, v: TopicPartitionInput): void {
-  w.string(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  w.string((v.topic === undefined ? "" : v.topic));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.int32(a.length); for (const e of a) w.int32(e) } };
 }

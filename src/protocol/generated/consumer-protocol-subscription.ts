@@ -30,69 +30,25 @@ export function defaultConsumerProtocolSubscription(): ConsumerProtocolSubscript
 }
 
 export function decodeConsumerProtocolSubscription(r: Reader, version: number): ConsumerProtocolSubscription {
-  let _topics: string[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.string()
-      _topics = a
-    }
-  }
-  let _userData: Buffer | null = null
-  _userData = r.nullableBytes()
-  let _ownedPartitions: TopicPartition[] = []
-  if (version >= 1) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for OwnedPartitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicPartition(r, version)
-      _ownedPartitions = a
-    }
-  }
-  let _generationId: number = -1
-  if (version >= 2) _generationId = r.int32()
-  let _rackId: string | null = null
-  if (version >= 3) _rackId = r.nullableString()
-  return {
-    topics: _topics,
-    userData: _userData,
-    ownedPartitions: _ownedPartitions,
-    generationId: _generationId,
-    rackId: _rackId,
-  }
+  let _topics: string[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.string(); _topics = a } }
+  let _userData: Buffer | null = null;
+  _userData = r.nullableBytes();
+  let _ownedPartitions: TopicPartition[] = [];
+  if (version >= 1) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for OwnedPartitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicPartition(r, version); _ownedPartitions = a } }
+  let _generationId: number = -1;
+  if (version >= 2) _generationId = r.int32();
+  let _rackId: string | null = null;
+  if (version >= 3) _rackId = r.nullableString();
+  return { topics: _topics, userData: _userData, ownedPartitions: _ownedPartitions, generationId: _generationId, rackId: _rackId }
 }
 
-export function encodeConsumerProtocolSubscription(
-  w: Writer,
-  version: number,
-  v: ConsumerProtocolSubscriptionInput,
-): void {
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.int32(a.length)
-      for (const e of a) w.string(e)
-    }
-  }
-  w.nullableBytes(v.userData === undefined ? null : v.userData)
-  if (version >= 1) {
-    const a = v.ownedPartitions === undefined ? [] : v.ownedPartitions
-    if (a == null) {
-      throw new ProtocolError('null array for OwnedPartitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeTopicPartition(w, version, e!)
-    }
-  }
-  if (version >= 2) w.int32(v.generationId === undefined ? -1 : v.generationId)
-  if (version >= 3) w.nullableString(v.rackId === undefined ? null : v.rackId)
+export function encodeConsumerProtocolSubscription(w: Writer, version: number, v: ConsumerProtocolSubscriptionInput): void {
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.int32(a.length); for (const e of a) w.string(e) } };
+  w.nullableBytes((v.userData === undefined ? null : v.userData));
+  if (version >= 1) { const a = (v.ownedPartitions === undefined ? [] : v.ownedPartitions); if (a == null) { throw new ProtocolError('null array for OwnedPartitions') } else { w.int32(a.length); for (const e of a) writeTopicPartition(w, version, e!) } };
+  if (version >= 2) w.int32((v.generationId === undefined ? -1 : v.generationId));
+  if (version >= 3) w.nullableString((v.rackId === undefined ? null : v.rackId));
 }
 
 export interface TopicPartition {
@@ -106,35 +62,18 @@ export interface TopicPartitionInput {
 }
 
 export function defaultTopicPartition(): TopicPartition {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readTopicPartition(r: Reader, version: number): TopicPartition {
-  let _topic: string = ''
-  if (version >= 1) _topic = r.string()
-  let _partitions: number[] = []
-  if (version >= 1) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  let _topic: string = "";
+  if (version >= 1) _topic = r.string();
+  let _partitions: number[] = [];
+  if (version >= 1) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeTopicPartition(w: Writer, version: number, v: TopicPartitionInput): void {
-  if (version >= 1) w.string(v.topic === undefined ? '' : v.topic)
-  if (version >= 1) {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  if (version >= 1) w.string((v.topic === undefined ? "" : v.topic));
+  if (version >= 1) { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.int32(a.length); for (const e of a) w.int32(e) } };
 }

@@ -25,18 +25,18 @@ export function defaultControlledShutdownRequest(): ControlledShutdownRequest {
 }
 
 export function decodeControlledShutdownRequest(r: Reader, version: number): ControlledShutdownRequest {
-  const flexible = version >= 3
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _brokerEpoch: bigint = -1n
-  if (version >= 2) _brokerEpoch = r.int64()
+  const flexible = version >= 3;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 2) _brokerEpoch = r.int64();
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, brokerEpoch: _brokerEpoch }
 }
 
 export function encodeControlledShutdownRequest(w: Writer, version: number, v: ControlledShutdownRequestInput): void {
-  const flexible = version >= 3
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  if (version >= 2) w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
+  const flexible = version >= 3;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  if (version >= 2) w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultControlledShutdownResponse(): ControlledShutdownResponse 
 }
 
 export function decodeControlledShutdownResponse(r: Reader, version: number): ControlledShutdownResponse {
-  const flexible = version >= 3
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _remainingPartitions: RemainingPartition[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for RemainingPartitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readRemainingPartition(r, version)
-      _remainingPartitions = a
-    }
-  }
+  const flexible = version >= 3;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _remainingPartitions: RemainingPartition[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for RemainingPartitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readRemainingPartition(r, version); _remainingPartitions = a } }
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, remainingPartitions: _remainingPartitions }
 }
 
 export function encodeControlledShutdownResponse(w: Writer, version: number, v: ControlledShutdownResponseInput): void {
-  const flexible = version >= 3
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.remainingPartitions === undefined ? [] : v.remainingPartitions
-    if (a == null) {
-      throw new ProtocolError('null array for RemainingPartitions')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeRemainingPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.remainingPartitions === undefined ? [] : v.remainingPartitions); if (a == null) { throw new ProtocolError('null array for RemainingPartitions') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeRemainingPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,24 +52,22 @@ export interface RemainingPartitionInput {
 }
 
 export function defaultRemainingPartition(): RemainingPartition {
-  return { topicName: '', partitionIndex: 0 }
+  return { topicName: "", partitionIndex: 0 }
 }
 
 export function readRemainingPartition(r: Reader, version: number): RemainingPartition {
-  const flexible = version >= 3
-  let _topicName: string = ''
-  _topicName = version >= 3 ? r.compactString() : r.string()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
+  const flexible = version >= 3;
+  let _topicName: string = "";
+  _topicName = (version >= 3 ? r.compactString() : r.string());
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionIndex: _partitionIndex }
 }
 
 export function writeRemainingPartition(w: Writer, version: number, v: RemainingPartitionInput): void {
-  const flexible = version >= 3
-  version >= 3
-    ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-    : w.string(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
   if (flexible) w.uvarint(0)
 }

@@ -31,72 +31,28 @@ export function defaultControllerRegistrationRequest(): ControllerRegistrationRe
 }
 
 export function decodeControllerRegistrationRequest(r: Reader, version: number): ControllerRegistrationRequest {
-  const flexible = true
-  let _controllerId: number = 0
-  _controllerId = r.int32()
-  let _incarnationId: string = ZERO_UUID
-  _incarnationId = r.uuid()
-  let _zkMigrationReady: boolean = false
-  _zkMigrationReady = r.bool()
-  let _listeners: Listener[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListener(r, version)
-      _listeners = a
-    }
-  }
-  let _features: Feature[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Features')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFeature(r, version)
-      _features = a
-    }
-  }
+  const flexible = true;
+  let _controllerId: number = 0;
+  _controllerId = r.int32();
+  let _incarnationId: string = ZERO_UUID;
+  _incarnationId = r.uuid();
+  let _zkMigrationReady: boolean = false;
+  _zkMigrationReady = r.bool();
+  let _listeners: Listener[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Listeners') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListener(r, version); _listeners = a } }
+  let _features: Feature[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Features') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFeature(r, version); _features = a } }
   if (flexible) r.taggedFields()
-  return {
-    controllerId: _controllerId,
-    incarnationId: _incarnationId,
-    zkMigrationReady: _zkMigrationReady,
-    listeners: _listeners,
-    features: _features,
-  }
+  return { controllerId: _controllerId, incarnationId: _incarnationId, zkMigrationReady: _zkMigrationReady, listeners: _listeners, features: _features }
 }
 
-export function encodeControllerRegistrationRequest(
-  w: Writer,
-  version: number,
-  v: ControllerRegistrationRequestInput,
-): void {
-  const flexible = true
-  w.int32(v.controllerId === undefined ? 0 : v.controllerId)
-  w.uuid(v.incarnationId === undefined ? ZERO_UUID : v.incarnationId)
-  w.bool(v.zkMigrationReady === undefined ? false : v.zkMigrationReady)
-  {
-    const a = v.listeners === undefined ? [] : v.listeners
-    if (a == null) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeListener(w, version, e!)
-    }
-  }
-  {
-    const a = v.features === undefined ? [] : v.features
-    if (a == null) {
-      throw new ProtocolError('null array for Features')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeFeature(w, version, e!)
-    }
-  }
+export function encodeControllerRegistrationRequest(w: Writer, version: number, v: ControllerRegistrationRequestInput): void {
+  const flexible = true;
+  w.int32((v.controllerId === undefined ? 0 : v.controllerId));
+  w.uuid((v.incarnationId === undefined ? ZERO_UUID : v.incarnationId));
+  w.bool((v.zkMigrationReady === undefined ? false : v.zkMigrationReady));
+  { const a = (v.listeners === undefined ? [] : v.listeners); if (a == null) { throw new ProtocolError('null array for Listeners') } else { w.uvarint(a.length + 1); for (const e of a) writeListener(w, version, e!) } };
+  { const a = (v.features === undefined ? [] : v.features); if (a == null) { throw new ProtocolError('null array for Features') } else { w.uvarint(a.length + 1); for (const e of a) writeFeature(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -115,29 +71,29 @@ export interface ListenerInput {
 }
 
 export function defaultListener(): Listener {
-  return { name: '', host: '', port: 0, securityProtocol: 0 }
+  return { name: "", host: "", port: 0, securityProtocol: 0 }
 }
 
 export function readListener(r: Reader, version: number): Listener {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.uint16()
-  let _securityProtocol: number = 0
-  _securityProtocol = r.int16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.uint16();
+  let _securityProtocol: number = 0;
+  _securityProtocol = r.int16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port, securityProtocol: _securityProtocol }
 }
 
 export function writeListener(w: Writer, version: number, v: ListenerInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.uint16(v.port === undefined ? 0 : v.port)
-  w.int16(v.securityProtocol === undefined ? 0 : v.securityProtocol)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.uint16((v.port === undefined ? 0 : v.port));
+  w.int16((v.securityProtocol === undefined ? 0 : v.securityProtocol));
   if (flexible) w.uvarint(0)
 }
 
@@ -154,25 +110,25 @@ export interface FeatureInput {
 }
 
 export function defaultFeature(): Feature {
-  return { name: '', minSupportedVersion: 0, maxSupportedVersion: 0 }
+  return { name: "", minSupportedVersion: 0, maxSupportedVersion: 0 }
 }
 
 export function readFeature(r: Reader, version: number): Feature {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _minSupportedVersion: number = 0
-  _minSupportedVersion = r.int16()
-  let _maxSupportedVersion: number = 0
-  _maxSupportedVersion = r.int16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _minSupportedVersion: number = 0;
+  _minSupportedVersion = r.int16();
+  let _maxSupportedVersion: number = 0;
+  _maxSupportedVersion = r.int16();
   if (flexible) r.taggedFields()
   return { name: _name, minSupportedVersion: _minSupportedVersion, maxSupportedVersion: _maxSupportedVersion }
 }
 
 export function writeFeature(w: Writer, version: number, v: FeatureInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.int16(v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion)
-  w.int16(v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.int16((v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion));
+  w.int16((v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion));
   if (flexible) w.uvarint(0)
 }

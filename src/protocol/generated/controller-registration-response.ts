@@ -23,29 +23,25 @@ export interface ControllerRegistrationResponseInput {
 }
 
 export function defaultControllerRegistrationResponse(): ControllerRegistrationResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "" }
 }
 
 export function decodeControllerRegistrationResponse(r: Reader, version: number): ControllerRegistrationResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
-export function encodeControllerRegistrationResponse(
-  w: Writer,
-  version: number,
-  v: ControllerRegistrationResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+export function encodeControllerRegistrationResponse(w: Writer, version: number, v: ControllerRegistrationResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

@@ -23,33 +23,16 @@ export function defaultCreateAclsRequest(): CreateAclsRequest {
 }
 
 export function decodeCreateAclsRequest(r: Reader, version: number): CreateAclsRequest {
-  const flexible = version >= 2
-  let _creations: AclCreation[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Creations')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAclCreation(r, version)
-      _creations = a
-    }
-  }
+  const flexible = version >= 2;
+  let _creations: AclCreation[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Creations') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAclCreation(r, version); _creations = a } }
   if (flexible) r.taggedFields()
   return { creations: _creations }
 }
 
 export function encodeCreateAclsRequest(w: Writer, version: number, v: CreateAclsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.creations === undefined ? [] : v.creations
-    if (a == null) {
-      throw new ProtocolError('null array for Creations')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAclCreation(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  { const a = (v.creations === undefined ? [] : v.creations); if (a == null) { throw new ProtocolError('null array for Creations') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAclCreation(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -74,57 +57,37 @@ export interface AclCreationInput {
 }
 
 export function defaultAclCreation(): AclCreation {
-  return {
-    resourceType: 0,
-    resourceName: '',
-    resourcePatternType: 3,
-    principal: '',
-    host: '',
-    operation: 0,
-    permissionType: 0,
-  }
+  return { resourceType: 0, resourceName: "", resourcePatternType: 3, principal: "", host: "", operation: 0, permissionType: 0 }
 }
 
 export function readAclCreation(r: Reader, version: number): AclCreation {
-  const flexible = version >= 2
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 2 ? r.compactString() : r.string()
-  let _resourcePatternType: number = 3
-  if (version >= 1) _resourcePatternType = r.int8()
-  let _principal: string = ''
-  _principal = version >= 2 ? r.compactString() : r.string()
-  let _host: string = ''
-  _host = version >= 2 ? r.compactString() : r.string()
-  let _operation: number = 0
-  _operation = r.int8()
-  let _permissionType: number = 0
-  _permissionType = r.int8()
+  const flexible = version >= 2;
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 2 ? r.compactString() : r.string());
+  let _resourcePatternType: number = 3;
+  if (version >= 1) _resourcePatternType = r.int8();
+  let _principal: string = "";
+  _principal = (version >= 2 ? r.compactString() : r.string());
+  let _host: string = "";
+  _host = (version >= 2 ? r.compactString() : r.string());
+  let _operation: number = 0;
+  _operation = r.int8();
+  let _permissionType: number = 0;
+  _permissionType = r.int8();
   if (flexible) r.taggedFields()
-  return {
-    resourceType: _resourceType,
-    resourceName: _resourceName,
-    resourcePatternType: _resourcePatternType,
-    principal: _principal,
-    host: _host,
-    operation: _operation,
-    permissionType: _permissionType,
-  }
+  return { resourceType: _resourceType, resourceName: _resourceName, resourcePatternType: _resourcePatternType, principal: _principal, host: _host, operation: _operation, permissionType: _permissionType }
 }
 
 export function writeAclCreation(w: Writer, version: number, v: AclCreationInput): void {
-  const flexible = version >= 2
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 2
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  if (version >= 1) w.int8(v.resourcePatternType === undefined ? 3 : v.resourcePatternType)
-  version >= 2
-    ? w.compactString(v.principal === undefined ? '' : v.principal)
-    : w.string(v.principal === undefined ? '' : v.principal)
-  version >= 2 ? w.compactString(v.host === undefined ? '' : v.host) : w.string(v.host === undefined ? '' : v.host)
-  w.int8(v.operation === undefined ? 0 : v.operation)
-  w.int8(v.permissionType === undefined ? 0 : v.permissionType)
+  const flexible = version >= 2;
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 2 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  if (version >= 1) w.int8((v.resourcePatternType === undefined ? 3 : v.resourcePatternType));
+  (version >= 2 ? w.compactString((v.principal === undefined ? "" : v.principal)) : w.string((v.principal === undefined ? "" : v.principal)));
+  (version >= 2 ? w.compactString((v.host === undefined ? "" : v.host)) : w.string((v.host === undefined ? "" : v.host)));
+  w.int8((v.operation === undefined ? 0 : v.operation));
+  w.int8((v.permissionType === undefined ? 0 : v.permissionType));
   if (flexible) w.uvarint(0)
 }

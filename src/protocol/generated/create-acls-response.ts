@@ -25,36 +25,19 @@ export function defaultCreateAclsResponse(): CreateAclsResponse {
 }
 
 export function decodeCreateAclsResponse(r: Reader, version: number): CreateAclsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _results: AclCreationResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAclCreationResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _results: AclCreationResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAclCreationResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, results: _results }
 }
 
 export function encodeCreateAclsResponse(w: Writer, version: number, v: CreateAclsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAclCreationResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAclCreationResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,24 +52,22 @@ export interface AclCreationResultInput {
 }
 
 export function defaultAclCreationResult(): AclCreationResult {
-  return { errorCode: 0, errorMessage: '' }
+  return { errorCode: 0, errorMessage: "" }
 }
 
 export function readAclCreationResult(r: Reader, version: number): AclCreationResult {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function writeAclCreationResult(w: Writer, version: number, v: AclCreationResultInput): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
   if (flexible) w.uvarint(0)
 }

@@ -25,55 +25,29 @@ export interface CreateDelegationTokenRequestInput {
 }
 
 export function defaultCreateDelegationTokenRequest(): CreateDelegationTokenRequest {
-  return { ownerPrincipalType: '', ownerPrincipalName: '', renewers: [], maxLifetimeMs: 0n }
+  return { ownerPrincipalType: "", ownerPrincipalName: "", renewers: [], maxLifetimeMs: 0n }
 }
 
 export function decodeCreateDelegationTokenRequest(r: Reader, version: number): CreateDelegationTokenRequest {
-  const flexible = version >= 2
-  let _ownerPrincipalType: string | null = ''
-  if (version >= 3) _ownerPrincipalType = r.compactNullableString()
-  let _ownerPrincipalName: string | null = ''
-  if (version >= 3) _ownerPrincipalName = r.compactNullableString()
-  let _renewers: CreatableRenewers[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Renewers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatableRenewers(r, version)
-      _renewers = a
-    }
-  }
-  let _maxLifetimeMs: bigint = 0n
-  _maxLifetimeMs = r.int64()
+  const flexible = version >= 2;
+  let _ownerPrincipalType: string | null = "";
+  if (version >= 3) _ownerPrincipalType = r.compactNullableString();
+  let _ownerPrincipalName: string | null = "";
+  if (version >= 3) _ownerPrincipalName = r.compactNullableString();
+  let _renewers: CreatableRenewers[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Renewers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatableRenewers(r, version); _renewers = a } }
+  let _maxLifetimeMs: bigint = 0n;
+  _maxLifetimeMs = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    ownerPrincipalType: _ownerPrincipalType,
-    ownerPrincipalName: _ownerPrincipalName,
-    renewers: _renewers,
-    maxLifetimeMs: _maxLifetimeMs,
-  }
+  return { ownerPrincipalType: _ownerPrincipalType, ownerPrincipalName: _ownerPrincipalName, renewers: _renewers, maxLifetimeMs: _maxLifetimeMs }
 }
 
-export function encodeCreateDelegationTokenRequest(
-  w: Writer,
-  version: number,
-  v: CreateDelegationTokenRequestInput,
-): void {
-  const flexible = version >= 2
-  if (version >= 3) w.compactNullableString(v.ownerPrincipalType === undefined ? '' : v.ownerPrincipalType)
-  if (version >= 3) w.compactNullableString(v.ownerPrincipalName === undefined ? '' : v.ownerPrincipalName)
-  {
-    const a = v.renewers === undefined ? [] : v.renewers
-    if (a == null) {
-      throw new ProtocolError('null array for Renewers')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatableRenewers(w, version, e!)
-    }
-  }
-  w.int64(v.maxLifetimeMs === undefined ? 0n : v.maxLifetimeMs)
+export function encodeCreateDelegationTokenRequest(w: Writer, version: number, v: CreateDelegationTokenRequestInput): void {
+  const flexible = version >= 2;
+  if (version >= 3) w.compactNullableString((v.ownerPrincipalType === undefined ? "" : v.ownerPrincipalType));
+  if (version >= 3) w.compactNullableString((v.ownerPrincipalName === undefined ? "" : v.ownerPrincipalName));
+  { const a = (v.renewers === undefined ? [] : v.renewers); if (a == null) { throw new ProtocolError('null array for Renewers') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatableRenewers(w, version, e!) } };
+  w.int64((v.maxLifetimeMs === undefined ? 0n : v.maxLifetimeMs));
   if (flexible) w.uvarint(0)
 }
 
@@ -88,26 +62,22 @@ export interface CreatableRenewersInput {
 }
 
 export function defaultCreatableRenewers(): CreatableRenewers {
-  return { principalType: '', principalName: '' }
+  return { principalType: "", principalName: "" }
 }
 
 export function readCreatableRenewers(r: Reader, version: number): CreatableRenewers {
-  const flexible = version >= 2
-  let _principalType: string = ''
-  _principalType = version >= 2 ? r.compactString() : r.string()
-  let _principalName: string = ''
-  _principalName = version >= 2 ? r.compactString() : r.string()
+  const flexible = version >= 2;
+  let _principalType: string = "";
+  _principalType = (version >= 2 ? r.compactString() : r.string());
+  let _principalName: string = "";
+  _principalName = (version >= 2 ? r.compactString() : r.string());
   if (flexible) r.taggedFields()
   return { principalType: _principalType, principalName: _principalName }
 }
 
 export function writeCreatableRenewers(w: Writer, version: number, v: CreatableRenewersInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.principalType === undefined ? '' : v.principalType)
-    : w.string(v.principalType === undefined ? '' : v.principalType)
-  version >= 2
-    ? w.compactString(v.principalName === undefined ? '' : v.principalName)
-    : w.string(v.principalName === undefined ? '' : v.principalName)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.principalType === undefined ? "" : v.principalType)) : w.string((v.principalType === undefined ? "" : v.principalType)));
+  (version >= 2 ? w.compactString((v.principalName === undefined ? "" : v.principalName)) : w.string((v.principalName === undefined ? "" : v.principalName)));
   if (flexible) w.uvarint(0)
 }

@@ -39,83 +39,49 @@ export interface CreateDelegationTokenResponseInput {
 }
 
 export function defaultCreateDelegationTokenResponse(): CreateDelegationTokenResponse {
-  return {
-    errorCode: 0,
-    principalType: '',
-    principalName: '',
-    tokenRequesterPrincipalType: '',
-    tokenRequesterPrincipalName: '',
-    issueTimestampMs: 0n,
-    expiryTimestampMs: 0n,
-    maxTimestampMs: 0n,
-    tokenId: '',
-    hmac: EMPTY,
-    throttleTimeMs: 0,
-  }
+  return { errorCode: 0, principalType: "", principalName: "", tokenRequesterPrincipalType: "", tokenRequesterPrincipalName: "", issueTimestampMs: 0n, expiryTimestampMs: 0n, maxTimestampMs: 0n, tokenId: "", hmac: EMPTY, throttleTimeMs: 0 }
 }
 
 export function decodeCreateDelegationTokenResponse(r: Reader, version: number): CreateDelegationTokenResponse {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _principalType: string = ''
-  _principalType = version >= 2 ? r.compactString() : r.string()
-  let _principalName: string = ''
-  _principalName = version >= 2 ? r.compactString() : r.string()
-  let _tokenRequesterPrincipalType: string = ''
-  if (version >= 3) _tokenRequesterPrincipalType = r.compactString()
-  let _tokenRequesterPrincipalName: string = ''
-  if (version >= 3) _tokenRequesterPrincipalName = r.compactString()
-  let _issueTimestampMs: bigint = 0n
-  _issueTimestampMs = r.int64()
-  let _expiryTimestampMs: bigint = 0n
-  _expiryTimestampMs = r.int64()
-  let _maxTimestampMs: bigint = 0n
-  _maxTimestampMs = r.int64()
-  let _tokenId: string = ''
-  _tokenId = version >= 2 ? r.compactString() : r.string()
-  let _hmac: Buffer = EMPTY
-  _hmac = version >= 2 ? r.compactBytes() : r.bytes()
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _principalType: string = "";
+  _principalType = (version >= 2 ? r.compactString() : r.string());
+  let _principalName: string = "";
+  _principalName = (version >= 2 ? r.compactString() : r.string());
+  let _tokenRequesterPrincipalType: string = "";
+  if (version >= 3) _tokenRequesterPrincipalType = r.compactString();
+  let _tokenRequesterPrincipalName: string = "";
+  if (version >= 3) _tokenRequesterPrincipalName = r.compactString();
+  let _issueTimestampMs: bigint = 0n;
+  _issueTimestampMs = r.int64();
+  let _expiryTimestampMs: bigint = 0n;
+  _expiryTimestampMs = r.int64();
+  let _maxTimestampMs: bigint = 0n;
+  _maxTimestampMs = r.int64();
+  let _tokenId: string = "";
+  _tokenId = (version >= 2 ? r.compactString() : r.string());
+  let _hmac: Buffer = EMPTY;
+  _hmac = (version >= 2 ? r.compactBytes() : r.bytes());
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    principalType: _principalType,
-    principalName: _principalName,
-    tokenRequesterPrincipalType: _tokenRequesterPrincipalType,
-    tokenRequesterPrincipalName: _tokenRequesterPrincipalName,
-    issueTimestampMs: _issueTimestampMs,
-    expiryTimestampMs: _expiryTimestampMs,
-    maxTimestampMs: _maxTimestampMs,
-    tokenId: _tokenId,
-    hmac: _hmac,
-    throttleTimeMs: _throttleTimeMs,
-  }
+  return { errorCode: _errorCode, principalType: _principalType, principalName: _principalName, tokenRequesterPrincipalType: _tokenRequesterPrincipalType, tokenRequesterPrincipalName: _tokenRequesterPrincipalName, issueTimestampMs: _issueTimestampMs, expiryTimestampMs: _expiryTimestampMs, maxTimestampMs: _maxTimestampMs, tokenId: _tokenId, hmac: _hmac, throttleTimeMs: _throttleTimeMs }
 }
 
-export function encodeCreateDelegationTokenResponse(
-  w: Writer,
-  version: number,
-  v: CreateDelegationTokenResponseInput,
-): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactString(v.principalType === undefined ? '' : v.principalType)
-    : w.string(v.principalType === undefined ? '' : v.principalType)
-  version >= 2
-    ? w.compactString(v.principalName === undefined ? '' : v.principalName)
-    : w.string(v.principalName === undefined ? '' : v.principalName)
-  if (version >= 3) w.compactString(v.tokenRequesterPrincipalType === undefined ? '' : v.tokenRequesterPrincipalType)
-  if (version >= 3) w.compactString(v.tokenRequesterPrincipalName === undefined ? '' : v.tokenRequesterPrincipalName)
-  w.int64(v.issueTimestampMs === undefined ? 0n : v.issueTimestampMs)
-  w.int64(v.expiryTimestampMs === undefined ? 0n : v.expiryTimestampMs)
-  w.int64(v.maxTimestampMs === undefined ? 0n : v.maxTimestampMs)
-  version >= 2
-    ? w.compactString(v.tokenId === undefined ? '' : v.tokenId)
-    : w.string(v.tokenId === undefined ? '' : v.tokenId)
-  version >= 2 ? w.compactBytes(v.hmac === undefined ? EMPTY : v.hmac) : w.bytes(v.hmac === undefined ? EMPTY : v.hmac)
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
+export function encodeCreateDelegationTokenResponse(w: Writer, version: number, v: CreateDelegationTokenResponseInput): void {
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactString((v.principalType === undefined ? "" : v.principalType)) : w.string((v.principalType === undefined ? "" : v.principalType)));
+  (version >= 2 ? w.compactString((v.principalName === undefined ? "" : v.principalName)) : w.string((v.principalName === undefined ? "" : v.principalName)));
+  if (version >= 3) w.compactString((v.tokenRequesterPrincipalType === undefined ? "" : v.tokenRequesterPrincipalType));
+  if (version >= 3) w.compactString((v.tokenRequesterPrincipalName === undefined ? "" : v.tokenRequesterPrincipalName));
+  w.int64((v.issueTimestampMs === undefined ? 0n : v.issueTimestampMs));
+  w.int64((v.expiryTimestampMs === undefined ? 0n : v.expiryTimestampMs));
+  w.int64((v.maxTimestampMs === undefined ? 0n : v.maxTimestampMs));
+  (version >= 2 ? w.compactString((v.tokenId === undefined ? "" : v.tokenId)) : w.string((v.tokenId === undefined ? "" : v.tokenId)));
+  (version >= 2 ? w.compactBytes((v.hmac === undefined ? EMPTY : v.hmac)) : w.bytes((v.hmac === undefined ? EMPTY : v.hmac)));
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   if (flexible) w.uvarint(0)
 }

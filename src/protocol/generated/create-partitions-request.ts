@@ -27,39 +27,22 @@ export function defaultCreatePartitionsRequest(): CreatePartitionsRequest {
 }
 
 export function decodeCreatePartitionsRequest(r: Reader, version: number): CreatePartitionsRequest {
-  const flexible = version >= 2
-  let _topics: CreatePartitionsTopic[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsTopic(r, version)
-      _topics = a
-    }
-  }
-  let _timeoutMs: number = 0
-  _timeoutMs = r.int32()
-  let _validateOnly: boolean = false
-  _validateOnly = r.bool()
+  const flexible = version >= 2;
+  let _topics: CreatePartitionsTopic[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatePartitionsTopic(r, version); _topics = a } }
+  let _timeoutMs: number = 0;
+  _timeoutMs = r.int32();
+  let _validateOnly: boolean = false;
+  _validateOnly = r.bool();
   if (flexible) r.taggedFields()
   return { topics: _topics, timeoutMs: _timeoutMs, validateOnly: _validateOnly }
 }
 
 export function encodeCreatePartitionsRequest(w: Writer, version: number, v: CreatePartitionsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatePartitionsTopic(w, version, e!)
-    }
-  }
-  w.int32(v.timeoutMs === undefined ? 0 : v.timeoutMs)
-  w.bool(v.validateOnly === undefined ? false : v.validateOnly)
+  const flexible = version >= 2;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatePartitionsTopic(w, version, e!) } };
+  w.int32((v.timeoutMs === undefined ? 0 : v.timeoutMs));
+  w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   if (flexible) w.uvarint(0)
 }
 
@@ -76,43 +59,26 @@ export interface CreatePartitionsTopicInput {
 }
 
 export function defaultCreatePartitionsTopic(): CreatePartitionsTopic {
-  return { name: '', count: 0, assignments: [] }
+  return { name: "", count: 0, assignments: [] }
 }
 
 export function readCreatePartitionsTopic(r: Reader, version: number): CreatePartitionsTopic {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _count: number = 0
-  _count = r.int32()
-  let _assignments: CreatePartitionsAssignment[] | null = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _assignments = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsAssignment(r, version)
-      _assignments = a
-    }
-  }
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _count: number = 0;
+  _count = r.int32();
+  let _assignments: CreatePartitionsAssignment[] | null = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _assignments = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatePartitionsAssignment(r, version); _assignments = a } }
   if (flexible) r.taggedFields()
   return { name: _name, count: _count, assignments: _assignments }
 }
 
 export function writeCreatePartitionsTopic(w: Writer, version: number, v: CreatePartitionsTopicInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  w.int32(v.count === undefined ? 0 : v.count)
-  {
-    const a = v.assignments === undefined ? [] : v.assignments
-    if (a == null) {
-      version >= 2 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatePartitionsAssignment(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  w.int32((v.count === undefined ? 0 : v.count));
+  { const a = (v.assignments === undefined ? [] : v.assignments); if (a == null) { (version >= 2 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatePartitionsAssignment(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -129,32 +95,15 @@ export function defaultCreatePartitionsAssignment(): CreatePartitionsAssignment 
 }
 
 export function readCreatePartitionsAssignment(r: Reader, version: number): CreatePartitionsAssignment {
-  const flexible = version >= 2
-  let _brokerIds: number[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for BrokerIds')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _brokerIds = a
-    }
-  }
+  const flexible = version >= 2;
+  let _brokerIds: number[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for BrokerIds') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _brokerIds = a } }
   if (flexible) r.taggedFields()
   return { brokerIds: _brokerIds }
 }
 
 export function writeCreatePartitionsAssignment(w: Writer, version: number, v: CreatePartitionsAssignmentInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.brokerIds === undefined ? [] : v.brokerIds
-    if (a == null) {
-      throw new ProtocolError('null array for BrokerIds')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 2;
+  { const a = (v.brokerIds === undefined ? [] : v.brokerIds); if (a == null) { throw new ProtocolError('null array for BrokerIds') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultCreatePartitionsResponse(): CreatePartitionsResponse {
 }
 
 export function decodeCreatePartitionsResponse(r: Reader, version: number): CreatePartitionsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _results: CreatePartitionsTopicResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsTopicResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _results: CreatePartitionsTopicResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatePartitionsTopicResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, results: _results }
 }
 
 export function encodeCreatePartitionsResponse(w: Writer, version: number, v: CreatePartitionsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatePartitionsTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatePartitionsTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -71,31 +54,25 @@ export interface CreatePartitionsTopicResultInput {
 }
 
 export function defaultCreatePartitionsTopicResult(): CreatePartitionsTopicResult {
-  return { name: '', errorCode: 0, errorMessage: null }
+  return { name: "", errorCode: 0, errorMessage: null }
 }
 
 export function readCreatePartitionsTopicResult(r: Reader, version: number): CreatePartitionsTopicResult {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { name: _name, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
-export function writeCreatePartitionsTopicResult(
-  w: Writer,
-  version: number,
-  v: CreatePartitionsTopicResultInput,
-): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? null : v.errorMessage)
+export function writeCreatePartitionsTopicResult(w: Writer, version: number, v: CreatePartitionsTopicResultInput): void {
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? null : v.errorMessage)));
   if (flexible) w.uvarint(0)
 }

@@ -27,39 +27,22 @@ export function defaultCreateTopicsRequest(): CreateTopicsRequest {
 }
 
 export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTopicsRequest {
-  const flexible = version >= 5
-  let _topics: CreatableTopic[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatableTopic(r, version)
-      _topics = a
-    }
-  }
-  let _timeoutMs: number = 60000
-  _timeoutMs = r.int32()
-  let _validateOnly: boolean = false
-  if (version >= 1) _validateOnly = r.bool()
+  const flexible = version >= 5;
+  let _topics: CreatableTopic[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatableTopic(r, version); _topics = a } }
+  let _timeoutMs: number = 60000;
+  _timeoutMs = r.int32();
+  let _validateOnly: boolean = false;
+  if (version >= 1) _validateOnly = r.bool();
   if (flexible) r.taggedFields()
   return { topics: _topics, timeoutMs: _timeoutMs, validateOnly: _validateOnly }
 }
 
 export function encodeCreateTopicsRequest(w: Writer, version: number, v: CreateTopicsRequestInput): void {
-  const flexible = version >= 5
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatableTopic(w, version, e!)
-    }
-  }
-  w.int32(v.timeoutMs === undefined ? 60000 : v.timeoutMs)
-  if (version >= 1) w.bool(v.validateOnly === undefined ? false : v.validateOnly)
+  const flexible = version >= 5;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatableTopic(w, version, e!) } };
+  w.int32((v.timeoutMs === undefined ? 60000 : v.timeoutMs));
+  if (version >= 1) w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   if (flexible) w.uvarint(0)
 }
 
@@ -80,72 +63,32 @@ export interface CreatableTopicInput {
 }
 
 export function defaultCreatableTopic(): CreatableTopic {
-  return { name: '', numPartitions: 0, replicationFactor: 0, assignments: [], configs: [] }
+  return { name: "", numPartitions: 0, replicationFactor: 0, assignments: [], configs: [] }
 }
 
 export function readCreatableTopic(r: Reader, version: number): CreatableTopic {
-  const flexible = version >= 5
-  let _name: string = ''
-  _name = version >= 5 ? r.compactString() : r.string()
-  let _numPartitions: number = 0
-  _numPartitions = r.int32()
-  let _replicationFactor: number = 0
-  _replicationFactor = r.int16()
-  let _assignments: CreatableReplicaAssignment[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Assignments')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatableReplicaAssignment(r, version)
-      _assignments = a
-    }
-  }
-  let _configs: CreatableTopicConfig[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatableTopicConfig(r, version)
-      _configs = a
-    }
-  }
+  const flexible = version >= 5;
+  let _name: string = "";
+  _name = (version >= 5 ? r.compactString() : r.string());
+  let _numPartitions: number = 0;
+  _numPartitions = r.int32();
+  let _replicationFactor: number = 0;
+  _replicationFactor = r.int16();
+  let _assignments: CreatableReplicaAssignment[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Assignments') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatableReplicaAssignment(r, version); _assignments = a } }
+  let _configs: CreatableTopicConfig[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Configs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatableTopicConfig(r, version); _configs = a } }
   if (flexible) r.taggedFields()
-  return {
-    name: _name,
-    numPartitions: _numPartitions,
-    replicationFactor: _replicationFactor,
-    assignments: _assignments,
-    configs: _configs,
-  }
+  return { name: _name, numPartitions: _numPartitions, replicationFactor: _replicationFactor, assignments: _assignments, configs: _configs }
 }
 
 export function writeCreatableTopic(w: Writer, version: number, v: CreatableTopicInput): void {
-  const flexible = version >= 5
-  version >= 5 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  w.int32(v.numPartitions === undefined ? 0 : v.numPartitions)
-  w.int16(v.replicationFactor === undefined ? 0 : v.replicationFactor)
-  {
-    const a = v.assignments === undefined ? [] : v.assignments
-    if (a == null) {
-      throw new ProtocolError('null array for Assignments')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatableReplicaAssignment(w, version, e!)
-    }
-  }
-  {
-    const a = v.configs === undefined ? [] : v.configs
-    if (a == null) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatableTopicConfig(w, version, e!)
-    }
-  }
+  const flexible = version >= 5;
+  (version >= 5 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  w.int32((v.numPartitions === undefined ? 0 : v.numPartitions));
+  w.int16((v.replicationFactor === undefined ? 0 : v.replicationFactor));
+  { const a = (v.assignments === undefined ? [] : v.assignments); if (a == null) { throw new ProtocolError('null array for Assignments') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatableReplicaAssignment(w, version, e!) } };
+  { const a = (v.configs === undefined ? [] : v.configs); if (a == null) { throw new ProtocolError('null array for Configs') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatableTopicConfig(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -164,36 +107,19 @@ export function defaultCreatableReplicaAssignment(): CreatableReplicaAssignment 
 }
 
 export function readCreatableReplicaAssignment(r: Reader, version: number): CreatableReplicaAssignment {
-  const flexible = version >= 5
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _brokerIds: number[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for BrokerIds')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _brokerIds = a
-    }
-  }
+  const flexible = version >= 5;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _brokerIds: number[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for BrokerIds') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _brokerIds = a } }
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, brokerIds: _brokerIds }
 }
 
 export function writeCreatableReplicaAssignment(w: Writer, version: number, v: CreatableReplicaAssignmentInput): void {
-  const flexible = version >= 5
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  {
-    const a = v.brokerIds === undefined ? [] : v.brokerIds
-    if (a == null) {
-      throw new ProtocolError('null array for BrokerIds')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 5;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  { const a = (v.brokerIds === undefined ? [] : v.brokerIds); if (a == null) { throw new ProtocolError('null array for BrokerIds') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -208,24 +134,22 @@ export interface CreatableTopicConfigInput {
 }
 
 export function defaultCreatableTopicConfig(): CreatableTopicConfig {
-  return { name: '', value: '' }
+  return { name: "", value: "" }
 }
 
 export function readCreatableTopicConfig(r: Reader, version: number): CreatableTopicConfig {
-  const flexible = version >= 5
-  let _name: string = ''
-  _name = version >= 5 ? r.compactString() : r.string()
-  let _value: string | null = ''
-  _value = version >= 5 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 5;
+  let _name: string = "";
+  _name = (version >= 5 ? r.compactString() : r.string());
+  let _value: string | null = "";
+  _value = (version >= 5 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { name: _name, value: _value }
 }
 
 export function writeCreatableTopicConfig(w: Writer, version: number, v: CreatableTopicConfigInput): void {
-  const flexible = version >= 5
-  version >= 5 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  version >= 5
-    ? w.compactNullableString(v.value === undefined ? '' : v.value)
-    : w.nullableString(v.value === undefined ? '' : v.value)
+  const flexible = version >= 5;
+  (version >= 5 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  (version >= 5 ? w.compactNullableString((v.value === undefined ? "" : v.value)) : w.nullableString((v.value === undefined ? "" : v.value)));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultCreateTopicsResponse(): CreateTopicsResponse {
 }
 
 export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTopicsResponse {
-  const flexible = version >= 5
-  let _throttleTimeMs: number = 0
-  if (version >= 2) _throttleTimeMs = r.int32()
-  let _topics: CreatableTopicResult[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatableTopicResult(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 5;
+  let _throttleTimeMs: number = 0;
+  if (version >= 2) _throttleTimeMs = r.int32();
+  let _topics: CreatableTopicResult[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatableTopicResult(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeCreateTopicsResponse(w: Writer, version: number, v: CreateTopicsResponseInput): void {
-  const flexible = version >= 5
-  if (version >= 2) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeCreatableTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 5;
+  if (version >= 2) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeCreatableTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -81,97 +64,53 @@ export interface CreatableTopicResultInput {
 }
 
 export function defaultCreatableTopicResult(): CreatableTopicResult {
-  return {
-    name: '',
-    topicId: ZERO_UUID,
-    errorCode: 0,
-    errorMessage: '',
-    topicConfigErrorCode: 0,
-    numPartitions: -1,
-    replicationFactor: -1,
-    configs: [],
-  }
+  return { name: "", topicId: ZERO_UUID, errorCode: 0, errorMessage: "", topicConfigErrorCode: 0, numPartitions: -1, replicationFactor: -1, configs: [] }
 }
 
 export function readCreatableTopicResult(r: Reader, version: number): CreatableTopicResult {
-  const flexible = version >= 5
-  let _name: string = ''
-  _name = version >= 5 ? r.compactString() : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 7) _topicId = r.uuid()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  if (version >= 1) _errorMessage = version >= 5 ? r.compactNullableString() : r.nullableString()
-  let _topicConfigErrorCode: number = 0
-  let _numPartitions: number = -1
-  if (version >= 5) _numPartitions = r.int32()
-  let _replicationFactor: number = -1
-  if (version >= 5) _replicationFactor = r.int16()
-  let _configs: CreatableTopicConfigs[] | null = []
-  if (version >= 5) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _configs = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatableTopicConfigs(r, version)
-      _configs = a
+  const flexible = version >= 5;
+  let _name: string = "";
+  _name = (version >= 5 ? r.compactString() : r.string());
+  let _topicId: string = ZERO_UUID;
+  if (version >= 7) _topicId = r.uuid();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  if (version >= 1) _errorMessage = (version >= 5 ? r.compactNullableString() : r.nullableString());
+  let _topicConfigErrorCode: number = 0;
+  let _numPartitions: number = -1;
+  if (version >= 5) _numPartitions = r.int32();
+  let _replicationFactor: number = -1;
+  if (version >= 5) _replicationFactor = r.int16();
+  let _configs: CreatableTopicConfigs[] | null = [];
+  if (version >= 5) { const n = r.compactArrayLength(); if (n < 0) { _configs = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCreatableTopicConfigs(r, version); _configs = a } }
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 5) { _topicConfigErrorCode = r.int16(); return true }
+        return false
     }
-  }
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 5) {
-            _topicConfigErrorCode = r.int16()
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    name: _name,
-    topicId: _topicId,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    topicConfigErrorCode: _topicConfigErrorCode,
-    numPartitions: _numPartitions,
-    replicationFactor: _replicationFactor,
-    configs: _configs,
-  }
+    return false
+  })
+  return { name: _name, topicId: _topicId, errorCode: _errorCode, errorMessage: _errorMessage, topicConfigErrorCode: _topicConfigErrorCode, numPartitions: _numPartitions, replicationFactor: _replicationFactor, configs: _configs }
 }
 
 export function writeCreatableTopicResult(w: Writer, version: number, v: CreatableTopicResultInput): void {
-  const flexible = version >= 5
-  version >= 5 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  if (version >= 7) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 1)
-    version >= 5
-      ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-      : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  if (version >= 5) w.int32(v.numPartitions === undefined ? -1 : v.numPartitions)
-  if (version >= 5) w.int16(v.replicationFactor === undefined ? -1 : v.replicationFactor)
-  if (version >= 5) {
-    const a = v.configs === undefined ? [] : v.configs
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeCreatableTopicConfigs(w, version, e!)
-    }
-  }
+  const flexible = version >= 5;
+  (version >= 5 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  if (version >= 7) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 1) (version >= 5 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  if (version >= 5) w.int32((v.numPartitions === undefined ? -1 : v.numPartitions));
+  if (version >= 5) w.int16((v.replicationFactor === undefined ? -1 : v.replicationFactor));
+  if (version >= 5) { const a = (v.configs === undefined ? [] : v.configs); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) writeCreatableTopicConfigs(w, version, e!) } };
   if (flexible) {
     const has0 = version >= 5 && v.topicConfigErrorCode !== undefined && v.topicConfigErrorCode !== 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.int16(v.topicConfigErrorCode!)
-      })(t)
+      ;((w: Writer) => { w.int16(v.topicConfigErrorCode!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -194,31 +133,31 @@ export interface CreatableTopicConfigsInput {
 }
 
 export function defaultCreatableTopicConfigs(): CreatableTopicConfigs {
-  return { name: '', value: '', readOnly: false, configSource: -1, isSensitive: false }
+  return { name: "", value: "", readOnly: false, configSource: -1, isSensitive: false }
 }
 
 export function readCreatableTopicConfigs(r: Reader, version: number): CreatableTopicConfigs {
-  const flexible = version >= 5
-  let _name: string = ''
-  if (version >= 5) _name = r.compactString()
-  let _value: string | null = ''
-  if (version >= 5) _value = r.compactNullableString()
-  let _readOnly: boolean = false
-  if (version >= 5) _readOnly = r.bool()
-  let _configSource: number = -1
-  if (version >= 5) _configSource = r.int8()
-  let _isSensitive: boolean = false
-  if (version >= 5) _isSensitive = r.bool()
+  const flexible = version >= 5;
+  let _name: string = "";
+  if (version >= 5) _name = r.compactString();
+  let _value: string | null = "";
+  if (version >= 5) _value = r.compactNullableString();
+  let _readOnly: boolean = false;
+  if (version >= 5) _readOnly = r.bool();
+  let _configSource: number = -1;
+  if (version >= 5) _configSource = r.int8();
+  let _isSensitive: boolean = false;
+  if (version >= 5) _isSensitive = r.bool();
   if (flexible) r.taggedFields()
   return { name: _name, value: _value, readOnly: _readOnly, configSource: _configSource, isSensitive: _isSensitive }
 }
 
 export function writeCreatableTopicConfigs(w: Writer, version: number, v: CreatableTopicConfigsInput): void {
-  const flexible = version >= 5
-  if (version >= 5) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 5) w.compactNullableString(v.value === undefined ? '' : v.value)
-  if (version >= 5) w.bool(v.readOnly === undefined ? false : v.readOnly)
-  if (version >= 5) w.int8(v.configSource === undefined ? -1 : v.configSource)
-  if (version >= 5) w.bool(v.isSensitive === undefined ? false : v.isSensitive)
+  const flexible = version >= 5;
+  if (version >= 5) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 5) w.compactNullableString((v.value === undefined ? "" : v.value));
+  if (version >= 5) w.bool((v.readOnly === undefined ? false : v.readOnly));
+  if (version >= 5) w.int8((v.configSource === undefined ? -1 : v.configSource));
+  if (version >= 5) w.bool((v.isSensitive === undefined ? false : v.isSensitive));
   if (flexible) w.uvarint(0)
 }

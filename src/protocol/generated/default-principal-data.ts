@@ -22,25 +22,25 @@ export interface DefaultPrincipalDataInput {
 }
 
 export function defaultDefaultPrincipalData(): DefaultPrincipalData {
-  return { type: '', name: '', tokenAuthenticated: false }
+  return { type: "", name: "", tokenAuthenticated: false }
 }
 
 export function decodeDefaultPrincipalData(r: Reader, version: number): DefaultPrincipalData {
-  const flexible = true
-  let _type: string = ''
-  _type = r.compactString()
-  let _name: string = ''
-  _name = r.compactString()
-  let _tokenAuthenticated: boolean = false
-  _tokenAuthenticated = r.bool()
+  const flexible = true;
+  let _type: string = "";
+  _type = r.compactString();
+  let _name: string = "";
+  _name = r.compactString();
+  let _tokenAuthenticated: boolean = false;
+  _tokenAuthenticated = r.bool();
   if (flexible) r.taggedFields()
   return { type: _type, name: _name, tokenAuthenticated: _tokenAuthenticated }
 }
 
 export function encodeDefaultPrincipalData(w: Writer, version: number, v: DefaultPrincipalDataInput): void {
-  const flexible = true
-  w.compactString(v.type === undefined ? '' : v.type)
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.bool(v.tokenAuthenticated === undefined ? false : v.tokenAuthenticated)
+  const flexible = true;
+  w.compactString((v.type === undefined ? "" : v.type));
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.bool((v.tokenAuthenticated === undefined ? false : v.tokenAuthenticated));
   if (flexible) w.uvarint(0)
 }

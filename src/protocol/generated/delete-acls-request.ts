@@ -23,33 +23,16 @@ export function defaultDeleteAclsRequest(): DeleteAclsRequest {
 }
 
 export function decodeDeleteAclsRequest(r: Reader, version: number): DeleteAclsRequest {
-  const flexible = version >= 2
-  let _filters: DeleteAclsFilter[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Filters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteAclsFilter(r, version)
-      _filters = a
-    }
-  }
+  const flexible = version >= 2;
+  let _filters: DeleteAclsFilter[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Filters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteAclsFilter(r, version); _filters = a } }
   if (flexible) r.taggedFields()
   return { filters: _filters }
 }
 
 export function encodeDeleteAclsRequest(w: Writer, version: number, v: DeleteAclsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.filters === undefined ? [] : v.filters
-    if (a == null) {
-      throw new ProtocolError('null array for Filters')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteAclsFilter(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  { const a = (v.filters === undefined ? [] : v.filters); if (a == null) { throw new ProtocolError('null array for Filters') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteAclsFilter(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -74,59 +57,37 @@ export interface DeleteAclsFilterInput {
 }
 
 export function defaultDeleteAclsFilter(): DeleteAclsFilter {
-  return {
-    resourceTypeFilter: 0,
-    resourceNameFilter: '',
-    patternTypeFilter: 3,
-    principalFilter: '',
-    hostFilter: '',
-    operation: 0,
-    permissionType: 0,
-  }
+  return { resourceTypeFilter: 0, resourceNameFilter: "", patternTypeFilter: 3, principalFilter: "", hostFilter: "", operation: 0, permissionType: 0 }
 }
 
 export function readDeleteAclsFilter(r: Reader, version: number): DeleteAclsFilter {
-  const flexible = version >= 2
-  let _resourceTypeFilter: number = 0
-  _resourceTypeFilter = r.int8()
-  let _resourceNameFilter: string | null = ''
-  _resourceNameFilter = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _patternTypeFilter: number = 3
-  if (version >= 1) _patternTypeFilter = r.int8()
-  let _principalFilter: string | null = ''
-  _principalFilter = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _hostFilter: string | null = ''
-  _hostFilter = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _operation: number = 0
-  _operation = r.int8()
-  let _permissionType: number = 0
-  _permissionType = r.int8()
+  const flexible = version >= 2;
+  let _resourceTypeFilter: number = 0;
+  _resourceTypeFilter = r.int8();
+  let _resourceNameFilter: string | null = "";
+  _resourceNameFilter = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _patternTypeFilter: number = 3;
+  if (version >= 1) _patternTypeFilter = r.int8();
+  let _principalFilter: string | null = "";
+  _principalFilter = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _hostFilter: string | null = "";
+  _hostFilter = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _operation: number = 0;
+  _operation = r.int8();
+  let _permissionType: number = 0;
+  _permissionType = r.int8();
   if (flexible) r.taggedFields()
-  return {
-    resourceTypeFilter: _resourceTypeFilter,
-    resourceNameFilter: _resourceNameFilter,
-    patternTypeFilter: _patternTypeFilter,
-    principalFilter: _principalFilter,
-    hostFilter: _hostFilter,
-    operation: _operation,
-    permissionType: _permissionType,
-  }
+  return { resourceTypeFilter: _resourceTypeFilter, resourceNameFilter: _resourceNameFilter, patternTypeFilter: _patternTypeFilter, principalFilter: _principalFilter, hostFilter: _hostFilter, operation: _operation, permissionType: _permissionType }
 }
 
 export function writeDeleteAclsFilter(w: Writer, version: number, v: DeleteAclsFilterInput): void {
-  const flexible = version >= 2
-  w.int8(v.resourceTypeFilter === undefined ? 0 : v.resourceTypeFilter)
-  version >= 2
-    ? w.compactNullableString(v.resourceNameFilter === undefined ? '' : v.resourceNameFilter)
-    : w.nullableString(v.resourceNameFilter === undefined ? '' : v.resourceNameFilter)
-  if (version >= 1) w.int8(v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter)
-  version >= 2
-    ? w.compactNullableString(v.principalFilter === undefined ? '' : v.principalFilter)
-    : w.nullableString(v.principalFilter === undefined ? '' : v.principalFilter)
-  version >= 2
-    ? w.compactNullableString(v.hostFilter === undefined ? '' : v.hostFilter)
-    : w.nullableString(v.hostFilter === undefined ? '' : v.hostFilter)
-  w.int8(v.operation === undefined ? 0 : v.operation)
-  w.int8(v.permissionType === undefined ? 0 : v.permissionType)
+  const flexible = version >= 2;
+  w.int8((v.resourceTypeFilter === undefined ? 0 : v.resourceTypeFilter));
+  (version >= 2 ? w.compactNullableString((v.resourceNameFilter === undefined ? "" : v.resourceNameFilter)) : w.nullableString((v.resourceNameFilter === undefined ? "" : v.resourceNameFilter)));
+  if (version >= 1) w.int8((v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter));
+  (version >= 2 ? w.compactNullableString((v.principalFilter === undefined ? "" : v.principalFilter)) : w.nullableString((v.principalFilter === undefined ? "" : v.principalFilter)));
+  (version >= 2 ? w.compactNullableString((v.hostFilter === undefined ? "" : v.hostFilter)) : w.nullableString((v.hostFilter === undefined ? "" : v.hostFilter)));
+  w.int8((v.operation === undefined ? 0 : v.operation));
+  w.int8((v.permissionType === undefined ? 0 : v.permissionType));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultDeleteAclsResponse(): DeleteAclsResponse {
 }
 
 export function decodeDeleteAclsResponse(r: Reader, version: number): DeleteAclsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _filterResults: DeleteAclsFilterResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for FilterResults')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteAclsFilterResult(r, version)
-      _filterResults = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _filterResults: DeleteAclsFilterResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for FilterResults') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteAclsFilterResult(r, version); _filterResults = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, filterResults: _filterResults }
 }
 
 export function encodeDeleteAclsResponse(w: Writer, version: number, v: DeleteAclsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.filterResults === undefined ? [] : v.filterResults
-    if (a == null) {
-      throw new ProtocolError('null array for FilterResults')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteAclsFilterResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.filterResults === undefined ? [] : v.filterResults); if (a == null) { throw new ProtocolError('null array for FilterResults') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteAclsFilterResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -71,45 +54,26 @@ export interface DeleteAclsFilterResultInput {
 }
 
 export function defaultDeleteAclsFilterResult(): DeleteAclsFilterResult {
-  return { errorCode: 0, errorMessage: '', matchingAcls: [] }
+  return { errorCode: 0, errorMessage: "", matchingAcls: [] }
 }
 
 export function readDeleteAclsFilterResult(r: Reader, version: number): DeleteAclsFilterResult {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _matchingAcls: DeleteAclsMatchingAcl[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for MatchingAcls')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteAclsMatchingAcl(r, version)
-      _matchingAcls = a
-    }
-  }
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _matchingAcls: DeleteAclsMatchingAcl[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for MatchingAcls') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteAclsMatchingAcl(r, version); _matchingAcls = a } }
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, errorMessage: _errorMessage, matchingAcls: _matchingAcls }
 }
 
 export function writeDeleteAclsFilterResult(w: Writer, version: number, v: DeleteAclsFilterResultInput): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.matchingAcls === undefined ? [] : v.matchingAcls
-    if (a == null) {
-      throw new ProtocolError('null array for MatchingAcls')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteAclsMatchingAcl(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  { const a = (v.matchingAcls === undefined ? [] : v.matchingAcls); if (a == null) { throw new ProtocolError('null array for MatchingAcls') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteAclsMatchingAcl(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -138,69 +102,43 @@ export interface DeleteAclsMatchingAclInput {
 }
 
 export function defaultDeleteAclsMatchingAcl(): DeleteAclsMatchingAcl {
-  return {
-    errorCode: 0,
-    errorMessage: '',
-    resourceType: 0,
-    resourceName: '',
-    patternType: 3,
-    principal: '',
-    host: '',
-    operation: 0,
-    permissionType: 0,
-  }
+  return { errorCode: 0, errorMessage: "", resourceType: 0, resourceName: "", patternType: 3, principal: "", host: "", operation: 0, permissionType: 0 }
 }
 
 export function readDeleteAclsMatchingAcl(r: Reader, version: number): DeleteAclsMatchingAcl {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 2 ? r.compactString() : r.string()
-  let _patternType: number = 3
-  if (version >= 1) _patternType = r.int8()
-  let _principal: string = ''
-  _principal = version >= 2 ? r.compactString() : r.string()
-  let _host: string = ''
-  _host = version >= 2 ? r.compactString() : r.string()
-  let _operation: number = 0
-  _operation = r.int8()
-  let _permissionType: number = 0
-  _permissionType = r.int8()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 2 ? r.compactString() : r.string());
+  let _patternType: number = 3;
+  if (version >= 1) _patternType = r.int8();
+  let _principal: string = "";
+  _principal = (version >= 2 ? r.compactString() : r.string());
+  let _host: string = "";
+  _host = (version >= 2 ? r.compactString() : r.string());
+  let _operation: number = 0;
+  _operation = r.int8();
+  let _permissionType: number = 0;
+  _permissionType = r.int8();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    resourceType: _resourceType,
-    resourceName: _resourceName,
-    patternType: _patternType,
-    principal: _principal,
-    host: _host,
-    operation: _operation,
-    permissionType: _permissionType,
-  }
+  return { errorCode: _errorCode, errorMessage: _errorMessage, resourceType: _resourceType, resourceName: _resourceName, patternType: _patternType, principal: _principal, host: _host, operation: _operation, permissionType: _permissionType }
 }
 
 export function writeDeleteAclsMatchingAcl(w: Writer, version: number, v: DeleteAclsMatchingAclInput): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 2
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  if (version >= 1) w.int8(v.patternType === undefined ? 3 : v.patternType)
-  version >= 2
-    ? w.compactString(v.principal === undefined ? '' : v.principal)
-    : w.string(v.principal === undefined ? '' : v.principal)
-  version >= 2 ? w.compactString(v.host === undefined ? '' : v.host) : w.string(v.host === undefined ? '' : v.host)
-  w.int8(v.operation === undefined ? 0 : v.operation)
-  w.int8(v.permissionType === undefined ? 0 : v.permissionType)
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 2 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  if (version >= 1) w.int8((v.patternType === undefined ? 3 : v.patternType));
+  (version >= 2 ? w.compactString((v.principal === undefined ? "" : v.principal)) : w.string((v.principal === undefined ? "" : v.principal)));
+  (version >= 2 ? w.compactString((v.host === undefined ? "" : v.host)) : w.string((v.host === undefined ? "" : v.host)));
+  w.int8((v.operation === undefined ? 0 : v.operation));
+  w.int8((v.permissionType === undefined ? 0 : v.permissionType));
   if (flexible) w.uvarint(0)
 }

@@ -23,32 +23,15 @@ export function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
 }
 
 export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGroupsRequest {
-  const flexible = version >= 2
-  let _groupsNames: string[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for GroupsNames')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = version >= 2 ? r.compactString() : r.string()
-      _groupsNames = a
-    }
-  }
+  const flexible = version >= 2;
+  let _groupsNames: string[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for GroupsNames') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = (version >= 2 ? r.compactString() : r.string()); _groupsNames = a } }
   if (flexible) r.taggedFields()
   return { groupsNames: _groupsNames }
 }
 
 export function encodeDeleteGroupsRequest(w: Writer, version: number, v: DeleteGroupsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.groupsNames === undefined ? [] : v.groupsNames
-    if (a == null) {
-      throw new ProtocolError('null array for GroupsNames')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) version >= 2 ? w.compactString(e) : w.string(e)
-    }
-  }
+  const flexible = version >= 2;
+  { const a = (v.groupsNames === undefined ? [] : v.groupsNames); if (a == null) { throw new ProtocolError('null array for GroupsNames') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) (version >= 2 ? w.compactString(e) : w.string(e)) } };
   if (flexible) w.uvarint(0)
 }

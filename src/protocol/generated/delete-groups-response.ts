@@ -25,36 +25,19 @@ export function defaultDeleteGroupsResponse(): DeleteGroupsResponse {
 }
 
 export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGroupsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _results: DeletableGroupResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeletableGroupResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _results: DeletableGroupResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeletableGroupResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, results: _results }
 }
 
 export function encodeDeleteGroupsResponse(w: Writer, version: number, v: DeleteGroupsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeletableGroupResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeletableGroupResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,24 +52,22 @@ export interface DeletableGroupResultInput {
 }
 
 export function defaultDeletableGroupResult(): DeletableGroupResult {
-  return { groupId: '', errorCode: 0 }
+  return { groupId: "", errorCode: 0 }
 }
 
 export function readDeletableGroupResult(r: Reader, version: number): DeletableGroupResult {
-  const flexible = version >= 2
-  let _groupId: string = ''
-  _groupId = version >= 2 ? r.compactString() : r.string()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 2;
+  let _groupId: string = "";
+  _groupId = (version >= 2 ? r.compactString() : r.string());
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { groupId: _groupId, errorCode: _errorCode }
 }
 
 export function writeDeletableGroupResult(w: Writer, version: number, v: DeletableGroupResultInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultDeleteRecordsRequest(): DeleteRecordsRequest {
 }
 
 export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRecordsRequest {
-  const flexible = version >= 2
-  let _topics: DeleteRecordsTopic[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsTopic(r, version)
-      _topics = a
-    }
-  }
-  let _timeoutMs: number = 0
-  _timeoutMs = r.int32()
+  const flexible = version >= 2;
+  let _topics: DeleteRecordsTopic[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteRecordsTopic(r, version); _topics = a } }
+  let _timeoutMs: number = 0;
+  _timeoutMs = r.int32();
   if (flexible) r.taggedFields()
   return { topics: _topics, timeoutMs: _timeoutMs }
 }
 
 export function encodeDeleteRecordsRequest(w: Writer, version: number, v: DeleteRecordsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteRecordsTopic(w, version, e!)
-    }
-  }
-  w.int32(v.timeoutMs === undefined ? 0 : v.timeoutMs)
+  const flexible = version >= 2;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteRecordsTopic(w, version, e!) } };
+  w.int32((v.timeoutMs === undefined ? 0 : v.timeoutMs));
   if (flexible) w.uvarint(0)
 }
 
@@ -69,40 +52,23 @@ export interface DeleteRecordsTopicInput {
 }
 
 export function defaultDeleteRecordsTopic(): DeleteRecordsTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readDeleteRecordsTopic(r: Reader, version: number): DeleteRecordsTopic {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _partitions: DeleteRecordsPartition[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: DeleteRecordsPartition[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteRecordsPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeDeleteRecordsTopic(w: Writer, version: number, v: DeleteRecordsTopicInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteRecordsPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteRecordsPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -121,18 +87,18 @@ export function defaultDeleteRecordsPartition(): DeleteRecordsPartition {
 }
 
 export function readDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsPartition {
-  const flexible = version >= 2
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _offset: bigint = 0n
-  _offset = r.int64()
+  const flexible = version >= 2;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _offset: bigint = 0n;
+  _offset = r.int64();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, offset: _offset }
 }
 
 export function writeDeleteRecordsPartition(w: Writer, version: number, v: DeleteRecordsPartitionInput): void {
-  const flexible = version >= 2
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int64(v.offset === undefined ? 0n : v.offset)
+  const flexible = version >= 2;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int64((v.offset === undefined ? 0n : v.offset));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultDeleteRecordsResponse(): DeleteRecordsResponse {
 }
 
 export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteRecordsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _topics: DeleteRecordsTopicResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsTopicResult(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _topics: DeleteRecordsTopicResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteRecordsTopicResult(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeDeleteRecordsResponse(w: Writer, version: number, v: DeleteRecordsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteRecordsTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteRecordsTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,40 +52,23 @@ export interface DeleteRecordsTopicResultInput {
 }
 
 export function defaultDeleteRecordsTopicResult(): DeleteRecordsTopicResult {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readDeleteRecordsTopicResult(r: Reader, version: number): DeleteRecordsTopicResult {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _partitions: DeleteRecordsPartitionResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsPartitionResult(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: DeleteRecordsPartitionResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteRecordsPartitionResult(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeDeleteRecordsTopicResult(w: Writer, version: number, v: DeleteRecordsTopicResultInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeleteRecordsPartitionResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeleteRecordsPartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -123,25 +89,21 @@ export function defaultDeleteRecordsPartitionResult(): DeleteRecordsPartitionRes
 }
 
 export function readDeleteRecordsPartitionResult(r: Reader, version: number): DeleteRecordsPartitionResult {
-  const flexible = version >= 2
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _lowWatermark: bigint = 0n
-  _lowWatermark = r.int64()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 2;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _lowWatermark: bigint = 0n;
+  _lowWatermark = r.int64();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, lowWatermark: _lowWatermark, errorCode: _errorCode }
 }
 
-export function writeDeleteRecordsPartitionResult(
-  w: Writer,
-  version: number,
-  v: DeleteRecordsPartitionResultInput,
-): void {
-  const flexible = version >= 2
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int64(v.lowWatermark === undefined ? 0n : v.lowWatermark)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeDeleteRecordsPartitionResult(w: Writer, version: number, v: DeleteRecordsPartitionResultInput): void {
+  const flexible = version >= 2;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int64((v.lowWatermark === undefined ? 0n : v.lowWatermark));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

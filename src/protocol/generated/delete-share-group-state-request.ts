@@ -21,44 +21,23 @@ export interface DeleteShareGroupStateRequestInput {
 }
 
 export function defaultDeleteShareGroupStateRequest(): DeleteShareGroupStateRequest {
-  return { groupId: '', topics: [] }
+  return { groupId: "", topics: [] }
 }
 
 export function decodeDeleteShareGroupStateRequest(r: Reader, version: number): DeleteShareGroupStateRequest {
-  const flexible = true
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _topics: DeleteStateData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteStateData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _topics: DeleteStateData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteStateData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, topics: _topics }
 }
 
-export function encodeDeleteShareGroupStateRequest(
-  w: Writer,
-  version: number,
-  v: DeleteShareGroupStateRequestInput,
-): void {
-  const flexible = true
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDeleteStateData(w, version, e!)
-    }
-  }
+export function encodeDeleteShareGroupStateRequest(w: Writer, version: number, v: DeleteShareGroupStateRequestInput): void {
+  const flexible = true;
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeDeleteStateData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -77,36 +56,19 @@ export function defaultDeleteStateData(): DeleteStateData {
 }
 
 export function readDeleteStateData(r: Reader, version: number): DeleteStateData {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeDeleteStateData(w: Writer, version: number, v: DeleteStateDataInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -123,15 +85,15 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
   if (flexible) r.taggedFields()
   return { partition: _partition }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
   if (flexible) w.uvarint(0)
 }

@@ -23,37 +23,16 @@ export function defaultDeleteShareGroupStateResponse(): DeleteShareGroupStateRes
 }
 
 export function decodeDeleteShareGroupStateResponse(r: Reader, version: number): DeleteShareGroupStateResponse {
-  const flexible = true
-  let _results: DeleteStateResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteStateResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = true;
+  let _results: DeleteStateResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteStateResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { results: _results }
 }
 
-export function encodeDeleteShareGroupStateResponse(
-  w: Writer,
-  version: number,
-  v: DeleteShareGroupStateResponseInput,
-): void {
-  const flexible = true
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDeleteStateResult(w, version, e!)
-    }
-  }
+export function encodeDeleteShareGroupStateResponse(w: Writer, version: number, v: DeleteShareGroupStateResponseInput): void {
+  const flexible = true;
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { w.uvarint(a.length + 1); for (const e of a) writeDeleteStateResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -72,36 +51,19 @@ export function defaultDeleteStateResult(): DeleteStateResult {
 }
 
 export function readDeleteStateResult(r: Reader, version: number): DeleteStateResult {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeDeleteStateResult(w: Writer, version: number, v: DeleteStateResultInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionResult(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -122,21 +84,21 @@ export function defaultPartitionResult(): PartitionResult {
 }
 
 export function readPartitionResult(r: Reader, version: number): PartitionResult {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { partition: _partition, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function writePartitionResult(w: Writer, version: number, v: PartitionResultInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

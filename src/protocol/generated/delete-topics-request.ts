@@ -27,56 +27,22 @@ export function defaultDeleteTopicsRequest(): DeleteTopicsRequest {
 }
 
 export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTopicsRequest {
-  const flexible = version >= 4
-  let _topics: DeleteTopicState[] = []
-  if (version >= 6) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteTopicState(r, version)
-      _topics = a
-    }
-  }
-  let _topicNames: string[] = []
-  if (version <= 5) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicNames')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = version >= 4 ? r.compactString() : r.string()
-      _topicNames = a
-    }
-  }
-  let _timeoutMs: number = 0
-  _timeoutMs = r.int32()
+  const flexible = version >= 4;
+  let _topics: DeleteTopicState[] = [];
+  if (version >= 6) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeleteTopicState(r, version); _topics = a } }
+  let _topicNames: string[] = [];
+  if (version <= 5) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for TopicNames') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = (version >= 4 ? r.compactString() : r.string()); _topicNames = a } }
+  let _timeoutMs: number = 0;
+  _timeoutMs = r.int32();
   if (flexible) r.taggedFields()
   return { topics: _topics, topicNames: _topicNames, timeoutMs: _timeoutMs }
 }
 
 export function encodeDeleteTopicsRequest(w: Writer, version: number, v: DeleteTopicsRequestInput): void {
-  const flexible = version >= 4
-  if (version >= 6) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDeleteTopicState(w, version, e!)
-    }
-  }
-  if (version <= 5) {
-    const a = v.topicNames === undefined ? [] : v.topicNames
-    if (a == null) {
-      throw new ProtocolError('null array for TopicNames')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) version >= 4 ? w.compactString(e) : w.string(e)
-    }
-  }
-  w.int32(v.timeoutMs === undefined ? 0 : v.timeoutMs)
+  const flexible = version >= 4;
+  if (version >= 6) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeDeleteTopicState(w, version, e!) } };
+  if (version <= 5) { const a = (v.topicNames === undefined ? [] : v.topicNames); if (a == null) { throw new ProtocolError('null array for TopicNames') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) (version >= 4 ? w.compactString(e) : w.string(e)) } };
+  w.int32((v.timeoutMs === undefined ? 0 : v.timeoutMs));
   if (flexible) w.uvarint(0)
 }
 
@@ -95,18 +61,18 @@ export function defaultDeleteTopicState(): DeleteTopicState {
 }
 
 export function readDeleteTopicState(r: Reader, version: number): DeleteTopicState {
-  const flexible = version >= 4
-  let _name: string | null = null
-  if (version >= 6) _name = r.compactNullableString()
-  let _topicId: string = ZERO_UUID
-  if (version >= 6) _topicId = r.uuid()
+  const flexible = version >= 4;
+  let _name: string | null = null;
+  if (version >= 6) _name = r.compactNullableString();
+  let _topicId: string = ZERO_UUID;
+  if (version >= 6) _topicId = r.uuid();
   if (flexible) r.taggedFields()
   return { name: _name, topicId: _topicId }
 }
 
 export function writeDeleteTopicState(w: Writer, version: number, v: DeleteTopicStateInput): void {
-  const flexible = version >= 4
-  if (version >= 6) w.compactNullableString(v.name === undefined ? null : v.name)
-  if (version >= 6) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
+  const flexible = version >= 4;
+  if (version >= 6) w.compactNullableString((v.name === undefined ? null : v.name));
+  if (version >= 6) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
   if (flexible) w.uvarint(0)
 }

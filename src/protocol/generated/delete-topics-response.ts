@@ -25,36 +25,19 @@ export function defaultDeleteTopicsResponse(): DeleteTopicsResponse {
 }
 
 export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTopicsResponse {
-  const flexible = version >= 4
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _responses: DeletableTopicResult[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeletableTopicResult(r, version)
-      _responses = a
-    }
-  }
+  const flexible = version >= 4;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _responses: DeletableTopicResult[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Responses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDeletableTopicResult(r, version); _responses = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, responses: _responses }
 }
 
 export function encodeDeleteTopicsResponse(w: Writer, version: number, v: DeleteTopicsResponseInput): void {
-  const flexible = version >= 4
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.responses === undefined ? [] : v.responses
-    if (a == null) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDeletableTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.responses === undefined ? [] : v.responses); if (a == null) { throw new ProtocolError('null array for Responses') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDeletableTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -73,41 +56,28 @@ export interface DeletableTopicResultInput {
 }
 
 export function defaultDeletableTopicResult(): DeletableTopicResult {
-  return { name: '', topicId: ZERO_UUID, errorCode: 0, errorMessage: null }
+  return { name: "", topicId: ZERO_UUID, errorCode: 0, errorMessage: null }
 }
 
 export function readDeletableTopicResult(r: Reader, version: number): DeletableTopicResult {
-  const flexible = version >= 4
-  let _name: string | null = ''
-  _name =
-    version >= 6
-      ? version >= 4
-        ? r.compactNullableString()
-        : r.nullableString()
-      : version >= 4
-        ? r.compactString()
-        : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 6) _topicId = r.uuid()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  if (version >= 5) _errorMessage = r.compactNullableString()
+  const flexible = version >= 4;
+  let _name: string | null = "";
+  _name = (version >= 6 ? (version >= 4 ? r.compactNullableString() : r.nullableString()) : (version >= 4 ? r.compactString() : r.string()));
+  let _topicId: string = ZERO_UUID;
+  if (version >= 6) _topicId = r.uuid();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  if (version >= 5) _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { name: _name, topicId: _topicId, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function writeDeletableTopicResult(w: Writer, version: number, v: DeletableTopicResultInput): void {
-  const flexible = version >= 4
-  version >= 6
-    ? version >= 4
-      ? w.compactNullableString(v.name === undefined ? '' : v.name)
-      : w.nullableString(v.name === undefined ? '' : v.name)
-    : version >= 4
-      ? w.compactString(v.name === undefined ? '' : v.name)
-      : w.string(v.name === undefined ? '' : v.name)
-  if (version >= 6) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 5) w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
+  const flexible = version >= 4;
+  (version >= 6 ? (version >= 4 ? w.compactNullableString((v.name === undefined ? "" : v.name)) : w.nullableString((v.name === undefined ? "" : v.name))) : (version >= 4 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name))));
+  if (version >= 6) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 5) w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

@@ -25,48 +25,29 @@ export interface DescribeAclsResponseInput {
 }
 
 export function defaultDescribeAclsResponse(): DescribeAclsResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', resources: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", resources: [] }
 }
 
 export function decodeDescribeAclsResponse(r: Reader, version: number): DescribeAclsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _resources: DescribeAclsResource[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeAclsResource(r, version)
-      _resources = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _resources: DescribeAclsResource[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Resources') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeAclsResource(r, version); _resources = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, resources: _resources }
 }
 
 export function encodeDescribeAclsResponse(w: Writer, version: number, v: DescribeAclsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.resources === undefined ? [] : v.resources
-    if (a == null) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeAclsResource(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  { const a = (v.resources === undefined ? [] : v.resources); if (a == null) { throw new ProtocolError('null array for Resources') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeAclsResource(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -85,48 +66,29 @@ export interface DescribeAclsResourceInput {
 }
 
 export function defaultDescribeAclsResource(): DescribeAclsResource {
-  return { resourceType: 0, resourceName: '', patternType: 3, acls: [] }
+  return { resourceType: 0, resourceName: "", patternType: 3, acls: [] }
 }
 
 export function readDescribeAclsResource(r: Reader, version: number): DescribeAclsResource {
-  const flexible = version >= 2
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 2 ? r.compactString() : r.string()
-  let _patternType: number = 3
-  if (version >= 1) _patternType = r.int8()
-  let _acls: AclDescription[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Acls')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAclDescription(r, version)
-      _acls = a
-    }
-  }
+  const flexible = version >= 2;
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 2 ? r.compactString() : r.string());
+  let _patternType: number = 3;
+  if (version >= 1) _patternType = r.int8();
+  let _acls: AclDescription[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Acls') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAclDescription(r, version); _acls = a } }
   if (flexible) r.taggedFields()
   return { resourceType: _resourceType, resourceName: _resourceName, patternType: _patternType, acls: _acls }
 }
 
 export function writeDescribeAclsResource(w: Writer, version: number, v: DescribeAclsResourceInput): void {
-  const flexible = version >= 2
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 2
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  if (version >= 1) w.int8(v.patternType === undefined ? 3 : v.patternType)
-  {
-    const a = v.acls === undefined ? [] : v.acls
-    if (a == null) {
-      throw new ProtocolError('null array for Acls')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAclDescription(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 2 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  if (version >= 1) w.int8((v.patternType === undefined ? 3 : v.patternType));
+  { const a = (v.acls === undefined ? [] : v.acls); if (a == null) { throw new ProtocolError('null array for Acls') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAclDescription(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -145,30 +107,28 @@ export interface AclDescriptionInput {
 }
 
 export function defaultAclDescription(): AclDescription {
-  return { principal: '', host: '', operation: 0, permissionType: 0 }
+  return { principal: "", host: "", operation: 0, permissionType: 0 }
 }
 
 export function readAclDescription(r: Reader, version: number): AclDescription {
-  const flexible = version >= 2
-  let _principal: string = ''
-  _principal = version >= 2 ? r.compactString() : r.string()
-  let _host: string = ''
-  _host = version >= 2 ? r.compactString() : r.string()
-  let _operation: number = 0
-  _operation = r.int8()
-  let _permissionType: number = 0
-  _permissionType = r.int8()
+  const flexible = version >= 2;
+  let _principal: string = "";
+  _principal = (version >= 2 ? r.compactString() : r.string());
+  let _host: string = "";
+  _host = (version >= 2 ? r.compactString() : r.string());
+  let _operation: number = 0;
+  _operation = r.int8();
+  let _permissionType: number = 0;
+  _permissionType = r.int8();
   if (flexible) r.taggedFields()
   return { principal: _principal, host: _host, operation: _operation, permissionType: _permissionType }
 }
 
 export function writeAclDescription(w: Writer, version: number, v: AclDescriptionInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.principal === undefined ? '' : v.principal)
-    : w.string(v.principal === undefined ? '' : v.principal)
-  version >= 2 ? w.compactString(v.host === undefined ? '' : v.host) : w.string(v.host === undefined ? '' : v.host)
-  w.int8(v.operation === undefined ? 0 : v.operation)
-  w.int8(v.permissionType === undefined ? 0 : v.permissionType)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.principal === undefined ? "" : v.principal)) : w.string((v.principal === undefined ? "" : v.principal)));
+  (version >= 2 ? w.compactString((v.host === undefined ? "" : v.host)) : w.string((v.host === undefined ? "" : v.host)));
+  w.int8((v.operation === undefined ? 0 : v.operation));
+  w.int8((v.permissionType === undefined ? 0 : v.permissionType));
   if (flexible) w.uvarint(0)
 }

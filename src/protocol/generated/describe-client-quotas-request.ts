@@ -25,40 +25,19 @@ export function defaultDescribeClientQuotasRequest(): DescribeClientQuotasReques
 }
 
 export function decodeDescribeClientQuotasRequest(r: Reader, version: number): DescribeClientQuotasRequest {
-  const flexible = version >= 1
-  let _components: ComponentData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Components')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readComponentData(r, version)
-      _components = a
-    }
-  }
-  let _strict: boolean = false
-  _strict = r.bool()
+  const flexible = version >= 1;
+  let _components: ComponentData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Components') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readComponentData(r, version); _components = a } }
+  let _strict: boolean = false;
+  _strict = r.bool();
   if (flexible) r.taggedFields()
   return { components: _components, strict: _strict }
 }
 
-export function encodeDescribeClientQuotasRequest(
-  w: Writer,
-  version: number,
-  v: DescribeClientQuotasRequestInput,
-): void {
-  const flexible = version >= 1
-  {
-    const a = v.components === undefined ? [] : v.components
-    if (a == null) {
-      throw new ProtocolError('null array for Components')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeComponentData(w, version, e!)
-    }
-  }
-  w.bool(v.strict === undefined ? false : v.strict)
+export function encodeDescribeClientQuotasRequest(w: Writer, version: number, v: DescribeClientQuotasRequestInput): void {
+  const flexible = version >= 1;
+  { const a = (v.components === undefined ? [] : v.components); if (a == null) { throw new ProtocolError('null array for Components') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeComponentData(w, version, e!) } };
+  w.bool((v.strict === undefined ? false : v.strict));
   if (flexible) w.uvarint(0)
 }
 
@@ -75,29 +54,25 @@ export interface ComponentDataInput {
 }
 
 export function defaultComponentData(): ComponentData {
-  return { entityType: '', matchType: 0, match: '' }
+  return { entityType: "", matchType: 0, match: "" }
 }
 
 export function readComponentData(r: Reader, version: number): ComponentData {
-  const flexible = version >= 1
-  let _entityType: string = ''
-  _entityType = version >= 1 ? r.compactString() : r.string()
-  let _matchType: number = 0
-  _matchType = r.int8()
-  let _match: string | null = ''
-  _match = version >= 1 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 1;
+  let _entityType: string = "";
+  _entityType = (version >= 1 ? r.compactString() : r.string());
+  let _matchType: number = 0;
+  _matchType = r.int8();
+  let _match: string | null = "";
+  _match = (version >= 1 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { entityType: _entityType, matchType: _matchType, match: _match }
 }
 
 export function writeComponentData(w: Writer, version: number, v: ComponentDataInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactString(v.entityType === undefined ? '' : v.entityType)
-    : w.string(v.entityType === undefined ? '' : v.entityType)
-  w.int8(v.matchType === undefined ? 0 : v.matchType)
-  version >= 1
-    ? w.compactNullableString(v.match === undefined ? '' : v.match)
-    : w.nullableString(v.match === undefined ? '' : v.match)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.entityType === undefined ? "" : v.entityType)) : w.string((v.entityType === undefined ? "" : v.entityType)));
+  w.int8((v.matchType === undefined ? 0 : v.matchType));
+  (version >= 1 ? w.compactNullableString((v.match === undefined ? "" : v.match)) : w.nullableString((v.match === undefined ? "" : v.match)));
   if (flexible) w.uvarint(0)
 }

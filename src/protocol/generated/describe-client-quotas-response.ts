@@ -25,52 +25,29 @@ export interface DescribeClientQuotasResponseInput {
 }
 
 export function defaultDescribeClientQuotasResponse(): DescribeClientQuotasResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', entries: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", entries: [] }
 }
 
 export function decodeDescribeClientQuotasResponse(r: Reader, version: number): DescribeClientQuotasResponse {
-  const flexible = version >= 1
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 1 ? r.compactNullableString() : r.nullableString()
-  let _entries: EntryData[] | null = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _entries = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEntryData(r, version)
-      _entries = a
-    }
-  }
+  const flexible = version >= 1;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 1 ? r.compactNullableString() : r.nullableString());
+  let _entries: EntryData[] | null = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _entries = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEntryData(r, version); _entries = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, entries: _entries }
 }
 
-export function encodeDescribeClientQuotasResponse(
-  w: Writer,
-  version: number,
-  v: DescribeClientQuotasResponseInput,
-): void {
-  const flexible = version >= 1
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 1
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.entries === undefined ? [] : v.entries
-    if (a == null) {
-      version >= 1 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEntryData(w, version, e!)
-    }
-  }
+export function encodeDescribeClientQuotasResponse(w: Writer, version: number, v: DescribeClientQuotasResponseInput): void {
+  const flexible = version >= 1;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 1 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  { const a = (v.entries === undefined ? [] : v.entries); if (a == null) { (version >= 1 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEntryData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -89,53 +66,19 @@ export function defaultEntryData(): EntryData {
 }
 
 export function readEntryData(r: Reader, version: number): EntryData {
-  const flexible = version >= 1
-  let _entity: EntityData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Entity')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEntityData(r, version)
-      _entity = a
-    }
-  }
-  let _values: ValueData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Values')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readValueData(r, version)
-      _values = a
-    }
-  }
+  const flexible = version >= 1;
+  let _entity: EntityData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Entity') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEntityData(r, version); _entity = a } }
+  let _values: ValueData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Values') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readValueData(r, version); _values = a } }
   if (flexible) r.taggedFields()
   return { entity: _entity, values: _values }
 }
 
 export function writeEntryData(w: Writer, version: number, v: EntryDataInput): void {
-  const flexible = version >= 1
-  {
-    const a = v.entity === undefined ? [] : v.entity
-    if (a == null) {
-      throw new ProtocolError('null array for Entity')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEntityData(w, version, e!)
-    }
-  }
-  {
-    const a = v.values === undefined ? [] : v.values
-    if (a == null) {
-      throw new ProtocolError('null array for Values')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeValueData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  { const a = (v.entity === undefined ? [] : v.entity); if (a == null) { throw new ProtocolError('null array for Entity') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEntityData(w, version, e!) } };
+  { const a = (v.values === undefined ? [] : v.values); if (a == null) { throw new ProtocolError('null array for Values') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeValueData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -150,27 +93,23 @@ export interface EntityDataInput {
 }
 
 export function defaultEntityData(): EntityData {
-  return { entityType: '', entityName: '' }
+  return { entityType: "", entityName: "" }
 }
 
 export function readEntityData(r: Reader, version: number): EntityData {
-  const flexible = version >= 1
-  let _entityType: string = ''
-  _entityType = version >= 1 ? r.compactString() : r.string()
-  let _entityName: string | null = ''
-  _entityName = version >= 1 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 1;
+  let _entityType: string = "";
+  _entityType = (version >= 1 ? r.compactString() : r.string());
+  let _entityName: string | null = "";
+  _entityName = (version >= 1 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { entityType: _entityType, entityName: _entityName }
 }
 
 export function writeEntityData(w: Writer, version: number, v: EntityDataInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactString(v.entityType === undefined ? '' : v.entityType)
-    : w.string(v.entityType === undefined ? '' : v.entityType)
-  version >= 1
-    ? w.compactNullableString(v.entityName === undefined ? '' : v.entityName)
-    : w.nullableString(v.entityName === undefined ? '' : v.entityName)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.entityType === undefined ? "" : v.entityType)) : w.string((v.entityType === undefined ? "" : v.entityType)));
+  (version >= 1 ? w.compactNullableString((v.entityName === undefined ? "" : v.entityName)) : w.nullableString((v.entityName === undefined ? "" : v.entityName)));
   if (flexible) w.uvarint(0)
 }
 
@@ -185,22 +124,22 @@ export interface ValueDataInput {
 }
 
 export function defaultValueData(): ValueData {
-  return { key: '', value: 0 }
+  return { key: "", value: 0 }
 }
 
 export function readValueData(r: Reader, version: number): ValueData {
-  const flexible = version >= 1
-  let _key: string = ''
-  _key = version >= 1 ? r.compactString() : r.string()
-  let _value: number = 0
-  _value = r.float64()
+  const flexible = version >= 1;
+  let _key: string = "";
+  _key = (version >= 1 ? r.compactString() : r.string());
+  let _value: number = 0;
+  _value = r.float64();
   if (flexible) r.taggedFields()
   return { key: _key, value: _value }
 }
 
 export function writeValueData(w: Writer, version: number, v: ValueDataInput): void {
-  const flexible = version >= 1
-  version >= 1 ? w.compactString(v.key === undefined ? '' : v.key) : w.string(v.key === undefined ? '' : v.key)
-  w.float64(v.value === undefined ? 0 : v.value)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.key === undefined ? "" : v.key)) : w.string((v.key === undefined ? "" : v.key)));
+  w.float64((v.value === undefined ? 0 : v.value));
   if (flexible) w.uvarint(0)
 }

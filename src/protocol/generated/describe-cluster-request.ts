@@ -25,18 +25,18 @@ export function defaultDescribeClusterRequest(): DescribeClusterRequest {
 }
 
 export function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClusterRequest {
-  const flexible = true
-  let _includeClusterAuthorizedOperations: boolean = false
-  _includeClusterAuthorizedOperations = r.bool()
-  let _endpointType: number = 1
-  if (version >= 1) _endpointType = r.int8()
+  const flexible = true;
+  let _includeClusterAuthorizedOperations: boolean = false;
+  _includeClusterAuthorizedOperations = r.bool();
+  let _endpointType: number = 1;
+  if (version >= 1) _endpointType = r.int8();
   if (flexible) r.taggedFields()
   return { includeClusterAuthorizedOperations: _includeClusterAuthorizedOperations, endpointType: _endpointType }
 }
 
 export function encodeDescribeClusterRequest(w: Writer, version: number, v: DescribeClusterRequestInput): void {
-  const flexible = true
-  w.bool(v.includeClusterAuthorizedOperations === undefined ? false : v.includeClusterAuthorizedOperations)
-  if (version >= 1) w.int8(v.endpointType === undefined ? 1 : v.endpointType)
+  const flexible = true;
+  w.bool((v.includeClusterAuthorizedOperations === undefined ? false : v.includeClusterAuthorizedOperations));
+  if (version >= 1) w.int8((v.endpointType === undefined ? 1 : v.endpointType));
   if (flexible) w.uvarint(0)
 }

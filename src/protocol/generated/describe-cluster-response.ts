@@ -33,76 +33,41 @@ export interface DescribeClusterResponseInput {
 }
 
 export function defaultDescribeClusterResponse(): DescribeClusterResponse {
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    errorMessage: null,
-    endpointType: 1,
-    clusterId: '',
-    controllerId: -1,
-    brokers: [],
-    clusterAuthorizedOperations: -2147483648,
-  }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, endpointType: 1, clusterId: "", controllerId: -1, brokers: [], clusterAuthorizedOperations: -2147483648 }
 }
 
 export function decodeDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _endpointType: number = 1
-  if (version >= 1) _endpointType = r.int8()
-  let _clusterId: string = ''
-  _clusterId = r.compactString()
-  let _controllerId: number = -1
-  _controllerId = r.int32()
-  let _brokers: DescribeClusterBroker[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Brokers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeClusterBroker(r, version)
-      _brokers = a
-    }
-  }
-  let _clusterAuthorizedOperations: number = -2147483648
-  _clusterAuthorizedOperations = r.int32()
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _endpointType: number = 1;
+  if (version >= 1) _endpointType = r.int8();
+  let _clusterId: string = "";
+  _clusterId = r.compactString();
+  let _controllerId: number = -1;
+  _controllerId = r.int32();
+  let _brokers: DescribeClusterBroker[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Brokers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeClusterBroker(r, version); _brokers = a } }
+  let _clusterAuthorizedOperations: number = -2147483648;
+  _clusterAuthorizedOperations = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    endpointType: _endpointType,
-    clusterId: _clusterId,
-    controllerId: _controllerId,
-    brokers: _brokers,
-    clusterAuthorizedOperations: _clusterAuthorizedOperations,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, endpointType: _endpointType, clusterId: _clusterId, controllerId: _controllerId, brokers: _brokers, clusterAuthorizedOperations: _clusterAuthorizedOperations }
 }
 
 export function encodeDescribeClusterResponse(w: Writer, version: number, v: DescribeClusterResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  if (version >= 1) w.int8(v.endpointType === undefined ? 1 : v.endpointType)
-  w.compactString(v.clusterId === undefined ? '' : v.clusterId)
-  w.int32(v.controllerId === undefined ? -1 : v.controllerId)
-  {
-    const a = v.brokers === undefined ? [] : v.brokers
-    if (a == null) {
-      throw new ProtocolError('null array for Brokers')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDescribeClusterBroker(w, version, e!)
-    }
-  }
-  w.int32(v.clusterAuthorizedOperations === undefined ? -2147483648 : v.clusterAuthorizedOperations)
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  if (version >= 1) w.int8((v.endpointType === undefined ? 1 : v.endpointType));
+  w.compactString((v.clusterId === undefined ? "" : v.clusterId));
+  w.int32((v.controllerId === undefined ? -1 : v.controllerId));
+  { const a = (v.brokers === undefined ? [] : v.brokers); if (a == null) { throw new ProtocolError('null array for Brokers') } else { w.uvarint(a.length + 1); for (const e of a) writeDescribeClusterBroker(w, version, e!) } };
+  w.int32((v.clusterAuthorizedOperations === undefined ? -2147483648 : v.clusterAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -121,28 +86,28 @@ export interface DescribeClusterBrokerInput {
 }
 
 export function defaultDescribeClusterBroker(): DescribeClusterBroker {
-  return { brokerId: 0, host: '', port: 0, rack: null }
+  return { brokerId: 0, host: "", port: 0, rack: null }
 }
 
 export function readDescribeClusterBroker(r: Reader, version: number): DescribeClusterBroker {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.int32()
-  let _rack: string | null = null
-  _rack = r.compactNullableString()
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.int32();
+  let _rack: string | null = null;
+  _rack = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, host: _host, port: _port, rack: _rack }
 }
 
 export function writeDescribeClusterBroker(w: Writer, version: number, v: DescribeClusterBrokerInput): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.int32(v.port === undefined ? 0 : v.port)
-  w.compactNullableString(v.rack === undefined ? null : v.rack)
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.int32((v.port === undefined ? 0 : v.port));
+  w.compactNullableString((v.rack === undefined ? null : v.rack));
   if (flexible) w.uvarint(0)
 }

@@ -27,39 +27,22 @@ export function defaultDescribeConfigsRequest(): DescribeConfigsRequest {
 }
 
 export function decodeDescribeConfigsRequest(r: Reader, version: number): DescribeConfigsRequest {
-  const flexible = version >= 4
-  let _resources: DescribeConfigsResource[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResource(r, version)
-      _resources = a
-    }
-  }
-  let _includeSynonyms: boolean = false
-  if (version >= 1) _includeSynonyms = r.bool()
-  let _includeDocumentation: boolean = false
-  if (version >= 3) _includeDocumentation = r.bool()
+  const flexible = version >= 4;
+  let _resources: DescribeConfigsResource[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Resources') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResource(r, version); _resources = a } }
+  let _includeSynonyms: boolean = false;
+  if (version >= 1) _includeSynonyms = r.bool();
+  let _includeDocumentation: boolean = false;
+  if (version >= 3) _includeDocumentation = r.bool();
   if (flexible) r.taggedFields()
   return { resources: _resources, includeSynonyms: _includeSynonyms, includeDocumentation: _includeDocumentation }
 }
 
 export function encodeDescribeConfigsRequest(w: Writer, version: number, v: DescribeConfigsRequestInput): void {
-  const flexible = version >= 4
-  {
-    const a = v.resources === undefined ? [] : v.resources
-    if (a == null) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeConfigsResource(w, version, e!)
-    }
-  }
-  if (version >= 1) w.bool(v.includeSynonyms === undefined ? false : v.includeSynonyms)
-  if (version >= 3) w.bool(v.includeDocumentation === undefined ? false : v.includeDocumentation)
+  const flexible = version >= 4;
+  { const a = (v.resources === undefined ? [] : v.resources); if (a == null) { throw new ProtocolError('null array for Resources') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeConfigsResource(w, version, e!) } };
+  if (version >= 1) w.bool((v.includeSynonyms === undefined ? false : v.includeSynonyms));
+  if (version >= 3) w.bool((v.includeDocumentation === undefined ? false : v.includeDocumentation));
   if (flexible) w.uvarint(0)
 }
 
@@ -76,44 +59,25 @@ export interface DescribeConfigsResourceInput {
 }
 
 export function defaultDescribeConfigsResource(): DescribeConfigsResource {
-  return { resourceType: 0, resourceName: '', configurationKeys: [] }
+  return { resourceType: 0, resourceName: "", configurationKeys: [] }
 }
 
 export function readDescribeConfigsResource(r: Reader, version: number): DescribeConfigsResource {
-  const flexible = version >= 4
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 4 ? r.compactString() : r.string()
-  let _configurationKeys: string[] | null = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _configurationKeys = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = version >= 4 ? r.compactString() : r.string()
-      _configurationKeys = a
-    }
-  }
+  const flexible = version >= 4;
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 4 ? r.compactString() : r.string());
+  let _configurationKeys: string[] | null = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _configurationKeys = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = (version >= 4 ? r.compactString() : r.string()); _configurationKeys = a } }
   if (flexible) r.taggedFields()
   return { resourceType: _resourceType, resourceName: _resourceName, configurationKeys: _configurationKeys }
 }
 
 export function writeDescribeConfigsResource(w: Writer, version: number, v: DescribeConfigsResourceInput): void {
-  const flexible = version >= 4
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 4
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  {
-    const a = v.configurationKeys === undefined ? [] : v.configurationKeys
-    if (a == null) {
-      version >= 4 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) version >= 4 ? w.compactString(e) : w.string(e)
-    }
-  }
+  const flexible = version >= 4;
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 4 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  { const a = (v.configurationKeys === undefined ? [] : v.configurationKeys); if (a == null) { (version >= 4 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) (version >= 4 ? w.compactString(e) : w.string(e)) } };
   if (flexible) w.uvarint(0)
 }

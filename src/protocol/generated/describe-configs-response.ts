@@ -25,36 +25,19 @@ export function defaultDescribeConfigsResponse(): DescribeConfigsResponse {
 }
 
 export function decodeDescribeConfigsResponse(r: Reader, version: number): DescribeConfigsResponse {
-  const flexible = version >= 4
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _results: DescribeConfigsResult[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = version >= 4;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _results: DescribeConfigsResult[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, results: _results }
 }
 
 export function encodeDescribeConfigsResponse(w: Writer, version: number, v: DescribeConfigsResponseInput): void {
-  const flexible = version >= 4
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeConfigsResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeConfigsResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -75,59 +58,32 @@ export interface DescribeConfigsResultInput {
 }
 
 export function defaultDescribeConfigsResult(): DescribeConfigsResult {
-  return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '', configs: [] }
+  return { errorCode: 0, errorMessage: "", resourceType: 0, resourceName: "", configs: [] }
 }
 
 export function readDescribeConfigsResult(r: Reader, version: number): DescribeConfigsResult {
-  const flexible = version >= 4
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 4 ? r.compactNullableString() : r.nullableString()
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 4 ? r.compactString() : r.string()
-  let _configs: DescribeConfigsResourceResult[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResourceResult(r, version)
-      _configs = a
-    }
-  }
+  const flexible = version >= 4;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 4 ? r.compactNullableString() : r.nullableString());
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 4 ? r.compactString() : r.string());
+  let _configs: DescribeConfigsResourceResult[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Configs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResourceResult(r, version); _configs = a } }
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    resourceType: _resourceType,
-    resourceName: _resourceName,
-    configs: _configs,
-  }
+  return { errorCode: _errorCode, errorMessage: _errorMessage, resourceType: _resourceType, resourceName: _resourceName, configs: _configs }
 }
 
 export function writeDescribeConfigsResult(w: Writer, version: number, v: DescribeConfigsResultInput): void {
-  const flexible = version >= 4
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 4
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 4
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  {
-    const a = v.configs === undefined ? [] : v.configs
-    if (a == null) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeConfigsResourceResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 4 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 4 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  { const a = (v.configs === undefined ? [] : v.configs); if (a == null) { throw new ProtocolError('null array for Configs') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeConfigsResourceResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -156,90 +112,44 @@ export interface DescribeConfigsResourceResultInput {
 }
 
 export function defaultDescribeConfigsResourceResult(): DescribeConfigsResourceResult {
-  return {
-    name: '',
-    value: '',
-    readOnly: false,
-    isDefault: false,
-    configSource: -1,
-    isSensitive: false,
-    synonyms: [],
-    configType: 0,
-    documentation: '',
-  }
+  return { name: "", value: "", readOnly: false, isDefault: false, configSource: -1, isSensitive: false, synonyms: [], configType: 0, documentation: "" }
 }
 
 export function readDescribeConfigsResourceResult(r: Reader, version: number): DescribeConfigsResourceResult {
-  const flexible = version >= 4
-  let _name: string = ''
-  _name = version >= 4 ? r.compactString() : r.string()
-  let _value: string | null = ''
-  _value = version >= 4 ? r.compactNullableString() : r.nullableString()
-  let _readOnly: boolean = false
-  _readOnly = r.bool()
-  let _isDefault: boolean = false
-  if (version <= 0) _isDefault = r.bool()
-  let _configSource: number = -1
-  if (version >= 1) _configSource = r.int8()
-  let _isSensitive: boolean = false
-  _isSensitive = r.bool()
-  let _synonyms: DescribeConfigsSynonym[] = []
-  if (version >= 1) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Synonyms')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsSynonym(r, version)
-      _synonyms = a
-    }
-  }
-  let _configType: number = 0
-  if (version >= 3) _configType = r.int8()
-  let _documentation: string | null = ''
-  if (version >= 3) _documentation = version >= 4 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 4;
+  let _name: string = "";
+  _name = (version >= 4 ? r.compactString() : r.string());
+  let _value: string | null = "";
+  _value = (version >= 4 ? r.compactNullableString() : r.nullableString());
+  let _readOnly: boolean = false;
+  _readOnly = r.bool();
+  let _isDefault: boolean = false;
+  if (version <= 0) _isDefault = r.bool();
+  let _configSource: number = -1;
+  if (version >= 1) _configSource = r.int8();
+  let _isSensitive: boolean = false;
+  _isSensitive = r.bool();
+  let _synonyms: DescribeConfigsSynonym[] = [];
+  if (version >= 1) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Synonyms') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeConfigsSynonym(r, version); _synonyms = a } }
+  let _configType: number = 0;
+  if (version >= 3) _configType = r.int8();
+  let _documentation: string | null = "";
+  if (version >= 3) _documentation = (version >= 4 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
-  return {
-    name: _name,
-    value: _value,
-    readOnly: _readOnly,
-    isDefault: _isDefault,
-    configSource: _configSource,
-    isSensitive: _isSensitive,
-    synonyms: _synonyms,
-    configType: _configType,
-    documentation: _documentation,
-  }
+  return { name: _name, value: _value, readOnly: _readOnly, isDefault: _isDefault, configSource: _configSource, isSensitive: _isSensitive, synonyms: _synonyms, configType: _configType, documentation: _documentation }
 }
 
-export function writeDescribeConfigsResourceResult(
-  w: Writer,
-  version: number,
-  v: DescribeConfigsResourceResultInput,
-): void {
-  const flexible = version >= 4
-  version >= 4 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  version >= 4
-    ? w.compactNullableString(v.value === undefined ? '' : v.value)
-    : w.nullableString(v.value === undefined ? '' : v.value)
-  w.bool(v.readOnly === undefined ? false : v.readOnly)
-  if (version <= 0) w.bool(v.isDefault === undefined ? false : v.isDefault)
-  if (version >= 1) w.int8(v.configSource === undefined ? -1 : v.configSource)
-  w.bool(v.isSensitive === undefined ? false : v.isSensitive)
-  if (version >= 1) {
-    const a = v.synonyms === undefined ? [] : v.synonyms
-    if (a == null) {
-      throw new ProtocolError('null array for Synonyms')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeConfigsSynonym(w, version, e!)
-    }
-  }
-  if (version >= 3) w.int8(v.configType === undefined ? 0 : v.configType)
-  if (version >= 3)
-    version >= 4
-      ? w.compactNullableString(v.documentation === undefined ? '' : v.documentation)
-      : w.nullableString(v.documentation === undefined ? '' : v.documentation)
+export function writeDescribeConfigsResourceResult(w: Writer, version: number, v: DescribeConfigsResourceResultInput): void {
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  (version >= 4 ? w.compactNullableString((v.value === undefined ? "" : v.value)) : w.nullableString((v.value === undefined ? "" : v.value)));
+  w.bool((v.readOnly === undefined ? false : v.readOnly));
+  if (version <= 0) w.bool((v.isDefault === undefined ? false : v.isDefault));
+  if (version >= 1) w.int8((v.configSource === undefined ? -1 : v.configSource));
+  w.bool((v.isSensitive === undefined ? false : v.isSensitive));
+  if (version >= 1) { const a = (v.synonyms === undefined ? [] : v.synonyms); if (a == null) { throw new ProtocolError('null array for Synonyms') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeConfigsSynonym(w, version, e!) } };
+  if (version >= 3) w.int8((v.configType === undefined ? 0 : v.configType));
+  if (version >= 3) (version >= 4 ? w.compactNullableString((v.documentation === undefined ? "" : v.documentation)) : w.nullableString((v.documentation === undefined ? "" : v.documentation)));
   if (flexible) w.uvarint(0)
 }
 
@@ -256,29 +166,25 @@ export interface DescribeConfigsSynonymInput {
 }
 
 export function defaultDescribeConfigsSynonym(): DescribeConfigsSynonym {
-  return { name: '', value: '', source: 0 }
+  return { name: "", value: "", source: 0 }
 }
 
 export function readDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsSynonym {
-  const flexible = version >= 4
-  let _name: string = ''
-  if (version >= 1) _name = version >= 4 ? r.compactString() : r.string()
-  let _value: string | null = ''
-  if (version >= 1) _value = version >= 4 ? r.compactNullableString() : r.nullableString()
-  let _source: number = 0
-  if (version >= 1) _source = r.int8()
+  const flexible = version >= 4;
+  let _name: string = "";
+  if (version >= 1) _name = (version >= 4 ? r.compactString() : r.string());
+  let _value: string | null = "";
+  if (version >= 1) _value = (version >= 4 ? r.compactNullableString() : r.nullableString());
+  let _source: number = 0;
+  if (version >= 1) _source = r.int8();
   if (flexible) r.taggedFields()
   return { name: _name, value: _value, source: _source }
 }
 
 export function writeDescribeConfigsSynonym(w: Writer, version: number, v: DescribeConfigsSynonymInput): void {
-  const flexible = version >= 4
-  if (version >= 1)
-    version >= 4 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  if (version >= 1)
-    version >= 4
-      ? w.compactNullableString(v.value === undefined ? '' : v.value)
-      : w.nullableString(v.value === undefined ? '' : v.value)
-  if (version >= 1) w.int8(v.source === undefined ? 0 : v.source)
+  const flexible = version >= 4;
+  if (version >= 1) (version >= 4 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  if (version >= 1) (version >= 4 ? w.compactNullableString((v.value === undefined ? "" : v.value)) : w.nullableString((v.value === undefined ? "" : v.value)));
+  if (version >= 1) w.int8((v.source === undefined ? 0 : v.source));
   if (flexible) w.uvarint(0)
 }

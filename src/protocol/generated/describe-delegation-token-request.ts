@@ -23,37 +23,16 @@ export function defaultDescribeDelegationTokenRequest(): DescribeDelegationToken
 }
 
 export function decodeDescribeDelegationTokenRequest(r: Reader, version: number): DescribeDelegationTokenRequest {
-  const flexible = version >= 2
-  let _owners: DescribeDelegationTokenOwner[] | null = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _owners = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenOwner(r, version)
-      _owners = a
-    }
-  }
+  const flexible = version >= 2;
+  let _owners: DescribeDelegationTokenOwner[] | null = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _owners = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenOwner(r, version); _owners = a } }
   if (flexible) r.taggedFields()
   return { owners: _owners }
 }
 
-export function encodeDescribeDelegationTokenRequest(
-  w: Writer,
-  version: number,
-  v: DescribeDelegationTokenRequestInput,
-): void {
-  const flexible = version >= 2
-  {
-    const a = v.owners === undefined ? [] : v.owners
-    if (a == null) {
-      version >= 2 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeDelegationTokenOwner(w, version, e!)
-    }
-  }
+export function encodeDescribeDelegationTokenRequest(w: Writer, version: number, v: DescribeDelegationTokenRequestInput): void {
+  const flexible = version >= 2;
+  { const a = (v.owners === undefined ? [] : v.owners); if (a == null) { (version >= 2 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeDelegationTokenOwner(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -68,30 +47,22 @@ export interface DescribeDelegationTokenOwnerInput {
 }
 
 export function defaultDescribeDelegationTokenOwner(): DescribeDelegationTokenOwner {
-  return { principalType: '', principalName: '' }
+  return { principalType: "", principalName: "" }
 }
 
 export function readDescribeDelegationTokenOwner(r: Reader, version: number): DescribeDelegationTokenOwner {
-  const flexible = version >= 2
-  let _principalType: string = ''
-  _principalType = version >= 2 ? r.compactString() : r.string()
-  let _principalName: string = ''
-  _principalName = version >= 2 ? r.compactString() : r.string()
+  const flexible = version >= 2;
+  let _principalType: string = "";
+  _principalType = (version >= 2 ? r.compactString() : r.string());
+  let _principalName: string = "";
+  _principalName = (version >= 2 ? r.compactString() : r.string());
   if (flexible) r.taggedFields()
   return { principalType: _principalType, principalName: _principalName }
 }
 
-export function writeDescribeDelegationTokenOwner(
-  w: Writer,
-  version: number,
-  v: DescribeDelegationTokenOwnerInput,
-): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.principalType === undefined ? '' : v.principalType)
-    : w.string(v.principalType === undefined ? '' : v.principalType)
-  version >= 2
-    ? w.compactString(v.principalName === undefined ? '' : v.principalName)
-    : w.string(v.principalName === undefined ? '' : v.principalName)
+export function writeDescribeDelegationTokenOwner(w: Writer, version: number, v: DescribeDelegationTokenOwnerInput): void {
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.principalType === undefined ? "" : v.principalType)) : w.string((v.principalType === undefined ? "" : v.principalType)));
+  (version >= 2 ? w.compactString((v.principalName === undefined ? "" : v.principalName)) : w.string((v.principalName === undefined ? "" : v.principalName)));
   if (flexible) w.uvarint(0)
 }

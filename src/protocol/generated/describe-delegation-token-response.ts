@@ -27,43 +27,22 @@ export function defaultDescribeDelegationTokenResponse(): DescribeDelegationToke
 }
 
 export function decodeDescribeDelegationTokenResponse(r: Reader, version: number): DescribeDelegationTokenResponse {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _tokens: DescribedDelegationToken[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Tokens')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribedDelegationToken(r, version)
-      _tokens = a
-    }
-  }
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _tokens: DescribedDelegationToken[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Tokens') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribedDelegationToken(r, version); _tokens = a } }
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, tokens: _tokens, throttleTimeMs: _throttleTimeMs }
 }
 
-export function encodeDescribeDelegationTokenResponse(
-  w: Writer,
-  version: number,
-  v: DescribeDelegationTokenResponseInput,
-): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.tokens === undefined ? [] : v.tokens
-    if (a == null) {
-      throw new ProtocolError('null array for Tokens')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribedDelegationToken(w, version, e!)
-    }
-  }
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
+export function encodeDescribeDelegationTokenResponse(w: Writer, version: number, v: DescribeDelegationTokenResponseInput): void {
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.tokens === undefined ? [] : v.tokens); if (a == null) { throw new ProtocolError('null array for Tokens') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribedDelegationToken(w, version, e!) } };
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   if (flexible) w.uvarint(0)
 }
 
@@ -94,92 +73,47 @@ export interface DescribedDelegationTokenInput {
 }
 
 export function defaultDescribedDelegationToken(): DescribedDelegationToken {
-  return {
-    principalType: '',
-    principalName: '',
-    tokenRequesterPrincipalType: '',
-    tokenRequesterPrincipalName: '',
-    issueTimestamp: 0n,
-    expiryTimestamp: 0n,
-    maxTimestamp: 0n,
-    tokenId: '',
-    hmac: EMPTY,
-    renewers: [],
-  }
+  return { principalType: "", principalName: "", tokenRequesterPrincipalType: "", tokenRequesterPrincipalName: "", issueTimestamp: 0n, expiryTimestamp: 0n, maxTimestamp: 0n, tokenId: "", hmac: EMPTY, renewers: [] }
 }
 
 export function readDescribedDelegationToken(r: Reader, version: number): DescribedDelegationToken {
-  const flexible = version >= 2
-  let _principalType: string = ''
-  _principalType = version >= 2 ? r.compactString() : r.string()
-  let _principalName: string = ''
-  _principalName = version >= 2 ? r.compactString() : r.string()
-  let _tokenRequesterPrincipalType: string = ''
-  if (version >= 3) _tokenRequesterPrincipalType = r.compactString()
-  let _tokenRequesterPrincipalName: string = ''
-  if (version >= 3) _tokenRequesterPrincipalName = r.compactString()
-  let _issueTimestamp: bigint = 0n
-  _issueTimestamp = r.int64()
-  let _expiryTimestamp: bigint = 0n
-  _expiryTimestamp = r.int64()
-  let _maxTimestamp: bigint = 0n
-  _maxTimestamp = r.int64()
-  let _tokenId: string = ''
-  _tokenId = version >= 2 ? r.compactString() : r.string()
-  let _hmac: Buffer = EMPTY
-  _hmac = version >= 2 ? r.compactBytes() : r.bytes()
-  let _renewers: DescribedDelegationTokenRenewer[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Renewers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribedDelegationTokenRenewer(r, version)
-      _renewers = a
-    }
-  }
+  const flexible = version >= 2;
+  let _principalType: string = "";
+  _principalType = (version >= 2 ? r.compactString() : r.string());
+  let _principalName: string = "";
+  _principalName = (version >= 2 ? r.compactString() : r.string());
+  let _tokenRequesterPrincipalType: string = "";
+  if (version >= 3) _tokenRequesterPrincipalType = r.compactString();
+  let _tokenRequesterPrincipalName: string = "";
+  if (version >= 3) _tokenRequesterPrincipalName = r.compactString();
+  let _issueTimestamp: bigint = 0n;
+  _issueTimestamp = r.int64();
+  let _expiryTimestamp: bigint = 0n;
+  _expiryTimestamp = r.int64();
+  let _maxTimestamp: bigint = 0n;
+  _maxTimestamp = r.int64();
+  let _tokenId: string = "";
+  _tokenId = (version >= 2 ? r.compactString() : r.string());
+  let _hmac: Buffer = EMPTY;
+  _hmac = (version >= 2 ? r.compactBytes() : r.bytes());
+  let _renewers: DescribedDelegationTokenRenewer[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Renewers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribedDelegationTokenRenewer(r, version); _renewers = a } }
   if (flexible) r.taggedFields()
-  return {
-    principalType: _principalType,
-    principalName: _principalName,
-    tokenRequesterPrincipalType: _tokenRequesterPrincipalType,
-    tokenRequesterPrincipalName: _tokenRequesterPrincipalName,
-    issueTimestamp: _issueTimestamp,
-    expiryTimestamp: _expiryTimestamp,
-    maxTimestamp: _maxTimestamp,
-    tokenId: _tokenId,
-    hmac: _hmac,
-    renewers: _renewers,
-  }
+  return { principalType: _principalType, principalName: _principalName, tokenRequesterPrincipalType: _tokenRequesterPrincipalType, tokenRequesterPrincipalName: _tokenRequesterPrincipalName, issueTimestamp: _issueTimestamp, expiryTimestamp: _expiryTimestamp, maxTimestamp: _maxTimestamp, tokenId: _tokenId, hmac: _hmac, renewers: _renewers }
 }
 
 export function writeDescribedDelegationToken(w: Writer, version: number, v: DescribedDelegationTokenInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.principalType === undefined ? '' : v.principalType)
-    : w.string(v.principalType === undefined ? '' : v.principalType)
-  version >= 2
-    ? w.compactString(v.principalName === undefined ? '' : v.principalName)
-    : w.string(v.principalName === undefined ? '' : v.principalName)
-  if (version >= 3) w.compactString(v.tokenRequesterPrincipalType === undefined ? '' : v.tokenRequesterPrincipalType)
-  if (version >= 3) w.compactString(v.tokenRequesterPrincipalName === undefined ? '' : v.tokenRequesterPrincipalName)
-  w.int64(v.issueTimestamp === undefined ? 0n : v.issueTimestamp)
-  w.int64(v.expiryTimestamp === undefined ? 0n : v.expiryTimestamp)
-  w.int64(v.maxTimestamp === undefined ? 0n : v.maxTimestamp)
-  version >= 2
-    ? w.compactString(v.tokenId === undefined ? '' : v.tokenId)
-    : w.string(v.tokenId === undefined ? '' : v.tokenId)
-  version >= 2 ? w.compactBytes(v.hmac === undefined ? EMPTY : v.hmac) : w.bytes(v.hmac === undefined ? EMPTY : v.hmac)
-  {
-    const a = v.renewers === undefined ? [] : v.renewers
-    if (a == null) {
-      throw new ProtocolError('null array for Renewers')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribedDelegationTokenRenewer(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.principalType === undefined ? "" : v.principalType)) : w.string((v.principalType === undefined ? "" : v.principalType)));
+  (version >= 2 ? w.compactString((v.principalName === undefined ? "" : v.principalName)) : w.string((v.principalName === undefined ? "" : v.principalName)));
+  if (version >= 3) w.compactString((v.tokenRequesterPrincipalType === undefined ? "" : v.tokenRequesterPrincipalType));
+  if (version >= 3) w.compactString((v.tokenRequesterPrincipalName === undefined ? "" : v.tokenRequesterPrincipalName));
+  w.int64((v.issueTimestamp === undefined ? 0n : v.issueTimestamp));
+  w.int64((v.expiryTimestamp === undefined ? 0n : v.expiryTimestamp));
+  w.int64((v.maxTimestamp === undefined ? 0n : v.maxTimestamp));
+  (version >= 2 ? w.compactString((v.tokenId === undefined ? "" : v.tokenId)) : w.string((v.tokenId === undefined ? "" : v.tokenId)));
+  (version >= 2 ? w.compactBytes((v.hmac === undefined ? EMPTY : v.hmac)) : w.bytes((v.hmac === undefined ? EMPTY : v.hmac)));
+  { const a = (v.renewers === undefined ? [] : v.renewers); if (a == null) { throw new ProtocolError('null array for Renewers') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribedDelegationTokenRenewer(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -194,30 +128,22 @@ export interface DescribedDelegationTokenRenewerInput {
 }
 
 export function defaultDescribedDelegationTokenRenewer(): DescribedDelegationTokenRenewer {
-  return { principalType: '', principalName: '' }
+  return { principalType: "", principalName: "" }
 }
 
 export function readDescribedDelegationTokenRenewer(r: Reader, version: number): DescribedDelegationTokenRenewer {
-  const flexible = version >= 2
-  let _principalType: string = ''
-  _principalType = version >= 2 ? r.compactString() : r.string()
-  let _principalName: string = ''
-  _principalName = version >= 2 ? r.compactString() : r.string()
+  const flexible = version >= 2;
+  let _principalType: string = "";
+  _principalType = (version >= 2 ? r.compactString() : r.string());
+  let _principalName: string = "";
+  _principalName = (version >= 2 ? r.compactString() : r.string());
   if (flexible) r.taggedFields()
   return { principalType: _principalType, principalName: _principalName }
 }
 
-export function writeDescribedDelegationTokenRenewer(
-  w: Writer,
-  version: number,
-  v: DescribedDelegationTokenRenewerInput,
-): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.principalType === undefined ? '' : v.principalType)
-    : w.string(v.principalType === undefined ? '' : v.principalType)
-  version >= 2
-    ? w.compactString(v.principalName === undefined ? '' : v.principalName)
-    : w.string(v.principalName === undefined ? '' : v.principalName)
+export function writeDescribedDelegationTokenRenewer(w: Writer, version: number, v: DescribedDelegationTokenRenewerInput): void {
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.principalType === undefined ? "" : v.principalType)) : w.string((v.principalType === undefined ? "" : v.principalType)));
+  (version >= 2 ? w.compactString((v.principalName === undefined ? "" : v.principalName)) : w.string((v.principalName === undefined ? "" : v.principalName)));
   if (flexible) w.uvarint(0)
 }

@@ -25,35 +25,18 @@ export function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
 }
 
 export function decodeDescribeGroupsRequest(r: Reader, version: number): DescribeGroupsRequest {
-  const flexible = version >= 5
-  let _groups: string[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = version >= 5 ? r.compactString() : r.string()
-      _groups = a
-    }
-  }
-  let _includeAuthorizedOperations: boolean = false
-  if (version >= 3) _includeAuthorizedOperations = r.bool()
+  const flexible = version >= 5;
+  let _groups: string[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Groups') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = (version >= 5 ? r.compactString() : r.string()); _groups = a } }
+  let _includeAuthorizedOperations: boolean = false;
+  if (version >= 3) _includeAuthorizedOperations = r.bool();
   if (flexible) r.taggedFields()
   return { groups: _groups, includeAuthorizedOperations: _includeAuthorizedOperations }
 }
 
 export function encodeDescribeGroupsRequest(w: Writer, version: number, v: DescribeGroupsRequestInput): void {
-  const flexible = version >= 5
-  {
-    const a = v.groups === undefined ? [] : v.groups
-    if (a == null) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) version >= 5 ? w.compactString(e) : w.string(e)
-    }
-  }
-  if (version >= 3) w.bool(v.includeAuthorizedOperations === undefined ? false : v.includeAuthorizedOperations)
+  const flexible = version >= 5;
+  { const a = (v.groups === undefined ? [] : v.groups); if (a == null) { throw new ProtocolError('null array for Groups') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) (version >= 5 ? w.compactString(e) : w.string(e)) } };
+  if (version >= 3) w.bool((v.includeAuthorizedOperations === undefined ? false : v.includeAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultDescribeGroupsResponse(): DescribeGroupsResponse {
 }
 
 export function decodeDescribeGroupsResponse(r: Reader, version: number): DescribeGroupsResponse {
-  const flexible = version >= 5
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _groups: DescribedGroup[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribedGroup(r, version)
-      _groups = a
-    }
-  }
+  const flexible = version >= 5;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _groups: DescribedGroup[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Groups') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribedGroup(r, version); _groups = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, groups: _groups }
 }
 
 export function encodeDescribeGroupsResponse(w: Writer, version: number, v: DescribeGroupsResponseInput): void {
-  const flexible = version >= 5
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.groups === undefined ? [] : v.groups
-    if (a == null) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribedGroup(w, version, e!)
-    }
-  }
+  const flexible = version >= 5;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.groups === undefined ? [] : v.groups); if (a == null) { throw new ProtocolError('null array for Groups') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribedGroup(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -79,79 +62,38 @@ export interface DescribedGroupInput {
 }
 
 export function defaultDescribedGroup(): DescribedGroup {
-  return {
-    errorCode: 0,
-    groupId: '',
-    groupState: '',
-    protocolType: '',
-    protocolData: '',
-    members: [],
-    authorizedOperations: -2147483648,
-  }
+  return { errorCode: 0, groupId: "", groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: -2147483648 }
 }
 
 export function readDescribedGroup(r: Reader, version: number): DescribedGroup {
-  const flexible = version >= 5
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _groupId: string = ''
-  _groupId = version >= 5 ? r.compactString() : r.string()
-  let _groupState: string = ''
-  _groupState = version >= 5 ? r.compactString() : r.string()
-  let _protocolType: string = ''
-  _protocolType = version >= 5 ? r.compactString() : r.string()
-  let _protocolData: string = ''
-  _protocolData = version >= 5 ? r.compactString() : r.string()
-  let _members: DescribedGroupMember[] = []
-  {
-    const n = version >= 5 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribedGroupMember(r, version)
-      _members = a
-    }
-  }
-  let _authorizedOperations: number = -2147483648
-  if (version >= 3) _authorizedOperations = r.int32()
+  const flexible = version >= 5;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _groupId: string = "";
+  _groupId = (version >= 5 ? r.compactString() : r.string());
+  let _groupState: string = "";
+  _groupState = (version >= 5 ? r.compactString() : r.string());
+  let _protocolType: string = "";
+  _protocolType = (version >= 5 ? r.compactString() : r.string());
+  let _protocolData: string = "";
+  _protocolData = (version >= 5 ? r.compactString() : r.string());
+  let _members: DescribedGroupMember[] = [];
+  { const n = (version >= 5 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Members') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribedGroupMember(r, version); _members = a } }
+  let _authorizedOperations: number = -2147483648;
+  if (version >= 3) _authorizedOperations = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    groupId: _groupId,
-    groupState: _groupState,
-    protocolType: _protocolType,
-    protocolData: _protocolData,
-    members: _members,
-    authorizedOperations: _authorizedOperations,
-  }
+  return { errorCode: _errorCode, groupId: _groupId, groupState: _groupState, protocolType: _protocolType, protocolData: _protocolData, members: _members, authorizedOperations: _authorizedOperations }
 }
 
 export function writeDescribedGroup(w: Writer, version: number, v: DescribedGroupInput): void {
-  const flexible = version >= 5
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 5
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  version >= 5
-    ? w.compactString(v.groupState === undefined ? '' : v.groupState)
-    : w.string(v.groupState === undefined ? '' : v.groupState)
-  version >= 5
-    ? w.compactString(v.protocolType === undefined ? '' : v.protocolType)
-    : w.string(v.protocolType === undefined ? '' : v.protocolType)
-  version >= 5
-    ? w.compactString(v.protocolData === undefined ? '' : v.protocolData)
-    : w.string(v.protocolData === undefined ? '' : v.protocolData)
-  {
-    const a = v.members === undefined ? [] : v.members
-    if (a == null) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribedGroupMember(w, version, e!)
-    }
-  }
-  if (version >= 3) w.int32(v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations)
+  const flexible = version >= 5;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 5 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  (version >= 5 ? w.compactString((v.groupState === undefined ? "" : v.groupState)) : w.string((v.groupState === undefined ? "" : v.groupState)));
+  (version >= 5 ? w.compactString((v.protocolType === undefined ? "" : v.protocolType)) : w.string((v.protocolType === undefined ? "" : v.protocolType)));
+  (version >= 5 ? w.compactString((v.protocolData === undefined ? "" : v.protocolData)) : w.string((v.protocolData === undefined ? "" : v.protocolData)));
+  { const a = (v.members === undefined ? [] : v.members); if (a == null) { throw new ProtocolError('null array for Members') } else { (version >= 5 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribedGroupMember(w, version, e!) } };
+  if (version >= 3) w.int32((v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -174,61 +116,34 @@ export interface DescribedGroupMemberInput {
 }
 
 export function defaultDescribedGroupMember(): DescribedGroupMember {
-  return {
-    memberId: '',
-    groupInstanceId: null,
-    clientId: '',
-    clientHost: '',
-    memberMetadata: EMPTY,
-    memberAssignment: EMPTY,
-  }
+  return { memberId: "", groupInstanceId: null, clientId: "", clientHost: "", memberMetadata: EMPTY, memberAssignment: EMPTY }
 }
 
 export function readDescribedGroupMember(r: Reader, version: number): DescribedGroupMember {
-  const flexible = version >= 5
-  let _memberId: string = ''
-  _memberId = version >= 5 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 4) _groupInstanceId = version >= 5 ? r.compactNullableString() : r.nullableString()
-  let _clientId: string = ''
-  _clientId = version >= 5 ? r.compactString() : r.string()
-  let _clientHost: string = ''
-  _clientHost = version >= 5 ? r.compactString() : r.string()
-  let _memberMetadata: Buffer = EMPTY
-  _memberMetadata = version >= 5 ? r.compactBytes() : r.bytes()
-  let _memberAssignment: Buffer = EMPTY
-  _memberAssignment = version >= 5 ? r.compactBytes() : r.bytes()
+  const flexible = version >= 5;
+  let _memberId: string = "";
+  _memberId = (version >= 5 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 4) _groupInstanceId = (version >= 5 ? r.compactNullableString() : r.nullableString());
+  let _clientId: string = "";
+  _clientId = (version >= 5 ? r.compactString() : r.string());
+  let _clientHost: string = "";
+  _clientHost = (version >= 5 ? r.compactString() : r.string());
+  let _memberMetadata: Buffer = EMPTY;
+  _memberMetadata = (version >= 5 ? r.compactBytes() : r.bytes());
+  let _memberAssignment: Buffer = EMPTY;
+  _memberAssignment = (version >= 5 ? r.compactBytes() : r.bytes());
   if (flexible) r.taggedFields()
-  return {
-    memberId: _memberId,
-    groupInstanceId: _groupInstanceId,
-    clientId: _clientId,
-    clientHost: _clientHost,
-    memberMetadata: _memberMetadata,
-    memberAssignment: _memberAssignment,
-  }
+  return { memberId: _memberId, groupInstanceId: _groupInstanceId, clientId: _clientId, clientHost: _clientHost, memberMetadata: _memberMetadata, memberAssignment: _memberAssignment }
 }
 
 export function writeDescribedGroupMember(w: Writer, version: number, v: DescribedGroupMemberInput): void {
-  const flexible = version >= 5
-  version >= 5
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 4)
-    version >= 5
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  version >= 5
-    ? w.compactString(v.clientId === undefined ? '' : v.clientId)
-    : w.string(v.clientId === undefined ? '' : v.clientId)
-  version >= 5
-    ? w.compactString(v.clientHost === undefined ? '' : v.clientHost)
-    : w.string(v.clientHost === undefined ? '' : v.clientHost)
-  version >= 5
-    ? w.compactBytes(v.memberMetadata === undefined ? EMPTY : v.memberMetadata)
-    : w.bytes(v.memberMetadata === undefined ? EMPTY : v.memberMetadata)
-  version >= 5
-    ? w.compactBytes(v.memberAssignment === undefined ? EMPTY : v.memberAssignment)
-    : w.bytes(v.memberAssignment === undefined ? EMPTY : v.memberAssignment)
+  const flexible = version >= 5;
+  (version >= 5 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 4) (version >= 5 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
+  (version >= 5 ? w.compactString((v.clientId === undefined ? "" : v.clientId)) : w.string((v.clientId === undefined ? "" : v.clientId)));
+  (version >= 5 ? w.compactString((v.clientHost === undefined ? "" : v.clientHost)) : w.string((v.clientHost === undefined ? "" : v.clientHost)));
+  (version >= 5 ? w.compactBytes((v.memberMetadata === undefined ? EMPTY : v.memberMetadata)) : w.bytes((v.memberMetadata === undefined ? EMPTY : v.memberMetadata)));
+  (version >= 5 ? w.compactBytes((v.memberAssignment === undefined ? EMPTY : v.memberAssignment)) : w.bytes((v.memberAssignment === undefined ? EMPTY : v.memberAssignment)));
   if (flexible) w.uvarint(0)
 }

@@ -23,33 +23,16 @@ export function defaultDescribeLogDirsRequest(): DescribeLogDirsRequest {
 }
 
 export function decodeDescribeLogDirsRequest(r: Reader, version: number): DescribeLogDirsRequest {
-  const flexible = version >= 2
-  let _topics: DescribableLogDirTopic[] | null = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _topics = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribableLogDirTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 2;
+  let _topics: DescribableLogDirTopic[] | null = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _topics = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribableLogDirTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { topics: _topics }
 }
 
 export function encodeDescribeLogDirsRequest(w: Writer, version: number, v: DescribeLogDirsRequestInput): void {
-  const flexible = version >= 2
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      version >= 2 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribableLogDirTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { (version >= 2 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribableLogDirTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -64,39 +47,22 @@ export interface DescribableLogDirTopicInput {
 }
 
 export function defaultDescribableLogDirTopic(): DescribableLogDirTopic {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readDescribableLogDirTopic(r: Reader, version: number): DescribableLogDirTopic {
-  const flexible = version >= 2
-  let _topic: string = ''
-  _topic = version >= 2 ? r.compactString() : r.string()
-  let _partitions: number[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _topic: string = "";
+  _topic = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: number[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeDescribableLogDirTopic(w: Writer, version: number, v: DescribableLogDirTopicInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.topic === undefined ? '' : v.topic) : w.string(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -27,39 +27,22 @@ export function defaultDescribeLogDirsResponse(): DescribeLogDirsResponse {
 }
 
 export function decodeDescribeLogDirsResponse(r: Reader, version: number): DescribeLogDirsResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  if (version >= 3) _errorCode = r.int16()
-  let _results: DescribeLogDirsResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  if (version >= 3) _errorCode = r.int16();
+  let _results: DescribeLogDirsResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, results: _results }
 }
 
 export function encodeDescribeLogDirsResponse(w: Writer, version: number, v: DescribeLogDirsResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  if (version >= 3) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeLogDirsResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  if (version >= 3) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeLogDirsResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -80,51 +63,32 @@ export interface DescribeLogDirsResultInput {
 }
 
 export function defaultDescribeLogDirsResult(): DescribeLogDirsResult {
-  return { errorCode: 0, logDir: '', topics: [], totalBytes: -1n, usableBytes: -1n }
+  return { errorCode: 0, logDir: "", topics: [], totalBytes: -1n, usableBytes: -1n }
 }
 
 export function readDescribeLogDirsResult(r: Reader, version: number): DescribeLogDirsResult {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _logDir: string = ''
-  _logDir = version >= 2 ? r.compactString() : r.string()
-  let _topics: DescribeLogDirsTopic[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsTopic(r, version)
-      _topics = a
-    }
-  }
-  let _totalBytes: bigint = -1n
-  if (version >= 4) _totalBytes = r.int64()
-  let _usableBytes: bigint = -1n
-  if (version >= 4) _usableBytes = r.int64()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _logDir: string = "";
+  _logDir = (version >= 2 ? r.compactString() : r.string());
+  let _topics: DescribeLogDirsTopic[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsTopic(r, version); _topics = a } }
+  let _totalBytes: bigint = -1n;
+  if (version >= 4) _totalBytes = r.int64();
+  let _usableBytes: bigint = -1n;
+  if (version >= 4) _usableBytes = r.int64();
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, logDir: _logDir, topics: _topics, totalBytes: _totalBytes, usableBytes: _usableBytes }
 }
 
 export function writeDescribeLogDirsResult(w: Writer, version: number, v: DescribeLogDirsResultInput): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactString(v.logDir === undefined ? '' : v.logDir)
-    : w.string(v.logDir === undefined ? '' : v.logDir)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeLogDirsTopic(w, version, e!)
-    }
-  }
-  if (version >= 4) w.int64(v.totalBytes === undefined ? -1n : v.totalBytes)
-  if (version >= 4) w.int64(v.usableBytes === undefined ? -1n : v.usableBytes)
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactString((v.logDir === undefined ? "" : v.logDir)) : w.string((v.logDir === undefined ? "" : v.logDir)));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeLogDirsTopic(w, version, e!) } };
+  if (version >= 4) w.int64((v.totalBytes === undefined ? -1n : v.totalBytes));
+  if (version >= 4) w.int64((v.usableBytes === undefined ? -1n : v.usableBytes));
   if (flexible) w.uvarint(0)
 }
 
@@ -139,40 +103,23 @@ export interface DescribeLogDirsTopicInput {
 }
 
 export function defaultDescribeLogDirsTopic(): DescribeLogDirsTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readDescribeLogDirsTopic(r: Reader, version: number): DescribeLogDirsTopic {
-  const flexible = version >= 2
-  let _name: string = ''
-  _name = version >= 2 ? r.compactString() : r.string()
-  let _partitions: DescribeLogDirsPartition[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _name: string = "";
+  _name = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: DescribeLogDirsPartition[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeDescribeLogDirsTopic(w: Writer, version: number, v: DescribeLogDirsTopicInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeDescribeLogDirsPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeDescribeLogDirsPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -195,29 +142,24 @@ export function defaultDescribeLogDirsPartition(): DescribeLogDirsPartition {
 }
 
 export function readDescribeLogDirsPartition(r: Reader, version: number): DescribeLogDirsPartition {
-  const flexible = version >= 2
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _partitionSize: bigint = 0n
-  _partitionSize = r.int64()
-  let _offsetLag: bigint = 0n
-  _offsetLag = r.int64()
-  let _isFutureKey: boolean = false
-  _isFutureKey = r.bool()
+  const flexible = version >= 2;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _partitionSize: bigint = 0n;
+  _partitionSize = r.int64();
+  let _offsetLag: bigint = 0n;
+  _offsetLag = r.int64();
+  let _isFutureKey: boolean = false;
+  _isFutureKey = r.bool();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    partitionSize: _partitionSize,
-    offsetLag: _offsetLag,
-    isFutureKey: _isFutureKey,
-  }
+  return { partitionIndex: _partitionIndex, partitionSize: _partitionSize, offsetLag: _offsetLag, isFutureKey: _isFutureKey }
 }
 
 export function writeDescribeLogDirsPartition(w: Writer, version: number, v: DescribeLogDirsPartitionInput): void {
-  const flexible = version >= 2
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int64(v.partitionSize === undefined ? 0n : v.partitionSize)
-  w.int64(v.offsetLag === undefined ? 0n : v.offsetLag)
-  w.bool(v.isFutureKey === undefined ? false : v.isFutureKey)
+  const flexible = version >= 2;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int64((v.partitionSize === undefined ? 0n : v.partitionSize));
+  w.int64((v.offsetLag === undefined ? 0n : v.offsetLag));
+  w.bool((v.isFutureKey === undefined ? false : v.isFutureKey));
   if (flexible) w.uvarint(0)
 }

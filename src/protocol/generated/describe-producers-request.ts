@@ -23,33 +23,16 @@ export function defaultDescribeProducersRequest(): DescribeProducersRequest {
 }
 
 export function decodeDescribeProducersRequest(r: Reader, version: number): DescribeProducersRequest {
-  const flexible = true
-  let _topics: TopicRequest[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicRequest(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _topics: TopicRequest[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicRequest(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { topics: _topics }
 }
 
 export function encodeDescribeProducersRequest(w: Writer, version: number, v: DescribeProducersRequestInput): void {
-  const flexible = true
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicRequest(w, version, e!)
-    }
-  }
+  const flexible = true;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicRequest(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -64,39 +47,22 @@ export interface TopicRequestInput {
 }
 
 export function defaultTopicRequest(): TopicRequest {
-  return { name: '', partitionIndexes: [] }
+  return { name: "", partitionIndexes: [] }
 }
 
 export function readTopicRequest(r: Reader, version: number): TopicRequest {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitionIndexes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitionIndexes = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitionIndexes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for PartitionIndexes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitionIndexes = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionIndexes: _partitionIndexes }
 }
 
 export function writeTopicRequest(w: Writer, version: number, v: TopicRequestInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitionIndexes === undefined ? [] : v.partitionIndexes
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitionIndexes === undefined ? [] : v.partitionIndexes); if (a == null) { throw new ProtocolError('null array for PartitionIndexes') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

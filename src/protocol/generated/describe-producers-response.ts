@@ -25,36 +25,19 @@ export function defaultDescribeProducersResponse(): DescribeProducersResponse {
 }
 
 export function decodeDescribeProducersResponse(r: Reader, version: number): DescribeProducersResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _topics: TopicResponse[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicResponse(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _topics: TopicResponse[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicResponse(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeDescribeProducersResponse(w: Writer, version: number, v: DescribeProducersResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicResponse(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,40 +52,23 @@ export interface TopicResponseInput {
 }
 
 export function defaultTopicResponse(): TopicResponse {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readTopicResponse(r: Reader, version: number): TopicResponse {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitions: PartitionResponse[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionResponse(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitions: PartitionResponse[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionResponse(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeTopicResponse(w: Writer, version: number, v: TopicResponseInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionResponse(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -125,47 +91,25 @@ export function defaultPartitionResponse(): PartitionResponse {
 }
 
 export function readPartitionResponse(r: Reader, version: number): PartitionResponse {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _activeProducers: ProducerState[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ActiveProducers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readProducerState(r, version)
-      _activeProducers = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _activeProducers: ProducerState[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for ActiveProducers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readProducerState(r, version); _activeProducers = a } }
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    activeProducers: _activeProducers,
-  }
+  return { partitionIndex: _partitionIndex, errorCode: _errorCode, errorMessage: _errorMessage, activeProducers: _activeProducers }
 }
 
 export function writePartitionResponse(w: Writer, version: number, v: PartitionResponseInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  {
-    const a = v.activeProducers === undefined ? [] : v.activeProducers
-    if (a == null) {
-      throw new ProtocolError('null array for ActiveProducers')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeProducerState(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  { const a = (v.activeProducers === undefined ? [] : v.activeProducers); if (a == null) { throw new ProtocolError('null array for ActiveProducers') } else { w.uvarint(a.length + 1); for (const e of a) writeProducerState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -188,48 +132,34 @@ export interface ProducerStateInput {
 }
 
 export function defaultProducerState(): ProducerState {
-  return {
-    producerId: 0n,
-    producerEpoch: 0,
-    lastSequence: -1,
-    lastTimestamp: -1n,
-    coordinatorEpoch: 0,
-    currentTxnStartOffset: -1n,
-  }
+  return { producerId: 0n, producerEpoch: 0, lastSequence: -1, lastTimestamp: -1n, coordinatorEpoch: 0, currentTxnStartOffset: -1n }
 }
 
 export function readProducerState(r: Reader, version: number): ProducerState {
-  const flexible = true
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int32()
-  let _lastSequence: number = -1
-  _lastSequence = r.int32()
-  let _lastTimestamp: bigint = -1n
-  _lastTimestamp = r.int64()
-  let _coordinatorEpoch: number = 0
-  _coordinatorEpoch = r.int32()
-  let _currentTxnStartOffset: bigint = -1n
-  _currentTxnStartOffset = r.int64()
+  const flexible = true;
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int32();
+  let _lastSequence: number = -1;
+  _lastSequence = r.int32();
+  let _lastTimestamp: bigint = -1n;
+  _lastTimestamp = r.int64();
+  let _coordinatorEpoch: number = 0;
+  _coordinatorEpoch = r.int32();
+  let _currentTxnStartOffset: bigint = -1n;
+  _currentTxnStartOffset = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    lastSequence: _lastSequence,
-    lastTimestamp: _lastTimestamp,
-    coordinatorEpoch: _coordinatorEpoch,
-    currentTxnStartOffset: _currentTxnStartOffset,
-  }
+  return { producerId: _producerId, producerEpoch: _producerEpoch, lastSequence: _lastSequence, lastTimestamp: _lastTimestamp, coordinatorEpoch: _coordinatorEpoch, currentTxnStartOffset: _currentTxnStartOffset }
 }
 
 export function writeProducerState(w: Writer, version: number, v: ProducerStateInput): void {
-  const flexible = true
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.int32(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  w.int32(v.lastSequence === undefined ? -1 : v.lastSequence)
-  w.int64(v.lastTimestamp === undefined ? -1n : v.lastTimestamp)
-  w.int32(v.coordinatorEpoch === undefined ? 0 : v.coordinatorEpoch)
-  w.int64(v.currentTxnStartOffset === undefined ? -1n : v.currentTxnStartOffset)
+  const flexible = true;
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.int32((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  w.int32((v.lastSequence === undefined ? -1 : v.lastSequence));
+  w.int64((v.lastTimestamp === undefined ? -1n : v.lastTimestamp));
+  w.int32((v.coordinatorEpoch === undefined ? 0 : v.coordinatorEpoch));
+  w.int64((v.currentTxnStartOffset === undefined ? -1n : v.currentTxnStartOffset));
   if (flexible) w.uvarint(0)
 }

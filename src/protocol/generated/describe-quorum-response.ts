@@ -27,44 +27,32 @@ export interface ReplicaStateInput {
 }
 
 export function defaultReplicaState(): ReplicaState {
-  return {
-    replicaId: 0,
-    replicaDirectoryId: ZERO_UUID,
-    logEndOffset: 0n,
-    lastFetchTimestamp: -1n,
-    lastCaughtUpTimestamp: -1n,
-  }
+  return { replicaId: 0, replicaDirectoryId: ZERO_UUID, logEndOffset: 0n, lastFetchTimestamp: -1n, lastCaughtUpTimestamp: -1n }
 }
 
 export function readReplicaState(r: Reader, version: number): ReplicaState {
-  const flexible = true
-  let _replicaId: number = 0
-  _replicaId = r.int32()
-  let _replicaDirectoryId: string = ZERO_UUID
-  if (version >= 2) _replicaDirectoryId = r.uuid()
-  let _logEndOffset: bigint = 0n
-  _logEndOffset = r.int64()
-  let _lastFetchTimestamp: bigint = -1n
-  if (version >= 1) _lastFetchTimestamp = r.int64()
-  let _lastCaughtUpTimestamp: bigint = -1n
-  if (version >= 1) _lastCaughtUpTimestamp = r.int64()
+  const flexible = true;
+  let _replicaId: number = 0;
+  _replicaId = r.int32();
+  let _replicaDirectoryId: string = ZERO_UUID;
+  if (version >= 2) _replicaDirectoryId = r.uuid();
+  let _logEndOffset: bigint = 0n;
+  _logEndOffset = r.int64();
+  let _lastFetchTimestamp: bigint = -1n;
+  if (version >= 1) _lastFetchTimestamp = r.int64();
+  let _lastCaughtUpTimestamp: bigint = -1n;
+  if (version >= 1) _lastCaughtUpTimestamp = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    replicaId: _replicaId,
-    replicaDirectoryId: _replicaDirectoryId,
-    logEndOffset: _logEndOffset,
-    lastFetchTimestamp: _lastFetchTimestamp,
-    lastCaughtUpTimestamp: _lastCaughtUpTimestamp,
-  }
+  return { replicaId: _replicaId, replicaDirectoryId: _replicaDirectoryId, logEndOffset: _logEndOffset, lastFetchTimestamp: _lastFetchTimestamp, lastCaughtUpTimestamp: _lastCaughtUpTimestamp }
 }
 
 export function writeReplicaState(w: Writer, version: number, v: ReplicaStateInput): void {
-  const flexible = true
-  w.int32(v.replicaId === undefined ? 0 : v.replicaId)
-  if (version >= 2) w.uuid(v.replicaDirectoryId === undefined ? ZERO_UUID : v.replicaDirectoryId)
-  w.int64(v.logEndOffset === undefined ? 0n : v.logEndOffset)
-  if (version >= 1) w.int64(v.lastFetchTimestamp === undefined ? -1n : v.lastFetchTimestamp)
-  if (version >= 1) w.int64(v.lastCaughtUpTimestamp === undefined ? -1n : v.lastCaughtUpTimestamp)
+  const flexible = true;
+  w.int32((v.replicaId === undefined ? 0 : v.replicaId));
+  if (version >= 2) w.uuid((v.replicaDirectoryId === undefined ? ZERO_UUID : v.replicaDirectoryId));
+  w.int64((v.logEndOffset === undefined ? 0n : v.logEndOffset));
+  if (version >= 1) w.int64((v.lastFetchTimestamp === undefined ? -1n : v.lastFetchTimestamp));
+  if (version >= 1) w.int64((v.lastCaughtUpTimestamp === undefined ? -1n : v.lastCaughtUpTimestamp));
   if (flexible) w.uvarint(0)
 }
 
@@ -83,63 +71,29 @@ export interface DescribeQuorumResponseInput {
 }
 
 export function defaultDescribeQuorumResponse(): DescribeQuorumResponse {
-  return { errorCode: 0, errorMessage: '', topics: [], nodes: [] }
+  return { errorCode: 0, errorMessage: "", topics: [], nodes: [] }
 }
 
 export function decodeDescribeQuorumResponse(r: Reader, version: number): DescribeQuorumResponse {
-  const flexible = true
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  if (version >= 2) _errorMessage = r.compactNullableString()
-  let _topics: TopicData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
-    }
-  }
-  let _nodes: Node[] = []
-  if (version >= 2) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Nodes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readNode(r, version)
-      _nodes = a
-    }
-  }
+  const flexible = true;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  if (version >= 2) _errorMessage = r.compactNullableString();
+  let _topics: TopicData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
+  let _nodes: Node[] = [];
+  if (version >= 2) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Nodes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readNode(r, version); _nodes = a } }
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, errorMessage: _errorMessage, topics: _topics, nodes: _nodes }
 }
 
 export function encodeDescribeQuorumResponse(w: Writer, version: number, v: DescribeQuorumResponseInput): void {
-  const flexible = true
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 2) w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
-  if (version >= 2) {
-    const a = v.nodes === undefined ? [] : v.nodes
-    if (a == null) {
-      throw new ProtocolError('null array for Nodes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeNode(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 2) w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicData(w, version, e!) } };
+  if (version >= 2) { const a = (v.nodes === undefined ? [] : v.nodes); if (a == null) { throw new ProtocolError('null array for Nodes') } else { w.uvarint(a.length + 1); for (const e of a) writeNode(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -154,40 +108,23 @@ export interface TopicDataInput {
 }
 
 export function defaultTopicData(): TopicData {
-  return { topicName: '', partitions: [] }
+  return { topicName: "", partitions: [] }
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = true
-  let _topicName: string = ''
-  _topicName = r.compactString()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicName: string = "";
+  _topicName = r.compactString();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = true
-  w.compactString(v.topicName === undefined ? '' : v.topicName)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.topicName === undefined ? "" : v.topicName));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -214,93 +151,41 @@ export interface PartitionDataInput {
 }
 
 export function defaultPartitionData(): PartitionData {
-  return {
-    partitionIndex: 0,
-    errorCode: 0,
-    errorMessage: '',
-    leaderId: 0,
-    leaderEpoch: 0,
-    highWatermark: 0n,
-    currentVoters: [],
-    observers: [],
-  }
+  return { partitionIndex: 0, errorCode: 0, errorMessage: "", leaderId: 0, leaderEpoch: 0, highWatermark: 0n, currentVoters: [], observers: [] }
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  if (version >= 2) _errorMessage = r.compactNullableString()
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
-  let _highWatermark: bigint = 0n
-  _highWatermark = r.int64()
-  let _currentVoters: ReplicaState[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for CurrentVoters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReplicaState(r, version)
-      _currentVoters = a
-    }
-  }
-  let _observers: ReplicaState[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Observers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReplicaState(r, version)
-      _observers = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  if (version >= 2) _errorMessage = r.compactNullableString();
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
+  let _highWatermark: bigint = 0n;
+  _highWatermark = r.int64();
+  let _currentVoters: ReplicaState[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for CurrentVoters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReplicaState(r, version); _currentVoters = a } }
+  let _observers: ReplicaState[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Observers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReplicaState(r, version); _observers = a } }
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    leaderId: _leaderId,
-    leaderEpoch: _leaderEpoch,
-    highWatermark: _highWatermark,
-    currentVoters: _currentVoters,
-    observers: _observers,
-  }
+  return { partitionIndex: _partitionIndex, errorCode: _errorCode, errorMessage: _errorMessage, leaderId: _leaderId, leaderEpoch: _leaderEpoch, highWatermark: _highWatermark, currentVoters: _currentVoters, observers: _observers }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 2) w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
-  w.int64(v.highWatermark === undefined ? 0n : v.highWatermark)
-  {
-    const a = v.currentVoters === undefined ? [] : v.currentVoters
-    if (a == null) {
-      throw new ProtocolError('null array for CurrentVoters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReplicaState(w, version, e!)
-    }
-  }
-  {
-    const a = v.observers === undefined ? [] : v.observers
-    if (a == null) {
-      throw new ProtocolError('null array for Observers')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReplicaState(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 2) w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
+  w.int64((v.highWatermark === undefined ? 0n : v.highWatermark));
+  { const a = (v.currentVoters === undefined ? [] : v.currentVoters); if (a == null) { throw new ProtocolError('null array for CurrentVoters') } else { w.uvarint(a.length + 1); for (const e of a) writeReplicaState(w, version, e!) } };
+  { const a = (v.observers === undefined ? [] : v.observers); if (a == null) { throw new ProtocolError('null array for Observers') } else { w.uvarint(a.length + 1); for (const e of a) writeReplicaState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -319,36 +204,19 @@ export function defaultNode(): Node {
 }
 
 export function readNode(r: Reader, version: number): Node {
-  const flexible = true
-  let _nodeId: number = 0
-  if (version >= 2) _nodeId = r.int32()
-  let _listeners: Listener[] = []
-  if (version >= 2) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListener(r, version)
-      _listeners = a
-    }
-  }
+  const flexible = true;
+  let _nodeId: number = 0;
+  if (version >= 2) _nodeId = r.int32();
+  let _listeners: Listener[] = [];
+  if (version >= 2) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Listeners') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListener(r, version); _listeners = a } }
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, listeners: _listeners }
 }
 
 export function writeNode(w: Writer, version: number, v: NodeInput): void {
-  const flexible = true
-  if (version >= 2) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version >= 2) {
-    const a = v.listeners === undefined ? [] : v.listeners
-    if (a == null) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeListener(w, version, e!)
-    }
-  }
+  const flexible = true;
+  if (version >= 2) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version >= 2) { const a = (v.listeners === undefined ? [] : v.listeners); if (a == null) { throw new ProtocolError('null array for Listeners') } else { w.uvarint(a.length + 1); for (const e of a) writeListener(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -365,25 +233,25 @@ export interface ListenerInput {
 }
 
 export function defaultListener(): Listener {
-  return { name: '', host: '', port: 0 }
+  return { name: "", host: "", port: 0 }
 }
 
 export function readListener(r: Reader, version: number): Listener {
-  const flexible = true
-  let _name: string = ''
-  if (version >= 2) _name = r.compactString()
-  let _host: string = ''
-  if (version >= 2) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 2) _port = r.uint16()
+  const flexible = true;
+  let _name: string = "";
+  if (version >= 2) _name = r.compactString();
+  let _host: string = "";
+  if (version >= 2) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 2) _port = r.uint16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port }
 }
 
 export function writeListener(w: Writer, version: number, v: ListenerInput): void {
-  const flexible = true
-  if (version >= 2) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 2) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 2) w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = true;
+  if (version >= 2) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 2) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 2) w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

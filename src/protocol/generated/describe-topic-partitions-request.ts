@@ -27,45 +27,22 @@ export function defaultDescribeTopicPartitionsRequest(): DescribeTopicPartitions
 }
 
 export function decodeDescribeTopicPartitionsRequest(r: Reader, version: number): DescribeTopicPartitionsRequest {
-  const flexible = true
-  let _topics: TopicRequest[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicRequest(r, version)
-      _topics = a
-    }
-  }
-  let _responsePartitionLimit: number = 2000
-  _responsePartitionLimit = r.int32()
-  let _cursor: Cursor | null = null
-  _cursor = r.int8() < 0 ? null : readCursor(r, version)
+  const flexible = true;
+  let _topics: TopicRequest[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicRequest(r, version); _topics = a } }
+  let _responsePartitionLimit: number = 2000;
+  _responsePartitionLimit = r.int32();
+  let _cursor: Cursor | null = null;
+  _cursor = (r.int8() < 0 ? null : readCursor(r, version));
   if (flexible) r.taggedFields()
   return { topics: _topics, responsePartitionLimit: _responsePartitionLimit, cursor: _cursor }
 }
 
-export function encodeDescribeTopicPartitionsRequest(
-  w: Writer,
-  version: number,
-  v: DescribeTopicPartitionsRequestInput,
-): void {
-  const flexible = true
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicRequest(w, version, e!)
-    }
-  }
-  w.int32(v.responsePartitionLimit === undefined ? 2000 : v.responsePartitionLimit)
-  ;(v.cursor === undefined ? null : v.cursor) == null
-    ? w.int8(-1)
-    : (w.int8(1), writeCursor(w, version, (v.cursor === undefined ? null : v.cursor)!))
+export function encodeDescribeTopicPartitionsRequest(w: Writer, version: number, v: DescribeTopicPartitionsRequestInput): void {
+  const flexible = true;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicRequest(w, version, e!) } };
+  w.int32((v.responsePartitionLimit === undefined ? 2000 : v.responsePartitionLimit));
+  (v.cursor === undefined ? null : v.cursor) == null ? w.int8(-1) : (w.int8(1), writeCursor(w, version, (v.cursor === undefined ? null : v.cursor)!));
   if (flexible) w.uvarint(0)
 }
 
@@ -78,20 +55,20 @@ export interface TopicRequestInput {
 }
 
 export function defaultTopicRequest(): TopicRequest {
-  return { name: '' }
+  return { name: "" }
 }
 
 export function readTopicRequest(r: Reader, version: number): TopicRequest {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
   if (flexible) r.taggedFields()
   return { name: _name }
 }
 
 export function writeTopicRequest(w: Writer, version: number, v: TopicRequestInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
   if (flexible) w.uvarint(0)
 }
 
@@ -106,22 +83,22 @@ export interface CursorInput {
 }
 
 export function defaultCursor(): Cursor {
-  return { topicName: '', partitionIndex: 0 }
+  return { topicName: "", partitionIndex: 0 }
 }
 
 export function readCursor(r: Reader, version: number): Cursor {
-  const flexible = true
-  let _topicName: string = ''
-  _topicName = r.compactString()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
+  const flexible = true;
+  let _topicName: string = "";
+  _topicName = r.compactString();
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionIndex: _partitionIndex }
 }
 
 export function writeCursor(w: Writer, version: number, v: CursorInput): void {
-  const flexible = true
-  w.compactString(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
+  const flexible = true;
+  w.compactString((v.topicName === undefined ? "" : v.topicName));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
   if (flexible) w.uvarint(0)
 }

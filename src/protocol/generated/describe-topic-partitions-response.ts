@@ -27,45 +27,22 @@ export function defaultDescribeTopicPartitionsResponse(): DescribeTopicPartition
 }
 
 export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number): DescribeTopicPartitionsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _topics: DescribeTopicPartitionsResponseTopic[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponseTopic(r, version)
-      _topics = a
-    }
-  }
-  let _nextCursor: Cursor | null = null
-  _nextCursor = r.int8() < 0 ? null : readCursor(r, version)
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _topics: DescribeTopicPartitionsResponseTopic[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponseTopic(r, version); _topics = a } }
+  let _nextCursor: Cursor | null = null;
+  _nextCursor = (r.int8() < 0 ? null : readCursor(r, version));
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics, nextCursor: _nextCursor }
 }
 
-export function encodeDescribeTopicPartitionsResponse(
-  w: Writer,
-  version: number,
-  v: DescribeTopicPartitionsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDescribeTopicPartitionsResponseTopic(w, version, e!)
-    }
-  }
-  ;(v.nextCursor === undefined ? null : v.nextCursor) == null
-    ? w.int8(-1)
-    : (w.int8(1), writeCursor(w, version, (v.nextCursor === undefined ? null : v.nextCursor)!))
+export function encodeDescribeTopicPartitionsResponse(w: Writer, version: number, v: DescribeTopicPartitionsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeDescribeTopicPartitionsResponseTopic(w, version, e!) } };
+  (v.nextCursor === undefined ? null : v.nextCursor) == null ? w.int8(-1) : (w.int8(1), writeCursor(w, version, (v.nextCursor === undefined ? null : v.nextCursor)!));
   if (flexible) w.uvarint(0)
 }
 
@@ -88,73 +65,35 @@ export interface DescribeTopicPartitionsResponseTopicInput {
 }
 
 export function defaultDescribeTopicPartitionsResponseTopic(): DescribeTopicPartitionsResponseTopic {
-  return {
-    errorCode: 0,
-    name: '',
-    topicId: ZERO_UUID,
-    isInternal: false,
-    partitions: [],
-    topicAuthorizedOperations: -2147483648,
-  }
+  return { errorCode: 0, name: "", topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 }
 }
 
-export function readDescribeTopicPartitionsResponseTopic(
-  r: Reader,
-  version: number,
-): DescribeTopicPartitionsResponseTopic {
-  const flexible = true
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _name: string | null = ''
-  _name = r.compactNullableString()
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _isInternal: boolean = false
-  _isInternal = r.bool()
-  let _partitions: DescribeTopicPartitionsResponsePartition[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponsePartition(r, version)
-      _partitions = a
-    }
-  }
-  let _topicAuthorizedOperations: number = -2147483648
-  _topicAuthorizedOperations = r.int32()
+export function readDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseTopic {
+  const flexible = true;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _name: string | null = "";
+  _name = r.compactNullableString();
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _isInternal: boolean = false;
+  _isInternal = r.bool();
+  let _partitions: DescribeTopicPartitionsResponsePartition[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeTopicPartitionsResponsePartition(r, version); _partitions = a } }
+  let _topicAuthorizedOperations: number = -2147483648;
+  _topicAuthorizedOperations = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    name: _name,
-    topicId: _topicId,
-    isInternal: _isInternal,
-    partitions: _partitions,
-    topicAuthorizedOperations: _topicAuthorizedOperations,
-  }
+  return { errorCode: _errorCode, name: _name, topicId: _topicId, isInternal: _isInternal, partitions: _partitions, topicAuthorizedOperations: _topicAuthorizedOperations }
 }
 
-export function writeDescribeTopicPartitionsResponseTopic(
-  w: Writer,
-  version: number,
-  v: DescribeTopicPartitionsResponseTopicInput,
-): void {
-  const flexible = true
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.name === undefined ? '' : v.name)
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  w.bool(v.isInternal === undefined ? false : v.isInternal)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDescribeTopicPartitionsResponsePartition(w, version, e!)
-    }
-  }
-  w.int32(v.topicAuthorizedOperations === undefined ? -2147483648 : v.topicAuthorizedOperations)
+export function writeDescribeTopicPartitionsResponseTopic(w: Writer, version: number, v: DescribeTopicPartitionsResponseTopicInput): void {
+  const flexible = true;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.name === undefined ? "" : v.name));
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  w.bool((v.isInternal === undefined ? false : v.isInternal));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeDescribeTopicPartitionsResponsePartition(w, version, e!) } };
+  w.int32((v.topicAuthorizedOperations === undefined ? -2147483648 : v.topicAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -183,156 +122,44 @@ export interface DescribeTopicPartitionsResponsePartitionInput {
 }
 
 export function defaultDescribeTopicPartitionsResponsePartition(): DescribeTopicPartitionsResponsePartition {
-  return {
-    errorCode: 0,
-    partitionIndex: 0,
-    leaderId: 0,
-    leaderEpoch: -1,
-    replicaNodes: [],
-    isrNodes: [],
-    eligibleLeaderReplicas: null,
-    lastKnownElr: null,
-    offlineReplicas: [],
-  }
+  return { errorCode: 0, partitionIndex: 0, leaderId: 0, leaderEpoch: -1, replicaNodes: [], isrNodes: [], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [] }
 }
 
-export function readDescribeTopicPartitionsResponsePartition(
-  r: Reader,
-  version: number,
-): DescribeTopicPartitionsResponsePartition {
-  const flexible = true
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = -1
-  _leaderEpoch = r.int32()
-  let _replicaNodes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ReplicaNodes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _replicaNodes = a
-    }
-  }
-  let _isrNodes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for IsrNodes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _isrNodes = a
-    }
-  }
-  let _eligibleLeaderReplicas: number[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _eligibleLeaderReplicas = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _eligibleLeaderReplicas = a
-    }
-  }
-  let _lastKnownElr: number[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _lastKnownElr = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _lastKnownElr = a
-    }
-  }
-  let _offlineReplicas: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for OfflineReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _offlineReplicas = a
-    }
-  }
+export function readDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponsePartition {
+  const flexible = true;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = -1;
+  _leaderEpoch = r.int32();
+  let _replicaNodes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for ReplicaNodes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _replicaNodes = a } }
+  let _isrNodes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for IsrNodes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _isrNodes = a } }
+  let _eligibleLeaderReplicas: number[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _eligibleLeaderReplicas = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _eligibleLeaderReplicas = a } }
+  let _lastKnownElr: number[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _lastKnownElr = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _lastKnownElr = a } }
+  let _offlineReplicas: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for OfflineReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _offlineReplicas = a } }
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    partitionIndex: _partitionIndex,
-    leaderId: _leaderId,
-    leaderEpoch: _leaderEpoch,
-    replicaNodes: _replicaNodes,
-    isrNodes: _isrNodes,
-    eligibleLeaderReplicas: _eligibleLeaderReplicas,
-    lastKnownElr: _lastKnownElr,
-    offlineReplicas: _offlineReplicas,
-  }
+  return { errorCode: _errorCode, partitionIndex: _partitionIndex, leaderId: _leaderId, leaderEpoch: _leaderEpoch, replicaNodes: _replicaNodes, isrNodes: _isrNodes, eligibleLeaderReplicas: _eligibleLeaderReplicas, lastKnownElr: _lastKnownElr, offlineReplicas: _offlineReplicas }
 }
 
-export function writeDescribeTopicPartitionsResponsePartition(
-  w: Writer,
-  version: number,
-  v: DescribeTopicPartitionsResponsePartitionInput,
-): void {
-  const flexible = true
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
-  {
-    const a = v.replicaNodes === undefined ? [] : v.replicaNodes
-    if (a == null) {
-      throw new ProtocolError('null array for ReplicaNodes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.isrNodes === undefined ? [] : v.isrNodes
-    if (a == null) {
-      throw new ProtocolError('null array for IsrNodes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.eligibleLeaderReplicas === undefined ? null : v.eligibleLeaderReplicas
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.lastKnownElr === undefined ? null : v.lastKnownElr
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.offlineReplicas === undefined ? [] : v.offlineReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for OfflineReplicas')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+export function writeDescribeTopicPartitionsResponsePartition(w: Writer, version: number, v: DescribeTopicPartitionsResponsePartitionInput): void {
+  const flexible = true;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
+  { const a = (v.replicaNodes === undefined ? [] : v.replicaNodes); if (a == null) { throw new ProtocolError('null array for ReplicaNodes') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  { const a = (v.isrNodes === undefined ? [] : v.isrNodes); if (a == null) { throw new ProtocolError('null array for IsrNodes') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  { const a = (v.eligibleLeaderReplicas === undefined ? null : v.eligibleLeaderReplicas); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  { const a = (v.lastKnownElr === undefined ? null : v.lastKnownElr); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  { const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas); if (a == null) { throw new ProtocolError('null array for OfflineReplicas') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -347,22 +174,22 @@ export interface CursorInput {
 }
 
 export function defaultCursor(): Cursor {
-  return { topicName: '', partitionIndex: 0 }
+  return { topicName: "", partitionIndex: 0 }
 }
 
 export function readCursor(r: Reader, version: number): Cursor {
-  const flexible = true
-  let _topicName: string = ''
-  _topicName = r.compactString()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
+  const flexible = true;
+  let _topicName: string = "";
+  _topicName = r.compactString();
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionIndex: _partitionIndex }
 }
 
 export function writeCursor(w: Writer, version: number, v: CursorInput): void {
-  const flexible = true
-  w.compactString(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
+  const flexible = true;
+  w.compactString((v.topicName === undefined ? "" : v.topicName));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
   if (flexible) w.uvarint(0)
 }

@@ -23,36 +23,15 @@ export function defaultDescribeTransactionsRequest(): DescribeTransactionsReques
 }
 
 export function decodeDescribeTransactionsRequest(r: Reader, version: number): DescribeTransactionsRequest {
-  const flexible = true
-  let _transactionalIds: string[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TransactionalIds')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _transactionalIds = a
-    }
-  }
+  const flexible = true;
+  let _transactionalIds: string[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TransactionalIds') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _transactionalIds = a } }
   if (flexible) r.taggedFields()
   return { transactionalIds: _transactionalIds }
 }
 
-export function encodeDescribeTransactionsRequest(
-  w: Writer,
-  version: number,
-  v: DescribeTransactionsRequestInput,
-): void {
-  const flexible = true
-  {
-    const a = v.transactionalIds === undefined ? [] : v.transactionalIds
-    if (a == null) {
-      throw new ProtocolError('null array for TransactionalIds')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
+export function encodeDescribeTransactionsRequest(w: Writer, version: number, v: DescribeTransactionsRequestInput): void {
+  const flexible = true;
+  { const a = (v.transactionalIds === undefined ? [] : v.transactionalIds); if (a == null) { throw new ProtocolError('null array for TransactionalIds') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
   if (flexible) w.uvarint(0)
 }

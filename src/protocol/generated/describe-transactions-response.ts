@@ -25,40 +25,19 @@ export function defaultDescribeTransactionsResponse(): DescribeTransactionsRespo
 }
 
 export function decodeDescribeTransactionsResponse(r: Reader, version: number): DescribeTransactionsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _transactionStates: TransactionState[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TransactionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTransactionState(r, version)
-      _transactionStates = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _transactionStates: TransactionState[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TransactionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTransactionState(r, version); _transactionStates = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, transactionStates: _transactionStates }
 }
 
-export function encodeDescribeTransactionsResponse(
-  w: Writer,
-  version: number,
-  v: DescribeTransactionsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.transactionStates === undefined ? [] : v.transactionStates
-    if (a == null) {
-      throw new ProtocolError('null array for TransactionStates')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTransactionState(w, version, e!)
-    }
-  }
+export function encodeDescribeTransactionsResponse(w: Writer, version: number, v: DescribeTransactionsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.transactionStates === undefined ? [] : v.transactionStates); if (a == null) { throw new ProtocolError('null array for TransactionStates') } else { w.uvarint(a.length + 1); for (const e of a) writeTransactionState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -85,76 +64,41 @@ export interface TransactionStateInput {
 }
 
 export function defaultTransactionState(): TransactionState {
-  return {
-    errorCode: 0,
-    transactionalId: '',
-    transactionState: '',
-    transactionTimeoutMs: 0,
-    transactionStartTimeMs: 0n,
-    producerId: 0n,
-    producerEpoch: 0,
-    topics: [],
-  }
+  return { errorCode: 0, transactionalId: "", transactionState: "", transactionTimeoutMs: 0, transactionStartTimeMs: 0n, producerId: 0n, producerEpoch: 0, topics: [] }
 }
 
 export function readTransactionState(r: Reader, version: number): TransactionState {
-  const flexible = true
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _transactionalId: string = ''
-  _transactionalId = r.compactString()
-  let _transactionState: string = ''
-  _transactionState = r.compactString()
-  let _transactionTimeoutMs: number = 0
-  _transactionTimeoutMs = r.int32()
-  let _transactionStartTimeMs: bigint = 0n
-  _transactionStartTimeMs = r.int64()
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int16()
-  let _topics: TopicData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _transactionalId: string = "";
+  _transactionalId = r.compactString();
+  let _transactionState: string = "";
+  _transactionState = r.compactString();
+  let _transactionTimeoutMs: number = 0;
+  _transactionTimeoutMs = r.int32();
+  let _transactionStartTimeMs: bigint = 0n;
+  _transactionStartTimeMs = r.int64();
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int16();
+  let _topics: TopicData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    transactionalId: _transactionalId,
-    transactionState: _transactionState,
-    transactionTimeoutMs: _transactionTimeoutMs,
-    transactionStartTimeMs: _transactionStartTimeMs,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    topics: _topics,
-  }
+  return { errorCode: _errorCode, transactionalId: _transactionalId, transactionState: _transactionState, transactionTimeoutMs: _transactionTimeoutMs, transactionStartTimeMs: _transactionStartTimeMs, producerId: _producerId, producerEpoch: _producerEpoch, topics: _topics }
 }
 
 export function writeTransactionState(w: Writer, version: number, v: TransactionStateInput): void {
-  const flexible = true
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-  w.compactString(v.transactionState === undefined ? '' : v.transactionState)
-  w.int32(v.transactionTimeoutMs === undefined ? 0 : v.transactionTimeoutMs)
-  w.int64(v.transactionStartTimeMs === undefined ? 0n : v.transactionStartTimeMs)
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactString((v.transactionalId === undefined ? "" : v.transactionalId));
+  w.compactString((v.transactionState === undefined ? "" : v.transactionState));
+  w.int32((v.transactionTimeoutMs === undefined ? 0 : v.transactionTimeoutMs));
+  w.int64((v.transactionStartTimeMs === undefined ? 0n : v.transactionStartTimeMs));
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -169,39 +113,22 @@ export interface TopicDataInput {
 }
 
 export function defaultTopicData(): TopicData {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = true
-  let _topic: string = ''
-  _topic = r.compactString()
-  let _partitions: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topic: string = "";
+  _topic = r.compactString();
+  let _partitions: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = true
-  w.compactString(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.topic === undefined ? "" : v.topic));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -22,41 +22,17 @@ export function defaultDescribeUserScramCredentialsRequest(): DescribeUserScramC
   return { users: [] }
 }
 
-export function decodeDescribeUserScramCredentialsRequest(
-  r: Reader,
-  version: number,
-): DescribeUserScramCredentialsRequest {
-  const flexible = true
-  let _users: UserName[] | null = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _users = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUserName(r, version)
-      _users = a
-    }
-  }
+export function decodeDescribeUserScramCredentialsRequest(r: Reader, version: number): DescribeUserScramCredentialsRequest {
+  const flexible = true;
+  let _users: UserName[] | null = [];
+  { const n = r.compactArrayLength(); if (n < 0) { _users = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUserName(r, version); _users = a } }
   if (flexible) r.taggedFields()
   return { users: _users }
 }
 
-export function encodeDescribeUserScramCredentialsRequest(
-  w: Writer,
-  version: number,
-  v: DescribeUserScramCredentialsRequestInput,
-): void {
-  const flexible = true
-  {
-    const a = v.users === undefined ? [] : v.users
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeUserName(w, version, e!)
-    }
-  }
+export function encodeDescribeUserScramCredentialsRequest(w: Writer, version: number, v: DescribeUserScramCredentialsRequestInput): void {
+  const flexible = true;
+  { const a = (v.users === undefined ? [] : v.users); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) writeUserName(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,19 +45,19 @@ export interface UserNameInput {
 }
 
 export function defaultUserName(): UserName {
-  return { name: '' }
+  return { name: "" }
 }
 
 export function readUserName(r: Reader, version: number): UserName {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
   if (flexible) r.taggedFields()
   return { name: _name }
 }
 
 export function writeUserName(w: Writer, version: number, v: UserNameInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
   if (flexible) w.uvarint(0)
 }

@@ -25,53 +25,29 @@ export interface DescribeUserScramCredentialsResponseInput {
 }
 
 export function defaultDescribeUserScramCredentialsResponse(): DescribeUserScramCredentialsResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', results: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", results: [] }
 }
 
-export function decodeDescribeUserScramCredentialsResponse(
-  r: Reader,
-  version: number,
-): DescribeUserScramCredentialsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
-  let _results: DescribeUserScramCredentialsResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResult(r, version)
-      _results = a
-    }
-  }
+export function decodeDescribeUserScramCredentialsResponse(r: Reader, version: number): DescribeUserScramCredentialsResponse {
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
+  let _results: DescribeUserScramCredentialsResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, results: _results }
 }
 
-export function encodeDescribeUserScramCredentialsResponse(
-  w: Writer,
-  version: number,
-  v: DescribeUserScramCredentialsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeDescribeUserScramCredentialsResult(w, version, e!)
-    }
-  }
+export function encodeDescribeUserScramCredentialsResponse(w: Writer, version: number, v: DescribeUserScramCredentialsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { w.uvarint(a.length + 1); for (const e of a) writeDescribeUserScramCredentialsResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -90,50 +66,29 @@ export interface DescribeUserScramCredentialsResultInput {
 }
 
 export function defaultDescribeUserScramCredentialsResult(): DescribeUserScramCredentialsResult {
-  return { user: '', errorCode: 0, errorMessage: '', credentialInfos: [] }
+  return { user: "", errorCode: 0, errorMessage: "", credentialInfos: [] }
 }
 
 export function readDescribeUserScramCredentialsResult(r: Reader, version: number): DescribeUserScramCredentialsResult {
-  const flexible = true
-  let _user: string = ''
-  _user = r.compactString()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
-  let _credentialInfos: CredentialInfo[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for CredentialInfos')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCredentialInfo(r, version)
-      _credentialInfos = a
-    }
-  }
+  const flexible = true;
+  let _user: string = "";
+  _user = r.compactString();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
+  let _credentialInfos: CredentialInfo[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for CredentialInfos') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCredentialInfo(r, version); _credentialInfos = a } }
   if (flexible) r.taggedFields()
   return { user: _user, errorCode: _errorCode, errorMessage: _errorMessage, credentialInfos: _credentialInfos }
 }
 
-export function writeDescribeUserScramCredentialsResult(
-  w: Writer,
-  version: number,
-  v: DescribeUserScramCredentialsResultInput,
-): void {
-  const flexible = true
-  w.compactString(v.user === undefined ? '' : v.user)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.credentialInfos === undefined ? [] : v.credentialInfos
-    if (a == null) {
-      throw new ProtocolError('null array for CredentialInfos')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeCredentialInfo(w, version, e!)
-    }
-  }
+export function writeDescribeUserScramCredentialsResult(w: Writer, version: number, v: DescribeUserScramCredentialsResultInput): void {
+  const flexible = true;
+  w.compactString((v.user === undefined ? "" : v.user));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  { const a = (v.credentialInfos === undefined ? [] : v.credentialInfos); if (a == null) { throw new ProtocolError('null array for CredentialInfos') } else { w.uvarint(a.length + 1); for (const e of a) writeCredentialInfo(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -152,18 +107,18 @@ export function defaultCredentialInfo(): CredentialInfo {
 }
 
 export function readCredentialInfo(r: Reader, version: number): CredentialInfo {
-  const flexible = true
-  let _mechanism: number = 0
-  _mechanism = r.int8()
-  let _iterations: number = 0
-  _iterations = r.int32()
+  const flexible = true;
+  let _mechanism: number = 0;
+  _mechanism = r.int8();
+  let _iterations: number = 0;
+  _iterations = r.int32();
   if (flexible) r.taggedFields()
   return { mechanism: _mechanism, iterations: _iterations }
 }
 
 export function writeCredentialInfo(w: Writer, version: number, v: CredentialInfoInput): void {
-  const flexible = true
-  w.int8(v.mechanism === undefined ? 0 : v.mechanism)
-  w.int32(v.iterations === undefined ? 0 : v.iterations)
+  const flexible = true;
+  w.int8((v.mechanism === undefined ? 0 : v.mechanism));
+  w.int32((v.iterations === undefined ? 0 : v.iterations));
   if (flexible) w.uvarint(0)
 }

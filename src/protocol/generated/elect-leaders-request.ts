@@ -27,39 +27,22 @@ export function defaultElectLeadersRequest(): ElectLeadersRequest {
 }
 
 export function decodeElectLeadersRequest(r: Reader, version: number): ElectLeadersRequest {
-  const flexible = version >= 2
-  let _electionType: number = 0
-  if (version >= 1) _electionType = r.int8()
-  let _topicPartitions: TopicPartitions[] | null = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _topicPartitions = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version)
-      _topicPartitions = a
-    }
-  }
-  let _timeoutMs: number = 60000
-  _timeoutMs = r.int32()
+  const flexible = version >= 2;
+  let _electionType: number = 0;
+  if (version >= 1) _electionType = r.int8();
+  let _topicPartitions: TopicPartitions[] | null = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _topicPartitions = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version); _topicPartitions = a } }
+  let _timeoutMs: number = 60000;
+  _timeoutMs = r.int32();
   if (flexible) r.taggedFields()
   return { electionType: _electionType, topicPartitions: _topicPartitions, timeoutMs: _timeoutMs }
 }
 
 export function encodeElectLeadersRequest(w: Writer, version: number, v: ElectLeadersRequestInput): void {
-  const flexible = version >= 2
-  if (version >= 1) w.int8(v.electionType === undefined ? 0 : v.electionType)
-  {
-    const a = v.topicPartitions === undefined ? [] : v.topicPartitions
-    if (a == null) {
-      version >= 2 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTopicPartitions(w, version, e!)
-    }
-  }
-  w.int32(v.timeoutMs === undefined ? 60000 : v.timeoutMs)
+  const flexible = version >= 2;
+  if (version >= 1) w.int8((v.electionType === undefined ? 0 : v.electionType));
+  { const a = (v.topicPartitions === undefined ? [] : v.topicPartitions); if (a == null) { (version >= 2 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTopicPartitions(w, version, e!) } };
+  w.int32((v.timeoutMs === undefined ? 60000 : v.timeoutMs));
   if (flexible) w.uvarint(0)
 }
 
@@ -74,39 +57,22 @@ export interface TopicPartitionsInput {
 }
 
 export function defaultTopicPartitions(): TopicPartitions {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readTopicPartitions(r: Reader, version: number): TopicPartitions {
-  const flexible = version >= 2
-  let _topic: string = ''
-  _topic = version >= 2 ? r.compactString() : r.string()
-  let _partitions: number[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = version >= 2;
+  let _topic: string = "";
+  _topic = (version >= 2 ? r.compactString() : r.string());
+  let _partitions: number[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeTopicPartitions(w: Writer, version: number, v: TopicPartitionsInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.topic === undefined ? '' : v.topic) : w.string(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -27,39 +27,22 @@ export function defaultElectLeadersResponse(): ElectLeadersResponse {
 }
 
 export function decodeElectLeadersResponse(r: Reader, version: number): ElectLeadersResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  if (version >= 1) _errorCode = r.int16()
-  let _replicaElectionResults: ReplicaElectionResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ReplicaElectionResults')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReplicaElectionResult(r, version)
-      _replicaElectionResults = a
-    }
-  }
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  if (version >= 1) _errorCode = r.int16();
+  let _replicaElectionResults: ReplicaElectionResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for ReplicaElectionResults') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReplicaElectionResult(r, version); _replicaElectionResults = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, replicaElectionResults: _replicaElectionResults }
 }
 
 export function encodeElectLeadersResponse(w: Writer, version: number, v: ElectLeadersResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  if (version >= 1) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.replicaElectionResults === undefined ? [] : v.replicaElectionResults
-    if (a == null) {
-      throw new ProtocolError('null array for ReplicaElectionResults')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeReplicaElectionResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  if (version >= 1) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.replicaElectionResults === undefined ? [] : v.replicaElectionResults); if (a == null) { throw new ProtocolError('null array for ReplicaElectionResults') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeReplicaElectionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -74,40 +57,23 @@ export interface ReplicaElectionResultInput {
 }
 
 export function defaultReplicaElectionResult(): ReplicaElectionResult {
-  return { topic: '', partitionResult: [] }
+  return { topic: "", partitionResult: [] }
 }
 
 export function readReplicaElectionResult(r: Reader, version: number): ReplicaElectionResult {
-  const flexible = version >= 2
-  let _topic: string = ''
-  _topic = version >= 2 ? r.compactString() : r.string()
-  let _partitionResult: PartitionResult[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionResult')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version)
-      _partitionResult = a
-    }
-  }
+  const flexible = version >= 2;
+  let _topic: string = "";
+  _topic = (version >= 2 ? r.compactString() : r.string());
+  let _partitionResult: PartitionResult[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionResult') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version); _partitionResult = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, partitionResult: _partitionResult }
 }
 
 export function writeReplicaElectionResult(w: Writer, version: number, v: ReplicaElectionResultInput): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactString(v.topic === undefined ? '' : v.topic) : w.string(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitionResult === undefined ? [] : v.partitionResult
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionResult')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writePartitionResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  { const a = (v.partitionResult === undefined ? [] : v.partitionResult); if (a == null) { throw new ProtocolError('null array for PartitionResult') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writePartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -124,27 +90,25 @@ export interface PartitionResultInput {
 }
 
 export function defaultPartitionResult(): PartitionResult {
-  return { partitionId: 0, errorCode: 0, errorMessage: '' }
+  return { partitionId: 0, errorCode: 0, errorMessage: "" }
 }
 
 export function readPartitionResult(r: Reader, version: number): PartitionResult {
-  const flexible = version >= 2
-  let _partitionId: number = 0
-  _partitionId = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 2;
+  let _partitionId: number = 0;
+  _partitionId = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { partitionId: _partitionId, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function writePartitionResult(w: Writer, version: number, v: PartitionResultInput): void {
-  const flexible = version >= 2
-  w.int32(v.partitionId === undefined ? 0 : v.partitionId)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+  const flexible = version >= 2;
+  w.int32((v.partitionId === undefined ? 0 : v.partitionId));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
   if (flexible) w.uvarint(0)
 }

@@ -27,58 +27,22 @@ export function defaultEndQuorumEpochRequest(): EndQuorumEpochRequest {
 }
 
 export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuorumEpochRequest {
-  const flexible = version >= 1
-  let _clusterId: string | null = null
-  _clusterId = version >= 1 ? r.compactNullableString() : r.nullableString()
-  let _topics: TopicData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
-    }
-  }
-  let _leaderEndpoints: LeaderEndpoint[] = []
-  if (version >= 1) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for LeaderEndpoints')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderEndpoint(r, version)
-      _leaderEndpoints = a
-    }
-  }
+  const flexible = version >= 1;
+  let _clusterId: string | null = null;
+  _clusterId = (version >= 1 ? r.compactNullableString() : r.nullableString());
+  let _topics: TopicData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
+  let _leaderEndpoints: LeaderEndpoint[] = [];
+  if (version >= 1) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for LeaderEndpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderEndpoint(r, version); _leaderEndpoints = a } }
   if (flexible) r.taggedFields()
   return { clusterId: _clusterId, topics: _topics, leaderEndpoints: _leaderEndpoints }
 }
 
 export function encodeEndQuorumEpochRequest(w: Writer, version: number, v: EndQuorumEpochRequestInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactNullableString(v.clusterId === undefined ? null : v.clusterId)
-    : w.nullableString(v.clusterId === undefined ? null : v.clusterId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
-  if (version >= 1) {
-    const a = v.leaderEndpoints === undefined ? [] : v.leaderEndpoints
-    if (a == null) {
-      throw new ProtocolError('null array for LeaderEndpoints')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeLeaderEndpoint(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactNullableString((v.clusterId === undefined ? null : v.clusterId)) : w.nullableString((v.clusterId === undefined ? null : v.clusterId)));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTopicData(w, version, e!) } };
+  if (version >= 1) { const a = (v.leaderEndpoints === undefined ? [] : v.leaderEndpoints); if (a == null) { throw new ProtocolError('null array for LeaderEndpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeLeaderEndpoint(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -93,42 +57,23 @@ export interface TopicDataInput {
 }
 
 export function defaultTopicData(): TopicData {
-  return { topicName: '', partitions: [] }
+  return { topicName: "", partitions: [] }
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = version >= 1
-  let _topicName: string = ''
-  _topicName = version >= 1 ? r.compactString() : r.string()
-  let _partitions: PartitionData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 1;
+  let _topicName: string = "";
+  _topicName = (version >= 1 ? r.compactString() : r.string());
+  let _partitions: PartitionData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-    : w.string(v.topicName === undefined ? '' : v.topicName)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -153,68 +98,28 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = version >= 1
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
-  let _preferredSuccessors: number[] = []
-  if (version <= 0) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PreferredSuccessors')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _preferredSuccessors = a
-    }
-  }
-  let _preferredCandidates: ReplicaInfo[] = []
-  if (version >= 1) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PreferredCandidates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReplicaInfo(r, version)
-      _preferredCandidates = a
-    }
-  }
+  const flexible = version >= 1;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
+  let _preferredSuccessors: number[] = [];
+  if (version <= 0) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for PreferredSuccessors') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _preferredSuccessors = a } }
+  let _preferredCandidates: ReplicaInfo[] = [];
+  if (version >= 1) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for PreferredCandidates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReplicaInfo(r, version); _preferredCandidates = a } }
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    leaderId: _leaderId,
-    leaderEpoch: _leaderEpoch,
-    preferredSuccessors: _preferredSuccessors,
-    preferredCandidates: _preferredCandidates,
-  }
+  return { partitionIndex: _partitionIndex, leaderId: _leaderId, leaderEpoch: _leaderEpoch, preferredSuccessors: _preferredSuccessors, preferredCandidates: _preferredCandidates }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = version >= 1
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
-  if (version <= 0) {
-    const a = v.preferredSuccessors === undefined ? [] : v.preferredSuccessors
-    if (a == null) {
-      throw new ProtocolError('null array for PreferredSuccessors')
-    } else {
-      w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 1) {
-    const a = v.preferredCandidates === undefined ? [] : v.preferredCandidates
-    if (a == null) {
-      throw new ProtocolError('null array for PreferredCandidates')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReplicaInfo(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
+  if (version <= 0) { const a = (v.preferredSuccessors === undefined ? [] : v.preferredSuccessors); if (a == null) { throw new ProtocolError('null array for PreferredSuccessors') } else { w.int32(a.length); for (const e of a) w.int32(e) } };
+  if (version >= 1) { const a = (v.preferredCandidates === undefined ? [] : v.preferredCandidates); if (a == null) { throw new ProtocolError('null array for PreferredCandidates') } else { w.uvarint(a.length + 1); for (const e of a) writeReplicaInfo(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -233,19 +138,19 @@ export function defaultReplicaInfo(): ReplicaInfo {
 }
 
 export function readReplicaInfo(r: Reader, version: number): ReplicaInfo {
-  const flexible = version >= 1
-  let _candidateId: number = 0
-  if (version >= 1) _candidateId = r.int32()
-  let _candidateDirectoryId: string = ZERO_UUID
-  if (version >= 1) _candidateDirectoryId = r.uuid()
+  const flexible = version >= 1;
+  let _candidateId: number = 0;
+  if (version >= 1) _candidateId = r.int32();
+  let _candidateDirectoryId: string = ZERO_UUID;
+  if (version >= 1) _candidateDirectoryId = r.uuid();
   if (flexible) r.taggedFields()
   return { candidateId: _candidateId, candidateDirectoryId: _candidateDirectoryId }
 }
 
 export function writeReplicaInfo(w: Writer, version: number, v: ReplicaInfoInput): void {
-  const flexible = version >= 1
-  if (version >= 1) w.int32(v.candidateId === undefined ? 0 : v.candidateId)
-  if (version >= 1) w.uuid(v.candidateDirectoryId === undefined ? ZERO_UUID : v.candidateDirectoryId)
+  const flexible = version >= 1;
+  if (version >= 1) w.int32((v.candidateId === undefined ? 0 : v.candidateId));
+  if (version >= 1) w.uuid((v.candidateDirectoryId === undefined ? ZERO_UUID : v.candidateDirectoryId));
   if (flexible) w.uvarint(0)
 }
 
@@ -262,25 +167,25 @@ export interface LeaderEndpointInput {
 }
 
 export function defaultLeaderEndpoint(): LeaderEndpoint {
-  return { name: '', host: '', port: 0 }
+  return { name: "", host: "", port: 0 }
 }
 
 export function readLeaderEndpoint(r: Reader, version: number): LeaderEndpoint {
-  const flexible = version >= 1
-  let _name: string = ''
-  if (version >= 1) _name = r.compactString()
-  let _host: string = ''
-  if (version >= 1) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 1) _port = r.uint16()
+  const flexible = version >= 1;
+  let _name: string = "";
+  if (version >= 1) _name = r.compactString();
+  let _host: string = "";
+  if (version >= 1) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 1) _port = r.uint16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port }
 }
 
 export function writeLeaderEndpoint(w: Writer, version: number, v: LeaderEndpointInput): void {
-  const flexible = version >= 1
-  if (version >= 1) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 1) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 1) w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = version >= 1;
+  if (version >= 1) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 1) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 1) w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

@@ -27,74 +27,34 @@ export function defaultEndQuorumEpochResponse(): EndQuorumEpochResponse {
 }
 
 export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuorumEpochResponse {
-  const flexible = version >= 1
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _topics: TopicData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
+  const flexible = version >= 1;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _topics: TopicData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
+  let _nodeEndpoints: NodeEndpoint[] = [];
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 1) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NodeEndpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version); _nodeEndpoints = a } } return true }
+        return false
     }
-  }
-  let _nodeEndpoints: NodeEndpoint[] = []
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 1) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for NodeEndpoints')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version)
-                _nodeEndpoints = a
-              }
-            }
-            return true
-          }
-          return false
-      }
-      return false
-    })
+    return false
+  })
   return { errorCode: _errorCode, topics: _topics, nodeEndpoints: _nodeEndpoints }
 }
 
 export function encodeEndQuorumEpochResponse(w: Writer, version: number, v: EndQuorumEpochResponseInput): void {
-  const flexible = version >= 1
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTopicData(w, version, e!) } };
   if (flexible) {
     const has0 = version >= 1 && v.nodeEndpoints != null && v.nodeEndpoints.length > 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.nodeEndpoints!
-          if (a == null) {
-            throw new ProtocolError('null array for NodeEndpoints')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) writeNodeEndpoint(w, version, e!)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.nodeEndpoints!; if (a == null) { throw new ProtocolError('null array for NodeEndpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeNodeEndpoint(w, version, e!) } }; })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -111,42 +71,23 @@ export interface TopicDataInput {
 }
 
 export function defaultTopicData(): TopicData {
-  return { topicName: '', partitions: [] }
+  return { topicName: "", partitions: [] }
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = version >= 1
-  let _topicName: string = ''
-  _topicName = version >= 1 ? r.compactString() : r.string()
-  let _partitions: PartitionData[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 1;
+  let _topicName: string = "";
+  _topicName = (version >= 1 ? r.compactString() : r.string());
+  let _partitions: PartitionData[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = version >= 1
-  version >= 1
-    ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-    : w.string(v.topicName === undefined ? '' : v.topicName)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -169,25 +110,25 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = version >= 1
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
+  const flexible = version >= 1;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, errorCode: _errorCode, leaderId: _leaderId, leaderEpoch: _leaderEpoch }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = version >= 1
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
+  const flexible = version >= 1;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -204,25 +145,25 @@ export interface NodeEndpointInput {
 }
 
 export function defaultNodeEndpoint(): NodeEndpoint {
-  return { nodeId: 0, host: '', port: 0 }
+  return { nodeId: 0, host: "", port: 0 }
 }
 
 export function readNodeEndpoint(r: Reader, version: number): NodeEndpoint {
-  const flexible = version >= 1
-  let _nodeId: number = 0
-  if (version >= 1) _nodeId = r.int32()
-  let _host: string = ''
-  if (version >= 1) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 1) _port = r.uint16()
+  const flexible = version >= 1;
+  let _nodeId: number = 0;
+  if (version >= 1) _nodeId = r.int32();
+  let _host: string = "";
+  if (version >= 1) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 1) _port = r.uint16();
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, host: _host, port: _port }
 }
 
 export function writeNodeEndpoint(w: Writer, version: number, v: NodeEndpointInput): void {
-  const flexible = version >= 1
-  if (version >= 1) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version >= 1) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 1) w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = version >= 1;
+  if (version >= 1) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version >= 1) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 1) w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

@@ -25,35 +25,28 @@ export interface EndTxnRequestInput {
 }
 
 export function defaultEndTxnRequest(): EndTxnRequest {
-  return { transactionalId: '', producerId: 0n, producerEpoch: 0, committed: false }
+  return { transactionalId: "", producerId: 0n, producerEpoch: 0, committed: false }
 }
 
 export function decodeEndTxnRequest(r: Reader, version: number): EndTxnRequest {
-  const flexible = version >= 3
-  let _transactionalId: string = ''
-  _transactionalId = version >= 3 ? r.compactString() : r.string()
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int16()
-  let _committed: boolean = false
-  _committed = r.bool()
+  const flexible = version >= 3;
+  let _transactionalId: string = "";
+  _transactionalId = (version >= 3 ? r.compactString() : r.string());
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int16();
+  let _committed: boolean = false;
+  _committed = r.bool();
   if (flexible) r.taggedFields()
-  return {
-    transactionalId: _transactionalId,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    committed: _committed,
-  }
+  return { transactionalId: _transactionalId, producerId: _producerId, producerEpoch: _producerEpoch, committed: _committed }
 }
 
 export function encodeEndTxnRequest(w: Writer, version: number, v: EndTxnRequestInput): void {
-  const flexible = version >= 3
-  version >= 3
-    ? w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-    : w.string(v.transactionalId === undefined ? '' : v.transactionalId)
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  w.bool(v.committed === undefined ? false : v.committed)
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.transactionalId === undefined ? "" : v.transactionalId)) : w.string((v.transactionalId === undefined ? "" : v.transactionalId)));
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  w.bool((v.committed === undefined ? false : v.committed));
   if (flexible) w.uvarint(0)
 }

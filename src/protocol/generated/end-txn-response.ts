@@ -29,29 +29,24 @@ export function defaultEndTxnResponse(): EndTxnResponse {
 }
 
 export function decodeEndTxnResponse(r: Reader, version: number): EndTxnResponse {
-  const flexible = version >= 3
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _producerId: bigint = -1n
-  if (version >= 5) _producerId = r.int64()
-  let _producerEpoch: number = -1
-  if (version >= 5) _producerEpoch = r.int16()
+  const flexible = version >= 3;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _producerId: bigint = -1n;
+  if (version >= 5) _producerId = r.int64();
+  let _producerEpoch: number = -1;
+  if (version >= 5) _producerEpoch = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, producerId: _producerId, producerEpoch: _producerEpoch }
 }
 
 export function encodeEndTxnResponse(w: Writer, version: number, v: EndTxnResponseInput): void {
-  const flexible = version >= 3
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 5) w.int64(v.producerId === undefined ? -1n : v.producerId)
-  if (version >= 5) w.int16(v.producerEpoch === undefined ? -1 : v.producerEpoch)
+  const flexible = version >= 3;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 5) w.int64((v.producerId === undefined ? -1n : v.producerId));
+  if (version >= 5) w.int16((v.producerEpoch === undefined ? -1 : v.producerEpoch));
   if (flexible) w.uvarint(0)
 }

@@ -27,21 +27,21 @@ export function defaultEnvelopeRequest(): EnvelopeRequest {
 }
 
 export function decodeEnvelopeRequest(r: Reader, version: number): EnvelopeRequest {
-  const flexible = true
-  let _requestData: Buffer = EMPTY
-  _requestData = r.compactBytes()
-  let _requestPrincipal: Buffer | null = EMPTY
-  _requestPrincipal = r.compactNullableBytes()
-  let _clientHostAddress: Buffer = EMPTY
-  _clientHostAddress = r.compactBytes()
+  const flexible = true;
+  let _requestData: Buffer = EMPTY;
+  _requestData = r.compactBytes();
+  let _requestPrincipal: Buffer | null = EMPTY;
+  _requestPrincipal = r.compactNullableBytes();
+  let _clientHostAddress: Buffer = EMPTY;
+  _clientHostAddress = r.compactBytes();
   if (flexible) r.taggedFields()
   return { requestData: _requestData, requestPrincipal: _requestPrincipal, clientHostAddress: _clientHostAddress }
 }
 
 export function encodeEnvelopeRequest(w: Writer, version: number, v: EnvelopeRequestInput): void {
-  const flexible = true
-  w.compactBytes(v.requestData === undefined ? EMPTY : v.requestData)
-  w.compactNullableBytes(v.requestPrincipal === undefined ? EMPTY : v.requestPrincipal)
-  w.compactBytes(v.clientHostAddress === undefined ? EMPTY : v.clientHostAddress)
+  const flexible = true;
+  w.compactBytes((v.requestData === undefined ? EMPTY : v.requestData));
+  w.compactNullableBytes((v.requestPrincipal === undefined ? EMPTY : v.requestPrincipal));
+  w.compactBytes((v.clientHostAddress === undefined ? EMPTY : v.clientHostAddress));
   if (flexible) w.uvarint(0)
 }

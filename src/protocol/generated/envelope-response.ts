@@ -25,18 +25,18 @@ export function defaultEnvelopeResponse(): EnvelopeResponse {
 }
 
 export function decodeEnvelopeResponse(r: Reader, version: number): EnvelopeResponse {
-  const flexible = true
-  let _responseData: Buffer | null = null
-  _responseData = r.compactNullableBytes()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = true;
+  let _responseData: Buffer | null = null;
+  _responseData = r.compactNullableBytes();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { responseData: _responseData, errorCode: _errorCode }
 }
 
 export function encodeEnvelopeResponse(w: Writer, version: number, v: EnvelopeResponseInput): void {
-  const flexible = true
-  w.compactNullableBytes(v.responseData === undefined ? null : v.responseData)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = true;
+  w.compactNullableBytes((v.responseData === undefined ? null : v.responseData));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -134,432 +134,133 @@ export const ErrorCode = {
 export type ErrorCodeName = keyof typeof ErrorCode
 
 export const errorInfo: ReadonlyMap<number, { name: string; message: string }> = new Map([
-  [
-    -1,
-    {
-      name: 'UNKNOWN_SERVER_ERROR',
-      message: 'The server experienced an unexpected error when processing the request.',
-    },
-  ],
-  [0, { name: 'NONE', message: '' }],
-  [
-    1,
-    {
-      name: 'OFFSET_OUT_OF_RANGE',
-      message: 'The requested offset is not within the range of offsets maintained by the server.',
-    },
-  ],
-  [
-    2,
-    {
-      name: 'CORRUPT_MESSAGE',
-      message:
-        'This message has failed its CRC checksum, exceeds the valid size, has a null key for a compacted topic, or is otherwise corrupt.',
-    },
-  ],
-  [3, { name: 'UNKNOWN_TOPIC_OR_PARTITION', message: 'This server does not host this topic-partition.' }],
-  [4, { name: 'INVALID_FETCH_SIZE', message: 'The requested fetch size is invalid.' }],
-  [
-    5,
-    {
-      name: 'LEADER_NOT_AVAILABLE',
-      message: 'There is no leader for this topic-partition as we are in the middle of a leadership election.',
-    },
-  ],
-  [
-    6,
-    {
-      name: 'NOT_LEADER_OR_FOLLOWER',
-      message:
-        'For requests intended only for the leader, this error indicates that the broker is not the current leader. For requests intended for any replica, this error indicates that the broker is not a replica of the topic partition.',
-    },
-  ],
-  [7, { name: 'REQUEST_TIMED_OUT', message: 'The request timed out.' }],
-  [8, { name: 'BROKER_NOT_AVAILABLE', message: 'The broker is not available.' }],
-  [
-    9,
-    {
-      name: 'REPLICA_NOT_AVAILABLE',
-      message:
-        'The replica is not available for the requested topic-partition. Produce/Fetch requests and other requests intended only for the leader or follower return NOT_LEADER_OR_FOLLOWER if the broker is not a replica of the topic-partition.',
-    },
-  ],
-  [
-    10,
-    {
-      name: 'MESSAGE_TOO_LARGE',
-      message: 'The request included a message larger than the max message size the server will accept.',
-    },
-  ],
-  [11, { name: 'STALE_CONTROLLER_EPOCH', message: 'The controller moved to another broker.' }],
-  [12, { name: 'OFFSET_METADATA_TOO_LARGE', message: 'The metadata field of the offset request was too large.' }],
-  [13, { name: 'NETWORK_EXCEPTION', message: 'The server disconnected before a response was received.' }],
-  [
-    14,
-    { name: 'COORDINATOR_LOAD_IN_PROGRESS', message: "The coordinator is loading and hence can't process requests." },
-  ],
-  [15, { name: 'COORDINATOR_NOT_AVAILABLE', message: 'The coordinator is not available.' }],
-  [16, { name: 'NOT_COORDINATOR', message: 'This is not the correct coordinator.' }],
-  [
-    17,
-    { name: 'INVALID_TOPIC_EXCEPTION', message: 'The request attempted to perform an operation on an invalid topic.' },
-  ],
-  [
-    18,
-    {
-      name: 'RECORD_LIST_TOO_LARGE',
-      message: 'The request included message batch larger than the configured segment size on the server.',
-    },
-  ],
-  [
-    19,
-    {
-      name: 'NOT_ENOUGH_REPLICAS',
-      message: 'Messages are rejected since there are fewer in-sync replicas than required.',
-    },
-  ],
-  [
-    20,
-    {
-      name: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
-      message: 'Messages are written to the log, but to fewer in-sync replicas than required.',
-    },
-  ],
-  [21, { name: 'INVALID_REQUIRED_ACKS', message: 'Produce request specified an invalid value for required acks.' }],
-  [22, { name: 'ILLEGAL_GENERATION', message: 'Specified group generation id is not valid.' }],
-  [
-    23,
-    {
-      name: 'INCONSISTENT_GROUP_PROTOCOL',
-      message:
-        "The group member's supported protocols are incompatible with those of existing members or first group member tried to join with empty protocol type or empty protocol list.",
-    },
-  ],
-  [24, { name: 'INVALID_GROUP_ID', message: 'The configured groupId is invalid.' }],
-  [25, { name: 'UNKNOWN_MEMBER_ID', message: 'The coordinator is not aware of this member.' }],
-  [
-    26,
-    {
-      name: 'INVALID_SESSION_TIMEOUT',
-      message:
-        'The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and group.max.session.timeout.ms).',
-    },
-  ],
-  [27, { name: 'REBALANCE_IN_PROGRESS', message: 'The group is rebalancing, so a rejoin is needed.' }],
-  [28, { name: 'INVALID_COMMIT_OFFSET_SIZE', message: 'The committing offset data size is not valid.' }],
-  [29, { name: 'TOPIC_AUTHORIZATION_FAILED', message: 'Topic authorization failed.' }],
-  [30, { name: 'GROUP_AUTHORIZATION_FAILED', message: 'Group authorization failed.' }],
-  [31, { name: 'CLUSTER_AUTHORIZATION_FAILED', message: 'Cluster authorization failed.' }],
-  [32, { name: 'INVALID_TIMESTAMP', message: 'The timestamp of the message is out of acceptable range.' }],
-  [33, { name: 'UNSUPPORTED_SASL_MECHANISM', message: 'The broker does not support the requested SASL mechanism.' }],
-  [34, { name: 'ILLEGAL_SASL_STATE', message: 'Request is not valid given the current SASL state.' }],
-  [35, { name: 'UNSUPPORTED_VERSION', message: 'The version of API is not supported.' }],
-  [36, { name: 'TOPIC_ALREADY_EXISTS', message: 'Topic with this name already exists.' }],
-  [37, { name: 'INVALID_PARTITIONS', message: 'Number of partitions is below 1.' }],
-  [
-    38,
-    {
-      name: 'INVALID_REPLICATION_FACTOR',
-      message: 'Replication factor is below 1 or larger than the number of available brokers.',
-    },
-  ],
-  [39, { name: 'INVALID_REPLICA_ASSIGNMENT', message: 'Replica assignment is invalid.' }],
-  [40, { name: 'INVALID_CONFIG', message: 'Configuration is invalid.' }],
-  [41, { name: 'NOT_CONTROLLER', message: 'This is not the correct controller for this cluster.' }],
-  [
-    42,
-    {
-      name: 'INVALID_REQUEST',
-      message:
-        'This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.',
-    },
-  ],
-  [
-    43,
-    {
-      name: 'UNSUPPORTED_FOR_MESSAGE_FORMAT',
-      message: 'The message format version on the broker does not support the request.',
-    },
-  ],
-  [44, { name: 'POLICY_VIOLATION', message: 'Request parameters do not satisfy the configured policy.' }],
-  [45, { name: 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: 'The broker received an out of order sequence number.' }],
-  [46, { name: 'DUPLICATE_SEQUENCE_NUMBER', message: 'The broker received a duplicate sequence number.' }],
-  [47, { name: 'INVALID_PRODUCER_EPOCH', message: 'Producer attempted to produce with an old epoch.' }],
-  [48, { name: 'INVALID_TXN_STATE', message: 'The producer attempted a transactional operation in an invalid state.' }],
-  [
-    49,
-    {
-      name: 'INVALID_PRODUCER_ID_MAPPING',
-      message: 'The producer attempted to use a producer id which is not currently assigned to its transactional id.',
-    },
-  ],
-  [
-    50,
-    {
-      name: 'INVALID_TRANSACTION_TIMEOUT',
-      message:
-        'The transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms).',
-    },
-  ],
-  [
-    51,
-    {
-      name: 'CONCURRENT_TRANSACTIONS',
-      message:
-        'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing.',
-    },
-  ],
-  [
-    52,
-    {
-      name: 'TRANSACTION_COORDINATOR_FENCED',
-      message:
-        'Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the current coordinator for a given producer.',
-    },
-  ],
-  [53, { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: 'Transactional Id authorization failed.' }],
-  [54, { name: 'SECURITY_DISABLED', message: 'Security features are disabled.' }],
-  [
-    55,
-    {
-      name: 'OPERATION_NOT_ATTEMPTED',
-      message:
-        'The broker did not attempt to execute this operation. This may happen for batched RPCs where some operations in the batch failed, causing the broker to respond without trying the rest.',
-    },
-  ],
-  [56, { name: 'KAFKA_STORAGE_ERROR', message: 'Disk error when trying to access log file on the disk.' }],
-  [57, { name: 'LOG_DIR_NOT_FOUND', message: 'The user-specified log directory is not found in the broker config.' }],
-  [58, { name: 'SASL_AUTHENTICATION_FAILED', message: 'SASL Authentication failed.' }],
-  [
-    59,
-    {
-      name: 'UNKNOWN_PRODUCER_ID',
-      message:
-        "This exception is raised by the broker if it could not locate the producer metadata associated with the producerId in question. This could happen if, for instance, the producer's records were deleted because their retention time had elapsed. Once the last records of the producerId are removed, the producer's metadata is removed from the broker, and future appends by the producer will return this exception.",
-    },
-  ],
-  [60, { name: 'REASSIGNMENT_IN_PROGRESS', message: 'A partition reassignment is in progress.' }],
-  [61, { name: 'DELEGATION_TOKEN_AUTH_DISABLED', message: 'Delegation Token feature is not enabled.' }],
-  [62, { name: 'DELEGATION_TOKEN_NOT_FOUND', message: 'Delegation Token is not found on server.' }],
-  [63, { name: 'DELEGATION_TOKEN_OWNER_MISMATCH', message: 'Specified Principal is not valid Owner/Renewer.' }],
-  [
-    64,
-    {
-      name: 'DELEGATION_TOKEN_REQUEST_NOT_ALLOWED',
-      message:
-        'Delegation Token requests are not allowed on PLAINTEXT/1-way SSL channels and on delegation token authenticated channels.',
-    },
-  ],
-  [65, { name: 'DELEGATION_TOKEN_AUTHORIZATION_FAILED', message: 'Delegation Token authorization failed.' }],
-  [66, { name: 'DELEGATION_TOKEN_EXPIRED', message: 'Delegation Token is expired.' }],
-  [67, { name: 'INVALID_PRINCIPAL_TYPE', message: 'Supplied principalType is not supported.' }],
-  [68, { name: 'NON_EMPTY_GROUP', message: 'The group is not empty.' }],
-  [69, { name: 'GROUP_ID_NOT_FOUND', message: 'The group id does not exist.' }],
-  [70, { name: 'FETCH_SESSION_ID_NOT_FOUND', message: 'The fetch session ID was not found.' }],
-  [71, { name: 'INVALID_FETCH_SESSION_EPOCH', message: 'The fetch session epoch is invalid.' }],
-  [
-    72,
-    {
-      name: 'LISTENER_NOT_FOUND',
-      message:
-        'There is no listener on the leader broker that matches the listener on which metadata request was processed.',
-    },
-  ],
-  [73, { name: 'TOPIC_DELETION_DISABLED', message: 'Topic deletion is disabled.' }],
-  [
-    74,
-    { name: 'FENCED_LEADER_EPOCH', message: 'The leader epoch in the request is older than the epoch on the broker.' },
-  ],
-  [
-    75,
-    { name: 'UNKNOWN_LEADER_EPOCH', message: 'The leader epoch in the request is newer than the epoch on the broker.' },
-  ],
-  [
-    76,
-    {
-      name: 'UNSUPPORTED_COMPRESSION_TYPE',
-      message: 'The requesting client does not support the compression type of given partition.',
-    },
-  ],
-  [77, { name: 'STALE_BROKER_EPOCH', message: 'Broker epoch has changed.' }],
-  [
-    78,
-    {
-      name: 'OFFSET_NOT_AVAILABLE',
-      message:
-        'The leader high watermark has not caught up from a recent leader election so the offsets cannot be guaranteed to be monotonically increasing.',
-    },
-  ],
-  [
-    79,
-    {
-      name: 'MEMBER_ID_REQUIRED',
-      message: 'The group member needs to have a valid member id before actually entering a consumer group.',
-    },
-  ],
-  [80, { name: 'PREFERRED_LEADER_NOT_AVAILABLE', message: 'The preferred leader was not available.' }],
-  [81, { name: 'GROUP_MAX_SIZE_REACHED', message: 'The consumer group has reached its max size.' }],
-  [
-    82,
-    {
-      name: 'FENCED_INSTANCE_ID',
-      message:
-        'The broker rejected this static consumer since another consumer with the same group.instance.id has registered with a different member.id.',
-    },
-  ],
-  [83, { name: 'ELIGIBLE_LEADERS_NOT_AVAILABLE', message: 'Eligible topic partition leaders are not available.' }],
-  [84, { name: 'ELECTION_NOT_NEEDED', message: 'Leader election not needed for topic partition.' }],
-  [85, { name: 'NO_REASSIGNMENT_IN_PROGRESS', message: 'No partition reassignment is in progress.' }],
-  [
-    86,
-    {
-      name: 'GROUP_SUBSCRIBED_TO_TOPIC',
-      message: 'Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it.',
-    },
-  ],
-  [
-    87,
-    { name: 'INVALID_RECORD', message: 'This record has failed the validation on broker and hence will be rejected.' },
-  ],
-  [88, { name: 'UNSTABLE_OFFSET_COMMIT', message: 'There are unstable offsets that need to be cleared.' }],
-  [89, { name: 'THROTTLING_QUOTA_EXCEEDED', message: 'The throttling quota has been exceeded.' }],
-  [
-    90,
-    {
-      name: 'PRODUCER_FENCED',
-      message: 'There is a newer producer with the same transactionalId which fences the current one.',
-    },
-  ],
-  [91, { name: 'RESOURCE_NOT_FOUND', message: 'A request illegally referred to a resource that does not exist.' }],
-  [92, { name: 'DUPLICATE_RESOURCE', message: 'A request illegally referred to the same resource twice.' }],
-  [93, { name: 'UNACCEPTABLE_CREDENTIAL', message: 'Requested credential would not meet criteria for acceptability.' }],
-  [
-    94,
-    {
-      name: 'INCONSISTENT_VOTER_SET',
-      message:
-        'Indicates that the either the sender or recipient of a voter-only request is not one of the expected voters.',
-    },
-  ],
-  [95, { name: 'INVALID_UPDATE_VERSION', message: 'The given update version was invalid.' }],
-  [
-    96,
-    {
-      name: 'FEATURE_UPDATE_FAILED',
-      message: 'Unable to update finalized features due to an unexpected server error.',
-    },
-  ],
-  [
-    97,
-    {
-      name: 'PRINCIPAL_DESERIALIZATION_FAILURE',
-      message:
-        'Request principal deserialization failed during forwarding. This indicates an internal error on the broker cluster security setup.',
-    },
-  ],
-  [98, { name: 'SNAPSHOT_NOT_FOUND', message: 'Requested snapshot was not found.' }],
-  [100, { name: 'UNKNOWN_TOPIC_ID', message: 'This server does not host this topic ID.' }],
-  [101, { name: 'DUPLICATE_BROKER_REGISTRATION', message: 'This broker ID is already in use.' }],
-  [102, { name: 'BROKER_ID_NOT_REGISTERED', message: 'The given broker ID was not registered.' }],
+  [-1, { name: 'UNKNOWN_SERVER_ERROR', message: "The server experienced an unexpected error when processing the request." }],
+  [0, { name: 'NONE', message: "" }],
+  [1, { name: 'OFFSET_OUT_OF_RANGE', message: "The requested offset is not within the range of offsets maintained by the server." }],
+  [2, { name: 'CORRUPT_MESSAGE', message: "This message has failed its CRC checksum, exceeds the valid size, has a null key for a compacted topic, or is otherwise corrupt." }],
+  [3, { name: 'UNKNOWN_TOPIC_OR_PARTITION', message: "This server does not host this topic-partition." }],
+  [4, { name: 'INVALID_FETCH_SIZE', message: "The requested fetch size is invalid." }],
+  [5, { name: 'LEADER_NOT_AVAILABLE', message: "There is no leader for this topic-partition as we are in the middle of a leadership election." }],
+  [6, { name: 'NOT_LEADER_OR_FOLLOWER', message: "For requests intended only for the leader, this error indicates that the broker is not the current leader. For requests intended for any replica, this error indicates that the broker is not a replica of the topic partition." }],
+  [7, { name: 'REQUEST_TIMED_OUT', message: "The request timed out." }],
+  [8, { name: 'BROKER_NOT_AVAILABLE', message: "The broker is not available." }],
+  [9, { name: 'REPLICA_NOT_AVAILABLE', message: "The replica is not available for the requested topic-partition. Produce/Fetch requests and other requests intended only for the leader or follower return NOT_LEADER_OR_FOLLOWER if the broker is not a replica of the topic-partition." }],
+  [10, { name: 'MESSAGE_TOO_LARGE', message: "The request included a message larger than the max message size the server will accept." }],
+  [11, { name: 'STALE_CONTROLLER_EPOCH', message: "The controller moved to another broker." }],
+  [12, { name: 'OFFSET_METADATA_TOO_LARGE', message: "The metadata field of the offset request was too large." }],
+  [13, { name: 'NETWORK_EXCEPTION', message: "The server disconnected before a response was received." }],
+  [14, { name: 'COORDINATOR_LOAD_IN_PROGRESS', message: "The coordinator is loading and hence can't process requests." }],
+  [15, { name: 'COORDINATOR_NOT_AVAILABLE', message: "The coordinator is not available." }],
+  [16, { name: 'NOT_COORDINATOR', message: "This is not the correct coordinator." }],
+  [17, { name: 'INVALID_TOPIC_EXCEPTION', message: "The request attempted to perform an operation on an invalid topic." }],
+  [18, { name: 'RECORD_LIST_TOO_LARGE', message: "The request included message batch larger than the configured segment size on the server." }],
+  [19, { name: 'NOT_ENOUGH_REPLICAS', message: "Messages are rejected since there are fewer in-sync replicas than required." }],
+  [20, { name: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', message: "Messages are written to the log, but to fewer in-sync replicas than required." }],
+  [21, { name: 'INVALID_REQUIRED_ACKS', message: "Produce request specified an invalid value for required acks." }],
+  [22, { name: 'ILLEGAL_GENERATION', message: "Specified group generation id is not valid." }],
+  [23, { name: 'INCONSISTENT_GROUP_PROTOCOL', message: "The group member's supported protocols are incompatible with those of existing members or first group member tried to join with empty protocol type or empty protocol list." }],
+  [24, { name: 'INVALID_GROUP_ID', message: "The configured groupId is invalid." }],
+  [25, { name: 'UNKNOWN_MEMBER_ID', message: "The coordinator is not aware of this member." }],
+  [26, { name: 'INVALID_SESSION_TIMEOUT', message: "The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and group.max.session.timeout.ms)." }],
+  [27, { name: 'REBALANCE_IN_PROGRESS', message: "The group is rebalancing, so a rejoin is needed." }],
+  [28, { name: 'INVALID_COMMIT_OFFSET_SIZE', message: "The committing offset data size is not valid." }],
+  [29, { name: 'TOPIC_AUTHORIZATION_FAILED', message: "Topic authorization failed." }],
+  [30, { name: 'GROUP_AUTHORIZATION_FAILED', message: "Group authorization failed." }],
+  [31, { name: 'CLUSTER_AUTHORIZATION_FAILED', message: "Cluster authorization failed." }],
+  [32, { name: 'INVALID_TIMESTAMP', message: "The timestamp of the message is out of acceptable range." }],
+  [33, { name: 'UNSUPPORTED_SASL_MECHANISM', message: "The broker does not support the requested SASL mechanism." }],
+  [34, { name: 'ILLEGAL_SASL_STATE', message: "Request is not valid given the current SASL state." }],
+  [35, { name: 'UNSUPPORTED_VERSION', message: "The version of API is not supported." }],
+  [36, { name: 'TOPIC_ALREADY_EXISTS', message: "Topic with this name already exists." }],
+  [37, { name: 'INVALID_PARTITIONS', message: "Number of partitions is below 1." }],
+  [38, { name: 'INVALID_REPLICATION_FACTOR', message: "Replication factor is below 1 or larger than the number of available brokers." }],
+  [39, { name: 'INVALID_REPLICA_ASSIGNMENT', message: "Replica assignment is invalid." }],
+  [40, { name: 'INVALID_CONFIG', message: "Configuration is invalid." }],
+  [41, { name: 'NOT_CONTROLLER', message: "This is not the correct controller for this cluster." }],
+  [42, { name: 'INVALID_REQUEST', message: "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details." }],
+  [43, { name: 'UNSUPPORTED_FOR_MESSAGE_FORMAT', message: "The message format version on the broker does not support the request." }],
+  [44, { name: 'POLICY_VIOLATION', message: "Request parameters do not satisfy the configured policy." }],
+  [45, { name: 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: "The broker received an out of order sequence number." }],
+  [46, { name: 'DUPLICATE_SEQUENCE_NUMBER', message: "The broker received a duplicate sequence number." }],
+  [47, { name: 'INVALID_PRODUCER_EPOCH', message: "Producer attempted to produce with an old epoch." }],
+  [48, { name: 'INVALID_TXN_STATE', message: "The producer attempted a transactional operation in an invalid state." }],
+  [49, { name: 'INVALID_PRODUCER_ID_MAPPING', message: "The producer attempted to use a producer id which is not currently assigned to its transactional id." }],
+  [50, { name: 'INVALID_TRANSACTION_TIMEOUT', message: "The transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)." }],
+  [51, { name: 'CONCURRENT_TRANSACTIONS', message: "The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing." }],
+  [52, { name: 'TRANSACTION_COORDINATOR_FENCED', message: "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the current coordinator for a given producer." }],
+  [53, { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: "Transactional Id authorization failed." }],
+  [54, { name: 'SECURITY_DISABLED', message: "Security features are disabled." }],
+  [55, { name: 'OPERATION_NOT_ATTEMPTED', message: "The broker did not attempt to execute this operation. This may happen for batched RPCs where some operations in the batch failed, causing the broker to respond without trying the rest." }],
+  [56, { name: 'KAFKA_STORAGE_ERROR', message: "Disk error when trying to access log file on the disk." }],
+  [57, { name: 'LOG_DIR_NOT_FOUND', message: "The user-specified log directory is not found in the broker config." }],
+  [58, { name: 'SASL_AUTHENTICATION_FAILED', message: "SASL Authentication failed." }],
+  [59, { name: 'UNKNOWN_PRODUCER_ID', message: "This exception is raised by the broker if it could not locate the producer metadata associated with the producerId in question. This could happen if, for instance, the producer's records were deleted because their retention time had elapsed. Once the last records of the producerId are removed, the producer's metadata is removed from the broker, and future appends by the producer will return this exception." }],
+  [60, { name: 'REASSIGNMENT_IN_PROGRESS', message: "A partition reassignment is in progress." }],
+  [61, { name: 'DELEGATION_TOKEN_AUTH_DISABLED', message: "Delegation Token feature is not enabled." }],
+  [62, { name: 'DELEGATION_TOKEN_NOT_FOUND', message: "Delegation Token is not found on server." }],
+  [63, { name: 'DELEGATION_TOKEN_OWNER_MISMATCH', message: "Specified Principal is not valid Owner/Renewer." }],
+  [64, { name: 'DELEGATION_TOKEN_REQUEST_NOT_ALLOWED', message: "Delegation Token requests are not allowed on PLAINTEXT/1-way SSL channels and on delegation token authenticated channels." }],
+  [65, { name: 'DELEGATION_TOKEN_AUTHORIZATION_FAILED', message: "Delegation Token authorization failed." }],
+  [66, { name: 'DELEGATION_TOKEN_EXPIRED', message: "Delegation Token is expired." }],
+  [67, { name: 'INVALID_PRINCIPAL_TYPE', message: "Supplied principalType is not supported." }],
+  [68, { name: 'NON_EMPTY_GROUP', message: "The group is not empty." }],
+  [69, { name: 'GROUP_ID_NOT_FOUND', message: "The group id does not exist." }],
+  [70, { name: 'FETCH_SESSION_ID_NOT_FOUND', message: "The fetch session ID was not found." }],
+  [71, { name: 'INVALID_FETCH_SESSION_EPOCH', message: "The fetch session epoch is invalid." }],
+  [72, { name: 'LISTENER_NOT_FOUND', message: "There is no listener on the leader broker that matches the listener on which metadata request was processed." }],
+  [73, { name: 'TOPIC_DELETION_DISABLED', message: "Topic deletion is disabled." }],
+  [74, { name: 'FENCED_LEADER_EPOCH', message: "The leader epoch in the request is older than the epoch on the broker." }],
+  [75, { name: 'UNKNOWN_LEADER_EPOCH', message: "The leader epoch in the request is newer than the epoch on the broker." }],
+  [76, { name: 'UNSUPPORTED_COMPRESSION_TYPE', message: "The requesting client does not support the compression type of given partition." }],
+  [77, { name: 'STALE_BROKER_EPOCH', message: "Broker epoch has changed." }],
+  [78, { name: 'OFFSET_NOT_AVAILABLE', message: "The leader high watermark has not caught up from a recent leader election so the offsets cannot be guaranteed to be monotonically increasing." }],
+  [79, { name: 'MEMBER_ID_REQUIRED', message: "The group member needs to have a valid member id before actually entering a consumer group." }],
+  [80, { name: 'PREFERRED_LEADER_NOT_AVAILABLE', message: "The preferred leader was not available." }],
+  [81, { name: 'GROUP_MAX_SIZE_REACHED', message: "The consumer group has reached its max size." }],
+  [82, { name: 'FENCED_INSTANCE_ID', message: "The broker rejected this static consumer since another consumer with the same group.instance.id has registered with a different member.id." }],
+  [83, { name: 'ELIGIBLE_LEADERS_NOT_AVAILABLE', message: "Eligible topic partition leaders are not available." }],
+  [84, { name: 'ELECTION_NOT_NEEDED', message: "Leader election not needed for topic partition." }],
+  [85, { name: 'NO_REASSIGNMENT_IN_PROGRESS', message: "No partition reassignment is in progress." }],
+  [86, { name: 'GROUP_SUBSCRIBED_TO_TOPIC', message: "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it." }],
+  [87, { name: 'INVALID_RECORD', message: "This record has failed the validation on broker and hence will be rejected." }],
+  [88, { name: 'UNSTABLE_OFFSET_COMMIT', message: "There are unstable offsets that need to be cleared." }],
+  [89, { name: 'THROTTLING_QUOTA_EXCEEDED', message: "The throttling quota has been exceeded." }],
+  [90, { name: 'PRODUCER_FENCED', message: "There is a newer producer with the same transactionalId which fences the current one." }],
+  [91, { name: 'RESOURCE_NOT_FOUND', message: "A request illegally referred to a resource that does not exist." }],
+  [92, { name: 'DUPLICATE_RESOURCE', message: "A request illegally referred to the same resource twice." }],
+  [93, { name: 'UNACCEPTABLE_CREDENTIAL', message: "Requested credential would not meet criteria for acceptability." }],
+  [94, { name: 'INCONSISTENT_VOTER_SET', message: "Indicates that the either the sender or recipient of a voter-only request is not one of the expected voters." }],
+  [95, { name: 'INVALID_UPDATE_VERSION', message: "The given update version was invalid." }],
+  [96, { name: 'FEATURE_UPDATE_FAILED', message: "Unable to update finalized features due to an unexpected server error." }],
+  [97, { name: 'PRINCIPAL_DESERIALIZATION_FAILURE', message: "Request principal deserialization failed during forwarding. This indicates an internal error on the broker cluster security setup." }],
+  [98, { name: 'SNAPSHOT_NOT_FOUND', message: "Requested snapshot was not found." }],
+  [100, { name: 'UNKNOWN_TOPIC_ID', message: "This server does not host this topic ID." }],
+  [101, { name: 'DUPLICATE_BROKER_REGISTRATION', message: "This broker ID is already in use." }],
+  [102, { name: 'BROKER_ID_NOT_REGISTERED', message: "The given broker ID was not registered." }],
   [103, { name: 'INCONSISTENT_TOPIC_ID', message: "The log's topic ID did not match the topic ID in the request." }],
-  [
-    104,
-    {
-      name: 'INCONSISTENT_CLUSTER_ID',
-      message: 'The clusterId in the request does not match that found on the server.',
-    },
-  ],
-  [105, { name: 'TRANSACTIONAL_ID_NOT_FOUND', message: 'The transactionalId could not be found.' }],
-  [
-    106,
-    { name: 'FETCH_SESSION_TOPIC_ID_ERROR', message: 'The fetch session encountered inconsistent topic ID usage.' },
-  ],
-  [107, { name: 'INELIGIBLE_REPLICA', message: 'The new ISR contains at least one ineligible replica.' }],
-  [
-    108,
-    {
-      name: 'NEW_LEADER_ELECTED',
-      message: 'The AlterPartition request successfully updated the partition state but the leader has changed.',
-    },
-  ],
-  [109, { name: 'OFFSET_MOVED_TO_TIERED_STORAGE', message: 'The requested offset is moved to tiered storage.' }],
-  [
-    110,
-    {
-      name: 'FENCED_MEMBER_EPOCH',
-      message:
-        'The member epoch is fenced by the group coordinator. The member must abandon all its partitions and rejoin.',
-    },
-  ],
-  [
-    111,
-    {
-      name: 'UNRELEASED_INSTANCE_ID',
-      message: 'The instance ID is still used by another member in the consumer group. That member must leave first.',
-    },
-  ],
-  [
-    112,
-    {
-      name: 'UNSUPPORTED_ASSIGNOR',
-      message: 'The assignor or its version range is not supported by the consumer group.',
-    },
-  ],
-  [
-    113,
-    {
-      name: 'STALE_MEMBER_EPOCH',
-      message:
-        'The member epoch is stale. The member must retry after receiving its updated member epoch via the ConsumerGroupHeartbeat API.',
-    },
-  ],
-  [114, { name: 'MISMATCHED_ENDPOINT_TYPE', message: 'The request was sent to an endpoint of the wrong type.' }],
-  [115, { name: 'UNSUPPORTED_ENDPOINT_TYPE', message: 'This endpoint type is not supported yet.' }],
-  [116, { name: 'UNKNOWN_CONTROLLER_ID', message: 'This controller ID is not known.' }],
-  [
-    117,
-    {
-      name: 'UNKNOWN_SUBSCRIPTION_ID',
-      message: 'Client sent a push telemetry request with an invalid or outdated subscription ID.',
-    },
-  ],
-  [
-    118,
-    {
-      name: 'TELEMETRY_TOO_LARGE',
-      message: 'Client sent a push telemetry request larger than the maximum size the broker will accept.',
-    },
-  ],
-  [
-    119,
-    { name: 'INVALID_REGISTRATION', message: 'The controller has considered the broker registration to be invalid.' },
-  ],
-  [
-    120,
-    {
-      name: 'TRANSACTION_ABORTABLE',
-      message:
-        'The server encountered an error with the transaction. The client can abort the transaction to continue using this transactional ID.',
-    },
-  ],
-  [
-    121,
-    {
-      name: 'INVALID_RECORD_STATE',
-      message: 'The record state is invalid. The acknowledgement of delivery could not be completed.',
-    },
-  ],
-  [122, { name: 'SHARE_SESSION_NOT_FOUND', message: 'The share session was not found.' }],
-  [123, { name: 'INVALID_SHARE_SESSION_EPOCH', message: 'The share session epoch is invalid.' }],
-  [
-    124,
-    {
-      name: 'FENCED_STATE_EPOCH',
-      message: 'The share coordinator rejected the request because the share-group state epoch did not match.',
-    },
-  ],
+  [104, { name: 'INCONSISTENT_CLUSTER_ID', message: "The clusterId in the request does not match that found on the server." }],
+  [105, { name: 'TRANSACTIONAL_ID_NOT_FOUND', message: "The transactionalId could not be found." }],
+  [106, { name: 'FETCH_SESSION_TOPIC_ID_ERROR', message: "The fetch session encountered inconsistent topic ID usage." }],
+  [107, { name: 'INELIGIBLE_REPLICA', message: "The new ISR contains at least one ineligible replica." }],
+  [108, { name: 'NEW_LEADER_ELECTED', message: "The AlterPartition request successfully updated the partition state but the leader has changed." }],
+  [109, { name: 'OFFSET_MOVED_TO_TIERED_STORAGE', message: "The requested offset is moved to tiered storage." }],
+  [110, { name: 'FENCED_MEMBER_EPOCH', message: "The member epoch is fenced by the group coordinator. The member must abandon all its partitions and rejoin." }],
+  [111, { name: 'UNRELEASED_INSTANCE_ID', message: "The instance ID is still used by another member in the consumer group. That member must leave first." }],
+  [112, { name: 'UNSUPPORTED_ASSIGNOR', message: "The assignor or its version range is not supported by the consumer group." }],
+  [113, { name: 'STALE_MEMBER_EPOCH', message: "The member epoch is stale. The member must retry after receiving its updated member epoch via the ConsumerGroupHeartbeat API." }],
+  [114, { name: 'MISMATCHED_ENDPOINT_TYPE', message: "The request was sent to an endpoint of the wrong type." }],
+  [115, { name: 'UNSUPPORTED_ENDPOINT_TYPE', message: "This endpoint type is not supported yet." }],
+  [116, { name: 'UNKNOWN_CONTROLLER_ID', message: "This controller ID is not known." }],
+  [117, { name: 'UNKNOWN_SUBSCRIPTION_ID', message: "Client sent a push telemetry request with an invalid or outdated subscription ID." }],
+  [118, { name: 'TELEMETRY_TOO_LARGE', message: "Client sent a push telemetry request larger than the maximum size the broker will accept." }],
+  [119, { name: 'INVALID_REGISTRATION', message: "The controller has considered the broker registration to be invalid." }],
+  [120, { name: 'TRANSACTION_ABORTABLE', message: "The server encountered an error with the transaction. The client can abort the transaction to continue using this transactional ID." }],
+  [121, { name: 'INVALID_RECORD_STATE', message: "The record state is invalid. The acknowledgement of delivery could not be completed." }],
+  [122, { name: 'SHARE_SESSION_NOT_FOUND', message: "The share session was not found." }],
+  [123, { name: 'INVALID_SHARE_SESSION_EPOCH', message: "The share session epoch is invalid." }],
+  [124, { name: 'FENCED_STATE_EPOCH', message: "The share coordinator rejected the request because the share-group state epoch did not match." }],
   [125, { name: 'INVALID_VOTER_KEY', message: "The voter key doesn't match the receiving replica's key." }],
-  [126, { name: 'DUPLICATE_VOTER', message: 'The voter is already part of the set of voters.' }],
-  [127, { name: 'VOTER_NOT_FOUND', message: 'The voter is not part of the set of voters.' }],
-  [128, { name: 'INVALID_REGULAR_EXPRESSION', message: 'The regular expression is not valid.' }],
+  [126, { name: 'DUPLICATE_VOTER', message: "The voter is already part of the set of voters." }],
+  [127, { name: 'VOTER_NOT_FOUND', message: "The voter is not part of the set of voters." }],
+  [128, { name: 'INVALID_REGULAR_EXPRESSION', message: "The regular expression is not valid." }],
 ])

@@ -25,22 +25,18 @@ export function defaultExpireDelegationTokenRequest(): ExpireDelegationTokenRequ
 }
 
 export function decodeExpireDelegationTokenRequest(r: Reader, version: number): ExpireDelegationTokenRequest {
-  const flexible = version >= 2
-  let _hmac: Buffer = EMPTY
-  _hmac = version >= 2 ? r.compactBytes() : r.bytes()
-  let _expiryTimePeriodMs: bigint = 0n
-  _expiryTimePeriodMs = r.int64()
+  const flexible = version >= 2;
+  let _hmac: Buffer = EMPTY;
+  _hmac = (version >= 2 ? r.compactBytes() : r.bytes());
+  let _expiryTimePeriodMs: bigint = 0n;
+  _expiryTimePeriodMs = r.int64();
   if (flexible) r.taggedFields()
   return { hmac: _hmac, expiryTimePeriodMs: _expiryTimePeriodMs }
 }
 
-export function encodeExpireDelegationTokenRequest(
-  w: Writer,
-  version: number,
-  v: ExpireDelegationTokenRequestInput,
-): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactBytes(v.hmac === undefined ? EMPTY : v.hmac) : w.bytes(v.hmac === undefined ? EMPTY : v.hmac)
-  w.int64(v.expiryTimePeriodMs === undefined ? 0n : v.expiryTimePeriodMs)
+export function encodeExpireDelegationTokenRequest(w: Writer, version: number, v: ExpireDelegationTokenRequestInput): void {
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactBytes((v.hmac === undefined ? EMPTY : v.hmac)) : w.bytes((v.hmac === undefined ? EMPTY : v.hmac)));
+  w.int64((v.expiryTimePeriodMs === undefined ? 0n : v.expiryTimePeriodMs));
   if (flexible) w.uvarint(0)
 }

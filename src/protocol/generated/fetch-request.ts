@@ -41,129 +41,59 @@ export interface FetchRequestInput {
 }
 
 export function defaultFetchRequest(): FetchRequest {
-  return {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: defaultReplicaState(),
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 2147483647,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [],
-    forgottenTopicsData: [],
-    rackId: '',
-  }
+  return { clusterId: null, replicaId: -1, replicaState: defaultReplicaState(), maxWaitMs: 0, minBytes: 0, maxBytes: 2147483647, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [], forgottenTopicsData: [], rackId: "" }
 }
 
 export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
-  const flexible = version >= 12
-  let _clusterId: string | null = null
-  let _replicaId: number = -1
-  if (version <= 14) _replicaId = r.int32()
-  let _replicaState: ReplicaState = defaultReplicaState()
-  let _maxWaitMs: number = 0
-  _maxWaitMs = r.int32()
-  let _minBytes: number = 0
-  _minBytes = r.int32()
-  let _maxBytes: number = 2147483647
-  if (version >= 3) _maxBytes = r.int32()
-  let _isolationLevel: number = 0
-  if (version >= 4) _isolationLevel = r.int8()
-  let _sessionId: number = 0
-  if (version >= 7) _sessionId = r.int32()
-  let _sessionEpoch: number = -1
-  if (version >= 7) _sessionEpoch = r.int32()
-  let _topics: FetchTopic[] = []
-  {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchTopic(r, version)
-      _topics = a
+  const flexible = version >= 12;
+  let _clusterId: string | null = null;
+  let _replicaId: number = -1;
+  if (version <= 14) _replicaId = r.int32();
+  let _replicaState: ReplicaState = defaultReplicaState();
+  let _maxWaitMs: number = 0;
+  _maxWaitMs = r.int32();
+  let _minBytes: number = 0;
+  _minBytes = r.int32();
+  let _maxBytes: number = 2147483647;
+  if (version >= 3) _maxBytes = r.int32();
+  let _isolationLevel: number = 0;
+  if (version >= 4) _isolationLevel = r.int8();
+  let _sessionId: number = 0;
+  if (version >= 7) _sessionId = r.int32();
+  let _sessionEpoch: number = -1;
+  if (version >= 7) _sessionEpoch = r.int32();
+  let _topics: FetchTopic[] = [];
+  { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFetchTopic(r, version); _topics = a } }
+  let _forgottenTopicsData: ForgottenTopic[] = [];
+  if (version >= 7) { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for ForgottenTopicsData') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readForgottenTopic(r, version); _forgottenTopicsData = a } }
+  let _rackId: string = "";
+  if (version >= 11) _rackId = (version >= 12 ? r.compactString() : r.string());
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 12) { _clusterId = r.compactNullableString(); return true }
+        return false
+      case 1:
+        if (version >= 15) { _replicaState = readReplicaState(r, version); return true }
+        return false
     }
-  }
-  let _forgottenTopicsData: ForgottenTopic[] = []
-  if (version >= 7) {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ForgottenTopicsData')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readForgottenTopic(r, version)
-      _forgottenTopicsData = a
-    }
-  }
-  let _rackId: string = ''
-  if (version >= 11) _rackId = version >= 12 ? r.compactString() : r.string()
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 12) {
-            _clusterId = r.compactNullableString()
-            return true
-          }
-          return false
-        case 1:
-          if (version >= 15) {
-            _replicaState = readReplicaState(r, version)
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    clusterId: _clusterId,
-    replicaId: _replicaId,
-    replicaState: _replicaState,
-    maxWaitMs: _maxWaitMs,
-    minBytes: _minBytes,
-    maxBytes: _maxBytes,
-    isolationLevel: _isolationLevel,
-    sessionId: _sessionId,
-    sessionEpoch: _sessionEpoch,
-    topics: _topics,
-    forgottenTopicsData: _forgottenTopicsData,
-    rackId: _rackId,
-  }
+    return false
+  })
+  return { clusterId: _clusterId, replicaId: _replicaId, replicaState: _replicaState, maxWaitMs: _maxWaitMs, minBytes: _minBytes, maxBytes: _maxBytes, isolationLevel: _isolationLevel, sessionId: _sessionId, sessionEpoch: _sessionEpoch, topics: _topics, forgottenTopicsData: _forgottenTopicsData, rackId: _rackId }
 }
 
 export function encodeFetchRequest(w: Writer, version: number, v: FetchRequestInput): void {
-  const flexible = version >= 12
-  if (version <= 14) w.int32(v.replicaId === undefined ? -1 : v.replicaId)
-  w.int32(v.maxWaitMs === undefined ? 0 : v.maxWaitMs)
-  w.int32(v.minBytes === undefined ? 0 : v.minBytes)
-  if (version >= 3) w.int32(v.maxBytes === undefined ? 2147483647 : v.maxBytes)
-  if (version >= 4) w.int8(v.isolationLevel === undefined ? 0 : v.isolationLevel)
-  if (version >= 7) w.int32(v.sessionId === undefined ? 0 : v.sessionId)
-  if (version >= 7) w.int32(v.sessionEpoch === undefined ? -1 : v.sessionEpoch)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeFetchTopic(w, version, e!)
-    }
-  }
-  if (version >= 7) {
-    const a = v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData
-    if (a == null) {
-      throw new ProtocolError('null array for ForgottenTopicsData')
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeForgottenTopic(w, version, e!)
-    }
-  }
-  if (version >= 11)
-    version >= 12
-      ? w.compactString(v.rackId === undefined ? '' : v.rackId)
-      : w.string(v.rackId === undefined ? '' : v.rackId)
+  const flexible = version >= 12;
+  if (version <= 14) w.int32((v.replicaId === undefined ? -1 : v.replicaId));
+  w.int32((v.maxWaitMs === undefined ? 0 : v.maxWaitMs));
+  w.int32((v.minBytes === undefined ? 0 : v.minBytes));
+  if (version >= 3) w.int32((v.maxBytes === undefined ? 2147483647 : v.maxBytes));
+  if (version >= 4) w.int8((v.isolationLevel === undefined ? 0 : v.isolationLevel));
+  if (version >= 7) w.int32((v.sessionId === undefined ? 0 : v.sessionId));
+  if (version >= 7) w.int32((v.sessionEpoch === undefined ? -1 : v.sessionEpoch));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeFetchTopic(w, version, e!) } };
+  if (version >= 7) { const a = (v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData); if (a == null) { throw new ProtocolError('null array for ForgottenTopicsData') } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeForgottenTopic(w, version, e!) } };
+  if (version >= 11) (version >= 12 ? w.compactString((v.rackId === undefined ? "" : v.rackId)) : w.string((v.rackId === undefined ? "" : v.rackId)));
   if (flexible) {
     const has0 = version >= 12 && v.clusterId !== undefined && v.clusterId !== null
     const has1 = version >= 15 && v.replicaState != null
@@ -171,17 +101,13 @@ export function encodeFetchRequest(w: Writer, version: number, v: FetchRequestIn
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.compactNullableString(v.clusterId!)
-      })(t)
+      ;((w: Writer) => { w.compactNullableString(v.clusterId!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
     if (has1) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeReplicaState(w, version, v.replicaState!!)
-      })(t)
+      ;((w: Writer) => { writeReplicaState(w, version, v.replicaState!!); })(t);
       outer.uvarint(1).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -202,19 +128,19 @@ export function defaultReplicaState(): ReplicaState {
 }
 
 export function readReplicaState(r: Reader, version: number): ReplicaState {
-  const flexible = version >= 12
-  let _replicaId: number = -1
-  if (version >= 15) _replicaId = r.int32()
-  let _replicaEpoch: bigint = -1n
-  if (version >= 15) _replicaEpoch = r.int64()
+  const flexible = version >= 12;
+  let _replicaId: number = -1;
+  if (version >= 15) _replicaId = r.int32();
+  let _replicaEpoch: bigint = -1n;
+  if (version >= 15) _replicaEpoch = r.int64();
   if (flexible) r.taggedFields()
   return { replicaId: _replicaId, replicaEpoch: _replicaEpoch }
 }
 
 export function writeReplicaState(w: Writer, version: number, v: ReplicaStateInput): void {
-  const flexible = version >= 12
-  if (version >= 15) w.int32(v.replicaId === undefined ? -1 : v.replicaId)
-  if (version >= 15) w.int64(v.replicaEpoch === undefined ? -1n : v.replicaEpoch)
+  const flexible = version >= 12;
+  if (version >= 15) w.int32((v.replicaId === undefined ? -1 : v.replicaId));
+  if (version >= 15) w.int64((v.replicaEpoch === undefined ? -1n : v.replicaEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -231,46 +157,26 @@ export interface FetchTopicInput {
 }
 
 export function defaultFetchTopic(): FetchTopic {
-  return { topic: '', topicId: ZERO_UUID, partitions: [] }
+  return { topic: "", topicId: ZERO_UUID, partitions: [] }
 }
 
 export function readFetchTopic(r: Reader, version: number): FetchTopic {
-  const flexible = version >= 12
-  let _topic: string = ''
-  if (version <= 12) _topic = version >= 12 ? r.compactString() : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 13) _topicId = r.uuid()
-  let _partitions: FetchPartition[] = []
-  {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 12;
+  let _topic: string = "";
+  if (version <= 12) _topic = (version >= 12 ? r.compactString() : r.string());
+  let _topicId: string = ZERO_UUID;
+  if (version >= 13) _topicId = r.uuid();
+  let _partitions: FetchPartition[] = [];
+  { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFetchPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, topicId: _topicId, partitions: _partitions }
 }
 
 export function writeFetchTopic(w: Writer, version: number, v: FetchTopicInput): void {
-  const flexible = version >= 12
-  if (version <= 12)
-    version >= 12
-      ? w.compactString(v.topic === undefined ? '' : v.topic)
-      : w.string(v.topic === undefined ? '' : v.topic)
-  if (version >= 13) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeFetchPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 12;
+  if (version <= 12) (version >= 12 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  if (version >= 13) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeFetchPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -295,72 +201,50 @@ export interface FetchPartitionInput {
 }
 
 export function defaultFetchPartition(): FetchPartition {
-  return {
-    partition: 0,
-    currentLeaderEpoch: -1,
-    fetchOffset: 0n,
-    lastFetchedEpoch: -1,
-    logStartOffset: -1n,
-    partitionMaxBytes: 0,
-    replicaDirectoryId: ZERO_UUID,
-  }
+  return { partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 0, replicaDirectoryId: ZERO_UUID }
 }
 
 export function readFetchPartition(r: Reader, version: number): FetchPartition {
-  const flexible = version >= 12
-  let _partition: number = 0
-  _partition = r.int32()
-  let _currentLeaderEpoch: number = -1
-  if (version >= 9) _currentLeaderEpoch = r.int32()
-  let _fetchOffset: bigint = 0n
-  _fetchOffset = r.int64()
-  let _lastFetchedEpoch: number = -1
-  if (version >= 12) _lastFetchedEpoch = r.int32()
-  let _logStartOffset: bigint = -1n
-  if (version >= 5) _logStartOffset = r.int64()
-  let _partitionMaxBytes: number = 0
-  _partitionMaxBytes = r.int32()
-  let _replicaDirectoryId: string = ZERO_UUID
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 17) {
-            _replicaDirectoryId = r.uuid()
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    partition: _partition,
-    currentLeaderEpoch: _currentLeaderEpoch,
-    fetchOffset: _fetchOffset,
-    lastFetchedEpoch: _lastFetchedEpoch,
-    logStartOffset: _logStartOffset,
-    partitionMaxBytes: _partitionMaxBytes,
-    replicaDirectoryId: _replicaDirectoryId,
-  }
+  const flexible = version >= 12;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _currentLeaderEpoch: number = -1;
+  if (version >= 9) _currentLeaderEpoch = r.int32();
+  let _fetchOffset: bigint = 0n;
+  _fetchOffset = r.int64();
+  let _lastFetchedEpoch: number = -1;
+  if (version >= 12) _lastFetchedEpoch = r.int32();
+  let _logStartOffset: bigint = -1n;
+  if (version >= 5) _logStartOffset = r.int64();
+  let _partitionMaxBytes: number = 0;
+  _partitionMaxBytes = r.int32();
+  let _replicaDirectoryId: string = ZERO_UUID;
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 17) { _replicaDirectoryId = r.uuid(); return true }
+        return false
+    }
+    return false
+  })
+  return { partition: _partition, currentLeaderEpoch: _currentLeaderEpoch, fetchOffset: _fetchOffset, lastFetchedEpoch: _lastFetchedEpoch, logStartOffset: _logStartOffset, partitionMaxBytes: _partitionMaxBytes, replicaDirectoryId: _replicaDirectoryId }
 }
 
 export function writeFetchPartition(w: Writer, version: number, v: FetchPartitionInput): void {
-  const flexible = version >= 12
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  if (version >= 9) w.int32(v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch)
-  w.int64(v.fetchOffset === undefined ? 0n : v.fetchOffset)
-  if (version >= 12) w.int32(v.lastFetchedEpoch === undefined ? -1 : v.lastFetchedEpoch)
-  if (version >= 5) w.int64(v.logStartOffset === undefined ? -1n : v.logStartOffset)
-  w.int32(v.partitionMaxBytes === undefined ? 0 : v.partitionMaxBytes)
+  const flexible = version >= 12;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  if (version >= 9) w.int32((v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch));
+  w.int64((v.fetchOffset === undefined ? 0n : v.fetchOffset));
+  if (version >= 12) w.int32((v.lastFetchedEpoch === undefined ? -1 : v.lastFetchedEpoch));
+  if (version >= 5) w.int64((v.logStartOffset === undefined ? -1n : v.logStartOffset));
+  w.int32((v.partitionMaxBytes === undefined ? 0 : v.partitionMaxBytes));
   if (flexible) {
     const has0 = version >= 17 && v.replicaDirectoryId !== undefined && v.replicaDirectoryId !== ZERO_UUID
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.uuid(v.replicaDirectoryId!)
-      })(t)
+      ;((w: Writer) => { w.uuid(v.replicaDirectoryId!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -379,45 +263,25 @@ export interface ForgottenTopicInput {
 }
 
 export function defaultForgottenTopic(): ForgottenTopic {
-  return { topic: '', topicId: ZERO_UUID, partitions: [] }
+  return { topic: "", topicId: ZERO_UUID, partitions: [] }
 }
 
 export function readForgottenTopic(r: Reader, version: number): ForgottenTopic {
-  const flexible = version >= 12
-  let _topic: string = ''
-  if (version >= 7 && version <= 12) _topic = version >= 12 ? r.compactString() : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 13) _topicId = r.uuid()
-  let _partitions: number[] = []
-  if (version >= 7) {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = version >= 12;
+  let _topic: string = "";
+  if (version >= 7 && version <= 12) _topic = (version >= 12 ? r.compactString() : r.string());
+  let _topicId: string = ZERO_UUID;
+  if (version >= 13) _topicId = r.uuid();
+  let _partitions: number[] = [];
+  if (version >= 7) { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, topicId: _topicId, partitions: _partitions }
 }
 
 export function writeForgottenTopic(w: Writer, version: number, v: ForgottenTopicInput): void {
-  const flexible = version >= 12
-  if (version >= 7 && version <= 12)
-    version >= 12
-      ? w.compactString(v.topic === undefined ? '' : v.topic)
-      : w.string(v.topic === undefined ? '' : v.topic)
-  if (version >= 13) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  if (version >= 7) {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 12;
+  if (version >= 7 && version <= 12) (version >= 12 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  if (version >= 13) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  if (version >= 7) { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

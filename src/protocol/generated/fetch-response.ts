@@ -31,86 +31,40 @@ export function defaultFetchResponse(): FetchResponse {
 }
 
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
-  const flexible = version >= 12
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  if (version >= 7) _errorCode = r.int16()
-  let _sessionId: number = 0
-  if (version >= 7) _sessionId = r.int32()
-  let _responses: FetchableTopicResponse[] = []
-  {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchableTopicResponse(r, version)
-      _responses = a
+  const flexible = version >= 12;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  if (version >= 7) _errorCode = r.int16();
+  let _sessionId: number = 0;
+  if (version >= 7) _sessionId = r.int32();
+  let _responses: FetchableTopicResponse[] = [];
+  { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Responses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFetchableTopicResponse(r, version); _responses = a } }
+  let _nodeEndpoints: NodeEndpoint[] = [];
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 16) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NodeEndpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version); _nodeEndpoints = a } } return true }
+        return false
     }
-  }
-  let _nodeEndpoints: NodeEndpoint[] = []
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 16) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for NodeEndpoints')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version)
-                _nodeEndpoints = a
-              }
-            }
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    sessionId: _sessionId,
-    responses: _responses,
-    nodeEndpoints: _nodeEndpoints,
-  }
+    return false
+  })
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, sessionId: _sessionId, responses: _responses, nodeEndpoints: _nodeEndpoints }
 }
 
 export function encodeFetchResponse(w: Writer, version: number, v: FetchResponseInput): void {
-  const flexible = version >= 12
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  if (version >= 7) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 7) w.int32(v.sessionId === undefined ? 0 : v.sessionId)
-  {
-    const a = v.responses === undefined ? [] : v.responses
-    if (a == null) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeFetchableTopicResponse(w, version, e!)
-    }
-  }
+  const flexible = version >= 12;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  if (version >= 7) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 7) w.int32((v.sessionId === undefined ? 0 : v.sessionId));
+  { const a = (v.responses === undefined ? [] : v.responses); if (a == null) { throw new ProtocolError('null array for Responses') } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeFetchableTopicResponse(w, version, e!) } };
   if (flexible) {
     const has0 = version >= 16 && v.nodeEndpoints != null && v.nodeEndpoints.length > 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.nodeEndpoints!
-          if (a == null) {
-            throw new ProtocolError('null array for NodeEndpoints')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) writeNodeEndpoint(w, version, e!)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.nodeEndpoints!; if (a == null) { throw new ProtocolError('null array for NodeEndpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeNodeEndpoint(w, version, e!) } }; })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -129,46 +83,26 @@ export interface FetchableTopicResponseInput {
 }
 
 export function defaultFetchableTopicResponse(): FetchableTopicResponse {
-  return { topic: '', topicId: ZERO_UUID, partitions: [] }
+  return { topic: "", topicId: ZERO_UUID, partitions: [] }
 }
 
 export function readFetchableTopicResponse(r: Reader, version: number): FetchableTopicResponse {
-  const flexible = version >= 12
-  let _topic: string = ''
-  if (version <= 12) _topic = version >= 12 ? r.compactString() : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 13) _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 12;
+  let _topic: string = "";
+  if (version <= 12) _topic = (version >= 12 ? r.compactString() : r.string());
+  let _topicId: string = ZERO_UUID;
+  if (version >= 13) _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, topicId: _topicId, partitions: _partitions }
 }
 
 export function writeFetchableTopicResponse(w: Writer, version: number, v: FetchableTopicResponseInput): void {
-  const flexible = version >= 12
-  if (version <= 12)
-    version >= 12
-      ? w.compactString(v.topic === undefined ? '' : v.topic)
-      : w.string(v.topic === undefined ? '' : v.topic)
-  if (version >= 13) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = version >= 12;
+  if (version <= 12) (version >= 12 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  if (version >= 13) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -201,110 +135,57 @@ export interface PartitionDataInput {
 }
 
 export function defaultPartitionData(): PartitionData {
-  return {
-    partitionIndex: 0,
-    errorCode: 0,
-    highWatermark: 0n,
-    lastStableOffset: -1n,
-    logStartOffset: -1n,
-    divergingEpoch: defaultEpochEndOffset(),
-    currentLeader: defaultLeaderIdAndEpoch(),
-    snapshotId: defaultSnapshotId(),
-    abortedTransactions: [],
-    preferredReadReplica: -1,
-    records: null,
-  }
+  return { partitionIndex: 0, errorCode: 0, highWatermark: 0n, lastStableOffset: -1n, logStartOffset: -1n, divergingEpoch: defaultEpochEndOffset(), currentLeader: defaultLeaderIdAndEpoch(), snapshotId: defaultSnapshotId(), abortedTransactions: [], preferredReadReplica: -1, records: null }
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = version >= 12
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _highWatermark: bigint = 0n
-  _highWatermark = r.int64()
-  let _lastStableOffset: bigint = -1n
-  if (version >= 4) _lastStableOffset = r.int64()
-  let _logStartOffset: bigint = -1n
-  if (version >= 5) _logStartOffset = r.int64()
-  let _divergingEpoch: EpochEndOffset = defaultEpochEndOffset()
-  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch()
-  let _snapshotId: SnapshotId = defaultSnapshotId()
-  let _abortedTransactions: AbortedTransaction[] | null = []
-  if (version >= 4) {
-    const n = version >= 12 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _abortedTransactions = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAbortedTransaction(r, version)
-      _abortedTransactions = a
+  const flexible = version >= 12;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _highWatermark: bigint = 0n;
+  _highWatermark = r.int64();
+  let _lastStableOffset: bigint = -1n;
+  if (version >= 4) _lastStableOffset = r.int64();
+  let _logStartOffset: bigint = -1n;
+  if (version >= 5) _logStartOffset = r.int64();
+  let _divergingEpoch: EpochEndOffset = defaultEpochEndOffset();
+  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch();
+  let _snapshotId: SnapshotId = defaultSnapshotId();
+  let _abortedTransactions: AbortedTransaction[] | null = [];
+  if (version >= 4) { const n = (version >= 12 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _abortedTransactions = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAbortedTransaction(r, version); _abortedTransactions = a } }
+  let _preferredReadReplica: number = -1;
+  if (version >= 11) _preferredReadReplica = r.int32();
+  let _records: Buffer | null = null;
+  _records = (version >= 12 ? r.compactNullableBytes() : r.nullableBytes());
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 12) { _divergingEpoch = readEpochEndOffset(r, version); return true }
+        return false
+      case 1:
+        if (version >= 12) { _currentLeader = readLeaderIdAndEpoch(r, version); return true }
+        return false
+      case 2:
+        if (version >= 12) { _snapshotId = readSnapshotId(r, version); return true }
+        return false
     }
-  }
-  let _preferredReadReplica: number = -1
-  if (version >= 11) _preferredReadReplica = r.int32()
-  let _records: Buffer | null = null
-  _records = version >= 12 ? r.compactNullableBytes() : r.nullableBytes()
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 12) {
-            _divergingEpoch = readEpochEndOffset(r, version)
-            return true
-          }
-          return false
-        case 1:
-          if (version >= 12) {
-            _currentLeader = readLeaderIdAndEpoch(r, version)
-            return true
-          }
-          return false
-        case 2:
-          if (version >= 12) {
-            _snapshotId = readSnapshotId(r, version)
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    partitionIndex: _partitionIndex,
-    errorCode: _errorCode,
-    highWatermark: _highWatermark,
-    lastStableOffset: _lastStableOffset,
-    logStartOffset: _logStartOffset,
-    divergingEpoch: _divergingEpoch,
-    currentLeader: _currentLeader,
-    snapshotId: _snapshotId,
-    abortedTransactions: _abortedTransactions,
-    preferredReadReplica: _preferredReadReplica,
-    records: _records,
-  }
+    return false
+  })
+  return { partitionIndex: _partitionIndex, errorCode: _errorCode, highWatermark: _highWatermark, lastStableOffset: _lastStableOffset, logStartOffset: _logStartOffset, divergingEpoch: _divergingEpoch, currentLeader: _currentLeader, snapshotId: _snapshotId, abortedTransactions: _abortedTransactions, preferredReadReplica: _preferredReadReplica, records: _records }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = version >= 12
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int64(v.highWatermark === undefined ? 0n : v.highWatermark)
-  if (version >= 4) w.int64(v.lastStableOffset === undefined ? -1n : v.lastStableOffset)
-  if (version >= 5) w.int64(v.logStartOffset === undefined ? -1n : v.logStartOffset)
-  if (version >= 4) {
-    const a = v.abortedTransactions === undefined ? [] : v.abortedTransactions
-    if (a == null) {
-      version >= 12 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAbortedTransaction(w, version, e!)
-    }
-  }
-  if (version >= 11) w.int32(v.preferredReadReplica === undefined ? -1 : v.preferredReadReplica)
-  version >= 12
-    ? w.compactNullableBytes(v.records === undefined ? null : v.records)
-    : w.nullableBytes(v.records === undefined ? null : v.records)
+  const flexible = version >= 12;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int64((v.highWatermark === undefined ? 0n : v.highWatermark));
+  if (version >= 4) w.int64((v.lastStableOffset === undefined ? -1n : v.lastStableOffset));
+  if (version >= 5) w.int64((v.logStartOffset === undefined ? -1n : v.logStartOffset));
+  if (version >= 4) { const a = (v.abortedTransactions === undefined ? [] : v.abortedTransactions); if (a == null) { (version >= 12 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 12 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAbortedTransaction(w, version, e!) } };
+  if (version >= 11) w.int32((v.preferredReadReplica === undefined ? -1 : v.preferredReadReplica));
+  (version >= 12 ? w.compactNullableBytes((v.records === undefined ? null : v.records)) : w.nullableBytes((v.records === undefined ? null : v.records)));
   if (flexible) {
     const has0 = version >= 12 && v.divergingEpoch != null
     const has1 = version >= 12 && v.currentLeader != null
@@ -313,25 +194,19 @@ export function writePartitionData(w: Writer, version: number, v: PartitionDataI
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeEpochEndOffset(w, version, v.divergingEpoch!!)
-      })(t)
+      ;((w: Writer) => { writeEpochEndOffset(w, version, v.divergingEpoch!!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
     if (has1) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeLeaderIdAndEpoch(w, version, v.currentLeader!!)
-      })(t)
+      ;((w: Writer) => { writeLeaderIdAndEpoch(w, version, v.currentLeader!!); })(t);
       outer.uvarint(1).uvarint(t.length).raw(t.toBuffer())
     }
     if (has2) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeSnapshotId(w, version, v.snapshotId!!)
-      })(t)
+      ;((w: Writer) => { writeSnapshotId(w, version, v.snapshotId!!); })(t);
       outer.uvarint(2).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -352,19 +227,19 @@ export function defaultEpochEndOffset(): EpochEndOffset {
 }
 
 export function readEpochEndOffset(r: Reader, version: number): EpochEndOffset {
-  const flexible = version >= 12
-  let _epoch: number = -1
-  if (version >= 12) _epoch = r.int32()
-  let _endOffset: bigint = -1n
-  if (version >= 12) _endOffset = r.int64()
+  const flexible = version >= 12;
+  let _epoch: number = -1;
+  if (version >= 12) _epoch = r.int32();
+  let _endOffset: bigint = -1n;
+  if (version >= 12) _endOffset = r.int64();
   if (flexible) r.taggedFields()
   return { epoch: _epoch, endOffset: _endOffset }
 }
 
 export function writeEpochEndOffset(w: Writer, version: number, v: EpochEndOffsetInput): void {
-  const flexible = version >= 12
-  if (version >= 12) w.int32(v.epoch === undefined ? -1 : v.epoch)
-  if (version >= 12) w.int64(v.endOffset === undefined ? -1n : v.endOffset)
+  const flexible = version >= 12;
+  if (version >= 12) w.int32((v.epoch === undefined ? -1 : v.epoch));
+  if (version >= 12) w.int64((v.endOffset === undefined ? -1n : v.endOffset));
   if (flexible) w.uvarint(0)
 }
 
@@ -383,19 +258,19 @@ export function defaultLeaderIdAndEpoch(): LeaderIdAndEpoch {
 }
 
 export function readLeaderIdAndEpoch(r: Reader, version: number): LeaderIdAndEpoch {
-  const flexible = version >= 12
-  let _leaderId: number = -1
-  if (version >= 12) _leaderId = r.int32()
-  let _leaderEpoch: number = -1
-  if (version >= 12) _leaderEpoch = r.int32()
+  const flexible = version >= 12;
+  let _leaderId: number = -1;
+  if (version >= 12) _leaderId = r.int32();
+  let _leaderEpoch: number = -1;
+  if (version >= 12) _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { leaderId: _leaderId, leaderEpoch: _leaderEpoch }
 }
 
 export function writeLeaderIdAndEpoch(w: Writer, version: number, v: LeaderIdAndEpochInput): void {
-  const flexible = version >= 12
-  if (version >= 12) w.int32(v.leaderId === undefined ? -1 : v.leaderId)
-  if (version >= 12) w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
+  const flexible = version >= 12;
+  if (version >= 12) w.int32((v.leaderId === undefined ? -1 : v.leaderId));
+  if (version >= 12) w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -414,19 +289,19 @@ export function defaultSnapshotId(): SnapshotId {
 }
 
 export function readSnapshotId(r: Reader, version: number): SnapshotId {
-  const flexible = version >= 12
-  let _endOffset: bigint = -1n
-  _endOffset = r.int64()
-  let _epoch: number = -1
-  _epoch = r.int32()
+  const flexible = version >= 12;
+  let _endOffset: bigint = -1n;
+  _endOffset = r.int64();
+  let _epoch: number = -1;
+  _epoch = r.int32();
   if (flexible) r.taggedFields()
   return { endOffset: _endOffset, epoch: _epoch }
 }
 
 export function writeSnapshotId(w: Writer, version: number, v: SnapshotIdInput): void {
-  const flexible = version >= 12
-  w.int64(v.endOffset === undefined ? -1n : v.endOffset)
-  w.int32(v.epoch === undefined ? -1 : v.epoch)
+  const flexible = version >= 12;
+  w.int64((v.endOffset === undefined ? -1n : v.endOffset));
+  w.int32((v.epoch === undefined ? -1 : v.epoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -445,19 +320,19 @@ export function defaultAbortedTransaction(): AbortedTransaction {
 }
 
 export function readAbortedTransaction(r: Reader, version: number): AbortedTransaction {
-  const flexible = version >= 12
-  let _producerId: bigint = 0n
-  if (version >= 4) _producerId = r.int64()
-  let _firstOffset: bigint = 0n
-  if (version >= 4) _firstOffset = r.int64()
+  const flexible = version >= 12;
+  let _producerId: bigint = 0n;
+  if (version >= 4) _producerId = r.int64();
+  let _firstOffset: bigint = 0n;
+  if (version >= 4) _firstOffset = r.int64();
   if (flexible) r.taggedFields()
   return { producerId: _producerId, firstOffset: _firstOffset }
 }
 
 export function writeAbortedTransaction(w: Writer, version: number, v: AbortedTransactionInput): void {
-  const flexible = version >= 12
-  if (version >= 4) w.int64(v.producerId === undefined ? 0n : v.producerId)
-  if (version >= 4) w.int64(v.firstOffset === undefined ? 0n : v.firstOffset)
+  const flexible = version >= 12;
+  if (version >= 4) w.int64((v.producerId === undefined ? 0n : v.producerId));
+  if (version >= 4) w.int64((v.firstOffset === undefined ? 0n : v.firstOffset));
   if (flexible) w.uvarint(0)
 }
 
@@ -476,28 +351,28 @@ export interface NodeEndpointInput {
 }
 
 export function defaultNodeEndpoint(): NodeEndpoint {
-  return { nodeId: 0, host: '', port: 0, rack: null }
+  return { nodeId: 0, host: "", port: 0, rack: null }
 }
 
 export function readNodeEndpoint(r: Reader, version: number): NodeEndpoint {
-  const flexible = version >= 12
-  let _nodeId: number = 0
-  if (version >= 16) _nodeId = r.int32()
-  let _host: string = ''
-  if (version >= 16) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 16) _port = r.int32()
-  let _rack: string | null = null
-  if (version >= 16) _rack = r.compactNullableString()
+  const flexible = version >= 12;
+  let _nodeId: number = 0;
+  if (version >= 16) _nodeId = r.int32();
+  let _host: string = "";
+  if (version >= 16) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 16) _port = r.int32();
+  let _rack: string | null = null;
+  if (version >= 16) _rack = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, host: _host, port: _port, rack: _rack }
 }
 
 export function writeNodeEndpoint(w: Writer, version: number, v: NodeEndpointInput): void {
-  const flexible = version >= 12
-  if (version >= 16) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version >= 16) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 16) w.int32(v.port === undefined ? 0 : v.port)
-  if (version >= 16) w.compactNullableString(v.rack === undefined ? null : v.rack)
+  const flexible = version >= 12;
+  if (version >= 16) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version >= 16) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 16) w.int32((v.port === undefined ? 0 : v.port));
+  if (version >= 16) w.compactNullableString((v.rack === undefined ? null : v.rack));
   if (flexible) w.uvarint(0)
 }

@@ -29,60 +29,37 @@ export function defaultFetchSnapshotRequest(): FetchSnapshotRequest {
 }
 
 export function decodeFetchSnapshotRequest(r: Reader, version: number): FetchSnapshotRequest {
-  const flexible = true
-  let _clusterId: string | null = null
-  let _replicaId: number = -1
-  _replicaId = r.int32()
-  let _maxBytes: number = 2147483647
-  _maxBytes = r.int32()
-  let _topics: TopicSnapshot[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicSnapshot(r, version)
-      _topics = a
+  const flexible = true;
+  let _clusterId: string | null = null;
+  let _replicaId: number = -1;
+  _replicaId = r.int32();
+  let _maxBytes: number = 2147483647;
+  _maxBytes = r.int32();
+  let _topics: TopicSnapshot[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicSnapshot(r, version); _topics = a } }
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (true) { _clusterId = r.compactNullableString(); return true }
+        return false
     }
-  }
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (true) {
-            _clusterId = r.compactNullableString()
-            return true
-          }
-          return false
-      }
-      return false
-    })
+    return false
+  })
   return { clusterId: _clusterId, replicaId: _replicaId, maxBytes: _maxBytes, topics: _topics }
 }
 
 export function encodeFetchSnapshotRequest(w: Writer, version: number, v: FetchSnapshotRequestInput): void {
-  const flexible = true
-  w.int32(v.replicaId === undefined ? -1 : v.replicaId)
-  w.int32(v.maxBytes === undefined ? 2147483647 : v.maxBytes)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicSnapshot(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.replicaId === undefined ? -1 : v.replicaId));
+  w.int32((v.maxBytes === undefined ? 2147483647 : v.maxBytes));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicSnapshot(w, version, e!) } };
   if (flexible) {
     const has0 = true && v.clusterId !== undefined && v.clusterId !== null
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.compactNullableString(v.clusterId!)
-      })(t)
+      ;((w: Writer) => { w.compactNullableString(v.clusterId!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -99,40 +76,23 @@ export interface TopicSnapshotInput {
 }
 
 export function defaultTopicSnapshot(): TopicSnapshot {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readTopicSnapshot(r: Reader, version: number): TopicSnapshot {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitions: PartitionSnapshot[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionSnapshot(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitions: PartitionSnapshot[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionSnapshot(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeTopicSnapshot(w: Writer, version: number, v: TopicSnapshotInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionSnapshot(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionSnapshot(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -153,62 +113,44 @@ export interface PartitionSnapshotInput {
 }
 
 export function defaultPartitionSnapshot(): PartitionSnapshot {
-  return {
-    partition: 0,
-    currentLeaderEpoch: 0,
-    snapshotId: defaultSnapshotId(),
-    position: 0n,
-    replicaDirectoryId: ZERO_UUID,
-  }
+  return { partition: 0, currentLeaderEpoch: 0, snapshotId: defaultSnapshotId(), position: 0n, replicaDirectoryId: ZERO_UUID }
 }
 
 export function readPartitionSnapshot(r: Reader, version: number): PartitionSnapshot {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _currentLeaderEpoch: number = 0
-  _currentLeaderEpoch = r.int32()
-  let _snapshotId: SnapshotId = defaultSnapshotId()
-  _snapshotId = readSnapshotId(r, version)
-  let _position: bigint = 0n
-  _position = r.int64()
-  let _replicaDirectoryId: string = ZERO_UUID
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 1) {
-            _replicaDirectoryId = r.uuid()
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    partition: _partition,
-    currentLeaderEpoch: _currentLeaderEpoch,
-    snapshotId: _snapshotId,
-    position: _position,
-    replicaDirectoryId: _replicaDirectoryId,
-  }
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _currentLeaderEpoch: number = 0;
+  _currentLeaderEpoch = r.int32();
+  let _snapshotId: SnapshotId = defaultSnapshotId();
+  _snapshotId = readSnapshotId(r, version);
+  let _position: bigint = 0n;
+  _position = r.int64();
+  let _replicaDirectoryId: string = ZERO_UUID;
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 1) { _replicaDirectoryId = r.uuid(); return true }
+        return false
+    }
+    return false
+  })
+  return { partition: _partition, currentLeaderEpoch: _currentLeaderEpoch, snapshotId: _snapshotId, position: _position, replicaDirectoryId: _replicaDirectoryId }
 }
 
 export function writePartitionSnapshot(w: Writer, version: number, v: PartitionSnapshotInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int32(v.currentLeaderEpoch === undefined ? 0 : v.currentLeaderEpoch)
-  writeSnapshotId(w, version, (v.snapshotId === undefined ? defaultSnapshotId() : v.snapshotId)!)
-  w.int64(v.position === undefined ? 0n : v.position)
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int32((v.currentLeaderEpoch === undefined ? 0 : v.currentLeaderEpoch));
+  writeSnapshotId(w, version, (v.snapshotId === undefined ? defaultSnapshotId() : v.snapshotId)!);
+  w.int64((v.position === undefined ? 0n : v.position));
   if (flexible) {
     const has0 = version >= 1 && v.replicaDirectoryId !== undefined && v.replicaDirectoryId !== ZERO_UUID
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.uuid(v.replicaDirectoryId!)
-      })(t)
+      ;((w: Writer) => { w.uuid(v.replicaDirectoryId!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -229,18 +171,18 @@ export function defaultSnapshotId(): SnapshotId {
 }
 
 export function readSnapshotId(r: Reader, version: number): SnapshotId {
-  const flexible = true
-  let _endOffset: bigint = 0n
-  _endOffset = r.int64()
-  let _epoch: number = 0
-  _epoch = r.int32()
+  const flexible = true;
+  let _endOffset: bigint = 0n;
+  _endOffset = r.int64();
+  let _epoch: number = 0;
+  _epoch = r.int32();
   if (flexible) r.taggedFields()
   return { endOffset: _endOffset, epoch: _epoch }
 }
 
 export function writeSnapshotId(w: Writer, version: number, v: SnapshotIdInput): void {
-  const flexible = true
-  w.int64(v.endOffset === undefined ? 0n : v.endOffset)
-  w.int32(v.epoch === undefined ? 0 : v.epoch)
+  const flexible = true;
+  w.int64((v.endOffset === undefined ? 0n : v.endOffset));
+  w.int32((v.epoch === undefined ? 0 : v.epoch));
   if (flexible) w.uvarint(0)
 }

@@ -29,77 +29,37 @@ export function defaultFetchSnapshotResponse(): FetchSnapshotResponse {
 }
 
 export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSnapshotResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _topics: TopicSnapshot[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicSnapshot(r, version)
-      _topics = a
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _topics: TopicSnapshot[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicSnapshot(r, version); _topics = a } }
+  let _nodeEndpoints: NodeEndpoint[] = [];
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 1) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NodeEndpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version); _nodeEndpoints = a } } return true }
+        return false
     }
-  }
-  let _nodeEndpoints: NodeEndpoint[] = []
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 1) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for NodeEndpoints')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version)
-                _nodeEndpoints = a
-              }
-            }
-            return true
-          }
-          return false
-      }
-      return false
-    })
+    return false
+  })
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, topics: _topics, nodeEndpoints: _nodeEndpoints }
 }
 
 export function encodeFetchSnapshotResponse(w: Writer, version: number, v: FetchSnapshotResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicSnapshot(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicSnapshot(w, version, e!) } };
   if (flexible) {
     const has0 = version >= 1 && v.nodeEndpoints != null && v.nodeEndpoints.length > 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.nodeEndpoints!
-          if (a == null) {
-            throw new ProtocolError('null array for NodeEndpoints')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) writeNodeEndpoint(w, version, e!)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.nodeEndpoints!; if (a == null) { throw new ProtocolError('null array for NodeEndpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeNodeEndpoint(w, version, e!) } }; })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -116,40 +76,23 @@ export interface TopicSnapshotInput {
 }
 
 export function defaultTopicSnapshot(): TopicSnapshot {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readTopicSnapshot(r: Reader, version: number): TopicSnapshot {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitions: PartitionSnapshot[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionSnapshot(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitions: PartitionSnapshot[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionSnapshot(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeTopicSnapshot(w: Writer, version: number, v: TopicSnapshotInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionSnapshot(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionSnapshot(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -174,72 +117,50 @@ export interface PartitionSnapshotInput {
 }
 
 export function defaultPartitionSnapshot(): PartitionSnapshot {
-  return {
-    index: 0,
-    errorCode: 0,
-    snapshotId: defaultSnapshotId(),
-    currentLeader: defaultLeaderIdAndEpoch(),
-    size: 0n,
-    position: 0n,
-    unalignedRecords: null,
-  }
+  return { index: 0, errorCode: 0, snapshotId: defaultSnapshotId(), currentLeader: defaultLeaderIdAndEpoch(), size: 0n, position: 0n, unalignedRecords: null }
 }
 
 export function readPartitionSnapshot(r: Reader, version: number): PartitionSnapshot {
-  const flexible = true
-  let _index: number = 0
-  _index = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _snapshotId: SnapshotId = defaultSnapshotId()
-  _snapshotId = readSnapshotId(r, version)
-  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch()
-  let _size: bigint = 0n
-  _size = r.int64()
-  let _position: bigint = 0n
-  _position = r.int64()
-  let _unalignedRecords: Buffer | null = null
-  _unalignedRecords = r.compactNullableBytes()
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (true) {
-            _currentLeader = readLeaderIdAndEpoch(r, version)
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    index: _index,
-    errorCode: _errorCode,
-    snapshotId: _snapshotId,
-    currentLeader: _currentLeader,
-    size: _size,
-    position: _position,
-    unalignedRecords: _unalignedRecords,
-  }
+  const flexible = true;
+  let _index: number = 0;
+  _index = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _snapshotId: SnapshotId = defaultSnapshotId();
+  _snapshotId = readSnapshotId(r, version);
+  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch();
+  let _size: bigint = 0n;
+  _size = r.int64();
+  let _position: bigint = 0n;
+  _position = r.int64();
+  let _unalignedRecords: Buffer | null = null;
+  _unalignedRecords = r.compactNullableBytes();
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (true) { _currentLeader = readLeaderIdAndEpoch(r, version); return true }
+        return false
+    }
+    return false
+  })
+  return { index: _index, errorCode: _errorCode, snapshotId: _snapshotId, currentLeader: _currentLeader, size: _size, position: _position, unalignedRecords: _unalignedRecords }
 }
 
 export function writePartitionSnapshot(w: Writer, version: number, v: PartitionSnapshotInput): void {
-  const flexible = true
-  w.int32(v.index === undefined ? 0 : v.index)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  writeSnapshotId(w, version, (v.snapshotId === undefined ? defaultSnapshotId() : v.snapshotId)!)
-  w.int64(v.size === undefined ? 0n : v.size)
-  w.int64(v.position === undefined ? 0n : v.position)
-  w.compactBytes(v.unalignedRecords === undefined ? null : v.unalignedRecords)
+  const flexible = true;
+  w.int32((v.index === undefined ? 0 : v.index));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  writeSnapshotId(w, version, (v.snapshotId === undefined ? defaultSnapshotId() : v.snapshotId)!);
+  w.int64((v.size === undefined ? 0n : v.size));
+  w.int64((v.position === undefined ? 0n : v.position));
+  w.compactBytes((v.unalignedRecords === undefined ? null : v.unalignedRecords));
   if (flexible) {
     const has0 = true && v.currentLeader != null
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeLeaderIdAndEpoch(w, version, v.currentLeader!!)
-      })(t)
+      ;((w: Writer) => { writeLeaderIdAndEpoch(w, version, v.currentLeader!!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -260,19 +181,19 @@ export function defaultSnapshotId(): SnapshotId {
 }
 
 export function readSnapshotId(r: Reader, version: number): SnapshotId {
-  const flexible = true
-  let _endOffset: bigint = 0n
-  _endOffset = r.int64()
-  let _epoch: number = 0
-  _epoch = r.int32()
+  const flexible = true;
+  let _endOffset: bigint = 0n;
+  _endOffset = r.int64();
+  let _epoch: number = 0;
+  _epoch = r.int32();
   if (flexible) r.taggedFields()
   return { endOffset: _endOffset, epoch: _epoch }
 }
 
 export function writeSnapshotId(w: Writer, version: number, v: SnapshotIdInput): void {
-  const flexible = true
-  w.int64(v.endOffset === undefined ? 0n : v.endOffset)
-  w.int32(v.epoch === undefined ? 0 : v.epoch)
+  const flexible = true;
+  w.int64((v.endOffset === undefined ? 0n : v.endOffset));
+  w.int32((v.epoch === undefined ? 0 : v.epoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -291,19 +212,19 @@ export function defaultLeaderIdAndEpoch(): LeaderIdAndEpoch {
 }
 
 export function readLeaderIdAndEpoch(r: Reader, version: number): LeaderIdAndEpoch {
-  const flexible = true
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
+  const flexible = true;
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { leaderId: _leaderId, leaderEpoch: _leaderEpoch }
 }
 
 export function writeLeaderIdAndEpoch(w: Writer, version: number, v: LeaderIdAndEpochInput): void {
-  const flexible = true
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
+  const flexible = true;
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -320,25 +241,25 @@ export interface NodeEndpointInput {
 }
 
 export function defaultNodeEndpoint(): NodeEndpoint {
-  return { nodeId: 0, host: '', port: 0 }
+  return { nodeId: 0, host: "", port: 0 }
 }
 
 export function readNodeEndpoint(r: Reader, version: number): NodeEndpoint {
-  const flexible = true
-  let _nodeId: number = 0
-  if (version >= 1) _nodeId = r.int32()
-  let _host: string = ''
-  if (version >= 1) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 1) _port = r.uint16()
+  const flexible = true;
+  let _nodeId: number = 0;
+  if (version >= 1) _nodeId = r.int32();
+  let _host: string = "";
+  if (version >= 1) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 1) _port = r.uint16();
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, host: _host, port: _port }
 }
 
 export function writeNodeEndpoint(w: Writer, version: number, v: NodeEndpointInput): void {
-  const flexible = true
-  if (version >= 1) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version >= 1) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 1) w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = true;
+  if (version >= 1) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version >= 1) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 1) w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

@@ -23,43 +23,25 @@ export interface FindCoordinatorRequestInput {
 }
 
 export function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
-  return { key: '', keyType: 0, coordinatorKeys: [] }
+  return { key: "", keyType: 0, coordinatorKeys: [] }
 }
 
 export function decodeFindCoordinatorRequest(r: Reader, version: number): FindCoordinatorRequest {
-  const flexible = version >= 3
-  let _key: string = ''
-  if (version <= 3) _key = version >= 3 ? r.compactString() : r.string()
-  let _keyType: number = 0
-  if (version >= 1) _keyType = r.int8()
-  let _coordinatorKeys: string[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for CoordinatorKeys')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _coordinatorKeys = a
-    }
-  }
+  const flexible = version >= 3;
+  let _key: string = "";
+  if (version <= 3) _key = (version >= 3 ? r.compactString() : r.string());
+  let _keyType: number = 0;
+  if (version >= 1) _keyType = r.int8();
+  let _coordinatorKeys: string[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for CoordinatorKeys') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _coordinatorKeys = a } }
   if (flexible) r.taggedFields()
   return { key: _key, keyType: _keyType, coordinatorKeys: _coordinatorKeys }
 }
 
 export function encodeFindCoordinatorRequest(w: Writer, version: number, v: FindCoordinatorRequestInput): void {
-  const flexible = version >= 3
-  if (version <= 3)
-    version >= 3 ? w.compactString(v.key === undefined ? '' : v.key) : w.string(v.key === undefined ? '' : v.key)
-  if (version >= 1) w.int8(v.keyType === undefined ? 0 : v.keyType)
-  if (version >= 4) {
-    const a = v.coordinatorKeys === undefined ? [] : v.coordinatorKeys
-    if (a == null) {
-      throw new ProtocolError('null array for CoordinatorKeys')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
+  const flexible = version >= 3;
+  if (version <= 3) (version >= 3 ? w.compactString((v.key === undefined ? "" : v.key)) : w.string((v.key === undefined ? "" : v.key)));
+  if (version >= 1) w.int8((v.keyType === undefined ? 0 : v.keyType));
+  if (version >= 4) { const a = (v.coordinatorKeys === undefined ? [] : v.coordinatorKeys); if (a == null) { throw new ProtocolError('null array for CoordinatorKeys') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
   if (flexible) w.uvarint(0)
 }

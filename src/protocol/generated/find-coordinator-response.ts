@@ -31,67 +31,38 @@ export interface FindCoordinatorResponseInput {
 }
 
 export function defaultFindCoordinatorResponse(): FindCoordinatorResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', nodeId: 0, host: '', port: 0, coordinators: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", nodeId: 0, host: "", port: 0, coordinators: [] }
 }
 
 export function decodeFindCoordinatorResponse(r: Reader, version: number): FindCoordinatorResponse {
-  const flexible = version >= 3
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  if (version <= 3) _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  if (version >= 1 && version <= 3) _errorMessage = version >= 3 ? r.compactNullableString() : r.nullableString()
-  let _nodeId: number = 0
-  if (version <= 3) _nodeId = r.int32()
-  let _host: string = ''
-  if (version <= 3) _host = version >= 3 ? r.compactString() : r.string()
-  let _port: number = 0
-  if (version <= 3) _port = r.int32()
-  let _coordinators: Coordinator[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Coordinators')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCoordinator(r, version)
-      _coordinators = a
-    }
-  }
+  const flexible = version >= 3;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  if (version <= 3) _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  if (version >= 1 && version <= 3) _errorMessage = (version >= 3 ? r.compactNullableString() : r.nullableString());
+  let _nodeId: number = 0;
+  if (version <= 3) _nodeId = r.int32();
+  let _host: string = "";
+  if (version <= 3) _host = (version >= 3 ? r.compactString() : r.string());
+  let _port: number = 0;
+  if (version <= 3) _port = r.int32();
+  let _coordinators: Coordinator[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Coordinators') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readCoordinator(r, version); _coordinators = a } }
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    nodeId: _nodeId,
-    host: _host,
-    port: _port,
-    coordinators: _coordinators,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, nodeId: _nodeId, host: _host, port: _port, coordinators: _coordinators }
 }
 
 export function encodeFindCoordinatorResponse(w: Writer, version: number, v: FindCoordinatorResponseInput): void {
-  const flexible = version >= 3
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  if (version <= 3) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 1 && version <= 3)
-    version >= 3
-      ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-      : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  if (version <= 3) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version <= 3)
-    version >= 3 ? w.compactString(v.host === undefined ? '' : v.host) : w.string(v.host === undefined ? '' : v.host)
-  if (version <= 3) w.int32(v.port === undefined ? 0 : v.port)
-  if (version >= 4) {
-    const a = v.coordinators === undefined ? [] : v.coordinators
-    if (a == null) {
-      throw new ProtocolError('null array for Coordinators')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeCoordinator(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  if (version <= 3) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 1 && version <= 3) (version >= 3 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  if (version <= 3) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version <= 3) (version >= 3 ? w.compactString((v.host === undefined ? "" : v.host)) : w.string((v.host === undefined ? "" : v.host)));
+  if (version <= 3) w.int32((v.port === undefined ? 0 : v.port));
+  if (version >= 4) { const a = (v.coordinators === undefined ? [] : v.coordinators); if (a == null) { throw new ProtocolError('null array for Coordinators') } else { w.uvarint(a.length + 1); for (const e of a) writeCoordinator(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -114,34 +85,34 @@ export interface CoordinatorInput {
 }
 
 export function defaultCoordinator(): Coordinator {
-  return { key: '', nodeId: 0, host: '', port: 0, errorCode: 0, errorMessage: '' }
+  return { key: "", nodeId: 0, host: "", port: 0, errorCode: 0, errorMessage: "" }
 }
 
 export function readCoordinator(r: Reader, version: number): Coordinator {
-  const flexible = version >= 3
-  let _key: string = ''
-  if (version >= 4) _key = r.compactString()
-  let _nodeId: number = 0
-  if (version >= 4) _nodeId = r.int32()
-  let _host: string = ''
-  if (version >= 4) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 4) _port = r.int32()
-  let _errorCode: number = 0
-  if (version >= 4) _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  if (version >= 4) _errorMessage = r.compactNullableString()
+  const flexible = version >= 3;
+  let _key: string = "";
+  if (version >= 4) _key = r.compactString();
+  let _nodeId: number = 0;
+  if (version >= 4) _nodeId = r.int32();
+  let _host: string = "";
+  if (version >= 4) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 4) _port = r.int32();
+  let _errorCode: number = 0;
+  if (version >= 4) _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  if (version >= 4) _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { key: _key, nodeId: _nodeId, host: _host, port: _port, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function writeCoordinator(w: Writer, version: number, v: CoordinatorInput): void {
-  const flexible = version >= 3
-  if (version >= 4) w.compactString(v.key === undefined ? '' : v.key)
-  if (version >= 4) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version >= 4) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 4) w.int32(v.port === undefined ? 0 : v.port)
-  if (version >= 4) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 4) w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+  const flexible = version >= 3;
+  if (version >= 4) w.compactString((v.key === undefined ? "" : v.key));
+  if (version >= 4) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version >= 4) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 4) w.int32((v.port === undefined ? 0 : v.port));
+  if (version >= 4) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 4) w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

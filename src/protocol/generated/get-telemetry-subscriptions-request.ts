@@ -23,19 +23,15 @@ export function defaultGetTelemetrySubscriptionsRequest(): GetTelemetrySubscript
 }
 
 export function decodeGetTelemetrySubscriptionsRequest(r: Reader, version: number): GetTelemetrySubscriptionsRequest {
-  const flexible = true
-  let _clientInstanceId: string = ZERO_UUID
-  _clientInstanceId = r.uuid()
+  const flexible = true;
+  let _clientInstanceId: string = ZERO_UUID;
+  _clientInstanceId = r.uuid();
   if (flexible) r.taggedFields()
   return { clientInstanceId: _clientInstanceId }
 }
 
-export function encodeGetTelemetrySubscriptionsRequest(
-  w: Writer,
-  version: number,
-  v: GetTelemetrySubscriptionsRequestInput,
-): void {
-  const flexible = true
-  w.uuid(v.clientInstanceId === undefined ? ZERO_UUID : v.clientInstanceId)
+export function encodeGetTelemetrySubscriptionsRequest(w: Writer, version: number, v: GetTelemetrySubscriptionsRequestInput): void {
+  const flexible = true;
+  w.uuid((v.clientInstanceId === undefined ? ZERO_UUID : v.clientInstanceId));
   if (flexible) w.uvarint(0)
 }

@@ -35,101 +35,43 @@ export interface GetTelemetrySubscriptionsResponseInput {
 }
 
 export function defaultGetTelemetrySubscriptionsResponse(): GetTelemetrySubscriptionsResponse {
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    clientInstanceId: ZERO_UUID,
-    subscriptionId: 0,
-    acceptedCompressionTypes: [],
-    pushIntervalMs: 0,
-    telemetryMaxBytes: 0,
-    deltaTemporality: false,
-    requestedMetrics: [],
-  }
+  return { throttleTimeMs: 0, errorCode: 0, clientInstanceId: ZERO_UUID, subscriptionId: 0, acceptedCompressionTypes: [], pushIntervalMs: 0, telemetryMaxBytes: 0, deltaTemporality: false, requestedMetrics: [] }
 }
 
 export function decodeGetTelemetrySubscriptionsResponse(r: Reader, version: number): GetTelemetrySubscriptionsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _clientInstanceId: string = ZERO_UUID
-  _clientInstanceId = r.uuid()
-  let _subscriptionId: number = 0
-  _subscriptionId = r.int32()
-  let _acceptedCompressionTypes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AcceptedCompressionTypes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int8()
-      _acceptedCompressionTypes = a
-    }
-  }
-  let _pushIntervalMs: number = 0
-  _pushIntervalMs = r.int32()
-  let _telemetryMaxBytes: number = 0
-  _telemetryMaxBytes = r.int32()
-  let _deltaTemporality: boolean = false
-  _deltaTemporality = r.bool()
-  let _requestedMetrics: string[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for RequestedMetrics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _requestedMetrics = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _clientInstanceId: string = ZERO_UUID;
+  _clientInstanceId = r.uuid();
+  let _subscriptionId: number = 0;
+  _subscriptionId = r.int32();
+  let _acceptedCompressionTypes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AcceptedCompressionTypes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int8(); _acceptedCompressionTypes = a } }
+  let _pushIntervalMs: number = 0;
+  _pushIntervalMs = r.int32();
+  let _telemetryMaxBytes: number = 0;
+  _telemetryMaxBytes = r.int32();
+  let _deltaTemporality: boolean = false;
+  _deltaTemporality = r.bool();
+  let _requestedMetrics: string[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for RequestedMetrics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _requestedMetrics = a } }
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    clientInstanceId: _clientInstanceId,
-    subscriptionId: _subscriptionId,
-    acceptedCompressionTypes: _acceptedCompressionTypes,
-    pushIntervalMs: _pushIntervalMs,
-    telemetryMaxBytes: _telemetryMaxBytes,
-    deltaTemporality: _deltaTemporality,
-    requestedMetrics: _requestedMetrics,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, clientInstanceId: _clientInstanceId, subscriptionId: _subscriptionId, acceptedCompressionTypes: _acceptedCompressionTypes, pushIntervalMs: _pushIntervalMs, telemetryMaxBytes: _telemetryMaxBytes, deltaTemporality: _deltaTemporality, requestedMetrics: _requestedMetrics }
 }
 
-export function encodeGetTelemetrySubscriptionsResponse(
-  w: Writer,
-  version: number,
-  v: GetTelemetrySubscriptionsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.uuid(v.clientInstanceId === undefined ? ZERO_UUID : v.clientInstanceId)
-  w.int32(v.subscriptionId === undefined ? 0 : v.subscriptionId)
-  {
-    const a = v.acceptedCompressionTypes === undefined ? [] : v.acceptedCompressionTypes
-    if (a == null) {
-      throw new ProtocolError('null array for AcceptedCompressionTypes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int8(e)
-    }
-  }
-  w.int32(v.pushIntervalMs === undefined ? 0 : v.pushIntervalMs)
-  w.int32(v.telemetryMaxBytes === undefined ? 0 : v.telemetryMaxBytes)
-  w.bool(v.deltaTemporality === undefined ? false : v.deltaTemporality)
-  {
-    const a = v.requestedMetrics === undefined ? [] : v.requestedMetrics
-    if (a == null) {
-      throw new ProtocolError('null array for RequestedMetrics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
+export function encodeGetTelemetrySubscriptionsResponse(w: Writer, version: number, v: GetTelemetrySubscriptionsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.uuid((v.clientInstanceId === undefined ? ZERO_UUID : v.clientInstanceId));
+  w.int32((v.subscriptionId === undefined ? 0 : v.subscriptionId));
+  { const a = (v.acceptedCompressionTypes === undefined ? [] : v.acceptedCompressionTypes); if (a == null) { throw new ProtocolError('null array for AcceptedCompressionTypes') } else { w.uvarint(a.length + 1); for (const e of a) w.int8(e) } };
+  w.int32((v.pushIntervalMs === undefined ? 0 : v.pushIntervalMs));
+  w.int32((v.telemetryMaxBytes === undefined ? 0 : v.telemetryMaxBytes));
+  w.bool((v.deltaTemporality === undefined ? false : v.deltaTemporality));
+  { const a = (v.requestedMetrics === undefined ? [] : v.requestedMetrics); if (a == null) { throw new ProtocolError('null array for RequestedMetrics') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -25,35 +25,28 @@ export interface HeartbeatRequestInput {
 }
 
 export function defaultHeartbeatRequest(): HeartbeatRequest {
-  return { groupId: '', generationId: 0, memberId: '', groupInstanceId: null }
+  return { groupId: "", generationId: 0, memberId: "", groupInstanceId: null }
 }
 
 export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatRequest {
-  const flexible = version >= 4
-  let _groupId: string = ''
-  _groupId = version >= 4 ? r.compactString() : r.string()
-  let _generationId: number = 0
-  _generationId = r.int32()
-  let _memberId: string = ''
-  _memberId = version >= 4 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 3) _groupInstanceId = version >= 4 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 4;
+  let _groupId: string = "";
+  _groupId = (version >= 4 ? r.compactString() : r.string());
+  let _generationId: number = 0;
+  _generationId = r.int32();
+  let _memberId: string = "";
+  _memberId = (version >= 4 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) _groupInstanceId = (version >= 4 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { groupId: _groupId, generationId: _generationId, memberId: _memberId, groupInstanceId: _groupInstanceId }
 }
 
 export function encodeHeartbeatRequest(w: Writer, version: number, v: HeartbeatRequestInput): void {
-  const flexible = version >= 4
-  version >= 4
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  w.int32(v.generationId === undefined ? 0 : v.generationId)
-  version >= 4
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 3)
-    version >= 4
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  w.int32((v.generationId === undefined ? 0 : v.generationId));
+  (version >= 4 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 3) (version >= 4 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
   if (flexible) w.uvarint(0)
 }

@@ -25,18 +25,18 @@ export function defaultHeartbeatResponse(): HeartbeatResponse {
 }
 
 export function decodeHeartbeatResponse(r: Reader, version: number): HeartbeatResponse {
-  const flexible = version >= 4
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 4;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode }
 }
 
 export function encodeHeartbeatResponse(w: Writer, version: number, v: HeartbeatResponseInput): void {
-  const flexible = version >= 4
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 4;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -25,40 +25,19 @@ export function defaultIncrementalAlterConfigsRequest(): IncrementalAlterConfigs
 }
 
 export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number): IncrementalAlterConfigsRequest {
-  const flexible = version >= 1
-  let _resources: AlterConfigsResource[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterConfigsResource(r, version)
-      _resources = a
-    }
-  }
-  let _validateOnly: boolean = false
-  _validateOnly = r.bool()
+  const flexible = version >= 1;
+  let _resources: AlterConfigsResource[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Resources') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterConfigsResource(r, version); _resources = a } }
+  let _validateOnly: boolean = false;
+  _validateOnly = r.bool();
   if (flexible) r.taggedFields()
   return { resources: _resources, validateOnly: _validateOnly }
 }
 
-export function encodeIncrementalAlterConfigsRequest(
-  w: Writer,
-  version: number,
-  v: IncrementalAlterConfigsRequestInput,
-): void {
-  const flexible = version >= 1
-  {
-    const a = v.resources === undefined ? [] : v.resources
-    if (a == null) {
-      throw new ProtocolError('null array for Resources')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterConfigsResource(w, version, e!)
-    }
-  }
-  w.bool(v.validateOnly === undefined ? false : v.validateOnly)
+export function encodeIncrementalAlterConfigsRequest(w: Writer, version: number, v: IncrementalAlterConfigsRequestInput): void {
+  const flexible = version >= 1;
+  { const a = (v.resources === undefined ? [] : v.resources); if (a == null) { throw new ProtocolError('null array for Resources') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterConfigsResource(w, version, e!) } };
+  w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   if (flexible) w.uvarint(0)
 }
 
@@ -75,45 +54,26 @@ export interface AlterConfigsResourceInput {
 }
 
 export function defaultAlterConfigsResource(): AlterConfigsResource {
-  return { resourceType: 0, resourceName: '', configs: [] }
+  return { resourceType: 0, resourceName: "", configs: [] }
 }
 
 export function readAlterConfigsResource(r: Reader, version: number): AlterConfigsResource {
-  const flexible = version >= 1
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 1 ? r.compactString() : r.string()
-  let _configs: AlterableConfig[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterableConfig(r, version)
-      _configs = a
-    }
-  }
+  const flexible = version >= 1;
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 1 ? r.compactString() : r.string());
+  let _configs: AlterableConfig[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Configs') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterableConfig(r, version); _configs = a } }
   if (flexible) r.taggedFields()
   return { resourceType: _resourceType, resourceName: _resourceName, configs: _configs }
 }
 
 export function writeAlterConfigsResource(w: Writer, version: number, v: AlterConfigsResourceInput): void {
-  const flexible = version >= 1
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 1
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
-  {
-    const a = v.configs === undefined ? [] : v.configs
-    if (a == null) {
-      throw new ProtocolError('null array for Configs')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterableConfig(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 1 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
+  { const a = (v.configs === undefined ? [] : v.configs); if (a == null) { throw new ProtocolError('null array for Configs') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterableConfig(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -130,27 +90,25 @@ export interface AlterableConfigInput {
 }
 
 export function defaultAlterableConfig(): AlterableConfig {
-  return { name: '', configOperation: 0, value: '' }
+  return { name: "", configOperation: 0, value: "" }
 }
 
 export function readAlterableConfig(r: Reader, version: number): AlterableConfig {
-  const flexible = version >= 1
-  let _name: string = ''
-  _name = version >= 1 ? r.compactString() : r.string()
-  let _configOperation: number = 0
-  _configOperation = r.int8()
-  let _value: string | null = ''
-  _value = version >= 1 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 1;
+  let _name: string = "";
+  _name = (version >= 1 ? r.compactString() : r.string());
+  let _configOperation: number = 0;
+  _configOperation = r.int8();
+  let _value: string | null = "";
+  _value = (version >= 1 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { name: _name, configOperation: _configOperation, value: _value }
 }
 
 export function writeAlterableConfig(w: Writer, version: number, v: AlterableConfigInput): void {
-  const flexible = version >= 1
-  version >= 1 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  w.int8(v.configOperation === undefined ? 0 : v.configOperation)
-  version >= 1
-    ? w.compactNullableString(v.value === undefined ? '' : v.value)
-    : w.nullableString(v.value === undefined ? '' : v.value)
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  w.int8((v.configOperation === undefined ? 0 : v.configOperation));
+  (version >= 1 ? w.compactNullableString((v.value === undefined ? "" : v.value)) : w.nullableString((v.value === undefined ? "" : v.value)));
   if (flexible) w.uvarint(0)
 }

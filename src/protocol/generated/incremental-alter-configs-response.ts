@@ -25,40 +25,19 @@ export function defaultIncrementalAlterConfigsResponse(): IncrementalAlterConfig
 }
 
 export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number): IncrementalAlterConfigsResponse {
-  const flexible = version >= 1
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _responses: AlterConfigsResourceResponse[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterConfigsResourceResponse(r, version)
-      _responses = a
-    }
-  }
+  const flexible = version >= 1;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _responses: AlterConfigsResourceResponse[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Responses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAlterConfigsResourceResponse(r, version); _responses = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, responses: _responses }
 }
 
-export function encodeIncrementalAlterConfigsResponse(
-  w: Writer,
-  version: number,
-  v: IncrementalAlterConfigsResponseInput,
-): void {
-  const flexible = version >= 1
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.responses === undefined ? [] : v.responses
-    if (a == null) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeAlterConfigsResourceResponse(w, version, e!)
-    }
-  }
+export function encodeIncrementalAlterConfigsResponse(w: Writer, version: number, v: IncrementalAlterConfigsResponseInput): void {
+  const flexible = version >= 1;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.responses === undefined ? [] : v.responses); if (a == null) { throw new ProtocolError('null array for Responses') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeAlterConfigsResourceResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -77,41 +56,28 @@ export interface AlterConfigsResourceResponseInput {
 }
 
 export function defaultAlterConfigsResourceResponse(): AlterConfigsResourceResponse {
-  return { errorCode: 0, errorMessage: '', resourceType: 0, resourceName: '' }
+  return { errorCode: 0, errorMessage: "", resourceType: 0, resourceName: "" }
 }
 
 export function readAlterConfigsResourceResponse(r: Reader, version: number): AlterConfigsResourceResponse {
-  const flexible = version >= 1
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 1 ? r.compactNullableString() : r.nullableString()
-  let _resourceType: number = 0
-  _resourceType = r.int8()
-  let _resourceName: string = ''
-  _resourceName = version >= 1 ? r.compactString() : r.string()
+  const flexible = version >= 1;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 1 ? r.compactNullableString() : r.nullableString());
+  let _resourceType: number = 0;
+  _resourceType = r.int8();
+  let _resourceName: string = "";
+  _resourceName = (version >= 1 ? r.compactString() : r.string());
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    resourceType: _resourceType,
-    resourceName: _resourceName,
-  }
+  return { errorCode: _errorCode, errorMessage: _errorMessage, resourceType: _resourceType, resourceName: _resourceName }
 }
 
-export function writeAlterConfigsResourceResponse(
-  w: Writer,
-  version: number,
-  v: AlterConfigsResourceResponseInput,
-): void {
-  const flexible = version >= 1
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 1
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  w.int8(v.resourceType === undefined ? 0 : v.resourceType)
-  version >= 1
-    ? w.compactString(v.resourceName === undefined ? '' : v.resourceName)
-    : w.string(v.resourceName === undefined ? '' : v.resourceName)
+export function writeAlterConfigsResourceResponse(w: Writer, version: number, v: AlterConfigsResourceResponseInput): void {
+  const flexible = version >= 1;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 1 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  w.int8((v.resourceType === undefined ? 0 : v.resourceType));
+  (version >= 1 ? w.compactString((v.resourceName === undefined ? "" : v.resourceName)) : w.string((v.resourceName === undefined ? "" : v.resourceName)));
   if (flexible) w.uvarint(0)
 }

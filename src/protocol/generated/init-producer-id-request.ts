@@ -25,35 +25,28 @@ export interface InitProducerIdRequestInput {
 }
 
 export function defaultInitProducerIdRequest(): InitProducerIdRequest {
-  return { transactionalId: '', transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 }
+  return { transactionalId: "", transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 }
 }
 
 export function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerIdRequest {
-  const flexible = version >= 2
-  let _transactionalId: string | null = ''
-  _transactionalId = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _transactionTimeoutMs: number = 0
-  _transactionTimeoutMs = r.int32()
-  let _producerId: bigint = -1n
-  if (version >= 3) _producerId = r.int64()
-  let _producerEpoch: number = -1
-  if (version >= 3) _producerEpoch = r.int16()
+  const flexible = version >= 2;
+  let _transactionalId: string | null = "";
+  _transactionalId = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _transactionTimeoutMs: number = 0;
+  _transactionTimeoutMs = r.int32();
+  let _producerId: bigint = -1n;
+  if (version >= 3) _producerId = r.int64();
+  let _producerEpoch: number = -1;
+  if (version >= 3) _producerEpoch = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    transactionalId: _transactionalId,
-    transactionTimeoutMs: _transactionTimeoutMs,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-  }
+  return { transactionalId: _transactionalId, transactionTimeoutMs: _transactionTimeoutMs, producerId: _producerId, producerEpoch: _producerEpoch }
 }
 
 export function encodeInitProducerIdRequest(w: Writer, version: number, v: InitProducerIdRequestInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactNullableString(v.transactionalId === undefined ? '' : v.transactionalId)
-    : w.nullableString(v.transactionalId === undefined ? '' : v.transactionalId)
-  w.int32(v.transactionTimeoutMs === undefined ? 0 : v.transactionTimeoutMs)
-  if (version >= 3) w.int64(v.producerId === undefined ? -1n : v.producerId)
-  if (version >= 3) w.int16(v.producerEpoch === undefined ? -1 : v.producerEpoch)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactNullableString((v.transactionalId === undefined ? "" : v.transactionalId)) : w.nullableString((v.transactionalId === undefined ? "" : v.transactionalId)));
+  w.int32((v.transactionTimeoutMs === undefined ? 0 : v.transactionTimeoutMs));
+  if (version >= 3) w.int64((v.producerId === undefined ? -1n : v.producerId));
+  if (version >= 3) w.int16((v.producerEpoch === undefined ? -1 : v.producerEpoch));
   if (flexible) w.uvarint(0)
 }

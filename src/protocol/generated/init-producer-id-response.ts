@@ -29,29 +29,24 @@ export function defaultInitProducerIdResponse(): InitProducerIdResponse {
 }
 
 export function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
-  const flexible = version >= 2
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _producerId: bigint = -1n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int16()
+  const flexible = version >= 2;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _producerId: bigint = -1n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, producerId: _producerId, producerEpoch: _producerEpoch }
 }
 
 export function encodeInitProducerIdResponse(w: Writer, version: number, v: InitProducerIdResponseInput): void {
-  const flexible = version >= 2
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int64(v.producerId === undefined ? -1n : v.producerId)
-  w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
+  const flexible = version >= 2;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int64((v.producerId === undefined ? -1n : v.producerId));
+  w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
   if (flexible) w.uvarint(0)
 }

@@ -21,44 +21,23 @@ export interface InitializeShareGroupStateRequestInput {
 }
 
 export function defaultInitializeShareGroupStateRequest(): InitializeShareGroupStateRequest {
-  return { groupId: '', topics: [] }
+  return { groupId: "", topics: [] }
 }
 
 export function decodeInitializeShareGroupStateRequest(r: Reader, version: number): InitializeShareGroupStateRequest {
-  const flexible = true
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _topics: InitializeStateData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readInitializeStateData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _topics: InitializeStateData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readInitializeStateData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, topics: _topics }
 }
 
-export function encodeInitializeShareGroupStateRequest(
-  w: Writer,
-  version: number,
-  v: InitializeShareGroupStateRequestInput,
-): void {
-  const flexible = true
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeInitializeStateData(w, version, e!)
-    }
-  }
+export function encodeInitializeShareGroupStateRequest(w: Writer, version: number, v: InitializeShareGroupStateRequestInput): void {
+  const flexible = true;
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeInitializeStateData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -77,36 +56,19 @@ export function defaultInitializeStateData(): InitializeStateData {
 }
 
 export function readInitializeStateData(r: Reader, version: number): InitializeStateData {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeInitializeStateData(w: Writer, version: number, v: InitializeStateDataInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -127,21 +89,21 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _stateEpoch: number = 0
-  _stateEpoch = r.int32()
-  let _startOffset: bigint = 0n
-  _startOffset = r.int64()
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _stateEpoch: number = 0;
+  _stateEpoch = r.int32();
+  let _startOffset: bigint = 0n;
+  _startOffset = r.int64();
   if (flexible) r.taggedFields()
   return { partition: _partition, stateEpoch: _stateEpoch, startOffset: _startOffset }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int32(v.stateEpoch === undefined ? 0 : v.stateEpoch)
-  w.int64(v.startOffset === undefined ? 0n : v.startOffset)
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int32((v.stateEpoch === undefined ? 0 : v.stateEpoch));
+  w.int64((v.startOffset === undefined ? 0n : v.startOffset));
   if (flexible) w.uvarint(0)
 }

@@ -33,85 +33,41 @@ export interface JoinGroupRequestInput {
 }
 
 export function defaultJoinGroupRequest(): JoinGroupRequest {
-  return {
-    groupId: '',
-    sessionTimeoutMs: 0,
-    rebalanceTimeoutMs: -1,
-    memberId: '',
-    groupInstanceId: null,
-    protocolType: '',
-    protocols: [],
-    reason: null,
-  }
+  return { groupId: "", sessionTimeoutMs: 0, rebalanceTimeoutMs: -1, memberId: "", groupInstanceId: null, protocolType: "", protocols: [], reason: null }
 }
 
 export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupRequest {
-  const flexible = version >= 6
-  let _groupId: string = ''
-  _groupId = version >= 6 ? r.compactString() : r.string()
-  let _sessionTimeoutMs: number = 0
-  _sessionTimeoutMs = r.int32()
-  let _rebalanceTimeoutMs: number = -1
-  if (version >= 1) _rebalanceTimeoutMs = r.int32()
-  let _memberId: string = ''
-  _memberId = version >= 6 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 5) _groupInstanceId = version >= 6 ? r.compactNullableString() : r.nullableString()
-  let _protocolType: string = ''
-  _protocolType = version >= 6 ? r.compactString() : r.string()
-  let _protocols: JoinGroupRequestProtocol[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Protocols')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readJoinGroupRequestProtocol(r, version)
-      _protocols = a
-    }
-  }
-  let _reason: string | null = null
-  if (version >= 8) _reason = r.compactNullableString()
+  const flexible = version >= 6;
+  let _groupId: string = "";
+  _groupId = (version >= 6 ? r.compactString() : r.string());
+  let _sessionTimeoutMs: number = 0;
+  _sessionTimeoutMs = r.int32();
+  let _rebalanceTimeoutMs: number = -1;
+  if (version >= 1) _rebalanceTimeoutMs = r.int32();
+  let _memberId: string = "";
+  _memberId = (version >= 6 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 5) _groupInstanceId = (version >= 6 ? r.compactNullableString() : r.nullableString());
+  let _protocolType: string = "";
+  _protocolType = (version >= 6 ? r.compactString() : r.string());
+  let _protocols: JoinGroupRequestProtocol[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Protocols') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readJoinGroupRequestProtocol(r, version); _protocols = a } }
+  let _reason: string | null = null;
+  if (version >= 8) _reason = r.compactNullableString();
   if (flexible) r.taggedFields()
-  return {
-    groupId: _groupId,
-    sessionTimeoutMs: _sessionTimeoutMs,
-    rebalanceTimeoutMs: _rebalanceTimeoutMs,
-    memberId: _memberId,
-    groupInstanceId: _groupInstanceId,
-    protocolType: _protocolType,
-    protocols: _protocols,
-    reason: _reason,
-  }
+  return { groupId: _groupId, sessionTimeoutMs: _sessionTimeoutMs, rebalanceTimeoutMs: _rebalanceTimeoutMs, memberId: _memberId, groupInstanceId: _groupInstanceId, protocolType: _protocolType, protocols: _protocols, reason: _reason }
 }
 
 export function encodeJoinGroupRequest(w: Writer, version: number, v: JoinGroupRequestInput): void {
-  const flexible = version >= 6
-  version >= 6
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  w.int32(v.sessionTimeoutMs === undefined ? 0 : v.sessionTimeoutMs)
-  if (version >= 1) w.int32(v.rebalanceTimeoutMs === undefined ? -1 : v.rebalanceTimeoutMs)
-  version >= 6
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 5)
-    version >= 6
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  version >= 6
-    ? w.compactString(v.protocolType === undefined ? '' : v.protocolType)
-    : w.string(v.protocolType === undefined ? '' : v.protocolType)
-  {
-    const a = v.protocols === undefined ? [] : v.protocols
-    if (a == null) {
-      throw new ProtocolError('null array for Protocols')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeJoinGroupRequestProtocol(w, version, e!)
-    }
-  }
-  if (version >= 8) w.compactNullableString(v.reason === undefined ? null : v.reason)
+  const flexible = version >= 6;
+  (version >= 6 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  w.int32((v.sessionTimeoutMs === undefined ? 0 : v.sessionTimeoutMs));
+  if (version >= 1) w.int32((v.rebalanceTimeoutMs === undefined ? -1 : v.rebalanceTimeoutMs));
+  (version >= 6 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 5) (version >= 6 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
+  (version >= 6 ? w.compactString((v.protocolType === undefined ? "" : v.protocolType)) : w.string((v.protocolType === undefined ? "" : v.protocolType)));
+  { const a = (v.protocols === undefined ? [] : v.protocols); if (a == null) { throw new ProtocolError('null array for Protocols') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeJoinGroupRequestProtocol(w, version, e!) } };
+  if (version >= 8) w.compactNullableString((v.reason === undefined ? null : v.reason));
   if (flexible) w.uvarint(0)
 }
 
@@ -126,24 +82,22 @@ export interface JoinGroupRequestProtocolInput {
 }
 
 export function defaultJoinGroupRequestProtocol(): JoinGroupRequestProtocol {
-  return { name: '', metadata: EMPTY }
+  return { name: "", metadata: EMPTY }
 }
 
 export function readJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
-  const flexible = version >= 6
-  let _name: string = ''
-  _name = version >= 6 ? r.compactString() : r.string()
-  let _metadata: Buffer = EMPTY
-  _metadata = version >= 6 ? r.compactBytes() : r.bytes()
+  const flexible = version >= 6;
+  let _name: string = "";
+  _name = (version >= 6 ? r.compactString() : r.string());
+  let _metadata: Buffer = EMPTY;
+  _metadata = (version >= 6 ? r.compactBytes() : r.bytes());
   if (flexible) r.taggedFields()
   return { name: _name, metadata: _metadata }
 }
 
 export function writeJoinGroupRequestProtocol(w: Writer, version: number, v: JoinGroupRequestProtocolInput): void {
-  const flexible = version >= 6
-  version >= 6 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  version >= 6
-    ? w.compactBytes(v.metadata === undefined ? EMPTY : v.metadata)
-    : w.bytes(v.metadata === undefined ? EMPTY : v.metadata)
+  const flexible = version >= 6;
+  (version >= 6 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  (version >= 6 ? w.compactBytes((v.metadata === undefined ? EMPTY : v.metadata)) : w.bytes((v.metadata === undefined ? EMPTY : v.metadata)));
   if (flexible) w.uvarint(0)
 }

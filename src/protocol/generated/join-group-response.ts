@@ -35,98 +35,44 @@ export interface JoinGroupResponseInput {
 }
 
 export function defaultJoinGroupResponse(): JoinGroupResponse {
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    generationId: -1,
-    protocolType: null,
-    protocolName: '',
-    leader: '',
-    skipAssignment: false,
-    memberId: '',
-    members: [],
-  }
+  return { throttleTimeMs: 0, errorCode: 0, generationId: -1, protocolType: null, protocolName: "", leader: "", skipAssignment: false, memberId: "", members: [] }
 }
 
 export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupResponse {
-  const flexible = version >= 6
-  let _throttleTimeMs: number = 0
-  if (version >= 2) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _generationId: number = -1
-  _generationId = r.int32()
-  let _protocolType: string | null = null
-  if (version >= 7) _protocolType = r.compactNullableString()
-  let _protocolName: string | null = ''
-  _protocolName =
-    version >= 7
-      ? version >= 6
-        ? r.compactNullableString()
-        : r.nullableString()
-      : version >= 6
-        ? r.compactString()
-        : r.string()
-  let _leader: string = ''
-  _leader = version >= 6 ? r.compactString() : r.string()
-  let _skipAssignment: boolean = false
-  if (version >= 9) _skipAssignment = r.bool()
-  let _memberId: string = ''
-  _memberId = version >= 6 ? r.compactString() : r.string()
-  let _members: JoinGroupResponseMember[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readJoinGroupResponseMember(r, version)
-      _members = a
-    }
-  }
+  const flexible = version >= 6;
+  let _throttleTimeMs: number = 0;
+  if (version >= 2) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _generationId: number = -1;
+  _generationId = r.int32();
+  let _protocolType: string | null = null;
+  if (version >= 7) _protocolType = r.compactNullableString();
+  let _protocolName: string | null = "";
+  _protocolName = (version >= 7 ? (version >= 6 ? r.compactNullableString() : r.nullableString()) : (version >= 6 ? r.compactString() : r.string()));
+  let _leader: string = "";
+  _leader = (version >= 6 ? r.compactString() : r.string());
+  let _skipAssignment: boolean = false;
+  if (version >= 9) _skipAssignment = r.bool();
+  let _memberId: string = "";
+  _memberId = (version >= 6 ? r.compactString() : r.string());
+  let _members: JoinGroupResponseMember[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Members') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readJoinGroupResponseMember(r, version); _members = a } }
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    generationId: _generationId,
-    protocolType: _protocolType,
-    protocolName: _protocolName,
-    leader: _leader,
-    skipAssignment: _skipAssignment,
-    memberId: _memberId,
-    members: _members,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, generationId: _generationId, protocolType: _protocolType, protocolName: _protocolName, leader: _leader, skipAssignment: _skipAssignment, memberId: _memberId, members: _members }
 }
 
 export function encodeJoinGroupResponse(w: Writer, version: number, v: JoinGroupResponseInput): void {
-  const flexible = version >= 6
-  if (version >= 2) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int32(v.generationId === undefined ? -1 : v.generationId)
-  if (version >= 7) w.compactNullableString(v.protocolType === undefined ? null : v.protocolType)
-  version >= 7
-    ? version >= 6
-      ? w.compactNullableString(v.protocolName === undefined ? '' : v.protocolName)
-      : w.nullableString(v.protocolName === undefined ? '' : v.protocolName)
-    : version >= 6
-      ? w.compactString(v.protocolName === undefined ? '' : v.protocolName)
-      : w.string(v.protocolName === undefined ? '' : v.protocolName)
-  version >= 6
-    ? w.compactString(v.leader === undefined ? '' : v.leader)
-    : w.string(v.leader === undefined ? '' : v.leader)
-  if (version >= 9) w.bool(v.skipAssignment === undefined ? false : v.skipAssignment)
-  version >= 6
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  {
-    const a = v.members === undefined ? [] : v.members
-    if (a == null) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeJoinGroupResponseMember(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 2) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int32((v.generationId === undefined ? -1 : v.generationId));
+  if (version >= 7) w.compactNullableString((v.protocolType === undefined ? null : v.protocolType));
+  (version >= 7 ? (version >= 6 ? w.compactNullableString((v.protocolName === undefined ? "" : v.protocolName)) : w.nullableString((v.protocolName === undefined ? "" : v.protocolName))) : (version >= 6 ? w.compactString((v.protocolName === undefined ? "" : v.protocolName)) : w.string((v.protocolName === undefined ? "" : v.protocolName))));
+  (version >= 6 ? w.compactString((v.leader === undefined ? "" : v.leader)) : w.string((v.leader === undefined ? "" : v.leader)));
+  if (version >= 9) w.bool((v.skipAssignment === undefined ? false : v.skipAssignment));
+  (version >= 6 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  { const a = (v.members === undefined ? [] : v.members); if (a == null) { throw new ProtocolError('null array for Members') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeJoinGroupResponseMember(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -143,32 +89,25 @@ export interface JoinGroupResponseMemberInput {
 }
 
 export function defaultJoinGroupResponseMember(): JoinGroupResponseMember {
-  return { memberId: '', groupInstanceId: null, metadata: EMPTY }
+  return { memberId: "", groupInstanceId: null, metadata: EMPTY }
 }
 
 export function readJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseMember {
-  const flexible = version >= 6
-  let _memberId: string = ''
-  _memberId = version >= 6 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 5) _groupInstanceId = version >= 6 ? r.compactNullableString() : r.nullableString()
-  let _metadata: Buffer = EMPTY
-  _metadata = version >= 6 ? r.compactBytes() : r.bytes()
+  const flexible = version >= 6;
+  let _memberId: string = "";
+  _memberId = (version >= 6 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 5) _groupInstanceId = (version >= 6 ? r.compactNullableString() : r.nullableString());
+  let _metadata: Buffer = EMPTY;
+  _metadata = (version >= 6 ? r.compactBytes() : r.bytes());
   if (flexible) r.taggedFields()
   return { memberId: _memberId, groupInstanceId: _groupInstanceId, metadata: _metadata }
 }
 
 export function writeJoinGroupResponseMember(w: Writer, version: number, v: JoinGroupResponseMemberInput): void {
-  const flexible = version >= 6
-  version >= 6
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 5)
-    version >= 6
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  version >= 6
-    ? w.compactBytes(v.metadata === undefined ? EMPTY : v.metadata)
-    : w.bytes(v.metadata === undefined ? EMPTY : v.metadata)
+  const flexible = version >= 6;
+  (version >= 6 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 5) (version >= 6 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
+  (version >= 6 ? w.compactBytes((v.metadata === undefined ? EMPTY : v.metadata)) : w.bytes((v.metadata === undefined ? EMPTY : v.metadata)));
   if (flexible) w.uvarint(0)
 }

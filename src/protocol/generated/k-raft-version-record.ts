@@ -24,18 +24,18 @@ export function defaultKRaftVersionRecord(): KRaftVersionRecord {
 }
 
 export function decodeKRaftVersionRecord(r: Reader, version: number): KRaftVersionRecord {
-  const flexible = true
-  let _version: number = 0
-  _version = r.int16()
-  let _kRaftVersion: number = 0
-  _kRaftVersion = r.int16()
+  const flexible = true;
+  let _version: number = 0;
+  _version = r.int16();
+  let _kRaftVersion: number = 0;
+  _kRaftVersion = r.int16();
   if (flexible) r.taggedFields()
   return { version: _version, kRaftVersion: _kRaftVersion }
 }
 
 export function encodeKRaftVersionRecord(w: Writer, version: number, v: KRaftVersionRecordInput): void {
-  const flexible = true
-  w.int16(v.version === undefined ? 0 : v.version)
-  w.int16(v.kRaftVersion === undefined ? 0 : v.kRaftVersion)
+  const flexible = true;
+  w.int16((v.version === undefined ? 0 : v.version));
+  w.int16((v.kRaftVersion === undefined ? 0 : v.kRaftVersion));
   if (flexible) w.uvarint(0)
 }

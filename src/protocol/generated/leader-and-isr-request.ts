@@ -41,147 +41,53 @@ export interface LeaderAndIsrPartitionStateInput {
 }
 
 export function defaultLeaderAndIsrPartitionState(): LeaderAndIsrPartitionState {
-  return {
-    topicName: '',
-    partitionIndex: 0,
-    controllerEpoch: 0,
-    leader: 0,
-    leaderEpoch: 0,
-    isr: [],
-    partitionEpoch: 0,
-    replicas: [],
-    addingReplicas: [],
-    removingReplicas: [],
-    isNew: false,
-    leaderRecoveryState: 0,
-  }
+  return { topicName: "", partitionIndex: 0, controllerEpoch: 0, leader: 0, leaderEpoch: 0, isr: [], partitionEpoch: 0, replicas: [], addingReplicas: [], removingReplicas: [], isNew: false, leaderRecoveryState: 0 }
 }
 
 export function readLeaderAndIsrPartitionState(r: Reader, version: number): LeaderAndIsrPartitionState {
-  const flexible = version >= 4
-  let _topicName: string = ''
-  if (version <= 1) _topicName = r.string()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _controllerEpoch: number = 0
-  _controllerEpoch = r.int32()
-  let _leader: number = 0
-  _leader = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
-  let _isr: number[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Isr')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _isr = a
-    }
-  }
-  let _partitionEpoch: number = 0
-  _partitionEpoch = r.int32()
-  let _replicas: number[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Replicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _replicas = a
-    }
-  }
-  let _addingReplicas: number[] = []
-  if (version >= 3) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AddingReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _addingReplicas = a
-    }
-  }
-  let _removingReplicas: number[] = []
-  if (version >= 3) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for RemovingReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _removingReplicas = a
-    }
-  }
-  let _isNew: boolean = false
-  if (version >= 1) _isNew = r.bool()
-  let _leaderRecoveryState: number = 0
-  if (version >= 6) _leaderRecoveryState = r.int8()
+  const flexible = version >= 4;
+  let _topicName: string = "";
+  if (version <= 1) _topicName = r.string();
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _controllerEpoch: number = 0;
+  _controllerEpoch = r.int32();
+  let _leader: number = 0;
+  _leader = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
+  let _isr: number[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Isr') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _isr = a } }
+  let _partitionEpoch: number = 0;
+  _partitionEpoch = r.int32();
+  let _replicas: number[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Replicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _replicas = a } }
+  let _addingReplicas: number[] = [];
+  if (version >= 3) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for AddingReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _addingReplicas = a } }
+  let _removingReplicas: number[] = [];
+  if (version >= 3) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for RemovingReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _removingReplicas = a } }
+  let _isNew: boolean = false;
+  if (version >= 1) _isNew = r.bool();
+  let _leaderRecoveryState: number = 0;
+  if (version >= 6) _leaderRecoveryState = r.int8();
   if (flexible) r.taggedFields()
-  return {
-    topicName: _topicName,
-    partitionIndex: _partitionIndex,
-    controllerEpoch: _controllerEpoch,
-    leader: _leader,
-    leaderEpoch: _leaderEpoch,
-    isr: _isr,
-    partitionEpoch: _partitionEpoch,
-    replicas: _replicas,
-    addingReplicas: _addingReplicas,
-    removingReplicas: _removingReplicas,
-    isNew: _isNew,
-    leaderRecoveryState: _leaderRecoveryState,
-  }
+  return { topicName: _topicName, partitionIndex: _partitionIndex, controllerEpoch: _controllerEpoch, leader: _leader, leaderEpoch: _leaderEpoch, isr: _isr, partitionEpoch: _partitionEpoch, replicas: _replicas, addingReplicas: _addingReplicas, removingReplicas: _removingReplicas, isNew: _isNew, leaderRecoveryState: _leaderRecoveryState }
 }
 
 export function writeLeaderAndIsrPartitionState(w: Writer, version: number, v: LeaderAndIsrPartitionStateInput): void {
-  const flexible = version >= 4
-  if (version <= 1) w.string(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.controllerEpoch === undefined ? 0 : v.controllerEpoch)
-  w.int32(v.leader === undefined ? 0 : v.leader)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
-  {
-    const a = v.isr === undefined ? [] : v.isr
-    if (a == null) {
-      throw new ProtocolError('null array for Isr')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  w.int32(v.partitionEpoch === undefined ? 0 : v.partitionEpoch)
-  {
-    const a = v.replicas === undefined ? [] : v.replicas
-    if (a == null) {
-      throw new ProtocolError('null array for Replicas')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 3) {
-    const a = v.addingReplicas === undefined ? [] : v.addingReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for AddingReplicas')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 3) {
-    const a = v.removingReplicas === undefined ? [] : v.removingReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for RemovingReplicas')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 1) w.bool(v.isNew === undefined ? false : v.isNew)
-  if (version >= 6) w.int8(v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState)
+  const flexible = version >= 4;
+  if (version <= 1) w.string((v.topicName === undefined ? "" : v.topicName));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.controllerEpoch === undefined ? 0 : v.controllerEpoch));
+  w.int32((v.leader === undefined ? 0 : v.leader));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
+  { const a = (v.isr === undefined ? [] : v.isr); if (a == null) { throw new ProtocolError('null array for Isr') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  w.int32((v.partitionEpoch === undefined ? 0 : v.partitionEpoch));
+  { const a = (v.replicas === undefined ? [] : v.replicas); if (a == null) { throw new ProtocolError('null array for Replicas') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  if (version >= 3) { const a = (v.addingReplicas === undefined ? [] : v.addingReplicas); if (a == null) { throw new ProtocolError('null array for AddingReplicas') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  if (version >= 3) { const a = (v.removingReplicas === undefined ? [] : v.removingReplicas); if (a == null) { throw new ProtocolError('null array for RemovingReplicas') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  if (version >= 1) w.bool((v.isNew === undefined ? false : v.isNew));
+  if (version >= 6) w.int8((v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState));
   if (flexible) w.uvarint(0)
 }
 
@@ -208,110 +114,41 @@ export interface LeaderAndIsrRequestInput {
 }
 
 export function defaultLeaderAndIsrRequest(): LeaderAndIsrRequest {
-  return {
-    controllerId: 0,
-    isKRaftController: false,
-    controllerEpoch: 0,
-    brokerEpoch: -1n,
-    type: 0,
-    ungroupedPartitionStates: [],
-    topicStates: [],
-    liveLeaders: [],
-  }
+  return { controllerId: 0, isKRaftController: false, controllerEpoch: 0, brokerEpoch: -1n, type: 0, ungroupedPartitionStates: [], topicStates: [], liveLeaders: [] }
 }
 
 export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAndIsrRequest {
-  const flexible = version >= 4
-  let _controllerId: number = 0
-  _controllerId = r.int32()
-  let _isKRaftController: boolean = false
-  if (version >= 7) _isKRaftController = r.bool()
-  let _controllerEpoch: number = 0
-  _controllerEpoch = r.int32()
-  let _brokerEpoch: bigint = -1n
-  if (version >= 2) _brokerEpoch = r.int64()
-  let _type: number = 0
-  if (version >= 5) _type = r.int8()
-  let _ungroupedPartitionStates: LeaderAndIsrPartitionState[] = []
-  if (version <= 1) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for UngroupedPartitionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionState(r, version)
-      _ungroupedPartitionStates = a
-    }
-  }
-  let _topicStates: LeaderAndIsrTopicState[] = []
-  if (version >= 2) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrTopicState(r, version)
-      _topicStates = a
-    }
-  }
-  let _liveLeaders: LeaderAndIsrLiveLeader[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for LiveLeaders')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrLiveLeader(r, version)
-      _liveLeaders = a
-    }
-  }
+  const flexible = version >= 4;
+  let _controllerId: number = 0;
+  _controllerId = r.int32();
+  let _isKRaftController: boolean = false;
+  if (version >= 7) _isKRaftController = r.bool();
+  let _controllerEpoch: number = 0;
+  _controllerEpoch = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 2) _brokerEpoch = r.int64();
+  let _type: number = 0;
+  if (version >= 5) _type = r.int8();
+  let _ungroupedPartitionStates: LeaderAndIsrPartitionState[] = [];
+  if (version <= 1) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for UngroupedPartitionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionState(r, version); _ungroupedPartitionStates = a } }
+  let _topicStates: LeaderAndIsrTopicState[] = [];
+  if (version >= 2) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for TopicStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrTopicState(r, version); _topicStates = a } }
+  let _liveLeaders: LeaderAndIsrLiveLeader[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for LiveLeaders') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrLiveLeader(r, version); _liveLeaders = a } }
   if (flexible) r.taggedFields()
-  return {
-    controllerId: _controllerId,
-    isKRaftController: _isKRaftController,
-    controllerEpoch: _controllerEpoch,
-    brokerEpoch: _brokerEpoch,
-    type: _type,
-    ungroupedPartitionStates: _ungroupedPartitionStates,
-    topicStates: _topicStates,
-    liveLeaders: _liveLeaders,
-  }
+  return { controllerId: _controllerId, isKRaftController: _isKRaftController, controllerEpoch: _controllerEpoch, brokerEpoch: _brokerEpoch, type: _type, ungroupedPartitionStates: _ungroupedPartitionStates, topicStates: _topicStates, liveLeaders: _liveLeaders }
 }
 
 export function encodeLeaderAndIsrRequest(w: Writer, version: number, v: LeaderAndIsrRequestInput): void {
-  const flexible = version >= 4
-  w.int32(v.controllerId === undefined ? 0 : v.controllerId)
-  if (version >= 7) w.bool(v.isKRaftController === undefined ? false : v.isKRaftController)
-  w.int32(v.controllerEpoch === undefined ? 0 : v.controllerEpoch)
-  if (version >= 2) w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
-  if (version >= 5) w.int8(v.type === undefined ? 0 : v.type)
-  if (version <= 1) {
-    const a = v.ungroupedPartitionStates === undefined ? [] : v.ungroupedPartitionStates
-    if (a == null) {
-      throw new ProtocolError('null array for UngroupedPartitionStates')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeLeaderAndIsrPartitionState(w, version, e!)
-    }
-  }
-  if (version >= 2) {
-    const a = v.topicStates === undefined ? [] : v.topicStates
-    if (a == null) {
-      throw new ProtocolError('null array for TopicStates')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeLeaderAndIsrTopicState(w, version, e!)
-    }
-  }
-  {
-    const a = v.liveLeaders === undefined ? [] : v.liveLeaders
-    if (a == null) {
-      throw new ProtocolError('null array for LiveLeaders')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeLeaderAndIsrLiveLeader(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  w.int32((v.controllerId === undefined ? 0 : v.controllerId));
+  if (version >= 7) w.bool((v.isKRaftController === undefined ? false : v.isKRaftController));
+  w.int32((v.controllerEpoch === undefined ? 0 : v.controllerEpoch));
+  if (version >= 2) w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
+  if (version >= 5) w.int8((v.type === undefined ? 0 : v.type));
+  if (version <= 1) { const a = (v.ungroupedPartitionStates === undefined ? [] : v.ungroupedPartitionStates); if (a == null) { throw new ProtocolError('null array for UngroupedPartitionStates') } else { w.int32(a.length); for (const e of a) writeLeaderAndIsrPartitionState(w, version, e!) } };
+  if (version >= 2) { const a = (v.topicStates === undefined ? [] : v.topicStates); if (a == null) { throw new ProtocolError('null array for TopicStates') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeLeaderAndIsrTopicState(w, version, e!) } };
+  { const a = (v.liveLeaders === undefined ? [] : v.liveLeaders); if (a == null) { throw new ProtocolError('null array for LiveLeaders') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeLeaderAndIsrLiveLeader(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -328,46 +165,26 @@ export interface LeaderAndIsrTopicStateInput {
 }
 
 export function defaultLeaderAndIsrTopicState(): LeaderAndIsrTopicState {
-  return { topicName: '', topicId: ZERO_UUID, partitionStates: [] }
+  return { topicName: "", topicId: ZERO_UUID, partitionStates: [] }
 }
 
 export function readLeaderAndIsrTopicState(r: Reader, version: number): LeaderAndIsrTopicState {
-  const flexible = version >= 4
-  let _topicName: string = ''
-  if (version >= 2) _topicName = version >= 4 ? r.compactString() : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 5) _topicId = r.uuid()
-  let _partitionStates: LeaderAndIsrPartitionState[] = []
-  if (version >= 2) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionState(r, version)
-      _partitionStates = a
-    }
-  }
+  const flexible = version >= 4;
+  let _topicName: string = "";
+  if (version >= 2) _topicName = (version >= 4 ? r.compactString() : r.string());
+  let _topicId: string = ZERO_UUID;
+  if (version >= 5) _topicId = r.uuid();
+  let _partitionStates: LeaderAndIsrPartitionState[] = [];
+  if (version >= 2) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionState(r, version); _partitionStates = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, topicId: _topicId, partitionStates: _partitionStates }
 }
 
 export function writeLeaderAndIsrTopicState(w: Writer, version: number, v: LeaderAndIsrTopicStateInput): void {
-  const flexible = version >= 4
-  if (version >= 2)
-    version >= 4
-      ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-      : w.string(v.topicName === undefined ? '' : v.topicName)
-  if (version >= 5) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  if (version >= 2) {
-    const a = v.partitionStates === undefined ? [] : v.partitionStates
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionStates')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeLeaderAndIsrPartitionState(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  if (version >= 2) (version >= 4 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  if (version >= 5) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  if (version >= 2) { const a = (v.partitionStates === undefined ? [] : v.partitionStates); if (a == null) { throw new ProtocolError('null array for PartitionStates') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeLeaderAndIsrPartitionState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -384,27 +201,25 @@ export interface LeaderAndIsrLiveLeaderInput {
 }
 
 export function defaultLeaderAndIsrLiveLeader(): LeaderAndIsrLiveLeader {
-  return { brokerId: 0, hostName: '', port: 0 }
+  return { brokerId: 0, hostName: "", port: 0 }
 }
 
 export function readLeaderAndIsrLiveLeader(r: Reader, version: number): LeaderAndIsrLiveLeader {
-  const flexible = version >= 4
-  let _brokerId: number = 0
-  _brokerId = r.int32()
-  let _hostName: string = ''
-  _hostName = version >= 4 ? r.compactString() : r.string()
-  let _port: number = 0
-  _port = r.int32()
+  const flexible = version >= 4;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
+  let _hostName: string = "";
+  _hostName = (version >= 4 ? r.compactString() : r.string());
+  let _port: number = 0;
+  _port = r.int32();
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId, hostName: _hostName, port: _port }
 }
 
 export function writeLeaderAndIsrLiveLeader(w: Writer, version: number, v: LeaderAndIsrLiveLeaderInput): void {
-  const flexible = version >= 4
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
-  version >= 4
-    ? w.compactString(v.hostName === undefined ? '' : v.hostName)
-    : w.string(v.hostName === undefined ? '' : v.hostName)
-  w.int32(v.port === undefined ? 0 : v.port)
+  const flexible = version >= 4;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
+  (version >= 4 ? w.compactString((v.hostName === undefined ? "" : v.hostName)) : w.string((v.hostName === undefined ? "" : v.hostName)));
+  w.int32((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

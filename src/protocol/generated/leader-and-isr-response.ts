@@ -23,29 +23,26 @@ export interface LeaderAndIsrPartitionErrorInput {
 }
 
 export function defaultLeaderAndIsrPartitionError(): LeaderAndIsrPartitionError {
-  return { topicName: '', partitionIndex: 0, errorCode: 0 }
+  return { topicName: "", partitionIndex: 0, errorCode: 0 }
 }
 
 export function readLeaderAndIsrPartitionError(r: Reader, version: number): LeaderAndIsrPartitionError {
-  const flexible = version >= 4
-  let _topicName: string = ''
-  if (version <= 4) _topicName = version >= 4 ? r.compactString() : r.string()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 4;
+  let _topicName: string = "";
+  if (version <= 4) _topicName = (version >= 4 ? r.compactString() : r.string());
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
 export function writeLeaderAndIsrPartitionError(w: Writer, version: number, v: LeaderAndIsrPartitionErrorInput): void {
-  const flexible = version >= 4
-  if (version <= 4)
-    version >= 4
-      ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-      : w.string(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 4;
+  if (version <= 4) (version >= 4 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }
 
@@ -66,56 +63,22 @@ export function defaultLeaderAndIsrResponse(): LeaderAndIsrResponse {
 }
 
 export function decodeLeaderAndIsrResponse(r: Reader, version: number): LeaderAndIsrResponse {
-  const flexible = version >= 4
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _partitionErrors: LeaderAndIsrPartitionError[] = []
-  if (version <= 4) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionErrors')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionError(r, version)
-      _partitionErrors = a
-    }
-  }
-  let _topics: LeaderAndIsrTopicError[] = []
-  if (version >= 5) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrTopicError(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 4;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _partitionErrors: LeaderAndIsrPartitionError[] = [];
+  if (version <= 4) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionErrors') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionError(r, version); _partitionErrors = a } }
+  let _topics: LeaderAndIsrTopicError[] = [];
+  if (version >= 5) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrTopicError(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, partitionErrors: _partitionErrors, topics: _topics }
 }
 
 export function encodeLeaderAndIsrResponse(w: Writer, version: number, v: LeaderAndIsrResponseInput): void {
-  const flexible = version >= 4
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version <= 4) {
-    const a = v.partitionErrors === undefined ? [] : v.partitionErrors
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionErrors')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeLeaderAndIsrPartitionError(w, version, e!)
-    }
-  }
-  if (version >= 5) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeLeaderAndIsrTopicError(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version <= 4) { const a = (v.partitionErrors === undefined ? [] : v.partitionErrors); if (a == null) { throw new ProtocolError('null array for PartitionErrors') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeLeaderAndIsrPartitionError(w, version, e!) } };
+  if (version >= 5) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeLeaderAndIsrTopicError(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -134,35 +97,18 @@ export function defaultLeaderAndIsrTopicError(): LeaderAndIsrTopicError {
 }
 
 export function readLeaderAndIsrTopicError(r: Reader, version: number): LeaderAndIsrTopicError {
-  const flexible = version >= 4
-  let _topicId: string = ZERO_UUID
-  if (version >= 5) _topicId = r.uuid()
-  let _partitionErrors: LeaderAndIsrPartitionError[] = []
-  if (version >= 5) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionErrors')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionError(r, version)
-      _partitionErrors = a
-    }
-  }
+  const flexible = version >= 4;
+  let _topicId: string = ZERO_UUID;
+  if (version >= 5) _topicId = r.uuid();
+  let _partitionErrors: LeaderAndIsrPartitionError[] = [];
+  if (version >= 5) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for PartitionErrors') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readLeaderAndIsrPartitionError(r, version); _partitionErrors = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitionErrors: _partitionErrors }
 }
 
 export function writeLeaderAndIsrTopicError(w: Writer, version: number, v: LeaderAndIsrTopicErrorInput): void {
-  const flexible = version >= 4
-  if (version >= 5) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  if (version >= 5) {
-    const a = v.partitionErrors === undefined ? [] : v.partitionErrors
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionErrors')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeLeaderAndIsrPartitionError(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  if (version >= 5) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  if (version >= 5) { const a = (v.partitionErrors === undefined ? [] : v.partitionErrors); if (a == null) { throw new ProtocolError('null array for PartitionErrors') } else { w.uvarint(a.length + 1); for (const e of a) writeLeaderAndIsrPartitionError(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }

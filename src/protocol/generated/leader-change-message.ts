@@ -24,19 +24,19 @@ export function defaultVoter(): Voter {
 }
 
 export function readVoter(r: Reader, version: number): Voter {
-  const flexible = true
-  let _voterId: number = 0
-  _voterId = r.int32()
-  let _voterDirectoryId: string = ZERO_UUID
-  if (version >= 1) _voterDirectoryId = r.uuid()
+  const flexible = true;
+  let _voterId: number = 0;
+  _voterId = r.int32();
+  let _voterDirectoryId: string = ZERO_UUID;
+  if (version >= 1) _voterDirectoryId = r.uuid();
   if (flexible) r.taggedFields()
   return { voterId: _voterId, voterDirectoryId: _voterDirectoryId }
 }
 
 export function writeVoter(w: Writer, version: number, v: VoterInput): void {
-  const flexible = true
-  w.int32(v.voterId === undefined ? 0 : v.voterId)
-  if (version >= 1) w.uuid(v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId)
+  const flexible = true;
+  w.int32((v.voterId === undefined ? 0 : v.voterId));
+  if (version >= 1) w.uuid((v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId));
   if (flexible) w.uvarint(0)
 }
 
@@ -59,58 +59,24 @@ export function defaultLeaderChangeMessage(): LeaderChangeMessage {
 }
 
 export function decodeLeaderChangeMessage(r: Reader, version: number): LeaderChangeMessage {
-  const flexible = true
-  let _version: number = 0
-  _version = r.int16()
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _voters: Voter[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Voters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readVoter(r, version)
-      _voters = a
-    }
-  }
-  let _grantingVoters: Voter[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for GrantingVoters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readVoter(r, version)
-      _grantingVoters = a
-    }
-  }
+  const flexible = true;
+  let _version: number = 0;
+  _version = r.int16();
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _voters: Voter[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Voters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readVoter(r, version); _voters = a } }
+  let _grantingVoters: Voter[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for GrantingVoters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readVoter(r, version); _grantingVoters = a } }
   if (flexible) r.taggedFields()
   return { version: _version, leaderId: _leaderId, voters: _voters, grantingVoters: _grantingVoters }
 }
 
 export function encodeLeaderChangeMessage(w: Writer, version: number, v: LeaderChangeMessageInput): void {
-  const flexible = true
-  w.int16(v.version === undefined ? 0 : v.version)
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  {
-    const a = v.voters === undefined ? [] : v.voters
-    if (a == null) {
-      throw new ProtocolError('null array for Voters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeVoter(w, version, e!)
-    }
-  }
-  {
-    const a = v.grantingVoters === undefined ? [] : v.grantingVoters
-    if (a == null) {
-      throw new ProtocolError('null array for GrantingVoters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeVoter(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int16((v.version === undefined ? 0 : v.version));
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  { const a = (v.voters === undefined ? [] : v.voters); if (a == null) { throw new ProtocolError('null array for Voters') } else { w.uvarint(a.length + 1); for (const e of a) writeVoter(w, version, e!) } };
+  { const a = (v.grantingVoters === undefined ? [] : v.grantingVoters); if (a == null) { throw new ProtocolError('null array for GrantingVoters') } else { w.uvarint(a.length + 1); for (const e of a) writeVoter(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }

@@ -23,45 +23,26 @@ export interface LeaveGroupRequestInput {
 }
 
 export function defaultLeaveGroupRequest(): LeaveGroupRequest {
-  return { groupId: '', memberId: '', members: [] }
+  return { groupId: "", memberId: "", members: [] }
 }
 
 export function decodeLeaveGroupRequest(r: Reader, version: number): LeaveGroupRequest {
-  const flexible = version >= 4
-  let _groupId: string = ''
-  _groupId = version >= 4 ? r.compactString() : r.string()
-  let _memberId: string = ''
-  if (version <= 2) _memberId = r.string()
-  let _members: MemberIdentity[] = []
-  if (version >= 3) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMemberIdentity(r, version)
-      _members = a
-    }
-  }
+  const flexible = version >= 4;
+  let _groupId: string = "";
+  _groupId = (version >= 4 ? r.compactString() : r.string());
+  let _memberId: string = "";
+  if (version <= 2) _memberId = r.string();
+  let _members: MemberIdentity[] = [];
+  if (version >= 3) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Members') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMemberIdentity(r, version); _members = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, memberId: _memberId, members: _members }
 }
 
 export function encodeLeaveGroupRequest(w: Writer, version: number, v: LeaveGroupRequestInput): void {
-  const flexible = version >= 4
-  version >= 4
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  if (version <= 2) w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 3) {
-    const a = v.members === undefined ? [] : v.members
-    if (a == null) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeMemberIdentity(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  if (version <= 2) w.string((v.memberId === undefined ? "" : v.memberId));
+  if (version >= 3) { const a = (v.members === undefined ? [] : v.members); if (a == null) { throw new ProtocolError('null array for Members') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeMemberIdentity(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -78,31 +59,25 @@ export interface MemberIdentityInput {
 }
 
 export function defaultMemberIdentity(): MemberIdentity {
-  return { memberId: '', groupInstanceId: null, reason: null }
+  return { memberId: "", groupInstanceId: null, reason: null }
 }
 
 export function readMemberIdentity(r: Reader, version: number): MemberIdentity {
-  const flexible = version >= 4
-  let _memberId: string = ''
-  if (version >= 3) _memberId = version >= 4 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 3) _groupInstanceId = version >= 4 ? r.compactNullableString() : r.nullableString()
-  let _reason: string | null = null
-  if (version >= 5) _reason = r.compactNullableString()
+  const flexible = version >= 4;
+  let _memberId: string = "";
+  if (version >= 3) _memberId = (version >= 4 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) _groupInstanceId = (version >= 4 ? r.compactNullableString() : r.nullableString());
+  let _reason: string | null = null;
+  if (version >= 5) _reason = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { memberId: _memberId, groupInstanceId: _groupInstanceId, reason: _reason }
 }
 
 export function writeMemberIdentity(w: Writer, version: number, v: MemberIdentityInput): void {
-  const flexible = version >= 4
-  if (version >= 3)
-    version >= 4
-      ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-      : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 3)
-    version >= 4
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  if (version >= 5) w.compactNullableString(v.reason === undefined ? null : v.reason)
+  const flexible = version >= 4;
+  if (version >= 3) (version >= 4 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 3) (version >= 4 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
+  if (version >= 5) w.compactNullableString((v.reason === undefined ? null : v.reason));
   if (flexible) w.uvarint(0)
 }

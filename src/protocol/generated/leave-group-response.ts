@@ -27,39 +27,22 @@ export function defaultLeaveGroupResponse(): LeaveGroupResponse {
 }
 
 export function decodeLeaveGroupResponse(r: Reader, version: number): LeaveGroupResponse {
-  const flexible = version >= 4
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _members: MemberResponse[] = []
-  if (version >= 3) {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMemberResponse(r, version)
-      _members = a
-    }
-  }
+  const flexible = version >= 4;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _members: MemberResponse[] = [];
+  if (version >= 3) { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Members') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMemberResponse(r, version); _members = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, members: _members }
 }
 
 export function encodeLeaveGroupResponse(w: Writer, version: number, v: LeaveGroupResponseInput): void {
-  const flexible = version >= 4
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 3) {
-    const a = v.members === undefined ? [] : v.members
-    if (a == null) {
-      throw new ProtocolError('null array for Members')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeMemberResponse(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 3) { const a = (v.members === undefined ? [] : v.members); if (a == null) { throw new ProtocolError('null array for Members') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeMemberResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -76,31 +59,25 @@ export interface MemberResponseInput {
 }
 
 export function defaultMemberResponse(): MemberResponse {
-  return { memberId: '', groupInstanceId: '', errorCode: 0 }
+  return { memberId: "", groupInstanceId: "", errorCode: 0 }
 }
 
 export function readMemberResponse(r: Reader, version: number): MemberResponse {
-  const flexible = version >= 4
-  let _memberId: string = ''
-  if (version >= 3) _memberId = version >= 4 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = ''
-  if (version >= 3) _groupInstanceId = version >= 4 ? r.compactNullableString() : r.nullableString()
-  let _errorCode: number = 0
-  if (version >= 3) _errorCode = r.int16()
+  const flexible = version >= 4;
+  let _memberId: string = "";
+  if (version >= 3) _memberId = (version >= 4 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = "";
+  if (version >= 3) _groupInstanceId = (version >= 4 ? r.compactNullableString() : r.nullableString());
+  let _errorCode: number = 0;
+  if (version >= 3) _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { memberId: _memberId, groupInstanceId: _groupInstanceId, errorCode: _errorCode }
 }
 
 export function writeMemberResponse(w: Writer, version: number, v: MemberResponseInput): void {
-  const flexible = version >= 4
-  if (version >= 3)
-    version >= 4
-      ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-      : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 3)
-    version >= 4
-      ? w.compactNullableString(v.groupInstanceId === undefined ? '' : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? '' : v.groupInstanceId)
-  if (version >= 3) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 4;
+  if (version >= 3) (version >= 4 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 3) (version >= 4 ? w.compactNullableString((v.groupInstanceId === undefined ? "" : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? "" : v.groupInstanceId)));
+  if (version >= 3) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

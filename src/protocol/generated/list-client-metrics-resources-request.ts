@@ -10,25 +10,23 @@ void EMPTY
 export const ListClientMetricsResourcesRequestVersions = { min: 0, max: 0, flexibleMin: 0 } as const
 export const ListClientMetricsResourcesRequestApiKey = 74
 
-export interface ListClientMetricsResourcesRequest {}
+export interface ListClientMetricsResourcesRequest {
+}
 
-export interface ListClientMetricsResourcesRequestInput {}
+export interface ListClientMetricsResourcesRequestInput {
+}
 
 export function defaultListClientMetricsResourcesRequest(): ListClientMetricsResourcesRequest {
-  return {}
+  return {  }
 }
 
 export function decodeListClientMetricsResourcesRequest(r: Reader, version: number): ListClientMetricsResourcesRequest {
-  const flexible = true
+  const flexible = true;
   if (flexible) r.taggedFields()
-  return {}
+  return {  }
 }
 
-export function encodeListClientMetricsResourcesRequest(
-  w: Writer,
-  version: number,
-  v: ListClientMetricsResourcesRequestInput,
-): void {
-  const flexible = true
+export function encodeListClientMetricsResourcesRequest(w: Writer, version: number, v: ListClientMetricsResourcesRequestInput): void {
+  const flexible = true;
   if (flexible) w.uvarint(0)
 }

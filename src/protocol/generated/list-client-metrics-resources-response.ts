@@ -26,47 +26,23 @@ export function defaultListClientMetricsResourcesResponse(): ListClientMetricsRe
   return { throttleTimeMs: 0, errorCode: 0, clientMetricsResources: [] }
 }
 
-export function decodeListClientMetricsResourcesResponse(
-  r: Reader,
-  version: number,
-): ListClientMetricsResourcesResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _clientMetricsResources: ClientMetricsResource[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ClientMetricsResources')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readClientMetricsResource(r, version)
-      _clientMetricsResources = a
-    }
-  }
+export function decodeListClientMetricsResourcesResponse(r: Reader, version: number): ListClientMetricsResourcesResponse {
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _clientMetricsResources: ClientMetricsResource[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for ClientMetricsResources') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readClientMetricsResource(r, version); _clientMetricsResources = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, clientMetricsResources: _clientMetricsResources }
 }
 
-export function encodeListClientMetricsResourcesResponse(
-  w: Writer,
-  version: number,
-  v: ListClientMetricsResourcesResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.clientMetricsResources === undefined ? [] : v.clientMetricsResources
-    if (a == null) {
-      throw new ProtocolError('null array for ClientMetricsResources')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeClientMetricsResource(w, version, e!)
-    }
-  }
+export function encodeListClientMetricsResourcesResponse(w: Writer, version: number, v: ListClientMetricsResourcesResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.clientMetricsResources === undefined ? [] : v.clientMetricsResources); if (a == null) { throw new ProtocolError('null array for ClientMetricsResources') } else { w.uvarint(a.length + 1); for (const e of a) writeClientMetricsResource(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -79,19 +55,19 @@ export interface ClientMetricsResourceInput {
 }
 
 export function defaultClientMetricsResource(): ClientMetricsResource {
-  return { name: '' }
+  return { name: "" }
 }
 
 export function readClientMetricsResource(r: Reader, version: number): ClientMetricsResource {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
   if (flexible) r.taggedFields()
   return { name: _name }
 }
 
 export function writeClientMetricsResource(w: Writer, version: number, v: ClientMetricsResourceInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
   if (flexible) w.uvarint(0)
 }

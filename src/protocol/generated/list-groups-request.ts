@@ -25,52 +25,18 @@ export function defaultListGroupsRequest(): ListGroupsRequest {
 }
 
 export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsRequest {
-  const flexible = version >= 3
-  let _statesFilter: string[] = []
-  if (version >= 4) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for StatesFilter')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _statesFilter = a
-    }
-  }
-  let _typesFilter: string[] = []
-  if (version >= 5) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TypesFilter')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _typesFilter = a
-    }
-  }
+  const flexible = version >= 3;
+  let _statesFilter: string[] = [];
+  if (version >= 4) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for StatesFilter') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _statesFilter = a } }
+  let _typesFilter: string[] = [];
+  if (version >= 5) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TypesFilter') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _typesFilter = a } }
   if (flexible) r.taggedFields()
   return { statesFilter: _statesFilter, typesFilter: _typesFilter }
 }
 
 export function encodeListGroupsRequest(w: Writer, version: number, v: ListGroupsRequestInput): void {
-  const flexible = version >= 3
-  if (version >= 4) {
-    const a = v.statesFilter === undefined ? [] : v.statesFilter
-    if (a == null) {
-      throw new ProtocolError('null array for StatesFilter')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
-  if (version >= 5) {
-    const a = v.typesFilter === undefined ? [] : v.typesFilter
-    if (a == null) {
-      throw new ProtocolError('null array for TypesFilter')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
+  const flexible = version >= 3;
+  if (version >= 4) { const a = (v.statesFilter === undefined ? [] : v.statesFilter); if (a == null) { throw new ProtocolError('null array for StatesFilter') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
+  if (version >= 5) { const a = (v.typesFilter === undefined ? [] : v.typesFilter); if (a == null) { throw new ProtocolError('null array for TypesFilter') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -27,39 +27,22 @@ export function defaultListGroupsResponse(): ListGroupsResponse {
 }
 
 export function decodeListGroupsResponse(r: Reader, version: number): ListGroupsResponse {
-  const flexible = version >= 3
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _groups: ListedGroup[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListedGroup(r, version)
-      _groups = a
-    }
-  }
+  const flexible = version >= 3;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _groups: ListedGroup[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Groups') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListedGroup(r, version); _groups = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, groups: _groups }
 }
 
 export function encodeListGroupsResponse(w: Writer, version: number, v: ListGroupsResponseInput): void {
-  const flexible = version >= 3
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.groups === undefined ? [] : v.groups
-    if (a == null) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeListedGroup(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.groups === undefined ? [] : v.groups); if (a == null) { throw new ProtocolError('null array for Groups') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeListedGroup(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -78,32 +61,28 @@ export interface ListedGroupInput {
 }
 
 export function defaultListedGroup(): ListedGroup {
-  return { groupId: '', protocolType: '', groupState: '', groupType: '' }
+  return { groupId: "", protocolType: "", groupState: "", groupType: "" }
 }
 
 export function readListedGroup(r: Reader, version: number): ListedGroup {
-  const flexible = version >= 3
-  let _groupId: string = ''
-  _groupId = version >= 3 ? r.compactString() : r.string()
-  let _protocolType: string = ''
-  _protocolType = version >= 3 ? r.compactString() : r.string()
-  let _groupState: string = ''
-  if (version >= 4) _groupState = r.compactString()
-  let _groupType: string = ''
-  if (version >= 5) _groupType = r.compactString()
+  const flexible = version >= 3;
+  let _groupId: string = "";
+  _groupId = (version >= 3 ? r.compactString() : r.string());
+  let _protocolType: string = "";
+  _protocolType = (version >= 3 ? r.compactString() : r.string());
+  let _groupState: string = "";
+  if (version >= 4) _groupState = r.compactString();
+  let _groupType: string = "";
+  if (version >= 5) _groupType = r.compactString();
   if (flexible) r.taggedFields()
   return { groupId: _groupId, protocolType: _protocolType, groupState: _groupState, groupType: _groupType }
 }
 
 export function writeListedGroup(w: Writer, version: number, v: ListedGroupInput): void {
-  const flexible = version >= 3
-  version >= 3
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  version >= 3
-    ? w.compactString(v.protocolType === undefined ? '' : v.protocolType)
-    : w.string(v.protocolType === undefined ? '' : v.protocolType)
-  if (version >= 4) w.compactString(v.groupState === undefined ? '' : v.groupState)
-  if (version >= 5) w.compactString(v.groupType === undefined ? '' : v.groupType)
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  (version >= 3 ? w.compactString((v.protocolType === undefined ? "" : v.protocolType)) : w.string((v.protocolType === undefined ? "" : v.protocolType)));
+  if (version >= 4) w.compactString((v.groupState === undefined ? "" : v.groupState));
+  if (version >= 5) w.compactString((v.groupType === undefined ? "" : v.groupType));
   if (flexible) w.uvarint(0)
 }

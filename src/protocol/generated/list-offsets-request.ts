@@ -29,42 +29,25 @@ export function defaultListOffsetsRequest(): ListOffsetsRequest {
 }
 
 export function decodeListOffsetsRequest(r: Reader, version: number): ListOffsetsRequest {
-  const flexible = version >= 6
-  let _replicaId: number = 0
-  _replicaId = r.int32()
-  let _isolationLevel: number = 0
-  if (version >= 2) _isolationLevel = r.int8()
-  let _topics: ListOffsetsTopic[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsTopic(r, version)
-      _topics = a
-    }
-  }
-  let _timeoutMs: number = 0
-  if (version >= 10) _timeoutMs = r.int32()
+  const flexible = version >= 6;
+  let _replicaId: number = 0;
+  _replicaId = r.int32();
+  let _isolationLevel: number = 0;
+  if (version >= 2) _isolationLevel = r.int8();
+  let _topics: ListOffsetsTopic[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListOffsetsTopic(r, version); _topics = a } }
+  let _timeoutMs: number = 0;
+  if (version >= 10) _timeoutMs = r.int32();
   if (flexible) r.taggedFields()
   return { replicaId: _replicaId, isolationLevel: _isolationLevel, topics: _topics, timeoutMs: _timeoutMs }
 }
 
 export function encodeListOffsetsRequest(w: Writer, version: number, v: ListOffsetsRequestInput): void {
-  const flexible = version >= 6
-  w.int32(v.replicaId === undefined ? 0 : v.replicaId)
-  if (version >= 2) w.int8(v.isolationLevel === undefined ? 0 : v.isolationLevel)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeListOffsetsTopic(w, version, e!)
-    }
-  }
-  if (version >= 10) w.int32(v.timeoutMs === undefined ? 0 : v.timeoutMs)
+  const flexible = version >= 6;
+  w.int32((v.replicaId === undefined ? 0 : v.replicaId));
+  if (version >= 2) w.int8((v.isolationLevel === undefined ? 0 : v.isolationLevel));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeListOffsetsTopic(w, version, e!) } };
+  if (version >= 10) w.int32((v.timeoutMs === undefined ? 0 : v.timeoutMs));
   if (flexible) w.uvarint(0)
 }
 
@@ -79,40 +62,23 @@ export interface ListOffsetsTopicInput {
 }
 
 export function defaultListOffsetsTopic(): ListOffsetsTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readListOffsetsTopic(r: Reader, version: number): ListOffsetsTopic {
-  const flexible = version >= 6
-  let _name: string = ''
-  _name = version >= 6 ? r.compactString() : r.string()
-  let _partitions: ListOffsetsPartition[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 6;
+  let _name: string = "";
+  _name = (version >= 6 ? r.compactString() : r.string());
+  let _partitions: ListOffsetsPartition[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListOffsetsPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeListOffsetsTopic(w: Writer, version: number, v: ListOffsetsTopicInput): void {
-  const flexible = version >= 6
-  version >= 6 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeListOffsetsPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  (version >= 6 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeListOffsetsPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -135,29 +101,24 @@ export function defaultListOffsetsPartition(): ListOffsetsPartition {
 }
 
 export function readListOffsetsPartition(r: Reader, version: number): ListOffsetsPartition {
-  const flexible = version >= 6
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _currentLeaderEpoch: number = -1
-  if (version >= 4) _currentLeaderEpoch = r.int32()
-  let _timestamp: bigint = 0n
-  _timestamp = r.int64()
-  let _maxNumOffsets: number = 1
-  if (version <= 0) _maxNumOffsets = r.int32()
+  const flexible = version >= 6;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _currentLeaderEpoch: number = -1;
+  if (version >= 4) _currentLeaderEpoch = r.int32();
+  let _timestamp: bigint = 0n;
+  _timestamp = r.int64();
+  let _maxNumOffsets: number = 1;
+  if (version <= 0) _maxNumOffsets = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    currentLeaderEpoch: _currentLeaderEpoch,
-    timestamp: _timestamp,
-    maxNumOffsets: _maxNumOffsets,
-  }
+  return { partitionIndex: _partitionIndex, currentLeaderEpoch: _currentLeaderEpoch, timestamp: _timestamp, maxNumOffsets: _maxNumOffsets }
 }
 
 export function writeListOffsetsPartition(w: Writer, version: number, v: ListOffsetsPartitionInput): void {
-  const flexible = version >= 6
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  if (version >= 4) w.int32(v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch)
-  w.int64(v.timestamp === undefined ? 0n : v.timestamp)
-  if (version <= 0) w.int32(v.maxNumOffsets === undefined ? 1 : v.maxNumOffsets)
+  const flexible = version >= 6;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  if (version >= 4) w.int32((v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch));
+  w.int64((v.timestamp === undefined ? 0n : v.timestamp));
+  if (version <= 0) w.int32((v.maxNumOffsets === undefined ? 1 : v.maxNumOffsets));
   if (flexible) w.uvarint(0)
 }

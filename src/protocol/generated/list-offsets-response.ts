@@ -25,36 +25,19 @@ export function defaultListOffsetsResponse(): ListOffsetsResponse {
 }
 
 export function decodeListOffsetsResponse(r: Reader, version: number): ListOffsetsResponse {
-  const flexible = version >= 6
-  let _throttleTimeMs: number = 0
-  if (version >= 2) _throttleTimeMs = r.int32()
-  let _topics: ListOffsetsTopicResponse[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsTopicResponse(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 6;
+  let _throttleTimeMs: number = 0;
+  if (version >= 2) _throttleTimeMs = r.int32();
+  let _topics: ListOffsetsTopicResponse[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListOffsetsTopicResponse(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeListOffsetsResponse(w: Writer, version: number, v: ListOffsetsResponseInput): void {
-  const flexible = version >= 6
-  if (version >= 2) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeListOffsetsTopicResponse(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 2) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeListOffsetsTopicResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,40 +52,23 @@ export interface ListOffsetsTopicResponseInput {
 }
 
 export function defaultListOffsetsTopicResponse(): ListOffsetsTopicResponse {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readListOffsetsTopicResponse(r: Reader, version: number): ListOffsetsTopicResponse {
-  const flexible = version >= 6
-  let _name: string = ''
-  _name = version >= 6 ? r.compactString() : r.string()
-  let _partitions: ListOffsetsPartitionResponse[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsPartitionResponse(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 6;
+  let _name: string = "";
+  _name = (version >= 6 ? r.compactString() : r.string());
+  let _partitions: ListOffsetsPartitionResponse[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListOffsetsPartitionResponse(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeListOffsetsTopicResponse(w: Writer, version: number, v: ListOffsetsTopicResponseInput): void {
-  const flexible = version >= 6
-  version >= 6 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeListOffsetsPartitionResponse(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  (version >= 6 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeListOffsetsPartitionResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -129,58 +95,30 @@ export function defaultListOffsetsPartitionResponse(): ListOffsetsPartitionRespo
 }
 
 export function readListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsPartitionResponse {
-  const flexible = version >= 6
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _oldStyleOffsets: bigint[] = []
-  if (version <= 0) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for OldStyleOffsets')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int64()
-      _oldStyleOffsets = a
-    }
-  }
-  let _timestamp: bigint = -1n
-  if (version >= 1) _timestamp = r.int64()
-  let _offset: bigint = -1n
-  if (version >= 1) _offset = r.int64()
-  let _leaderEpoch: number = -1
-  if (version >= 4) _leaderEpoch = r.int32()
+  const flexible = version >= 6;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _oldStyleOffsets: bigint[] = [];
+  if (version <= 0) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for OldStyleOffsets') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int64(); _oldStyleOffsets = a } }
+  let _timestamp: bigint = -1n;
+  if (version >= 1) _timestamp = r.int64();
+  let _offset: bigint = -1n;
+  if (version >= 1) _offset = r.int64();
+  let _leaderEpoch: number = -1;
+  if (version >= 4) _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    errorCode: _errorCode,
-    oldStyleOffsets: _oldStyleOffsets,
-    timestamp: _timestamp,
-    offset: _offset,
-    leaderEpoch: _leaderEpoch,
-  }
+  return { partitionIndex: _partitionIndex, errorCode: _errorCode, oldStyleOffsets: _oldStyleOffsets, timestamp: _timestamp, offset: _offset, leaderEpoch: _leaderEpoch }
 }
 
-export function writeListOffsetsPartitionResponse(
-  w: Writer,
-  version: number,
-  v: ListOffsetsPartitionResponseInput,
-): void {
-  const flexible = version >= 6
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version <= 0) {
-    const a = v.oldStyleOffsets === undefined ? [] : v.oldStyleOffsets
-    if (a == null) {
-      throw new ProtocolError('null array for OldStyleOffsets')
-    } else {
-      w.int32(a.length)
-      for (const e of a) w.int64(e)
-    }
-  }
-  if (version >= 1) w.int64(v.timestamp === undefined ? -1n : v.timestamp)
-  if (version >= 1) w.int64(v.offset === undefined ? -1n : v.offset)
-  if (version >= 4) w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
+export function writeListOffsetsPartitionResponse(w: Writer, version: number, v: ListOffsetsPartitionResponseInput): void {
+  const flexible = version >= 6;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version <= 0) { const a = (v.oldStyleOffsets === undefined ? [] : v.oldStyleOffsets); if (a == null) { throw new ProtocolError('null array for OldStyleOffsets') } else { w.int32(a.length); for (const e of a) w.int64(e) } };
+  if (version >= 1) w.int64((v.timestamp === undefined ? -1n : v.timestamp));
+  if (version >= 1) w.int64((v.offset === undefined ? -1n : v.offset));
+  if (version >= 4) w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }

@@ -25,40 +25,19 @@ export function defaultListPartitionReassignmentsRequest(): ListPartitionReassig
 }
 
 export function decodeListPartitionReassignmentsRequest(r: Reader, version: number): ListPartitionReassignmentsRequest {
-  const flexible = true
-  let _timeoutMs: number = 60000
-  _timeoutMs = r.int32()
-  let _topics: ListPartitionReassignmentsTopics[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _topics = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsTopics(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _timeoutMs: number = 60000;
+  _timeoutMs = r.int32();
+  let _topics: ListPartitionReassignmentsTopics[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _topics = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsTopics(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { timeoutMs: _timeoutMs, topics: _topics }
 }
 
-export function encodeListPartitionReassignmentsRequest(
-  w: Writer,
-  version: number,
-  v: ListPartitionReassignmentsRequestInput,
-): void {
-  const flexible = true
-  w.int32(v.timeoutMs === undefined ? 60000 : v.timeoutMs)
-  {
-    const a = v.topics === undefined ? null : v.topics
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeListPartitionReassignmentsTopics(w, version, e!)
-    }
-  }
+export function encodeListPartitionReassignmentsRequest(w: Writer, version: number, v: ListPartitionReassignmentsRequestInput): void {
+  const flexible = true;
+  w.int32((v.timeoutMs === undefined ? 60000 : v.timeoutMs));
+  { const a = (v.topics === undefined ? null : v.topics); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) writeListPartitionReassignmentsTopics(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -73,43 +52,22 @@ export interface ListPartitionReassignmentsTopicsInput {
 }
 
 export function defaultListPartitionReassignmentsTopics(): ListPartitionReassignmentsTopics {
-  return { name: '', partitionIndexes: [] }
+  return { name: "", partitionIndexes: [] }
 }
 
 export function readListPartitionReassignmentsTopics(r: Reader, version: number): ListPartitionReassignmentsTopics {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitionIndexes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitionIndexes = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitionIndexes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for PartitionIndexes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitionIndexes = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionIndexes: _partitionIndexes }
 }
 
-export function writeListPartitionReassignmentsTopics(
-  w: Writer,
-  version: number,
-  v: ListPartitionReassignmentsTopicsInput,
-): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitionIndexes === undefined ? [] : v.partitionIndexes
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+export function writeListPartitionReassignmentsTopics(w: Writer, version: number, v: ListPartitionReassignmentsTopicsInput): void {
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitionIndexes === undefined ? [] : v.partitionIndexes); if (a == null) { throw new ProtocolError('null array for PartitionIndexes') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -25,53 +25,29 @@ export interface ListPartitionReassignmentsResponseInput {
 }
 
 export function defaultListPartitionReassignmentsResponse(): ListPartitionReassignmentsResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', topics: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", topics: [] }
 }
 
-export function decodeListPartitionReassignmentsResponse(
-  r: Reader,
-  version: number,
-): ListPartitionReassignmentsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
-  let _topics: OngoingTopicReassignment[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOngoingTopicReassignment(r, version)
-      _topics = a
-    }
-  }
+export function decodeListPartitionReassignmentsResponse(r: Reader, version: number): ListPartitionReassignmentsResponse {
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
+  let _topics: OngoingTopicReassignment[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOngoingTopicReassignment(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, topics: _topics }
 }
 
-export function encodeListPartitionReassignmentsResponse(
-  w: Writer,
-  version: number,
-  v: ListPartitionReassignmentsResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOngoingTopicReassignment(w, version, e!)
-    }
-  }
+export function encodeListPartitionReassignmentsResponse(w: Writer, version: number, v: ListPartitionReassignmentsResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeOngoingTopicReassignment(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -86,40 +62,23 @@ export interface OngoingTopicReassignmentInput {
 }
 
 export function defaultOngoingTopicReassignment(): OngoingTopicReassignment {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOngoingTopicReassignment(r: Reader, version: number): OngoingTopicReassignment {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _partitions: OngoingPartitionReassignment[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOngoingPartitionReassignment(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _partitions: OngoingPartitionReassignment[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOngoingPartitionReassignment(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOngoingTopicReassignment(w: Writer, version: number, v: OngoingTopicReassignmentInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOngoingPartitionReassignment(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeOngoingPartitionReassignment(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -142,84 +101,24 @@ export function defaultOngoingPartitionReassignment(): OngoingPartitionReassignm
 }
 
 export function readOngoingPartitionReassignment(r: Reader, version: number): OngoingPartitionReassignment {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _replicas: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Replicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _replicas = a
-    }
-  }
-  let _addingReplicas: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AddingReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _addingReplicas = a
-    }
-  }
-  let _removingReplicas: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for RemovingReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _removingReplicas = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _replicas: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Replicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _replicas = a } }
+  let _addingReplicas: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AddingReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _addingReplicas = a } }
+  let _removingReplicas: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for RemovingReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _removingReplicas = a } }
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    replicas: _replicas,
-    addingReplicas: _addingReplicas,
-    removingReplicas: _removingReplicas,
-  }
+  return { partitionIndex: _partitionIndex, replicas: _replicas, addingReplicas: _addingReplicas, removingReplicas: _removingReplicas }
 }
 
-export function writeOngoingPartitionReassignment(
-  w: Writer,
-  version: number,
-  v: OngoingPartitionReassignmentInput,
-): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  {
-    const a = v.replicas === undefined ? [] : v.replicas
-    if (a == null) {
-      throw new ProtocolError('null array for Replicas')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.addingReplicas === undefined ? [] : v.addingReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for AddingReplicas')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.removingReplicas === undefined ? [] : v.removingReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for RemovingReplicas')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+export function writeOngoingPartitionReassignment(w: Writer, version: number, v: OngoingPartitionReassignmentInput): void {
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  { const a = (v.replicas === undefined ? [] : v.replicas); if (a == null) { throw new ProtocolError('null array for Replicas') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  { const a = (v.addingReplicas === undefined ? [] : v.addingReplicas); if (a == null) { throw new ProtocolError('null array for AddingReplicas') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
+  { const a = (v.removingReplicas === undefined ? [] : v.removingReplicas); if (a == null) { throw new ProtocolError('null array for RemovingReplicas') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

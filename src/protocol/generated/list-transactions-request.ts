@@ -27,55 +27,21 @@ export function defaultListTransactionsRequest(): ListTransactionsRequest {
 }
 
 export function decodeListTransactionsRequest(r: Reader, version: number): ListTransactionsRequest {
-  const flexible = true
-  let _stateFilters: string[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for StateFilters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _stateFilters = a
-    }
-  }
-  let _producerIdFilters: bigint[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ProducerIdFilters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int64()
-      _producerIdFilters = a
-    }
-  }
-  let _durationFilter: bigint = -1n
-  if (version >= 1) _durationFilter = r.int64()
+  const flexible = true;
+  let _stateFilters: string[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for StateFilters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _stateFilters = a } }
+  let _producerIdFilters: bigint[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for ProducerIdFilters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int64(); _producerIdFilters = a } }
+  let _durationFilter: bigint = -1n;
+  if (version >= 1) _durationFilter = r.int64();
   if (flexible) r.taggedFields()
   return { stateFilters: _stateFilters, producerIdFilters: _producerIdFilters, durationFilter: _durationFilter }
 }
 
 export function encodeListTransactionsRequest(w: Writer, version: number, v: ListTransactionsRequestInput): void {
-  const flexible = true
-  {
-    const a = v.stateFilters === undefined ? [] : v.stateFilters
-    if (a == null) {
-      throw new ProtocolError('null array for StateFilters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
-  {
-    const a = v.producerIdFilters === undefined ? [] : v.producerIdFilters
-    if (a == null) {
-      throw new ProtocolError('null array for ProducerIdFilters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int64(e)
-    }
-  }
-  if (version >= 1) w.int64(v.durationFilter === undefined ? -1n : v.durationFilter)
+  const flexible = true;
+  { const a = (v.stateFilters === undefined ? [] : v.stateFilters); if (a == null) { throw new ProtocolError('null array for StateFilters') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
+  { const a = (v.producerIdFilters === undefined ? [] : v.producerIdFilters); if (a == null) { throw new ProtocolError('null array for ProducerIdFilters') } else { w.uvarint(a.length + 1); for (const e of a) w.int64(e) } };
+  if (version >= 1) w.int64((v.durationFilter === undefined ? -1n : v.durationFilter));
   if (flexible) w.uvarint(0)
 }

@@ -29,64 +29,25 @@ export function defaultListTransactionsResponse(): ListTransactionsResponse {
 }
 
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _unknownStateFilters: string[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for UnknownStateFilters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _unknownStateFilters = a
-    }
-  }
-  let _transactionStates: TransactionState[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TransactionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTransactionState(r, version)
-      _transactionStates = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _unknownStateFilters: string[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for UnknownStateFilters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _unknownStateFilters = a } }
+  let _transactionStates: TransactionState[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TransactionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTransactionState(r, version); _transactionStates = a } }
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    unknownStateFilters: _unknownStateFilters,
-    transactionStates: _transactionStates,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, unknownStateFilters: _unknownStateFilters, transactionStates: _transactionStates }
 }
 
 export function encodeListTransactionsResponse(w: Writer, version: number, v: ListTransactionsResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.unknownStateFilters === undefined ? [] : v.unknownStateFilters
-    if (a == null) {
-      throw new ProtocolError('null array for UnknownStateFilters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
-  {
-    const a = v.transactionStates === undefined ? [] : v.transactionStates
-    if (a == null) {
-      throw new ProtocolError('null array for TransactionStates')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTransactionState(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.unknownStateFilters === undefined ? [] : v.unknownStateFilters); if (a == null) { throw new ProtocolError('null array for UnknownStateFilters') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
+  { const a = (v.transactionStates === undefined ? [] : v.transactionStates); if (a == null) { throw new ProtocolError('null array for TransactionStates') } else { w.uvarint(a.length + 1); for (const e of a) writeTransactionState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -103,25 +64,25 @@ export interface TransactionStateInput {
 }
 
 export function defaultTransactionState(): TransactionState {
-  return { transactionalId: '', producerId: 0n, transactionState: '' }
+  return { transactionalId: "", producerId: 0n, transactionState: "" }
 }
 
 export function readTransactionState(r: Reader, version: number): TransactionState {
-  const flexible = true
-  let _transactionalId: string = ''
-  _transactionalId = r.compactString()
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _transactionState: string = ''
-  _transactionState = r.compactString()
+  const flexible = true;
+  let _transactionalId: string = "";
+  _transactionalId = r.compactString();
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _transactionState: string = "";
+  _transactionState = r.compactString();
   if (flexible) r.taggedFields()
   return { transactionalId: _transactionalId, producerId: _producerId, transactionState: _transactionState }
 }
 
 export function writeTransactionState(w: Writer, version: number, v: TransactionStateInput): void {
-  const flexible = true
-  w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.compactString(v.transactionState === undefined ? '' : v.transactionState)
+  const flexible = true;
+  w.compactString((v.transactionalId === undefined ? "" : v.transactionalId));
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.compactString((v.transactionState === undefined ? "" : v.transactionState));
   if (flexible) w.uvarint(0)
 }

@@ -25,58 +25,29 @@ export interface MetadataRequestInput {
 }
 
 export function defaultMetadataRequest(): MetadataRequest {
-  return {
-    topics: [],
-    allowAutoTopicCreation: true,
-    includeClusterAuthorizedOperations: false,
-    includeTopicAuthorizedOperations: false,
-  }
+  return { topics: [], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }
 }
 
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
-  const flexible = version >= 9
-  let _topics: MetadataRequestTopic[] | null = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _topics = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMetadataRequestTopic(r, version)
-      _topics = a
-    }
-  }
-  let _allowAutoTopicCreation: boolean = true
-  if (version >= 4) _allowAutoTopicCreation = r.bool()
-  let _includeClusterAuthorizedOperations: boolean = false
-  if (version >= 8 && version <= 10) _includeClusterAuthorizedOperations = r.bool()
-  let _includeTopicAuthorizedOperations: boolean = false
-  if (version >= 8) _includeTopicAuthorizedOperations = r.bool()
+  const flexible = version >= 9;
+  let _topics: MetadataRequestTopic[] | null = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _topics = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMetadataRequestTopic(r, version); _topics = a } }
+  let _allowAutoTopicCreation: boolean = true;
+  if (version >= 4) _allowAutoTopicCreation = r.bool();
+  let _includeClusterAuthorizedOperations: boolean = false;
+  if (version >= 8 && version <= 10) _includeClusterAuthorizedOperations = r.bool();
+  let _includeTopicAuthorizedOperations: boolean = false;
+  if (version >= 8) _includeTopicAuthorizedOperations = r.bool();
   if (flexible) r.taggedFields()
-  return {
-    topics: _topics,
-    allowAutoTopicCreation: _allowAutoTopicCreation,
-    includeClusterAuthorizedOperations: _includeClusterAuthorizedOperations,
-    includeTopicAuthorizedOperations: _includeTopicAuthorizedOperations,
-  }
+  return { topics: _topics, allowAutoTopicCreation: _allowAutoTopicCreation, includeClusterAuthorizedOperations: _includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: _includeTopicAuthorizedOperations }
 }
 
 export function encodeMetadataRequest(w: Writer, version: number, v: MetadataRequestInput): void {
-  const flexible = version >= 9
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      version >= 9 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeMetadataRequestTopic(w, version, e!)
-    }
-  }
-  if (version >= 4) w.bool(v.allowAutoTopicCreation === undefined ? true : v.allowAutoTopicCreation)
-  if (version >= 8 && version <= 10)
-    w.bool(v.includeClusterAuthorizedOperations === undefined ? false : v.includeClusterAuthorizedOperations)
-  if (version >= 8)
-    w.bool(v.includeTopicAuthorizedOperations === undefined ? false : v.includeTopicAuthorizedOperations)
+  const flexible = version >= 9;
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { (version >= 9 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeMetadataRequestTopic(w, version, e!) } };
+  if (version >= 4) w.bool((v.allowAutoTopicCreation === undefined ? true : v.allowAutoTopicCreation));
+  if (version >= 8 && version <= 10) w.bool((v.includeClusterAuthorizedOperations === undefined ? false : v.includeClusterAuthorizedOperations));
+  if (version >= 8) w.bool((v.includeTopicAuthorizedOperations === undefined ? false : v.includeTopicAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -91,35 +62,22 @@ export interface MetadataRequestTopicInput {
 }
 
 export function defaultMetadataRequestTopic(): MetadataRequestTopic {
-  return { topicId: ZERO_UUID, name: '' }
+  return { topicId: ZERO_UUID, name: "" }
 }
 
 export function readMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
-  const flexible = version >= 9
-  let _topicId: string = ZERO_UUID
-  if (version >= 10) _topicId = r.uuid()
-  let _name: string | null = ''
-  _name =
-    version >= 10
-      ? version >= 9
-        ? r.compactNullableString()
-        : r.nullableString()
-      : version >= 9
-        ? r.compactString()
-        : r.string()
+  const flexible = version >= 9;
+  let _topicId: string = ZERO_UUID;
+  if (version >= 10) _topicId = r.uuid();
+  let _name: string | null = "";
+  _name = (version >= 10 ? (version >= 9 ? r.compactNullableString() : r.nullableString()) : (version >= 9 ? r.compactString() : r.string()));
   if (flexible) r.taggedFields()
   return { topicId: _topicId, name: _name }
 }
 
 export function writeMetadataRequestTopic(w: Writer, version: number, v: MetadataRequestTopicInput): void {
-  const flexible = version >= 9
-  if (version >= 10) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  version >= 10
-    ? version >= 9
-      ? w.compactNullableString(v.name === undefined ? '' : v.name)
-      : w.nullableString(v.name === undefined ? '' : v.name)
-    : version >= 9
-      ? w.compactString(v.name === undefined ? '' : v.name)
-      : w.string(v.name === undefined ? '' : v.name)
+  const flexible = version >= 9;
+  if (version >= 10) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  (version >= 10 ? (version >= 9 ? w.compactNullableString((v.name === undefined ? "" : v.name)) : w.nullableString((v.name === undefined ? "" : v.name))) : (version >= 9 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name))));
   if (flexible) w.uvarint(0)
 }

@@ -29,87 +29,35 @@ export interface MetadataResponseInput {
 }
 
 export function defaultMetadataResponse(): MetadataResponse {
-  return {
-    throttleTimeMs: 0,
-    brokers: [],
-    clusterId: null,
-    controllerId: -1,
-    topics: [],
-    clusterAuthorizedOperations: -2147483648,
-  }
+  return { throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1, topics: [], clusterAuthorizedOperations: -2147483648 }
 }
 
 export function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
-  const flexible = version >= 9
-  let _throttleTimeMs: number = 0
-  if (version >= 3) _throttleTimeMs = r.int32()
-  let _brokers: MetadataResponseBroker[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Brokers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMetadataResponseBroker(r, version)
-      _brokers = a
-    }
-  }
-  let _clusterId: string | null = null
-  if (version >= 2) _clusterId = version >= 9 ? r.compactNullableString() : r.nullableString()
-  let _controllerId: number = -1
-  if (version >= 1) _controllerId = r.int32()
-  let _topics: MetadataResponseTopic[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMetadataResponseTopic(r, version)
-      _topics = a
-    }
-  }
-  let _clusterAuthorizedOperations: number = -2147483648
-  if (version >= 8 && version <= 10) _clusterAuthorizedOperations = r.int32()
+  const flexible = version >= 9;
+  let _throttleTimeMs: number = 0;
+  if (version >= 3) _throttleTimeMs = r.int32();
+  let _brokers: MetadataResponseBroker[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Brokers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMetadataResponseBroker(r, version); _brokers = a } }
+  let _clusterId: string | null = null;
+  if (version >= 2) _clusterId = (version >= 9 ? r.compactNullableString() : r.nullableString());
+  let _controllerId: number = -1;
+  if (version >= 1) _controllerId = r.int32();
+  let _topics: MetadataResponseTopic[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMetadataResponseTopic(r, version); _topics = a } }
+  let _clusterAuthorizedOperations: number = -2147483648;
+  if (version >= 8 && version <= 10) _clusterAuthorizedOperations = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    brokers: _brokers,
-    clusterId: _clusterId,
-    controllerId: _controllerId,
-    topics: _topics,
-    clusterAuthorizedOperations: _clusterAuthorizedOperations,
-  }
+  return { throttleTimeMs: _throttleTimeMs, brokers: _brokers, clusterId: _clusterId, controllerId: _controllerId, topics: _topics, clusterAuthorizedOperations: _clusterAuthorizedOperations }
 }
 
 export function encodeMetadataResponse(w: Writer, version: number, v: MetadataResponseInput): void {
-  const flexible = version >= 9
-  if (version >= 3) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.brokers === undefined ? [] : v.brokers
-    if (a == null) {
-      throw new ProtocolError('null array for Brokers')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeMetadataResponseBroker(w, version, e!)
-    }
-  }
-  if (version >= 2)
-    version >= 9
-      ? w.compactNullableString(v.clusterId === undefined ? null : v.clusterId)
-      : w.nullableString(v.clusterId === undefined ? null : v.clusterId)
-  if (version >= 1) w.int32(v.controllerId === undefined ? -1 : v.controllerId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeMetadataResponseTopic(w, version, e!)
-    }
-  }
-  if (version >= 8 && version <= 10)
-    w.int32(v.clusterAuthorizedOperations === undefined ? -2147483648 : v.clusterAuthorizedOperations)
+  const flexible = version >= 9;
+  if (version >= 3) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.brokers === undefined ? [] : v.brokers); if (a == null) { throw new ProtocolError('null array for Brokers') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeMetadataResponseBroker(w, version, e!) } };
+  if (version >= 2) (version >= 9 ? w.compactNullableString((v.clusterId === undefined ? null : v.clusterId)) : w.nullableString((v.clusterId === undefined ? null : v.clusterId)));
+  if (version >= 1) w.int32((v.controllerId === undefined ? -1 : v.controllerId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeMetadataResponseTopic(w, version, e!) } };
+  if (version >= 8 && version <= 10) w.int32((v.clusterAuthorizedOperations === undefined ? -2147483648 : v.clusterAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -128,32 +76,29 @@ export interface MetadataResponseBrokerInput {
 }
 
 export function defaultMetadataResponseBroker(): MetadataResponseBroker {
-  return { nodeId: 0, host: '', port: 0, rack: null }
+  return { nodeId: 0, host: "", port: 0, rack: null }
 }
 
 export function readMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
-  const flexible = version >= 9
-  let _nodeId: number = 0
-  _nodeId = r.int32()
-  let _host: string = ''
-  _host = version >= 9 ? r.compactString() : r.string()
-  let _port: number = 0
-  _port = r.int32()
-  let _rack: string | null = null
-  if (version >= 1) _rack = version >= 9 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 9;
+  let _nodeId: number = 0;
+  _nodeId = r.int32();
+  let _host: string = "";
+  _host = (version >= 9 ? r.compactString() : r.string());
+  let _port: number = 0;
+  _port = r.int32();
+  let _rack: string | null = null;
+  if (version >= 1) _rack = (version >= 9 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, host: _host, port: _port, rack: _rack }
 }
 
 export function writeMetadataResponseBroker(w: Writer, version: number, v: MetadataResponseBrokerInput): void {
-  const flexible = version >= 9
-  w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  version >= 9 ? w.compactString(v.host === undefined ? '' : v.host) : w.string(v.host === undefined ? '' : v.host)
-  w.int32(v.port === undefined ? 0 : v.port)
-  if (version >= 1)
-    version >= 9
-      ? w.compactNullableString(v.rack === undefined ? null : v.rack)
-      : w.nullableString(v.rack === undefined ? null : v.rack)
+  const flexible = version >= 9;
+  w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  (version >= 9 ? w.compactString((v.host === undefined ? "" : v.host)) : w.string((v.host === undefined ? "" : v.host)));
+  w.int32((v.port === undefined ? 0 : v.port));
+  if (version >= 1) (version >= 9 ? w.compactNullableString((v.rack === undefined ? null : v.rack)) : w.nullableString((v.rack === undefined ? null : v.rack)));
   if (flexible) w.uvarint(0)
 }
 
@@ -176,79 +121,35 @@ export interface MetadataResponseTopicInput {
 }
 
 export function defaultMetadataResponseTopic(): MetadataResponseTopic {
-  return {
-    errorCode: 0,
-    name: '',
-    topicId: ZERO_UUID,
-    isInternal: false,
-    partitions: [],
-    topicAuthorizedOperations: -2147483648,
-  }
+  return { errorCode: 0, name: "", topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: -2147483648 }
 }
 
 export function readMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
-  const flexible = version >= 9
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _name: string | null = ''
-  _name =
-    version >= 12
-      ? version >= 9
-        ? r.compactNullableString()
-        : r.nullableString()
-      : version >= 9
-        ? r.compactString()
-        : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 10) _topicId = r.uuid()
-  let _isInternal: boolean = false
-  if (version >= 1) _isInternal = r.bool()
-  let _partitions: MetadataResponsePartition[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readMetadataResponsePartition(r, version)
-      _partitions = a
-    }
-  }
-  let _topicAuthorizedOperations: number = -2147483648
-  if (version >= 8) _topicAuthorizedOperations = r.int32()
+  const flexible = version >= 9;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _name: string | null = "";
+  _name = (version >= 12 ? (version >= 9 ? r.compactNullableString() : r.nullableString()) : (version >= 9 ? r.compactString() : r.string()));
+  let _topicId: string = ZERO_UUID;
+  if (version >= 10) _topicId = r.uuid();
+  let _isInternal: boolean = false;
+  if (version >= 1) _isInternal = r.bool();
+  let _partitions: MetadataResponsePartition[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readMetadataResponsePartition(r, version); _partitions = a } }
+  let _topicAuthorizedOperations: number = -2147483648;
+  if (version >= 8) _topicAuthorizedOperations = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    name: _name,
-    topicId: _topicId,
-    isInternal: _isInternal,
-    partitions: _partitions,
-    topicAuthorizedOperations: _topicAuthorizedOperations,
-  }
+  return { errorCode: _errorCode, name: _name, topicId: _topicId, isInternal: _isInternal, partitions: _partitions, topicAuthorizedOperations: _topicAuthorizedOperations }
 }
 
 export function writeMetadataResponseTopic(w: Writer, version: number, v: MetadataResponseTopicInput): void {
-  const flexible = version >= 9
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 12
-    ? version >= 9
-      ? w.compactNullableString(v.name === undefined ? '' : v.name)
-      : w.nullableString(v.name === undefined ? '' : v.name)
-    : version >= 9
-      ? w.compactString(v.name === undefined ? '' : v.name)
-      : w.string(v.name === undefined ? '' : v.name)
-  if (version >= 10) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  if (version >= 1) w.bool(v.isInternal === undefined ? false : v.isInternal)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeMetadataResponsePartition(w, version, e!)
-    }
-  }
-  if (version >= 8) w.int32(v.topicAuthorizedOperations === undefined ? -2147483648 : v.topicAuthorizedOperations)
+  const flexible = version >= 9;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 12 ? (version >= 9 ? w.compactNullableString((v.name === undefined ? "" : v.name)) : w.nullableString((v.name === undefined ? "" : v.name))) : (version >= 9 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name))));
+  if (version >= 10) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  if (version >= 1) w.bool((v.isInternal === undefined ? false : v.isInternal));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeMetadataResponsePartition(w, version, e!) } };
+  if (version >= 8) w.int32((v.topicAuthorizedOperations === undefined ? -2147483648 : v.topicAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }
 
@@ -273,104 +174,37 @@ export interface MetadataResponsePartitionInput {
 }
 
 export function defaultMetadataResponsePartition(): MetadataResponsePartition {
-  return {
-    errorCode: 0,
-    partitionIndex: 0,
-    leaderId: 0,
-    leaderEpoch: -1,
-    replicaNodes: [],
-    isrNodes: [],
-    offlineReplicas: [],
-  }
+  return { errorCode: 0, partitionIndex: 0, leaderId: 0, leaderEpoch: -1, replicaNodes: [], isrNodes: [], offlineReplicas: [] }
 }
 
 export function readMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
-  const flexible = version >= 9
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = -1
-  if (version >= 7) _leaderEpoch = r.int32()
-  let _replicaNodes: number[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ReplicaNodes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _replicaNodes = a
-    }
-  }
-  let _isrNodes: number[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for IsrNodes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _isrNodes = a
-    }
-  }
-  let _offlineReplicas: number[] = []
-  if (version >= 5) {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for OfflineReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _offlineReplicas = a
-    }
-  }
+  const flexible = version >= 9;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = -1;
+  if (version >= 7) _leaderEpoch = r.int32();
+  let _replicaNodes: number[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for ReplicaNodes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _replicaNodes = a } }
+  let _isrNodes: number[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for IsrNodes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _isrNodes = a } }
+  let _offlineReplicas: number[] = [];
+  if (version >= 5) { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for OfflineReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _offlineReplicas = a } }
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    partitionIndex: _partitionIndex,
-    leaderId: _leaderId,
-    leaderEpoch: _leaderEpoch,
-    replicaNodes: _replicaNodes,
-    isrNodes: _isrNodes,
-    offlineReplicas: _offlineReplicas,
-  }
+  return { errorCode: _errorCode, partitionIndex: _partitionIndex, leaderId: _leaderId, leaderEpoch: _leaderEpoch, replicaNodes: _replicaNodes, isrNodes: _isrNodes, offlineReplicas: _offlineReplicas }
 }
 
 export function writeMetadataResponsePartition(w: Writer, version: number, v: MetadataResponsePartitionInput): void {
-  const flexible = version >= 9
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  if (version >= 7) w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
-  {
-    const a = v.replicaNodes === undefined ? [] : v.replicaNodes
-    if (a == null) {
-      throw new ProtocolError('null array for ReplicaNodes')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  {
-    const a = v.isrNodes === undefined ? [] : v.isrNodes
-    if (a == null) {
-      throw new ProtocolError('null array for IsrNodes')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 5) {
-    const a = v.offlineReplicas === undefined ? [] : v.offlineReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for OfflineReplicas')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 9;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  if (version >= 7) w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
+  { const a = (v.replicaNodes === undefined ? [] : v.replicaNodes); if (a == null) { throw new ProtocolError('null array for ReplicaNodes') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  { const a = (v.isrNodes === undefined ? [] : v.isrNodes); if (a == null) { throw new ProtocolError('null array for IsrNodes') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  if (version >= 5) { const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas); if (a == null) { throw new ProtocolError('null array for OfflineReplicas') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -29,74 +29,35 @@ export interface OffsetCommitRequestInput {
 }
 
 export function defaultOffsetCommitRequest(): OffsetCommitRequest {
-  return {
-    groupId: '',
-    generationIdOrMemberEpoch: -1,
-    memberId: '',
-    groupInstanceId: null,
-    retentionTimeMs: -1n,
-    topics: [],
-  }
+  return { groupId: "", generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n, topics: [] }
 }
 
 export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequest {
-  const flexible = version >= 8
-  let _groupId: string = ''
-  _groupId = version >= 8 ? r.compactString() : r.string()
-  let _generationIdOrMemberEpoch: number = -1
-  if (version >= 1) _generationIdOrMemberEpoch = r.int32()
-  let _memberId: string = ''
-  if (version >= 1) _memberId = version >= 8 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 7) _groupInstanceId = version >= 8 ? r.compactNullableString() : r.nullableString()
-  let _retentionTimeMs: bigint = -1n
-  if (version >= 2 && version <= 4) _retentionTimeMs = r.int64()
-  let _topics: OffsetCommitRequestTopic[] = []
-  {
-    const n = version >= 8 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 8;
+  let _groupId: string = "";
+  _groupId = (version >= 8 ? r.compactString() : r.string());
+  let _generationIdOrMemberEpoch: number = -1;
+  if (version >= 1) _generationIdOrMemberEpoch = r.int32();
+  let _memberId: string = "";
+  if (version >= 1) _memberId = (version >= 8 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 7) _groupInstanceId = (version >= 8 ? r.compactNullableString() : r.nullableString());
+  let _retentionTimeMs: bigint = -1n;
+  if (version >= 2 && version <= 4) _retentionTimeMs = r.int64();
+  let _topics: OffsetCommitRequestTopic[] = [];
+  { const n = (version >= 8 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
-  return {
-    groupId: _groupId,
-    generationIdOrMemberEpoch: _generationIdOrMemberEpoch,
-    memberId: _memberId,
-    groupInstanceId: _groupInstanceId,
-    retentionTimeMs: _retentionTimeMs,
-    topics: _topics,
-  }
+  return { groupId: _groupId, generationIdOrMemberEpoch: _generationIdOrMemberEpoch, memberId: _memberId, groupInstanceId: _groupInstanceId, retentionTimeMs: _retentionTimeMs, topics: _topics }
 }
 
 export function encodeOffsetCommitRequest(w: Writer, version: number, v: OffsetCommitRequestInput): void {
-  const flexible = version >= 8
-  version >= 8
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  if (version >= 1) w.int32(v.generationIdOrMemberEpoch === undefined ? -1 : v.generationIdOrMemberEpoch)
-  if (version >= 1)
-    version >= 8
-      ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-      : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 7)
-    version >= 8
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  if (version >= 2 && version <= 4) w.int64(v.retentionTimeMs === undefined ? -1n : v.retentionTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetCommitRequestTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 8;
+  (version >= 8 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  if (version >= 1) w.int32((v.generationIdOrMemberEpoch === undefined ? -1 : v.generationIdOrMemberEpoch));
+  if (version >= 1) (version >= 8 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 7) (version >= 8 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
+  if (version >= 2 && version <= 4) w.int64((v.retentionTimeMs === undefined ? -1n : v.retentionTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetCommitRequestTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -111,40 +72,23 @@ export interface OffsetCommitRequestTopicInput {
 }
 
 export function defaultOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
-  const flexible = version >= 8
-  let _name: string = ''
-  _name = version >= 8 ? r.compactString() : r.string()
-  let _partitions: OffsetCommitRequestPartition[] = []
-  {
-    const n = version >= 8 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 8;
+  let _name: string = "";
+  _name = (version >= 8 ? r.compactString() : r.string());
+  let _partitions: OffsetCommitRequestPartition[] = [];
+  { const n = (version >= 8 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetCommitRequestPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOffsetCommitRequestTopic(w: Writer, version: number, v: OffsetCommitRequestTopicInput): void {
-  const flexible = version >= 8
-  version >= 8 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetCommitRequestPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 8;
+  (version >= 8 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetCommitRequestPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -165,49 +109,31 @@ export interface OffsetCommitRequestPartitionInput {
 }
 
 export function defaultOffsetCommitRequestPartition(): OffsetCommitRequestPartition {
-  return {
-    partitionIndex: 0,
-    committedOffset: 0n,
-    committedLeaderEpoch: -1,
-    commitTimestamp: -1n,
-    committedMetadata: '',
-  }
+  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }
 }
 
 export function readOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
-  const flexible = version >= 8
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _committedOffset: bigint = 0n
-  _committedOffset = r.int64()
-  let _committedLeaderEpoch: number = -1
-  if (version >= 6) _committedLeaderEpoch = r.int32()
-  let _commitTimestamp: bigint = -1n
-  if (version >= 1 && version <= 1) _commitTimestamp = r.int64()
-  let _committedMetadata: string | null = ''
-  _committedMetadata = version >= 8 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 8;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _committedOffset: bigint = 0n;
+  _committedOffset = r.int64();
+  let _committedLeaderEpoch: number = -1;
+  if (version >= 6) _committedLeaderEpoch = r.int32();
+  let _commitTimestamp: bigint = -1n;
+  if (version >= 1 && version <= 1) _commitTimestamp = r.int64();
+  let _committedMetadata: string | null = "";
+  _committedMetadata = (version >= 8 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    committedOffset: _committedOffset,
-    committedLeaderEpoch: _committedLeaderEpoch,
-    commitTimestamp: _commitTimestamp,
-    committedMetadata: _committedMetadata,
-  }
+  return { partitionIndex: _partitionIndex, committedOffset: _committedOffset, committedLeaderEpoch: _committedLeaderEpoch, commitTimestamp: _commitTimestamp, committedMetadata: _committedMetadata }
 }
 
-export function writeOffsetCommitRequestPartition(
-  w: Writer,
-  version: number,
-  v: OffsetCommitRequestPartitionInput,
-): void {
-  const flexible = version >= 8
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int64(v.committedOffset === undefined ? 0n : v.committedOffset)
-  if (version >= 6) w.int32(v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch)
-  if (version >= 1 && version <= 1) w.int64(v.commitTimestamp === undefined ? -1n : v.commitTimestamp)
-  version >= 8
-    ? w.compactNullableString(v.committedMetadata === undefined ? '' : v.committedMetadata)
-    : w.nullableString(v.committedMetadata === undefined ? '' : v.committedMetadata)
+export function writeOffsetCommitRequestPartition(w: Writer, version: number, v: OffsetCommitRequestPartitionInput): void {
+  const flexible = version >= 8;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int64((v.committedOffset === undefined ? 0n : v.committedOffset));
+  if (version >= 6) w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
+  if (version >= 1 && version <= 1) w.int64((v.commitTimestamp === undefined ? -1n : v.commitTimestamp));
+  (version >= 8 ? w.compactNullableString((v.committedMetadata === undefined ? "" : v.committedMetadata)) : w.nullableString((v.committedMetadata === undefined ? "" : v.committedMetadata)));
   if (flexible) w.uvarint(0)
 }

@@ -25,36 +25,19 @@ export function defaultOffsetCommitResponse(): OffsetCommitResponse {
 }
 
 export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCommitResponse {
-  const flexible = version >= 8
-  let _throttleTimeMs: number = 0
-  if (version >= 3) _throttleTimeMs = r.int32()
-  let _topics: OffsetCommitResponseTopic[] = []
-  {
-    const n = version >= 8 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponseTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 8;
+  let _throttleTimeMs: number = 0;
+  if (version >= 3) _throttleTimeMs = r.int32();
+  let _topics: OffsetCommitResponseTopic[] = [];
+  { const n = (version >= 8 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponseTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeOffsetCommitResponse(w: Writer, version: number, v: OffsetCommitResponseInput): void {
-  const flexible = version >= 8
-  if (version >= 3) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetCommitResponseTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 8;
+  if (version >= 3) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetCommitResponseTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,40 +52,23 @@ export interface OffsetCommitResponseTopicInput {
 }
 
 export function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
-  const flexible = version >= 8
-  let _name: string = ''
-  _name = version >= 8 ? r.compactString() : r.string()
-  let _partitions: OffsetCommitResponsePartition[] = []
-  {
-    const n = version >= 8 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponsePartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 8;
+  let _name: string = "";
+  _name = (version >= 8 ? r.compactString() : r.string());
+  let _partitions: OffsetCommitResponsePartition[] = [];
+  { const n = (version >= 8 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetCommitResponsePartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOffsetCommitResponseTopic(w: Writer, version: number, v: OffsetCommitResponseTopicInput): void {
-  const flexible = version >= 8
-  version >= 8 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetCommitResponsePartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 8;
+  (version >= 8 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 8 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetCommitResponsePartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -121,22 +87,18 @@ export function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePart
 }
 
 export function readOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
-  const flexible = version >= 8
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 8;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
-export function writeOffsetCommitResponsePartition(
-  w: Writer,
-  version: number,
-  v: OffsetCommitResponsePartitionInput,
-): void {
-  const flexible = version >= 8
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeOffsetCommitResponsePartition(w: Writer, version: number, v: OffsetCommitResponsePartitionInput): void {
+  const flexible = version >= 8;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

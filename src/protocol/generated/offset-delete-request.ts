@@ -21,37 +21,20 @@ export interface OffsetDeleteRequestInput {
 }
 
 export function defaultOffsetDeleteRequest(): OffsetDeleteRequest {
-  return { groupId: '', topics: [] }
+  return { groupId: "", topics: [] }
 }
 
 export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDeleteRequest {
-  let _groupId: string = ''
-  _groupId = r.string()
-  let _topics: OffsetDeleteRequestTopic[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestTopic(r, version)
-      _topics = a
-    }
-  }
+  let _groupId: string = "";
+  _groupId = r.string();
+  let _topics: OffsetDeleteRequestTopic[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestTopic(r, version); _topics = a } }
   return { groupId: _groupId, topics: _topics }
 }
 
 export function encodeOffsetDeleteRequest(w: Writer, version: number, v: OffsetDeleteRequestInput): void {
-  w.string(v.groupId === undefined ? '' : v.groupId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeOffsetDeleteRequestTopic(w, version, e!)
-    }
-  }
+  w.string((v.groupId === undefined ? "" : v.groupId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.int32(a.length); for (const e of a) writeOffsetDeleteRequestTopic(w, version, e!) } };
 }
 
 export interface OffsetDeleteRequestTopic {
@@ -65,37 +48,20 @@ export interface OffsetDeleteRequestTopicInput {
 }
 
 export function defaultOffsetDeleteRequestTopic(): OffsetDeleteRequestTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestTopic {
-  let _name: string = ''
-  _name = r.string()
-  let _partitions: OffsetDeleteRequestPartition[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestPartition(r, version)
-      _partitions = a
-    }
-  }
+  let _name: string = "";
+  _name = r.string();
+  let _partitions: OffsetDeleteRequestPartition[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetDeleteRequestPartition(r, version); _partitions = a } }
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOffsetDeleteRequestTopic(w: Writer, version: number, v: OffsetDeleteRequestTopicInput): void {
-  w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeOffsetDeleteRequestPartition(w, version, e!)
-    }
-  }
+  w.string((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.int32(a.length); for (const e of a) writeOffsetDeleteRequestPartition(w, version, e!) } };
 }
 
 export interface OffsetDeleteRequestPartition {
@@ -111,15 +77,11 @@ export function defaultOffsetDeleteRequestPartition(): OffsetDeleteRequestPartit
 }
 
 export function readOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestPartition {
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
   return { partitionIndex: _partitionIndex }
 }
 
-export function writeOffsetDeleteRequestPartition(
-  w: Writer,
-  version: number,
-  v: OffsetDeleteRequestPartitionInput,
-): void {
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
+export function writeOffsetDeleteRequestPartition(w: Writer, version: number, v: OffsetDeleteRequestPartitionInput): void {
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
 }

@@ -27,36 +27,19 @@ export function defaultOffsetDeleteResponse(): OffsetDeleteResponse {
 }
 
 export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDeleteResponse {
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _topics: OffsetDeleteResponseTopic[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseTopic(r, version)
-      _topics = a
-    }
-  }
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _topics: OffsetDeleteResponseTopic[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponseTopic(r, version); _topics = a } }
   return { errorCode: _errorCode, throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeOffsetDeleteResponse(w: Writer, version: number, v: OffsetDeleteResponseInput): void {
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeOffsetDeleteResponseTopic(w, version, e!)
-    }
-  }
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.int32(a.length); for (const e of a) writeOffsetDeleteResponseTopic(w, version, e!) } };
 }
 
 export interface OffsetDeleteResponseTopic {
@@ -70,37 +53,20 @@ export interface OffsetDeleteResponseTopicInput {
 }
 
 export function defaultOffsetDeleteResponseTopic(): OffsetDeleteResponseTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
-  let _name: string = ''
-  _name = r.string()
-  let _partitions: OffsetDeleteResponsePartition[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponsePartition(r, version)
-      _partitions = a
-    }
-  }
+  let _name: string = "";
+  _name = r.string();
+  let _partitions: OffsetDeleteResponsePartition[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetDeleteResponsePartition(r, version); _partitions = a } }
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOffsetDeleteResponseTopic(w: Writer, version: number, v: OffsetDeleteResponseTopicInput): void {
-  w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeOffsetDeleteResponsePartition(w, version, e!)
-    }
-  }
+  w.string((v.name === undefined ? "" : v.name));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.int32(a.length); for (const e of a) writeOffsetDeleteResponsePartition(w, version, e!) } };
 }
 
 export interface OffsetDeleteResponsePartition {
@@ -118,18 +84,14 @@ export function defaultOffsetDeleteResponsePartition(): OffsetDeleteResponsePart
 }
 
 export function readOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponsePartition {
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   return { partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
-export function writeOffsetDeleteResponsePartition(
-  w: Writer,
-  version: number,
-  v: OffsetDeleteResponsePartitionInput,
-): void {
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeOffsetDeleteResponsePartition(w: Writer, version: number, v: OffsetDeleteResponsePartitionInput): void {
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
 }

@@ -25,66 +25,29 @@ export interface OffsetFetchRequestInput {
 }
 
 export function defaultOffsetFetchRequest(): OffsetFetchRequest {
-  return { groupId: '', topics: [], groups: [], requireStable: false }
+  return { groupId: "", topics: [], groups: [], requireStable: false }
 }
 
 export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetchRequest {
-  const flexible = version >= 6
-  let _groupId: string = ''
-  if (version <= 7) _groupId = version >= 6 ? r.compactString() : r.string()
-  let _topics: OffsetFetchRequestTopic[] | null = []
-  if (version <= 7) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      _topics = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopic(r, version)
-      _topics = a
-    }
-  }
-  let _groups: OffsetFetchRequestGroup[] = []
-  if (version >= 8) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestGroup(r, version)
-      _groups = a
-    }
-  }
-  let _requireStable: boolean = false
-  if (version >= 7) _requireStable = r.bool()
+  const flexible = version >= 6;
+  let _groupId: string = "";
+  if (version <= 7) _groupId = (version >= 6 ? r.compactString() : r.string());
+  let _topics: OffsetFetchRequestTopic[] | null = [];
+  if (version <= 7) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { _topics = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopic(r, version); _topics = a } }
+  let _groups: OffsetFetchRequestGroup[] = [];
+  if (version >= 8) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Groups') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestGroup(r, version); _groups = a } }
+  let _requireStable: boolean = false;
+  if (version >= 7) _requireStable = r.bool();
   if (flexible) r.taggedFields()
   return { groupId: _groupId, topics: _topics, groups: _groups, requireStable: _requireStable }
 }
 
 export function encodeOffsetFetchRequest(w: Writer, version: number, v: OffsetFetchRequestInput): void {
-  const flexible = version >= 6
-  if (version <= 7)
-    version >= 6
-      ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-      : w.string(v.groupId === undefined ? '' : v.groupId)
-  if (version <= 7) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      version >= 6 ? w.uvarint(0) : w.int32(-1)
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetFetchRequestTopic(w, version, e!)
-    }
-  }
-  if (version >= 8) {
-    const a = v.groups === undefined ? [] : v.groups
-    if (a == null) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOffsetFetchRequestGroup(w, version, e!)
-    }
-  }
-  if (version >= 7) w.bool(v.requireStable === undefined ? false : v.requireStable)
+  const flexible = version >= 6;
+  if (version <= 7) (version >= 6 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  if (version <= 7) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { (version >= 6 ? w.uvarint(0) : w.int32(-1)) } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetFetchRequestTopic(w, version, e!) } };
+  if (version >= 8) { const a = (v.groups === undefined ? [] : v.groups); if (a == null) { throw new ProtocolError('null array for Groups') } else { w.uvarint(a.length + 1); for (const e of a) writeOffsetFetchRequestGroup(w, version, e!) } };
+  if (version >= 7) w.bool((v.requireStable === undefined ? false : v.requireStable));
   if (flexible) w.uvarint(0)
 }
 
@@ -99,41 +62,23 @@ export interface OffsetFetchRequestTopicInput {
 }
 
 export function defaultOffsetFetchRequestTopic(): OffsetFetchRequestTopic {
-  return { name: '', partitionIndexes: [] }
+  return { name: "", partitionIndexes: [] }
 }
 
 export function readOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestTopic {
-  const flexible = version >= 6
-  let _name: string = ''
-  if (version <= 7) _name = version >= 6 ? r.compactString() : r.string()
-  let _partitionIndexes: number[] = []
-  if (version <= 7) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitionIndexes = a
-    }
-  }
+  const flexible = version >= 6;
+  let _name: string = "";
+  if (version <= 7) _name = (version >= 6 ? r.compactString() : r.string());
+  let _partitionIndexes: number[] = [];
+  if (version <= 7) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionIndexes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitionIndexes = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionIndexes: _partitionIndexes }
 }
 
 export function writeOffsetFetchRequestTopic(w: Writer, version: number, v: OffsetFetchRequestTopicInput): void {
-  const flexible = version >= 6
-  if (version <= 7)
-    version >= 6 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  if (version <= 7) {
-    const a = v.partitionIndexes === undefined ? [] : v.partitionIndexes
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 6;
+  if (version <= 7) (version >= 6 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  if (version <= 7) { const a = (v.partitionIndexes === undefined ? [] : v.partitionIndexes); if (a == null) { throw new ProtocolError('null array for PartitionIndexes') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -152,46 +97,29 @@ export interface OffsetFetchRequestGroupInput {
 }
 
 export function defaultOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
-  return { groupId: '', memberId: null, memberEpoch: -1, topics: [] }
+  return { groupId: "", memberId: null, memberEpoch: -1, topics: [] }
 }
 
 export function readOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestGroup {
-  const flexible = version >= 6
-  let _groupId: string = ''
-  if (version >= 8) _groupId = r.compactString()
-  let _memberId: string | null = null
-  if (version >= 9) _memberId = r.compactNullableString()
-  let _memberEpoch: number = -1
-  if (version >= 9) _memberEpoch = r.int32()
-  let _topics: OffsetFetchRequestTopics[] | null = []
-  if (version >= 8) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _topics = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopics(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 6;
+  let _groupId: string = "";
+  if (version >= 8) _groupId = r.compactString();
+  let _memberId: string | null = null;
+  if (version >= 9) _memberId = r.compactNullableString();
+  let _memberEpoch: number = -1;
+  if (version >= 9) _memberEpoch = r.int32();
+  let _topics: OffsetFetchRequestTopics[] | null = [];
+  if (version >= 8) { const n = r.compactArrayLength(); if (n < 0) { _topics = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopics(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, memberId: _memberId, memberEpoch: _memberEpoch, topics: _topics }
 }
 
 export function writeOffsetFetchRequestGroup(w: Writer, version: number, v: OffsetFetchRequestGroupInput): void {
-  const flexible = version >= 6
-  if (version >= 8) w.compactString(v.groupId === undefined ? '' : v.groupId)
-  if (version >= 9) w.compactNullableString(v.memberId === undefined ? null : v.memberId)
-  if (version >= 9) w.int32(v.memberEpoch === undefined ? -1 : v.memberEpoch)
-  if (version >= 8) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOffsetFetchRequestTopics(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 8) w.compactString((v.groupId === undefined ? "" : v.groupId));
+  if (version >= 9) w.compactNullableString((v.memberId === undefined ? null : v.memberId));
+  if (version >= 9) w.int32((v.memberEpoch === undefined ? -1 : v.memberEpoch));
+  if (version >= 8) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) writeOffsetFetchRequestTopics(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -206,39 +134,22 @@ export interface OffsetFetchRequestTopicsInput {
 }
 
 export function defaultOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
-  return { name: '', partitionIndexes: [] }
+  return { name: "", partitionIndexes: [] }
 }
 
 export function readOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
-  const flexible = version >= 6
-  let _name: string = ''
-  if (version >= 8) _name = r.compactString()
-  let _partitionIndexes: number[] = []
-  if (version >= 8) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitionIndexes = a
-    }
-  }
+  const flexible = version >= 6;
+  let _name: string = "";
+  if (version >= 8) _name = r.compactString();
+  let _partitionIndexes: number[] = [];
+  if (version >= 8) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for PartitionIndexes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitionIndexes = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionIndexes: _partitionIndexes }
 }
 
 export function writeOffsetFetchRequestTopics(w: Writer, version: number, v: OffsetFetchRequestTopicsInput): void {
-  const flexible = version >= 6
-  if (version >= 8) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 8) {
-    const a = v.partitionIndexes === undefined ? [] : v.partitionIndexes
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 8) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 8) { const a = (v.partitionIndexes === undefined ? [] : v.partitionIndexes); if (a == null) { throw new ProtocolError('null array for PartitionIndexes') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -29,59 +29,25 @@ export function defaultOffsetFetchResponse(): OffsetFetchResponse {
 }
 
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
-  const flexible = version >= 6
-  let _throttleTimeMs: number = 0
-  if (version >= 3) _throttleTimeMs = r.int32()
-  let _topics: OffsetFetchResponseTopic[] = []
-  if (version <= 7) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopic(r, version)
-      _topics = a
-    }
-  }
-  let _errorCode: number = 0
-  if (version >= 2 && version <= 7) _errorCode = r.int16()
-  let _groups: OffsetFetchResponseGroup[] = []
-  if (version >= 8) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseGroup(r, version)
-      _groups = a
-    }
-  }
+  const flexible = version >= 6;
+  let _throttleTimeMs: number = 0;
+  if (version >= 3) _throttleTimeMs = r.int32();
+  let _topics: OffsetFetchResponseTopic[] = [];
+  if (version <= 7) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopic(r, version); _topics = a } }
+  let _errorCode: number = 0;
+  if (version >= 2 && version <= 7) _errorCode = r.int16();
+  let _groups: OffsetFetchResponseGroup[] = [];
+  if (version >= 8) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Groups') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseGroup(r, version); _groups = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics, errorCode: _errorCode, groups: _groups }
 }
 
 export function encodeOffsetFetchResponse(w: Writer, version: number, v: OffsetFetchResponseInput): void {
-  const flexible = version >= 6
-  if (version >= 3) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  if (version <= 7) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetFetchResponseTopic(w, version, e!)
-    }
-  }
-  if (version >= 2 && version <= 7) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 8) {
-    const a = v.groups === undefined ? [] : v.groups
-    if (a == null) {
-      throw new ProtocolError('null array for Groups')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOffsetFetchResponseGroup(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 3) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  if (version <= 7) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetFetchResponseTopic(w, version, e!) } };
+  if (version >= 2 && version <= 7) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 8) { const a = (v.groups === undefined ? [] : v.groups); if (a == null) { throw new ProtocolError('null array for Groups') } else { w.uvarint(a.length + 1); for (const e of a) writeOffsetFetchResponseGroup(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -96,41 +62,23 @@ export interface OffsetFetchResponseTopicInput {
 }
 
 export function defaultOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
-  const flexible = version >= 6
-  let _name: string = ''
-  if (version <= 7) _name = version >= 6 ? r.compactString() : r.string()
-  let _partitions: OffsetFetchResponsePartition[] = []
-  if (version <= 7) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponsePartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 6;
+  let _name: string = "";
+  if (version <= 7) _name = (version >= 6 ? r.compactString() : r.string());
+  let _partitions: OffsetFetchResponsePartition[] = [];
+  if (version <= 7) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponsePartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOffsetFetchResponseTopic(w: Writer, version: number, v: OffsetFetchResponseTopicInput): void {
-  const flexible = version >= 6
-  if (version <= 7)
-    version >= 6 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  if (version <= 7) {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetFetchResponsePartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version <= 7) (version >= 6 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  if (version <= 7) { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetFetchResponsePartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -151,45 +99,32 @@ export interface OffsetFetchResponsePartitionInput {
 }
 
 export function defaultOffsetFetchResponsePartition(): OffsetFetchResponsePartition {
-  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 }
+  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, metadata: "", errorCode: 0 }
 }
 
 export function readOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponsePartition {
-  const flexible = version >= 6
-  let _partitionIndex: number = 0
-  if (version <= 7) _partitionIndex = r.int32()
-  let _committedOffset: bigint = 0n
-  if (version <= 7) _committedOffset = r.int64()
-  let _committedLeaderEpoch: number = -1
-  if (version >= 5 && version <= 7) _committedLeaderEpoch = r.int32()
-  let _metadata: string | null = ''
-  if (version <= 7) _metadata = version >= 6 ? r.compactNullableString() : r.nullableString()
-  let _errorCode: number = 0
-  if (version <= 7) _errorCode = r.int16()
+  const flexible = version >= 6;
+  let _partitionIndex: number = 0;
+  if (version <= 7) _partitionIndex = r.int32();
+  let _committedOffset: bigint = 0n;
+  if (version <= 7) _committedOffset = r.int64();
+  let _committedLeaderEpoch: number = -1;
+  if (version >= 5 && version <= 7) _committedLeaderEpoch = r.int32();
+  let _metadata: string | null = "";
+  if (version <= 7) _metadata = (version >= 6 ? r.compactNullableString() : r.nullableString());
+  let _errorCode: number = 0;
+  if (version <= 7) _errorCode = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    committedOffset: _committedOffset,
-    committedLeaderEpoch: _committedLeaderEpoch,
-    metadata: _metadata,
-    errorCode: _errorCode,
-  }
+  return { partitionIndex: _partitionIndex, committedOffset: _committedOffset, committedLeaderEpoch: _committedLeaderEpoch, metadata: _metadata, errorCode: _errorCode }
 }
 
-export function writeOffsetFetchResponsePartition(
-  w: Writer,
-  version: number,
-  v: OffsetFetchResponsePartitionInput,
-): void {
-  const flexible = version >= 6
-  if (version <= 7) w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  if (version <= 7) w.int64(v.committedOffset === undefined ? 0n : v.committedOffset)
-  if (version >= 5 && version <= 7) w.int32(v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch)
-  if (version <= 7)
-    version >= 6
-      ? w.compactNullableString(v.metadata === undefined ? '' : v.metadata)
-      : w.nullableString(v.metadata === undefined ? '' : v.metadata)
-  if (version <= 7) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeOffsetFetchResponsePartition(w: Writer, version: number, v: OffsetFetchResponsePartitionInput): void {
+  const flexible = version >= 6;
+  if (version <= 7) w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  if (version <= 7) w.int64((v.committedOffset === undefined ? 0n : v.committedOffset));
+  if (version >= 5 && version <= 7) w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
+  if (version <= 7) (version >= 6 ? w.compactNullableString((v.metadata === undefined ? "" : v.metadata)) : w.nullableString((v.metadata === undefined ? "" : v.metadata)));
+  if (version <= 7) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }
 
@@ -206,43 +141,26 @@ export interface OffsetFetchResponseGroupInput {
 }
 
 export function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
-  return { groupId: '', topics: [], errorCode: 0 }
+  return { groupId: "", topics: [], errorCode: 0 }
 }
 
 export function readOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
-  const flexible = version >= 6
-  let _groupId: string = ''
-  if (version >= 8) _groupId = r.compactString()
-  let _topics: OffsetFetchResponseTopics[] = []
-  if (version >= 8) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopics(r, version)
-      _topics = a
-    }
-  }
-  let _errorCode: number = 0
-  if (version >= 8) _errorCode = r.int16()
+  const flexible = version >= 6;
+  let _groupId: string = "";
+  if (version >= 8) _groupId = r.compactString();
+  let _topics: OffsetFetchResponseTopics[] = [];
+  if (version >= 8) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopics(r, version); _topics = a } }
+  let _errorCode: number = 0;
+  if (version >= 8) _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { groupId: _groupId, topics: _topics, errorCode: _errorCode }
 }
 
 export function writeOffsetFetchResponseGroup(w: Writer, version: number, v: OffsetFetchResponseGroupInput): void {
-  const flexible = version >= 6
-  if (version >= 8) w.compactString(v.groupId === undefined ? '' : v.groupId)
-  if (version >= 8) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOffsetFetchResponseTopics(w, version, e!)
-    }
-  }
-  if (version >= 8) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 6;
+  if (version >= 8) w.compactString((v.groupId === undefined ? "" : v.groupId));
+  if (version >= 8) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeOffsetFetchResponseTopics(w, version, e!) } };
+  if (version >= 8) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }
 
@@ -257,40 +175,23 @@ export interface OffsetFetchResponseTopicsInput {
 }
 
 export function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
-  const flexible = version >= 6
-  let _name: string = ''
-  if (version >= 8) _name = r.compactString()
-  let _partitions: OffsetFetchResponsePartitions[] = []
-  if (version >= 8) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponsePartitions(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 6;
+  let _name: string = "";
+  if (version >= 8) _name = r.compactString();
+  let _partitions: OffsetFetchResponsePartitions[] = [];
+  if (version >= 8) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponsePartitions(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
 export function writeOffsetFetchResponseTopics(w: Writer, version: number, v: OffsetFetchResponseTopicsInput): void {
-  const flexible = version >= 6
-  if (version >= 8) w.compactString(v.name === undefined ? '' : v.name)
-  if (version >= 8) {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeOffsetFetchResponsePartitions(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 8) w.compactString((v.name === undefined ? "" : v.name));
+  if (version >= 8) { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeOffsetFetchResponsePartitions(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -311,41 +212,31 @@ export interface OffsetFetchResponsePartitionsInput {
 }
 
 export function defaultOffsetFetchResponsePartitions(): OffsetFetchResponsePartitions {
-  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 }
+  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, metadata: "", errorCode: 0 }
 }
 
 export function readOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {
-  const flexible = version >= 6
-  let _partitionIndex: number = 0
-  if (version >= 8) _partitionIndex = r.int32()
-  let _committedOffset: bigint = 0n
-  if (version >= 8) _committedOffset = r.int64()
-  let _committedLeaderEpoch: number = -1
-  if (version >= 8) _committedLeaderEpoch = r.int32()
-  let _metadata: string | null = ''
-  if (version >= 8) _metadata = r.compactNullableString()
-  let _errorCode: number = 0
-  if (version >= 8) _errorCode = r.int16()
+  const flexible = version >= 6;
+  let _partitionIndex: number = 0;
+  if (version >= 8) _partitionIndex = r.int32();
+  let _committedOffset: bigint = 0n;
+  if (version >= 8) _committedOffset = r.int64();
+  let _committedLeaderEpoch: number = -1;
+  if (version >= 8) _committedLeaderEpoch = r.int32();
+  let _metadata: string | null = "";
+  if (version >= 8) _metadata = r.compactNullableString();
+  let _errorCode: number = 0;
+  if (version >= 8) _errorCode = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    committedOffset: _committedOffset,
-    committedLeaderEpoch: _committedLeaderEpoch,
-    metadata: _metadata,
-    errorCode: _errorCode,
-  }
+  return { partitionIndex: _partitionIndex, committedOffset: _committedOffset, committedLeaderEpoch: _committedLeaderEpoch, metadata: _metadata, errorCode: _errorCode }
 }
 
-export function writeOffsetFetchResponsePartitions(
-  w: Writer,
-  version: number,
-  v: OffsetFetchResponsePartitionsInput,
-): void {
-  const flexible = version >= 6
-  if (version >= 8) w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  if (version >= 8) w.int64(v.committedOffset === undefined ? 0n : v.committedOffset)
-  if (version >= 8) w.int32(v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch)
-  if (version >= 8) w.compactNullableString(v.metadata === undefined ? '' : v.metadata)
-  if (version >= 8) w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeOffsetFetchResponsePartitions(w: Writer, version: number, v: OffsetFetchResponsePartitionsInput): void {
+  const flexible = version >= 6;
+  if (version >= 8) w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  if (version >= 8) w.int64((v.committedOffset === undefined ? 0n : v.committedOffset));
+  if (version >= 8) w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
+  if (version >= 8) w.compactNullableString((v.metadata === undefined ? "" : v.metadata));
+  if (version >= 8) w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -25,40 +25,19 @@ export function defaultOffsetForLeaderEpochRequest(): OffsetForLeaderEpochReques
 }
 
 export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): OffsetForLeaderEpochRequest {
-  const flexible = version >= 4
-  let _replicaId: number = -2
-  if (version >= 3) _replicaId = r.int32()
-  let _topics: OffsetForLeaderTopic[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 4;
+  let _replicaId: number = -2;
+  if (version >= 3) _replicaId = r.int32();
+  let _topics: OffsetForLeaderTopic[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { replicaId: _replicaId, topics: _topics }
 }
 
-export function encodeOffsetForLeaderEpochRequest(
-  w: Writer,
-  version: number,
-  v: OffsetForLeaderEpochRequestInput,
-): void {
-  const flexible = version >= 4
-  if (version >= 3) w.int32(v.replicaId === undefined ? -2 : v.replicaId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetForLeaderTopic(w, version, e!)
-    }
-  }
+export function encodeOffsetForLeaderEpochRequest(w: Writer, version: number, v: OffsetForLeaderEpochRequestInput): void {
+  const flexible = version >= 4;
+  if (version >= 3) w.int32((v.replicaId === undefined ? -2 : v.replicaId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetForLeaderTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -73,40 +52,23 @@ export interface OffsetForLeaderTopicInput {
 }
 
 export function defaultOffsetForLeaderTopic(): OffsetForLeaderTopic {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readOffsetForLeaderTopic(r: Reader, version: number): OffsetForLeaderTopic {
-  const flexible = version >= 4
-  let _topic: string = ''
-  _topic = version >= 4 ? r.compactString() : r.string()
-  let _partitions: OffsetForLeaderPartition[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 4;
+  let _topic: string = "";
+  _topic = (version >= 4 ? r.compactString() : r.string());
+  let _partitions: OffsetForLeaderPartition[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeOffsetForLeaderTopic(w: Writer, version: number, v: OffsetForLeaderTopicInput): void {
-  const flexible = version >= 4
-  version >= 4 ? w.compactString(v.topic === undefined ? '' : v.topic) : w.string(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetForLeaderPartition(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetForLeaderPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -127,21 +89,21 @@ export function defaultOffsetForLeaderPartition(): OffsetForLeaderPartition {
 }
 
 export function readOffsetForLeaderPartition(r: Reader, version: number): OffsetForLeaderPartition {
-  const flexible = version >= 4
-  let _partition: number = 0
-  _partition = r.int32()
-  let _currentLeaderEpoch: number = -1
-  if (version >= 2) _currentLeaderEpoch = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
+  const flexible = version >= 4;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _currentLeaderEpoch: number = -1;
+  if (version >= 2) _currentLeaderEpoch = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { partition: _partition, currentLeaderEpoch: _currentLeaderEpoch, leaderEpoch: _leaderEpoch }
 }
 
 export function writeOffsetForLeaderPartition(w: Writer, version: number, v: OffsetForLeaderPartitionInput): void {
-  const flexible = version >= 4
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  if (version >= 2) w.int32(v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
+  const flexible = version >= 4;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  if (version >= 2) w.int32((v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }

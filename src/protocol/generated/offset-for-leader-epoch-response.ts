@@ -25,40 +25,19 @@ export function defaultOffsetForLeaderEpochResponse(): OffsetForLeaderEpochRespo
 }
 
 export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): OffsetForLeaderEpochResponse {
-  const flexible = version >= 4
-  let _throttleTimeMs: number = 0
-  if (version >= 2) _throttleTimeMs = r.int32()
-  let _topics: OffsetForLeaderTopicResult[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderTopicResult(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 4;
+  let _throttleTimeMs: number = 0;
+  if (version >= 2) _throttleTimeMs = r.int32();
+  let _topics: OffsetForLeaderTopicResult[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readOffsetForLeaderTopicResult(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
-export function encodeOffsetForLeaderEpochResponse(
-  w: Writer,
-  version: number,
-  v: OffsetForLeaderEpochResponseInput,
-): void {
-  const flexible = version >= 4
-  if (version >= 2) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeOffsetForLeaderTopicResult(w, version, e!)
-    }
-  }
+export function encodeOffsetForLeaderEpochResponse(w: Writer, version: number, v: OffsetForLeaderEpochResponseInput): void {
+  const flexible = version >= 4;
+  if (version >= 2) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeOffsetForLeaderTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -73,40 +52,23 @@ export interface OffsetForLeaderTopicResultInput {
 }
 
 export function defaultOffsetForLeaderTopicResult(): OffsetForLeaderTopicResult {
-  return { topic: '', partitions: [] }
+  return { topic: "", partitions: [] }
 }
 
 export function readOffsetForLeaderTopicResult(r: Reader, version: number): OffsetForLeaderTopicResult {
-  const flexible = version >= 4
-  let _topic: string = ''
-  _topic = version >= 4 ? r.compactString() : r.string()
-  let _partitions: EpochEndOffset[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEpochEndOffset(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 4;
+  let _topic: string = "";
+  _topic = (version >= 4 ? r.compactString() : r.string());
+  let _partitions: EpochEndOffset[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEpochEndOffset(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topic: _topic, partitions: _partitions }
 }
 
 export function writeOffsetForLeaderTopicResult(w: Writer, version: number, v: OffsetForLeaderTopicResultInput): void {
-  const flexible = version >= 4
-  version >= 4 ? w.compactString(v.topic === undefined ? '' : v.topic) : w.string(v.topic === undefined ? '' : v.topic)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeEpochEndOffset(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.topic === undefined ? "" : v.topic)) : w.string((v.topic === undefined ? "" : v.topic)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeEpochEndOffset(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -129,24 +91,24 @@ export function defaultEpochEndOffset(): EpochEndOffset {
 }
 
 export function readEpochEndOffset(r: Reader, version: number): EpochEndOffset {
-  const flexible = version >= 4
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _partition: number = 0
-  _partition = r.int32()
-  let _leaderEpoch: number = -1
-  if (version >= 1) _leaderEpoch = r.int32()
-  let _endOffset: bigint = -1n
-  _endOffset = r.int64()
+  const flexible = version >= 4;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _leaderEpoch: number = -1;
+  if (version >= 1) _leaderEpoch = r.int32();
+  let _endOffset: bigint = -1n;
+  _endOffset = r.int64();
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, partition: _partition, leaderEpoch: _leaderEpoch, endOffset: _endOffset }
 }
 
 export function writeEpochEndOffset(w: Writer, version: number, v: EpochEndOffsetInput): void {
-  const flexible = version >= 4
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  if (version >= 1) w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
-  w.int64(v.endOffset === undefined ? -1n : v.endOffset)
+  const flexible = version >= 4;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  if (version >= 1) w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
+  w.int64((v.endOffset === undefined ? -1n : v.endOffset));
   if (flexible) w.uvarint(0)
 }

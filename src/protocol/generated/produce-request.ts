@@ -29,45 +29,25 @@ export function defaultProduceRequest(): ProduceRequest {
 }
 
 export function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
-  const flexible = version >= 9
-  let _transactionalId: string | null = null
-  if (version >= 3) _transactionalId = version >= 9 ? r.compactNullableString() : r.nullableString()
-  let _acks: number = 0
-  _acks = r.int16()
-  let _timeoutMs: number = 0
-  _timeoutMs = r.int32()
-  let _topicData: TopicProduceData[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicData')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicProduceData(r, version)
-      _topicData = a
-    }
-  }
+  const flexible = version >= 9;
+  let _transactionalId: string | null = null;
+  if (version >= 3) _transactionalId = (version >= 9 ? r.compactNullableString() : r.nullableString());
+  let _acks: number = 0;
+  _acks = r.int16();
+  let _timeoutMs: number = 0;
+  _timeoutMs = r.int32();
+  let _topicData: TopicProduceData[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for TopicData') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicProduceData(r, version); _topicData = a } }
   if (flexible) r.taggedFields()
   return { transactionalId: _transactionalId, acks: _acks, timeoutMs: _timeoutMs, topicData: _topicData }
 }
 
 export function encodeProduceRequest(w: Writer, version: number, v: ProduceRequestInput): void {
-  const flexible = version >= 9
-  if (version >= 3)
-    version >= 9
-      ? w.compactNullableString(v.transactionalId === undefined ? null : v.transactionalId)
-      : w.nullableString(v.transactionalId === undefined ? null : v.transactionalId)
-  w.int16(v.acks === undefined ? 0 : v.acks)
-  w.int32(v.timeoutMs === undefined ? 0 : v.timeoutMs)
-  {
-    const a = v.topicData === undefined ? [] : v.topicData
-    if (a == null) {
-      throw new ProtocolError('null array for TopicData')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTopicProduceData(w, version, e!)
-    }
-  }
+  const flexible = version >= 9;
+  if (version >= 3) (version >= 9 ? w.compactNullableString((v.transactionalId === undefined ? null : v.transactionalId)) : w.nullableString((v.transactionalId === undefined ? null : v.transactionalId)));
+  w.int16((v.acks === undefined ? 0 : v.acks));
+  w.int32((v.timeoutMs === undefined ? 0 : v.timeoutMs));
+  { const a = (v.topicData === undefined ? [] : v.topicData); if (a == null) { throw new ProtocolError('null array for TopicData') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTopicProduceData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -82,40 +62,23 @@ export interface TopicProduceDataInput {
 }
 
 export function defaultTopicProduceData(): TopicProduceData {
-  return { name: '', partitionData: [] }
+  return { name: "", partitionData: [] }
 }
 
 export function readTopicProduceData(r: Reader, version: number): TopicProduceData {
-  const flexible = version >= 9
-  let _name: string = ''
-  _name = version >= 9 ? r.compactString() : r.string()
-  let _partitionData: PartitionProduceData[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionData')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionProduceData(r, version)
-      _partitionData = a
-    }
-  }
+  const flexible = version >= 9;
+  let _name: string = "";
+  _name = (version >= 9 ? r.compactString() : r.string());
+  let _partitionData: PartitionProduceData[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionData') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionProduceData(r, version); _partitionData = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionData: _partitionData }
 }
 
 export function writeTopicProduceData(w: Writer, version: number, v: TopicProduceDataInput): void {
-  const flexible = version >= 9
-  version >= 9 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitionData === undefined ? [] : v.partitionData
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionData')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writePartitionProduceData(w, version, e!)
-    }
-  }
+  const flexible = version >= 9;
+  (version >= 9 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitionData === undefined ? [] : v.partitionData); if (a == null) { throw new ProtocolError('null array for PartitionData') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writePartitionProduceData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -134,20 +97,18 @@ export function defaultPartitionProduceData(): PartitionProduceData {
 }
 
 export function readPartitionProduceData(r: Reader, version: number): PartitionProduceData {
-  const flexible = version >= 9
-  let _index: number = 0
-  _index = r.int32()
-  let _records: Buffer | null = null
-  _records = version >= 9 ? r.compactNullableBytes() : r.nullableBytes()
+  const flexible = version >= 9;
+  let _index: number = 0;
+  _index = r.int32();
+  let _records: Buffer | null = null;
+  _records = (version >= 9 ? r.compactNullableBytes() : r.nullableBytes());
   if (flexible) r.taggedFields()
   return { index: _index, records: _records }
 }
 
 export function writePartitionProduceData(w: Writer, version: number, v: PartitionProduceDataInput): void {
-  const flexible = version >= 9
-  w.int32(v.index === undefined ? 0 : v.index)
-  version >= 9
-    ? w.compactNullableBytes(v.records === undefined ? null : v.records)
-    : w.nullableBytes(v.records === undefined ? null : v.records)
+  const flexible = version >= 9;
+  w.int32((v.index === undefined ? 0 : v.index));
+  (version >= 9 ? w.compactNullableBytes((v.records === undefined ? null : v.records)) : w.nullableBytes((v.records === undefined ? null : v.records)));
   if (flexible) w.uvarint(0)
 }

@@ -27,74 +27,34 @@ export function defaultProduceResponse(): ProduceResponse {
 }
 
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
-  const flexible = version >= 9
-  let _responses: TopicProduceResponse[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicProduceResponse(r, version)
-      _responses = a
+  const flexible = version >= 9;
+  let _responses: TopicProduceResponse[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Responses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicProduceResponse(r, version); _responses = a } }
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _nodeEndpoints: NodeEndpoint[] = [];
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 10) { { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NodeEndpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version); _nodeEndpoints = a } } return true }
+        return false
     }
-  }
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _nodeEndpoints: NodeEndpoint[] = []
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 10) {
-            {
-              const n = r.compactArrayLength()
-              if (n < 0) {
-                throw new ProtocolError('null array for NodeEndpoints')
-              } else {
-                const a = new Array(n)
-                for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version)
-                _nodeEndpoints = a
-              }
-            }
-            return true
-          }
-          return false
-      }
-      return false
-    })
+    return false
+  })
   return { responses: _responses, throttleTimeMs: _throttleTimeMs, nodeEndpoints: _nodeEndpoints }
 }
 
 export function encodeProduceResponse(w: Writer, version: number, v: ProduceResponseInput): void {
-  const flexible = version >= 9
-  {
-    const a = v.responses === undefined ? [] : v.responses
-    if (a == null) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTopicProduceResponse(w, version, e!)
-    }
-  }
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
+  const flexible = version >= 9;
+  { const a = (v.responses === undefined ? [] : v.responses); if (a == null) { throw new ProtocolError('null array for Responses') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTopicProduceResponse(w, version, e!) } };
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   if (flexible) {
     const has0 = version >= 10 && v.nodeEndpoints != null && v.nodeEndpoints.length > 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        {
-          const a = v.nodeEndpoints!
-          if (a == null) {
-            throw new ProtocolError('null array for NodeEndpoints')
-          } else {
-            w.uvarint(a.length + 1)
-            for (const e of a) writeNodeEndpoint(w, version, e!)
-          }
-        }
-      })(t)
+      ;((w: Writer) => { { const a = v.nodeEndpoints!; if (a == null) { throw new ProtocolError('null array for NodeEndpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeNodeEndpoint(w, version, e!) } }; })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -111,40 +71,23 @@ export interface TopicProduceResponseInput {
 }
 
 export function defaultTopicProduceResponse(): TopicProduceResponse {
-  return { name: '', partitionResponses: [] }
+  return { name: "", partitionResponses: [] }
 }
 
 export function readTopicProduceResponse(r: Reader, version: number): TopicProduceResponse {
-  const flexible = version >= 9
-  let _name: string = ''
-  _name = version >= 9 ? r.compactString() : r.string()
-  let _partitionResponses: PartitionProduceResponse[] = []
-  {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionResponses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionProduceResponse(r, version)
-      _partitionResponses = a
-    }
-  }
+  const flexible = version >= 9;
+  let _name: string = "";
+  _name = (version >= 9 ? r.compactString() : r.string());
+  let _partitionResponses: PartitionProduceResponse[] = [];
+  { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionResponses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionProduceResponse(r, version); _partitionResponses = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionResponses: _partitionResponses }
 }
 
 export function writeTopicProduceResponse(w: Writer, version: number, v: TopicProduceResponseInput): void {
-  const flexible = version >= 9
-  version >= 9 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitionResponses === undefined ? [] : v.partitionResponses
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionResponses')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writePartitionProduceResponse(w, version, e!)
-    }
-  }
+  const flexible = version >= 9;
+  (version >= 9 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitionResponses === undefined ? [] : v.partitionResponses); if (a == null) { throw new ProtocolError('null array for PartitionResponses') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writePartitionProduceResponse(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -171,97 +114,53 @@ export interface PartitionProduceResponseInput {
 }
 
 export function defaultPartitionProduceResponse(): PartitionProduceResponse {
-  return {
-    index: 0,
-    errorCode: 0,
-    baseOffset: 0n,
-    logAppendTimeMs: -1n,
-    logStartOffset: -1n,
-    recordErrors: [],
-    errorMessage: null,
-    currentLeader: defaultLeaderIdAndEpoch(),
-  }
+  return { index: 0, errorCode: 0, baseOffset: 0n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null, currentLeader: defaultLeaderIdAndEpoch() }
 }
 
 export function readPartitionProduceResponse(r: Reader, version: number): PartitionProduceResponse {
-  const flexible = version >= 9
-  let _index: number = 0
-  _index = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _baseOffset: bigint = 0n
-  _baseOffset = r.int64()
-  let _logAppendTimeMs: bigint = -1n
-  if (version >= 2) _logAppendTimeMs = r.int64()
-  let _logStartOffset: bigint = -1n
-  if (version >= 5) _logStartOffset = r.int64()
-  let _recordErrors: BatchIndexAndErrorMessage[] = []
-  if (version >= 8) {
-    const n = version >= 9 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for RecordErrors')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readBatchIndexAndErrorMessage(r, version)
-      _recordErrors = a
+  const flexible = version >= 9;
+  let _index: number = 0;
+  _index = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _baseOffset: bigint = 0n;
+  _baseOffset = r.int64();
+  let _logAppendTimeMs: bigint = -1n;
+  if (version >= 2) _logAppendTimeMs = r.int64();
+  let _logStartOffset: bigint = -1n;
+  if (version >= 5) _logStartOffset = r.int64();
+  let _recordErrors: BatchIndexAndErrorMessage[] = [];
+  if (version >= 8) { const n = (version >= 9 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for RecordErrors') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readBatchIndexAndErrorMessage(r, version); _recordErrors = a } }
+  let _errorMessage: string | null = null;
+  if (version >= 8) _errorMessage = (version >= 9 ? r.compactNullableString() : r.nullableString());
+  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch();
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 10) { _currentLeader = readLeaderIdAndEpoch(r, version); return true }
+        return false
     }
-  }
-  let _errorMessage: string | null = null
-  if (version >= 8) _errorMessage = version >= 9 ? r.compactNullableString() : r.nullableString()
-  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch()
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 10) {
-            _currentLeader = readLeaderIdAndEpoch(r, version)
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    index: _index,
-    errorCode: _errorCode,
-    baseOffset: _baseOffset,
-    logAppendTimeMs: _logAppendTimeMs,
-    logStartOffset: _logStartOffset,
-    recordErrors: _recordErrors,
-    errorMessage: _errorMessage,
-    currentLeader: _currentLeader,
-  }
+    return false
+  })
+  return { index: _index, errorCode: _errorCode, baseOffset: _baseOffset, logAppendTimeMs: _logAppendTimeMs, logStartOffset: _logStartOffset, recordErrors: _recordErrors, errorMessage: _errorMessage, currentLeader: _currentLeader }
 }
 
 export function writePartitionProduceResponse(w: Writer, version: number, v: PartitionProduceResponseInput): void {
-  const flexible = version >= 9
-  w.int32(v.index === undefined ? 0 : v.index)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int64(v.baseOffset === undefined ? 0n : v.baseOffset)
-  if (version >= 2) w.int64(v.logAppendTimeMs === undefined ? -1n : v.logAppendTimeMs)
-  if (version >= 5) w.int64(v.logStartOffset === undefined ? -1n : v.logStartOffset)
-  if (version >= 8) {
-    const a = v.recordErrors === undefined ? [] : v.recordErrors
-    if (a == null) {
-      throw new ProtocolError('null array for RecordErrors')
-    } else {
-      version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeBatchIndexAndErrorMessage(w, version, e!)
-    }
-  }
-  if (version >= 8)
-    version >= 9
-      ? w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-      : w.nullableString(v.errorMessage === undefined ? null : v.errorMessage)
+  const flexible = version >= 9;
+  w.int32((v.index === undefined ? 0 : v.index));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int64((v.baseOffset === undefined ? 0n : v.baseOffset));
+  if (version >= 2) w.int64((v.logAppendTimeMs === undefined ? -1n : v.logAppendTimeMs));
+  if (version >= 5) w.int64((v.logStartOffset === undefined ? -1n : v.logStartOffset));
+  if (version >= 8) { const a = (v.recordErrors === undefined ? [] : v.recordErrors); if (a == null) { throw new ProtocolError('null array for RecordErrors') } else { (version >= 9 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeBatchIndexAndErrorMessage(w, version, e!) } };
+  if (version >= 8) (version >= 9 ? w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? null : v.errorMessage)));
   if (flexible) {
     const has0 = version >= 10 && v.currentLeader != null
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeLeaderIdAndEpoch(w, version, v.currentLeader!!)
-      })(t)
+      ;((w: Writer) => { writeLeaderIdAndEpoch(w, version, v.currentLeader!!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -282,22 +181,19 @@ export function defaultBatchIndexAndErrorMessage(): BatchIndexAndErrorMessage {
 }
 
 export function readBatchIndexAndErrorMessage(r: Reader, version: number): BatchIndexAndErrorMessage {
-  const flexible = version >= 9
-  let _batchIndex: number = 0
-  if (version >= 8) _batchIndex = r.int32()
-  let _batchIndexErrorMessage: string | null = null
-  if (version >= 8) _batchIndexErrorMessage = version >= 9 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 9;
+  let _batchIndex: number = 0;
+  if (version >= 8) _batchIndex = r.int32();
+  let _batchIndexErrorMessage: string | null = null;
+  if (version >= 8) _batchIndexErrorMessage = (version >= 9 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { batchIndex: _batchIndex, batchIndexErrorMessage: _batchIndexErrorMessage }
 }
 
 export function writeBatchIndexAndErrorMessage(w: Writer, version: number, v: BatchIndexAndErrorMessageInput): void {
-  const flexible = version >= 9
-  if (version >= 8) w.int32(v.batchIndex === undefined ? 0 : v.batchIndex)
-  if (version >= 8)
-    version >= 9
-      ? w.compactNullableString(v.batchIndexErrorMessage === undefined ? null : v.batchIndexErrorMessage)
-      : w.nullableString(v.batchIndexErrorMessage === undefined ? null : v.batchIndexErrorMessage)
+  const flexible = version >= 9;
+  if (version >= 8) w.int32((v.batchIndex === undefined ? 0 : v.batchIndex));
+  if (version >= 8) (version >= 9 ? w.compactNullableString((v.batchIndexErrorMessage === undefined ? null : v.batchIndexErrorMessage)) : w.nullableString((v.batchIndexErrorMessage === undefined ? null : v.batchIndexErrorMessage)));
   if (flexible) w.uvarint(0)
 }
 
@@ -316,19 +212,19 @@ export function defaultLeaderIdAndEpoch(): LeaderIdAndEpoch {
 }
 
 export function readLeaderIdAndEpoch(r: Reader, version: number): LeaderIdAndEpoch {
-  const flexible = version >= 9
-  let _leaderId: number = -1
-  if (version >= 10) _leaderId = r.int32()
-  let _leaderEpoch: number = -1
-  if (version >= 10) _leaderEpoch = r.int32()
+  const flexible = version >= 9;
+  let _leaderId: number = -1;
+  if (version >= 10) _leaderId = r.int32();
+  let _leaderEpoch: number = -1;
+  if (version >= 10) _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { leaderId: _leaderId, leaderEpoch: _leaderEpoch }
 }
 
 export function writeLeaderIdAndEpoch(w: Writer, version: number, v: LeaderIdAndEpochInput): void {
-  const flexible = version >= 9
-  if (version >= 10) w.int32(v.leaderId === undefined ? -1 : v.leaderId)
-  if (version >= 10) w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
+  const flexible = version >= 9;
+  if (version >= 10) w.int32((v.leaderId === undefined ? -1 : v.leaderId));
+  if (version >= 10) w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -347,28 +243,28 @@ export interface NodeEndpointInput {
 }
 
 export function defaultNodeEndpoint(): NodeEndpoint {
-  return { nodeId: 0, host: '', port: 0, rack: null }
+  return { nodeId: 0, host: "", port: 0, rack: null }
 }
 
 export function readNodeEndpoint(r: Reader, version: number): NodeEndpoint {
-  const flexible = version >= 9
-  let _nodeId: number = 0
-  if (version >= 10) _nodeId = r.int32()
-  let _host: string = ''
-  if (version >= 10) _host = r.compactString()
-  let _port: number = 0
-  if (version >= 10) _port = r.int32()
-  let _rack: string | null = null
-  if (version >= 10) _rack = r.compactNullableString()
+  const flexible = version >= 9;
+  let _nodeId: number = 0;
+  if (version >= 10) _nodeId = r.int32();
+  let _host: string = "";
+  if (version >= 10) _host = r.compactString();
+  let _port: number = 0;
+  if (version >= 10) _port = r.int32();
+  let _rack: string | null = null;
+  if (version >= 10) _rack = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, host: _host, port: _port, rack: _rack }
 }
 
 export function writeNodeEndpoint(w: Writer, version: number, v: NodeEndpointInput): void {
-  const flexible = version >= 9
-  if (version >= 10) w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  if (version >= 10) w.compactString(v.host === undefined ? '' : v.host)
-  if (version >= 10) w.int32(v.port === undefined ? 0 : v.port)
-  if (version >= 10) w.compactNullableString(v.rack === undefined ? null : v.rack)
+  const flexible = version >= 9;
+  if (version >= 10) w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  if (version >= 10) w.compactString((v.host === undefined ? "" : v.host));
+  if (version >= 10) w.int32((v.port === undefined ? 0 : v.port));
+  if (version >= 10) w.compactNullableString((v.rack === undefined ? null : v.rack));
   if (flexible) w.uvarint(0)
 }

@@ -31,33 +31,27 @@ export function defaultPushTelemetryRequest(): PushTelemetryRequest {
 }
 
 export function decodePushTelemetryRequest(r: Reader, version: number): PushTelemetryRequest {
-  const flexible = true
-  let _clientInstanceId: string = ZERO_UUID
-  _clientInstanceId = r.uuid()
-  let _subscriptionId: number = 0
-  _subscriptionId = r.int32()
-  let _terminating: boolean = false
-  _terminating = r.bool()
-  let _compressionType: number = 0
-  _compressionType = r.int8()
-  let _metrics: Buffer = EMPTY
-  _metrics = r.compactBytes()
+  const flexible = true;
+  let _clientInstanceId: string = ZERO_UUID;
+  _clientInstanceId = r.uuid();
+  let _subscriptionId: number = 0;
+  _subscriptionId = r.int32();
+  let _terminating: boolean = false;
+  _terminating = r.bool();
+  let _compressionType: number = 0;
+  _compressionType = r.int8();
+  let _metrics: Buffer = EMPTY;
+  _metrics = r.compactBytes();
   if (flexible) r.taggedFields()
-  return {
-    clientInstanceId: _clientInstanceId,
-    subscriptionId: _subscriptionId,
-    terminating: _terminating,
-    compressionType: _compressionType,
-    metrics: _metrics,
-  }
+  return { clientInstanceId: _clientInstanceId, subscriptionId: _subscriptionId, terminating: _terminating, compressionType: _compressionType, metrics: _metrics }
 }
 
 export function encodePushTelemetryRequest(w: Writer, version: number, v: PushTelemetryRequestInput): void {
-  const flexible = true
-  w.uuid(v.clientInstanceId === undefined ? ZERO_UUID : v.clientInstanceId)
-  w.int32(v.subscriptionId === undefined ? 0 : v.subscriptionId)
-  w.bool(v.terminating === undefined ? false : v.terminating)
-  w.int8(v.compressionType === undefined ? 0 : v.compressionType)
-  w.compactBytes(v.metrics === undefined ? EMPTY : v.metrics)
+  const flexible = true;
+  w.uuid((v.clientInstanceId === undefined ? ZERO_UUID : v.clientInstanceId));
+  w.int32((v.subscriptionId === undefined ? 0 : v.subscriptionId));
+  w.bool((v.terminating === undefined ? false : v.terminating));
+  w.int8((v.compressionType === undefined ? 0 : v.compressionType));
+  w.compactBytes((v.metrics === undefined ? EMPTY : v.metrics));
   if (flexible) w.uvarint(0)
 }

@@ -21,40 +21,23 @@ export interface ReadShareGroupStateRequestInput {
 }
 
 export function defaultReadShareGroupStateRequest(): ReadShareGroupStateRequest {
-  return { groupId: '', topics: [] }
+  return { groupId: "", topics: [] }
 }
 
 export function decodeReadShareGroupStateRequest(r: Reader, version: number): ReadShareGroupStateRequest {
-  const flexible = true
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _topics: ReadStateData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReadStateData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _topics: ReadStateData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReadStateData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, topics: _topics }
 }
 
 export function encodeReadShareGroupStateRequest(w: Writer, version: number, v: ReadShareGroupStateRequestInput): void {
-  const flexible = true
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReadStateData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeReadStateData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -73,36 +56,19 @@ export function defaultReadStateData(): ReadStateData {
 }
 
 export function readReadStateData(r: Reader, version: number): ReadStateData {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeReadStateData(w: Writer, version: number, v: ReadStateDataInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -121,18 +87,18 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { partition: _partition, leaderEpoch: _leaderEpoch }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }

@@ -23,37 +23,16 @@ export function defaultReadShareGroupStateResponse(): ReadShareGroupStateRespons
 }
 
 export function decodeReadShareGroupStateResponse(r: Reader, version: number): ReadShareGroupStateResponse {
-  const flexible = true
-  let _results: ReadStateResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReadStateResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = true;
+  let _results: ReadStateResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReadStateResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { results: _results }
 }
 
-export function encodeReadShareGroupStateResponse(
-  w: Writer,
-  version: number,
-  v: ReadShareGroupStateResponseInput,
-): void {
-  const flexible = true
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReadStateResult(w, version, e!)
-    }
-  }
+export function encodeReadShareGroupStateResponse(w: Writer, version: number, v: ReadShareGroupStateResponseInput): void {
+  const flexible = true;
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { w.uvarint(a.length + 1); for (const e of a) writeReadStateResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -72,36 +51,19 @@ export function defaultReadStateResult(): ReadStateResult {
 }
 
 export function readReadStateResult(r: Reader, version: number): ReadStateResult {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeReadStateResult(w: Writer, version: number, v: ReadStateResultInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionResult(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -128,55 +90,31 @@ export function defaultPartitionResult(): PartitionResult {
 }
 
 export function readPartitionResult(r: Reader, version: number): PartitionResult {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _stateEpoch: number = 0
-  _stateEpoch = r.int32()
-  let _startOffset: bigint = 0n
-  _startOffset = r.int64()
-  let _stateBatches: StateBatch[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for StateBatches')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStateBatch(r, version)
-      _stateBatches = a
-    }
-  }
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _stateEpoch: number = 0;
+  _stateEpoch = r.int32();
+  let _startOffset: bigint = 0n;
+  _startOffset = r.int64();
+  let _stateBatches: StateBatch[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for StateBatches') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStateBatch(r, version); _stateBatches = a } }
   if (flexible) r.taggedFields()
-  return {
-    partition: _partition,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    stateEpoch: _stateEpoch,
-    startOffset: _startOffset,
-    stateBatches: _stateBatches,
-  }
+  return { partition: _partition, errorCode: _errorCode, errorMessage: _errorMessage, stateEpoch: _stateEpoch, startOffset: _startOffset, stateBatches: _stateBatches }
 }
 
 export function writePartitionResult(w: Writer, version: number, v: PartitionResultInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  w.int32(v.stateEpoch === undefined ? 0 : v.stateEpoch)
-  w.int64(v.startOffset === undefined ? 0n : v.startOffset)
-  {
-    const a = v.stateBatches === undefined ? [] : v.stateBatches
-    if (a == null) {
-      throw new ProtocolError('null array for StateBatches')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeStateBatch(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  w.int32((v.stateEpoch === undefined ? 0 : v.stateEpoch));
+  w.int64((v.startOffset === undefined ? 0n : v.startOffset));
+  { const a = (v.stateBatches === undefined ? [] : v.stateBatches); if (a == null) { throw new ProtocolError('null array for StateBatches') } else { w.uvarint(a.length + 1); for (const e of a) writeStateBatch(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -199,29 +137,24 @@ export function defaultStateBatch(): StateBatch {
 }
 
 export function readStateBatch(r: Reader, version: number): StateBatch {
-  const flexible = true
-  let _firstOffset: bigint = 0n
-  _firstOffset = r.int64()
-  let _lastOffset: bigint = 0n
-  _lastOffset = r.int64()
-  let _deliveryState: number = 0
-  _deliveryState = r.int8()
-  let _deliveryCount: number = 0
-  _deliveryCount = r.int16()
+  const flexible = true;
+  let _firstOffset: bigint = 0n;
+  _firstOffset = r.int64();
+  let _lastOffset: bigint = 0n;
+  _lastOffset = r.int64();
+  let _deliveryState: number = 0;
+  _deliveryState = r.int8();
+  let _deliveryCount: number = 0;
+  _deliveryCount = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    firstOffset: _firstOffset,
-    lastOffset: _lastOffset,
-    deliveryState: _deliveryState,
-    deliveryCount: _deliveryCount,
-  }
+  return { firstOffset: _firstOffset, lastOffset: _lastOffset, deliveryState: _deliveryState, deliveryCount: _deliveryCount }
 }
 
 export function writeStateBatch(w: Writer, version: number, v: StateBatchInput): void {
-  const flexible = true
-  w.int64(v.firstOffset === undefined ? 0n : v.firstOffset)
-  w.int64(v.lastOffset === undefined ? 0n : v.lastOffset)
-  w.int8(v.deliveryState === undefined ? 0 : v.deliveryState)
-  w.int16(v.deliveryCount === undefined ? 0 : v.deliveryCount)
+  const flexible = true;
+  w.int64((v.firstOffset === undefined ? 0n : v.firstOffset));
+  w.int64((v.lastOffset === undefined ? 0n : v.lastOffset));
+  w.int8((v.deliveryState === undefined ? 0 : v.deliveryState));
+  w.int16((v.deliveryCount === undefined ? 0 : v.deliveryCount));
   if (flexible) w.uvarint(0)
 }

@@ -22,41 +22,17 @@ export function defaultReadShareGroupStateSummaryResponse(): ReadShareGroupState
   return { results: [] }
 }
 
-export function decodeReadShareGroupStateSummaryResponse(
-  r: Reader,
-  version: number,
-): ReadShareGroupStateSummaryResponse {
-  const flexible = true
-  let _results: ReadStateSummaryResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readReadStateSummaryResult(r, version)
-      _results = a
-    }
-  }
+export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
+  const flexible = true;
+  let _results: ReadStateSummaryResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readReadStateSummaryResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { results: _results }
 }
 
-export function encodeReadShareGroupStateSummaryResponse(
-  w: Writer,
-  version: number,
-  v: ReadShareGroupStateSummaryResponseInput,
-): void {
-  const flexible = true
-  {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeReadStateSummaryResult(w, version, e!)
-    }
-  }
+export function encodeReadShareGroupStateSummaryResponse(w: Writer, version: number, v: ReadShareGroupStateSummaryResponseInput): void {
+  const flexible = true;
+  { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { w.uvarint(a.length + 1); for (const e of a) writeReadStateSummaryResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -75,36 +51,19 @@ export function defaultReadStateSummaryResult(): ReadStateSummaryResult {
 }
 
 export function readReadStateSummaryResult(r: Reader, version: number): ReadStateSummaryResult {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionResult[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionResult[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionResult(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeReadStateSummaryResult(w: Writer, version: number, v: ReadStateSummaryResultInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionResult(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -129,33 +88,27 @@ export function defaultPartitionResult(): PartitionResult {
 }
 
 export function readPartitionResult(r: Reader, version: number): PartitionResult {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _stateEpoch: number = 0
-  _stateEpoch = r.int32()
-  let _startOffset: bigint = 0n
-  _startOffset = r.int64()
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _stateEpoch: number = 0;
+  _stateEpoch = r.int32();
+  let _startOffset: bigint = 0n;
+  _startOffset = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    partition: _partition,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    stateEpoch: _stateEpoch,
-    startOffset: _startOffset,
-  }
+  return { partition: _partition, errorCode: _errorCode, errorMessage: _errorMessage, stateEpoch: _stateEpoch, startOffset: _startOffset }
 }
 
 export function writePartitionResult(w: Writer, version: number, v: PartitionResultInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  w.int32(v.stateEpoch === undefined ? 0 : v.stateEpoch)
-  w.int64(v.startOffset === undefined ? 0n : v.startOffset)
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  w.int32((v.stateEpoch === undefined ? 0 : v.stateEpoch));
+  w.int64((v.startOffset === undefined ? 0n : v.startOffset));
   if (flexible) w.uvarint(0)
 }

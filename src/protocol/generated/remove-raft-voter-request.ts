@@ -23,25 +23,25 @@ export interface RemoveRaftVoterRequestInput {
 }
 
 export function defaultRemoveRaftVoterRequest(): RemoveRaftVoterRequest {
-  return { clusterId: '', voterId: 0, voterDirectoryId: ZERO_UUID }
+  return { clusterId: "", voterId: 0, voterDirectoryId: ZERO_UUID }
 }
 
 export function decodeRemoveRaftVoterRequest(r: Reader, version: number): RemoveRaftVoterRequest {
-  const flexible = true
-  let _clusterId: string | null = ''
-  _clusterId = r.compactNullableString()
-  let _voterId: number = 0
-  _voterId = r.int32()
-  let _voterDirectoryId: string = ZERO_UUID
-  _voterDirectoryId = r.uuid()
+  const flexible = true;
+  let _clusterId: string | null = "";
+  _clusterId = r.compactNullableString();
+  let _voterId: number = 0;
+  _voterId = r.int32();
+  let _voterDirectoryId: string = ZERO_UUID;
+  _voterDirectoryId = r.uuid();
   if (flexible) r.taggedFields()
   return { clusterId: _clusterId, voterId: _voterId, voterDirectoryId: _voterDirectoryId }
 }
 
 export function encodeRemoveRaftVoterRequest(w: Writer, version: number, v: RemoveRaftVoterRequestInput): void {
-  const flexible = true
-  w.compactNullableString(v.clusterId === undefined ? '' : v.clusterId)
-  w.int32(v.voterId === undefined ? 0 : v.voterId)
-  w.uuid(v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId)
+  const flexible = true;
+  w.compactNullableString((v.clusterId === undefined ? "" : v.clusterId));
+  w.int32((v.voterId === undefined ? 0 : v.voterId));
+  w.uuid((v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId));
   if (flexible) w.uvarint(0)
 }

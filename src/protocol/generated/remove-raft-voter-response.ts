@@ -23,25 +23,25 @@ export interface RemoveRaftVoterResponseInput {
 }
 
 export function defaultRemoveRaftVoterResponse(): RemoveRaftVoterResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '' }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "" }
 }
 
 export function decodeRemoveRaftVoterResponse(r: Reader, version: number): RemoveRaftVoterResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function encodeRemoveRaftVoterResponse(w: Writer, version: number, v: RemoveRaftVoterResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

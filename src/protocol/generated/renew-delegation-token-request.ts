@@ -25,22 +25,18 @@ export function defaultRenewDelegationTokenRequest(): RenewDelegationTokenReques
 }
 
 export function decodeRenewDelegationTokenRequest(r: Reader, version: number): RenewDelegationTokenRequest {
-  const flexible = version >= 2
-  let _hmac: Buffer = EMPTY
-  _hmac = version >= 2 ? r.compactBytes() : r.bytes()
-  let _renewPeriodMs: bigint = 0n
-  _renewPeriodMs = r.int64()
+  const flexible = version >= 2;
+  let _hmac: Buffer = EMPTY;
+  _hmac = (version >= 2 ? r.compactBytes() : r.bytes());
+  let _renewPeriodMs: bigint = 0n;
+  _renewPeriodMs = r.int64();
   if (flexible) r.taggedFields()
   return { hmac: _hmac, renewPeriodMs: _renewPeriodMs }
 }
 
-export function encodeRenewDelegationTokenRequest(
-  w: Writer,
-  version: number,
-  v: RenewDelegationTokenRequestInput,
-): void {
-  const flexible = version >= 2
-  version >= 2 ? w.compactBytes(v.hmac === undefined ? EMPTY : v.hmac) : w.bytes(v.hmac === undefined ? EMPTY : v.hmac)
-  w.int64(v.renewPeriodMs === undefined ? 0n : v.renewPeriodMs)
+export function encodeRenewDelegationTokenRequest(w: Writer, version: number, v: RenewDelegationTokenRequestInput): void {
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactBytes((v.hmac === undefined ? EMPTY : v.hmac)) : w.bytes((v.hmac === undefined ? EMPTY : v.hmac)));
+  w.int64((v.renewPeriodMs === undefined ? 0n : v.renewPeriodMs));
   if (flexible) w.uvarint(0)
 }

@@ -27,25 +27,21 @@ export function defaultRenewDelegationTokenResponse(): RenewDelegationTokenRespo
 }
 
 export function decodeRenewDelegationTokenResponse(r: Reader, version: number): RenewDelegationTokenResponse {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _expiryTimestampMs: bigint = 0n
-  _expiryTimestampMs = r.int64()
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _expiryTimestampMs: bigint = 0n;
+  _expiryTimestampMs = r.int64();
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, expiryTimestampMs: _expiryTimestampMs, throttleTimeMs: _throttleTimeMs }
 }
 
-export function encodeRenewDelegationTokenResponse(
-  w: Writer,
-  version: number,
-  v: RenewDelegationTokenResponseInput,
-): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.int64(v.expiryTimestampMs === undefined ? 0n : v.expiryTimestampMs)
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
+export function encodeRenewDelegationTokenResponse(w: Writer, version: number, v: RenewDelegationTokenResponseInput): void {
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.int64((v.expiryTimestampMs === undefined ? 0n : v.expiryTimestampMs));
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
   if (flexible) w.uvarint(0)
 }

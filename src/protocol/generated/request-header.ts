@@ -24,33 +24,28 @@ export interface RequestHeaderInput {
 }
 
 export function defaultRequestHeader(): RequestHeader {
-  return { requestApiKey: 0, requestApiVersion: 0, correlationId: 0, clientId: '' }
+  return { requestApiKey: 0, requestApiVersion: 0, correlationId: 0, clientId: "" }
 }
 
 export function decodeRequestHeader(r: Reader, version: number): RequestHeader {
-  const flexible = version >= 2
-  let _requestApiKey: number = 0
-  _requestApiKey = r.int16()
-  let _requestApiVersion: number = 0
-  _requestApiVersion = r.int16()
-  let _correlationId: number = 0
-  _correlationId = r.int32()
-  let _clientId: string | null = ''
-  if (version >= 1) _clientId = r.nullableString()
+  const flexible = version >= 2;
+  let _requestApiKey: number = 0;
+  _requestApiKey = r.int16();
+  let _requestApiVersion: number = 0;
+  _requestApiVersion = r.int16();
+  let _correlationId: number = 0;
+  _correlationId = r.int32();
+  let _clientId: string | null = "";
+  if (version >= 1) _clientId = r.nullableString();
   if (flexible) r.taggedFields()
-  return {
-    requestApiKey: _requestApiKey,
-    requestApiVersion: _requestApiVersion,
-    correlationId: _correlationId,
-    clientId: _clientId,
-  }
+  return { requestApiKey: _requestApiKey, requestApiVersion: _requestApiVersion, correlationId: _correlationId, clientId: _clientId }
 }
 
 export function encodeRequestHeader(w: Writer, version: number, v: RequestHeaderInput): void {
-  const flexible = version >= 2
-  w.int16(v.requestApiKey === undefined ? 0 : v.requestApiKey)
-  w.int16(v.requestApiVersion === undefined ? 0 : v.requestApiVersion)
-  w.int32(v.correlationId === undefined ? 0 : v.correlationId)
-  if (version >= 1) w.nullableString(v.clientId === undefined ? '' : v.clientId)
+  const flexible = version >= 2;
+  w.int16((v.requestApiKey === undefined ? 0 : v.requestApiKey));
+  w.int16((v.requestApiVersion === undefined ? 0 : v.requestApiVersion));
+  w.int32((v.correlationId === undefined ? 0 : v.correlationId));
+  if (version >= 1) w.nullableString((v.clientId === undefined ? "" : v.clientId));
   if (flexible) w.uvarint(0)
 }

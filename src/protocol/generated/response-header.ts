@@ -22,15 +22,15 @@ export function defaultResponseHeader(): ResponseHeader {
 }
 
 export function decodeResponseHeader(r: Reader, version: number): ResponseHeader {
-  const flexible = version >= 1
-  let _correlationId: number = 0
-  _correlationId = r.int32()
+  const flexible = version >= 1;
+  let _correlationId: number = 0;
+  _correlationId = r.int32();
   if (flexible) r.taggedFields()
   return { correlationId: _correlationId }
 }
 
 export function encodeResponseHeader(w: Writer, version: number, v: ResponseHeaderInput): void {
-  const flexible = version >= 1
-  w.int32(v.correlationId === undefined ? 0 : v.correlationId)
+  const flexible = version >= 1;
+  w.int32((v.correlationId === undefined ? 0 : v.correlationId));
   if (flexible) w.uvarint(0)
 }

@@ -23,17 +23,15 @@ export function defaultSaslAuthenticateRequest(): SaslAuthenticateRequest {
 }
 
 export function decodeSaslAuthenticateRequest(r: Reader, version: number): SaslAuthenticateRequest {
-  const flexible = version >= 2
-  let _authBytes: Buffer = EMPTY
-  _authBytes = version >= 2 ? r.compactBytes() : r.bytes()
+  const flexible = version >= 2;
+  let _authBytes: Buffer = EMPTY;
+  _authBytes = (version >= 2 ? r.compactBytes() : r.bytes());
   if (flexible) r.taggedFields()
   return { authBytes: _authBytes }
 }
 
 export function encodeSaslAuthenticateRequest(w: Writer, version: number, v: SaslAuthenticateRequestInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactBytes(v.authBytes === undefined ? EMPTY : v.authBytes)
-    : w.bytes(v.authBytes === undefined ? EMPTY : v.authBytes)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactBytes((v.authBytes === undefined ? EMPTY : v.authBytes)) : w.bytes((v.authBytes === undefined ? EMPTY : v.authBytes)));
   if (flexible) w.uvarint(0)
 }

@@ -25,37 +25,28 @@ export interface SaslAuthenticateResponseInput {
 }
 
 export function defaultSaslAuthenticateResponse(): SaslAuthenticateResponse {
-  return { errorCode: 0, errorMessage: '', authBytes: EMPTY, sessionLifetimeMs: 0n }
+  return { errorCode: 0, errorMessage: "", authBytes: EMPTY, sessionLifetimeMs: 0n }
 }
 
 export function decodeSaslAuthenticateResponse(r: Reader, version: number): SaslAuthenticateResponse {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = version >= 2 ? r.compactNullableString() : r.nullableString()
-  let _authBytes: Buffer = EMPTY
-  _authBytes = version >= 2 ? r.compactBytes() : r.bytes()
-  let _sessionLifetimeMs: bigint = 0n
-  if (version >= 1) _sessionLifetimeMs = r.int64()
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = (version >= 2 ? r.compactNullableString() : r.nullableString());
+  let _authBytes: Buffer = EMPTY;
+  _authBytes = (version >= 2 ? r.compactBytes() : r.bytes());
+  let _sessionLifetimeMs: bigint = 0n;
+  if (version >= 1) _sessionLifetimeMs = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    authBytes: _authBytes,
-    sessionLifetimeMs: _sessionLifetimeMs,
-  }
+  return { errorCode: _errorCode, errorMessage: _errorMessage, authBytes: _authBytes, sessionLifetimeMs: _sessionLifetimeMs }
 }
 
 export function encodeSaslAuthenticateResponse(w: Writer, version: number, v: SaslAuthenticateResponseInput): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  version >= 2
-    ? w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-    : w.nullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  version >= 2
-    ? w.compactBytes(v.authBytes === undefined ? EMPTY : v.authBytes)
-    : w.bytes(v.authBytes === undefined ? EMPTY : v.authBytes)
-  if (version >= 1) w.int64(v.sessionLifetimeMs === undefined ? 0n : v.sessionLifetimeMs)
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  (version >= 2 ? w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage)) : w.nullableString((v.errorMessage === undefined ? "" : v.errorMessage)));
+  (version >= 2 ? w.compactBytes((v.authBytes === undefined ? EMPTY : v.authBytes)) : w.bytes((v.authBytes === undefined ? EMPTY : v.authBytes)));
+  if (version >= 1) w.int64((v.sessionLifetimeMs === undefined ? 0n : v.sessionLifetimeMs));
   if (flexible) w.uvarint(0)
 }

@@ -19,15 +19,15 @@ export interface SaslHandshakeRequestInput {
 }
 
 export function defaultSaslHandshakeRequest(): SaslHandshakeRequest {
-  return { mechanism: '' }
+  return { mechanism: "" }
 }
 
 export function decodeSaslHandshakeRequest(r: Reader, version: number): SaslHandshakeRequest {
-  let _mechanism: string = ''
-  _mechanism = r.string()
+  let _mechanism: string = "";
+  _mechanism = r.string();
   return { mechanism: _mechanism }
 }
 
 export function encodeSaslHandshakeRequest(w: Writer, version: number, v: SaslHandshakeRequestInput): void {
-  w.string(v.mechanism === undefined ? '' : v.mechanism)
+  w.string((v.mechanism === undefined ? "" : v.mechanism));
 }

@@ -25,31 +25,14 @@ export function defaultSaslHandshakeResponse(): SaslHandshakeResponse {
 }
 
 export function decodeSaslHandshakeResponse(r: Reader, version: number): SaslHandshakeResponse {
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _mechanisms: string[] = []
-  {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Mechanisms')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.string()
-      _mechanisms = a
-    }
-  }
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _mechanisms: string[] = [];
+  { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for Mechanisms') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.string(); _mechanisms = a } }
   return { errorCode: _errorCode, mechanisms: _mechanisms }
 }
 
 export function encodeSaslHandshakeResponse(w: Writer, version: number, v: SaslHandshakeResponseInput): void {
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.mechanisms === undefined ? [] : v.mechanisms
-    if (a == null) {
-      throw new ProtocolError('null array for Mechanisms')
-    } else {
-      w.int32(a.length)
-      for (const e of a) w.string(e)
-    }
-  }
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.mechanisms === undefined ? [] : v.mechanisms); if (a == null) { throw new ProtocolError('null array for Mechanisms') } else { w.int32(a.length); for (const e of a) w.string(e) } };
 }

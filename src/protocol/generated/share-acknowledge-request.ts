@@ -25,46 +25,29 @@ export interface ShareAcknowledgeRequestInput {
 }
 
 export function defaultShareAcknowledgeRequest(): ShareAcknowledgeRequest {
-  return { groupId: null, memberId: '', shareSessionEpoch: 0, topics: [] }
+  return { groupId: null, memberId: "", shareSessionEpoch: 0, topics: [] }
 }
 
 export function decodeShareAcknowledgeRequest(r: Reader, version: number): ShareAcknowledgeRequest {
-  const flexible = true
-  let _groupId: string | null = null
-  _groupId = r.compactNullableString()
-  let _memberId: string | null = ''
-  _memberId = r.compactNullableString()
-  let _shareSessionEpoch: number = 0
-  _shareSessionEpoch = r.int32()
-  let _topics: AcknowledgeTopic[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAcknowledgeTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string | null = null;
+  _groupId = r.compactNullableString();
+  let _memberId: string | null = "";
+  _memberId = r.compactNullableString();
+  let _shareSessionEpoch: number = 0;
+  _shareSessionEpoch = r.int32();
+  let _topics: AcknowledgeTopic[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAcknowledgeTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, memberId: _memberId, shareSessionEpoch: _shareSessionEpoch, topics: _topics }
 }
 
 export function encodeShareAcknowledgeRequest(w: Writer, version: number, v: ShareAcknowledgeRequestInput): void {
-  const flexible = true
-  w.compactNullableString(v.groupId === undefined ? null : v.groupId)
-  w.compactNullableString(v.memberId === undefined ? '' : v.memberId)
-  w.int32(v.shareSessionEpoch === undefined ? 0 : v.shareSessionEpoch)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAcknowledgeTopic(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactNullableString((v.groupId === undefined ? null : v.groupId));
+  w.compactNullableString((v.memberId === undefined ? "" : v.memberId));
+  w.int32((v.shareSessionEpoch === undefined ? 0 : v.shareSessionEpoch));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeAcknowledgeTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -83,36 +66,19 @@ export function defaultAcknowledgeTopic(): AcknowledgeTopic {
 }
 
 export function readAcknowledgeTopic(r: Reader, version: number): AcknowledgeTopic {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: AcknowledgePartition[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAcknowledgePartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: AcknowledgePartition[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAcknowledgePartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeAcknowledgeTopic(w: Writer, version: number, v: AcknowledgeTopicInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAcknowledgePartition(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeAcknowledgePartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -131,36 +97,19 @@ export function defaultAcknowledgePartition(): AcknowledgePartition {
 }
 
 export function readAcknowledgePartition(r: Reader, version: number): AcknowledgePartition {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _acknowledgementBatches: AcknowledgementBatch[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AcknowledgementBatches')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAcknowledgementBatch(r, version)
-      _acknowledgementBatches = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _acknowledgementBatches: AcknowledgementBatch[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AcknowledgementBatches') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAcknowledgementBatch(r, version); _acknowledgementBatches = a } }
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, acknowledgementBatches: _acknowledgementBatches }
 }
 
 export function writeAcknowledgePartition(w: Writer, version: number, v: AcknowledgePartitionInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  {
-    const a = v.acknowledgementBatches === undefined ? [] : v.acknowledgementBatches
-    if (a == null) {
-      throw new ProtocolError('null array for AcknowledgementBatches')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAcknowledgementBatch(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  { const a = (v.acknowledgementBatches === undefined ? [] : v.acknowledgementBatches); if (a == null) { throw new ProtocolError('null array for AcknowledgementBatches') } else { w.uvarint(a.length + 1); for (const e of a) writeAcknowledgementBatch(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -181,38 +130,21 @@ export function defaultAcknowledgementBatch(): AcknowledgementBatch {
 }
 
 export function readAcknowledgementBatch(r: Reader, version: number): AcknowledgementBatch {
-  const flexible = true
-  let _firstOffset: bigint = 0n
-  _firstOffset = r.int64()
-  let _lastOffset: bigint = 0n
-  _lastOffset = r.int64()
-  let _acknowledgeTypes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AcknowledgeTypes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int8()
-      _acknowledgeTypes = a
-    }
-  }
+  const flexible = true;
+  let _firstOffset: bigint = 0n;
+  _firstOffset = r.int64();
+  let _lastOffset: bigint = 0n;
+  _lastOffset = r.int64();
+  let _acknowledgeTypes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AcknowledgeTypes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int8(); _acknowledgeTypes = a } }
   if (flexible) r.taggedFields()
   return { firstOffset: _firstOffset, lastOffset: _lastOffset, acknowledgeTypes: _acknowledgeTypes }
 }
 
 export function writeAcknowledgementBatch(w: Writer, version: number, v: AcknowledgementBatchInput): void {
-  const flexible = true
-  w.int64(v.firstOffset === undefined ? 0n : v.firstOffset)
-  w.int64(v.lastOffset === undefined ? 0n : v.lastOffset)
-  {
-    const a = v.acknowledgeTypes === undefined ? [] : v.acknowledgeTypes
-    if (a == null) {
-      throw new ProtocolError('null array for AcknowledgeTypes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int8(e)
-    }
-  }
+  const flexible = true;
+  w.int64((v.firstOffset === undefined ? 0n : v.firstOffset));
+  w.int64((v.lastOffset === undefined ? 0n : v.lastOffset));
+  { const a = (v.acknowledgeTypes === undefined ? [] : v.acknowledgeTypes); if (a == null) { throw new ProtocolError('null array for AcknowledgeTypes') } else { w.uvarint(a.length + 1); for (const e of a) w.int8(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -33,93 +33,41 @@ export interface ShareFetchRequestInput {
 }
 
 export function defaultShareFetchRequest(): ShareFetchRequest {
-  return {
-    groupId: null,
-    memberId: '',
-    shareSessionEpoch: 0,
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 2147483647,
-    topics: [],
-    forgottenTopicsData: [],
-  }
+  return { groupId: null, memberId: "", shareSessionEpoch: 0, maxWaitMs: 0, minBytes: 0, maxBytes: 2147483647, topics: [], forgottenTopicsData: [] }
 }
 
 export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest {
-  const flexible = true
-  let _groupId: string | null = null
-  _groupId = r.compactNullableString()
-  let _memberId: string | null = ''
-  _memberId = r.compactNullableString()
-  let _shareSessionEpoch: number = 0
-  _shareSessionEpoch = r.int32()
-  let _maxWaitMs: number = 0
-  _maxWaitMs = r.int32()
-  let _minBytes: number = 0
-  _minBytes = r.int32()
-  let _maxBytes: number = 2147483647
-  _maxBytes = r.int32()
-  let _topics: FetchTopic[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchTopic(r, version)
-      _topics = a
-    }
-  }
-  let _forgottenTopicsData: ForgottenTopic[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for ForgottenTopicsData')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readForgottenTopic(r, version)
-      _forgottenTopicsData = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string | null = null;
+  _groupId = r.compactNullableString();
+  let _memberId: string | null = "";
+  _memberId = r.compactNullableString();
+  let _shareSessionEpoch: number = 0;
+  _shareSessionEpoch = r.int32();
+  let _maxWaitMs: number = 0;
+  _maxWaitMs = r.int32();
+  let _minBytes: number = 0;
+  _minBytes = r.int32();
+  let _maxBytes: number = 2147483647;
+  _maxBytes = r.int32();
+  let _topics: FetchTopic[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFetchTopic(r, version); _topics = a } }
+  let _forgottenTopicsData: ForgottenTopic[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for ForgottenTopicsData') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readForgottenTopic(r, version); _forgottenTopicsData = a } }
   if (flexible) r.taggedFields()
-  return {
-    groupId: _groupId,
-    memberId: _memberId,
-    shareSessionEpoch: _shareSessionEpoch,
-    maxWaitMs: _maxWaitMs,
-    minBytes: _minBytes,
-    maxBytes: _maxBytes,
-    topics: _topics,
-    forgottenTopicsData: _forgottenTopicsData,
-  }
+  return { groupId: _groupId, memberId: _memberId, shareSessionEpoch: _shareSessionEpoch, maxWaitMs: _maxWaitMs, minBytes: _minBytes, maxBytes: _maxBytes, topics: _topics, forgottenTopicsData: _forgottenTopicsData }
 }
 
 export function encodeShareFetchRequest(w: Writer, version: number, v: ShareFetchRequestInput): void {
-  const flexible = true
-  w.compactNullableString(v.groupId === undefined ? null : v.groupId)
-  w.compactNullableString(v.memberId === undefined ? '' : v.memberId)
-  w.int32(v.shareSessionEpoch === undefined ? 0 : v.shareSessionEpoch)
-  w.int32(v.maxWaitMs === undefined ? 0 : v.maxWaitMs)
-  w.int32(v.minBytes === undefined ? 0 : v.minBytes)
-  w.int32(v.maxBytes === undefined ? 2147483647 : v.maxBytes)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeFetchTopic(w, version, e!)
-    }
-  }
-  {
-    const a = v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData
-    if (a == null) {
-      throw new ProtocolError('null array for ForgottenTopicsData')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeForgottenTopic(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactNullableString((v.groupId === undefined ? null : v.groupId));
+  w.compactNullableString((v.memberId === undefined ? "" : v.memberId));
+  w.int32((v.shareSessionEpoch === undefined ? 0 : v.shareSessionEpoch));
+  w.int32((v.maxWaitMs === undefined ? 0 : v.maxWaitMs));
+  w.int32((v.minBytes === undefined ? 0 : v.minBytes));
+  w.int32((v.maxBytes === undefined ? 2147483647 : v.maxBytes));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeFetchTopic(w, version, e!) } };
+  { const a = (v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData); if (a == null) { throw new ProtocolError('null array for ForgottenTopicsData') } else { w.uvarint(a.length + 1); for (const e of a) writeForgottenTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -138,36 +86,19 @@ export function defaultFetchTopic(): FetchTopic {
 }
 
 export function readFetchTopic(r: Reader, version: number): FetchTopic {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: FetchPartition[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: FetchPartition[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFetchPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeFetchTopic(w: Writer, version: number, v: FetchTopicInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeFetchPartition(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writeFetchPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -188,43 +119,22 @@ export function defaultFetchPartition(): FetchPartition {
 }
 
 export function readFetchPartition(r: Reader, version: number): FetchPartition {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _partitionMaxBytes: number = 0
-  _partitionMaxBytes = r.int32()
-  let _acknowledgementBatches: AcknowledgementBatch[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AcknowledgementBatches')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAcknowledgementBatch(r, version)
-      _acknowledgementBatches = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _partitionMaxBytes: number = 0;
+  _partitionMaxBytes = r.int32();
+  let _acknowledgementBatches: AcknowledgementBatch[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AcknowledgementBatches') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAcknowledgementBatch(r, version); _acknowledgementBatches = a } }
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    partitionMaxBytes: _partitionMaxBytes,
-    acknowledgementBatches: _acknowledgementBatches,
-  }
+  return { partitionIndex: _partitionIndex, partitionMaxBytes: _partitionMaxBytes, acknowledgementBatches: _acknowledgementBatches }
 }
 
 export function writeFetchPartition(w: Writer, version: number, v: FetchPartitionInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.partitionMaxBytes === undefined ? 0 : v.partitionMaxBytes)
-  {
-    const a = v.acknowledgementBatches === undefined ? [] : v.acknowledgementBatches
-    if (a == null) {
-      throw new ProtocolError('null array for AcknowledgementBatches')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAcknowledgementBatch(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.partitionMaxBytes === undefined ? 0 : v.partitionMaxBytes));
+  { const a = (v.acknowledgementBatches === undefined ? [] : v.acknowledgementBatches); if (a == null) { throw new ProtocolError('null array for AcknowledgementBatches') } else { w.uvarint(a.length + 1); for (const e of a) writeAcknowledgementBatch(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -245,39 +155,22 @@ export function defaultAcknowledgementBatch(): AcknowledgementBatch {
 }
 
 export function readAcknowledgementBatch(r: Reader, version: number): AcknowledgementBatch {
-  const flexible = true
-  let _firstOffset: bigint = 0n
-  _firstOffset = r.int64()
-  let _lastOffset: bigint = 0n
-  _lastOffset = r.int64()
-  let _acknowledgeTypes: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AcknowledgeTypes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int8()
-      _acknowledgeTypes = a
-    }
-  }
+  const flexible = true;
+  let _firstOffset: bigint = 0n;
+  _firstOffset = r.int64();
+  let _lastOffset: bigint = 0n;
+  _lastOffset = r.int64();
+  let _acknowledgeTypes: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AcknowledgeTypes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int8(); _acknowledgeTypes = a } }
   if (flexible) r.taggedFields()
   return { firstOffset: _firstOffset, lastOffset: _lastOffset, acknowledgeTypes: _acknowledgeTypes }
 }
 
 export function writeAcknowledgementBatch(w: Writer, version: number, v: AcknowledgementBatchInput): void {
-  const flexible = true
-  w.int64(v.firstOffset === undefined ? 0n : v.firstOffset)
-  w.int64(v.lastOffset === undefined ? 0n : v.lastOffset)
-  {
-    const a = v.acknowledgeTypes === undefined ? [] : v.acknowledgeTypes
-    if (a == null) {
-      throw new ProtocolError('null array for AcknowledgeTypes')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int8(e)
-    }
-  }
+  const flexible = true;
+  w.int64((v.firstOffset === undefined ? 0n : v.firstOffset));
+  w.int64((v.lastOffset === undefined ? 0n : v.lastOffset));
+  { const a = (v.acknowledgeTypes === undefined ? [] : v.acknowledgeTypes); if (a == null) { throw new ProtocolError('null array for AcknowledgeTypes') } else { w.uvarint(a.length + 1); for (const e of a) w.int8(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -296,35 +189,18 @@ export function defaultForgottenTopic(): ForgottenTopic {
 }
 
 export function readForgottenTopic(r: Reader, version: number): ForgottenTopic {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeForgottenTopic(w: Writer, version: number, v: ForgottenTopicInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

@@ -31,68 +31,28 @@ export function defaultShareFetchResponse(): ShareFetchResponse {
 }
 
 export function decodeShareFetchResponse(r: Reader, version: number): ShareFetchResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _responses: ShareFetchableTopicResponse[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readShareFetchableTopicResponse(r, version)
-      _responses = a
-    }
-  }
-  let _nodeEndpoints: NodeEndpoint[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for NodeEndpoints')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version)
-      _nodeEndpoints = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _responses: ShareFetchableTopicResponse[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Responses') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readShareFetchableTopicResponse(r, version); _responses = a } }
+  let _nodeEndpoints: NodeEndpoint[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for NodeEndpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readNodeEndpoint(r, version); _nodeEndpoints = a } }
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    responses: _responses,
-    nodeEndpoints: _nodeEndpoints,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, responses: _responses, nodeEndpoints: _nodeEndpoints }
 }
 
 export function encodeShareFetchResponse(w: Writer, version: number, v: ShareFetchResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  {
-    const a = v.responses === undefined ? [] : v.responses
-    if (a == null) {
-      throw new ProtocolError('null array for Responses')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeShareFetchableTopicResponse(w, version, e!)
-    }
-  }
-  {
-    const a = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints
-    if (a == null) {
-      throw new ProtocolError('null array for NodeEndpoints')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeNodeEndpoint(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  { const a = (v.responses === undefined ? [] : v.responses); if (a == null) { throw new ProtocolError('null array for Responses') } else { w.uvarint(a.length + 1); for (const e of a) writeShareFetchableTopicResponse(w, version, e!) } };
+  { const a = (v.nodeEndpoints === undefined ? [] : v.nodeEndpoints); if (a == null) { throw new ProtocolError('null array for NodeEndpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeNodeEndpoint(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -111,40 +71,19 @@ export function defaultShareFetchableTopicResponse(): ShareFetchableTopicRespons
 }
 
 export function readShareFetchableTopicResponse(r: Reader, version: number): ShareFetchableTopicResponse {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
-export function writeShareFetchableTopicResponse(
-  w: Writer,
-  version: number,
-  v: ShareFetchableTopicResponseInput,
-): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+export function writeShareFetchableTopicResponse(w: Writer, version: number, v: ShareFetchableTopicResponseInput): void {
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -171,76 +110,41 @@ export interface PartitionDataInput {
 }
 
 export function defaultPartitionData(): PartitionData {
-  return {
-    partitionIndex: 0,
-    errorCode: 0,
-    errorMessage: null,
-    acknowledgeErrorCode: 0,
-    acknowledgeErrorMessage: null,
-    currentLeader: defaultLeaderIdAndEpoch(),
-    records: null,
-    acquiredRecords: [],
-  }
+  return { partitionIndex: 0, errorCode: 0, errorMessage: null, acknowledgeErrorCode: 0, acknowledgeErrorMessage: null, currentLeader: defaultLeaderIdAndEpoch(), records: null, acquiredRecords: [] }
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _acknowledgeErrorCode: number = 0
-  _acknowledgeErrorCode = r.int16()
-  let _acknowledgeErrorMessage: string | null = null
-  _acknowledgeErrorMessage = r.compactNullableString()
-  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch()
-  _currentLeader = readLeaderIdAndEpoch(r, version)
-  let _records: Buffer | null = null
-  _records = r.compactNullableBytes()
-  let _acquiredRecords: AcquiredRecords[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for AcquiredRecords')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAcquiredRecords(r, version)
-      _acquiredRecords = a
-    }
-  }
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _acknowledgeErrorCode: number = 0;
+  _acknowledgeErrorCode = r.int16();
+  let _acknowledgeErrorMessage: string | null = null;
+  _acknowledgeErrorMessage = r.compactNullableString();
+  let _currentLeader: LeaderIdAndEpoch = defaultLeaderIdAndEpoch();
+  _currentLeader = readLeaderIdAndEpoch(r, version);
+  let _records: Buffer | null = null;
+  _records = r.compactNullableBytes();
+  let _acquiredRecords: AcquiredRecords[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for AcquiredRecords') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readAcquiredRecords(r, version); _acquiredRecords = a } }
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    acknowledgeErrorCode: _acknowledgeErrorCode,
-    acknowledgeErrorMessage: _acknowledgeErrorMessage,
-    currentLeader: _currentLeader,
-    records: _records,
-    acquiredRecords: _acquiredRecords,
-  }
+  return { partitionIndex: _partitionIndex, errorCode: _errorCode, errorMessage: _errorMessage, acknowledgeErrorCode: _acknowledgeErrorCode, acknowledgeErrorMessage: _acknowledgeErrorMessage, currentLeader: _currentLeader, records: _records, acquiredRecords: _acquiredRecords }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  w.int16(v.acknowledgeErrorCode === undefined ? 0 : v.acknowledgeErrorCode)
-  w.compactNullableString(v.acknowledgeErrorMessage === undefined ? null : v.acknowledgeErrorMessage)
-  writeLeaderIdAndEpoch(w, version, (v.currentLeader === undefined ? defaultLeaderIdAndEpoch() : v.currentLeader)!)
-  w.compactNullableBytes(v.records === undefined ? null : v.records)
-  {
-    const a = v.acquiredRecords === undefined ? [] : v.acquiredRecords
-    if (a == null) {
-      throw new ProtocolError('null array for AcquiredRecords')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeAcquiredRecords(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  w.int16((v.acknowledgeErrorCode === undefined ? 0 : v.acknowledgeErrorCode));
+  w.compactNullableString((v.acknowledgeErrorMessage === undefined ? null : v.acknowledgeErrorMessage));
+  writeLeaderIdAndEpoch(w, version, (v.currentLeader === undefined ? defaultLeaderIdAndEpoch() : v.currentLeader)!);
+  w.compactNullableBytes((v.records === undefined ? null : v.records));
+  { const a = (v.acquiredRecords === undefined ? [] : v.acquiredRecords); if (a == null) { throw new ProtocolError('null array for AcquiredRecords') } else { w.uvarint(a.length + 1); for (const e of a) writeAcquiredRecords(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -259,19 +163,19 @@ export function defaultLeaderIdAndEpoch(): LeaderIdAndEpoch {
 }
 
 export function readLeaderIdAndEpoch(r: Reader, version: number): LeaderIdAndEpoch {
-  const flexible = true
-  let _leaderId: number = 0
-  _leaderId = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
+  const flexible = true;
+  let _leaderId: number = 0;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
   if (flexible) r.taggedFields()
   return { leaderId: _leaderId, leaderEpoch: _leaderEpoch }
 }
 
 export function writeLeaderIdAndEpoch(w: Writer, version: number, v: LeaderIdAndEpochInput): void {
-  const flexible = true
-  w.int32(v.leaderId === undefined ? 0 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
+  const flexible = true;
+  w.int32((v.leaderId === undefined ? 0 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -292,22 +196,22 @@ export function defaultAcquiredRecords(): AcquiredRecords {
 }
 
 export function readAcquiredRecords(r: Reader, version: number): AcquiredRecords {
-  const flexible = true
-  let _firstOffset: bigint = 0n
-  _firstOffset = r.int64()
-  let _lastOffset: bigint = 0n
-  _lastOffset = r.int64()
-  let _deliveryCount: number = 0
-  _deliveryCount = r.int16()
+  const flexible = true;
+  let _firstOffset: bigint = 0n;
+  _firstOffset = r.int64();
+  let _lastOffset: bigint = 0n;
+  _lastOffset = r.int64();
+  let _deliveryCount: number = 0;
+  _deliveryCount = r.int16();
   if (flexible) r.taggedFields()
   return { firstOffset: _firstOffset, lastOffset: _lastOffset, deliveryCount: _deliveryCount }
 }
 
 export function writeAcquiredRecords(w: Writer, version: number, v: AcquiredRecordsInput): void {
-  const flexible = true
-  w.int64(v.firstOffset === undefined ? 0n : v.firstOffset)
-  w.int64(v.lastOffset === undefined ? 0n : v.lastOffset)
-  w.int16(v.deliveryCount === undefined ? 0 : v.deliveryCount)
+  const flexible = true;
+  w.int64((v.firstOffset === undefined ? 0n : v.firstOffset));
+  w.int64((v.lastOffset === undefined ? 0n : v.lastOffset));
+  w.int16((v.deliveryCount === undefined ? 0 : v.deliveryCount));
   if (flexible) w.uvarint(0)
 }
 
@@ -326,28 +230,28 @@ export interface NodeEndpointInput {
 }
 
 export function defaultNodeEndpoint(): NodeEndpoint {
-  return { nodeId: 0, host: '', port: 0, rack: null }
+  return { nodeId: 0, host: "", port: 0, rack: null }
 }
 
 export function readNodeEndpoint(r: Reader, version: number): NodeEndpoint {
-  const flexible = true
-  let _nodeId: number = 0
-  _nodeId = r.int32()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.int32()
-  let _rack: string | null = null
-  _rack = r.compactNullableString()
+  const flexible = true;
+  let _nodeId: number = 0;
+  _nodeId = r.int32();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.int32();
+  let _rack: string | null = null;
+  _rack = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { nodeId: _nodeId, host: _host, port: _port, rack: _rack }
 }
 
 export function writeNodeEndpoint(w: Writer, version: number, v: NodeEndpointInput): void {
-  const flexible = true
-  w.int32(v.nodeId === undefined ? 0 : v.nodeId)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.int32(v.port === undefined ? 0 : v.port)
-  w.compactNullableString(v.rack === undefined ? null : v.rack)
+  const flexible = true;
+  w.int32((v.nodeId === undefined ? 0 : v.nodeId));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.int32((v.port === undefined ? 0 : v.port));
+  w.compactNullableString((v.rack === undefined ? null : v.rack));
   if (flexible) w.uvarint(0)
 }

@@ -25,35 +25,18 @@ export function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
 }
 
 export function decodeShareGroupDescribeRequest(r: Reader, version: number): ShareGroupDescribeRequest {
-  const flexible = true
-  let _groupIds: string[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for GroupIds')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _groupIds = a
-    }
-  }
-  let _includeAuthorizedOperations: boolean = false
-  _includeAuthorizedOperations = r.bool()
+  const flexible = true;
+  let _groupIds: string[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for GroupIds') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _groupIds = a } }
+  let _includeAuthorizedOperations: boolean = false;
+  _includeAuthorizedOperations = r.bool();
   if (flexible) r.taggedFields()
   return { groupIds: _groupIds, includeAuthorizedOperations: _includeAuthorizedOperations }
 }
 
 export function encodeShareGroupDescribeRequest(w: Writer, version: number, v: ShareGroupDescribeRequestInput): void {
-  const flexible = true
-  {
-    const a = v.groupIds === undefined ? [] : v.groupIds
-    if (a == null) {
-      throw new ProtocolError('null array for GroupIds')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
-  w.bool(v.includeAuthorizedOperations === undefined ? false : v.includeAuthorizedOperations)
+  const flexible = true;
+  { const a = (v.groupIds === undefined ? [] : v.groupIds); if (a == null) { throw new ProtocolError('null array for GroupIds') } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
+  w.bool((v.includeAuthorizedOperations === undefined ? false : v.includeAuthorizedOperations));
   if (flexible) w.uvarint(0)
 }

@@ -27,54 +27,31 @@ export interface ShareGroupHeartbeatRequestInput {
 }
 
 export function defaultShareGroupHeartbeatRequest(): ShareGroupHeartbeatRequest {
-  return { groupId: '', memberId: '', memberEpoch: 0, rackId: null, subscribedTopicNames: null }
+  return { groupId: "", memberId: "", memberEpoch: 0, rackId: null, subscribedTopicNames: null }
 }
 
 export function decodeShareGroupHeartbeatRequest(r: Reader, version: number): ShareGroupHeartbeatRequest {
-  const flexible = true
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _memberId: string = ''
-  _memberId = r.compactString()
-  let _memberEpoch: number = 0
-  _memberEpoch = r.int32()
-  let _rackId: string | null = null
-  _rackId = r.compactNullableString()
-  let _subscribedTopicNames: string[] | null = null
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      _subscribedTopicNames = null
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.compactString()
-      _subscribedTopicNames = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _memberId: string = "";
+  _memberId = r.compactString();
+  let _memberEpoch: number = 0;
+  _memberEpoch = r.int32();
+  let _rackId: string | null = null;
+  _rackId = r.compactNullableString();
+  let _subscribedTopicNames: string[] | null = null;
+  { const n = r.compactArrayLength(); if (n < 0) { _subscribedTopicNames = null } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.compactString(); _subscribedTopicNames = a } }
   if (flexible) r.taggedFields()
-  return {
-    groupId: _groupId,
-    memberId: _memberId,
-    memberEpoch: _memberEpoch,
-    rackId: _rackId,
-    subscribedTopicNames: _subscribedTopicNames,
-  }
+  return { groupId: _groupId, memberId: _memberId, memberEpoch: _memberEpoch, rackId: _rackId, subscribedTopicNames: _subscribedTopicNames }
 }
 
 export function encodeShareGroupHeartbeatRequest(w: Writer, version: number, v: ShareGroupHeartbeatRequestInput): void {
-  const flexible = true
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  w.compactString(v.memberId === undefined ? '' : v.memberId)
-  w.int32(v.memberEpoch === undefined ? 0 : v.memberEpoch)
-  w.compactNullableString(v.rackId === undefined ? null : v.rackId)
-  {
-    const a = v.subscribedTopicNames === undefined ? null : v.subscribedTopicNames
-    if (a == null) {
-      w.uvarint(0)
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.compactString(e)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  w.compactString((v.memberId === undefined ? "" : v.memberId));
+  w.int32((v.memberEpoch === undefined ? 0 : v.memberEpoch));
+  w.compactNullableString((v.rackId === undefined ? null : v.rackId));
+  { const a = (v.subscribedTopicNames === undefined ? null : v.subscribedTopicNames); if (a == null) { w.uvarint(0) } else { w.uvarint(a.length + 1); for (const e of a) w.compactString(e) } };
   if (flexible) w.uvarint(0)
 }

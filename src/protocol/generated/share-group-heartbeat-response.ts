@@ -25,36 +25,19 @@ export function defaultTopicPartitions(): TopicPartitions {
 }
 
 export function readTopicPartitions(r: Reader, version: number): TopicPartitions {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: number[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: number[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeTopicPartitions(w: Writer, version: number, v: TopicPartitionsInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -79,60 +62,38 @@ export interface ShareGroupHeartbeatResponseInput {
 }
 
 export function defaultShareGroupHeartbeatResponse(): ShareGroupHeartbeatResponse {
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    errorMessage: null,
-    memberId: null,
-    memberEpoch: 0,
-    heartbeatIntervalMs: 0,
-    assignment: null,
-  }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null }
 }
 
 export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): ShareGroupHeartbeatResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = null
-  _errorMessage = r.compactNullableString()
-  let _memberId: string | null = null
-  _memberId = r.compactNullableString()
-  let _memberEpoch: number = 0
-  _memberEpoch = r.int32()
-  let _heartbeatIntervalMs: number = 0
-  _heartbeatIntervalMs = r.int32()
-  let _assignment: Assignment | null = null
-  _assignment = r.int8() < 0 ? null : readAssignment(r, version)
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = null;
+  _errorMessage = r.compactNullableString();
+  let _memberId: string | null = null;
+  _memberId = r.compactNullableString();
+  let _memberEpoch: number = 0;
+  _memberEpoch = r.int32();
+  let _heartbeatIntervalMs: number = 0;
+  _heartbeatIntervalMs = r.int32();
+  let _assignment: Assignment | null = null;
+  _assignment = (r.int8() < 0 ? null : readAssignment(r, version));
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    errorMessage: _errorMessage,
-    memberId: _memberId,
-    memberEpoch: _memberEpoch,
-    heartbeatIntervalMs: _heartbeatIntervalMs,
-    assignment: _assignment,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, memberId: _memberId, memberEpoch: _memberEpoch, heartbeatIntervalMs: _heartbeatIntervalMs, assignment: _assignment }
 }
 
-export function encodeShareGroupHeartbeatResponse(
-  w: Writer,
-  version: number,
-  v: ShareGroupHeartbeatResponseInput,
-): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? null : v.errorMessage)
-  w.compactNullableString(v.memberId === undefined ? null : v.memberId)
-  w.int32(v.memberEpoch === undefined ? 0 : v.memberEpoch)
-  w.int32(v.heartbeatIntervalMs === undefined ? 0 : v.heartbeatIntervalMs)
-  ;(v.assignment === undefined ? null : v.assignment) == null
-    ? w.int8(-1)
-    : (w.int8(1), writeAssignment(w, version, (v.assignment === undefined ? null : v.assignment)!))
+export function encodeShareGroupHeartbeatResponse(w: Writer, version: number, v: ShareGroupHeartbeatResponseInput): void {
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? null : v.errorMessage));
+  w.compactNullableString((v.memberId === undefined ? null : v.memberId));
+  w.int32((v.memberEpoch === undefined ? 0 : v.memberEpoch));
+  w.int32((v.heartbeatIntervalMs === undefined ? 0 : v.heartbeatIntervalMs));
+  (v.assignment === undefined ? null : v.assignment) == null ? w.int8(-1) : (w.int8(1), writeAssignment(w, version, (v.assignment === undefined ? null : v.assignment)!));
   if (flexible) w.uvarint(0)
 }
 
@@ -149,32 +110,15 @@ export function defaultAssignment(): Assignment {
 }
 
 export function readAssignment(r: Reader, version: number): Assignment {
-  const flexible = true
-  let _topicPartitions: TopicPartitions[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicPartitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version)
-      _topicPartitions = a
-    }
-  }
+  const flexible = true;
+  let _topicPartitions: TopicPartitions[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TopicPartitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicPartitions(r, version); _topicPartitions = a } }
   if (flexible) r.taggedFields()
   return { topicPartitions: _topicPartitions }
 }
 
 export function writeAssignment(w: Writer, version: number, v: AssignmentInput): void {
-  const flexible = true
-  {
-    const a = v.topicPartitions === undefined ? [] : v.topicPartitions
-    if (a == null) {
-      throw new ProtocolError('null array for TopicPartitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicPartitions(w, version, e!)
-    }
-  }
+  const flexible = true;
+  { const a = (v.topicPartitions === undefined ? [] : v.topicPartitions); if (a == null) { throw new ProtocolError('null array for TopicPartitions') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicPartitions(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }

@@ -22,15 +22,15 @@ export function defaultSnapshotFooterRecord(): SnapshotFooterRecord {
 }
 
 export function decodeSnapshotFooterRecord(r: Reader, version: number): SnapshotFooterRecord {
-  const flexible = true
-  let _version: number = 0
-  _version = r.int16()
+  const flexible = true;
+  let _version: number = 0;
+  _version = r.int16();
   if (flexible) r.taggedFields()
   return { version: _version }
 }
 
 export function encodeSnapshotFooterRecord(w: Writer, version: number, v: SnapshotFooterRecordInput): void {
-  const flexible = true
-  w.int16(v.version === undefined ? 0 : v.version)
+  const flexible = true;
+  w.int16((v.version === undefined ? 0 : v.version));
   if (flexible) w.uvarint(0)
 }

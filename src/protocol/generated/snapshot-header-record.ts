@@ -24,18 +24,18 @@ export function defaultSnapshotHeaderRecord(): SnapshotHeaderRecord {
 }
 
 export function decodeSnapshotHeaderRecord(r: Reader, version: number): SnapshotHeaderRecord {
-  const flexible = true
-  let _version: number = 0
-  _version = r.int16()
-  let _lastContainedLogTimestamp: bigint = 0n
-  _lastContainedLogTimestamp = r.int64()
+  const flexible = true;
+  let _version: number = 0;
+  _version = r.int16();
+  let _lastContainedLogTimestamp: bigint = 0n;
+  _lastContainedLogTimestamp = r.int64();
   if (flexible) r.taggedFields()
   return { version: _version, lastContainedLogTimestamp: _lastContainedLogTimestamp }
 }
 
 export function encodeSnapshotHeaderRecord(w: Writer, version: number, v: SnapshotHeaderRecordInput): void {
-  const flexible = true
-  w.int16(v.version === undefined ? 0 : v.version)
-  w.int64(v.lastContainedLogTimestamp === undefined ? 0n : v.lastContainedLogTimestamp)
+  const flexible = true;
+  w.int16((v.version === undefined ? 0 : v.version));
+  w.int64((v.lastContainedLogTimestamp === undefined ? 0n : v.lastContainedLogTimestamp));
   if (flexible) w.uvarint(0)
 }

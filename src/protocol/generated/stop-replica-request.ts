@@ -33,110 +33,41 @@ export interface StopReplicaRequestInput {
 }
 
 export function defaultStopReplicaRequest(): StopReplicaRequest {
-  return {
-    controllerId: 0,
-    isKRaftController: false,
-    controllerEpoch: 0,
-    brokerEpoch: -1n,
-    deletePartitions: false,
-    ungroupedPartitions: [],
-    topics: [],
-    topicStates: [],
-  }
+  return { controllerId: 0, isKRaftController: false, controllerEpoch: 0, brokerEpoch: -1n, deletePartitions: false, ungroupedPartitions: [], topics: [], topicStates: [] }
 }
 
 export function decodeStopReplicaRequest(r: Reader, version: number): StopReplicaRequest {
-  const flexible = version >= 2
-  let _controllerId: number = 0
-  _controllerId = r.int32()
-  let _isKRaftController: boolean = false
-  if (version >= 4) _isKRaftController = r.bool()
-  let _controllerEpoch: number = 0
-  _controllerEpoch = r.int32()
-  let _brokerEpoch: bigint = -1n
-  if (version >= 1) _brokerEpoch = r.int64()
-  let _deletePartitions: boolean = false
-  if (version <= 2) _deletePartitions = r.bool()
-  let _ungroupedPartitions: StopReplicaPartitionV0[] = []
-  if (version <= 0) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for UngroupedPartitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStopReplicaPartitionV0(r, version)
-      _ungroupedPartitions = a
-    }
-  }
-  let _topics: StopReplicaTopicV1[] = []
-  if (version >= 1 && version <= 2) {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStopReplicaTopicV1(r, version)
-      _topics = a
-    }
-  }
-  let _topicStates: StopReplicaTopicState[] = []
-  if (version >= 3) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStopReplicaTopicState(r, version)
-      _topicStates = a
-    }
-  }
+  const flexible = version >= 2;
+  let _controllerId: number = 0;
+  _controllerId = r.int32();
+  let _isKRaftController: boolean = false;
+  if (version >= 4) _isKRaftController = r.bool();
+  let _controllerEpoch: number = 0;
+  _controllerEpoch = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 1) _brokerEpoch = r.int64();
+  let _deletePartitions: boolean = false;
+  if (version <= 2) _deletePartitions = r.bool();
+  let _ungroupedPartitions: StopReplicaPartitionV0[] = [];
+  if (version <= 0) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for UngroupedPartitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStopReplicaPartitionV0(r, version); _ungroupedPartitions = a } }
+  let _topics: StopReplicaTopicV1[] = [];
+  if (version >= 1 && version <= 2) { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStopReplicaTopicV1(r, version); _topics = a } }
+  let _topicStates: StopReplicaTopicState[] = [];
+  if (version >= 3) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for TopicStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStopReplicaTopicState(r, version); _topicStates = a } }
   if (flexible) r.taggedFields()
-  return {
-    controllerId: _controllerId,
-    isKRaftController: _isKRaftController,
-    controllerEpoch: _controllerEpoch,
-    brokerEpoch: _brokerEpoch,
-    deletePartitions: _deletePartitions,
-    ungroupedPartitions: _ungroupedPartitions,
-    topics: _topics,
-    topicStates: _topicStates,
-  }
+  return { controllerId: _controllerId, isKRaftController: _isKRaftController, controllerEpoch: _controllerEpoch, brokerEpoch: _brokerEpoch, deletePartitions: _deletePartitions, ungroupedPartitions: _ungroupedPartitions, topics: _topics, topicStates: _topicStates }
 }
 
 export function encodeStopReplicaRequest(w: Writer, version: number, v: StopReplicaRequestInput): void {
-  const flexible = version >= 2
-  w.int32(v.controllerId === undefined ? 0 : v.controllerId)
-  if (version >= 4) w.bool(v.isKRaftController === undefined ? false : v.isKRaftController)
-  w.int32(v.controllerEpoch === undefined ? 0 : v.controllerEpoch)
-  if (version >= 1) w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
-  if (version <= 2) w.bool(v.deletePartitions === undefined ? false : v.deletePartitions)
-  if (version <= 0) {
-    const a = v.ungroupedPartitions === undefined ? [] : v.ungroupedPartitions
-    if (a == null) {
-      throw new ProtocolError('null array for UngroupedPartitions')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeStopReplicaPartitionV0(w, version, e!)
-    }
-  }
-  if (version >= 1 && version <= 2) {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeStopReplicaTopicV1(w, version, e!)
-    }
-  }
-  if (version >= 3) {
-    const a = v.topicStates === undefined ? [] : v.topicStates
-    if (a == null) {
-      throw new ProtocolError('null array for TopicStates')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeStopReplicaTopicState(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int32((v.controllerId === undefined ? 0 : v.controllerId));
+  if (version >= 4) w.bool((v.isKRaftController === undefined ? false : v.isKRaftController));
+  w.int32((v.controllerEpoch === undefined ? 0 : v.controllerEpoch));
+  if (version >= 1) w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
+  if (version <= 2) w.bool((v.deletePartitions === undefined ? false : v.deletePartitions));
+  if (version <= 0) { const a = (v.ungroupedPartitions === undefined ? [] : v.ungroupedPartitions); if (a == null) { throw new ProtocolError('null array for UngroupedPartitions') } else { w.int32(a.length); for (const e of a) writeStopReplicaPartitionV0(w, version, e!) } };
+  if (version >= 1 && version <= 2) { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeStopReplicaTopicV1(w, version, e!) } };
+  if (version >= 3) { const a = (v.topicStates === undefined ? [] : v.topicStates); if (a == null) { throw new ProtocolError('null array for TopicStates') } else { w.uvarint(a.length + 1); for (const e of a) writeStopReplicaTopicState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -151,23 +82,23 @@ export interface StopReplicaPartitionV0Input {
 }
 
 export function defaultStopReplicaPartitionV0(): StopReplicaPartitionV0 {
-  return { topicName: '', partitionIndex: 0 }
+  return { topicName: "", partitionIndex: 0 }
 }
 
 export function readStopReplicaPartitionV0(r: Reader, version: number): StopReplicaPartitionV0 {
-  const flexible = version >= 2
-  let _topicName: string = ''
-  if (version <= 0) _topicName = r.string()
-  let _partitionIndex: number = 0
-  if (version <= 0) _partitionIndex = r.int32()
+  const flexible = version >= 2;
+  let _topicName: string = "";
+  if (version <= 0) _topicName = r.string();
+  let _partitionIndex: number = 0;
+  if (version <= 0) _partitionIndex = r.int32();
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionIndex: _partitionIndex }
 }
 
 export function writeStopReplicaPartitionV0(w: Writer, version: number, v: StopReplicaPartitionV0Input): void {
-  const flexible = version >= 2
-  if (version <= 0) w.string(v.topicName === undefined ? '' : v.topicName)
-  if (version <= 0) w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
+  const flexible = version >= 2;
+  if (version <= 0) w.string((v.topicName === undefined ? "" : v.topicName));
+  if (version <= 0) w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
   if (flexible) w.uvarint(0)
 }
 
@@ -182,41 +113,23 @@ export interface StopReplicaTopicV1Input {
 }
 
 export function defaultStopReplicaTopicV1(): StopReplicaTopicV1 {
-  return { name: '', partitionIndexes: [] }
+  return { name: "", partitionIndexes: [] }
 }
 
 export function readStopReplicaTopicV1(r: Reader, version: number): StopReplicaTopicV1 {
-  const flexible = version >= 2
-  let _name: string = ''
-  if (version >= 1 && version <= 2) _name = version >= 2 ? r.compactString() : r.string()
-  let _partitionIndexes: number[] = []
-  if (version >= 1 && version <= 2) {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitionIndexes = a
-    }
-  }
+  const flexible = version >= 2;
+  let _name: string = "";
+  if (version >= 1 && version <= 2) _name = (version >= 2 ? r.compactString() : r.string());
+  let _partitionIndexes: number[] = [];
+  if (version >= 1 && version <= 2) { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionIndexes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitionIndexes = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionIndexes: _partitionIndexes }
 }
 
 export function writeStopReplicaTopicV1(w: Writer, version: number, v: StopReplicaTopicV1Input): void {
-  const flexible = version >= 2
-  if (version >= 1 && version <= 2)
-    version >= 2 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  if (version >= 1 && version <= 2) {
-    const a = v.partitionIndexes === undefined ? [] : v.partitionIndexes
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 2;
+  if (version >= 1 && version <= 2) (version >= 2 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  if (version >= 1 && version <= 2) { const a = (v.partitionIndexes === undefined ? [] : v.partitionIndexes); if (a == null) { throw new ProtocolError('null array for PartitionIndexes') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -231,40 +144,23 @@ export interface StopReplicaTopicStateInput {
 }
 
 export function defaultStopReplicaTopicState(): StopReplicaTopicState {
-  return { topicName: '', partitionStates: [] }
+  return { topicName: "", partitionStates: [] }
 }
 
 export function readStopReplicaTopicState(r: Reader, version: number): StopReplicaTopicState {
-  const flexible = version >= 2
-  let _topicName: string = ''
-  if (version >= 3) _topicName = r.compactString()
-  let _partitionStates: StopReplicaPartitionState[] = []
-  if (version >= 3) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStopReplicaPartitionState(r, version)
-      _partitionStates = a
-    }
-  }
+  const flexible = version >= 2;
+  let _topicName: string = "";
+  if (version >= 3) _topicName = r.compactString();
+  let _partitionStates: StopReplicaPartitionState[] = [];
+  if (version >= 3) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for PartitionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStopReplicaPartitionState(r, version); _partitionStates = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionStates: _partitionStates }
 }
 
 export function writeStopReplicaTopicState(w: Writer, version: number, v: StopReplicaTopicStateInput): void {
-  const flexible = version >= 2
-  if (version >= 3) w.compactString(v.topicName === undefined ? '' : v.topicName)
-  if (version >= 3) {
-    const a = v.partitionStates === undefined ? [] : v.partitionStates
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionStates')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeStopReplicaPartitionState(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  if (version >= 3) w.compactString((v.topicName === undefined ? "" : v.topicName));
+  if (version >= 3) { const a = (v.partitionStates === undefined ? [] : v.partitionStates); if (a == null) { throw new ProtocolError('null array for PartitionStates') } else { w.uvarint(a.length + 1); for (const e of a) writeStopReplicaPartitionState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -285,21 +181,21 @@ export function defaultStopReplicaPartitionState(): StopReplicaPartitionState {
 }
 
 export function readStopReplicaPartitionState(r: Reader, version: number): StopReplicaPartitionState {
-  const flexible = version >= 2
-  let _partitionIndex: number = 0
-  if (version >= 3) _partitionIndex = r.int32()
-  let _leaderEpoch: number = -1
-  if (version >= 3) _leaderEpoch = r.int32()
-  let _deletePartition: boolean = false
-  if (version >= 3) _deletePartition = r.bool()
+  const flexible = version >= 2;
+  let _partitionIndex: number = 0;
+  if (version >= 3) _partitionIndex = r.int32();
+  let _leaderEpoch: number = -1;
+  if (version >= 3) _leaderEpoch = r.int32();
+  let _deletePartition: boolean = false;
+  if (version >= 3) _deletePartition = r.bool();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, leaderEpoch: _leaderEpoch, deletePartition: _deletePartition }
 }
 
 export function writeStopReplicaPartitionState(w: Writer, version: number, v: StopReplicaPartitionStateInput): void {
-  const flexible = version >= 2
-  if (version >= 3) w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  if (version >= 3) w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
-  if (version >= 3) w.bool(v.deletePartition === undefined ? false : v.deletePartition)
+  const flexible = version >= 2;
+  if (version >= 3) w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  if (version >= 3) w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
+  if (version >= 3) w.bool((v.deletePartition === undefined ? false : v.deletePartition));
   if (flexible) w.uvarint(0)
 }

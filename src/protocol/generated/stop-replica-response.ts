@@ -25,36 +25,19 @@ export function defaultStopReplicaResponse(): StopReplicaResponse {
 }
 
 export function decodeStopReplicaResponse(r: Reader, version: number): StopReplicaResponse {
-  const flexible = version >= 2
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _partitionErrors: StopReplicaPartitionError[] = []
-  {
-    const n = version >= 2 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionErrors')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStopReplicaPartitionError(r, version)
-      _partitionErrors = a
-    }
-  }
+  const flexible = version >= 2;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _partitionErrors: StopReplicaPartitionError[] = [];
+  { const n = (version >= 2 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionErrors') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStopReplicaPartitionError(r, version); _partitionErrors = a } }
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode, partitionErrors: _partitionErrors }
 }
 
 export function encodeStopReplicaResponse(w: Writer, version: number, v: StopReplicaResponseInput): void {
-  const flexible = version >= 2
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  {
-    const a = v.partitionErrors === undefined ? [] : v.partitionErrors
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionErrors')
-    } else {
-      version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeStopReplicaPartitionError(w, version, e!)
-    }
-  }
+  const flexible = version >= 2;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  { const a = (v.partitionErrors === undefined ? [] : v.partitionErrors); if (a == null) { throw new ProtocolError('null array for PartitionErrors') } else { (version >= 2 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeStopReplicaPartitionError(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -71,27 +54,25 @@ export interface StopReplicaPartitionErrorInput {
 }
 
 export function defaultStopReplicaPartitionError(): StopReplicaPartitionError {
-  return { topicName: '', partitionIndex: 0, errorCode: 0 }
+  return { topicName: "", partitionIndex: 0, errorCode: 0 }
 }
 
 export function readStopReplicaPartitionError(r: Reader, version: number): StopReplicaPartitionError {
-  const flexible = version >= 2
-  let _topicName: string = ''
-  _topicName = version >= 2 ? r.compactString() : r.string()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 2;
+  let _topicName: string = "";
+  _topicName = (version >= 2 ? r.compactString() : r.string());
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
 export function writeStopReplicaPartitionError(w: Writer, version: number, v: StopReplicaPartitionErrorInput): void {
-  const flexible = version >= 2
-  version >= 2
-    ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-    : w.string(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 2;
+  (version >= 2 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -31,78 +31,38 @@ export interface SyncGroupRequestInput {
 }
 
 export function defaultSyncGroupRequest(): SyncGroupRequest {
-  return {
-    groupId: '',
-    generationId: 0,
-    memberId: '',
-    groupInstanceId: null,
-    protocolType: null,
-    protocolName: null,
-    assignments: [],
-  }
+  return { groupId: "", generationId: 0, memberId: "", groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] }
 }
 
 export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupRequest {
-  const flexible = version >= 4
-  let _groupId: string = ''
-  _groupId = version >= 4 ? r.compactString() : r.string()
-  let _generationId: number = 0
-  _generationId = r.int32()
-  let _memberId: string = ''
-  _memberId = version >= 4 ? r.compactString() : r.string()
-  let _groupInstanceId: string | null = null
-  if (version >= 3) _groupInstanceId = version >= 4 ? r.compactNullableString() : r.nullableString()
-  let _protocolType: string | null = null
-  if (version >= 5) _protocolType = r.compactNullableString()
-  let _protocolName: string | null = null
-  if (version >= 5) _protocolName = r.compactNullableString()
-  let _assignments: SyncGroupRequestAssignment[] = []
-  {
-    const n = version >= 4 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Assignments')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readSyncGroupRequestAssignment(r, version)
-      _assignments = a
-    }
-  }
+  const flexible = version >= 4;
+  let _groupId: string = "";
+  _groupId = (version >= 4 ? r.compactString() : r.string());
+  let _generationId: number = 0;
+  _generationId = r.int32();
+  let _memberId: string = "";
+  _memberId = (version >= 4 ? r.compactString() : r.string());
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) _groupInstanceId = (version >= 4 ? r.compactNullableString() : r.nullableString());
+  let _protocolType: string | null = null;
+  if (version >= 5) _protocolType = r.compactNullableString();
+  let _protocolName: string | null = null;
+  if (version >= 5) _protocolName = r.compactNullableString();
+  let _assignments: SyncGroupRequestAssignment[] = [];
+  { const n = (version >= 4 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Assignments') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readSyncGroupRequestAssignment(r, version); _assignments = a } }
   if (flexible) r.taggedFields()
-  return {
-    groupId: _groupId,
-    generationId: _generationId,
-    memberId: _memberId,
-    groupInstanceId: _groupInstanceId,
-    protocolType: _protocolType,
-    protocolName: _protocolName,
-    assignments: _assignments,
-  }
+  return { groupId: _groupId, generationId: _generationId, memberId: _memberId, groupInstanceId: _groupInstanceId, protocolType: _protocolType, protocolName: _protocolName, assignments: _assignments }
 }
 
 export function encodeSyncGroupRequest(w: Writer, version: number, v: SyncGroupRequestInput): void {
-  const flexible = version >= 4
-  version >= 4
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  w.int32(v.generationId === undefined ? 0 : v.generationId)
-  version >= 4
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 3)
-    version >= 4
-      ? w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-      : w.nullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  if (version >= 5) w.compactNullableString(v.protocolType === undefined ? null : v.protocolType)
-  if (version >= 5) w.compactNullableString(v.protocolName === undefined ? null : v.protocolName)
-  {
-    const a = v.assignments === undefined ? [] : v.assignments
-    if (a == null) {
-      throw new ProtocolError('null array for Assignments')
-    } else {
-      version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeSyncGroupRequestAssignment(w, version, e!)
-    }
-  }
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  w.int32((v.generationId === undefined ? 0 : v.generationId));
+  (version >= 4 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  if (version >= 3) (version >= 4 ? w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)) : w.nullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId)));
+  if (version >= 5) w.compactNullableString((v.protocolType === undefined ? null : v.protocolType));
+  if (version >= 5) w.compactNullableString((v.protocolName === undefined ? null : v.protocolName));
+  { const a = (v.assignments === undefined ? [] : v.assignments); if (a == null) { throw new ProtocolError('null array for Assignments') } else { (version >= 4 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeSyncGroupRequestAssignment(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -117,26 +77,22 @@ export interface SyncGroupRequestAssignmentInput {
 }
 
 export function defaultSyncGroupRequestAssignment(): SyncGroupRequestAssignment {
-  return { memberId: '', assignment: EMPTY }
+  return { memberId: "", assignment: EMPTY }
 }
 
 export function readSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
-  const flexible = version >= 4
-  let _memberId: string = ''
-  _memberId = version >= 4 ? r.compactString() : r.string()
-  let _assignment: Buffer = EMPTY
-  _assignment = version >= 4 ? r.compactBytes() : r.bytes()
+  const flexible = version >= 4;
+  let _memberId: string = "";
+  _memberId = (version >= 4 ? r.compactString() : r.string());
+  let _assignment: Buffer = EMPTY;
+  _assignment = (version >= 4 ? r.compactBytes() : r.bytes());
   if (flexible) r.taggedFields()
   return { memberId: _memberId, assignment: _assignment }
 }
 
 export function writeSyncGroupRequestAssignment(w: Writer, version: number, v: SyncGroupRequestAssignmentInput): void {
-  const flexible = version >= 4
-  version >= 4
-    ? w.compactString(v.memberId === undefined ? '' : v.memberId)
-    : w.string(v.memberId === undefined ? '' : v.memberId)
-  version >= 4
-    ? w.compactBytes(v.assignment === undefined ? EMPTY : v.assignment)
-    : w.bytes(v.assignment === undefined ? EMPTY : v.assignment)
+  const flexible = version >= 4;
+  (version >= 4 ? w.compactString((v.memberId === undefined ? "" : v.memberId)) : w.string((v.memberId === undefined ? "" : v.memberId)));
+  (version >= 4 ? w.compactBytes((v.assignment === undefined ? EMPTY : v.assignment)) : w.bytes((v.assignment === undefined ? EMPTY : v.assignment)));
   if (flexible) w.uvarint(0)
 }

@@ -31,35 +31,27 @@ export function defaultSyncGroupResponse(): SyncGroupResponse {
 }
 
 export function decodeSyncGroupResponse(r: Reader, version: number): SyncGroupResponse {
-  const flexible = version >= 4
-  let _throttleTimeMs: number = 0
-  if (version >= 1) _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _protocolType: string | null = null
-  if (version >= 5) _protocolType = r.compactNullableString()
-  let _protocolName: string | null = null
-  if (version >= 5) _protocolName = r.compactNullableString()
-  let _assignment: Buffer = EMPTY
-  _assignment = version >= 4 ? r.compactBytes() : r.bytes()
+  const flexible = version >= 4;
+  let _throttleTimeMs: number = 0;
+  if (version >= 1) _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _protocolType: string | null = null;
+  if (version >= 5) _protocolType = r.compactNullableString();
+  let _protocolName: string | null = null;
+  if (version >= 5) _protocolName = r.compactNullableString();
+  let _assignment: Buffer = EMPTY;
+  _assignment = (version >= 4 ? r.compactBytes() : r.bytes());
   if (flexible) r.taggedFields()
-  return {
-    throttleTimeMs: _throttleTimeMs,
-    errorCode: _errorCode,
-    protocolType: _protocolType,
-    protocolName: _protocolName,
-    assignment: _assignment,
-  }
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, protocolType: _protocolType, protocolName: _protocolName, assignment: _assignment }
 }
 
 export function encodeSyncGroupResponse(w: Writer, version: number, v: SyncGroupResponseInput): void {
-  const flexible = version >= 4
-  if (version >= 1) w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  if (version >= 5) w.compactNullableString(v.protocolType === undefined ? null : v.protocolType)
-  if (version >= 5) w.compactNullableString(v.protocolName === undefined ? null : v.protocolName)
-  version >= 4
-    ? w.compactBytes(v.assignment === undefined ? EMPTY : v.assignment)
-    : w.bytes(v.assignment === undefined ? EMPTY : v.assignment)
+  const flexible = version >= 4;
+  if (version >= 1) w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  if (version >= 5) w.compactNullableString((v.protocolType === undefined ? null : v.protocolType));
+  if (version >= 5) w.compactNullableString((v.protocolName === undefined ? null : v.protocolName));
+  (version >= 4 ? w.compactBytes((v.assignment === undefined ? EMPTY : v.assignment)) : w.bytes((v.assignment === undefined ? EMPTY : v.assignment)));
   if (flexible) w.uvarint(0)
 }

@@ -33,80 +33,41 @@ export interface TxnOffsetCommitRequestInput {
 }
 
 export function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
-  return {
-    transactionalId: '',
-    groupId: '',
-    producerId: 0n,
-    producerEpoch: 0,
-    generationId: -1,
-    memberId: '',
-    groupInstanceId: null,
-    topics: [],
-  }
+  return { transactionalId: "", groupId: "", producerId: 0n, producerEpoch: 0, generationId: -1, memberId: "", groupInstanceId: null, topics: [] }
 }
 
 export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOffsetCommitRequest {
-  const flexible = version >= 3
-  let _transactionalId: string = ''
-  _transactionalId = version >= 3 ? r.compactString() : r.string()
-  let _groupId: string = ''
-  _groupId = version >= 3 ? r.compactString() : r.string()
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int16()
-  let _generationId: number = -1
-  if (version >= 3) _generationId = r.int32()
-  let _memberId: string = ''
-  if (version >= 3) _memberId = r.compactString()
-  let _groupInstanceId: string | null = null
-  if (version >= 3) _groupInstanceId = r.compactNullableString()
-  let _topics: TxnOffsetCommitRequestTopic[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 3;
+  let _transactionalId: string = "";
+  _transactionalId = (version >= 3 ? r.compactString() : r.string());
+  let _groupId: string = "";
+  _groupId = (version >= 3 ? r.compactString() : r.string());
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int16();
+  let _generationId: number = -1;
+  if (version >= 3) _generationId = r.int32();
+  let _memberId: string = "";
+  if (version >= 3) _memberId = r.compactString();
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) _groupInstanceId = r.compactNullableString();
+  let _topics: TxnOffsetCommitRequestTopic[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
-  return {
-    transactionalId: _transactionalId,
-    groupId: _groupId,
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    generationId: _generationId,
-    memberId: _memberId,
-    groupInstanceId: _groupInstanceId,
-    topics: _topics,
-  }
+  return { transactionalId: _transactionalId, groupId: _groupId, producerId: _producerId, producerEpoch: _producerEpoch, generationId: _generationId, memberId: _memberId, groupInstanceId: _groupInstanceId, topics: _topics }
 }
 
 export function encodeTxnOffsetCommitRequest(w: Writer, version: number, v: TxnOffsetCommitRequestInput): void {
-  const flexible = version >= 3
-  version >= 3
-    ? w.compactString(v.transactionalId === undefined ? '' : v.transactionalId)
-    : w.string(v.transactionalId === undefined ? '' : v.transactionalId)
-  version >= 3
-    ? w.compactString(v.groupId === undefined ? '' : v.groupId)
-    : w.string(v.groupId === undefined ? '' : v.groupId)
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  if (version >= 3) w.int32(v.generationId === undefined ? -1 : v.generationId)
-  if (version >= 3) w.compactString(v.memberId === undefined ? '' : v.memberId)
-  if (version >= 3) w.compactNullableString(v.groupInstanceId === undefined ? null : v.groupInstanceId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTxnOffsetCommitRequestTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.transactionalId === undefined ? "" : v.transactionalId)) : w.string((v.transactionalId === undefined ? "" : v.transactionalId)));
+  (version >= 3 ? w.compactString((v.groupId === undefined ? "" : v.groupId)) : w.string((v.groupId === undefined ? "" : v.groupId)));
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  if (version >= 3) w.int32((v.generationId === undefined ? -1 : v.generationId));
+  if (version >= 3) w.compactString((v.memberId === undefined ? "" : v.memberId));
+  if (version >= 3) w.compactNullableString((v.groupInstanceId === undefined ? null : v.groupInstanceId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTxnOffsetCommitRequestTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -121,44 +82,23 @@ export interface TxnOffsetCommitRequestTopicInput {
 }
 
 export function defaultTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
-  const flexible = version >= 3
-  let _name: string = ''
-  _name = version >= 3 ? r.compactString() : r.string()
-  let _partitions: TxnOffsetCommitRequestPartition[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestPartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 3;
+  let _name: string = "";
+  _name = (version >= 3 ? r.compactString() : r.string());
+  let _partitions: TxnOffsetCommitRequestPartition[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitRequestPartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
-export function writeTxnOffsetCommitRequestTopic(
-  w: Writer,
-  version: number,
-  v: TxnOffsetCommitRequestTopicInput,
-): void {
-  const flexible = version >= 3
-  version >= 3 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTxnOffsetCommitRequestPartition(w, version, e!)
-    }
-  }
+export function writeTxnOffsetCommitRequestTopic(w: Writer, version: number, v: TxnOffsetCommitRequestTopicInput): void {
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTxnOffsetCommitRequestPartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -177,39 +117,28 @@ export interface TxnOffsetCommitRequestPartitionInput {
 }
 
 export function defaultTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequestPartition {
-  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: '' }
+  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: "" }
 }
 
 export function readTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {
-  const flexible = version >= 3
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _committedOffset: bigint = 0n
-  _committedOffset = r.int64()
-  let _committedLeaderEpoch: number = -1
-  if (version >= 2) _committedLeaderEpoch = r.int32()
-  let _committedMetadata: string | null = ''
-  _committedMetadata = version >= 3 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 3;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _committedOffset: bigint = 0n;
+  _committedOffset = r.int64();
+  let _committedLeaderEpoch: number = -1;
+  if (version >= 2) _committedLeaderEpoch = r.int32();
+  let _committedMetadata: string | null = "";
+  _committedMetadata = (version >= 3 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    committedOffset: _committedOffset,
-    committedLeaderEpoch: _committedLeaderEpoch,
-    committedMetadata: _committedMetadata,
-  }
+  return { partitionIndex: _partitionIndex, committedOffset: _committedOffset, committedLeaderEpoch: _committedLeaderEpoch, committedMetadata: _committedMetadata }
 }
 
-export function writeTxnOffsetCommitRequestPartition(
-  w: Writer,
-  version: number,
-  v: TxnOffsetCommitRequestPartitionInput,
-): void {
-  const flexible = version >= 3
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int64(v.committedOffset === undefined ? 0n : v.committedOffset)
-  if (version >= 2) w.int32(v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch)
-  version >= 3
-    ? w.compactNullableString(v.committedMetadata === undefined ? '' : v.committedMetadata)
-    : w.nullableString(v.committedMetadata === undefined ? '' : v.committedMetadata)
+export function writeTxnOffsetCommitRequestPartition(w: Writer, version: number, v: TxnOffsetCommitRequestPartitionInput): void {
+  const flexible = version >= 3;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int64((v.committedOffset === undefined ? 0n : v.committedOffset));
+  if (version >= 2) w.int32((v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch));
+  (version >= 3 ? w.compactNullableString((v.committedMetadata === undefined ? "" : v.committedMetadata)) : w.nullableString((v.committedMetadata === undefined ? "" : v.committedMetadata)));
   if (flexible) w.uvarint(0)
 }

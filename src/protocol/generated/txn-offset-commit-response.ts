@@ -25,36 +25,19 @@ export function defaultTxnOffsetCommitResponse(): TxnOffsetCommitResponse {
 }
 
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
-  const flexible = version >= 3
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _topics: TxnOffsetCommitResponseTopic[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponseTopic(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 3;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _topics: TxnOffsetCommitResponseTopic[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponseTopic(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, topics: _topics }
 }
 
 export function encodeTxnOffsetCommitResponse(w: Writer, version: number, v: TxnOffsetCommitResponseInput): void {
-  const flexible = version >= 3
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTxnOffsetCommitResponseTopic(w, version, e!)
-    }
-  }
+  const flexible = version >= 3;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTxnOffsetCommitResponseTopic(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -69,44 +52,23 @@ export interface TxnOffsetCommitResponseTopicInput {
 }
 
 export function defaultTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTopic {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
-  const flexible = version >= 3
-  let _name: string = ''
-  _name = version >= 3 ? r.compactString() : r.string()
-  let _partitions: TxnOffsetCommitResponsePartition[] = []
-  {
-    const n = version >= 3 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponsePartition(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 3;
+  let _name: string = "";
+  _name = (version >= 3 ? r.compactString() : r.string());
+  let _partitions: TxnOffsetCommitResponsePartition[] = [];
+  { const n = (version >= 3 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTxnOffsetCommitResponsePartition(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
-export function writeTxnOffsetCommitResponseTopic(
-  w: Writer,
-  version: number,
-  v: TxnOffsetCommitResponseTopicInput,
-): void {
-  const flexible = version >= 3
-  version >= 3 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeTxnOffsetCommitResponsePartition(w, version, e!)
-    }
-  }
+export function writeTxnOffsetCommitResponseTopic(w: Writer, version: number, v: TxnOffsetCommitResponseTopicInput): void {
+  const flexible = version >= 3;
+  (version >= 3 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 3 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeTxnOffsetCommitResponsePartition(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -125,22 +87,18 @@ export function defaultTxnOffsetCommitResponsePartition(): TxnOffsetCommitRespon
 }
 
 export function readTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponsePartition {
-  const flexible = version >= 3
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 3;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
-export function writeTxnOffsetCommitResponsePartition(
-  w: Writer,
-  version: number,
-  v: TxnOffsetCommitResponsePartitionInput,
-): void {
-  const flexible = version >= 3
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeTxnOffsetCommitResponsePartition(w: Writer, version: number, v: TxnOffsetCommitResponsePartitionInput): void {
+  const flexible = version >= 3;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -23,15 +23,15 @@ export function defaultUnregisterBrokerRequest(): UnregisterBrokerRequest {
 }
 
 export function decodeUnregisterBrokerRequest(r: Reader, version: number): UnregisterBrokerRequest {
-  const flexible = true
-  let _brokerId: number = 0
-  _brokerId = r.int32()
+  const flexible = true;
+  let _brokerId: number = 0;
+  _brokerId = r.int32();
   if (flexible) r.taggedFields()
   return { brokerId: _brokerId }
 }
 
 export function encodeUnregisterBrokerRequest(w: Writer, version: number, v: UnregisterBrokerRequestInput): void {
-  const flexible = true
-  w.int32(v.brokerId === undefined ? 0 : v.brokerId)
+  const flexible = true;
+  w.int32((v.brokerId === undefined ? 0 : v.brokerId));
   if (flexible) w.uvarint(0)
 }

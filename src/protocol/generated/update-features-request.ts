@@ -27,39 +27,22 @@ export function defaultUpdateFeaturesRequest(): UpdateFeaturesRequest {
 }
 
 export function decodeUpdateFeaturesRequest(r: Reader, version: number): UpdateFeaturesRequest {
-  const flexible = true
-  let _timeoutMs: number = 60000
-  _timeoutMs = r.int32()
-  let _featureUpdates: FeatureUpdateKey[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for FeatureUpdates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFeatureUpdateKey(r, version)
-      _featureUpdates = a
-    }
-  }
-  let _validateOnly: boolean = false
-  if (version >= 1) _validateOnly = r.bool()
+  const flexible = true;
+  let _timeoutMs: number = 60000;
+  _timeoutMs = r.int32();
+  let _featureUpdates: FeatureUpdateKey[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for FeatureUpdates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readFeatureUpdateKey(r, version); _featureUpdates = a } }
+  let _validateOnly: boolean = false;
+  if (version >= 1) _validateOnly = r.bool();
   if (flexible) r.taggedFields()
   return { timeoutMs: _timeoutMs, featureUpdates: _featureUpdates, validateOnly: _validateOnly }
 }
 
 export function encodeUpdateFeaturesRequest(w: Writer, version: number, v: UpdateFeaturesRequestInput): void {
-  const flexible = true
-  w.int32(v.timeoutMs === undefined ? 60000 : v.timeoutMs)
-  {
-    const a = v.featureUpdates === undefined ? [] : v.featureUpdates
-    if (a == null) {
-      throw new ProtocolError('null array for FeatureUpdates')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeFeatureUpdateKey(w, version, e!)
-    }
-  }
-  if (version >= 1) w.bool(v.validateOnly === undefined ? false : v.validateOnly)
+  const flexible = true;
+  w.int32((v.timeoutMs === undefined ? 60000 : v.timeoutMs));
+  { const a = (v.featureUpdates === undefined ? [] : v.featureUpdates); if (a == null) { throw new ProtocolError('null array for FeatureUpdates') } else { w.uvarint(a.length + 1); for (const e of a) writeFeatureUpdateKey(w, version, e!) } };
+  if (version >= 1) w.bool((v.validateOnly === undefined ? false : v.validateOnly));
   if (flexible) w.uvarint(0)
 }
 
@@ -78,33 +61,28 @@ export interface FeatureUpdateKeyInput {
 }
 
 export function defaultFeatureUpdateKey(): FeatureUpdateKey {
-  return { feature: '', maxVersionLevel: 0, allowDowngrade: false, upgradeType: 1 }
+  return { feature: "", maxVersionLevel: 0, allowDowngrade: false, upgradeType: 1 }
 }
 
 export function readFeatureUpdateKey(r: Reader, version: number): FeatureUpdateKey {
-  const flexible = true
-  let _feature: string = ''
-  _feature = r.compactString()
-  let _maxVersionLevel: number = 0
-  _maxVersionLevel = r.int16()
-  let _allowDowngrade: boolean = false
-  if (version <= 0) _allowDowngrade = r.bool()
-  let _upgradeType: number = 1
-  if (version >= 1) _upgradeType = r.int8()
+  const flexible = true;
+  let _feature: string = "";
+  _feature = r.compactString();
+  let _maxVersionLevel: number = 0;
+  _maxVersionLevel = r.int16();
+  let _allowDowngrade: boolean = false;
+  if (version <= 0) _allowDowngrade = r.bool();
+  let _upgradeType: number = 1;
+  if (version >= 1) _upgradeType = r.int8();
   if (flexible) r.taggedFields()
-  return {
-    feature: _feature,
-    maxVersionLevel: _maxVersionLevel,
-    allowDowngrade: _allowDowngrade,
-    upgradeType: _upgradeType,
-  }
+  return { feature: _feature, maxVersionLevel: _maxVersionLevel, allowDowngrade: _allowDowngrade, upgradeType: _upgradeType }
 }
 
 export function writeFeatureUpdateKey(w: Writer, version: number, v: FeatureUpdateKeyInput): void {
-  const flexible = true
-  w.compactString(v.feature === undefined ? '' : v.feature)
-  w.int16(v.maxVersionLevel === undefined ? 0 : v.maxVersionLevel)
-  if (version <= 0) w.bool(v.allowDowngrade === undefined ? false : v.allowDowngrade)
-  if (version >= 1) w.int8(v.upgradeType === undefined ? 1 : v.upgradeType)
+  const flexible = true;
+  w.compactString((v.feature === undefined ? "" : v.feature));
+  w.int16((v.maxVersionLevel === undefined ? 0 : v.maxVersionLevel));
+  if (version <= 0) w.bool((v.allowDowngrade === undefined ? false : v.allowDowngrade));
+  if (version >= 1) w.int8((v.upgradeType === undefined ? 1 : v.upgradeType));
   if (flexible) w.uvarint(0)
 }

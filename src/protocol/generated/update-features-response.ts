@@ -25,46 +25,29 @@ export interface UpdateFeaturesResponseInput {
 }
 
 export function defaultUpdateFeaturesResponse(): UpdateFeaturesResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', results: [] }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", results: [] }
 }
 
 export function decodeUpdateFeaturesResponse(r: Reader, version: number): UpdateFeaturesResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
-  let _results: UpdatableFeatureResult[] = []
-  if (version <= 1) {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUpdatableFeatureResult(r, version)
-      _results = a
-    }
-  }
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
+  let _results: UpdatableFeatureResult[] = [];
+  if (version <= 1) { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Results') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUpdatableFeatureResult(r, version); _results = a } }
   if (flexible) r.taggedFields()
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, errorMessage: _errorMessage, results: _results }
 }
 
 export function encodeUpdateFeaturesResponse(w: Writer, version: number, v: UpdateFeaturesResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
-  if (version <= 1) {
-    const a = v.results === undefined ? [] : v.results
-    if (a == null) {
-      throw new ProtocolError('null array for Results')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeUpdatableFeatureResult(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
+  if (version <= 1) { const a = (v.results === undefined ? [] : v.results); if (a == null) { throw new ProtocolError('null array for Results') } else { w.uvarint(a.length + 1); for (const e of a) writeUpdatableFeatureResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -81,25 +64,25 @@ export interface UpdatableFeatureResultInput {
 }
 
 export function defaultUpdatableFeatureResult(): UpdatableFeatureResult {
-  return { feature: '', errorCode: 0, errorMessage: '' }
+  return { feature: "", errorCode: 0, errorMessage: "" }
 }
 
 export function readUpdatableFeatureResult(r: Reader, version: number): UpdatableFeatureResult {
-  const flexible = true
-  let _feature: string = ''
-  _feature = r.compactString()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _errorMessage: string | null = ''
-  _errorMessage = r.compactNullableString()
+  const flexible = true;
+  let _feature: string = "";
+  _feature = r.compactString();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _errorMessage: string | null = "";
+  _errorMessage = r.compactNullableString();
   if (flexible) r.taggedFields()
   return { feature: _feature, errorCode: _errorCode, errorMessage: _errorMessage }
 }
 
 export function writeUpdatableFeatureResult(w: Writer, version: number, v: UpdatableFeatureResultInput): void {
-  const flexible = true
-  w.compactString(v.feature === undefined ? '' : v.feature)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
-  w.compactNullableString(v.errorMessage === undefined ? '' : v.errorMessage)
+  const flexible = true;
+  w.compactString((v.feature === undefined ? "" : v.feature));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
+  w.compactNullableString((v.errorMessage === undefined ? "" : v.errorMessage));
   if (flexible) w.uvarint(0)
 }

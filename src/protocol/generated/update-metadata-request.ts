@@ -35,119 +35,44 @@ export interface UpdateMetadataPartitionStateInput {
 }
 
 export function defaultUpdateMetadataPartitionState(): UpdateMetadataPartitionState {
-  return {
-    topicName: '',
-    partitionIndex: 0,
-    controllerEpoch: 0,
-    leader: 0,
-    leaderEpoch: 0,
-    isr: [],
-    zkVersion: 0,
-    replicas: [],
-    offlineReplicas: [],
-  }
+  return { topicName: "", partitionIndex: 0, controllerEpoch: 0, leader: 0, leaderEpoch: 0, isr: [], zkVersion: 0, replicas: [], offlineReplicas: [] }
 }
 
 export function readUpdateMetadataPartitionState(r: Reader, version: number): UpdateMetadataPartitionState {
-  const flexible = version >= 6
-  let _topicName: string = ''
-  if (version <= 4) _topicName = r.string()
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _controllerEpoch: number = 0
-  _controllerEpoch = r.int32()
-  let _leader: number = 0
-  _leader = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
-  let _isr: number[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Isr')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _isr = a
-    }
-  }
-  let _zkVersion: number = 0
-  _zkVersion = r.int32()
-  let _replicas: number[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Replicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _replicas = a
-    }
-  }
-  let _offlineReplicas: number[] = []
-  if (version >= 4) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for OfflineReplicas')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _offlineReplicas = a
-    }
-  }
+  const flexible = version >= 6;
+  let _topicName: string = "";
+  if (version <= 4) _topicName = r.string();
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _controllerEpoch: number = 0;
+  _controllerEpoch = r.int32();
+  let _leader: number = 0;
+  _leader = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
+  let _isr: number[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Isr') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _isr = a } }
+  let _zkVersion: number = 0;
+  _zkVersion = r.int32();
+  let _replicas: number[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Replicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _replicas = a } }
+  let _offlineReplicas: number[] = [];
+  if (version >= 4) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for OfflineReplicas') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _offlineReplicas = a } }
   if (flexible) r.taggedFields()
-  return {
-    topicName: _topicName,
-    partitionIndex: _partitionIndex,
-    controllerEpoch: _controllerEpoch,
-    leader: _leader,
-    leaderEpoch: _leaderEpoch,
-    isr: _isr,
-    zkVersion: _zkVersion,
-    replicas: _replicas,
-    offlineReplicas: _offlineReplicas,
-  }
+  return { topicName: _topicName, partitionIndex: _partitionIndex, controllerEpoch: _controllerEpoch, leader: _leader, leaderEpoch: _leaderEpoch, isr: _isr, zkVersion: _zkVersion, replicas: _replicas, offlineReplicas: _offlineReplicas }
 }
 
-export function writeUpdateMetadataPartitionState(
-  w: Writer,
-  version: number,
-  v: UpdateMetadataPartitionStateInput,
-): void {
-  const flexible = version >= 6
-  if (version <= 4) w.string(v.topicName === undefined ? '' : v.topicName)
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.controllerEpoch === undefined ? 0 : v.controllerEpoch)
-  w.int32(v.leader === undefined ? 0 : v.leader)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
-  {
-    const a = v.isr === undefined ? [] : v.isr
-    if (a == null) {
-      throw new ProtocolError('null array for Isr')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  w.int32(v.zkVersion === undefined ? 0 : v.zkVersion)
-  {
-    const a = v.replicas === undefined ? [] : v.replicas
-    if (a == null) {
-      throw new ProtocolError('null array for Replicas')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
-  if (version >= 4) {
-    const a = v.offlineReplicas === undefined ? [] : v.offlineReplicas
-    if (a == null) {
-      throw new ProtocolError('null array for OfflineReplicas')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+export function writeUpdateMetadataPartitionState(w: Writer, version: number, v: UpdateMetadataPartitionStateInput): void {
+  const flexible = version >= 6;
+  if (version <= 4) w.string((v.topicName === undefined ? "" : v.topicName));
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.controllerEpoch === undefined ? 0 : v.controllerEpoch));
+  w.int32((v.leader === undefined ? 0 : v.leader));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
+  { const a = (v.isr === undefined ? [] : v.isr); if (a == null) { throw new ProtocolError('null array for Isr') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  w.int32((v.zkVersion === undefined ? 0 : v.zkVersion));
+  { const a = (v.replicas === undefined ? [] : v.replicas); if (a == null) { throw new ProtocolError('null array for Replicas') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
+  if (version >= 4) { const a = (v.offlineReplicas === undefined ? [] : v.offlineReplicas); if (a == null) { throw new ProtocolError('null array for OfflineReplicas') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -174,128 +99,53 @@ export interface UpdateMetadataRequestInput {
 }
 
 export function defaultUpdateMetadataRequest(): UpdateMetadataRequest {
-  return {
-    controllerId: 0,
-    isKRaftController: false,
-    type: 0,
-    controllerEpoch: 0,
-    brokerEpoch: -1n,
-    ungroupedPartitionStates: [],
-    topicStates: [],
-    liveBrokers: [],
-  }
+  return { controllerId: 0, isKRaftController: false, type: 0, controllerEpoch: 0, brokerEpoch: -1n, ungroupedPartitionStates: [], topicStates: [], liveBrokers: [] }
 }
 
 export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateMetadataRequest {
-  const flexible = version >= 6
-  let _controllerId: number = 0
-  _controllerId = r.int32()
-  let _isKRaftController: boolean = false
-  if (version >= 8) _isKRaftController = r.bool()
-  let _type: number = 0
-  let _controllerEpoch: number = 0
-  _controllerEpoch = r.int32()
-  let _brokerEpoch: bigint = -1n
-  if (version >= 5) _brokerEpoch = r.int64()
-  let _ungroupedPartitionStates: UpdateMetadataPartitionState[] = []
-  if (version <= 4) {
-    const n = r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for UngroupedPartitionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataPartitionState(r, version)
-      _ungroupedPartitionStates = a
+  const flexible = version >= 6;
+  let _controllerId: number = 0;
+  _controllerId = r.int32();
+  let _isKRaftController: boolean = false;
+  if (version >= 8) _isKRaftController = r.bool();
+  let _type: number = 0;
+  let _controllerEpoch: number = 0;
+  _controllerEpoch = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 5) _brokerEpoch = r.int64();
+  let _ungroupedPartitionStates: UpdateMetadataPartitionState[] = [];
+  if (version <= 4) { const n = r.arrayLength(); if (n < 0) { throw new ProtocolError('null array for UngroupedPartitionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUpdateMetadataPartitionState(r, version); _ungroupedPartitionStates = a } }
+  let _topicStates: UpdateMetadataTopicState[] = [];
+  if (version >= 5) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for TopicStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUpdateMetadataTopicState(r, version); _topicStates = a } }
+  let _liveBrokers: UpdateMetadataBroker[] = [];
+  { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for LiveBrokers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUpdateMetadataBroker(r, version); _liveBrokers = a } }
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (version >= 8) { _type = r.int8(); return true }
+        return false
     }
-  }
-  let _topicStates: UpdateMetadataTopicState[] = []
-  if (version >= 5) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for TopicStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataTopicState(r, version)
-      _topicStates = a
-    }
-  }
-  let _liveBrokers: UpdateMetadataBroker[] = []
-  {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for LiveBrokers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataBroker(r, version)
-      _liveBrokers = a
-    }
-  }
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (version >= 8) {
-            _type = r.int8()
-            return true
-          }
-          return false
-      }
-      return false
-    })
-  return {
-    controllerId: _controllerId,
-    isKRaftController: _isKRaftController,
-    type: _type,
-    controllerEpoch: _controllerEpoch,
-    brokerEpoch: _brokerEpoch,
-    ungroupedPartitionStates: _ungroupedPartitionStates,
-    topicStates: _topicStates,
-    liveBrokers: _liveBrokers,
-  }
+    return false
+  })
+  return { controllerId: _controllerId, isKRaftController: _isKRaftController, type: _type, controllerEpoch: _controllerEpoch, brokerEpoch: _brokerEpoch, ungroupedPartitionStates: _ungroupedPartitionStates, topicStates: _topicStates, liveBrokers: _liveBrokers }
 }
 
 export function encodeUpdateMetadataRequest(w: Writer, version: number, v: UpdateMetadataRequestInput): void {
-  const flexible = version >= 6
-  w.int32(v.controllerId === undefined ? 0 : v.controllerId)
-  if (version >= 8) w.bool(v.isKRaftController === undefined ? false : v.isKRaftController)
-  w.int32(v.controllerEpoch === undefined ? 0 : v.controllerEpoch)
-  if (version >= 5) w.int64(v.brokerEpoch === undefined ? -1n : v.brokerEpoch)
-  if (version <= 4) {
-    const a = v.ungroupedPartitionStates === undefined ? [] : v.ungroupedPartitionStates
-    if (a == null) {
-      throw new ProtocolError('null array for UngroupedPartitionStates')
-    } else {
-      w.int32(a.length)
-      for (const e of a) writeUpdateMetadataPartitionState(w, version, e!)
-    }
-  }
-  if (version >= 5) {
-    const a = v.topicStates === undefined ? [] : v.topicStates
-    if (a == null) {
-      throw new ProtocolError('null array for TopicStates')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeUpdateMetadataTopicState(w, version, e!)
-    }
-  }
-  {
-    const a = v.liveBrokers === undefined ? [] : v.liveBrokers
-    if (a == null) {
-      throw new ProtocolError('null array for LiveBrokers')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeUpdateMetadataBroker(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  w.int32((v.controllerId === undefined ? 0 : v.controllerId));
+  if (version >= 8) w.bool((v.isKRaftController === undefined ? false : v.isKRaftController));
+  w.int32((v.controllerEpoch === undefined ? 0 : v.controllerEpoch));
+  if (version >= 5) w.int64((v.brokerEpoch === undefined ? -1n : v.brokerEpoch));
+  if (version <= 4) { const a = (v.ungroupedPartitionStates === undefined ? [] : v.ungroupedPartitionStates); if (a == null) { throw new ProtocolError('null array for UngroupedPartitionStates') } else { w.int32(a.length); for (const e of a) writeUpdateMetadataPartitionState(w, version, e!) } };
+  if (version >= 5) { const a = (v.topicStates === undefined ? [] : v.topicStates); if (a == null) { throw new ProtocolError('null array for TopicStates') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeUpdateMetadataTopicState(w, version, e!) } };
+  { const a = (v.liveBrokers === undefined ? [] : v.liveBrokers); if (a == null) { throw new ProtocolError('null array for LiveBrokers') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeUpdateMetadataBroker(w, version, e!) } };
   if (flexible) {
     const has0 = version >= 8 && v.type !== undefined && v.type !== 0
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        w.int8(v.type!)
-      })(t)
+      ;((w: Writer) => { w.int8(v.type!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -314,46 +164,26 @@ export interface UpdateMetadataTopicStateInput {
 }
 
 export function defaultUpdateMetadataTopicState(): UpdateMetadataTopicState {
-  return { topicName: '', topicId: ZERO_UUID, partitionStates: [] }
+  return { topicName: "", topicId: ZERO_UUID, partitionStates: [] }
 }
 
 export function readUpdateMetadataTopicState(r: Reader, version: number): UpdateMetadataTopicState {
-  const flexible = version >= 6
-  let _topicName: string = ''
-  if (version >= 5) _topicName = version >= 6 ? r.compactString() : r.string()
-  let _topicId: string = ZERO_UUID
-  if (version >= 7) _topicId = r.uuid()
-  let _partitionStates: UpdateMetadataPartitionState[] = []
-  if (version >= 5) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionStates')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataPartitionState(r, version)
-      _partitionStates = a
-    }
-  }
+  const flexible = version >= 6;
+  let _topicName: string = "";
+  if (version >= 5) _topicName = (version >= 6 ? r.compactString() : r.string());
+  let _topicId: string = ZERO_UUID;
+  if (version >= 7) _topicId = r.uuid();
+  let _partitionStates: UpdateMetadataPartitionState[] = [];
+  if (version >= 5) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionStates') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUpdateMetadataPartitionState(r, version); _partitionStates = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, topicId: _topicId, partitionStates: _partitionStates }
 }
 
 export function writeUpdateMetadataTopicState(w: Writer, version: number, v: UpdateMetadataTopicStateInput): void {
-  const flexible = version >= 6
-  if (version >= 5)
-    version >= 6
-      ? w.compactString(v.topicName === undefined ? '' : v.topicName)
-      : w.string(v.topicName === undefined ? '' : v.topicName)
-  if (version >= 7) w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  if (version >= 5) {
-    const a = v.partitionStates === undefined ? [] : v.partitionStates
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionStates')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeUpdateMetadataPartitionState(w, version, e!)
-    }
-  }
+  const flexible = version >= 6;
+  if (version >= 5) (version >= 6 ? w.compactString((v.topicName === undefined ? "" : v.topicName)) : w.string((v.topicName === undefined ? "" : v.topicName)));
+  if (version >= 7) w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  if (version >= 5) { const a = (v.partitionStates === undefined ? [] : v.partitionStates); if (a == null) { throw new ProtocolError('null array for PartitionStates') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeUpdateMetadataPartitionState(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -374,52 +204,32 @@ export interface UpdateMetadataBrokerInput {
 }
 
 export function defaultUpdateMetadataBroker(): UpdateMetadataBroker {
-  return { id: 0, v0Host: '', v0Port: 0, endpoints: [], rack: '' }
+  return { id: 0, v0Host: "", v0Port: 0, endpoints: [], rack: "" }
 }
 
 export function readUpdateMetadataBroker(r: Reader, version: number): UpdateMetadataBroker {
-  const flexible = version >= 6
-  let _id: number = 0
-  _id = r.int32()
-  let _v0Host: string = ''
-  if (version <= 0) _v0Host = r.string()
-  let _v0Port: number = 0
-  if (version <= 0) _v0Port = r.int32()
-  let _endpoints: UpdateMetadataEndpoint[] = []
-  if (version >= 1) {
-    const n = version >= 6 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Endpoints')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readUpdateMetadataEndpoint(r, version)
-      _endpoints = a
-    }
-  }
-  let _rack: string | null = ''
-  if (version >= 2) _rack = version >= 6 ? r.compactNullableString() : r.nullableString()
+  const flexible = version >= 6;
+  let _id: number = 0;
+  _id = r.int32();
+  let _v0Host: string = "";
+  if (version <= 0) _v0Host = r.string();
+  let _v0Port: number = 0;
+  if (version <= 0) _v0Port = r.int32();
+  let _endpoints: UpdateMetadataEndpoint[] = [];
+  if (version >= 1) { const n = (version >= 6 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Endpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readUpdateMetadataEndpoint(r, version); _endpoints = a } }
+  let _rack: string | null = "";
+  if (version >= 2) _rack = (version >= 6 ? r.compactNullableString() : r.nullableString());
   if (flexible) r.taggedFields()
   return { id: _id, v0Host: _v0Host, v0Port: _v0Port, endpoints: _endpoints, rack: _rack }
 }
 
 export function writeUpdateMetadataBroker(w: Writer, version: number, v: UpdateMetadataBrokerInput): void {
-  const flexible = version >= 6
-  w.int32(v.id === undefined ? 0 : v.id)
-  if (version <= 0) w.string(v.v0Host === undefined ? '' : v.v0Host)
-  if (version <= 0) w.int32(v.v0Port === undefined ? 0 : v.v0Port)
-  if (version >= 1) {
-    const a = v.endpoints === undefined ? [] : v.endpoints
-    if (a == null) {
-      throw new ProtocolError('null array for Endpoints')
-    } else {
-      version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeUpdateMetadataEndpoint(w, version, e!)
-    }
-  }
-  if (version >= 2)
-    version >= 6
-      ? w.compactNullableString(v.rack === undefined ? '' : v.rack)
-      : w.nullableString(v.rack === undefined ? '' : v.rack)
+  const flexible = version >= 6;
+  w.int32((v.id === undefined ? 0 : v.id));
+  if (version <= 0) w.string((v.v0Host === undefined ? "" : v.v0Host));
+  if (version <= 0) w.int32((v.v0Port === undefined ? 0 : v.v0Port));
+  if (version >= 1) { const a = (v.endpoints === undefined ? [] : v.endpoints); if (a == null) { throw new ProtocolError('null array for Endpoints') } else { (version >= 6 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeUpdateMetadataEndpoint(w, version, e!) } };
+  if (version >= 2) (version >= 6 ? w.compactNullableString((v.rack === undefined ? "" : v.rack)) : w.nullableString((v.rack === undefined ? "" : v.rack)));
   if (flexible) w.uvarint(0)
 }
 
@@ -438,32 +248,28 @@ export interface UpdateMetadataEndpointInput {
 }
 
 export function defaultUpdateMetadataEndpoint(): UpdateMetadataEndpoint {
-  return { port: 0, host: '', listener: '', securityProtocol: 0 }
+  return { port: 0, host: "", listener: "", securityProtocol: 0 }
 }
 
 export function readUpdateMetadataEndpoint(r: Reader, version: number): UpdateMetadataEndpoint {
-  const flexible = version >= 6
-  let _port: number = 0
-  if (version >= 1) _port = r.int32()
-  let _host: string = ''
-  if (version >= 1) _host = version >= 6 ? r.compactString() : r.string()
-  let _listener: string = ''
-  if (version >= 3) _listener = version >= 6 ? r.compactString() : r.string()
-  let _securityProtocol: number = 0
-  if (version >= 1) _securityProtocol = r.int16()
+  const flexible = version >= 6;
+  let _port: number = 0;
+  if (version >= 1) _port = r.int32();
+  let _host: string = "";
+  if (version >= 1) _host = (version >= 6 ? r.compactString() : r.string());
+  let _listener: string = "";
+  if (version >= 3) _listener = (version >= 6 ? r.compactString() : r.string());
+  let _securityProtocol: number = 0;
+  if (version >= 1) _securityProtocol = r.int16();
   if (flexible) r.taggedFields()
   return { port: _port, host: _host, listener: _listener, securityProtocol: _securityProtocol }
 }
 
 export function writeUpdateMetadataEndpoint(w: Writer, version: number, v: UpdateMetadataEndpointInput): void {
-  const flexible = version >= 6
-  if (version >= 1) w.int32(v.port === undefined ? 0 : v.port)
-  if (version >= 1)
-    version >= 6 ? w.compactString(v.host === undefined ? '' : v.host) : w.string(v.host === undefined ? '' : v.host)
-  if (version >= 3)
-    version >= 6
-      ? w.compactString(v.listener === undefined ? '' : v.listener)
-      : w.string(v.listener === undefined ? '' : v.listener)
-  if (version >= 1) w.int16(v.securityProtocol === undefined ? 0 : v.securityProtocol)
+  const flexible = version >= 6;
+  if (version >= 1) w.int32((v.port === undefined ? 0 : v.port));
+  if (version >= 1) (version >= 6 ? w.compactString((v.host === undefined ? "" : v.host)) : w.string((v.host === undefined ? "" : v.host)));
+  if (version >= 3) (version >= 6 ? w.compactString((v.listener === undefined ? "" : v.listener)) : w.string((v.listener === undefined ? "" : v.listener)));
+  if (version >= 1) w.int16((v.securityProtocol === undefined ? 0 : v.securityProtocol));
   if (flexible) w.uvarint(0)
 }

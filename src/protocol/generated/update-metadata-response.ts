@@ -23,15 +23,15 @@ export function defaultUpdateMetadataResponse(): UpdateMetadataResponse {
 }
 
 export function decodeUpdateMetadataResponse(r: Reader, version: number): UpdateMetadataResponse {
-  const flexible = version >= 6
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 6;
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { errorCode: _errorCode }
 }
 
 export function encodeUpdateMetadataResponse(w: Writer, version: number, v: UpdateMetadataResponseInput): void {
-  const flexible = version >= 6
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = version >= 6;
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }

@@ -29,70 +29,35 @@ export interface UpdateRaftVoterRequestInput {
 }
 
 export function defaultUpdateRaftVoterRequest(): UpdateRaftVoterRequest {
-  return {
-    clusterId: '',
-    currentLeaderEpoch: 0,
-    voterId: 0,
-    voterDirectoryId: ZERO_UUID,
-    listeners: [],
-    kRaftVersionFeature: defaultKRaftVersionFeature(),
-  }
+  return { clusterId: "", currentLeaderEpoch: 0, voterId: 0, voterDirectoryId: ZERO_UUID, listeners: [], kRaftVersionFeature: defaultKRaftVersionFeature() }
 }
 
 export function decodeUpdateRaftVoterRequest(r: Reader, version: number): UpdateRaftVoterRequest {
-  const flexible = true
-  let _clusterId: string | null = ''
-  _clusterId = r.compactNullableString()
-  let _currentLeaderEpoch: number = 0
-  _currentLeaderEpoch = r.int32()
-  let _voterId: number = 0
-  _voterId = r.int32()
-  let _voterDirectoryId: string = ZERO_UUID
-  _voterDirectoryId = r.uuid()
-  let _listeners: Listener[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListener(r, version)
-      _listeners = a
-    }
-  }
-  let _kRaftVersionFeature: KRaftVersionFeature = defaultKRaftVersionFeature()
-  _kRaftVersionFeature = readKRaftVersionFeature(r, version)
+  const flexible = true;
+  let _clusterId: string | null = "";
+  _clusterId = r.compactNullableString();
+  let _currentLeaderEpoch: number = 0;
+  _currentLeaderEpoch = r.int32();
+  let _voterId: number = 0;
+  _voterId = r.int32();
+  let _voterDirectoryId: string = ZERO_UUID;
+  _voterDirectoryId = r.uuid();
+  let _listeners: Listener[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Listeners') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readListener(r, version); _listeners = a } }
+  let _kRaftVersionFeature: KRaftVersionFeature = defaultKRaftVersionFeature();
+  _kRaftVersionFeature = readKRaftVersionFeature(r, version);
   if (flexible) r.taggedFields()
-  return {
-    clusterId: _clusterId,
-    currentLeaderEpoch: _currentLeaderEpoch,
-    voterId: _voterId,
-    voterDirectoryId: _voterDirectoryId,
-    listeners: _listeners,
-    kRaftVersionFeature: _kRaftVersionFeature,
-  }
+  return { clusterId: _clusterId, currentLeaderEpoch: _currentLeaderEpoch, voterId: _voterId, voterDirectoryId: _voterDirectoryId, listeners: _listeners, kRaftVersionFeature: _kRaftVersionFeature }
 }
 
 export function encodeUpdateRaftVoterRequest(w: Writer, version: number, v: UpdateRaftVoterRequestInput): void {
-  const flexible = true
-  w.compactNullableString(v.clusterId === undefined ? '' : v.clusterId)
-  w.int32(v.currentLeaderEpoch === undefined ? 0 : v.currentLeaderEpoch)
-  w.int32(v.voterId === undefined ? 0 : v.voterId)
-  w.uuid(v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId)
-  {
-    const a = v.listeners === undefined ? [] : v.listeners
-    if (a == null) {
-      throw new ProtocolError('null array for Listeners')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeListener(w, version, e!)
-    }
-  }
-  writeKRaftVersionFeature(
-    w,
-    version,
-    (v.kRaftVersionFeature === undefined ? defaultKRaftVersionFeature() : v.kRaftVersionFeature)!,
-  )
+  const flexible = true;
+  w.compactNullableString((v.clusterId === undefined ? "" : v.clusterId));
+  w.int32((v.currentLeaderEpoch === undefined ? 0 : v.currentLeaderEpoch));
+  w.int32((v.voterId === undefined ? 0 : v.voterId));
+  w.uuid((v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId));
+  { const a = (v.listeners === undefined ? [] : v.listeners); if (a == null) { throw new ProtocolError('null array for Listeners') } else { w.uvarint(a.length + 1); for (const e of a) writeListener(w, version, e!) } };
+  writeKRaftVersionFeature(w, version, (v.kRaftVersionFeature === undefined ? defaultKRaftVersionFeature() : v.kRaftVersionFeature)!);
   if (flexible) w.uvarint(0)
 }
 
@@ -109,26 +74,26 @@ export interface ListenerInput {
 }
 
 export function defaultListener(): Listener {
-  return { name: '', host: '', port: 0 }
+  return { name: "", host: "", port: 0 }
 }
 
 export function readListener(r: Reader, version: number): Listener {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.uint16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.uint16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port }
 }
 
 export function writeListener(w: Writer, version: number, v: ListenerInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }
 
@@ -147,18 +112,18 @@ export function defaultKRaftVersionFeature(): KRaftVersionFeature {
 }
 
 export function readKRaftVersionFeature(r: Reader, version: number): KRaftVersionFeature {
-  const flexible = true
-  let _minSupportedVersion: number = 0
-  _minSupportedVersion = r.int16()
-  let _maxSupportedVersion: number = 0
-  _maxSupportedVersion = r.int16()
+  const flexible = true;
+  let _minSupportedVersion: number = 0;
+  _minSupportedVersion = r.int16();
+  let _maxSupportedVersion: number = 0;
+  _maxSupportedVersion = r.int16();
   if (flexible) r.taggedFields()
   return { minSupportedVersion: _minSupportedVersion, maxSupportedVersion: _maxSupportedVersion }
 }
 
 export function writeKRaftVersionFeature(w: Writer, version: number, v: KRaftVersionFeatureInput): void {
-  const flexible = true
-  w.int16(v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion)
-  w.int16(v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion)
+  const flexible = true;
+  w.int16((v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion));
+  w.int16((v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion));
   if (flexible) w.uvarint(0)
 }

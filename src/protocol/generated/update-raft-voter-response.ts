@@ -27,40 +27,34 @@ export function defaultUpdateRaftVoterResponse(): UpdateRaftVoterResponse {
 }
 
 export function decodeUpdateRaftVoterResponse(r: Reader, version: number): UpdateRaftVoterResponse {
-  const flexible = true
-  let _throttleTimeMs: number = 0
-  _throttleTimeMs = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
-  let _currentLeader: CurrentLeader = defaultCurrentLeader()
-  if (flexible)
-    r.taggedFields((tag, r) => {
-      switch (tag) {
-        case 0:
-          if (true) {
-            _currentLeader = readCurrentLeader(r, version)
-            return true
-          }
-          return false
-      }
-      return false
-    })
+  const flexible = true;
+  let _throttleTimeMs: number = 0;
+  _throttleTimeMs = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
+  let _currentLeader: CurrentLeader = defaultCurrentLeader();
+  if (flexible) r.taggedFields((tag, r) => {
+    switch (tag) {
+      case 0:
+        if (true) { _currentLeader = readCurrentLeader(r, version); return true }
+        return false
+    }
+    return false
+  })
   return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, currentLeader: _currentLeader }
 }
 
 export function encodeUpdateRaftVoterResponse(w: Writer, version: number, v: UpdateRaftVoterResponseInput): void {
-  const flexible = true
-  w.int32(v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+  const flexible = true;
+  w.int32((v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) {
     const has0 = true && v.currentLeader != null
-    w.uvarint(has0 ? 1 : 0)
+    w.uvarint((has0 ? 1 : 0))
     if (has0) {
       const outer = w
       const t = new Writer(64)
-      ;((w: Writer) => {
-        writeCurrentLeader(w, version, v.currentLeader!!)
-      })(t)
+      ;((w: Writer) => { writeCurrentLeader(w, version, v.currentLeader!!); })(t);
       outer.uvarint(0).uvarint(t.length).raw(t.toBuffer())
     }
   }
@@ -81,28 +75,28 @@ export interface CurrentLeaderInput {
 }
 
 export function defaultCurrentLeader(): CurrentLeader {
-  return { leaderId: -1, leaderEpoch: -1, host: '', port: 0 }
+  return { leaderId: -1, leaderEpoch: -1, host: "", port: 0 }
 }
 
 export function readCurrentLeader(r: Reader, version: number): CurrentLeader {
-  const flexible = true
-  let _leaderId: number = -1
-  _leaderId = r.int32()
-  let _leaderEpoch: number = -1
-  _leaderEpoch = r.int32()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.int32()
+  const flexible = true;
+  let _leaderId: number = -1;
+  _leaderId = r.int32();
+  let _leaderEpoch: number = -1;
+  _leaderEpoch = r.int32();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.int32();
   if (flexible) r.taggedFields()
   return { leaderId: _leaderId, leaderEpoch: _leaderEpoch, host: _host, port: _port }
 }
 
 export function writeCurrentLeader(w: Writer, version: number, v: CurrentLeaderInput): void {
-  const flexible = true
-  w.int32(v.leaderId === undefined ? -1 : v.leaderId)
-  w.int32(v.leaderEpoch === undefined ? -1 : v.leaderEpoch)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.int32(v.port === undefined ? 0 : v.port)
+  const flexible = true;
+  w.int32((v.leaderId === undefined ? -1 : v.leaderId));
+  w.int32((v.leaderEpoch === undefined ? -1 : v.leaderEpoch));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.int32((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }

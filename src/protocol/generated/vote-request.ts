@@ -27,39 +27,22 @@ export function defaultVoteRequest(): VoteRequest {
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
-  const flexible = true
-  let _clusterId: string | null = null
-  _clusterId = r.compactNullableString()
-  let _voterId: number = -1
-  if (version >= 1) _voterId = r.int32()
-  let _topics: TopicData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readTopicData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _clusterId: string | null = null;
+  _clusterId = r.compactNullableString();
+  let _voterId: number = -1;
+  if (version >= 1) _voterId = r.int32();
+  let _topics: TopicData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readTopicData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { clusterId: _clusterId, voterId: _voterId, topics: _topics }
 }
 
 export function encodeVoteRequest(w: Writer, version: number, v: VoteRequestInput): void {
-  const flexible = true
-  w.compactNullableString(v.clusterId === undefined ? null : v.clusterId)
-  if (version >= 1) w.int32(v.voterId === undefined ? -1 : v.voterId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeTopicData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactNullableString((v.clusterId === undefined ? null : v.clusterId));
+  if (version >= 1) w.int32((v.voterId === undefined ? -1 : v.voterId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeTopicData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -74,40 +57,23 @@ export interface TopicDataInput {
 }
 
 export function defaultTopicData(): TopicData {
-  return { topicName: '', partitions: [] }
+  return { topicName: "", partitions: [] }
 }
 
 export function readTopicData(r: Reader, version: number): TopicData {
-  const flexible = true
-  let _topicName: string = ''
-  _topicName = r.compactString()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicName: string = "";
+  _topicName = r.compactString();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicName: _topicName, partitions: _partitions }
 }
 
 export function writeTopicData(w: Writer, version: number, v: TopicDataInput): void {
-  const flexible = true
-  w.compactString(v.topicName === undefined ? '' : v.topicName)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.compactString((v.topicName === undefined ? "" : v.topicName));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -132,53 +98,37 @@ export interface PartitionDataInput {
 }
 
 export function defaultPartitionData(): PartitionData {
-  return {
-    partitionIndex: 0,
-    candidateEpoch: 0,
-    candidateId: 0,
-    candidateDirectoryId: ZERO_UUID,
-    voterDirectoryId: ZERO_UUID,
-    lastOffsetEpoch: 0,
-    lastOffset: 0n,
-  }
+  return { partitionIndex: 0, candidateEpoch: 0, candidateId: 0, candidateDirectoryId: ZERO_UUID, voterDirectoryId: ZERO_UUID, lastOffsetEpoch: 0, lastOffset: 0n }
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _candidateEpoch: number = 0
-  _candidateEpoch = r.int32()
-  let _candidateId: number = 0
-  _candidateId = r.int32()
-  let _candidateDirectoryId: string = ZERO_UUID
-  if (version >= 1) _candidateDirectoryId = r.uuid()
-  let _voterDirectoryId: string = ZERO_UUID
-  if (version >= 1) _voterDirectoryId = r.uuid()
-  let _lastOffsetEpoch: number = 0
-  _lastOffsetEpoch = r.int32()
-  let _lastOffset: bigint = 0n
-  _lastOffset = r.int64()
+  const flexible = true;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _candidateEpoch: number = 0;
+  _candidateEpoch = r.int32();
+  let _candidateId: number = 0;
+  _candidateId = r.int32();
+  let _candidateDirectoryId: string = ZERO_UUID;
+  if (version >= 1) _candidateDirectoryId = r.uuid();
+  let _voterDirectoryId: string = ZERO_UUID;
+  if (version >= 1) _voterDirectoryId = r.uuid();
+  let _lastOffsetEpoch: number = 0;
+  _lastOffsetEpoch = r.int32();
+  let _lastOffset: bigint = 0n;
+  _lastOffset = r.int64();
   if (flexible) r.taggedFields()
-  return {
-    partitionIndex: _partitionIndex,
-    candidateEpoch: _candidateEpoch,
-    candidateId: _candidateId,
-    candidateDirectoryId: _candidateDirectoryId,
-    voterDirectoryId: _voterDirectoryId,
-    lastOffsetEpoch: _lastOffsetEpoch,
-    lastOffset: _lastOffset,
-  }
+  return { partitionIndex: _partitionIndex, candidateEpoch: _candidateEpoch, candidateId: _candidateId, candidateDirectoryId: _candidateDirectoryId, voterDirectoryId: _voterDirectoryId, lastOffsetEpoch: _lastOffsetEpoch, lastOffset: _lastOffset }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int32(v.candidateEpoch === undefined ? 0 : v.candidateEpoch)
-  w.int32(v.candidateId === undefined ? 0 : v.candidateId)
-  if (version >= 1) w.uuid(v.candidateDirectoryId === undefined ? ZERO_UUID : v.candidateDirectoryId)
-  if (version >= 1) w.uuid(v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId)
-  w.int32(v.lastOffsetEpoch === undefined ? 0 : v.lastOffsetEpoch)
-  w.int64(v.lastOffset === undefined ? 0n : v.lastOffset)
+  const flexible = true;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int32((v.candidateEpoch === undefined ? 0 : v.candidateEpoch));
+  w.int32((v.candidateId === undefined ? 0 : v.candidateId));
+  if (version >= 1) w.uuid((v.candidateDirectoryId === undefined ? ZERO_UUID : v.candidateDirectoryId));
+  if (version >= 1) w.uuid((v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId));
+  w.int32((v.lastOffsetEpoch === undefined ? 0 : v.lastOffsetEpoch));
+  w.int64((v.lastOffset === undefined ? 0n : v.lastOffset));
   if (flexible) w.uvarint(0)
 }

@@ -24,36 +24,19 @@ export function defaultVotersRecord(): VotersRecord {
 }
 
 export function decodeVotersRecord(r: Reader, version: number): VotersRecord {
-  const flexible = true
-  let _version: number = 0
-  _version = r.int16()
-  let _voters: Voter[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Voters')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readVoter(r, version)
-      _voters = a
-    }
-  }
+  const flexible = true;
+  let _version: number = 0;
+  _version = r.int16();
+  let _voters: Voter[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Voters') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readVoter(r, version); _voters = a } }
   if (flexible) r.taggedFields()
   return { version: _version, voters: _voters }
 }
 
 export function encodeVotersRecord(w: Writer, version: number, v: VotersRecordInput): void {
-  const flexible = true
-  w.int16(v.version === undefined ? 0 : v.version)
-  {
-    const a = v.voters === undefined ? [] : v.voters
-    if (a == null) {
-      throw new ProtocolError('null array for Voters')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeVoter(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int16((v.version === undefined ? 0 : v.version));
+  { const a = (v.voters === undefined ? [] : v.voters); if (a == null) { throw new ProtocolError('null array for Voters') } else { w.uvarint(a.length + 1); for (const e of a) writeVoter(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -76,51 +59,25 @@ export function defaultVoter(): Voter {
 }
 
 export function readVoter(r: Reader, version: number): Voter {
-  const flexible = true
-  let _voterId: number = 0
-  _voterId = r.int32()
-  let _voterDirectoryId: string = ZERO_UUID
-  _voterDirectoryId = r.uuid()
-  let _endpoints: Endpoint[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Endpoints')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readEndpoint(r, version)
-      _endpoints = a
-    }
-  }
-  let _kRaftVersionFeature: KRaftVersionFeature = defaultKRaftVersionFeature()
-  _kRaftVersionFeature = readKRaftVersionFeature(r, version)
+  const flexible = true;
+  let _voterId: number = 0;
+  _voterId = r.int32();
+  let _voterDirectoryId: string = ZERO_UUID;
+  _voterDirectoryId = r.uuid();
+  let _endpoints: Endpoint[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Endpoints') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readEndpoint(r, version); _endpoints = a } }
+  let _kRaftVersionFeature: KRaftVersionFeature = defaultKRaftVersionFeature();
+  _kRaftVersionFeature = readKRaftVersionFeature(r, version);
   if (flexible) r.taggedFields()
-  return {
-    voterId: _voterId,
-    voterDirectoryId: _voterDirectoryId,
-    endpoints: _endpoints,
-    kRaftVersionFeature: _kRaftVersionFeature,
-  }
+  return { voterId: _voterId, voterDirectoryId: _voterDirectoryId, endpoints: _endpoints, kRaftVersionFeature: _kRaftVersionFeature }
 }
 
 export function writeVoter(w: Writer, version: number, v: VoterInput): void {
-  const flexible = true
-  w.int32(v.voterId === undefined ? 0 : v.voterId)
-  w.uuid(v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId)
-  {
-    const a = v.endpoints === undefined ? [] : v.endpoints
-    if (a == null) {
-      throw new ProtocolError('null array for Endpoints')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeEndpoint(w, version, e!)
-    }
-  }
-  writeKRaftVersionFeature(
-    w,
-    version,
-    (v.kRaftVersionFeature === undefined ? defaultKRaftVersionFeature() : v.kRaftVersionFeature)!,
-  )
+  const flexible = true;
+  w.int32((v.voterId === undefined ? 0 : v.voterId));
+  w.uuid((v.voterDirectoryId === undefined ? ZERO_UUID : v.voterDirectoryId));
+  { const a = (v.endpoints === undefined ? [] : v.endpoints); if (a == null) { throw new ProtocolError('null array for Endpoints') } else { w.uvarint(a.length + 1); for (const e of a) writeEndpoint(w, version, e!) } };
+  writeKRaftVersionFeature(w, version, (v.kRaftVersionFeature === undefined ? defaultKRaftVersionFeature() : v.kRaftVersionFeature)!);
   if (flexible) w.uvarint(0)
 }
 
@@ -137,26 +94,26 @@ export interface EndpointInput {
 }
 
 export function defaultEndpoint(): Endpoint {
-  return { name: '', host: '', port: 0 }
+  return { name: "", host: "", port: 0 }
 }
 
 export function readEndpoint(r: Reader, version: number): Endpoint {
-  const flexible = true
-  let _name: string = ''
-  _name = r.compactString()
-  let _host: string = ''
-  _host = r.compactString()
-  let _port: number = 0
-  _port = r.uint16()
+  const flexible = true;
+  let _name: string = "";
+  _name = r.compactString();
+  let _host: string = "";
+  _host = r.compactString();
+  let _port: number = 0;
+  _port = r.uint16();
   if (flexible) r.taggedFields()
   return { name: _name, host: _host, port: _port }
 }
 
 export function writeEndpoint(w: Writer, version: number, v: EndpointInput): void {
-  const flexible = true
-  w.compactString(v.name === undefined ? '' : v.name)
-  w.compactString(v.host === undefined ? '' : v.host)
-  w.uint16(v.port === undefined ? 0 : v.port)
+  const flexible = true;
+  w.compactString((v.name === undefined ? "" : v.name));
+  w.compactString((v.host === undefined ? "" : v.host));
+  w.uint16((v.port === undefined ? 0 : v.port));
   if (flexible) w.uvarint(0)
 }
 
@@ -175,18 +132,18 @@ export function defaultKRaftVersionFeature(): KRaftVersionFeature {
 }
 
 export function readKRaftVersionFeature(r: Reader, version: number): KRaftVersionFeature {
-  const flexible = true
-  let _minSupportedVersion: number = 0
-  _minSupportedVersion = r.int16()
-  let _maxSupportedVersion: number = 0
-  _maxSupportedVersion = r.int16()
+  const flexible = true;
+  let _minSupportedVersion: number = 0;
+  _minSupportedVersion = r.int16();
+  let _maxSupportedVersion: number = 0;
+  _maxSupportedVersion = r.int16();
   if (flexible) r.taggedFields()
   return { minSupportedVersion: _minSupportedVersion, maxSupportedVersion: _maxSupportedVersion }
 }
 
 export function writeKRaftVersionFeature(w: Writer, version: number, v: KRaftVersionFeatureInput): void {
-  const flexible = true
-  w.int16(v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion)
-  w.int16(v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion)
+  const flexible = true;
+  w.int16((v.minSupportedVersion === undefined ? 0 : v.minSupportedVersion));
+  w.int16((v.maxSupportedVersion === undefined ? 0 : v.maxSupportedVersion));
   if (flexible) w.uvarint(0)
 }

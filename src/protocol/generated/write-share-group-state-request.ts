@@ -21,44 +21,23 @@ export interface WriteShareGroupStateRequestInput {
 }
 
 export function defaultWriteShareGroupStateRequest(): WriteShareGroupStateRequest {
-  return { groupId: '', topics: [] }
+  return { groupId: "", topics: [] }
 }
 
 export function decodeWriteShareGroupStateRequest(r: Reader, version: number): WriteShareGroupStateRequest {
-  const flexible = true
-  let _groupId: string = ''
-  _groupId = r.compactString()
-  let _topics: WriteStateData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readWriteStateData(r, version)
-      _topics = a
-    }
-  }
+  const flexible = true;
+  let _groupId: string = "";
+  _groupId = r.compactString();
+  let _topics: WriteStateData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readWriteStateData(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { groupId: _groupId, topics: _topics }
 }
 
-export function encodeWriteShareGroupStateRequest(
-  w: Writer,
-  version: number,
-  v: WriteShareGroupStateRequestInput,
-): void {
-  const flexible = true
-  w.compactString(v.groupId === undefined ? '' : v.groupId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeWriteStateData(w, version, e!)
-    }
-  }
+export function encodeWriteShareGroupStateRequest(w: Writer, version: number, v: WriteShareGroupStateRequestInput): void {
+  const flexible = true;
+  w.compactString((v.groupId === undefined ? "" : v.groupId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { w.uvarint(a.length + 1); for (const e of a) writeWriteStateData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -77,36 +56,19 @@ export function defaultWriteStateData(): WriteStateData {
 }
 
 export function readWriteStateData(r: Reader, version: number): WriteStateData {
-  const flexible = true
-  let _topicId: string = ZERO_UUID
-  _topicId = r.uuid()
-  let _partitions: PartitionData[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = true;
+  let _topicId: string = ZERO_UUID;
+  _topicId = r.uuid();
+  let _partitions: PartitionData[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readPartitionData(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { topicId: _topicId, partitions: _partitions }
 }
 
 export function writeWriteStateData(w: Writer, version: number, v: WriteStateDataInput): void {
-  const flexible = true
-  w.uuid(v.topicId === undefined ? ZERO_UUID : v.topicId)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writePartitionData(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.uuid((v.topicId === undefined ? ZERO_UUID : v.topicId));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { w.uvarint(a.length + 1); for (const e of a) writePartitionData(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -131,51 +93,28 @@ export function defaultPartitionData(): PartitionData {
 }
 
 export function readPartitionData(r: Reader, version: number): PartitionData {
-  const flexible = true
-  let _partition: number = 0
-  _partition = r.int32()
-  let _stateEpoch: number = 0
-  _stateEpoch = r.int32()
-  let _leaderEpoch: number = 0
-  _leaderEpoch = r.int32()
-  let _startOffset: bigint = 0n
-  _startOffset = r.int64()
-  let _stateBatches: StateBatch[] = []
-  {
-    const n = r.compactArrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for StateBatches')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readStateBatch(r, version)
-      _stateBatches = a
-    }
-  }
+  const flexible = true;
+  let _partition: number = 0;
+  _partition = r.int32();
+  let _stateEpoch: number = 0;
+  _stateEpoch = r.int32();
+  let _leaderEpoch: number = 0;
+  _leaderEpoch = r.int32();
+  let _startOffset: bigint = 0n;
+  _startOffset = r.int64();
+  let _stateBatches: StateBatch[] = [];
+  { const n = r.compactArrayLength(); if (n < 0) { throw new ProtocolError('null array for StateBatches') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readStateBatch(r, version); _stateBatches = a } }
   if (flexible) r.taggedFields()
-  return {
-    partition: _partition,
-    stateEpoch: _stateEpoch,
-    leaderEpoch: _leaderEpoch,
-    startOffset: _startOffset,
-    stateBatches: _stateBatches,
-  }
+  return { partition: _partition, stateEpoch: _stateEpoch, leaderEpoch: _leaderEpoch, startOffset: _startOffset, stateBatches: _stateBatches }
 }
 
 export function writePartitionData(w: Writer, version: number, v: PartitionDataInput): void {
-  const flexible = true
-  w.int32(v.partition === undefined ? 0 : v.partition)
-  w.int32(v.stateEpoch === undefined ? 0 : v.stateEpoch)
-  w.int32(v.leaderEpoch === undefined ? 0 : v.leaderEpoch)
-  w.int64(v.startOffset === undefined ? 0n : v.startOffset)
-  {
-    const a = v.stateBatches === undefined ? [] : v.stateBatches
-    if (a == null) {
-      throw new ProtocolError('null array for StateBatches')
-    } else {
-      w.uvarint(a.length + 1)
-      for (const e of a) writeStateBatch(w, version, e!)
-    }
-  }
+  const flexible = true;
+  w.int32((v.partition === undefined ? 0 : v.partition));
+  w.int32((v.stateEpoch === undefined ? 0 : v.stateEpoch));
+  w.int32((v.leaderEpoch === undefined ? 0 : v.leaderEpoch));
+  w.int64((v.startOffset === undefined ? 0n : v.startOffset));
+  { const a = (v.stateBatches === undefined ? [] : v.stateBatches); if (a == null) { throw new ProtocolError('null array for StateBatches') } else { w.uvarint(a.length + 1); for (const e of a) writeStateBatch(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -198,29 +137,24 @@ export function defaultStateBatch(): StateBatch {
 }
 
 export function readStateBatch(r: Reader, version: number): StateBatch {
-  const flexible = true
-  let _firstOffset: bigint = 0n
-  _firstOffset = r.int64()
-  let _lastOffset: bigint = 0n
-  _lastOffset = r.int64()
-  let _deliveryState: number = 0
-  _deliveryState = r.int8()
-  let _deliveryCount: number = 0
-  _deliveryCount = r.int16()
+  const flexible = true;
+  let _firstOffset: bigint = 0n;
+  _firstOffset = r.int64();
+  let _lastOffset: bigint = 0n;
+  _lastOffset = r.int64();
+  let _deliveryState: number = 0;
+  _deliveryState = r.int8();
+  let _deliveryCount: number = 0;
+  _deliveryCount = r.int16();
   if (flexible) r.taggedFields()
-  return {
-    firstOffset: _firstOffset,
-    lastOffset: _lastOffset,
-    deliveryState: _deliveryState,
-    deliveryCount: _deliveryCount,
-  }
+  return { firstOffset: _firstOffset, lastOffset: _lastOffset, deliveryState: _deliveryState, deliveryCount: _deliveryCount }
 }
 
 export function writeStateBatch(w: Writer, version: number, v: StateBatchInput): void {
-  const flexible = true
-  w.int64(v.firstOffset === undefined ? 0n : v.firstOffset)
-  w.int64(v.lastOffset === undefined ? 0n : v.lastOffset)
-  w.int8(v.deliveryState === undefined ? 0 : v.deliveryState)
-  w.int16(v.deliveryCount === undefined ? 0 : v.deliveryCount)
+  const flexible = true;
+  w.int64((v.firstOffset === undefined ? 0n : v.firstOffset));
+  w.int64((v.lastOffset === undefined ? 0n : v.lastOffset));
+  w.int8((v.deliveryState === undefined ? 0 : v.deliveryState));
+  w.int16((v.deliveryCount === undefined ? 0 : v.deliveryCount));
   if (flexible) w.uvarint(0)
 }

@@ -23,33 +23,16 @@ export function defaultWriteTxnMarkersRequest(): WriteTxnMarkersRequest {
 }
 
 export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
-  const flexible = version >= 1
-  let _markers: WritableTxnMarker[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Markers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readWritableTxnMarker(r, version)
-      _markers = a
-    }
-  }
+  const flexible = version >= 1;
+  let _markers: WritableTxnMarker[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Markers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readWritableTxnMarker(r, version); _markers = a } }
   if (flexible) r.taggedFields()
   return { markers: _markers }
 }
 
 export function encodeWriteTxnMarkersRequest(w: Writer, version: number, v: WriteTxnMarkersRequestInput): void {
-  const flexible = version >= 1
-  {
-    const a = v.markers === undefined ? [] : v.markers
-    if (a == null) {
-      throw new ProtocolError('null array for Markers')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeWritableTxnMarker(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  { const a = (v.markers === undefined ? [] : v.markers); if (a == null) { throw new ProtocolError('null array for Markers') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeWritableTxnMarker(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -74,51 +57,28 @@ export function defaultWritableTxnMarker(): WritableTxnMarker {
 }
 
 export function readWritableTxnMarker(r: Reader, version: number): WritableTxnMarker {
-  const flexible = version >= 1
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _producerEpoch: number = 0
-  _producerEpoch = r.int16()
-  let _transactionResult: boolean = false
-  _transactionResult = r.bool()
-  let _topics: WritableTxnMarkerTopic[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerTopic(r, version)
-      _topics = a
-    }
-  }
-  let _coordinatorEpoch: number = 0
-  _coordinatorEpoch = r.int32()
+  const flexible = version >= 1;
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _producerEpoch: number = 0;
+  _producerEpoch = r.int16();
+  let _transactionResult: boolean = false;
+  _transactionResult = r.bool();
+  let _topics: WritableTxnMarkerTopic[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerTopic(r, version); _topics = a } }
+  let _coordinatorEpoch: number = 0;
+  _coordinatorEpoch = r.int32();
   if (flexible) r.taggedFields()
-  return {
-    producerId: _producerId,
-    producerEpoch: _producerEpoch,
-    transactionResult: _transactionResult,
-    topics: _topics,
-    coordinatorEpoch: _coordinatorEpoch,
-  }
+  return { producerId: _producerId, producerEpoch: _producerEpoch, transactionResult: _transactionResult, topics: _topics, coordinatorEpoch: _coordinatorEpoch }
 }
 
 export function writeWritableTxnMarker(w: Writer, version: number, v: WritableTxnMarkerInput): void {
-  const flexible = version >= 1
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  w.int16(v.producerEpoch === undefined ? 0 : v.producerEpoch)
-  w.bool(v.transactionResult === undefined ? false : v.transactionResult)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeWritableTxnMarkerTopic(w, version, e!)
-    }
-  }
-  w.int32(v.coordinatorEpoch === undefined ? 0 : v.coordinatorEpoch)
+  const flexible = version >= 1;
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  w.int16((v.producerEpoch === undefined ? 0 : v.producerEpoch));
+  w.bool((v.transactionResult === undefined ? false : v.transactionResult));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeWritableTxnMarkerTopic(w, version, e!) } };
+  w.int32((v.coordinatorEpoch === undefined ? 0 : v.coordinatorEpoch));
   if (flexible) w.uvarint(0)
 }
 
@@ -133,39 +93,22 @@ export interface WritableTxnMarkerTopicInput {
 }
 
 export function defaultWritableTxnMarkerTopic(): WritableTxnMarkerTopic {
-  return { name: '', partitionIndexes: [] }
+  return { name: "", partitionIndexes: [] }
 }
 
 export function readWritableTxnMarkerTopic(r: Reader, version: number): WritableTxnMarkerTopic {
-  const flexible = version >= 1
-  let _name: string = ''
-  _name = version >= 1 ? r.compactString() : r.string()
-  let _partitionIndexes: number[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      _partitionIndexes = a
-    }
-  }
+  const flexible = version >= 1;
+  let _name: string = "";
+  _name = (version >= 1 ? r.compactString() : r.string());
+  let _partitionIndexes: number[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for PartitionIndexes') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = r.int32(); _partitionIndexes = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitionIndexes: _partitionIndexes }
 }
 
 export function writeWritableTxnMarkerTopic(w: Writer, version: number, v: WritableTxnMarkerTopicInput): void {
-  const flexible = version >= 1
-  version >= 1 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitionIndexes === undefined ? [] : v.partitionIndexes
-    if (a == null) {
-      throw new ProtocolError('null array for PartitionIndexes')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) w.int32(e)
-    }
-  }
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitionIndexes === undefined ? [] : v.partitionIndexes); if (a == null) { throw new ProtocolError('null array for PartitionIndexes') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) w.int32(e) } };
   if (flexible) w.uvarint(0)
 }

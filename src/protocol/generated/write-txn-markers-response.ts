@@ -23,33 +23,16 @@ export function defaultWriteTxnMarkersResponse(): WriteTxnMarkersResponse {
 }
 
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
-  const flexible = version >= 1
-  let _markers: WritableTxnMarkerResult[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Markers')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerResult(r, version)
-      _markers = a
-    }
-  }
+  const flexible = version >= 1;
+  let _markers: WritableTxnMarkerResult[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Markers') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerResult(r, version); _markers = a } }
   if (flexible) r.taggedFields()
   return { markers: _markers }
 }
 
 export function encodeWriteTxnMarkersResponse(w: Writer, version: number, v: WriteTxnMarkersResponseInput): void {
-  const flexible = version >= 1
-  {
-    const a = v.markers === undefined ? [] : v.markers
-    if (a == null) {
-      throw new ProtocolError('null array for Markers')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeWritableTxnMarkerResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  { const a = (v.markers === undefined ? [] : v.markers); if (a == null) { throw new ProtocolError('null array for Markers') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeWritableTxnMarkerResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -68,36 +51,19 @@ export function defaultWritableTxnMarkerResult(): WritableTxnMarkerResult {
 }
 
 export function readWritableTxnMarkerResult(r: Reader, version: number): WritableTxnMarkerResult {
-  const flexible = version >= 1
-  let _producerId: bigint = 0n
-  _producerId = r.int64()
-  let _topics: WritableTxnMarkerTopicResult[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerTopicResult(r, version)
-      _topics = a
-    }
-  }
+  const flexible = version >= 1;
+  let _producerId: bigint = 0n;
+  _producerId = r.int64();
+  let _topics: WritableTxnMarkerTopicResult[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Topics') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerTopicResult(r, version); _topics = a } }
   if (flexible) r.taggedFields()
   return { producerId: _producerId, topics: _topics }
 }
 
 export function writeWritableTxnMarkerResult(w: Writer, version: number, v: WritableTxnMarkerResultInput): void {
-  const flexible = version >= 1
-  w.int64(v.producerId === undefined ? 0n : v.producerId)
-  {
-    const a = v.topics === undefined ? [] : v.topics
-    if (a == null) {
-      throw new ProtocolError('null array for Topics')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeWritableTxnMarkerTopicResult(w, version, e!)
-    }
-  }
+  const flexible = version >= 1;
+  w.int64((v.producerId === undefined ? 0n : v.producerId));
+  { const a = (v.topics === undefined ? [] : v.topics); if (a == null) { throw new ProtocolError('null array for Topics') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeWritableTxnMarkerTopicResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -112,44 +78,23 @@ export interface WritableTxnMarkerTopicResultInput {
 }
 
 export function defaultWritableTxnMarkerTopicResult(): WritableTxnMarkerTopicResult {
-  return { name: '', partitions: [] }
+  return { name: "", partitions: [] }
 }
 
 export function readWritableTxnMarkerTopicResult(r: Reader, version: number): WritableTxnMarkerTopicResult {
-  const flexible = version >= 1
-  let _name: string = ''
-  _name = version >= 1 ? r.compactString() : r.string()
-  let _partitions: WritableTxnMarkerPartitionResult[] = []
-  {
-    const n = version >= 1 ? r.compactArrayLength() : r.arrayLength()
-    if (n < 0) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      const a = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerPartitionResult(r, version)
-      _partitions = a
-    }
-  }
+  const flexible = version >= 1;
+  let _name: string = "";
+  _name = (version >= 1 ? r.compactString() : r.string());
+  let _partitions: WritableTxnMarkerPartitionResult[] = [];
+  { const n = (version >= 1 ? r.compactArrayLength() : r.arrayLength()); if (n < 0) { throw new ProtocolError('null array for Partitions') } else { const a = new Array(n); for (let i = 0; i < n; i++) a[i] = readWritableTxnMarkerPartitionResult(r, version); _partitions = a } }
   if (flexible) r.taggedFields()
   return { name: _name, partitions: _partitions }
 }
 
-export function writeWritableTxnMarkerTopicResult(
-  w: Writer,
-  version: number,
-  v: WritableTxnMarkerTopicResultInput,
-): void {
-  const flexible = version >= 1
-  version >= 1 ? w.compactString(v.name === undefined ? '' : v.name) : w.string(v.name === undefined ? '' : v.name)
-  {
-    const a = v.partitions === undefined ? [] : v.partitions
-    if (a == null) {
-      throw new ProtocolError('null array for Partitions')
-    } else {
-      version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)
-      for (const e of a) writeWritableTxnMarkerPartitionResult(w, version, e!)
-    }
-  }
+export function writeWritableTxnMarkerTopicResult(w: Writer, version: number, v: WritableTxnMarkerTopicResultInput): void {
+  const flexible = version >= 1;
+  (version >= 1 ? w.compactString((v.name === undefined ? "" : v.name)) : w.string((v.name === undefined ? "" : v.name)));
+  { const a = (v.partitions === undefined ? [] : v.partitions); if (a == null) { throw new ProtocolError('null array for Partitions') } else { (version >= 1 ? w.uvarint(a.length + 1) : w.int32(a.length)); for (const e of a) writeWritableTxnMarkerPartitionResult(w, version, e!) } };
   if (flexible) w.uvarint(0)
 }
 
@@ -168,22 +113,18 @@ export function defaultWritableTxnMarkerPartitionResult(): WritableTxnMarkerPart
 }
 
 export function readWritableTxnMarkerPartitionResult(r: Reader, version: number): WritableTxnMarkerPartitionResult {
-  const flexible = version >= 1
-  let _partitionIndex: number = 0
-  _partitionIndex = r.int32()
-  let _errorCode: number = 0
-  _errorCode = r.int16()
+  const flexible = version >= 1;
+  let _partitionIndex: number = 0;
+  _partitionIndex = r.int32();
+  let _errorCode: number = 0;
+  _errorCode = r.int16();
   if (flexible) r.taggedFields()
   return { partitionIndex: _partitionIndex, errorCode: _errorCode }
 }
 
-export function writeWritableTxnMarkerPartitionResult(
-  w: Writer,
-  version: number,
-  v: WritableTxnMarkerPartitionResultInput,
-): void {
-  const flexible = version >= 1
-  w.int32(v.partitionIndex === undefined ? 0 : v.partitionIndex)
-  w.int16(v.errorCode === undefined ? 0 : v.errorCode)
+export function writeWritableTxnMarkerPartitionResult(w: Writer, version: number, v: WritableTxnMarkerPartitionResultInput): void {
+  const flexible = version >= 1;
+  w.int32((v.partitionIndex === undefined ? 0 : v.partitionIndex));
+  w.int16((v.errorCode === undefined ? 0 : v.errorCode));
   if (flexible) w.uvarint(0)
 }
