@@ -260,8 +260,9 @@ class MessageGen {
           pick(`w.compactNullableString(${val})`, `w.nullableString(${val})`),
           pick(`w.compactString(${val})`, `w.string(${val})`),
         )
-      case 'bytes':
       case 'records':
+        return pick(`w.compactNullableBytes(${val})`, `w.nullableBytes(${val})`)
+      case 'bytes':
         return nn(
           pick(`w.compactNullableBytes(${val})`, `w.nullableBytes(${val})`),
           pick(`w.compactBytes(${val})`, `w.bytes(${val})`),

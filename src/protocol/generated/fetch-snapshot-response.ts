@@ -153,7 +153,7 @@ export function writePartitionSnapshot(w: Writer, version: number, v: PartitionS
   writeSnapshotId(w, version, (v.snapshotId === undefined ? defaultSnapshotId() : v.snapshotId)!);
   w.int64((v.size === undefined ? 0n : v.size));
   w.int64((v.position === undefined ? 0n : v.position));
-  w.compactBytes((v.unalignedRecords === undefined ? null : v.unalignedRecords));
+  w.compactNullableBytes((v.unalignedRecords === undefined ? null : v.unalignedRecords));
   if (flexible) {
     const has0 = true && v.currentLeader != null
     w.uvarint((has0 ? 1 : 0))

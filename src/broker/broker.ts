@@ -1,0 +1,176 @@
+/**
+ * Assembles a broker: the log manager, the metadata log, the group coordinator and the Kafka listener.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { TributaryError } from '../errors.ts'
+import { LogManager } from '../log/index.ts'
+import { AppendWaiters } from './append-waiters.ts'
+import { type BrokerConfig, DEFAULT_BROKER_CONFIG } from './config.ts'
+import { GroupCoordinator } from './group/group-coordinator.ts'
+import type { HandlerSpec } from './handler.ts'
+import { allHandlers } from './handlers/index.ts'
+import { appendDurably, replayLog } from './internal-topic.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { KafkaServer } from './server.ts'
+import type { BrokerServices } from './services.ts'
+import { OFFSETS_TOPIC, TopicRegistry } from './topic-registry.ts'
+
+export interface RunningBroker {
+  /** The port the listener is bound to (useful with port 0). */
+  port: number
+  /** `host:port` for clients. */
+  bootstrap: string
+  config: BrokerConfig
+  services: BrokerServices
+  close(): Promise<void>
+}
+
+export interface StartBrokerOptions extends Partial<BrokerConfig> {
+  logger?: Logger
+  /** Extra or replacement handlers (tests, later features). */
+  handlers?: HandlerSpec[]
+}
+
+export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const { logger: givenLogger, handlers: extraHandlers, ...overrides } = options
+  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...overrides }
+  if (overrides.port !== undefined && overrides.advertisedPort === undefined) config.advertisedPort = overrides.port
+  const logger = givenLogger ?? createLogger(config.logLevel, 'broker')
+  const started = Date.now()
+  const dataDir = resolve(config.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const releaseLock = lockDataDir(dataDir)
+  let logs: LogManager | undefined
+  try {
+    logs = await LogManager.open({
+      dataDir,
+      flushPolicy: config.flushPolicy,
+      cleanerIntervalMs: config.logCleanerIntervalMs,
+    })
+    const topics = await TopicRegistry.open({
+      logs,
+      topicDefaults: config.topicDefaults,
+      logger: logger.child('metadata'),
+      clusterId: config.clusterId,
+    })
+    if (!topics.get(OFFSETS_TOPIC)) {
+      await topics.create(OFFSETS_TOPIC, {
+        partitions: 1,
+        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024) },
+        internal: true,
+      })
+    }
+    const offsetsLog = topics.partitionLog(OFFSETS_TOPIC, 0)!
+    const groups = new GroupCoordinator({
+      store: {
+        append: (records) => appendDurably(offsetsLog, records),
+        load: () => replayLog(offsetsLog),
+      },
+      clock: { now: () => Date.now() },
+      timers: {
+        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+        clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+      },
+      logger: logger.child('group-coordinator'),
+      initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      offsetsRetentionMs: config.offsetsRetentionMs,
+      topicExists: (name: string) => topics.get(name) !== undefined,
+    })
+    const appendWaiters = new AppendWaiters()
+    let server: KafkaServer | undefined
+    const services: BrokerServices = {
+      config,
+      clusterId: topics.clusterId,
+      logs,
+      topics,
+      groups,
+      logger,
+      appendWaiters,
+      supportedApis: () => server!.apiVersions(),
+      now: () => Date.now(),
+    }
+    const handlers = new Map<number, HandlerSpec>()
+    for (const h of [...allHandlers, ...(extraHandlers ?? [])]) handlers.set(h.apiKey, h)
+    server = new KafkaServer({
+      host: config.host,
+      port: config.port,
+      maxRequestBytes: config.socketRequestMaxBytes,
+      handlers: [...handlers.values()],
+      services,
+      logger: logger.child('network'),
+    })
+    await groups.load()
+    const port = await server.listen()
+    if (config.port === 0 && overrides.advertisedPort === undefined) config.advertisedPort = port
+    config.port = port
+    logger.info('broker started', {
+      listener: `${config.host}:${port}`,
+      advertised: `${config.advertisedHost}:${config.advertisedPort}`,
+      dataDir,
+      topics: topics.list().length,
+      clusterId: topics.clusterId,
+      startupMs: Date.now() - started,
+    })
+    const runningLogs = logs
+    let closing: Promise<void> | undefined
+    return {
+      port,
+      bootstrap: `${config.advertisedHost}:${config.advertisedPort}`,
+      config,
+      services,
+      close() {
+        closing ??= (async () => {
+          logger.info('broker stopping')
+          appendWaiters.wakeAll()
+          await server!.close()
+          await groups.close()
+          await runningLogs.close()
+          releaseLock()
+          logger.info('broker stopped')
+        })()
+        return closing
+      },
+    }
+  } catch (err) {
+    await logs?.close().catch(() => {})
+    releaseLock()
+    throw err
+  }
+}
+
+/**
+ * One broker per data directory. The lock file holds the owner's pid; a lock left by a process that no longer
+ * exists (SIGKILL, crash) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = join(dataDir, '.lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx')
+      writeSync(fd, String(process.pid))
+      closeSync(fd)
+      return () => rmSync(lockPath, { force: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const owner = Number(readFileSync(lockPath, 'utf8').trim())
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+        throw new TributaryError(
+          'TRB_DATA_DIR_LOCKED',
+          `data directory ${dataDir} is in use by another broker (pid ${owner}); stop it or use another --data-dir`,
+        )
+      }
+      rmSync(lockPath, { force: true })
+    }
+  }
+  throw new TributaryError('TRB_DATA_DIR_LOCKED', `cannot lock data directory ${dataDir}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

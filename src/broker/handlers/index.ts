@@ -1,0 +1,57 @@
+import type { HandlerSpec } from '../handler.ts'
+import { alterConfigsHandler } from './alter-configs.ts'
+import { apiVersionsHandler } from './api-versions.ts'
+import { createPartitionsHandler } from './create-partitions.ts'
+import { createTopicsHandler } from './create-topics.ts'
+import { deleteGroupsHandler } from './delete-groups.ts'
+import { deleteRecordsHandler } from './delete-records.ts'
+import { deleteTopicsHandler } from './delete-topics.ts'
+import { describeClusterHandler } from './describe-cluster.ts'
+import { describeConfigsHandler } from './describe-configs.ts'
+import { describeGroupsHandler } from './describe-groups.ts'
+import { fetchHandler } from './fetch.ts'
+import { findCoordinatorHandler } from './find-coordinator.ts'
+import { heartbeatHandler } from './heartbeat.ts'
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.ts'
+import { initProducerIdHandler } from './init-producer-id.ts'
+import { joinGroupHandler } from './join-group.ts'
+import { leaveGroupHandler } from './leave-group.ts'
+import { listGroupsHandler } from './list-groups.ts'
+import { listOffsetsHandler } from './list-offsets.ts'
+import { metadataHandler } from './metadata.ts'
+import { offsetCommitHandler } from './offset-commit.ts'
+import { offsetDeleteHandler } from './offset-delete.ts'
+import { offsetFetchHandler } from './offset-fetch.ts'
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts'
+import { produceHandler } from './produce.ts'
+import { syncGroupHandler } from './sync-group.ts'
+
+/** Every API this broker serves; ApiVersions advertises exactly these ranges. */
+export const allHandlers: readonly HandlerSpec[] = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  findCoordinatorHandler,
+  joinGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  syncGroupHandler,
+  describeGroupsHandler,
+  listGroupsHandler,
+  apiVersionsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  deleteRecordsHandler,
+  initProducerIdHandler,
+  offsetForLeaderEpochHandler,
+  describeConfigsHandler,
+  alterConfigsHandler,
+  createPartitionsHandler,
+  deleteGroupsHandler,
+  incrementalAlterConfigsHandler,
+  offsetDeleteHandler,
+  describeClusterHandler,
+]

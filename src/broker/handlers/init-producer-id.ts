@@ -1,0 +1,30 @@
+import { ErrorCode } from '../../protocol/generated/error-codes.ts'
+import type { InitProducerIdRequest } from '../../protocol/generated/init-producer-id-request.ts'
+import type { InitProducerIdResponseInput } from '../../protocol/generated/init-producer-id-response.ts'
+import type { HandlerSpec } from '../handler.ts'
+
+/**
+ * Idempotent producers get a fresh producer id at epoch 0 (as Kafka does for producers without a
+ * transactional.id, even when they pass their previous id after a sequence error).
+ */
+export const initProducerIdHandler: HandlerSpec<InitProducerIdRequest, InitProducerIdResponseInput> = {
+  apiKey: 22,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(req, ctx) {
+    if (req.transactionalId !== null) {
+      const handler = ctx.services.transactions
+      if (!handler) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          producerId: -1n,
+          producerEpoch: -1,
+        }
+      }
+      return handler.initProducerId(req, ctx)
+    }
+    const producerId = await ctx.services.topics.allocateProducerId()
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 }
+  },
+}

@@ -1,0 +1,94 @@
+import { LogError } from '../../log/index.ts'
+import { ErrorCode } from '../../protocol/generated/error-codes.ts'
+import type { ProduceRequest } from '../../protocol/generated/produce-request.ts'
+import type {
+  PartitionProduceResponseInput,
+  ProduceResponseInput,
+  TopicProduceResponseInput,
+} from '../../protocol/generated/produce-response.ts'
+import type { HandlerSpec } from '../handler.ts'
+
+/**
+ * Appends happen synchronously, in request order, before the handler first yields; the response then waits for
+ * durability (group commit) of every partition it wrote, as acks=1/-1 promise.
+ */
+export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> = {
+  apiKey: 0,
+  // Record batch v2 only: Produce v3+ (older versions carry message sets v0/v1).
+  minVersion: 3,
+  maxVersion: 11,
+  handle(req, ctx) {
+    const { services } = ctx
+    const acks = req.acks
+    const durable: Promise<void>[] = []
+    const responses: TopicProduceResponseInput[] = []
+    const validAcks = acks === 0 || acks === 1 || acks === -1
+    for (const topicData of req.topicData) {
+      const topic = services.topics.get(topicData.name)
+      const partitionResponses: PartitionProduceResponseInput[] = []
+      for (const pd of topicData.partitionData) {
+        const res: PartitionProduceResponseInput = {
+          index: pd.index,
+          errorCode: ErrorCode.NONE,
+          baseOffset: -1n,
+          logAppendTimeMs: -1n,
+          logStartOffset: -1n,
+          errorMessage: null,
+        }
+        partitionResponses.push(res)
+        if (!validAcks) {
+          res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
+          continue
+        }
+        if (!topic) {
+          res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          continue
+        }
+        if (topic.internal) {
+          res.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION
+          res.errorMessage = `Cannot append to internal topic ${topic.name}`
+          continue
+        }
+        const log = services.topics.partitionLog(topic.name, pd.index)
+        if (!log) {
+          res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          continue
+        }
+        if (!pd.records || pd.records.length === 0) {
+          res.errorCode = ErrorCode.CORRUPT_MESSAGE
+          res.errorMessage = 'empty record set'
+          continue
+        }
+        try {
+          const appended = log.append(pd.records, { isFromClient: true })
+          res.baseOffset = BigInt(appended.baseOffset)
+          res.logAppendTimeMs = BigInt(appended.logAppendTime)
+          res.logStartOffset = BigInt(appended.logStartOffset)
+          if (!appended.duplicate) services.appendWaiters.notify(topic.name, pd.index)
+          if (acks !== 0) {
+            durable.push(
+              log.waitDurable(appended.lastOffset).catch((err: Error) => {
+                // The append is in the page cache but not known to be on disk: the client must not count it as
+                // acknowledged.
+                services.logger.error('flush failed', { topic: topic.name, partition: pd.index, err })
+                res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR
+                res.errorMessage = `flush failed: ${err.message}`
+              }),
+            )
+          }
+        } catch (err) {
+          if (!(err instanceof LogError)) throw err
+          res.errorCode = err.errorCode
+          res.errorMessage = err.message
+          if (err.errorCode === ErrorCode.INVALID_RECORD)
+            res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: err.message }]
+        }
+      }
+      responses.push({ name: topicData.name, partitionResponses })
+    }
+    if (acks === 0) return undefined
+    const response: ProduceResponseInput = { responses, throttleTimeMs: 0 }
+    if (durable.length === 0) return response
+    return Promise.all(durable).then(() => response)
+  },
+}

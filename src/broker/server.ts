@@ -1,0 +1,302 @@
+/**
+ * The Kafka wire: length-prefixed frames over TCP. Requests on one connection are dispatched in arrival order
+ * (handlers do their state changes before their first await, so side effects keep that order) and responses are
+ * written in the same order, which Kafka clients rely on.
+ */
+import net from 'node:net'
+import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
+import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
+import { ErrorCode } from '../protocol/generated/error-codes.ts'
+import { Reader, Writer } from '../protocol/primitives.ts'
+import type { HandlerSpec, RequestContext } from './handler.ts'
+import type { Logger } from './logger.ts'
+import type { BrokerServices } from './services.ts'
+
+/** More requests than this waiting for their responses on one connection pauses reading from it. */
+const MAX_IN_FLIGHT = 256
+/** Pause reading while this much response data waits in the socket. */
+const MAX_PENDING_WRITE = 64 * 1024 * 1024
+
+interface Slot {
+  done: boolean
+  chunks: Buffer[] | null
+}
+
+export interface ServerOptions {
+  host: string
+  port: number
+  maxRequestBytes: number
+  handlers: readonly HandlerSpec[]
+  services: BrokerServices
+  logger: Logger
+}
+
+export class KafkaServer {
+  private server: net.Server
+  private connections = new Set<Connection>()
+  readonly handlers = new Map<number, HandlerSpec>()
+  private nextConnectionId = 0
+
+  constructor(readonly opts: ServerOptions) {
+    for (const h of opts.handlers) this.handlers.set(h.apiKey, h)
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    this.server.on('error', (err) => opts.logger.error('listener error', { err }))
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err)
+      this.server.once('error', onError)
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', onError)
+        resolve((this.server.address() as net.AddressInfo).port)
+      })
+    })
+  }
+
+  /** Supported version ranges for ApiVersions. */
+  apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return [...this.handlers.values()]
+      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .sort((a, b) => a.apiKey - b.apiKey)
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn = new Connection(this, socket, `${socket.remoteAddress}:${socket.remotePort}-${this.nextConnectionId++}`)
+    this.connections.add(conn)
+    socket.once('close', () => {
+      this.connections.delete(conn)
+      conn.closed()
+    })
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    for (const c of this.connections) c.destroy()
+    await closed
+  }
+}
+
+class Connection {
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private slots: Slot[] = []
+  private abort = new AbortController()
+  private paused = false
+  private readonly logger: Logger
+  private readonly clientHost: string
+
+  constructor(
+    private server: KafkaServer,
+    private socket: net.Socket,
+    private id: string,
+  ) {
+    this.logger = server.opts.logger
+    this.clientHost = socket.remoteAddress ?? ''
+    socket.on('data', (data) => this.onData(data))
+    socket.on('error', (err) => this.logger.debug('connection error', { connection: id, err }))
+    socket.on('drain', () => this.maybeResume())
+  }
+
+  destroy(): void {
+    this.socket.destroy()
+  }
+
+  closed(): void {
+    this.abort.abort()
+    this.slots = []
+  }
+
+  private onData(data: Buffer): void {
+    this.chunks.push(data)
+    this.buffered += data.length
+    while (this.buffered >= 4 && !this.socket.destroyed) {
+      const head = this.peek(4)
+      const size = head.readInt32BE(0)
+      if (size < 0 || size > this.server.opts.maxRequestBytes) {
+        this.logger.warn('closing connection: request size out of range', {
+          connection: this.id,
+          size,
+          max: this.server.opts.maxRequestBytes,
+        })
+        this.socket.destroy()
+        return
+      }
+      if (this.buffered < 4 + size) return
+      const frame = this.take(4 + size).subarray(4)
+      this.onFrame(frame)
+    }
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length >= n) return this.chunks[0]!
+    const all = Buffer.concat(this.chunks)
+    this.chunks = [all]
+    return all
+  }
+
+  private take(n: number): Buffer {
+    let first = this.chunks[0]!
+    if (first.length < n) {
+      first = Buffer.concat(this.chunks, this.buffered)
+      this.chunks = [first]
+    }
+    const frame = first.subarray(0, n)
+    if (first.length === n) this.chunks.shift()
+    else this.chunks[0] = first.subarray(n)
+    this.buffered -= n
+    return frame
+  }
+
+  private onFrame(frame: Buffer): void {
+    const r = new Reader(frame)
+    let apiKey: number
+    let apiVersion: number
+    let correlationId: number
+    try {
+      apiKey = r.int16()
+      apiVersion = r.int16()
+      correlationId = r.int32()
+    } catch {
+      this.logger.warn('closing connection: truncated request header', { connection: this.id })
+      this.socket.destroy()
+      return
+    }
+    const handler = this.server.handlers.get(apiKey)
+    const codec = apiCodecs.get(apiKey)
+    if (!handler || !codec) {
+      this.logger.warn('closing connection: unsupported API key', { connection: this.id, apiKey })
+      this.socket.destroy()
+      return
+    }
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === ApiKeys.ApiVersions) {
+        // KIP-511: answer an unknown ApiVersions version with a v0 body carrying UNSUPPORTED_VERSION and our ranges,
+        // so the client can retry with a version we speak.
+        const w = new Writer(512)
+        w.int32(correlationId)
+        encodeApiVersionsResponse(w, 0, {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          apiKeys: this.server.apiVersions(),
+        })
+        this.respondNow(w)
+        return
+      }
+      this.logger.warn('closing connection: unsupported API version', {
+        connection: this.id,
+        api: codec.name,
+        version: apiVersion,
+        supported: `${handler.minVersion}-${handler.maxVersion}`,
+      })
+      this.socket.destroy()
+      return
+    }
+    const flexible = codec.flexibleMin >= 0 && apiVersion >= codec.flexibleMin
+    let clientId: string | null
+    let request: unknown
+    try {
+      clientId = r.nullableString()
+      if (flexible) r.taggedFields()
+      request = codec.decodeRequest(r, apiVersion)
+    } catch (err) {
+      this.logger.warn('closing connection: malformed request', {
+        connection: this.id,
+        api: codec.name,
+        version: apiVersion,
+        err,
+      })
+      this.socket.destroy()
+      return
+    }
+    const slot: Slot = { done: false, chunks: null }
+    this.slots.push(slot)
+    if (this.slots.length >= MAX_IN_FLIGHT) this.pause()
+    const ctx: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId,
+      clientHost: this.clientHost,
+      principal: 'User:ANONYMOUS',
+      connectionId: this.id,
+      services: this.server.opts.services,
+      signal: this.abort.signal,
+    }
+    const finish = (response: unknown) => {
+      if (response === undefined) {
+        slot.done = true
+        this.flush()
+        return
+      }
+      try {
+        const w = new Writer(256)
+        w.int32(correlationId)
+        // ApiVersions responses always use header v0, even for flexible versions, so clients can parse them
+        // before they know what the broker supports.
+        if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
+        codec.encodeResponse(w, apiVersion, response)
+        slot.chunks = framed(w)
+      } catch (err) {
+        this.fail(codec.name, apiVersion, err)
+        return
+      }
+      slot.done = true
+      this.flush()
+    }
+    try {
+      const result = handler.handle(request, ctx)
+      if (result instanceof Promise) result.then(finish, (err) => this.fail(codec.name, apiVersion, err))
+      else finish(result)
+    } catch (err) {
+      this.fail(codec.name, apiVersion, err)
+    }
+  }
+
+  private fail(api: string, version: number, err: unknown): void {
+    if (this.abort.signal.aborted) return
+    this.logger.error('closing connection: request handler failed', { connection: this.id, api, version, err })
+    this.socket.destroy()
+  }
+
+  private respondNow(w: Writer): void {
+    this.slots.push({ done: true, chunks: framed(w) })
+    this.flush()
+  }
+
+  private flush(): void {
+    if (this.socket.destroyed) return
+    let wrote = false
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!
+      if (slot.chunks) {
+        if (!wrote) this.socket.cork()
+        wrote = true
+        for (const c of slot.chunks) this.socket.write(c)
+      }
+    }
+    if (wrote) this.socket.uncork()
+    if (this.socket.writableLength > MAX_PENDING_WRITE) this.pause()
+    else this.maybeResume()
+  }
+
+  private pause(): void {
+    if (!this.paused) {
+      this.paused = true
+      this.socket.pause()
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.slots.length < MAX_IN_FLIGHT / 2 && this.socket.writableLength <= MAX_PENDING_WRITE) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+}
+
+function framed(w: Writer): Buffer[] {
+  const chunks = w.chunksView()
+  const size = Buffer.allocUnsafe(4)
+  size.writeInt32BE(w.length, 0)
+  return [size, ...chunks]
+}

@@ -1,0 +1,30 @@
+/**
+ * What request handlers can reach inside a running broker. Everything here is single-node: node id 0 leads every
+ * partition and coordinates every group and transaction.
+ */
+import type { LogManager } from '../log/index.ts'
+import type { AppendWaiters } from './append-waiters.ts'
+import type { BrokerConfig } from './config.ts'
+import type { GroupCoordinator } from './group/group-coordinator.ts'
+import type { Logger } from './logger.ts'
+import type { TopicRegistry } from './topic-registry.ts'
+
+export interface BrokerServices {
+  config: BrokerConfig
+  clusterId: string
+  logs: LogManager
+  topics: TopicRegistry
+  groups: GroupCoordinator
+  logger: Logger
+  appendWaiters: AppendWaiters
+  /** The transaction coordinator, when this broker runs one (not yet: transactional producers are refused). */
+  transactions?: {
+    initProducerId(
+      req: import('../protocol/generated/init-producer-id-request.ts').InitProducerIdRequest,
+      ctx: import('./handler.ts').RequestContext,
+    ): Promise<import('../protocol/generated/init-producer-id-response.ts').InitProducerIdResponseInput>
+  }
+  /** API version ranges this broker serves (what ApiVersions advertises). */
+  supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[]
+  now(): number
+}

@@ -1,0 +1,311 @@
+/**
+ * Topic metadata (names, ids, partition counts, config overrides) and other small cluster state, kept in a
+ * compacted metadata log (`__cluster_metadata`, partition 0) so it survives restarts without ad-hoc files.
+ * The metadata log is the source of truth; partition directories are reconciled with it at startup.
+ */
+import { randomUUID } from 'node:crypto'
+import { TributaryError } from '../errors.ts'
+import type { LogConfig, LogManager, PartitionLog } from '../log/index.ts'
+import { parseLogConfig } from '../log/index.ts'
+import { ErrorCode } from '../protocol/generated/error-codes.ts'
+import { appendDurably, replayLog } from './internal-topic.ts'
+import type { Logger } from './logger.ts'
+
+export const METADATA_TOPIC = '__cluster_metadata'
+export const OFFSETS_TOPIC = '__consumer_offsets'
+export const TRANSACTION_STATE_TOPIC = '__transaction_state'
+const INTERNAL_TOPICS = new Set([OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC])
+const PRODUCER_ID_BLOCK_SIZE = 1000
+
+export interface TopicInfo {
+  name: string
+  /** Topic id (UUID string), as in Metadata v10+ and Fetch v13+. */
+  id: string
+  partitions: number
+  /** Config overrides set on this topic (Kafka topic config names). */
+  configs: Record<string, string>
+  internal: boolean
+}
+
+/** An error with the Kafka error code to put into the response. */
+export class TopicError extends TributaryError {
+  readonly errorCode: number
+  constructor(errorCode: number, message: string) {
+    super('TRB_TOPIC', message)
+    this.errorCode = errorCode
+  }
+}
+
+const LEGAL = /^[a-zA-Z0-9._-]+$/
+
+/** Kafka's topic name rules; returns an error message or null. */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty"
+  if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."'
+  if (name.length > 249) return `Topic name is illegal, it can't be longer than 249 characters, topic name: ${name}`
+  if (!LEGAL.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`
+  }
+  return null
+}
+
+type MetadataRecord =
+  | { type: 'topic'; topic: TopicInfo }
+  | { type: 'producer-ids'; next: number }
+  | { type: 'cluster'; clusterId: string }
+
+export class TopicRegistry {
+  private topics = new Map<string, TopicInfo>()
+  private byId = new Map<string, TopicInfo>()
+  private nextProducerId = 0
+  private producerIdLimit = 0
+  private pending: Promise<unknown> = Promise.resolve()
+  private allocating: Promise<void> | null = null
+  private adminChain: Promise<unknown> = Promise.resolve()
+  clusterId = ''
+
+  private constructor(
+    private logs: LogManager,
+    private metaLog: PartitionLog,
+    private topicDefaults: Record<string, string>,
+    private logger: Logger,
+  ) {}
+
+  static async open(opts: {
+    logs: LogManager
+    topicDefaults: Record<string, string>
+    logger: Logger
+    clusterId?: string
+  }): Promise<TopicRegistry> {
+    const metaLog = await opts.logs.getOrCreate(
+      METADATA_TOPIC,
+      0,
+      parseLogConfig({ 'cleanup.policy': 'compact', 'segment.bytes': String(16 * 1024 * 1024) }),
+    )
+    const reg = new TopicRegistry(opts.logs, metaLog, opts.topicDefaults, opts.logger)
+    await reg.replay()
+    if (!reg.clusterId) {
+      await reg.write(`cluster`, { type: 'cluster', clusterId: opts.clusterId ?? randomClusterId() })
+    }
+    await reg.reconcile()
+    return reg
+  }
+
+  private async replay(): Promise<void> {
+    for await (const r of replayLog(this.metaLog)) {
+      this.applyRecord(r.key.toString(), r.value ? (JSON.parse(r.value.toString()) as MetadataRecord) : null)
+    }
+  }
+
+  private applyRecord(key: string, rec: MetadataRecord | null): void {
+    if (key.startsWith('topic:')) {
+      const name = key.slice(6)
+      const old = this.topics.get(name)
+      if (old) this.byId.delete(old.id)
+      if (rec?.type === 'topic') {
+        this.topics.set(name, rec.topic)
+        this.byId.set(rec.topic.id, rec.topic)
+      } else {
+        this.topics.delete(name)
+      }
+    } else if (rec?.type === 'producer-ids') {
+      this.nextProducerId = rec.next
+      this.producerIdLimit = rec.next
+    } else if (rec?.type === 'cluster') {
+      this.clusterId = rec.clusterId
+    }
+  }
+
+  /** Appends one metadata record durably, then applies it. Writes are serialized. */
+  private write(key: string, rec: MetadataRecord | null): Promise<void> {
+    const run = async () => {
+      await appendDurably(this.metaLog, [
+        { key: Buffer.from(key), value: rec ? Buffer.from(JSON.stringify(rec)) : null },
+      ])
+      this.applyRecord(key, rec)
+    }
+    const p = this.pending.then(run, run)
+    this.pending = p.catch(() => {})
+    return p
+  }
+
+  /** Opens every partition log of every known topic; removes directories of topics that no longer exist. */
+  private async reconcile(): Promise<void> {
+    const known = new Set<string>()
+    for (const t of this.topics.values()) {
+      const config = this.effectiveConfig(t.name)
+      for (let p = 0; p < t.partitions; p++) {
+        await this.logs.getOrCreate(t.name, p, config)
+        known.add(`${t.name}:${p}`)
+      }
+    }
+    const orphans = new Set<string>()
+    for (const { topic, partition } of this.logs.listOnDisk()) {
+      if (topic === METADATA_TOPIC) continue
+      if (!known.has(`${topic}:${partition}`)) orphans.add(topic)
+    }
+    for (const topic of orphans) {
+      this.logger.warn('removing partition directories of a topic that is not in the metadata log', { topic })
+      await this.logs.deleteTopic(topic)
+    }
+  }
+
+  get(name: string): TopicInfo | undefined {
+    return this.topics.get(name)
+  }
+
+  getById(id: string): TopicInfo | undefined {
+    return this.byId.get(id)
+  }
+
+  list(): TopicInfo[] {
+    return [...this.topics.values()]
+  }
+
+  partitionLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(topic, partition)
+  }
+
+  /** Kafka's message when a name is not a legal topic name, else null. */
+  validateName(name: string): string | null {
+    return topicNameProblem(name)
+  }
+
+  isInternal(name: string): boolean {
+    return INTERNAL_TOPICS.has(name)
+  }
+
+  effectiveConfig(name: string): LogConfig {
+    const t = this.topics.get(name)
+    return parseLogConfig({ ...this.topicDefaults, ...(t?.configs ?? {}) })
+  }
+
+  /** Validates a topic creation; throws TopicError with Kafka's error code. */
+  validateCreate(name: string, partitions: number, configs: Record<string, string>): void {
+    const problem = topicNameProblem(name)
+    if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem)
+    if (name === METADATA_TOPIC) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, `${name} is reserved`)
+    if (this.topics.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`)
+    const collision = [...this.topics.keys()].find((t) => t.replace(/\./g, '_') === name.replace(/\./g, '_'))
+    if (collision) {
+      throw new TopicError(
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `Topic '${name}' collides with existing topic: ${collision}`,
+      )
+    }
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 100000) {
+      throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.')
+    }
+    try {
+      parseLogConfig({ ...this.topicDefaults, ...configs })
+    } catch (err) {
+      throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message)
+    }
+  }
+
+  /** Topic changes run one at a time so validation and the write cannot interleave with another change. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.adminChain.then(fn, fn)
+    this.adminChain = p.catch(() => {})
+    return p
+  }
+
+  create(
+    name: string,
+    opts: { partitions: number; configs?: Record<string, string>; internal?: boolean },
+  ): Promise<TopicInfo> {
+    return this.exclusive(() => this.createNow(name, opts))
+  }
+
+  private async createNow(
+    name: string,
+    opts: { partitions: number; configs?: Record<string, string>; internal?: boolean },
+  ): Promise<TopicInfo> {
+    const configs = opts.configs ?? {}
+    this.validateCreate(name, opts.partitions, configs)
+    const topic: TopicInfo = {
+      name,
+      id: randomUUID(),
+      partitions: opts.partitions,
+      configs,
+      internal: opts.internal ?? INTERNAL_TOPICS.has(name),
+    }
+    await this.write(`topic:${name}`, { type: 'topic', topic })
+    const config = this.effectiveConfig(name)
+    for (let p = 0; p < topic.partitions; p++) await this.logs.getOrCreate(name, p, config)
+    this.logger.info('topic created', { topic: name, partitions: topic.partitions, id: topic.id })
+    return topic
+  }
+
+  delete(name: string): Promise<void> {
+    return this.exclusive(() => this.deleteNow(name))
+  }
+
+  private async deleteNow(name: string): Promise<void> {
+    const t = this.topics.get(name)
+    if (!t)
+      throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
+    await this.write(`topic:${name}`, null)
+    await this.logs.deleteTopic(name)
+    this.logger.info('topic deleted', { topic: name })
+  }
+
+  addPartitions(name: string, total: number): Promise<void> {
+    return this.exclusive(() => this.addPartitionsNow(name, total))
+  }
+
+  private async addPartitionsNow(name: string, total: number): Promise<void> {
+    const t = this.topics.get(name)
+    if (!t)
+      throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
+    if (total <= t.partitions) {
+      throw new TopicError(
+        ErrorCode.INVALID_PARTITIONS,
+        `Topic currently has ${t.partitions} partitions, which is higher than the requested ${total}.`,
+      )
+    }
+    await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, partitions: total } })
+    const config = this.effectiveConfig(name)
+    for (let p = t.partitions; p < total; p++) await this.logs.getOrCreate(name, p, config)
+    this.logger.info('partitions added', { topic: name, partitions: total })
+  }
+
+  /** Replaces a topic's config overrides (validated first) and applies them to open partition logs. */
+  setConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    return this.exclusive(() => this.setConfigsNow(name, configs))
+  }
+
+  private async setConfigsNow(name: string, configs: Record<string, string>): Promise<void> {
+    const t = this.topics.get(name)
+    if (!t)
+      throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
+    let config: LogConfig
+    try {
+      config = parseLogConfig({ ...this.topicDefaults, ...configs })
+    } catch (err) {
+      throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message)
+    }
+    await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, configs } })
+    for (let p = 0; p < t.partitions; p++) this.logs.get(name, p)?.updateConfig(config)
+  }
+
+  /** Hands out producer ids; blocks are persisted before use so ids never repeat across restarts. */
+  async allocateProducerId(): Promise<number> {
+    while (this.nextProducerId >= this.producerIdLimit) {
+      this.allocating ??= (async () => {
+        const next = this.producerIdLimit + PRODUCER_ID_BLOCK_SIZE
+        await this.write('producer-ids', { type: 'producer-ids', next })
+        this.nextProducerId = next - PRODUCER_ID_BLOCK_SIZE
+        this.producerIdLimit = next
+      })().finally(() => {
+        this.allocating = null
+      })
+      await this.allocating
+    }
+    return this.nextProducerId++
+  }
+}
+
+function randomClusterId(): string {
+  return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url')
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander'
+import { type RunningBroker, resolveBrokerConfig, startBroker } from '../broker/index.ts'
+
+export interface BrokerFlags {
+  dataDir?: string
+  port?: string
+  host?: string
+  advertisedHost?: string
+  advertisedPort?: string
+  config?: string
+  set?: string[]
+  logLevel?: string
+}
+
+/** Flags → Kafka-style properties (the highest-precedence layer over file and environment). */
+export function brokerFlagsToProperties(flags: BrokerFlags): Record<string, string> {
+  const props: Record<string, string> = {}
+  if (flags.dataDir !== undefined) props['data.dir'] = flags.dataDir
+  if (flags.port !== undefined) props.port = flags.port
+  if (flags.host !== undefined) props.host = flags.host
+  if (flags.advertisedHost !== undefined) props['advertised.host'] = flags.advertisedHost
+  if (flags.advertisedPort !== undefined) props['advertised.port'] = flags.advertisedPort
+  if (flags.logLevel !== undefined) props['log.level'] = flags.logLevel
+  for (const kv of flags.set ?? []) {
+    const eq = kv.indexOf('=')
+    if (eq <= 0) throw new Error(`--set expects key=value, got "${kv}"`)
+    props[kv.slice(0, eq)] = kv.slice(eq + 1)
+  }
+  return props
+}
+
+export function addBrokerOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'where partitions and internal state are stored (default ./.tributary)')
+    .option('--port <n>', 'listener port (default 9092)')
+    .option('--host <addr>', 'listener address (default 127.0.0.1)')
+    .option('--advertised-host <host>', 'host given to clients in Metadata (default: the listener address)')
+    .option('--advertised-port <n>', 'port given to clients in Metadata (default: the listener port)')
+    .option('--config <file>', 'broker properties file (key=value lines or JSON)')
+    .option('--set <key=value...>', 'any broker property, e.g. --set log.retention.ms=60000')
+    .option('--log-level <level>', 'debug | info | warn | error | silent')
+}
+
+export async function runBroker(flags: BrokerFlags): Promise<RunningBroker> {
+  const config = resolveBrokerConfig({ file: flags.config, env: process.env, flags: brokerFlagsToProperties(flags) })
+  return startBroker(config)
+}
+
+/** Stops everything on SIGINT/SIGTERM; a second signal exits at once. */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false
+  const onSignal = (signal: string) => {
+    if (stopping) process.exit(130)
+    stopping = true
+    process.stderr.write(`received ${signal}, shutting down\n`)
+    stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`shutdown failed: ${err.message}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => onSignal('SIGINT'))
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
+}

@@ -1,0 +1,44 @@
+/**
+ * The `tributary` command.
+ */
+import { Command, CommanderError } from 'commander'
+import { TributaryError } from '../errors.ts'
+import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
+
+export function buildProgram(): Command {
+  const program = new Command('tributary')
+    .description('Event-driven microservices platform: Kafka-compatible broker, schema registry, stream processing')
+    .showHelpAfterError()
+
+  addBrokerOptions(program.command('broker').description('run the Kafka-compatible broker')).action(
+    async (flags: BrokerFlags) => {
+      const broker = await runBroker(flags)
+      stopOnSignals(() => broker.close())
+    },
+  )
+
+  addBrokerOptions(
+    program.command('dev').description('run the whole platform on this machine (broker, schema registry)'),
+  ).action(async (flags: BrokerFlags) => {
+    const broker = await runBroker(flags)
+    const stops: (() => Promise<void>)[] = [() => broker.close()]
+    stopOnSignals(async () => {
+      for (const stop of stops.reverse()) await stop()
+    })
+  })
+
+  return program
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram()
+  program.exitOverride()
+  try {
+    await program.parseAsync(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode)
+    const code = err instanceof TributaryError ? ` (${err.code})` : ''
+    process.stderr.write(`tributary: ${(err as Error).message}${code}\n`)
+    process.exit(1)
+  }
+}
