@@ -148,7 +148,7 @@ function assertSubset(actual: unknown, expected: unknown, path: string): void {
   if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual), `${path}: expected array`)
     assert.equal((actual as unknown[]).length, expected.length, `${path}: length`)
-    expected.forEach((e, i) => assertSubset((actual as unknown[])[i], e, `${path}[${i}]`))
+    for (let i = 0; i < expected.length; i++) assertSubset((actual as unknown[])[i], expected[i], `${path}[${i}]`)
     return
   }
   for (const [k, v] of Object.entries(expected)) assertSubset((actual as Record<string, unknown>)[k], v, `${path}.${k}`)
