@@ -1,6 +1,7 @@
 /**
  * The `tributary` command.
  */
+import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { TributaryError } from '../errors.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
@@ -42,3 +43,5 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1)
   }
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv)
