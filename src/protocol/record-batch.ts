@@ -332,11 +332,18 @@ interface EncodedRecords {
   count: number
 }
 
-function encodeRecords(records: RecordInput[], now: number): EncodedRecords {
+function encodeRecords(
+  records: RecordInput[],
+  now: number,
+  fixed?: { baseOffset: number; baseTimestamp: number; maxTimestamp: number; offsets: number[] },
+): EncodedRecords {
   const count = records.length
   let baseTimestamp = -1
   let maxTimestamp = -1
-  if (count > 0) {
+  if (fixed) {
+    baseTimestamp = fixed.baseTimestamp
+    maxTimestamp = fixed.maxTimestamp
+  } else if (count > 0) {
     baseTimestamp = records[0]!.timestamp ?? now
     maxTimestamp = baseTimestamp
     for (const r of records) {
@@ -351,7 +358,7 @@ function encodeRecords(records: RecordInput[], now: number): EncodedRecords {
     rec.pos = 0
     rec.buf[rec.pos++] = 0 // record attributes: unused
     rec.varint((r.timestamp ?? now) - baseTimestamp)
-    rec.varint(i)
+    rec.varint(fixed ? fixed.offsets[i]! - fixed.baseOffset : i)
     rec.nullableBytes(toBuf(r.key))
     rec.nullableBytes(toBuf(r.value))
     const headers = normalizeHeaders(r.headers)
@@ -403,6 +410,41 @@ export async function encodeRecordBatch(opts: EncodeBatchOptions): Promise<Buffe
 export function encodeRecordBatchSync(opts: EncodeBatchOptions): Buffer {
   const enc = encodeRecords(opts.records, opts.now ?? Date.now())
   return assembleBatch(opts, enc, enc.body, 0)
+}
+
+/**
+ * Re-encodes a batch keeping its header (offsets, timestamps, producer fields, attributes) but only `records`,
+ * which keep their offsets. Used by compaction. Batches whose codec cannot be written (zstd) are stored uncompressed.
+ */
+export async function encodeRecordBatchPreserving(header: BatchHeader, records: KafkaRecord[]): Promise<Buffer> {
+  const enc = encodeRecords(
+    records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+    0,
+    {
+      baseOffset: header.baseOffset,
+      baseTimestamp: header.baseTimestamp,
+      maxTimestamp: header.maxTimestamp,
+      offsets: records.map((r) => r.offset),
+    },
+  )
+  const codec = header.compression === 4 || records.length === 0 ? 0 : header.compression
+  const payload = codec === 0 ? enc.body : await compress(codec, enc.body)
+  const buf = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + payload.length)
+  writeInt64(buf, BatchOffsets.baseOffset, header.baseOffset)
+  buf.writeInt32BE(buf.length - LOG_OVERHEAD, BatchOffsets.batchLength)
+  buf.writeInt32BE(header.partitionLeaderEpoch, BatchOffsets.partitionLeaderEpoch)
+  buf.writeInt8(CURRENT_MAGIC, BatchOffsets.magic)
+  buf.writeInt16BE((header.attributes & ~Attributes.COMPRESSION_MASK) | codec, BatchOffsets.attributes)
+  buf.writeInt32BE(header.lastOffsetDelta, BatchOffsets.lastOffsetDelta)
+  writeInt64(buf, BatchOffsets.baseTimestamp, header.baseTimestamp)
+  writeInt64(buf, BatchOffsets.maxTimestamp, header.maxTimestamp)
+  writeInt64(buf, BatchOffsets.producerId, header.producerId)
+  buf.writeInt16BE(header.producerEpoch, BatchOffsets.producerEpoch)
+  buf.writeInt32BE(header.baseSequence, BatchOffsets.baseSequence)
+  buf.writeInt32BE(records.length, BatchOffsets.recordCount)
+  payload.copy(buf, BatchOffsets.records)
+  updateBatchCrc(buf, 0, buf.length)
+  return buf
 }
 
 /** Key and value of a transaction marker: type 0 = abort, 1 = commit. */

@@ -1,0 +1,891 @@
+/**
+ * The durable log of one partition: a directory of segments, append with validation and offset assignment,
+ * reads served as raw batch bytes, recovery, retention, DeleteRecords and compaction.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { TributaryError } from '../errors.ts'
+import { decompress } from '../protocol/compression.ts'
+import { ErrorCode } from '../protocol/generated/error-codes.ts'
+import {
+  Attributes,
+  type BatchHeader,
+  BatchOffsets,
+  decodeControlRecordType,
+  decodeRecordBatchForValidationSync,
+  decodeRecords,
+  encodeControlBatch,
+  type KafkaRecord,
+  LOG_OVERHEAD,
+  LogError,
+  RECORD_BATCH_OVERHEAD,
+  readBatchHeader,
+  updateBatchCrc,
+  validateRecordBatch,
+  writeInt64,
+} from '../protocol/record-batch.ts'
+import { compactSegment } from './compaction.ts'
+import type { LogConfig } from './config.ts'
+import { type Flushable, type FlushScheduler, fdatasync } from './flush-scheduler.ts'
+import { type AbortedTxn, type ProducerEntry, type ProducerSnapshot, ProducerStateManager } from './producer-state.ts'
+import { LogSegment, readFully, scanSegmentFile, segmentFileName } from './segment.ts'
+
+export interface AppendResult {
+  baseOffset: number
+  lastOffset: number
+  /** The append time when the topic uses LogAppendTime, else -1. */
+  logAppendTime: number
+  logStartOffset: number
+  duplicate: boolean
+  recordCount: number
+}
+
+export interface ReadResult {
+  /** Whole batches starting at the batch containing the requested offset; may be empty. */
+  records: Buffer
+  highWatermark: number
+  logStartOffset: number
+  lastStableOffset: number
+}
+
+export interface PartitionLogOptions {
+  dir: string
+  config: LogConfig
+  flusher: FlushScheduler
+  now?: () => number
+  /** Receives one line per lifecycle event worth knowing (recovery truncation, rebuilt indexes). */
+  log?: (message: string) => void
+}
+
+const LOG_START_CHECKPOINT = 'log-start-offset.checkpoint'
+/** Present only between a clean close and the next open: its absence means the newest segments need checking. */
+const CLEAN_SHUTDOWN_MARKER = '.clean-shutdown'
+const SNAPSHOT_SUFFIX = '.snapshot'
+const SEGMENT_RE = /^(\d{20})\.log$/
+const SNAPSHOT_RE = /^(\d{20})\.snapshot$/
+const MAX_RELATIVE_OFFSET = 2147483647
+const LOCATE_CHUNK = 64 * 1024
+
+function outOfRange(offset: number, start: number, end: number): LogError {
+  return new LogError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside the log range [${start}, ${end}]`)
+}
+
+function writeFileAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.tmp`
+  const fd = fs.openSync(tmp, 'w', 0o644)
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+    fs.fdatasyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, file)
+}
+
+interface PendingBatch {
+  start: number
+  end: number
+  header: BatchHeader
+}
+
+export class PartitionLog implements Flushable {
+  readonly dir: string
+  private cfg: LogConfig
+  private readonly flusher: FlushScheduler
+  private readonly now: () => number
+  private readonly logLine: (message: string) => void
+  private segments: LogSegment[] = []
+  private startOffset = 0
+  private durableEnd = 0
+  private readonly unflushed = new Set<LogSegment>()
+  readonly producerState = new ProducerStateManager()
+  private maintenance: Promise<unknown> = Promise.resolve()
+  private closed = false
+
+  private constructor(opts: PartitionLogOptions) {
+    this.dir = opts.dir
+    this.cfg = opts.config
+    this.flusher = opts.flusher
+    this.now = opts.now ?? Date.now
+    this.logLine = opts.log ?? (() => {})
+  }
+
+  static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
+    const log = new PartitionLog(opts)
+    await log.load()
+    return log
+  }
+
+  get config(): LogConfig {
+    return this.cfg
+  }
+
+  updateConfig(c: LogConfig): void {
+    this.cfg = c
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset
+  }
+
+  get logEndOffset(): number {
+    return this.active.nextOffset
+  }
+
+  get highWatermark(): number {
+    return this.logEndOffset
+  }
+
+  get lastStableOffset(): number {
+    const first = this.producerState.firstUnstableOffset()
+    return first >= 0 ? first : this.logEndOffset
+  }
+
+  /** Total bytes of all segment files. */
+  get size(): number {
+    let s = 0
+    for (const seg of this.segments) s += seg.size
+    return s
+  }
+
+  get segmentCount(): number {
+    return this.segments.length
+  }
+
+  /** Base offsets of the segments, oldest first (for tests and tooling). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset)
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Loading and recovery
+
+  private async load(): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true })
+    const names = fs.readdirSync(this.dir)
+    const bases: number[] = []
+    for (const name of names) {
+      // Leftovers of an interrupted compaction or atomic write: the originals are still in place.
+      if (name.endsWith('.cleaned') || name.endsWith('.tmp')) {
+        fs.rmSync(path.join(this.dir, name), { force: true, recursive: true })
+        continue
+      }
+      const m = SEGMENT_RE.exec(name)
+      if (m) bases.push(Number(m[1]))
+    }
+    bases.sort((a, b) => a - b)
+    let checkpoint = 0
+    try {
+      const raw = fs.readFileSync(path.join(this.dir, LOG_START_CHECKPOINT), 'utf8').trim()
+      if (/^\d+$/.test(raw)) checkpoint = Number(raw)
+    } catch {}
+
+    for (const base of bases) {
+      try {
+        this.segments.push(LogSegment.openExisting(this.dir, base))
+      } catch (err) {
+        this.logLine(`ignoring unreadable segment ${base} in ${this.dir}: ${(err as Error).message}`)
+      }
+    }
+    if (this.segments.length === 0) {
+      this.segments.push(LogSegment.create(this.dir, checkpoint, this.now()))
+    }
+    const markerPath = path.join(this.dir, CLEAN_SHUTDOWN_MARKER)
+    const cleanShutdown = fs.existsSync(markerPath)
+    fs.rmSync(markerPath, { force: true })
+    // Inactive segments are trusted: their end is the next segment's base offset. After a crash the one rolled
+    // last may still have an unsynced tail, so it is checked like the active segment.
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const seg = this.segments[i]!
+      seg.nextOffset = this.segments[i + 1]!.baseOffset
+      if (!cleanShutdown && i === this.segments.length - 2) {
+        const { validEnd, error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: true }, () => {})
+        if (validEnd < seg.size) {
+          this.logLine(`recovery: truncating ${seg.logPath} from ${seg.size} to ${validEnd} bytes (${error})`)
+          seg.truncateTo(validEnd)
+          fs.rmSync(seg.indexPath, { force: true })
+        }
+      }
+      if (!seg.loadIndexFiles()) {
+        this.logLine(`rebuilding indexes of segment ${seg.baseOffset} in ${this.dir}`)
+        await seg.rebuildIndexes(this.cfg.indexIntervalBytes)
+        seg.nextOffset = this.segments[i + 1]!.baseOffset
+      }
+      seg.closeIndexFds()
+      if (seg.size === 0) seg.rollBaseTime = seg.lastModifiedMs
+    }
+    await this.recoverActiveSegment()
+    this.startOffset = Math.max(checkpoint, this.segments[0]!.baseOffset)
+    if (this.startOffset > this.logEndOffset) this.startOffset = this.logEndOffset
+    this.durableEnd = this.logEndOffset
+    await this.rebuildProducerState()
+  }
+
+  /** Scans the active segment verifying CRC-32C, truncates a torn or corrupt tail and rebuilds its indexes. */
+  private async recoverActiveSegment(): Promise<void> {
+    const seg = this.active
+    seg.resetIndexes()
+    seg.maxTimestamp = -1
+    seg.offsetOfMaxTimestamp = -1
+    seg.nextOffset = seg.baseOffset
+    const { validEnd, error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: true }, (b) => {
+      const expectedMin = seg.nextOffset
+      if (b.header.baseOffset < expectedMin && b.position > 0) return false
+      seg.indexBatch(b.header, b.position, b.end - b.start, this.cfg.indexIntervalBytes)
+      seg.nextOffset = b.header.baseOffset + b.header.lastOffsetDelta + 1
+    })
+    if (validEnd < seg.size) {
+      this.logLine(
+        `recovery: truncating ${seg.logPath} from ${seg.size} to ${validEnd} bytes (${error === 'stopped' ? 'batch offsets go backwards' : error})`,
+      )
+      seg.truncateTo(validEnd)
+      fs.fdatasyncSync(seg.fd)
+    }
+    if (seg.rollBaseTime < 0) seg.rollBaseTime = seg.size > 0 ? seg.lastModifiedMs : this.now()
+    seg.writeIndexFiles()
+  }
+
+  private snapshotFiles(): { offset: number; file: string }[] {
+    const out: { offset: number; file: string }[] = []
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = SNAPSHOT_RE.exec(name)
+      if (m) out.push({ offset: Number(m[1]), file: path.join(this.dir, name) })
+    }
+    return out.sort((a, b) => a.offset - b.offset)
+  }
+
+  /** Loads the newest usable producer snapshot, then replays batch headers after it. */
+  private async rebuildProducerState(): Promise<void> {
+    let from = this.segments[0]!.baseOffset
+    const snaps = this.snapshotFiles()
+    for (let i = snaps.length - 1; i >= 0; i--) {
+      const s = snaps[i]!
+      if (s.offset > this.logEndOffset) {
+        fs.rmSync(s.file, { force: true }) // written before a truncated tail
+        continue
+      }
+      try {
+        const snap = JSON.parse(fs.readFileSync(s.file, 'utf8')) as ProducerSnapshot
+        if (snap.version !== 1 || snap.offset !== s.offset) throw new Error('unexpected snapshot content')
+        this.producerState.loadSnapshot(snap)
+        from = s.offset
+        break
+      } catch (err) {
+        this.logLine(`ignoring producer snapshot ${s.file}: ${(err as Error).message}`)
+      }
+    }
+    for (const seg of this.segments) {
+      if (seg.nextOffset <= from || seg.size === 0) continue
+      await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, (b) => {
+        const h = b.header
+        if (h.baseOffset < from || h.producerId < 0) return
+        let controlType = -1
+        let coordinatorEpoch = -1
+        if (h.isControl && h.compression === 0 && h.recordCount > 0) {
+          try {
+            const rec = decodeRecords(h, b.buf, b.start + BatchOffsets.records, b.end)[0]
+            controlType = decodeControlRecordType(rec?.key ?? null)
+            if (rec?.value && rec.value.length >= 6) coordinatorEpoch = rec.value.readInt32BE(2)
+          } catch {}
+        }
+        const staged = new Map<number, ProducerEntry>()
+        const aborted = this.producerState.apply(h, staged, controlType, coordinatorEpoch)
+        this.producerState.commit(staged, aborted ? [aborted] : [])
+      })
+    }
+    this.producerState.onLogStartOffset(this.startOffset)
+  }
+
+  private writeProducerSnapshot(): void {
+    const offset = this.logEndOffset
+    const file = path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX))
+    writeFileAtomic(file, JSON.stringify(this.producerState.toSnapshot(offset)))
+    // Keep the newest two: the older one survives a crash in the middle of writing the next.
+    const snaps = this.snapshotFiles()
+    for (const s of snaps.slice(0, -2)) fs.rmSync(s.file, { force: true })
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Append
+
+  /**
+   * Validates every batch in `records`, checks producer sequences, assigns offsets and writes to the page cache.
+   * The buffer is modified in place (base offsets, leader epoch, LogAppendTime fields). Throws LogError.
+   */
+  append(records: Buffer, opts: { isFromClient?: boolean } = {}): AppendResult {
+    this.ensureOpen()
+    const fromClient = opts.isFromClient !== false
+    const cfg = this.cfg
+    const batches: PendingBatch[] = []
+    let pos = 0
+    while (pos < records.length) {
+      if (records.length - pos > LOG_OVERHEAD) {
+        const size = LOG_OVERHEAD + records.readInt32BE(pos + BatchOffsets.batchLength)
+        if (size > cfg.maxMessageBytes && size <= records.length - pos) {
+          throw new LogError(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            `record batch of ${size} bytes exceeds max.message.bytes ${cfg.maxMessageBytes}`,
+          )
+        }
+      }
+      const { header, end } = validateRecordBatch(records, pos, records.length)
+      if (fromClient && header.isControl) {
+        throw new LogError(ErrorCode.INVALID_RECORD, 'clients may not write control batches')
+      }
+      if (header.recordCount === 0 && fromClient) {
+        throw new LogError(ErrorCode.INVALID_RECORD, 'record batch has no records')
+      }
+      if (header.lastOffsetDelta !== header.recordCount - 1 && fromClient && header.compression === 0) {
+        throw new LogError(
+          ErrorCode.INVALID_RECORD,
+          `lastOffsetDelta ${header.lastOffsetDelta} does not match ${header.recordCount} records`,
+        )
+      }
+      if (cfg.cleanupPolicy.compact && !header.isControl) {
+        for (const r of decodeRecordBatchForValidationSync(records, pos)) {
+          if (r.key === null) {
+            throw new LogError(ErrorCode.INVALID_RECORD, 'compacted topic cannot accept a record without a key')
+          }
+        }
+      }
+      batches.push({ start: pos, end, header })
+      pos = end
+    }
+    if (batches.length === 0) throw new LogError(ErrorCode.CORRUPT_MESSAGE, 'produce request holds no record batch')
+
+    // Producer checks against state staged across the batches of this request, so a rejection appends nothing.
+    const staged = new Map<number, ProducerEntry>()
+    const toWrite: PendingBatch[] = []
+    let firstDuplicate: AppendResult | null = null
+    for (const b of batches) {
+      const h = b.header
+      if (h.producerId >= 0 && fromClient) {
+        const check = this.producerState.check(h, staged)
+        if (check.kind === 'duplicate') {
+          firstDuplicate ??= {
+            baseOffset: check.batch.firstOffset,
+            lastOffset: check.batch.lastOffset,
+            logAppendTime: cfg.messageTimestampType === 'LogAppendTime' ? check.batch.timestamp : -1,
+            logStartOffset: this.startOffset,
+            duplicate: true,
+            recordCount: h.recordCount,
+          }
+          continue
+        }
+      }
+      // Stage with provisional offsets so later batches of the same producer see the sequence advance.
+      if (h.producerId >= 0) this.producerState.apply({ ...h, baseOffset: 0 }, staged, -1, -1)
+      toWrite.push(b)
+    }
+    if (toWrite.length === 0) return firstDuplicate!
+
+    // Assign offsets and rewrite header fields.
+    const appendTime = this.now()
+    const logAppendTime = cfg.messageTimestampType === 'LogAppendTime'
+    let next = this.logEndOffset
+    let total = 0
+    let recordCount = 0
+    for (const b of toWrite) {
+      const h = b.header
+      writeInt64(records, b.start + BatchOffsets.baseOffset, next)
+      records.writeInt32BE(0, b.start + BatchOffsets.partitionLeaderEpoch)
+      if (logAppendTime) {
+        records.writeInt16BE(h.attributes | Attributes.TIMESTAMP_TYPE, b.start + BatchOffsets.attributes)
+        writeInt64(records, b.start + BatchOffsets.maxTimestamp, appendTime)
+        updateBatchCrc(records, b.start, b.end)
+      }
+      b.header = readBatchHeader(records, b.start)
+      next += h.lastOffsetDelta + 1
+      total += b.end - b.start
+      recordCount += h.recordCount
+    }
+
+    this.maybeRoll(total, next - 1, appendTime)
+    const seg = this.active
+    // Contiguous batches (the usual single batch) go to the file in one write.
+    const first = toWrite[0]!
+    const last = toWrite[toWrite.length - 1]!
+    const contiguous = toWrite.every((b, i) => i === 0 || b.start === toWrite[i - 1]!.end)
+    let position = seg.size
+    if (contiguous) seg.write(records, first.start, last.end)
+    else for (const b of toWrite) seg.write(records, b.start, b.end)
+    for (const b of toWrite) {
+      seg.indexBatch(b.header, position, b.end - b.start, cfg.indexIntervalBytes)
+      position += b.end - b.start
+    }
+    seg.nextOffset = next
+    seg.lastModifiedMs = appendTime
+    if (seg.rollBaseTime < 0) seg.rollBaseTime = appendTime
+    this.unflushed.add(seg)
+    this.flusher.markDirty(this)
+
+    // Commit producer state with real offsets.
+    const realStaged = new Map<number, ProducerEntry>()
+    const aborted: AbortedTxn[] = []
+    for (const b of toWrite) {
+      if (b.header.producerId < 0) continue
+      let controlType = -1
+      let coordinatorEpoch = -1
+      if (b.header.isControl) {
+        const rec = decodeRecords(b.header, records, b.start + BatchOffsets.records, b.end)[0]
+        controlType = decodeControlRecordType(rec?.key ?? null)
+        if (rec?.value && rec.value.length >= 6) coordinatorEpoch = rec.value.readInt32BE(2)
+      }
+      const a = this.producerState.apply(b.header, realStaged, controlType, coordinatorEpoch)
+      if (a) aborted.push(a)
+    }
+    this.producerState.commit(realStaged, aborted)
+
+    return {
+      baseOffset: first.header.baseOffset,
+      lastOffset: next - 1,
+      logAppendTime: logAppendTime ? appendTime : -1,
+      logStartOffset: this.startOffset,
+      duplicate: false,
+      recordCount,
+    }
+  }
+
+  /** Writes a transaction marker (COMMIT or ABORT) for `producerId`, ending its ongoing transaction. */
+  appendControl(producerId: number, epoch: number, commit: boolean, coordinatorEpoch: number): AppendResult {
+    const batch = encodeControlBatch({
+      producerId,
+      producerEpoch: epoch,
+      commit,
+      coordinatorEpoch,
+      timestamp: this.now(),
+    })
+    const current = this.producerState.get(producerId)
+    if (current && epoch < current.epoch) {
+      throw new LogError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `transaction marker epoch ${epoch} is older than producer ${producerId}'s epoch ${current.epoch}`,
+      )
+    }
+    return this.append(batch, { isFromClient: false })
+  }
+
+  /** Aborted transactions overlapping [fetchOffset, upperBoundOffset) for read_committed fetches. */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    return this.producerState.abortedTransactions(fetchOffset, upperBoundOffset)
+  }
+
+  private maybeRoll(incomingBytes: number, lastOffset: number, now: number): void {
+    const seg = this.active
+    if (seg.size === 0) return
+    const full = seg.size + incomingBytes > this.cfg.segmentBytes
+    const aged = seg.rollBaseTime >= 0 && now - seg.rollBaseTime >= this.cfg.segmentMs
+    const relOverflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET
+    if (full || aged || relOverflow) this.roll()
+  }
+
+  /** Starts a new active segment at the log end offset. */
+  roll(): void {
+    const old = this.active
+    if (old.size === 0) return
+    old.finishTimeIndex()
+    const seg = LogSegment.create(this.dir, this.logEndOffset, this.now())
+    seg.nextOffset = seg.baseOffset
+    seg.rollBaseTime = -1
+    this.segments.push(seg)
+    old.closeIndexFds()
+    // The old segment's data must reach the disk before its producer snapshot claims it.
+    this.unflushed.add(old)
+    this.flusher.markDirty(this)
+    try {
+      this.writeProducerSnapshot()
+    } catch (err) {
+      this.logLine(`could not write producer snapshot in ${this.dir}: ${(err as Error).message}`)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Durability
+
+  /** Called by the FlushScheduler: fdatasyncs every segment written since the previous flush. */
+  async flush(): Promise<void> {
+    const upTo = this.logEndOffset
+    const segs = [...this.unflushed]
+    this.unflushed.clear()
+    for (const s of segs) s.acquire()
+    try {
+      await Promise.all(segs.filter((s) => !s.closed).map((s) => fdatasync(s.fd)))
+    } finally {
+      for (const s of segs) s.release()
+    }
+    if (upTo > this.durableEnd) this.durableEnd = upTo
+  }
+
+  /**
+   * Resolves once everything up to `offset` is durable under the flush policy. Accepts either the last appended
+   * offset or the log end offset after it.
+   */
+  async waitDurable(offset: number): Promise<void> {
+    const target = Math.min(offset + 1, this.logEndOffset)
+    while (this.durableEnd < target && this.flusher.policy.mode === 'group' && !this.closed) {
+      await this.flusher.waitDurable(this)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Read
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0
+    let hi = this.segments.length - 1
+    let found = 0
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid
+        lo = mid + 1
+      } else hi = mid - 1
+    }
+    return found
+  }
+
+  /**
+   * Finds the file position of the first batch in `seg` whose last offset is >= `offset`,
+   * or -1 if the segment has none.
+   */
+  private async locate(seg: LogSegment, offset: number, limit: number): Promise<number> {
+    await seg.ensureIndexes(this.cfg.indexIntervalBytes)
+    let pos = seg.lookupPosition(offset)
+    const buf = Buffer.allocUnsafe(LOCATE_CHUNK)
+    while (pos + RECORD_BATCH_OVERHEAD <= limit) {
+      const n = await readFully(seg.fd, buf, 0, Math.min(LOCATE_CHUNK, limit - pos), pos)
+      let rel = 0
+      while (rel + RECORD_BATCH_OVERHEAD <= n) {
+        const size = LOG_OVERHEAD + buf.readInt32BE(rel + BatchOffsets.batchLength)
+        const base = buf.readInt32BE(rel) * 4294967296 + buf.readUInt32BE(rel + 4)
+        const last = base + buf.readInt32BE(rel + BatchOffsets.lastOffsetDelta)
+        if (last >= offset) return pos + rel
+        if (size < RECORD_BATCH_OVERHEAD) return -1
+        rel += size
+      }
+      if (rel === 0) break
+      pos += rel
+    }
+    return -1
+  }
+
+  /**
+   * Returns whole batches starting at the batch that contains `offset`, up to `maxBytes` (soft: with minOneMessage,
+   * the default, a first batch larger than maxBytes is returned whole). `maxOffset` (exclusive) stops at batches
+   * starting at or after it, e.g. the last stable offset for read_committed.
+   */
+  async read(
+    offset: number,
+    maxBytes: number,
+    opts: { minOneMessage?: boolean; maxOffset?: number } = {},
+  ): Promise<ReadResult> {
+    this.ensureOpen()
+    const hw = this.logEndOffset
+    const result = (records: Buffer): ReadResult => ({
+      records,
+      highWatermark: hw,
+      logStartOffset: this.startOffset,
+      lastStableOffset: this.lastStableOffset,
+    })
+    if (offset < this.startOffset || offset > hw) throw outOfRange(offset, this.startOffset, hw)
+    const maxOffset = Math.min(opts.maxOffset ?? hw, hw)
+    if (offset >= maxOffset) return result(Buffer.alloc(0))
+    const minOne = opts.minOneMessage !== false
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!
+      seg.acquire()
+      try {
+        const limit = seg.size
+        const start = await this.locate(seg, offset, limit)
+        if (start < 0) continue
+        const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
+        await readFully(seg.fd, header, 0, RECORD_BATCH_OVERHEAD, start)
+        const firstSize = LOG_OVERHEAD + header.readInt32BE(BatchOffsets.batchLength)
+        const firstBase = header.readInt32BE(0) * 4294967296 + header.readUInt32BE(4)
+        if (firstBase >= maxOffset) return result(Buffer.alloc(0))
+        let want = Math.min(Math.max(maxBytes, 0), limit - start)
+        if (firstSize > want) {
+          if (!minOne) return result(Buffer.alloc(0))
+          want = firstSize
+        }
+        const buf = Buffer.allocUnsafe(want)
+        const n = await readFully(seg.fd, buf, 0, want, start)
+        // Keep whole batches below maxOffset only.
+        let end = 0
+        while (end + RECORD_BATCH_OVERHEAD <= n) {
+          const size = LOG_OVERHEAD + buf.readInt32BE(end + BatchOffsets.batchLength)
+          const base = buf.readInt32BE(end) * 4294967296 + buf.readUInt32BE(end + 4)
+          if (size < RECORD_BATCH_OVERHEAD || end + size > n || base >= maxOffset) break
+          end += size
+        }
+        return result(buf.subarray(0, end))
+      } finally {
+        seg.release()
+      }
+    }
+    return result(Buffer.alloc(0))
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Timestamps
+
+  /** First offset whose timestamp is >= ts (ListOffsets semantics), or null. */
+  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const seg of [...this.segments]) {
+      if (seg.size === 0 || seg.maxTimestamp < ts) continue
+      if (seg.nextOffset <= this.startOffset) continue
+      seg.acquire()
+      try {
+        await seg.ensureIndexes(this.cfg.indexIntervalBytes)
+        const fromOffset = Math.max(seg.lookupTimestamp(ts), this.startOffset)
+        const from = seg.lookupPosition(fromOffset)
+        let found: { offset: number; timestamp: number } | null = null
+        let candidate: { buf: Buffer; header: BatchHeader } | null = null
+        await scanSegmentFile(seg.fd, from, seg.size, { verifyCrc: false }, (b) => {
+          const h = b.header
+          if (h.baseOffset + h.lastOffsetDelta < fromOffset || h.isControl) return
+          if (h.maxTimestamp >= ts) {
+            candidate = { buf: Buffer.from(b.buf.subarray(b.start, b.end)), header: h }
+            return false
+          }
+        })
+        if (candidate) {
+          const { buf, header } = candidate as { buf: Buffer; header: BatchHeader }
+          const records = await this.decodeBatch(buf, header)
+          for (const r of records) {
+            if (r.offset >= this.startOffset && r.timestamp >= ts) {
+              found = { offset: r.offset, timestamp: r.timestamp }
+              break
+            }
+          }
+          if (!found) found = { offset: Math.max(header.baseOffset, this.startOffset), timestamp: header.maxTimestamp }
+          return found
+        }
+      } finally {
+        seg.release()
+      }
+    }
+    return null
+  }
+
+  private async decodeBatch(buf: Buffer, header: BatchHeader): Promise<KafkaRecord[]> {
+    const body =
+      header.compression === 0
+        ? buf.subarray(BatchOffsets.records)
+        : await decompress(header.compression, buf.subarray(BatchOffsets.records))
+    return decodeRecords(header, body)
+  }
+
+  /** Largest timestamp in the log and the offset of the record carrying it (ListOffsets MAX_TIMESTAMP). */
+  async maxTimestamp(): Promise<{ offset: number; timestamp: number } | null> {
+    let best: { offset: number; timestamp: number } | null = null
+    for (const seg of this.segments) {
+      if (seg.size === 0 || seg.maxTimestamp < 0 || seg.nextOffset <= this.startOffset) continue
+      if (!best || seg.maxTimestamp > best.timestamp) {
+        best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp }
+      }
+    }
+    if (!best) return null
+    // The segment tracks the batch's last offset; find the exact record carrying the timestamp.
+    const seg = this.segments[this.segmentIndexFor(best.offset)]!
+    seg.acquire()
+    try {
+      const pos = await this.locate(seg, best.offset, seg.size)
+      if (pos < 0) return best
+      const head = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
+      await readFully(seg.fd, head, 0, RECORD_BATCH_OVERHEAD, pos)
+      const size = LOG_OVERHEAD + head.readInt32BE(BatchOffsets.batchLength)
+      const buf = Buffer.allocUnsafe(size)
+      await readFully(seg.fd, buf, 0, size, pos)
+      const header = readBatchHeader(buf, 0)
+      if (header.timestampType === 1)
+        return { offset: header.baseOffset + header.lastOffsetDelta, timestamp: header.maxTimestamp }
+      const records = await this.decodeBatch(buf, header)
+      for (const r of records)
+        if (r.timestamp === header.maxTimestamp) return { offset: r.offset, timestamp: r.timestamp }
+      return best
+    } catch {
+      return best
+    } finally {
+      seg.release()
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Retention, DeleteRecords, compaction
+
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.maintenance.then(fn, fn)
+    this.maintenance = run.catch(() => {})
+    return run
+  }
+
+  private persistLogStart(): void {
+    writeFileAtomic(path.join(this.dir, LOG_START_CHECKPOINT), String(this.startOffset))
+  }
+
+  private setLogStart(offset: number): void {
+    if (offset <= this.startOffset) return
+    this.startOffset = offset
+    this.persistLogStart()
+    this.producerState.onLogStartOffset(offset)
+  }
+
+  /** Deletes the oldest inactive segments while `predicate` holds. */
+  private deleteOldestSegments(predicate: (seg: LogSegment) => boolean): number {
+    let deleted = 0
+    while (this.segments.length > 1 && predicate(this.segments[0]!)) {
+      const seg = this.segments.shift()!
+      this.unflushed.delete(seg)
+      seg.delete()
+      deleted++
+    }
+    if (deleted > 0) this.setLogStart(this.segments[0]!.baseOffset)
+    return deleted
+  }
+
+  /** DeleteRecords: moves the log start offset forward (persisted) and deletes segments entirely below it. */
+  deleteRecordsBefore(offset: number): Promise<number> {
+    return this.exclusive(async () => {
+      this.ensureOpen()
+      if (offset > this.logEndOffset || offset < 0) throw outOfRange(offset, this.startOffset, this.logEndOffset)
+      if (offset <= this.startOffset) return this.startOffset
+      this.setLogStart(offset)
+      this.deleteOldestSegments((seg) => seg.nextOffset <= offset)
+      return this.startOffset
+    })
+  }
+
+  /** Time and size retention over whole inactive segments; also rolls an active segment older than segment.ms. */
+  enforceRetention(): Promise<{ deletedSegments: number }> {
+    return this.exclusive(async () => {
+      this.ensureOpen()
+      const now = this.now()
+      const act = this.active
+      if (act.size > 0 && act.rollBaseTime >= 0 && now - act.rollBaseTime >= this.cfg.segmentMs) this.roll()
+      if (!this.cfg.cleanupPolicy.delete) return { deletedSegments: 0 }
+      let deletedSegments = 0
+      if (this.cfg.retentionMs >= 0) {
+        const horizon = now - this.cfg.retentionMs
+        deletedSegments += this.deleteOldestSegments((seg) => {
+          const ts = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.lastModifiedMs
+          return ts < horizon
+        })
+      }
+      if (this.cfg.retentionBytes >= 0) {
+        let excess = this.size - this.cfg.retentionBytes
+        deletedSegments += this.deleteOldestSegments((seg) => {
+          if (excess - seg.size < 0) return false
+          excess -= seg.size
+          return true
+        })
+      }
+      return { deletedSegments }
+    })
+  }
+
+  /**
+   * Keeps the latest record per key in inactive segments older than min.compaction.lag.ms. Tombstones older than
+   * delete.retention.ms are removed; records of aborted transactions are dropped; offsets never change; a
+   * producer's last batch survives (empty if need be) so its sequence state can be rebuilt from the log.
+   */
+  compact(): Promise<{ removedRecords: number }> {
+    return this.exclusive(async () => {
+      this.ensureOpen()
+      if (!this.cfg.cleanupPolicy.compact) return { removedRecords: 0 }
+      const now = this.now()
+      const lagHorizon = now - this.cfg.minCompactionLagMs
+      const cleanable: LogSegment[] = []
+      for (const seg of this.segments.slice(0, -1)) {
+        if (seg.maxTimestamp > lagHorizon) break
+        cleanable.push(seg)
+      }
+      if (cleanable.length === 0) return { removedRecords: 0 }
+
+      // Pass 1: latest offset per key over the cleanable range.
+      const latest = new Map<string, number>()
+      for (const seg of cleanable) {
+        await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, async (b) => {
+          const h = b.header
+          if (h.isControl || h.recordCount === 0) return
+          if (h.isTransactional && this.producerState.isAborted(h.producerId, h.baseOffset)) return
+          const records = await this.decodeBatch(b.buf.subarray(b.start, b.end), h)
+          for (const r of records) if (r.key) latest.set(r.key.toString('latin1'), r.offset)
+        })
+      }
+      // A producer's newest batch must keep its header so idempotence survives a rebuild from the log.
+      const producerLastOffsets = new Map<number, number>()
+      for (const e of this.producerState.producers.values()) producerLastOffsets.set(e.producerId, e.lastOffset)
+
+      let removedRecords = 0
+      for (const seg of cleanable) {
+        const res = await compactSegment(seg, {
+          shouldKeep: (r, h) => {
+            if (h.isTransactional && this.producerState.isAborted(h.producerId, h.baseOffset)) return false
+            if (!r.key) return false
+            if (latest.get(r.key.toString('latin1')) !== r.offset) return false
+            if (r.value === null && r.timestamp <= now - this.cfg.deleteRetentionMs) return false
+            return true
+          },
+          keepEmptyBatch: (h) => {
+            if (h.producerId < 0) return false
+            const last = producerLastOffsets.get(h.producerId)
+            return last !== undefined && last >= h.baseOffset && last <= h.baseOffset + h.lastOffsetDelta
+          },
+          decode: (buf, h) => this.decodeBatch(buf, h),
+          indexIntervalBytes: this.cfg.indexIntervalBytes,
+        })
+        if (!res) continue
+        removedRecords += res.removedRecords
+        const idx = this.segments.indexOf(seg)
+        if (idx < 0 || this.closed) {
+          res.segment.close()
+          continue
+        }
+        res.segment.nextOffset = seg.nextOffset
+        this.segments[idx] = res.segment
+        this.unflushed.delete(seg)
+        seg.close()
+      }
+      return { removedRecords }
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  private ensureOpen(): void {
+    if (this.closed) throw new TributaryError('TRB_LOG_CLOSED', `partition log ${this.dir} is closed`)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.maintenance
+    await this.flush()
+    try {
+      this.active.finishTimeIndex()
+      this.writeProducerSnapshot()
+    } catch (err) {
+      this.logLine(`could not write producer snapshot in ${this.dir}: ${(err as Error).message}`)
+    }
+    this.closed = true
+    for (const seg of this.segments) seg.close()
+    try {
+      fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_MARKER), '')
+    } catch {}
+  }
+
+  async destroy(): Promise<void> {
+    if (!this.closed) {
+      await this.maintenance
+      this.closed = true
+      for (const seg of this.segments) seg.close()
+    }
+    this.unflushed.clear()
+    fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+}
