@@ -12,7 +12,13 @@ import type { TimerHandle } from './time.ts'
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
 
-export const GROUP_STATES: readonly GroupState[] = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead']
+export const GROUP_STATES: readonly GroupState[] = [
+  'Empty',
+  'PreparingRebalance',
+  'CompletingRebalance',
+  'Stable',
+  'Dead',
+]
 
 export const CONSUMER_PROTOCOL_TYPE = 'consumer'
 
@@ -86,7 +92,9 @@ export class GroupMember {
   /** Same protocols, same order, same bytes: a rejoin with these changes nothing. */
   matches(protocols: GroupProtocol[]): boolean {
     if (protocols.length !== this.protocols.length) return false
-    return protocols.every((p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata))
+    return protocols.every(
+      (p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata),
+    )
   }
 }
 
@@ -179,7 +187,9 @@ export class ClassicGroup {
   private candidateProtocols(): string[] {
     const members = [...this.members.values()]
     if (members.length === 0) return []
-    return members[0]!.protocols.map((p) => p.name).filter((n) => members.every((m) => m.protocols.some((p) => p.name === n)))
+    return members[0]!.protocols
+      .map((p) => p.name)
+      .filter((n) => members.every((m) => m.protocols.some((p) => p.name === n)))
   }
 
   supportsProtocols(protocolType: string, protocolNames: string[]): boolean {

@@ -115,7 +115,12 @@ export interface OffsetCommitParams {
   groupIdNotFoundIfMissing?: boolean
   topics: {
     name: string
-    partitions: { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }[]
+    partitions: {
+      partitionIndex: number
+      committedOffset: bigint
+      committedLeaderEpoch: number
+      committedMetadata: string | null
+    }[]
   }[]
 }
 
@@ -213,6 +218,15 @@ function joinError(errorCode: number, memberId = ''): JoinGroupResult {
   }
 }
 
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = create()
+    map.set(key, value)
+  }
+  return value
+}
+
 function syncError(errorCode: number): SyncGroupResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES }
 }
@@ -262,10 +276,8 @@ export class GroupCoordinator {
         if (key.kind === 'group') {
           groupValues.set(key.group, record.value ? decodeGroupValue(record.value) : null)
         } else {
-          let topics = offsetValues.get(key.group)
-          if (!topics) offsetValues.set(key.group, (topics = new Map()))
-          let partitions = topics.get(key.topic)
-          if (!partitions) topics.set(key.topic, (partitions = new Map()))
+          const topics = getOrCreate(offsetValues, key.group, () => new Map())
+          const partitions = getOrCreate(topics, key.topic, () => new Map())
           partitions.set(key.partition, record.value ? decodeOffsetValue(record.value) : null)
         }
       } catch (err) {
@@ -289,9 +301,7 @@ export class GroupCoordinator {
             group = new ClassicGroup(groupId, 0)
             this.groups.set(groupId, group)
           }
-          let parts = group.offsets.get(topic)
-          if (!parts) group.offsets.set(topic, (parts = new Map()))
-          parts.set(partition, offset)
+          getOrCreate(group.offsets, topic, () => new Map()).set(partition, offset)
         }
       }
     }
@@ -420,7 +430,10 @@ export class GroupCoordinator {
       return
     }
     const error = this.validateCurrentMember(group, p.memberId, p.groupInstanceId)
-    if (error) return done(joinError(error, p.memberId))
+    if (error) {
+      done(joinError(error, p.memberId))
+      return
+    }
     const member = group.members.get(p.memberId)!
     switch (group.state) {
       case 'PreparingRebalance':
@@ -986,7 +999,10 @@ export class GroupCoordinator {
     const target = group
     try {
       await this.store.append(
-        accepted.map((a) => ({ key: encodeOffsetKey(p.groupId, a.topic, a.partition), value: encodeOffsetValue(a.offset) })),
+        accepted.map((a) => ({
+          key: encodeOffsetKey(p.groupId, a.topic, a.partition),
+          value: encodeOffsetValue(a.offset),
+        })),
       )
     } catch (err) {
       this.logger.warn('storing committed offsets failed', { group: p.groupId, err })
@@ -995,9 +1011,7 @@ export class GroupCoordinator {
     }
     if (this.groups.get(p.groupId) === target) {
       for (const a of accepted) {
-        let parts = target.offsets.get(a.topic)
-        if (!parts) target.offsets.set(a.topic, (parts = new Map()))
-        parts.set(a.partition, a.offset)
+        getOrCreate(target.offsets, a.topic, () => new Map()).set(a.partition, a.offset)
       }
     }
     return results
@@ -1048,7 +1062,8 @@ export class GroupCoordinator {
     if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
     const group = this.groups.get(groupId)
     if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] }
-    if (!group.is('Empty') && group.protocolType !== 'consumer') return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] }
+    if (!group.is('Empty') && group.protocolType !== 'consumer')
+      return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] }
     const subscribed = group.is('Empty') ? null : group.subscribedTopics()
     const results: TopicPartitionsResult[] = []
     const deleted: { topic: string; partition: number }[] = []
@@ -1067,7 +1082,9 @@ export class GroupCoordinator {
     if (deleted.length > 0) {
       this.removeOffsets(group, deleted)
       try {
-        await this.store.append(deleted.map((d) => ({ key: encodeOffsetKey(groupId, d.topic, d.partition), value: null })))
+        await this.store.append(
+          deleted.map((d) => ({ key: encodeOffsetKey(groupId, d.topic, d.partition), value: null })),
+        )
       } catch (err) {
         this.logger.warn('storing offset deletion failed', { group: groupId, err })
         return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] }
@@ -1115,7 +1132,8 @@ export class GroupCoordinator {
         if (gone.length > 0) {
           this.removeOffsets(group, gone)
           expired += gone.length
-          for (const g of gone) tombstones.push({ key: encodeOffsetKey(group.groupId, g.topic, g.partition), value: null })
+          for (const g of gone)
+            tombstones.push({ key: encodeOffsetKey(group.groupId, g.topic, g.partition), value: null })
         }
       }
       if (group.is('Empty') && !group.hasOffsets() && group.pendingMembers.size === 0) {
@@ -1158,7 +1176,8 @@ export class GroupCoordinator {
       else if (!group.is('Empty')) errorCode = ErrorCode.NON_EMPTY_GROUP
       else {
         for (const [topic, parts] of group.offsets) {
-          for (const partition of parts.keys()) tombstones.push({ key: encodeOffsetKey(groupId, topic, partition), value: null })
+          for (const partition of parts.keys())
+            tombstones.push({ key: encodeOffsetKey(groupId, topic, partition), value: null })
         }
         tombstones.push({ key: encodeGroupKey(groupId), value: null })
         this.removeGroup(group)
@@ -1201,7 +1220,12 @@ export class GroupCoordinator {
     for (const group of this.groups.values()) {
       if (states.size > 0 && !states.has(group.state.toLowerCase())) continue
       if (types.size > 0 && !types.has('classic')) continue
-      out.push({ groupId: group.groupId, protocolType: group.protocolType ?? '', state: group.state, groupType: 'classic' })
+      out.push({
+        groupId: group.groupId,
+        protocolType: group.protocolType ?? '',
+        state: group.state,
+        groupType: 'classic',
+      })
     }
     return out.sort((a, b) => a.groupId.localeCompare(b.groupId))
   }

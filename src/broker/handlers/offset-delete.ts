@@ -1,0 +1,34 @@
+import { ErrorCode } from '../../protocol/generated/error-codes.ts'
+import type { OffsetDeleteRequest } from '../../protocol/generated/offset-delete-request.ts'
+import type { OffsetDeleteResponseInput } from '../../protocol/generated/offset-delete-response.ts'
+import { partitionExists, partitionKey } from '../group/handler-support.ts'
+import type { HandlerSpec } from '../handler.ts'
+
+export const offsetDeleteHandler: HandlerSpec<OffsetDeleteRequest, OffsetDeleteResponseInput> = {
+  apiKey: 47,
+  minVersion: 0,
+  maxVersion: 0,
+  async handle(req, ctx) {
+    const known = req.topics
+      .map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => partitionExists(ctx, t.name, p)),
+      }))
+      .filter((t) => t.partitions.length > 0)
+    const result = await ctx.services.groups.deleteOffsets(req.groupId, known)
+    if (result.errorCode) return { errorCode: result.errorCode, topics: [] }
+    const errors = new Map<string, number>()
+    for (const t of result.topics)
+      for (const p of t.partitions) errors.set(partitionKey(t.name, p.partitionIndex), p.errorCode)
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: errors.get(partitionKey(t.name, p.partitionIndex)) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        })),
+      })),
+    }
+  },
+}
