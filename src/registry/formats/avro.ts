@@ -149,7 +149,10 @@ function normalizeAvro(schema: Json, namespace: string | undefined, seen: Set<st
     const ib = ATTRIBUTE_ORDER.indexOf(b)
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b)
   })
-  if (typeof schema.name === 'string' && (type === 'record' || type === 'error' || type === 'enum' || type === 'fixed')) {
+  if (
+    typeof schema.name === 'string' &&
+    (type === 'record' || type === 'error' || type === 'enum' || type === 'fixed')
+  ) {
     const fullName = qualify(schema.name, typeof schema.namespace === 'string' ? schema.namespace || undefined : ns)
     ns = namespaceOf(fullName)
     seen.add(fullName)

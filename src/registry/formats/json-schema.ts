@@ -89,7 +89,8 @@ export function parseJsonSchema(input: SchemaInput, references: ResolvedReferenc
 type Obj = { [key: string]: JsonValue }
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v)
-const acceptsAll = (s: JsonValue | undefined) => s === undefined || s === true || (isObj(s) && Object.keys(s).length === 0)
+const acceptsAll = (s: JsonValue | undefined) =>
+  s === undefined || s === true || (isObj(s) && Object.keys(s).length === 0)
 
 function typesOf(s: Obj): string[] | undefined {
   if (typeof s.type === 'string') return [s.type]
@@ -161,7 +162,11 @@ export function checkJsonSchema(reader: JsonSchema, writer: JsonSchema): Incompa
       compareObject(origObj, upd, path)
       compareArray(origObj, upd, path)
       if (upd.not !== undefined && origObj.not === undefined) {
-        push('NOT_TYPE_EXTENDED', `${path}/not`, `'not' added at '${path || '#'}' rejects values the old schema accepted`)
+        push(
+          'NOT_TYPE_EXTENDED',
+          `${path}/not`,
+          `'not' added at '${path || '#'}' rejects values the old schema accepted`,
+        )
       }
     } finally {
       visiting.delete(key)
@@ -246,7 +251,9 @@ export function checkJsonSchema(reader: JsonSchema, writer: JsonSchema): Incompa
     if (upd.const !== undefined) {
       const same =
         (orig.const !== undefined && JSON.stringify(orig.const) === JSON.stringify(upd.const)) ||
-        (Array.isArray(orig.enum) && orig.enum.length === 1 && JSON.stringify(orig.enum[0]) === JSON.stringify(upd.const))
+        (Array.isArray(orig.enum) &&
+          orig.enum.length === 1 &&
+          JSON.stringify(orig.enum[0]) === JSON.stringify(upd.const))
       if (!same) push('CONST_CHANGED', `${path}/const`, `'const' at '${path || '#'}' added or changed`)
     }
   }
@@ -282,9 +289,14 @@ export function checkJsonSchema(reader: JsonSchema, writer: JsonSchema): Incompa
     }
     if (typeof upd.multipleOf === 'number') {
       const o = orig.multipleOf
-      if (typeof o !== 'number') push('MULTIPLE_OF_ADDED', `${path}/multipleOf`, `'multipleOf' added at '${path || '#'}'`)
+      if (typeof o !== 'number')
+        push('MULTIPLE_OF_ADDED', `${path}/multipleOf`, `'multipleOf' added at '${path || '#'}'`)
       else if (!Number.isInteger(o / upd.multipleOf)) {
-        push('MULTIPLE_OF_EXPANDED', `${path}/multipleOf`, `'multipleOf' at '${path || '#'}' changed from ${o} to ${upd.multipleOf}`)
+        push(
+          'MULTIPLE_OF_EXPANDED',
+          `${path}/multipleOf`,
+          `'multipleOf' at '${path || '#'}' changed from ${o} to ${upd.multipleOf}`,
+        )
       }
     }
     if (typeof upd.pattern === 'string' && upd.pattern !== orig.pattern) {
@@ -376,15 +388,31 @@ export function checkJsonSchema(reader: JsonSchema, writer: JsonSchema): Incompa
     }
     if (orig.additionalProperties !== false && upd.additionalProperties !== undefined) {
       if (upd.additionalProperties === false) {
-        if (!acceptsAll(orig.additionalProperties) || orig.additionalProperties === undefined || orig.additionalProperties === true) {
-          push('ADDITIONAL_PROPERTIES_REMOVED', `${path}/additionalProperties`, `additional properties no longer allowed`)
+        if (
+          !acceptsAll(orig.additionalProperties) ||
+          orig.additionalProperties === undefined ||
+          orig.additionalProperties === true
+        ) {
+          push(
+            'ADDITIONAL_PROPERTIES_REMOVED',
+            `${path}/additionalProperties`,
+            `additional properties no longer allowed`,
+          )
         }
       } else if (isObj(upd.additionalProperties)) {
         compare(orig.additionalProperties ?? true, upd.additionalProperties, `${path}/additionalProperties`)
       }
     }
-    const origDeps = isObj(orig.dependentRequired) ? orig.dependentRequired : isObj(orig.dependencies) ? orig.dependencies : {}
-    const updDeps = isObj(upd.dependentRequired) ? upd.dependentRequired : isObj(upd.dependencies) ? upd.dependencies : {}
+    const origDeps = isObj(orig.dependentRequired)
+      ? orig.dependentRequired
+      : isObj(orig.dependencies)
+        ? orig.dependencies
+        : {}
+    const updDeps = isObj(upd.dependentRequired)
+      ? upd.dependentRequired
+      : isObj(upd.dependencies)
+        ? upd.dependencies
+        : {}
     for (const [name, dep] of Object.entries(updDeps)) {
       const before = origDeps[name]
       if (Array.isArray(dep)) {
@@ -414,7 +442,8 @@ export function checkJsonSchema(reader: JsonSchema, writer: JsonSchema): Incompa
       if (ot && ot.length > ut.length) {
         const rest = restOf(upd)
         ot.slice(ut.length).forEach((item, i) => {
-          if (rest === false) push('ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL', `${path}/items/${ut.length + i}`, 'tuple item removed')
+          if (rest === false)
+            push('ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL', `${path}/items/${ut.length + i}`, 'tuple item removed')
           else if (rest !== undefined) compare(item, rest, `${path}/items/${ut.length + i}`)
         })
       }

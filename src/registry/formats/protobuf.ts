@@ -20,7 +20,12 @@ function loadImport(root: protobuf.Root, name: string): void {
   if (common?.nested) root.addJSON(common.nested)
 }
 
-function fileMessages(ns: protobuf.NamespaceBase, prefix: number[], out: protobuf.Type[], indexes: Map<string, number[]>) {
+function fileMessages(
+  ns: protobuf.NamespaceBase,
+  prefix: number[],
+  out: protobuf.Type[],
+  indexes: Map<string, number[]>,
+) {
   let i = 0
   for (const nested of ns.nestedArray) {
     if (nested instanceof protobuf.Type) {
@@ -70,7 +75,13 @@ export function parseProtobuf(input: SchemaInput, references: ResolvedReference[
       const resolved = root.lookupType(t.fullName)
       messages.push(resolved)
     }
-    const model: ProtobufModel = { root, package: pkg, syntax: (own as { syntax?: string }).syntax ?? 'proto2', messages, indexes }
+    const model: ProtobufModel = {
+      root,
+      package: pkg,
+      syntax: (own as { syntax?: string }).syntax ?? 'proto2',
+      messages,
+      indexes,
+    }
     const compact = compactProto(text)
     return {
       schemaType: 'PROTOBUF',
@@ -139,16 +150,22 @@ export function checkProtobuf(reader: ProtobufModel, writer: ProtobufModel): Inc
       const fp = `${path}/${wf.id}`
       const rf = readerFields.get(wf.id)
       if (!rf) {
-        if (wf.required) out.push({ type: 'REQUIRED_FIELD_REMOVED', path: fp, message: `required field '${wf.name}' removed` })
+        if (wf.required)
+          out.push({ type: 'REQUIRED_FIELD_REMOVED', path: fp, message: `required field '${wf.name}' removed` })
         else if (wf.partOf && wf.partOf.oneof.length > 0 && !wf.partOf.name.startsWith('_')) {
-          out.push({ type: 'ONEOF_FIELD_REMOVED', path: fp, message: `field '${wf.name}' removed from oneof '${wf.partOf.name}'` })
+          out.push({
+            type: 'ONEOF_FIELD_REMOVED',
+            path: fp,
+            message: `field '${wf.name}' removed from oneof '${wf.partOf.name}'`,
+          })
         }
         continue
       }
       const wk = kindOf(wf)
       const rk = kindOf(rf)
       if (wk !== rk) {
-        const enumVarint = (wk === 'enum' && rk === 'scalar' && VARINT.includes(rf.type)) ||
+        const enumVarint =
+          (wk === 'enum' && rk === 'scalar' && VARINT.includes(rf.type)) ||
           (rk === 'enum' && wk === 'scalar' && VARINT.includes(wf.type))
         if (!enumVarint) {
           out.push({ type: 'FIELD_KIND_CHANGED', path: fp, message: `field '${wf.name}' changed from ${wk} to ${rk}` })
@@ -166,13 +183,21 @@ export function checkProtobuf(reader: ProtobufModel, writer: ProtobufModel): Inc
         const wn = localName(wf.resolvedType.fullName, writer.package)
         const rn = localName(rf.resolvedType.fullName, reader.package)
         if (wn !== rn) {
-          out.push({ type: 'FIELD_NAMED_TYPE_CHANGED', path: fp, message: `field '${wf.name}' changed type from ${wn} to ${rn}` })
+          out.push({
+            type: 'FIELD_NAMED_TYPE_CHANGED',
+            path: fp,
+            message: `field '${wf.name}' changed type from ${wn} to ${rn}`,
+          })
         }
       } else if (wk === 'map') {
         const wmf = wf as unknown as protobuf.MapField
         const rmf = rf as unknown as protobuf.MapField
         if (wmf.keyType !== rmf.keyType || wmf.type !== rmf.type) {
-          out.push({ type: 'FIELD_KIND_CHANGED', path: fp, message: `map field '${wf.name}' changed its key or value type` })
+          out.push({
+            type: 'FIELD_KIND_CHANGED',
+            path: fp,
+            message: `map field '${wf.name}' changed its key or value type`,
+          })
         }
       }
       if (!wf.required && rf.required) {
@@ -181,7 +206,11 @@ export function checkProtobuf(reader: ProtobufModel, writer: ProtobufModel): Inc
       if (wf.repeated !== rf.repeated && wk !== 'map') {
         const lengthDelimited = wk === 'message' || LENGTH_DELIMITED.has(wf.type)
         if (!lengthDelimited) {
-          out.push({ type: 'FIELD_LABEL_CHANGED', path: fp, message: `field '${wf.name}' changed between singular and repeated` })
+          out.push({
+            type: 'FIELD_LABEL_CHANGED',
+            path: fp,
+            message: `field '${wf.name}' changed between singular and repeated`,
+          })
         }
       }
       const wOneof = wf.partOf && !wf.partOf.name.startsWith('_') ? wf.partOf.name : undefined
@@ -194,15 +223,27 @@ export function checkProtobuf(reader: ProtobufModel, writer: ProtobufModel): Inc
           return before !== undefined && !(before.partOf && !before.partOf.name.startsWith('_'))
         })
         if (existedBefore) {
-          out.push({ type: 'FIELD_MOVED_TO_EXISTING_ONEOF', path: fp, message: `field '${wf.name}' moved into existing oneof '${rOneof}'` })
+          out.push({
+            type: 'FIELD_MOVED_TO_EXISTING_ONEOF',
+            path: fp,
+            message: `field '${wf.name}' moved into existing oneof '${rOneof}'`,
+          })
         } else if (movedIn.length > 1 && movedIn[0].id === wf.id) {
-          out.push({ type: 'MULTIPLE_FIELDS_MOVED_TO_ONEOF', path: `${path}/${rOneof}`, message: `several existing fields moved into oneof '${rOneof}'` })
+          out.push({
+            type: 'MULTIPLE_FIELDS_MOVED_TO_ONEOF',
+            path: `${path}/${rOneof}`,
+            message: `several existing fields moved into oneof '${rOneof}'`,
+          })
         }
       }
     }
     for (const rf of rm.fieldsArray) {
       if (!writerFields.has(rf.id) && rf.required) {
-        out.push({ type: 'REQUIRED_FIELD_ADDED', path: `${path}/${rf.id}`, message: `required field '${rf.name}' added` })
+        out.push({
+          type: 'REQUIRED_FIELD_ADDED',
+          path: `${path}/${rf.id}`,
+          message: `required field '${rf.name}' added`,
+        })
       }
     }
   }
