@@ -49,7 +49,7 @@ export async function compactSegment(
       }
       changed = true
       removedRecords += records.length - kept.length
-      if (kept.length > 0 || opts.keepEmptyBatch(h)) out.push(await encodeRecordBatchPreserving(h, kept))
+      if (kept.length > 0 || opts.keepEmptyBatch(h)) out.push(await encodeRecordBatchPreserving(h, kept, bytes))
     })
     if (changed) fs.fdatasyncSync(fd)
   } catch (err) {

@@ -87,7 +87,15 @@ function chunks(buf: Buffer): Buffer[] {
 const asBuffer = (v: string | Buffer | Uint8Array): Buffer =>
   typeof v === 'string' ? Buffer.from(v) : Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)
 
-export async function compress(codec: number, buf: Buffer): Promise<Buffer> {
+export interface CompressOptions {
+  /**
+   * Snappy framing to write. 'xerial' (default) is what the Java client writes; 'raw' is what librdkafka writes.
+   * Java and librdkafka read both; @platformatic/kafka 1.x reads raw only (checked in the tests).
+   */
+  snappyFraming?: 'xerial' | 'raw'
+}
+
+export async function compress(codec: number, buf: Buffer, opts: CompressOptions = {}): Promise<Buffer> {
   try {
     switch (codec) {
       case 0:
@@ -95,6 +103,7 @@ export async function compress(codec: number, buf: Buffer): Promise<Buffer> {
       case 1:
         return await gzipAsync(buf)
       case 2:
+        if (opts.snappyFraming === 'raw') return await snappy.compress(buf)
         return xerialFrame(await Promise.all(chunks(buf).map((c) => snappy.compress(c))))
       case 3:
         return await lz4.compressFrame(buf)
@@ -108,7 +117,7 @@ export async function compress(codec: number, buf: Buffer): Promise<Buffer> {
   }
 }
 
-export function compressSync(codec: number, buf: Buffer): Buffer {
+export function compressSync(codec: number, buf: Buffer, opts: CompressOptions = {}): Buffer {
   try {
     switch (codec) {
       case 0:
@@ -116,6 +125,7 @@ export function compressSync(codec: number, buf: Buffer): Buffer {
       case 1:
         return zlib.gzipSync(buf)
       case 2:
+        if (opts.snappyFraming === 'raw') return snappy.compressSync(buf)
         return xerialFrame(chunks(buf).map((c) => snappy.compressSync(c)))
       case 3:
         return lz4.compressFrameSync(buf)

@@ -3,7 +3,7 @@
  * log can validate and index batches without decoding their records.
  */
 import { TributaryError } from '../errors.ts'
-import { compress, decompress, decompressSync } from './compression.ts'
+import { type CompressOptions, compress, decompress, decompressSync, isXerialSnappy } from './compression.ts'
 import { crc32c } from './crc32c.ts'
 import { ErrorCode, errorInfo } from './generated/error-codes.ts'
 
@@ -109,6 +109,7 @@ export interface EncodeBatchOptions {
   timestampType?: 0 | 1
   /** Used for records without a timestamp; defaults to Date.now(). */
   now?: number
+  snappyFraming?: CompressOptions['snappyFraming']
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -402,7 +403,7 @@ function assembleBatch(opts: EncodeBatchOptions, enc: EncodedRecords, payload: B
 export async function encodeRecordBatch(opts: EncodeBatchOptions): Promise<Buffer> {
   const enc = encodeRecords(opts.records, opts.now ?? Date.now())
   const codec = opts.compression ?? 0
-  const payload = codec === 0 ? enc.body : await compress(codec, enc.body)
+  const payload = codec === 0 ? enc.body : await compress(codec, enc.body, { snappyFraming: opts.snappyFraming })
   return assembleBatch(opts, enc, payload, codec)
 }
 
@@ -415,8 +416,13 @@ export function encodeRecordBatchSync(opts: EncodeBatchOptions): Buffer {
 /**
  * Re-encodes a batch keeping its header (offsets, timestamps, producer fields, attributes) but only `records`,
  * which keep their offsets. Used by compaction. Batches whose codec cannot be written (zstd) are stored uncompressed.
+ * `original` (the batch being rewritten) lets snappy keep the framing its producer chose, so its consumers can read it.
  */
-export async function encodeRecordBatchPreserving(header: BatchHeader, records: KafkaRecord[]): Promise<Buffer> {
+export async function encodeRecordBatchPreserving(
+  header: BatchHeader,
+  records: KafkaRecord[],
+  original?: Buffer,
+): Promise<Buffer> {
   const enc = encodeRecords(
     records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
     0,
@@ -428,7 +434,9 @@ export async function encodeRecordBatchPreserving(header: BatchHeader, records: 
     },
   )
   const codec = header.compression === 4 || records.length === 0 ? 0 : header.compression
-  const payload = codec === 0 ? enc.body : await compress(codec, enc.body)
+  const snappyFraming =
+    original && codec === 2 && !isXerialSnappy(original.subarray(BatchOffsets.records)) ? 'raw' : 'xerial'
+  const payload = codec === 0 ? enc.body : await compress(codec, enc.body, { snappyFraming })
   const buf = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + payload.length)
   writeInt64(buf, BatchOffsets.baseOffset, header.baseOffset)
   buf.writeInt32BE(buf.length - LOG_OVERHEAD, BatchOffsets.batchLength)
