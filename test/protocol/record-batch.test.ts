@@ -351,7 +351,7 @@ test('KafkaJS and @platformatic/kafka decode batches we encode', async () => {
     const buf = await encodeRecordBatch({ baseOffset: 5, records, compression, snappyFraming })
     const [batch] = readRecordsBatches(Reader.from(buf))
     assert.equal(batch!.records.length, 2, `codec ${compression}`)
-    assert.equal(batch!.records[0]!.value.toString(), 'v'.repeat(300))
+    assert.equal(batch!.records[0]!.value?.toString(), 'v'.repeat(300))
     assert.equal(batch!.records[1]!.key, null)
   }
 })
