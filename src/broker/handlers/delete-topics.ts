@@ -1,0 +1,115 @@
+import type { DeleteTopicsRequest } from '../../protocol/generated/delete-topics-request.ts'
+import type {
+  DeletableTopicResultInput,
+  DeleteTopicsResponseInput,
+} from '../../protocol/generated/delete-topics-response.ts'
+import { ErrorCode, errorInfo } from '../../protocol/generated/error-codes.ts'
+import { ZERO_UUID } from '../../protocol/primitives.ts'
+import type { HandlerSpec } from '../handler.ts'
+import { METADATA_TOPIC, TopicError } from '../topic-registry.ts'
+
+function result(name: string | null, topicId: string, errorCode: number, message?: string): DeletableTopicResultInput {
+  return {
+    name,
+    topicId,
+    errorCode,
+    errorMessage: errorCode === ErrorCode.NONE ? null : (message ?? errorInfo.get(errorCode)?.message ?? null),
+  }
+}
+
+export const deleteTopicsHandler: HandlerSpec<DeleteTopicsRequest, DeleteTopicsResponseInput> = {
+  apiKey: 20,
+  minVersion: 0,
+  maxVersion: 6,
+  async handle(req, ctx) {
+    const { topics } = ctx.services
+    const responses: DeletableTopicResultInput[] = []
+    // v0-5 name topics in topicNames; v6 in topics, each by name or by id.
+    const requested: { name: string | null; topicId: string }[] =
+      ctx.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }))
+
+    const nameCounts = new Map<string, number>()
+    const idCounts = new Map<string, number>()
+    for (const r of requested) {
+      if (r.name !== null && r.topicId === ZERO_UUID) nameCounts.set(r.name, (nameCounts.get(r.name) ?? 0) + 1)
+      if (r.name === null && r.topicId !== ZERO_UUID) idCounts.set(r.topicId, (idCounts.get(r.topicId) ?? 0) + 1)
+    }
+    const toDelete: { name: string; topicId: string; byId: boolean }[] = []
+    const reported = new Set<string>()
+    for (const r of requested) {
+      if (r.name === null) {
+        if (r.topicId === ZERO_UUID) {
+          responses.push(
+            result(null, ZERO_UUID, ErrorCode.INVALID_REQUEST, 'Neither topic name nor id were specified.'),
+          )
+          continue
+        }
+        if (idCounts.get(r.topicId)! > 1) {
+          if (!reported.has(`id:${r.topicId}`)) {
+            responses.push(result(null, r.topicId, ErrorCode.INVALID_REQUEST, 'Duplicate topic id.'))
+            reported.add(`id:${r.topicId}`)
+          }
+          continue
+        }
+        const t = topics.getById(r.topicId)
+        if (!t) {
+          responses.push(result(null, r.topicId, ErrorCode.UNKNOWN_TOPIC_ID))
+          continue
+        }
+        toDelete.push({ name: t.name, topicId: t.id, byId: true })
+        continue
+      }
+      if (r.topicId !== ZERO_UUID) {
+        responses.push(
+          result(r.name, r.topicId, ErrorCode.INVALID_REQUEST, 'You may not specify both topic name and topic id.'),
+        )
+        continue
+      }
+      if (nameCounts.get(r.name)! > 1) {
+        if (!reported.has(`name:${r.name}`)) {
+          responses.push(result(r.name, ZERO_UUID, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'))
+          reported.add(`name:${r.name}`)
+        }
+        continue
+      }
+      const t = topics.get(r.name)
+      if (!t && r.name !== METADATA_TOPIC) {
+        responses.push(result(r.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+        continue
+      }
+      if (t && toDelete.some((d) => d.topicId === t.id)) {
+        responses.push(
+          result(
+            r.name,
+            t.id,
+            ErrorCode.INVALID_REQUEST,
+            'The provided topic name maps to an ID that was already supplied.',
+          ),
+        )
+        continue
+      }
+      toDelete.push({ name: r.name, topicId: t?.id ?? ZERO_UUID, byId: false })
+    }
+
+    for (const d of toDelete) {
+      // Kafka's tools refuse to delete internal topics; here the broker itself refuses, since the group coordinator
+      // and the metadata log depend on them.
+      if (d.name === METADATA_TOPIC || topics.isInternal(d.name) || topics.get(d.name)?.internal) {
+        responses.push(
+          result(d.name, d.topicId, ErrorCode.INVALID_REQUEST, `Deletion of internal topic ${d.name} is prohibited.`),
+        )
+        continue
+      }
+      try {
+        await topics.delete(d.name)
+        responses.push(result(d.name, d.topicId, ErrorCode.NONE))
+      } catch (err) {
+        // Deleted by a concurrent request since the lookup above.
+        if (!(err instanceof TopicError)) throw err
+        const code = d.byId ? ErrorCode.UNKNOWN_TOPIC_ID : err.errorCode
+        responses.push(result(d.byId ? null : d.name, d.topicId, code, d.byId ? undefined : err.message))
+      }
+    }
+    return { throttleTimeMs: 0, responses }
+  },
+}
