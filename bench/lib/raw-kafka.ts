@@ -1,0 +1,227 @@
+/**
+ * A minimal Kafka connection for measuring the broker rather than a client library: pre-encoded record
+ * batches go out as Produce requests and Fetch responses are counted without decoding records.
+ * Built on the project's generated codecs; only non-flexible request versions are used.
+ */
+import { connect, type Socket } from 'node:net'
+import { encodeFetchRequest } from '../../src/protocol/generated/fetch-request.ts'
+import { decodeFetchResponse } from '../../src/protocol/generated/fetch-response.ts'
+import { encodeMetadataRequest } from '../../src/protocol/generated/metadata-request.ts'
+import { decodeMetadataResponse, type MetadataResponse } from '../../src/protocol/generated/metadata-response.ts'
+import { encodeProduceRequest } from '../../src/protocol/generated/produce-request.ts'
+import { decodeProduceResponse } from '../../src/protocol/generated/produce-response.ts'
+import { encodeRequestHeader } from '../../src/protocol/generated/request-header.ts'
+import { Reader, Writer } from '../../src/protocol/primitives.ts'
+import { BatchOffsets, batchSizeAt, encodeRecordBatchSync, readInt64 } from '../../src/protocol/record-batch.ts'
+
+const PRODUCE_VERSION = 7
+const FETCH_VERSION = 11
+const METADATA_VERSION = 4
+
+interface Pending {
+  resolve(body: Reader): void
+  reject(err: Error): void
+}
+
+export class RawKafkaConnection {
+  private socket: Socket
+  private pending = new Map<number, Pending>()
+  private nextCorrelationId = 1
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private closedError: Error | undefined
+
+  private constructor(socket: Socket) {
+    this.socket = socket
+    socket.on('data', (d: Buffer) => this.onData(d))
+    const fail = (err: Error) => {
+      this.closedError = err
+      for (const p of this.pending.values()) p.reject(err)
+      this.pending.clear()
+    }
+    socket.on('error', fail)
+    socket.on('close', () => fail(new Error('connection closed by broker')))
+  }
+
+  static open(host: string, port: number): Promise<RawKafkaConnection> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host, port, noDelay: true })
+      s.once('connect', () => {
+        s.off('error', reject)
+        resolve(new RawKafkaConnection(s))
+      })
+      s.once('error', reject)
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d)
+    this.buffered += d.length
+    while (this.buffered >= 4) {
+      let head = this.chunks[0]!
+      if (head.length < 4) {
+        head = Buffer.concat(this.chunks)
+        this.chunks = [head]
+      }
+      const size = head.readInt32BE(0)
+      if (this.buffered < 4 + size) return
+      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks)
+      const frame = all.subarray(4, 4 + size)
+      const rest = all.subarray(4 + size)
+      this.chunks = rest.length > 0 ? [rest] : []
+      this.buffered = rest.length
+      const correlationId = frame.readInt32BE(0)
+      const p = this.pending.get(correlationId)
+      if (p) {
+        this.pending.delete(correlationId)
+        p.resolve(new Reader(frame, 4))
+      }
+    }
+  }
+
+  /** Sends one request (header v1) and resolves with the response body after the v0 response header. */
+  request(apiKey: number, apiVersion: number, encodeBody: (w: Writer) => void): Promise<Reader> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const correlationId = this.nextCorrelationId++
+    const w = new Writer(1024)
+    w.int32(0)
+    encodeRequestHeader(w, 1, {
+      requestApiKey: apiKey,
+      requestApiVersion: apiVersion,
+      correlationId,
+      clientId: 'bench',
+    })
+    encodeBody(w)
+    const frame = w.toBuffer()
+    frame.writeInt32BE(frame.length - 4, 0)
+    return new Promise((resolve, reject) => {
+      this.pending.set(correlationId, { resolve, reject })
+      this.socket.write(frame)
+    })
+  }
+
+  async metadata(topics: string[] | null, allowAutoTopicCreation = false): Promise<MetadataResponse> {
+    const r = await this.request(3, METADATA_VERSION, (w) =>
+      encodeMetadataRequest(w, METADATA_VERSION, {
+        topics: topics === null ? null : topics.map((name) => ({ name })),
+        allowAutoTopicCreation,
+      }),
+    )
+    return decodeMetadataResponse(r, METADATA_VERSION)
+  }
+
+  /** Produces already-encoded batches, one per partition; throws on any partition error. */
+  async produce(topic: string, batches: Map<number, Buffer>, acks = -1): Promise<void> {
+    const r = await this.request(0, PRODUCE_VERSION, (w) =>
+      encodeProduceRequest(w, PRODUCE_VERSION, {
+        transactionalId: null,
+        acks,
+        timeoutMs: 30000,
+        topicData: [{ name: topic, partitionData: [...batches].map(([index, records]) => ({ index, records })) }],
+      }),
+    )
+    const res = decodeProduceResponse(r, PRODUCE_VERSION)
+    for (const t of res.responses) {
+      for (const p of t.partitionResponses) {
+        if (p.errorCode !== 0) throw new Error(`produce ${topic}-${p.index} failed with error code ${p.errorCode}`)
+      }
+    }
+  }
+
+  /**
+   * One Fetch for one partition. Returns the raw records bytes, the offset after the last complete batch and
+   * the high watermark.
+   */
+  async fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    maxWaitMs = 500,
+  ): Promise<{ bytes: number; records: Buffer | null; nextOffset: number; highWatermark: number }> {
+    const r = await this.request(1, FETCH_VERSION, (w) =>
+      encodeFetchRequest(w, FETCH_VERSION, {
+        replicaId: -1,
+        maxWaitMs,
+        minBytes: 1,
+        maxBytes,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            partitions: [
+              {
+                partition,
+                currentLeaderEpoch: -1,
+                fetchOffset: BigInt(offset),
+                lastFetchedEpoch: -1,
+                logStartOffset: -1n,
+                partitionMaxBytes: maxBytes,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      }),
+    )
+    const res = decodeFetchResponse(r, FETCH_VERSION)
+    if (res.errorCode !== 0) throw new Error(`fetch failed with error code ${res.errorCode}`)
+    const p = res.responses[0]?.partitions[0]
+    if (!p) throw new Error('fetch response without partition')
+    if (p.errorCode !== 0) throw new Error(`fetch ${topic}-${partition} failed with error code ${p.errorCode}`)
+    const records = p.records
+    let nextOffset = offset
+    let bytes = 0
+    if (records) {
+      let pos = 0
+      while (true) {
+        const size = batchSizeAt(records, pos)
+        if (size < 0 || pos + size > records.length) break
+        nextOffset = readInt64(records, pos) + records.readInt32BE(pos + BatchOffsets.lastOffsetDelta) + 1
+        bytes += size
+        pos += size
+      }
+    }
+    return { bytes, records, nextOffset, highWatermark: Number(p.highWatermark) }
+  }
+}
+
+/** Waits until Metadata lists every topic with a leader for all its partitions. */
+export async function waitForTopics(
+  conn: RawKafkaConnection,
+  topics: string[],
+  partitions: number,
+  autoCreate: boolean,
+  timeoutMs = 60000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  while (Date.now() < deadline) {
+    const md = await conn.metadata(topics, autoCreate)
+    const ready = md.topics.filter(
+      (t) => t.errorCode === 0 && t.partitions.length >= partitions && t.partitions.every((p) => p.leaderId >= 0),
+    )
+    if (ready.length === topics.length) return
+    last = md.topics
+      .filter((t) => t.errorCode !== 0)
+      .slice(0, 3)
+      .map((t) => `${t.name}: error ${t.errorCode}`)
+      .join(', ')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`topics not ready after ${timeoutMs} ms (${last || 'missing partitions'})`)
+}
+
+/** One uncompressed batch of `count` records of `recordBytes` each (non-idempotent, so it can be re-sent). */
+export function makeBatch(count: number, recordBytes: number, fill = 0x61): Buffer {
+  const value = Buffer.alloc(recordBytes, fill)
+  const records = Array.from({ length: count }, () => ({ value }))
+  return encodeRecordBatchSync({ records })
+}

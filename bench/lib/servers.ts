@@ -1,0 +1,222 @@
+/**
+ * Starts the systems under test as separate processes on free loopback ports, each with its own data dir,
+ * so the benchmark process only drives clients and every server's CPU and RSS are its own.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { join } from 'node:path'
+import { REPO_ROOT } from './report.ts'
+
+export const HOST = '127.0.0.1'
+
+export interface ServerProcess {
+  name: string
+  pid: number
+  port: number
+  dataDir: string
+  /** Resident set size of the server process, from /proc/PID/status VmRSS. */
+  rssBytes(): number
+  /** Stops the process (SIGTERM, then SIGKILL) and waits for it to exit. */
+  stop(): Promise<void>
+  /** stop() and remove the data dir. */
+  close(): Promise<void>
+  /** Last lines the process wrote to stderr/stdout (for error reports). */
+  output(): string
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export function which(bin: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' })
+  const path = r.stdout.trim()
+  return r.status === 0 && path ? path : undefined
+}
+
+export function makeTempDir(baseDir: string, prefix: string): string {
+  return mkdtempSync(join(baseDir, `tributary-bench-${prefix}-`))
+}
+
+export function readRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status)
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(m[1]) * 1024
+}
+
+/** Resolves once a TCP connect to the port succeeds (or rejects when the process exits / time runs out). */
+export async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited (${child.exitCode})`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host: HOST, port })
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  throw new Error(`port ${port} not accepting connections after ${timeoutMs} ms`)
+}
+
+export function spawnServer(
+  name: string,
+  command: string,
+  args: string[],
+  port: number,
+  dataDir: string,
+  cwd = REPO_ROOT,
+): { child: ChildProcess; server: ServerProcess } {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env })
+  let out = ''
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-8192)
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
+    await exited
+    clearTimeout(timer)
+  }
+  const server: ServerProcess = {
+    name,
+    pid: child.pid!,
+    port,
+    dataDir,
+    rssBytes: () => readRss(child.pid!),
+    stop,
+    close: async () => {
+      await stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+    output: () => out,
+  }
+  return { child, server }
+}
+
+export interface TributaryStartOptions {
+  dataDir: string
+  port?: number
+  /** Extra broker properties (`--set key=value`). */
+  properties?: Record<string, string>
+}
+
+/** The broker CLI as a user runs it from a checkout. */
+export function tributaryCommand(dataDir: string, port: number, properties: Record<string, string> = {}): string[] {
+  const sets = Object.entries(properties).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  return [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'broker',
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(port),
+    '--host',
+    HOST,
+    '--log-level',
+    'warn',
+    ...sets,
+  ]
+}
+
+export async function startTributary(opts: TributaryStartOptions): Promise<ServerProcess> {
+  const port = opts.port ?? (await freePort())
+  const { child, server } = spawnServer(
+    'tributary',
+    process.execPath,
+    tributaryCommand(opts.dataDir, port, opts.properties),
+    port,
+    opts.dataDir,
+  )
+  try {
+    await waitForPort(port, child, 60000)
+  } catch (err) {
+    await server.stop()
+    throw new Error(`tributary broker did not start: ${(err as Error).message}\n${server.output()}`)
+  }
+  return server
+}
+
+export class PeerMissingError extends Error {}
+
+export async function startRedis(baseDir: string): Promise<ServerProcess> {
+  const bin = which('redis-server')
+  if (!bin) throw new PeerMissingError('redis-server not installed (apt-get install -y redis-server): skipping Redis')
+  const port = await freePort()
+  const dataDir = makeTempDir(baseDir, 'redis')
+  const { child, server } = spawnServer(
+    'redis',
+    bin,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--dir',
+      dataDir,
+      '--protected-mode',
+      'no',
+    ],
+    port,
+    dataDir,
+  )
+  try {
+    await waitForPort(port, child, 20000)
+  } catch (err) {
+    await server.close()
+    throw new Error(`redis-server did not start: ${(err as Error).message}\n${server.output()}`)
+  }
+  return server
+}
+
+export async function startNats(baseDir: string): Promise<ServerProcess> {
+  const bin = which('nats-server')
+  if (!bin) throw new PeerMissingError('nats-server not installed (apt-get install -y nats-server): skipping NATS')
+  const port = await freePort()
+  const dataDir = makeTempDir(baseDir, 'nats')
+  const { child, server } = spawnServer(
+    'nats',
+    bin,
+    ['-js', '-a', HOST, '-p', String(port), '-sd', dataDir],
+    port,
+    dataDir,
+  )
+  try {
+    await waitForPort(port, child, 20000)
+  } catch (err) {
+    await server.close()
+    throw new Error(`nats-server did not start: ${(err as Error).message}\n${server.output()}`)
+  }
+  return server
+}
+
+export function binaryVersion(bin: string, arg = '--version'): string {
+  const path = which(bin)
+  if (!path) return 'not installed'
+  return spawnSync(path, [arg], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? 'unknown'
+}
