@@ -1155,8 +1155,8 @@ export class GroupCoordinator {
   private scheduleSweep(): void {
     if (this.status !== 'active') return
     this.sweepTimer = this.timers.setTimeout(() => {
-      this.sweepTimer = null
-      void this.expireOffsets().finally(() => this.scheduleSweep())
+      this.scheduleSweep()
+      void this.expireOffsets()
     }, this.retentionCheckIntervalMs)
   }
 

@@ -1,0 +1,19 @@
+/** Consumer groups: the classic group coordinator, its durable state store and its notion of time. */
+export { CONSUMER_PROTOCOL_TYPE, GROUP_STATES, parseSubscription } from './classic-group.ts'
+export type {
+  CommittedOffsetInfo,
+  DescribedGroupInfo,
+  GroupCoordinatorOptions,
+  GroupDetails,
+  GroupState,
+  JoinGroupParams,
+  JoinGroupResult,
+  ListedGroupInfo,
+  OffsetCommitParams,
+  SyncGroupResult,
+} from './group-coordinator.ts'
+export { GroupCoordinator } from './group-coordinator.ts'
+export type { GroupStateRecord, GroupStateStore } from './state-store.ts'
+export { MemoryGroupStateStore } from './state-store.ts'
+export type { Clock, Timers } from './time.ts'
+export { ManualTime, systemClock, systemTimers } from './time.ts'
