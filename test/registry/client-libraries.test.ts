@@ -63,7 +63,7 @@ describe('Confluent client libraries against the Tributary registry', () => {
       )
 
       const theirs = await registry.encode(id, { id: 7, name: 'Ada' })
-      const ours = new AvroSerde({ registry: r.url, schema: userV1 })
+      const ours = new AvroSerde<object>({ registry: r.url, schema: userV1 })
       assert.deepEqual({ ...(await ours.deserialize(theirs, { topic: 'kjs-users' })) }, { id: 7, name: 'Ada' })
       const encodedByUs = await ours.serialize('kjs-users', { id: 8, name: 'Grace' })
       assert.equal(encodedByUs.readUInt32BE(1), id, 'our serializer found the id they registered')
@@ -140,7 +140,7 @@ describe('Confluent client libraries against the Tributary registry', () => {
       })
       const bytes = await serializer.serialize('cf-users', { id: 1, name: 'Barbara' })
       assert.equal(bytes.readUInt32BE(1), id)
-      const ours = new AvroSerde({ registry: r.url })
+      const ours = new AvroSerde<object>({ registry: r.url })
       assert.deepEqual({ ...(await ours.deserialize(bytes)) }, { id: 1, name: 'Barbara' })
 
       const mine = await new AvroSerde({ registry: r.url, schema: userV1 }).serialize('cf-users', {

@@ -294,6 +294,11 @@ export interface JsonSchemaSerdeOptions extends SchemaSerdeOptions {
 export class JsonSchemaSerde<T = unknown> extends SchemaSerde<T> {
   readonly schemaType = 'JSON' as const
 
+  // biome-ignore lint/complexity/noUselessConstructor: narrows the accepted options
+  constructor(options: JsonSchemaSerdeOptions) {
+    super(options)
+  }
+
   protected schemaText(schema: string | object): string {
     return typeof schema === 'string' ? schema : JSON.stringify(schema)
   }
@@ -332,6 +337,11 @@ export interface ProtobufSerdeOptions extends SchemaSerdeOptions {
 
 export class ProtobufSerde<T = unknown> extends SchemaSerde<T> {
   readonly schemaType = 'PROTOBUF' as const
+
+  // biome-ignore lint/complexity/noUselessConstructor: narrows the accepted options
+  constructor(options: ProtobufSerdeOptions) {
+    super(options)
+  }
 
   protected schemaText(schema: string | object): string {
     if (typeof schema !== 'string') throw new SerdeError('TRB_SERDE_CONFIG', 'a Protobuf schema is .proto text')
