@@ -32,6 +32,8 @@ export class FlushScheduler {
   readonly policy: FlushPolicy
   /** Number of sync rounds run (a round syncs every dirty file once). Exposed for tests and metrics. */
   syncRounds = 0
+  /** Number of fdatasync calls made by the logs in those rounds (they report through `countFileSyncs`). */
+  fileSyncs = 0
   private readonly dirty = new Set<Flushable>()
   private waiting: Waiter[] = []
   private inFlight: Promise<void> | null = null
@@ -46,6 +48,10 @@ export class FlushScheduler {
       }, policy.intervalMs)
       this.timer.unref()
     }
+  }
+
+  countFileSyncs(n: number): void {
+    this.fileSyncs += n
   }
 
   /** Called by a log after it wrote to the page cache. */

@@ -65,17 +65,19 @@ const SEGMENT_RE = /^(\d{20})\.log$/
 const SNAPSHOT_RE = /^(\d{20})\.snapshot$/
 const MAX_RELATIVE_OFFSET = 2147483647
 const LOCATE_CHUNK = 64 * 1024
+/** Inactive segments whose index entries stay in memory; memory must not grow with retained data. */
+const INDEX_CACHE_SIZE = 8
 
 function outOfRange(offset: number, start: number, end: number): LogError {
   return new LogError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside the log range [${start}, ${end}]`)
 }
 
-function writeFileAtomic(file: string, data: string | Buffer): void {
+function writeFileAtomic(file: string, data: string | Buffer, sync = true): void {
   const tmp = `${file}.tmp`
   const fd = fs.openSync(tmp, 'w', 0o644)
   try {
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    fs.fdatasyncSync(fd)
+    if (sync) fs.fdatasyncSync(fd)
   } finally {
     fs.closeSync(fd)
   }
@@ -100,6 +102,7 @@ export class PartitionLog implements Flushable {
   private readonly unflushed = new Set<LogSegment>()
   readonly producerState = new ProducerStateManager()
   private maintenance: Promise<unknown> = Promise.resolve()
+  private readonly loadedIndexes: LogSegment[] = []
   private closed = false
 
   private constructor(opts: PartitionLogOptions) {
@@ -216,7 +219,8 @@ export class PartitionLog implements Flushable {
         seg.nextOffset = this.segments[i + 1]!.baseOffset
       }
       seg.closeIndexFds()
-      if (seg.size === 0) seg.rollBaseTime = seg.lastModifiedMs
+      // Only the max timestamp stays in memory; the entries reload on demand (bounded by indexCacheSize).
+      seg.unloadIndexes()
     }
     await this.recoverActiveSegment()
     this.startOffset = Math.max(checkpoint, this.segments[0]!.baseOffset)
@@ -233,8 +237,7 @@ export class PartitionLog implements Flushable {
     seg.offsetOfMaxTimestamp = -1
     seg.nextOffset = seg.baseOffset
     const { validEnd, error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: true }, (b) => {
-      const expectedMin = seg.nextOffset
-      if (b.header.baseOffset < expectedMin && b.position > 0) return false
+      if (b.header.baseOffset < seg.nextOffset) return false
       seg.indexBatch(b.header, b.position, b.end - b.start, this.cfg.indexIntervalBytes)
       seg.nextOffset = b.header.baseOffset + b.header.lastOffsetDelta + 1
     })
@@ -303,7 +306,8 @@ export class PartitionLog implements Flushable {
   private writeProducerSnapshot(): void {
     const offset = this.logEndOffset
     const file = path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX))
-    writeFileAtomic(file, JSON.stringify(this.producerState.toSnapshot(offset)))
+    // Not synced: a snapshot only speeds up startup, and a damaged one is ignored in favour of replaying headers.
+    writeFileAtomic(file, JSON.stringify(this.producerState.toSnapshot(offset)), false)
     // Keep the newest two: the older one survives a crash in the middle of writing the next.
     const snaps = this.snapshotFiles()
     for (const s of snaps.slice(0, -2)) fs.rmSync(s.file, { force: true })
@@ -339,7 +343,7 @@ export class PartitionLog implements Flushable {
       if (header.recordCount === 0 && fromClient) {
         throw new LogError(ErrorCode.INVALID_RECORD, 'record batch has no records')
       }
-      if (header.lastOffsetDelta !== header.recordCount - 1 && fromClient && header.compression === 0) {
+      if (header.lastOffsetDelta !== header.recordCount - 1 && fromClient) {
         throw new LogError(
           ErrorCode.INVALID_RECORD,
           `lastOffsetDelta ${header.lastOffsetDelta} does not match ${header.recordCount} records`,
@@ -411,8 +415,18 @@ export class PartitionLog implements Flushable {
     const last = toWrite[toWrite.length - 1]!
     const contiguous = toWrite.every((b, i) => i === 0 || b.start === toWrite[i - 1]!.end)
     let position = seg.size
-    if (contiguous) seg.write(records, first.start, last.end)
-    else for (const b of toWrite) seg.write(records, b.start, b.end)
+    try {
+      if (contiguous) seg.write(records, first.start, last.end)
+      else for (const b of toWrite) seg.write(records, b.start, b.end)
+    } catch (err) {
+      // Drop a partial write so the next append starts on a batch boundary.
+      try {
+        seg.truncateTo(position)
+      } catch {}
+      throw new LogError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write to ${seg.logPath}: ${(err as Error).message}`, {
+        cause: err,
+      })
+    }
     for (const b of toWrite) {
       seg.indexBatch(b.header, position, b.end - b.start, cfg.indexIntervalBytes)
       position += b.end - b.start
@@ -493,6 +507,8 @@ export class PartitionLog implements Flushable {
     seg.rollBaseTime = -1
     this.segments.push(seg)
     old.closeIndexFds()
+    this.loadedIndexes.push(old)
+    while (this.loadedIndexes.length > INDEX_CACHE_SIZE) this.loadedIndexes.shift()!.unloadIndexes()
     // The old segment's data must reach the disk before its producer snapshot claims it.
     this.unflushed.add(old)
     this.flusher.markDirty(this)
@@ -513,7 +529,9 @@ export class PartitionLog implements Flushable {
     this.unflushed.clear()
     for (const s of segs) s.acquire()
     try {
-      await Promise.all(segs.filter((s) => !s.closed).map((s) => fdatasync(s.fd)))
+      const open = segs.filter((s) => !s.closed)
+      this.flusher.countFileSyncs(open.length)
+      await Promise.all(open.map((s) => fdatasync(s.fd)))
     } finally {
       for (const s of segs) s.release()
     }
@@ -548,12 +566,31 @@ export class PartitionLog implements Flushable {
     return found
   }
 
+  private async ensureIndexes(seg: LogSegment): Promise<void> {
+    if (seg === this.active) return
+    const i = this.loadedIndexes.indexOf(seg)
+    if (i >= 0) this.loadedIndexes.splice(i, 1)
+    this.loadedIndexes.push(seg)
+    if (!seg.indexesLoaded) {
+      const nextOffset = seg.nextOffset
+      await seg.ensureIndexes(this.cfg.indexIntervalBytes)
+      seg.closeIndexFds()
+      seg.nextOffset = nextOffset
+    }
+    while (this.loadedIndexes.length > INDEX_CACHE_SIZE) this.loadedIndexes.shift()!.unloadIndexes()
+  }
+
+  private forgetIndexes(seg: LogSegment): void {
+    const i = this.loadedIndexes.indexOf(seg)
+    if (i >= 0) this.loadedIndexes.splice(i, 1)
+  }
+
   /**
    * Finds the file position of the first batch in `seg` whose last offset is >= `offset`,
    * or -1 if the segment has none.
    */
   private async locate(seg: LogSegment, offset: number, limit: number): Promise<number> {
-    await seg.ensureIndexes(this.cfg.indexIntervalBytes)
+    await this.ensureIndexes(seg)
     let pos = seg.lookupPosition(offset)
     const buf = Buffer.allocUnsafe(LOCATE_CHUNK)
     while (pos + RECORD_BATCH_OVERHEAD <= limit) {
@@ -640,7 +677,7 @@ export class PartitionLog implements Flushable {
       if (seg.nextOffset <= this.startOffset) continue
       seg.acquire()
       try {
-        await seg.ensureIndexes(this.cfg.indexIntervalBytes)
+        await this.ensureIndexes(seg)
         const fromOffset = Math.max(seg.lookupTimestamp(ts), this.startOffset)
         const from = seg.lookupPosition(fromOffset)
         let found: { offset: number; timestamp: number } | null = null
@@ -740,6 +777,7 @@ export class PartitionLog implements Flushable {
     let deleted = 0
     while (this.segments.length > 1 && predicate(this.segments[0]!)) {
       const seg = this.segments.shift()!
+      this.forgetIndexes(seg)
       this.unflushed.delete(seg)
       seg.delete()
       deleted++
@@ -848,6 +886,8 @@ export class PartitionLog implements Flushable {
         }
         res.segment.nextOffset = seg.nextOffset
         this.segments[idx] = res.segment
+        res.segment.unloadIndexes()
+        this.forgetIndexes(seg)
         this.unflushed.delete(seg)
         seg.close()
       }

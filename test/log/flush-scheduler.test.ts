@@ -26,6 +26,9 @@ test('group commit: many concurrent waitDurable calls across partitions share fe
   await Promise.all(waiters)
   assert.equal(waiters.length, 200)
   assert.ok(flusher.syncRounds >= 1)
+  // Each round syncs each dirty partition's segment once: far fewer fdatasyncs than acknowledgements.
+  assert.ok(flusher.fileSyncs >= logs.length)
+  assert.ok(flusher.fileSyncs < waiters.length / 2, `${flusher.fileSyncs} fdatasyncs for ${waiters.length} waiters`)
   assert.ok(flusher.syncRounds < waiters.length / 10, `${flusher.syncRounds} sync rounds for ${waiters.length} waiters`)
   // Already durable: resolves without another round.
   const rounds = flusher.syncRounds
