@@ -17,6 +17,7 @@ export interface ServerProcess {
   dataDir: string
   /** Resident set size of the server process, from /proc/PID/status VmRSS. */
   rssBytes(): number
+  cpuSeconds(): number
   /** Stops the process (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>
   /** stop() and remove the data dir. */
@@ -44,6 +45,13 @@ export function which(bin: string): string | undefined {
 
 export function makeTempDir(baseDir: string, prefix: string): string {
   return mkdtempSync(join(baseDir, `tributary-bench-${prefix}-`))
+}
+
+/** User + system CPU seconds consumed so far by a process (from /proc/PID/stat, 100 ticks per second). */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 export function readRss(pid: number): number {
@@ -101,6 +109,7 @@ export function spawnServer(
     port,
     dataDir,
     rssBytes: () => readRss(child.pid!),
+    cpuSeconds: () => readCpuSeconds(child.pid!),
     stop,
     close: async () => {
       await stop()
