@@ -77,21 +77,19 @@ export const deleteTopicsHandler: HandlerSpec<DeleteTopicsRequest, DeleteTopicsR
         responses.push(result(r.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
         continue
       }
-      if (t && toDelete.some((d) => d.topicId === t.id)) {
-        responses.push(
-          result(
-            r.name,
-            t.id,
-            ErrorCode.INVALID_REQUEST,
-            'The provided topic name maps to an ID that was already supplied.',
-          ),
-        )
-        continue
-      }
       toDelete.push({ name: r.name, topicId: t?.id ?? ZERO_UUID, byId: false })
     }
 
+    // A topic named once by id and once by name is deleted neither way, as in Kafka.
+    const byIdAndName = new Set(
+      toDelete.filter((d) => d.byId && toDelete.some((o) => !o.byId && o.topicId === d.topicId)).map((d) => d.topicId),
+    )
     for (const d of toDelete) {
+      if (byIdAndName.has(d.topicId)) {
+        const message = 'The provided topic name maps to an ID that was already supplied.'
+        responses.push(result(d.byId ? null : d.name, d.topicId, ErrorCode.INVALID_REQUEST, message))
+        continue
+      }
       // Kafka's tools refuse to delete internal topics; here the broker itself refuses, since the group coordinator
       // and the metadata log depend on them.
       if (d.name === METADATA_TOPIC || topics.isInternal(d.name) || topics.get(d.name)?.internal) {

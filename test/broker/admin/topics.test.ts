@@ -205,7 +205,7 @@ describe('DeleteTopics', () => {
   before(async () => {
     h = await startAdminHarness()
     await h.call(createTopicsHandler, createTopics, 7, {
-      topics: [topic('a', { numPartitions: 2 }), topic('b'), topic('c'), topic('d')],
+      topics: [topic('a', { numPartitions: 2 }), topic('b'), topic('c'), topic('d'), topic('e')],
     })
   })
   after(() => h.close())
@@ -233,6 +233,7 @@ describe('DeleteTopics', () => {
 
   test('v6 deletes by id or name, with messages; unknown ids get UNKNOWN_TOPIC_ID', async () => {
     const c = h.services.topics.get('c')!
+    const e = h.services.topics.get('e')!
     const unknownId = '11111111-2222-3333-4444-555555555555'
     const res = await h.call(deleteTopicsHandler, deleteTopics, 6, {
       topics: [
@@ -240,6 +241,8 @@ describe('DeleteTopics', () => {
         { name: 'd', topicId: ZERO_UUID },
         { name: null, topicId: unknownId },
         { name: 'b', topicId: h.services.topics.get('b')!.id },
+        { name: null, topicId: e.id },
+        { name: 'e', topicId: ZERO_UUID },
       ],
     })
     const byId = (id: string) => res.responses.find((r) => r.topicId === id)
@@ -252,6 +255,11 @@ describe('DeleteTopics', () => {
     )
     assert.equal(h.services.topics.get('c'), undefined)
     assert.equal(h.services.topics.get('d'), undefined)
+    assert.equal(
+      res.responses.find((r) => r.name === 'e')?.errorMessage,
+      'The provided topic name maps to an ID that was already supplied.',
+    )
+    assert.ok(h.services.topics.get('e'), 'a topic named both by id and by name is not deleted')
     await h.restart()
     assert.equal(h.services.topics.get('c'), undefined, 'the deletion is durable')
     assert.ok(h.services.topics.get('b'))
