@@ -5,6 +5,7 @@ import { InMemorySchemaLog } from '../../src/registry/schema-log.ts'
 export interface MemoryRegistry extends RunningSchemaRegistry {
   log: InMemorySchemaLog
   changes: InMemoryChangeSink
+  // biome-ignore lint/suspicious/noExplicitAny: tests index into arbitrary JSON answers
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; contentType: string | null }>
 }
 

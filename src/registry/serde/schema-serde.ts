@@ -294,7 +294,6 @@ export interface JsonSchemaSerdeOptions extends SchemaSerdeOptions {
 export class JsonSchemaSerde<T = unknown> extends SchemaSerde<T> {
   readonly schemaType = 'JSON' as const
 
-  // biome-ignore lint/complexity/noUselessConstructor: narrows the accepted options
   constructor(options: JsonSchemaSerdeOptions) {
     super(options)
   }
@@ -338,7 +337,6 @@ export interface ProtobufSerdeOptions extends SchemaSerdeOptions {
 export class ProtobufSerde<T = unknown> extends SchemaSerde<T> {
   readonly schemaType = 'PROTOBUF' as const
 
-  // biome-ignore lint/complexity/noUselessConstructor: narrows the accepted options
   constructor(options: ProtobufSerdeOptions) {
     super(options)
   }
