@@ -14,7 +14,7 @@ import { appendDurably, replayLog } from './internal-topic.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { KafkaServer } from './server.ts'
 import type { BrokerServices } from './services.ts'
-import { OFFSETS_TOPIC, TopicRegistry } from './topic-registry.ts'
+import { checkTopicConfigs, OFFSETS_TOPIC, TopicRegistry } from './topic-registry.ts'
 
 export interface RunningBroker {
   /** The port the listener is bound to (useful with port 0). */
@@ -37,6 +37,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, ...overrides }
   if (overrides.port !== undefined && overrides.advertisedPort === undefined) config.advertisedPort = overrides.port
   const logger = givenLogger ?? createLogger(config.logLevel, 'broker')
+  try {
+    checkTopicConfigs({}, config.topicDefaults)
+  } catch (err) {
+    throw new TributaryError('TRB_CONFIG_INVALID', `invalid broker topic defaults: ${(err as Error).message}`)
+  }
   const started = Date.now()
   const dataDir = resolve(config.dataDir)
   mkdirSync(dataDir, { recursive: true })
@@ -77,6 +82,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       offsetsRetentionMs: config.offsetsRetentionMs,
       topicExists: (name: string) => topics.get(name) !== undefined,
     })
+    topics.onDeleted((topic) => groups.onTopicDeleted(topic))
     const appendWaiters = new AppendWaiters()
     let server: KafkaServer | undefined
     const services: BrokerServices = {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../errors.ts'
 import type { LogConfig, LogManager, PartitionLog } from '../log/index.ts'
-import { parseLogConfig } from '../log/index.ts'
+import { parseLogConfig, TOPIC_CONFIG_DEFINITIONS } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
 import type { Logger } from './logger.ts'
@@ -62,6 +62,7 @@ export class TopicRegistry {
   private pending: Promise<unknown> = Promise.resolve()
   private allocating: Promise<void> | null = null
   private adminChain: Promise<unknown> = Promise.resolve()
+  private deletedListeners: ((topic: string) => Promise<void>)[] = []
   clusterId = ''
 
   private constructor(
@@ -150,6 +151,11 @@ export class TopicRegistry {
     }
   }
 
+  /** Called after a topic is deleted (the group coordinator drops its committed offsets). */
+  onDeleted(listener: (topic: string) => Promise<void>): void {
+    this.deletedListeners.push(listener)
+  }
+
   get(name: string): TopicInfo | undefined {
     return this.topics.get(name)
   }
@@ -196,11 +202,7 @@ export class TopicRegistry {
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > 100000) {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.')
     }
-    try {
-      parseLogConfig({ ...this.topicDefaults, ...configs })
-    } catch (err) {
-      throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message)
-    }
+    checkTopicConfigs(this.topicDefaults, configs)
   }
 
   /** Topic changes run one at a time so validation and the write cannot interleave with another change. */
@@ -248,6 +250,9 @@ export class TopicRegistry {
     await this.write(`topic:${name}`, null)
     await this.logs.deleteTopic(name)
     this.logger.info('topic deleted', { topic: name })
+    for (const listener of this.deletedListeners) {
+      await listener(name).catch((err) => this.logger.warn('topic deletion listener failed', { topic: name, err }))
+    }
   }
 
   addPartitions(name: string, total: number): Promise<void> {
@@ -279,12 +284,7 @@ export class TopicRegistry {
     const t = this.topics.get(name)
     if (!t)
       throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
-    let config: LogConfig
-    try {
-      config = parseLogConfig({ ...this.topicDefaults, ...configs })
-    } catch (err) {
-      throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message)
-    }
+    const config = checkTopicConfigs(this.topicDefaults, configs)
     await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, configs } })
     for (let p = 0; p < t.partitions; p++) this.logs.get(name, p)?.updateConfig(config)
   }
@@ -303,6 +303,19 @@ export class TopicRegistry {
       await this.allocating
     }
     return this.nextProducerId++
+  }
+}
+
+/** Parses overrides over the broker defaults; unknown keys and bad values are INVALID_CONFIG, as in Kafka. */
+export function checkTopicConfigs(defaults: Record<string, string>, configs: Record<string, string>): LogConfig {
+  for (const key of Object.keys(configs)) {
+    if (!TOPIC_CONFIG_DEFINITIONS.has(key))
+      throw new TopicError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${key}`)
+  }
+  try {
+    return parseLogConfig({ ...defaults, ...configs })
+  } catch (err) {
+    throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message)
   }
 }
 

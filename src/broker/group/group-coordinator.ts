@@ -1093,6 +1093,19 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: results }
   }
 
+  /** A deleted topic's committed offsets go with it (as in Kafka), in every group. */
+  async onTopicDeleted(topic: string): Promise<void> {
+    const tombstones: { key: Buffer; value: null }[] = []
+    for (const group of this.groups.values()) {
+      const partitions = group.offsets.get(topic)
+      if (!partitions) continue
+      const which = [...partitions.keys()].map((partition) => ({ topic, partition }))
+      this.removeOffsets(group, which)
+      for (const w of which) tombstones.push({ key: encodeOffsetKey(group.groupId, topic, w.partition), value: null })
+    }
+    if (tombstones.length > 0) await this.store.append(tombstones)
+  }
+
   private removeOffsets(group: ClassicGroup, which: { topic: string; partition: number }[]): void {
     for (const { topic, partition } of which) {
       const parts = group.offsets.get(topic)
