@@ -13,19 +13,22 @@ export function buildProgram(): Command {
 
   addBrokerOptions(program.command('broker').description('run the Kafka-compatible broker')).action(
     async (flags: BrokerFlags) => {
-      const broker = await runBroker(flags)
-      stopOnSignals(() => broker.close())
+      // Signals are handled from the first moment, so a SIGTERM during startup still shuts down cleanly.
+      const starting = runBroker(flags)
+      stopOnSignals(async () => (await starting).close())
+      await starting
     },
   )
 
   addBrokerOptions(
     program.command('dev').description('run the whole platform on this machine (broker, schema registry)'),
   ).action(async (flags: BrokerFlags) => {
-    const broker = await runBroker(flags)
-    const stops: (() => Promise<void>)[] = [() => broker.close()]
+    const stops: (() => Promise<void>)[] = []
     stopOnSignals(async () => {
       for (const stop of stops.reverse()) await stop()
     })
+    const broker = await runBroker(flags)
+    stops.push(() => broker.close())
   })
 
   return program
