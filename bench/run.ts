@@ -1,0 +1,46 @@
+/**
+ * Runs every benchmark, one process each and one after another (they share 2 cores, so never in parallel),
+ * then prints the Markdown summary used in BENCHMARKS.md.
+ *
+ *   npm run bench                      # full run (~10 minutes here)
+ *   npm run bench -- --quick           # smoke run with small sizes
+ *   npm run bench -- --only latency,rss
+ */
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { BENCH_ROOT, log, REPO_ROOT } from './lib/report.ts'
+
+const ALL = ['throughput', 'latency', 'rss', 'startup']
+const args = process.argv.slice(2)
+const onlyAt = args.indexOf('--only')
+const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : ALL
+const unknown = only.filter((n) => !ALL.includes(n))
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')} (known: ${ALL.join(', ')})\n`)
+  process.exit(2)
+}
+const passThrough = args.includes('--quick') ? ['--quick'] : []
+
+function run(script: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_ROOT, script), ...passThrough], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    })
+    child.once('exit', (code) => resolve(code ?? 1))
+  })
+}
+
+const failed: string[] = []
+const started = Date.now()
+for (const name of only) {
+  log(`=== ${name} ===`)
+  const code = await run(`${name}.ts`)
+  if (code !== 0) failed.push(`${name} (exit ${code})`)
+}
+await run('summary.ts')
+log(`all benchmarks done in ${Math.round((Date.now() - started) / 1000)} s`)
+if (failed.length) {
+  process.stderr.write(`failed: ${failed.join(', ')}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,127 @@
+/**
+ * Turns bench/results/*.json into the Markdown tables of BENCHMARKS.md (printed to stdout).
+ *
+ *   node --import tsx bench/summary.ts
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { BENCH_ROOT, fmt } from './lib/report.ts'
+
+// biome-ignore lint/suspicious/noExplicitAny: results are untyped JSON written by the benchmarks
+type Json = any
+
+function load(name: string): Json | undefined {
+  const file = join(BENCH_ROOT, 'results', `${name}.json`)
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+}
+
+const out: string[] = []
+const table = (header: string[], rows: (string | number)[][]) => {
+  out.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`)
+  for (const r of rows) out.push(`| ${r.join(' | ')} |`)
+  out.push('')
+}
+const met = (ok: boolean | undefined, value: number) =>
+  !Number.isFinite(value) ? 'n/a' : ok ? '**met**' : '**missed**'
+
+const tp = load('throughput')
+const lat = load('latency')
+const rss = load('rss')
+const st = load('startup')
+const any = tp ?? lat ?? rss ?? st
+if (any) {
+  const m = any.machine
+  out.push(
+    `Machine: ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}` +
+      (tp ? `; redis-server ${/v=(\S+)/.exec(tp.versions.redis)?.[1] ?? tp.versions.redis}; ${tp.versions.nats}` : ''),
+    '',
+  )
+}
+
+if (tp) {
+  out.push(
+    `### Throughput (${tp.date.slice(0, 16)}Z, ${tp.options.rounds} alternating rounds, ` +
+      `${tp.workload.records} × ${tp.workload.recordBytes} B records per run, ${tp.workload.batchRecords} per call, ` +
+      `${tp.workload.inflight} in flight)`,
+    '',
+  )
+  table(
+    ['series', 'min MiB/s', 'median MiB/s', 'max MiB/s', 'server CPU s/GiB', 'client CPU s/GiB'],
+    Object.entries(tp.summary).map(([name, v]: [string, Json]) => [
+      name + (v.errors?.length ? ` (error: ${v.errors[0].slice(0, 80)})` : ''),
+      fmt(v.min),
+      fmt(v.median),
+      fmt(v.max),
+      fmt(v.serverCpuPerGiB, 2),
+      fmt(v.clientCpuPerGiB, 2),
+    ]),
+  )
+  table(
+    ['ratio (medians)', 'value', 'target', 'result'],
+    tp.targets.map((t: Json) => [
+      t.name,
+      fmt(t.value ?? Number.NaN, 2),
+      `≥ ${t.target}`,
+      met(t.met, t.value ?? Number.NaN),
+    ]),
+  )
+  for (const [system, why] of Object.entries(tp.skipped ?? {})) out.push(`Skipped ${system}: ${why}`, '')
+}
+
+if (lat) {
+  out.push(
+    `### End-to-end latency (${lat.date.slice(0, 16)}Z, ${lat.options.latencyRate} records/s of ` +
+      `${lat.options.recordBytes} B for ${lat.options.latencySeconds} s, after 1 s warm-up)`,
+    '',
+  )
+  table(
+    ['system', 'consumer', 'p50 ms', 'p99 ms', 'max ms', 'produce ack p50 ms', 'ack p99 ms', 'records'],
+    lat.rows.map((r: Json) => [
+      r.system,
+      r.consumer + (r.error ? ` (error: ${r.error.slice(0, 80)})` : ''),
+      fmt(r.p50 ?? Number.NaN, 2),
+      fmt(r.p99 ?? Number.NaN, 2),
+      fmt(r.max ?? Number.NaN, 2),
+      fmt(r.ackP50 ?? Number.NaN, 2),
+      fmt(r.ackP99 ?? Number.NaN, 2),
+      `${r.received}/${r.sent}`,
+    ]),
+  )
+  out.push(`Target Tributary p99 ≤ 2 ms: ${met(lat.target.met, lat.target.p99 ?? Number.NaN)}`, '')
+}
+
+if (rss) {
+  out.push(`### Broker RSS vs retained data (${rss.date.slice(0, 16)}Z)`, '')
+  table(
+    ['stage', 'retained MiB', 'RSS MiB'],
+    rss.samples.map((s: Json) => [s.stage, fmt(s.retainedMiB, 0), fmt(s.rssMiB)]),
+  )
+  out.push(
+    `Difference: ${fmt(rss.differenceMiB ?? Number.NaN)} MiB; target < 50 MiB: ` +
+      `${met(rss.target.met, rss.differenceMiB ?? Number.NaN)}${rss.error ? ` (error: ${rss.error})` : ''}`,
+    '',
+  )
+}
+
+if (st) {
+  out.push(`### Startup (${st.date.slice(0, 16)}Z, ${st.partitions} partitions)`, '')
+  table(
+    ['case', 'min ms', 'median ms', 'max ms'],
+    [
+      ['empty data dir', fmt(st.emptyMs.min, 0), fmt(st.emptyMs.median, 0), fmt(st.emptyMs.max, 0)],
+      [
+        `restart with ${st.partitions} partitions`,
+        fmt(st.restartMs.min, 0),
+        fmt(st.restartMs.median, 0),
+        fmt(st.restartMs.max, 0),
+      ],
+      ['shutdown (SIGTERM → exit)', fmt(st.stopMs.min, 0), fmt(st.stopMs.median, 0), fmt(st.stopMs.max, 0)],
+    ],
+  )
+  out.push(
+    `Creating the ${st.partitions} partitions took ${fmt(st.createMs, 0)} ms.${st.error ? ` Error: ${st.error}` : ''}`,
+    '',
+  )
+}
+
+process.stdout.write(`\n${out.join('\n')}\n`)
