@@ -12,13 +12,17 @@ import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { Metrics, serveMetrics } from './metrics.ts'
 import { KafkaServer } from './server.ts'
 import type { BrokerServices } from './services.ts'
+import type { TopicRegistry as Topics } from './topic-registry.ts'
 import { checkTopicConfigs, OFFSETS_TOPIC, TopicRegistry } from './topic-registry.ts'
 
 export interface RunningBroker {
   /** The port the listener is bound to (useful with port 0). */
   port: number
+  /** Port of the Prometheus endpoint, when enabled. */
+  metricsPort?: number
   /** `host:port` for clients. */
   bootstrap: string
   config: BrokerConfig
@@ -84,6 +88,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     })
     topics.onDeleted((topic) => groups.onTopicDeleted(topic))
     const appendWaiters = new AppendWaiters()
+    const metrics = new Metrics()
+    metrics.collect((m) => collectLogMetrics(m, topics))
     let server: KafkaServer | undefined
     const services: BrokerServices = {
       config,
@@ -92,6 +98,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       topics,
       groups,
       logger,
+      metrics,
       appendWaiters,
       supportedApis: () => server!.apiVersions(),
       now: () => Date.now(),
@@ -110,18 +117,22 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     const port = await server.listen()
     if (config.port === 0 && overrides.advertisedPort === undefined) config.advertisedPort = port
     config.port = port
+    const metricsServer =
+      config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort, logger) : undefined
     logger.info('broker started', {
       listener: `${config.host}:${port}`,
       advertised: `${config.advertisedHost}:${config.advertisedPort}`,
       dataDir,
       topics: topics.list().length,
       clusterId: topics.clusterId,
+      metrics: metricsServer ? `http://${config.host}:${metricsServer.port}/metrics` : undefined,
       startupMs: Date.now() - started,
     })
     const runningLogs = logs
     let closing: Promise<void> | undefined
     return {
       port,
+      metricsPort: metricsServer?.port,
       bootstrap: `${config.advertisedHost}:${config.advertisedPort}`,
       config,
       services,
@@ -130,6 +141,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           logger.info('broker stopping')
           appendWaiters.wakeAll()
           await server!.close()
+          await metricsServer?.close()
           await groups.close()
           await runningLogs.close()
           releaseLock()
@@ -178,5 +190,21 @@ function isAlive(pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Per-partition gauges, read from the logs at scrape time. */
+function collectLogMetrics(m: Metrics, topics: Topics): void {
+  const list = topics.list()
+  m.set('tributary_topics', 'Number of topics, internal ones included', {}, list.length)
+  for (const t of list) {
+    for (let p = 0; p < t.partitions; p++) {
+      const log = topics.partitionLog(t.name, p)
+      if (!log) continue
+      const labels = { topic: t.name, partition: String(p) }
+      m.set('tributary_log_end_offset', 'Next offset to be assigned in the partition', labels, log.logEndOffset)
+      m.set('tributary_log_start_offset', 'First offset still retained in the partition', labels, log.logStartOffset)
+      m.set('tributary_log_size_bytes', 'Bytes of all segment files of the partition', labels, log.size)
+    }
   }
 }

@@ -32,6 +32,8 @@ export interface BrokerConfig {
   /** log.retention.check.interval.ms: how often retention and compaction run. */
   logCleanerIntervalMs: number
   logLevel: LogLevel | 'silent'
+  /** metrics.port: Prometheus endpoint (`GET /metrics` on the listener host); -1 turns it off. */
+  metricsPort: number
   /** Cluster id for Metadata/DescribeCluster; generated and persisted at first start when empty. */
   clusterId?: string
 }
@@ -52,6 +54,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   logCleanerIntervalMs: 300000,
   logLevel: 'info',
+  metricsPort: -1,
 }
 
 /** Kafka property name → how it maps onto BrokerConfig. Unknown `log.*` keys become topic defaults. */
@@ -77,6 +80,7 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
     c.logLevel = v as LogLevel
   },
   'cluster.id': (c, v) => (c.clusterId = v),
+  'metrics.port': (c, v) => (c.metricsPort = int('metrics.port', v, -1)),
   'log.flush.policy': (c, v) => (c.flushPolicy = parseFlushPolicy(v)),
   // Kafka broker-level log defaults, stored under their topic-level names.
   'log.segment.bytes': (c, v) => (c.topicDefaults['segment.bytes'] = v),

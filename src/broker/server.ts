@@ -208,6 +208,13 @@ class Connection {
       this.socket.destroy()
       return
     }
+    this.server.opts.services.metrics.inc('tributary_requests_total', 'Requests received, by API', { api: codec.name })
+    this.server.opts.services.metrics.inc(
+      'tributary_request_bytes_total',
+      'Request bytes received, by API',
+      { api: codec.name },
+      frame.length + 4,
+    )
     const slot: Slot = { done: false, chunks: null }
     this.slots.push(slot)
     if (this.slots.length >= MAX_IN_FLIGHT) this.pause()

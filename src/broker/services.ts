@@ -7,6 +7,7 @@ import type { AppendWaiters } from './append-waiters.ts'
 import type { BrokerConfig } from './config.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
 import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
 import type { TopicRegistry } from './topic-registry.ts'
 
 export interface BrokerServices {
@@ -16,6 +17,7 @@ export interface BrokerServices {
   topics: TopicRegistry
   groups: GroupCoordinator
   logger: Logger
+  metrics: Metrics
   appendWaiters: AppendWaiters
   /** The transaction coordinator, when this broker runs one (not yet: transactional producers are refused). */
   transactions?: {

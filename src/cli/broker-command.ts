@@ -10,6 +10,7 @@ export interface BrokerFlags {
   config?: string
   set?: string[]
   logLevel?: string
+  metricsPort?: string
 }
 
 /** Flags → Kafka-style properties (the highest-precedence layer over file and environment). */
@@ -21,6 +22,7 @@ export function brokerFlagsToProperties(flags: BrokerFlags): Record<string, stri
   if (flags.advertisedHost !== undefined) props['advertised.host'] = flags.advertisedHost
   if (flags.advertisedPort !== undefined) props['advertised.port'] = flags.advertisedPort
   if (flags.logLevel !== undefined) props['log.level'] = flags.logLevel
+  if (flags.metricsPort !== undefined) props['metrics.port'] = flags.metricsPort
   for (const kv of flags.set ?? []) {
     const eq = kv.indexOf('=')
     if (eq <= 0) throw new Error(`--set expects key=value, got "${kv}"`)
@@ -39,6 +41,7 @@ export function addBrokerOptions(cmd: Command): Command {
     .option('--config <file>', 'broker properties file (key=value lines or JSON)')
     .option('--set <key=value...>', 'any broker property, e.g. --set log.retention.ms=60000')
     .option('--log-level <level>', 'debug | info | warn | error | silent')
+    .option('--metrics-port <n>', 'serve Prometheus metrics at http://HOST:N/metrics (-1: off, the default)')
 }
 
 export async function runBroker(flags: BrokerFlags): Promise<RunningBroker> {

@@ -51,6 +51,24 @@ describe('broker lifecycle', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a 
     assert.deepEqual(tb.broker!.services.groups.committedOffsets('auditors'), [])
   })
 
+  it('serves Prometheus metrics with per-partition offsets and request counts', async () => {
+    const tb = await startTestBroker({ metricsPort: 0 })
+    after(() => tb.close())
+    const kafka = new Kafka({ brokers: [tb.bootstrap], logLevel: logLevel.NOTHING })
+    const producer = kafka.producer()
+    await producer.connect()
+    after(() => producer.disconnect())
+    await producer.send({ topic: 'metered', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] })
+    const res = await fetch(`http://127.0.0.1:${tb.broker!.metricsPort}/metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
+    const body = await res.text()
+    assert.match(body, /# TYPE tributary_log_end_offset gauge/)
+    assert.match(body, /tributary_log_end_offset\{topic="metered",partition="0"\} 3/)
+    assert.match(body, /tributary_requests_total\{api="Produce"\} [1-9]/)
+    assert.equal((await fetch(`http://127.0.0.1:${tb.broker!.metricsPort}/nothing`)).status, 404)
+  })
+
   it('stops cleanly on SIGTERM with one log line per lifecycle event', async () => {
     const dir = tempDir()
     after(() => dir.remove())

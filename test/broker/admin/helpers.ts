@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { type BrokerConfig, DEFAULT_BROKER_CONFIG } from '../../../src/broker/config.ts'
 import type { HandlerSpec, RequestContext } from '../../../src/broker/handler.ts'
 import { createLogger } from '../../../src/broker/logger.ts'
+import { Metrics } from '../../../src/broker/metrics.ts'
 import type { BrokerServices } from '../../../src/broker/services.ts'
 import { OFFSETS_TOPIC, TopicRegistry } from '../../../src/broker/topic-registry.ts'
 import { LogManager } from '../../../src/log/index.ts'
@@ -66,6 +67,7 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
       // Admin handlers use neither groups nor append waiters.
       groups: undefined as unknown as BrokerServices['groups'],
       appendWaiters: undefined as unknown as BrokerServices['appendWaiters'],
+      metrics: new Metrics(),
       supportedApis: () => [],
       now: () => Date.now(),
     }
