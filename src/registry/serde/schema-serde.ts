@@ -28,9 +28,18 @@ export interface SyncSerde<T> extends Serde<T> {
 interface Codec {
   parsed: ParsedSchema
   recordName: string | undefined
-  encode(value: unknown): { payload: Buffer; indexes?: number[] }
-  decode(body: Buffer): unknown
+  /** The complete wire record: header with `schemaId`, then the payload. */
+  encode(value: unknown, schemaId: number): Buffer
+  /** Decodes `data` from `offset` (just after the 5-byte header) to its end. */
+  decode(data: Buffer, offset: number): unknown
 }
+
+/** For formats that produce a payload separately: prefix it with the header. */
+const framed =
+  (encodePayload: (value: unknown) => { payload: Uint8Array; indexes?: number[] }) => (value: unknown, id: number) => {
+    const { payload, indexes } = encodePayload(value)
+    return encodeWire(id, payload, indexes)
+  }
 
 export interface SchemaSerdeOptions {
   /** Registry client or its base URL. */
@@ -55,7 +64,8 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
   abstract readonly schemaType: SchemaType
   readonly client: SchemaRegistryClient
   readonly options: SchemaSerdeOptions
-  #writers = new Map<string, { id: number; codec: Codec }>()
+  #valueWriters = new Map<string, { id: number; codec: Codec }>()
+  #keyWriters = new Map<string, { id: number; codec: Codec }>()
   #writerPromises = new Map<string, Promise<{ id: number; codec: Codec }>>()
   #readers = new Map<number, Codec>()
   #readerPromises = new Map<number, Promise<Codec>>()
@@ -69,23 +79,29 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
   protected abstract makeCodec(parsed: ParsedSchema): Codec
   protected abstract schemaText(schema: string | object): string
 
-  async serialize(topic: string, value: T, options: { isKey?: boolean } = {}): Promise<Buffer> {
-    await this.prepareSerialize(topic, options)
-    return this.serializeSync(topic, value, options)
+  serialize(topic: string, value: T, options: { isKey?: boolean } = {}): Promise<Buffer> {
+    // Hot path without an extra await: the writer schema is almost always cached already.
+    if (this.#writersFor(options).has(topic)) {
+      try {
+        return Promise.resolve(this.serializeSync(topic, value, options))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    return this.prepareSerialize(topic, options).then(() => this.serializeSync(topic, value, options))
   }
 
   serializeSync(topic: string, value: T, options: { isKey?: boolean } = {}): Buffer {
-    const writer = this.#writers.get(this.#writerKey(topic, options))
+    const writer = this.#writersFor(options).get(topic)
     if (!writer) {
       throw new SerdeError('TRB_SERDE_NOT_READY', 'writer schema not resolved yet: call prepareSerialize first', {
         topic,
       })
     }
-    let encoded: { payload: Buffer; indexes?: number[] }
     try {
-      encoded = writer.codec.encode(value)
+      return writer.codec.encode(value, writer.id)
     } catch (error) {
-      if (error instanceof SerdeError) throw error
+      if (error instanceof SerdeError) throw new SerdeError(error.code, error.message, { topic }, error)
       throw new SerdeError(
         'TRB_SERDE_INVALID_VALUE',
         `value does not match schema ${writer.id}: ${(error as Error).message}`,
@@ -93,28 +109,39 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
         error,
       )
     }
-    return encodeWire(writer.id, encoded.payload, encoded.indexes)
   }
 
   async prepareSerialize(topic: string, options: { isKey?: boolean } = {}): Promise<void> {
-    const key = this.#writerKey(topic, options)
-    if (this.#writers.has(key)) return
+    const writers = this.#writersFor(options)
+    if (writers.has(topic)) return
+    const isKey = options.isKey ?? this.options.isKey ?? false
+    const key = `${isKey ? 'k' : 'v'}:${topic}`
     let pending = this.#writerPromises.get(key)
     if (!pending) {
-      pending = this.#resolveWriter(topic, options.isKey ?? this.options.isKey ?? false)
+      pending = this.#resolveWriter(topic, isKey)
       this.#writerPromises.set(key, pending)
       pending.catch(() => this.#writerPromises.delete(key))
     }
-    this.#writers.set(key, await pending)
+    writers.set(topic, await pending)
   }
 
-  async deserialize(data: Buffer, where: RecordLocation & { isKey?: boolean } = {}): Promise<T> {
-    await this.prepareDeserialize(data, where)
-    return this.deserializeSync(data, where)
+  deserialize(data: Buffer, where: RecordLocation & { isKey?: boolean } = {}): Promise<T> {
+    // Hot path: a cached reader schema decodes straight from the buffer, no await, no copies.
+    if (data && data.length >= 5 && data[0] === 0) {
+      const codec = this.#readers.get(data.readUInt32BE(1))
+      if (codec) {
+        try {
+          return Promise.resolve(this.#decode(codec, data, where))
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+    }
+    return this.prepareDeserialize(data, where).then(() => this.deserializeSync(data, where))
   }
 
   deserializeSync(data: Buffer, where: RecordLocation & { isKey?: boolean } = {}): T {
-    const { schemaId, body } = decodeWire(data, where)
+    const { schemaId } = decodeWire(data, where)
     const codec = this.#readers.get(schemaId)
     if (!codec) {
       throw new SerdeError(
@@ -123,17 +150,25 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
         where,
       )
     }
+    return this.#decode(codec, data, where)
+  }
+
+  #decode(codec: Codec, data: Buffer, where: RecordLocation): T {
     try {
-      return codec.decode(body) as T
+      return codec.decode(data, 5) as T
     } catch (error) {
       if (error instanceof SerdeError) throw new SerdeError(error.code, error.message, where, error)
       throw new SerdeError(
         'TRB_SERDE_UNDECODABLE',
-        `payload cannot be decoded with schema ${schemaId}: ${(error as Error).message}`,
+        `payload cannot be decoded with schema ${data.readUInt32BE(1)}: ${(error as Error).message}`,
         where,
         error,
       )
     }
+  }
+
+  #writersFor(options: { isKey?: boolean }) {
+    return (options.isKey ?? this.options.isKey ?? false) ? this.#keyWriters : this.#valueWriters
   }
 
   async prepareDeserialize(data: Buffer, where: RecordLocation = {}): Promise<void> {
@@ -146,10 +181,6 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
       pending.catch(() => this.#readerPromises.delete(schemaId))
     }
     this.#readers.set(schemaId, await pending)
-  }
-
-  #writerKey(topic: string, options: { isKey?: boolean }) {
-    return `${(options.isKey ?? this.options.isKey ?? false) ? 'k' : 'v'}:${topic}`
   }
 
   async #resolveWriter(topic: string, isKey: boolean): Promise<{ id: number; codec: Codec }> {
@@ -268,18 +299,40 @@ export class AvroSerde<T = unknown> extends SchemaSerde<T> {
     const { type, root } = parsed.model as AvroModel
     const reader = this.#reader
     const resolver = reader ? reader.createResolver(type) : undefined
+    let scratch = Buffer.allocUnsafeSlow(16 * 1024)
     return {
       parsed,
       recordName: root.kind === 'record' || root.kind === 'enum' || root.kind === 'fixed' ? root.fullName : undefined,
-      encode(value) {
-        const paths: string[] = []
-        if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '<root>') })) {
-          throw new SerdeError('TRB_SERDE_INVALID_VALUE', `value does not match Avro schema at ${paths.join(', ')}`)
+      encode(value, id) {
+        let end: number
+        try {
+          // avsc checks every value while writing, so invalid input throws here without a separate isValid pass.
+          for (;;) {
+            end = type.encode(value, scratch, 5)
+            if (end >= 0) break
+            scratch = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, scratch.length - end + 5))
+          }
+        } catch (error) {
+          const paths: string[] = []
+          type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '<root>') })
+          throw new SerdeError(
+            'TRB_SERDE_INVALID_VALUE',
+            `value does not match Avro schema at ${paths.join(', ') || (error as Error).message}`,
+          )
         }
-        return { payload: type.toBuffer(value) }
+        const out = Buffer.allocUnsafe(end)
+        scratch.copy(out, 5, 5, end)
+        out[0] = 0
+        out.writeUInt32BE(id, 1)
+        return out
       },
-      decode(body) {
-        return resolver ? reader!.fromBuffer(body, resolver) : type.fromBuffer(body)
+      decode(data, offset) {
+        if (resolver) return reader!.fromBuffer(data.subarray(offset), resolver)
+        const { value, offset: end } = type.decode(data, offset)
+        if (end !== data.length) {
+          throw new Error(end < 0 ? 'truncated payload' : `${data.length - end} trailing bytes after the record`)
+        }
+        return value
       },
     }
   }
@@ -310,14 +363,14 @@ export class JsonSchemaSerde<T = unknown> extends SchemaSerde<T> {
     return {
       parsed,
       recordName: title,
-      encode(value) {
+      encode: framed((value) => {
         if (opts.validateOnSerialize !== false && !model.validate(value)) {
           throw new SerdeError('TRB_SERDE_INVALID_VALUE', `value does not match JSON Schema: ${model.errors()}`)
         }
         return { payload: Buffer.from(JSON.stringify(value)) }
-      },
-      decode(body) {
-        const value = JSON.parse(body.toString('utf8'))
+      }),
+      decode(data, offset) {
+        const value = JSON.parse(data.toString('utf8', offset))
         if (opts.validateOnDeserialize && !model.validate(value)) {
           throw new SerdeError('TRB_SERDE_INVALID_VALUE', `record does not match JSON Schema: ${model.errors()}`)
         }
@@ -361,16 +414,16 @@ export class ProtobufSerde<T = unknown> extends SchemaSerde<T> {
     return {
       parsed,
       recordName: writerType?.fullName.replace(/^\./, ''),
-      encode(value) {
+      encode: framed((value) => {
         if (!writerType) throw new SerdeError('TRB_SERDE_CONFIG', `message type ${wanted ?? '(first)'} not in schema`)
         const problem = writerType.verify(value as Record<string, unknown>)
         if (problem)
           throw new SerdeError('TRB_SERDE_INVALID_VALUE', `value does not match ${writerType.fullName}: ${problem}`)
         const payload = Buffer.from(writerType.encode(writerType.fromObject(value as Record<string, unknown>)).finish())
         return { payload, indexes: model.indexes.get(writerType.fullName.replace(/^\./, '')) }
-      },
-      decode(body) {
-        const { indexes, payload } = decodeMessageIndexes(body)
+      }),
+      decode(data, offset) {
+        const { indexes, payload } = decodeMessageIndexes(data.subarray(offset))
         const type = byIndexes.get(JSON.stringify(indexes))
         if (!type) throw new Error(`no message at index path [${indexes.join(', ')}]`)
         return type.toObject(type.decode(payload), conversion)
