@@ -54,10 +54,12 @@ export class InMemorySchemaLog implements SchemaLog {
     return this.#next
   }
 
+  /** Like Kafka's cleaner, the newest record (the active segment's tail) is never removed. */
   compact(): void {
     const latest = new Map<string, SchemaLogRecord>()
     for (const r of this.#records) latest.set(r.key, r)
-    this.#records = this.#records.filter((r) => latest.get(r.key) === r && r.value !== null)
+    const tail = this.#records[this.#records.length - 1]
+    this.#records = this.#records.filter((r) => r === tail || (latest.get(r.key) === r && r.value !== null))
   }
 
   async close(): Promise<void> {

@@ -66,6 +66,7 @@ export class SchemaStore {
   #started = false
   #closed = false
   #writeQueue: Promise<unknown> = Promise.resolve()
+  #swept = new Set<string>()
 
   constructor(log: SchemaLog, options: SchemaStoreOptions = {}) {
     this.log = log
@@ -129,8 +130,10 @@ export class SchemaStore {
     try {
       const key = JSON.parse(record.key) as StoreKey
       if (key.keytype === 'SCHEMA') {
-        if (record.value === null) this.#claims.delete(record.key)
-        else {
+        if (record.value === null) {
+          this.#claims.delete(record.key)
+          this.#swept.delete(record.key)
+        } else {
           const value = JSON.parse(record.value) as SchemaClaimValue
           if (value.id > this.#maxIdSeen) this.#maxIdSeen = value.id
           this.#claims.set(record.key, { key: record.key, value, claimOffset: value.claimOffset ?? record.offset })
@@ -251,6 +254,7 @@ export class SchemaStore {
    * concurrent claim won (the losing record is then tombstoned so compaction removes it).
    */
   async claimVersion(value: Omit<SchemaClaimValue, 'claimOffset'>): Promise<boolean> {
+    await this.sweepRejectedClaims()
     const key = JSON.stringify({
       keytype: 'SCHEMA',
       subject: value.subject,
@@ -263,6 +267,21 @@ export class SchemaStore {
     if (this.#accepted.has(key)) return true
     await this.#append(key, null)
     return false
+  }
+
+  /**
+   * Tombstones claims that lost to an earlier claim. Their writers normally do this themselves; this covers a
+   * writer that crashed in between. Live, a rejected claim stays rejected until the winner is permanently
+   * deleted — and then it must not come back, so removing it is always right, whoever does it.
+   */
+  async sweepRejectedClaims(): Promise<number> {
+    this.#derive()
+    const rejected = [...this.#claims.keys()].filter((k) => !this.#accepted.has(k) && !this.#swept.has(k))
+    for (const key of rejected) {
+      this.#swept.add(key)
+      await this.#append(key, null).catch(() => this.#swept.delete(key))
+    }
+    return rejected.length
   }
 
   /** Rewrites an accepted version (soft delete) under its own key, keeping its claim offset. */

@@ -116,6 +116,39 @@ describe('log-backed schema store', () => {
     await r.store.close()
   })
 
+  it('tombstones a losing claim whose writer crashed, so a later permanent delete cannot resurrect it', async () => {
+    const log = new InMemorySchemaLog()
+    const a = await instance(log)
+    await a.service.setConfig(null, 'NONE')
+    const winner = await a.service.register('crash', avro('Won'))
+    // A second instance's claim for the same version that lost and was never cleaned up (its writer died).
+    const loserKey = JSON.stringify({ keytype: 'SCHEMA', subject: 'crash', version: 1, claim: 'dead-writer' })
+    const loser = {
+      subject: 'crash',
+      version: 1,
+      id: 99,
+      schemaType: 'AVRO',
+      schema: '"int"',
+      references: [],
+      deleted: false,
+    }
+    await log.append(loserKey, JSON.stringify(loser))
+    await a.store.sync()
+    await a.service.register('other-subject', avro('Next'))
+    assert.ok(
+      log.records.some((r) => r.key === loserKey && r.value === null),
+      'the next write swept the rejected claim',
+    )
+    await a.service.deleteSubject('crash')
+    await a.service.deleteSubject('crash', true)
+    log.compact()
+    const b = await instance(log)
+    assert.deepEqual(await b.service.subjects({ deleted: true }), ['other-subject'])
+    assert.equal(b.store.schemaById(99), undefined)
+    assert.equal(b.store.schemaById(winner.id), undefined)
+    for (const s of [a, b]) await s.store.close()
+  })
+
   it('publishes change events for registrations, deletes, config and mode', async () => {
     const log = new InMemorySchemaLog()
     const a = await instance(log)
