@@ -838,8 +838,10 @@ export class PartitionLog implements Flushable {
       const now = this.now()
       const lagHorizon = now - this.cfg.minCompactionLagMs
       const cleanable: LogSegment[] = []
+      // Like Kafka's cleaner, stop at the first unstable offset: an open transaction's records may still abort.
+      const firstUnstable = this.lastStableOffset
       for (const seg of this.segments.slice(0, -1)) {
-        if (seg.maxTimestamp > lagHorizon) break
+        if (seg.maxTimestamp > lagHorizon || seg.nextOffset > firstUnstable) break
         cleanable.push(seg)
       }
       if (cleanable.length === 0) return { removedRecords: 0 }

@@ -606,3 +606,36 @@ test('after a crash (no clean close) acknowledged data and producer state are in
   assert.equal(h.log.append(p(15)).baseOffset, 15)
   await h.close()
 })
+
+test('compaction never cleans past an open transaction and drops aborted transactional records', async () => {
+  const h = await openLog(newDir(), { segmentBytes: 250, cleanupPolicy: { delete: false, compact: true } })
+  const ts = h.clock.t
+  const tx = (pid: number, seq: number, key: string, value: string) =>
+    batch([{ key, value, timestamp: ts }], {
+      producerId: pid,
+      producerEpoch: 0,
+      baseSequence: seq,
+      isTransactional: true,
+    })
+  h.log.append(tx(1, 0, 'k', 'aborted-1'))
+  h.log.append(tx(1, 1, 'k', 'aborted-2'))
+  h.log.appendControl(1, 0, false, 0)
+  h.log.append(tx(2, 0, 'k', 'open-1')) // stays open
+  for (let i = 0; i < 8; i++) h.log.append(batch([{ key: 'k', value: `plain-${i}`, timestamp: ts }]))
+  h.log.roll()
+  assert.equal(h.log.lastStableOffset, 3)
+  await h.log.compact()
+  let values = (await readAll(h.log)).map((r) => r.value)
+  assert.ok(!values.includes('aborted-1') && !values.includes('aborted-2'))
+  assert.ok(values.includes('open-1'))
+  assert.ok(values.includes('plain-0'), 'records after the open transaction are not cleaned yet')
+  h.log.appendControl(2, 0, true, 0)
+  h.log.roll()
+  await h.log.compact()
+  values = (await readAll(h.log)).map((r) => r.value)
+  // Left: the abort marker (control record values are not null), the latest plain record, the commit marker.
+  const kept = (await readAll(h.log)).filter((r) => r.key === 'k').map((r) => r.value)
+  assert.deepEqual(kept, ['plain-7'])
+  assert.equal(values.length, 3)
+  await h.close()
+})
