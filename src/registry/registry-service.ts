@@ -82,6 +82,9 @@ export class RegistryService {
   // ---- schemas by id ----
 
   async schemaById(id: number): Promise<StoredSchema> {
+    // An id never changes its schema, so a local hit needs no round trip to the log end; only a miss does.
+    const known = this.store.schemaById(id)
+    if (known) return known
     await this.store.sync()
     const schema = this.store.schemaById(id)
     if (!schema) throw schemaNotFound(`Schema ${id} not found`)
@@ -89,7 +92,8 @@ export class RegistryService {
   }
 
   async versionsById(id: number, deleted = false): Promise<{ subject: string; version: number }[]> {
-    await this.schemaById(id)
+    await this.store.sync()
+    if (!this.store.schemaById(id)) throw schemaNotFound(`Schema ${id} not found`)
     return this.store
       .usesOf(id)
       .filter((v) => deleted || !v.deleted)
