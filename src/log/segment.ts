@@ -192,8 +192,27 @@ export class LogSegment {
    */
   loadIndexFiles(): boolean {
     try {
-      const idx = fs.readFileSync(this.indexPath)
-      const tix = fs.readFileSync(this.timeIndexPath)
+      return this.parseIndexes(fs.readFileSync(this.indexPath), fs.readFileSync(this.timeIndexPath))
+    } catch {
+      return false
+    }
+  }
+
+  /** Async variant for lookups on the read path, so a large index does not block the event loop. */
+  async loadIndexFilesAsync(): Promise<boolean> {
+    try {
+      const [idx, tix] = await Promise.all([
+        fs.promises.readFile(this.indexPath),
+        fs.promises.readFile(this.timeIndexPath),
+      ])
+      return this.parseIndexes(idx, tix)
+    } catch {
+      return false
+    }
+  }
+
+  private parseIndexes(idx: Buffer, tix: Buffer): boolean {
+    try {
       if (idx.length % OFFSET_INDEX_ENTRY !== 0 || tix.length % TIME_INDEX_ENTRY !== 0) return false
       const offs: number[] = []
       const poss: number[] = []
@@ -334,7 +353,7 @@ export class LogSegment {
 
   async ensureIndexes(intervalBytes: number): Promise<void> {
     if (this.indexesLoaded) return
-    if (!this.loadIndexFiles()) await this.rebuildIndexes(intervalBytes)
+    if (!(await this.loadIndexFilesAsync())) await this.rebuildIndexes(intervalBytes)
   }
 
   /** File position from which to scan for `offset`: the last index entry at or below it. */
