@@ -25,6 +25,12 @@ describe('JSON Schema compatibility (Confluent rules)', () => {
       assert.ok(json({ $schema: uri, type: 'object', properties: { a: { type: 'string' } } }))
     }
     assert.throws(() => json({ type: 'object', properties: { a: { type: 42 } } }), { errorCode: 42201 })
+    const draft4 = json({
+      $schema: 'http://json-schema.org/draft-04/schema#',
+      type: 'object',
+      properties: { a: { type: 'string' } },
+    })
+    assert.ok(draft4, 'older drafts that clients still emit are accepted')
   })
 
   it('open content model: adding a typed property is incompatible, removing one is fine', () => {

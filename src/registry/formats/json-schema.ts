@@ -67,7 +67,12 @@ export function parseJsonSchema(input: SchemaInput, references: ResolvedReferenc
       // Referenced schemas may be written for another draft; meta-validation per draft would reject them.
       if (!ajv.getSchema(ref.name)) ajv.addSchema(refSchema, ref.name, undefined, false)
     }
-    validate = ajv.compile(schema as AnySchema)
+    const uri = typeof schema === 'object' && typeof schema.$schema === 'string' ? schema.$schema : undefined
+    const knownDraft = uri === undefined || /draft-07|2019-09|2020-12/.test(uri)
+    // Older drafts (4, 6) that clients still emit are validated with draft-7 semantics rather than refused.
+    validate = ajv.compile(
+      knownDraft ? (schema as AnySchema) : ({ ...(schema as object), $schema: undefined } as AnySchema),
+    )
   } catch (error) {
     throw invalidSchema((error as Error).message)
   }
