@@ -111,10 +111,14 @@ log(
 for (let round = 1; round <= opts.rounds; round++) {
   log(`round ${round}/${opts.rounds}: machine limit`)
   const limit = await measureLimit(opts.baseDir, opts.limitDiskMiB, opts.limitSyncEvery, opts.limitTcpMiB)
-  get('limit: disk write+fdatasync').samples.push(limit.diskMiBs)
+  get('limit: disk 1 MiB write+fdatasync').samples.push(limit.diskEveryWriteMiBs)
+  get(`limit: disk ${opts.limitSyncEvery} × 1 MiB writes+fdatasync`).samples.push(limit.diskGroupedMiBs)
   get('limit: loopback TCP').samples.push(limit.tcpMiBs)
   get('limit').samples.push(limit.limitMiBs)
-  log(`limit: disk ${fmt(limit.diskMiBs)} MiB/s, tcp ${fmt(limit.tcpMiBs)} MiB/s`)
+  log(
+    `limit: disk ${fmt(limit.diskEveryWriteMiBs)} MiB/s (sync every write), ` +
+      `${fmt(limit.diskGroupedMiBs)} MiB/s (sync every ${opts.limitSyncEvery}), tcp ${fmt(limit.tcpMiBs)} MiB/s`,
+  )
 
   if (has('tributary')) {
     await withServer(
@@ -129,6 +133,10 @@ for (let round = 1; round <= opts.rounds; round++) {
         await phase('tributary consume (@platformatic/kafka)', s, () =>
           drivers.clientKafkaConsume(s.port, 'bench-client', workload),
         )
+        if (opts.kafkajs) {
+          await phase('tributary produce (kafkajs)', s, () => drivers.kafkajsProduce(s.port, 'bench-kafkajs', workload))
+          await phase('tributary consume (kafkajs)', s, () => drivers.kafkajsConsume(s.port, 'bench-kafkajs', workload))
+        }
       },
     )
   }
@@ -191,7 +199,7 @@ interface Target {
 const targets: Target[] = []
 const target = (name: string, value: number, goal: number) =>
   targets.push({ name, value, target: goal, met: Number.isFinite(value) && value >= goal })
-for (const via of ['raw', '@platformatic/kafka']) {
+for (const via of ['raw', '@platformatic/kafka', ...(opts.kafkajs ? ['kafkajs'] : [])]) {
   target(`produce (${via}) / machine limit`, ratio(m(`tributary produce (${via})`), limitMedian), 0.5)
   target(`consume (${via}) / machine limit`, ratio(m(`tributary consume (${via})`), limitMedian), 0.5)
   target(`produce (${via}) / Redis Streams produce`, ratio(m(`tributary produce (${via})`), m('redis produce')), 2)

@@ -5,6 +5,7 @@
  */
 import { Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 import { Redis } from 'ioredis'
+import { Kafka, logLevel } from 'kafkajs'
 import { type NatsConnection, connect as natsConnect, StorageType } from 'nats'
 import { makeBatch, RawKafkaConnection, waitForTopics } from './raw-kafka.ts'
 import { HOST } from './servers.ts'
@@ -244,5 +245,69 @@ export async function natsConsume(port: number, stream: string, w: Workload): Pr
     return measured(n, w.recordBytes, since(start))
   } finally {
     await nc.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tributary through KafkaJS 2.2 (non-flexible request versions), the second Kafka client.
+
+function kafkajsClient(port: number): Kafka {
+  return new Kafka({ clientId: 'bench-kafkajs', brokers: [`${HOST}:${port}`], logLevel: logLevel.NOTHING })
+}
+
+export async function kafkajsProduce(port: number, topic: string, w: Workload): Promise<Measured> {
+  await createKafkaTopic(port, topic)
+  const producer = kafkajsClient(port).producer({ allowAutoTopicCreation: false })
+  await producer.connect()
+  try {
+    const value = Buffer.alloc(w.recordBytes, 0x65)
+    const messages = Array.from({ length: w.batchRecords }, () => ({ value, partition: 0 }))
+    const calls = w.records / w.batchRecords
+    const start = process.hrtime.bigint()
+    await concurrently(calls, w.inflight, async () => {
+      await producer.send({ topic, acks: -1, messages })
+    })
+    return measured(w.records, w.recordBytes, since(start))
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+export async function kafkajsConsume(port: number, topic: string, w: Workload): Promise<Measured> {
+  const consumer = kafkajsClient(port).consumer({
+    groupId: `bench-kafkajs-${topic}-${process.pid}-${Date.now()}`,
+    maxBytes: w.fetchBytes,
+    maxBytesPerPartition: w.fetchBytes,
+    maxWaitTimeInMs: 500,
+  })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    const joinStart = process.hrtime.bigint()
+    let start = 0n
+    let n = 0
+    let first = 0
+    let done!: () => void
+    const finished = new Promise<void>((resolve) => {
+      done = resolve
+    })
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (n === 0) {
+          start = process.hrtime.bigint()
+          first = batch.messages.length
+        }
+        n += batch.messages.length
+        if (n >= w.records) done()
+      },
+    })
+    await finished
+    return {
+      ...measured(n - first, w.recordBytes, since(start)),
+      firstRecordSeconds: Number(start - joinStart) / 1e9,
+    }
+  } finally {
+    await consumer.disconnect()
   }
 }

@@ -23,7 +23,10 @@ export interface BenchOptions {
   /** Bytes per consumer fetch / read call, the same for every system. */
   fetchBytes: number
   limitDiskMiB: number
-  /** fdatasync after this many 1 MiB writes. */
+  /**
+   * The disk limit fdatasyncs after this many 1 MiB writes (default: the number of produce calls in flight,
+   * which a group-committing broker can make durable with one fdatasync); every-write is measured as well.
+   */
   limitSyncEvery: number
   limitTcpMiB: number
   latencyRate: number
@@ -35,6 +38,8 @@ export interface BenchOptions {
   startupTopics: number
   startupPartitionsPerTopic: number
   startupRepeats: number
+  /** Also drive Tributary with KafkaJS (BENCH_KAFKAJS=0 to skip). */
+  kafkajs: boolean
   /** Which systems to include (comma list of tributary,redis,nats). */
   systems: string[]
 }
@@ -53,23 +58,24 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
   return {
     quick,
     baseDir: process.env.BENCH_DIR ?? tmpdir(),
-    rounds: envInt('BENCH_ROUNDS', q(3, 1)),
+    rounds: envInt('BENCH_ROUNDS', q(5, 1)),
     recordBytes: envInt('BENCH_RECORD_BYTES', 1024),
     batchRecords: envInt('BENCH_BATCH_RECORDS', 1000),
     inflight: envInt('BENCH_INFLIGHT', 4),
     volumeMiB: envInt('BENCH_VOLUME_MIB', q(256, 32)),
     fetchBytes: envInt('BENCH_FETCH_BYTES', 1024 * 1024),
     limitDiskMiB: envInt('BENCH_LIMIT_DISK_MIB', q(256, 32)),
-    limitSyncEvery: envInt('BENCH_LIMIT_SYNC_EVERY', 1),
+    limitSyncEvery: envInt('BENCH_LIMIT_SYNC_EVERY', envInt('BENCH_INFLIGHT', 4)),
     limitTcpMiB: envInt('BENCH_LIMIT_TCP_MIB', q(1024, 128)),
     latencyRate: envInt('BENCH_LATENCY_RATE', 1000),
-    latencySeconds: envInt('BENCH_LATENCY_SECONDS', q(15, 3)),
+    latencySeconds: envInt('BENCH_LATENCY_SECONDS', q(30, 3)),
     rssSmallMiB: envInt('BENCH_RSS_SMALL_MIB', q(200, 32)),
     rssLargeMiB: envInt('BENCH_RSS_LARGE_MIB', q(2048, 256)),
     rssReadMiB: envInt('BENCH_RSS_READ_MIB', q(256, 32)),
     startupTopics: envInt('BENCH_STARTUP_TOPICS', q(100, 10)),
     startupPartitionsPerTopic: envInt('BENCH_STARTUP_PARTITIONS_PER_TOPIC', 10),
     startupRepeats: envInt('BENCH_STARTUP_REPEATS', q(3, 1)),
+    kafkajs: process.env.BENCH_KAFKAJS !== '0',
     systems: (process.env.BENCH_SYSTEMS ?? 'tributary,redis,nats').split(',').map((s) => s.trim()),
   }
 }

@@ -130,7 +130,10 @@ export interface TributaryStartOptions {
 /** The broker CLI as a user runs it from a checkout. */
 export function tributaryCommand(dataDir: string, port: number, properties: Record<string, string> = {}): string[] {
   const sets = Object.entries(properties).flatMap(([k, v]) => ['--set', `${k}=${v}`])
+  // e.g. BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results/profiles" to profile the broker.
+  const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
   return [
+    ...nodeArgs,
     '--import',
     'tsx',
     'src/cli/main.ts',
