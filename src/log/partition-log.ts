@@ -532,6 +532,10 @@ export class PartitionLog implements Flushable {
       const open = segs.filter((s) => !s.closed)
       this.flusher.countFileSyncs(open.length)
       await Promise.all(open.map((s) => fdatasync(s.fd)))
+    } catch (err) {
+      // Keep them dirty: a later round must not report durability for data whose sync failed.
+      for (const s of segs) if (!s.closed) this.unflushed.add(s)
+      throw err
     } finally {
       for (const s of segs) s.release()
     }
