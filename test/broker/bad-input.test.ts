@@ -1,0 +1,401 @@
+/**
+ * Bad input over a raw socket: each malformed or refused request gets the error code Kafka answers with, or the
+ * connection is closed where Kafka's SocketServer closes it. After every case the broker still serves a fresh
+ * connection and the reference partition reads back unchanged.
+ */
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
+import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
+import { Reader, Writer } from '../../src/protocol/primitives.ts'
+import { BatchOffsets, decodeRecordBatches, encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
+import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+
+const MAX_REQUEST_BYTES = 1024 * 1024
+
+class ConnectionClosed extends Error {}
+
+/** A Kafka connection without a client library: frames out, frames in, and the moment the broker hangs up. */
+class WireConnection {
+  private pending = Buffer.alloc(0)
+  private frames: Buffer[] = []
+  private waiting: { resolve(frame: Buffer): void; reject(err: Error): void }[] = []
+  private correlationId = 0
+  readonly closed: Promise<void>
+  isClosed = false
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d) => this.onData(d))
+    socket.on('error', () => {})
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.isClosed = true
+        for (const w of this.waiting.splice(0)) w.reject(new ConnectionClosed('broker closed the connection'))
+        resolve()
+      }),
+    )
+  }
+
+  static connect(port: number): Promise<WireConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new WireConnection(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  private onData(d: Buffer): void {
+    this.pending = Buffer.concat([this.pending, d])
+    while (this.pending.length >= 4 && this.pending.length >= 4 + this.pending.readInt32BE(0)) {
+      const size = this.pending.readInt32BE(0)
+      const frame = this.pending.subarray(4, 4 + size)
+      this.pending = this.pending.subarray(4 + size)
+      const w = this.waiting.shift()
+      if (w) w.resolve(frame)
+      else this.frames.push(frame)
+    }
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes)
+  }
+
+  /** Next response frame (correlation id first); rejects with ConnectionClosed if the broker hangs up instead. */
+  nextFrame(): Promise<Buffer> {
+    const f = this.frames.shift()
+    if (f) return Promise.resolve(f)
+    if (this.isClosed) return Promise.reject(new ConnectionClosed('connection already closed'))
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }))
+  }
+
+  /** Request header v1 (v2 for flexible versions) followed by the encoded body, without the size prefix. */
+  encodeRequest(apiKey: number, version: number, body: unknown): { payload: Buffer; correlationId: number } {
+    const codec = apiCodecs.get(apiKey)!
+    const correlationId = ++this.correlationId
+    const w = new Writer()
+    w.int16(apiKey).int16(version).int32(correlationId).nullableString('bad-input-test')
+    if (codec.flexibleMin >= 0 && version >= codec.flexibleMin) w.uvarint(0)
+    codec.encodeRequest(w, version, body)
+    return { payload: w.toBuffer(), correlationId }
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: the response type depends on the API key chosen at run time
+  async call<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
+    const { payload, correlationId } = this.encodeRequest(apiKey, version, body)
+    this.write(framed(payload))
+    return decodeResponse(await this.nextFrame(), apiKey, version, correlationId) as T
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+function framed(payload: Buffer, size = payload.length): Buffer {
+  const head = Buffer.allocUnsafe(4)
+  head.writeInt32BE(size, 0)
+  return Buffer.concat([head, payload])
+}
+
+function decodeResponse(frame: Buffer, apiKey: number, version: number, correlationId: number): unknown {
+  const codec = apiCodecs.get(apiKey)!
+  const r = new Reader(frame)
+  assert.equal(r.int32(), correlationId, 'response carries the request correlation id')
+  if (codec.flexibleMin >= 0 && version >= codec.flexibleMin && apiKey !== ApiKeys.ApiVersions) r.taggedFields()
+  return codec.decodeResponse(r, version)
+}
+
+function produceBody(topic: string, records: Buffer, partition = 0) {
+  return {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  }
+}
+
+function batch(records: { key?: string | null; value: string }[]): Buffer {
+  return encodeRecordBatchSync({ records: records.map((r) => ({ key: r.key ?? null, value: r.value })) })
+}
+
+/** Produce v7 (the newest KafkaJS speaks) answering with the partition's error code. */
+async function produce(conn: WireConnection, topic: string, records: Buffer, version = 7) {
+  const res = await conn.call(ApiKeys.Produce, version, produceBody(topic, records))
+  return res.responses[0].partitionResponses[0] as {
+    errorCode: number
+    baseOffset: bigint
+    errorMessage: string | null
+  }
+}
+
+async function readValues(port: number, topic: string, partition = 0): Promise<string[]> {
+  const conn = await WireConnection.connect(port)
+  try {
+    const res = await conn.call(ApiKeys.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 16 * 1024 * 1024,
+      isolationLevel: 0,
+      topics: [
+        {
+          topic,
+          partitions: [{ partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024 }],
+        },
+      ],
+    })
+    const p = res.responses[0].partitions[0]
+    assert.equal(p.errorCode, ErrorCode.NONE)
+    const values: string[] = []
+    for (const b of await decodeRecordBatches(p.records ?? Buffer.alloc(0))) {
+      for (const r of b.records) values.push(r.value?.toString() ?? '<null>')
+    }
+    return values
+  } finally {
+    conn.close()
+  }
+}
+
+async function createTopic(port: number, name: string, configs: Record<string, string> = {}): Promise<number> {
+  const conn = await WireConnection.connect(port)
+  try {
+    const res = await conn.call(ApiKeys.CreateTopics, 4, {
+      topics: [
+        {
+          name,
+          numPartitions: 1,
+          replicationFactor: 1,
+          assignments: [],
+          configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
+        },
+      ],
+      timeoutMs: 5000,
+      validateOnly: false,
+    })
+    return res.topics[0].errorCode
+  } finally {
+    conn.close()
+  }
+}
+
+describe('bad input', {
+  skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a local broker' : false,
+  timeout: 30_000,
+}, () => {
+  let tb: TestBroker
+  let port: number
+  const ledger = ['debit:10', 'credit:5', 'debit:7']
+
+  before(async () => {
+    tb = await startTestBroker({ socketRequestMaxBytes: MAX_REQUEST_BYTES })
+    port = tb.broker!.port
+    assert.equal(await createTopic(port, 'ledger'), ErrorCode.NONE)
+    const conn = await WireConnection.connect(port)
+    const res = await produce(conn, 'ledger', batch(ledger.map((value) => ({ value }))))
+    assert.equal(res.errorCode, ErrorCode.NONE)
+    conn.close()
+  })
+  after(() => tb.close())
+
+  /** The broker answers Metadata on a new connection and the reference partition is exactly what was written. */
+  async function assertStillServes(): Promise<void> {
+    const conn = await WireConnection.connect(port)
+    const md = await conn.call(ApiKeys.Metadata, 9, { topics: null, allowAutoTopicCreation: false })
+    conn.close()
+    assert.ok(md.topics.some((t: { name: string }) => t.name === 'ledger'))
+    assert.deepEqual(await readValues(port, 'ledger'), ledger)
+  }
+
+  /** The broker hangs up without answering anything sent on this connection. */
+  async function assertClosedWithoutResponse(conn: WireConnection): Promise<void> {
+    await assert.rejects(conn.nextFrame(), ConnectionClosed)
+    await conn.closed
+  }
+
+  it('closes the connection on a negative frame size', async () => {
+    const conn = await WireConnection.connect(port)
+    conn.write(Buffer.from([0xff, 0xff, 0xff, 0xfe, 0, 18, 0, 0]))
+    await assertClosedWithoutResponse(conn)
+    await assertStillServes()
+  })
+
+  it('closes the connection on a frame above socket.request.max.bytes before reading its body', async () => {
+    const conn = await WireConnection.connect(port)
+    // Only the size prefix is sent: Kafka rejects the size itself, without waiting for (or buffering) the body.
+    const head = Buffer.alloc(4)
+    head.writeInt32BE(MAX_REQUEST_BYTES + 1, 0)
+    conn.write(head)
+    await assertClosedWithoutResponse(conn)
+    await assertStillServes()
+  })
+
+  it('accepts a request of exactly socket.request.max.bytes', async () => {
+    const conn = await WireConnection.connect(port)
+    const { payload, correlationId } = conn.encodeRequest(ApiKeys.Metadata, 9, {
+      topics: null,
+      allowAutoTopicCreation: false,
+    })
+    // Pad with bytes the Metadata decoder never reads: the frame is legal as long as its size is within the limit.
+    const padded = Buffer.concat([payload, Buffer.alloc(MAX_REQUEST_BYTES - payload.length)])
+    conn.write(framed(padded))
+    const res = decodeResponse(await conn.nextFrame(), ApiKeys.Metadata, 9, correlationId) as { topics: unknown[] }
+    assert.ok(res.topics.length >= 1)
+    conn.close()
+    await assertStillServes()
+  })
+
+  it('closes the connection on an empty frame and on a frame too short for a request header', async () => {
+    for (const payload of [Buffer.alloc(0), Buffer.from([0, 3, 0, 9, 0, 0])]) {
+      const conn = await WireConnection.connect(port)
+      conn.write(framed(payload))
+      await assertClosedWithoutResponse(conn)
+    }
+    await assertStillServes()
+  })
+
+  it('closes the connection on a truncated or malformed request body', async () => {
+    // Truncated: the frame is complete, but the Produce body inside it stops in the middle of its record batch.
+    let conn = await WireConnection.connect(port)
+    const full = conn.encodeRequest(ApiKeys.Produce, 7, produceBody('ledger', batch([{ value: 'never-stored' }])))
+    conn.write(framed(full.payload.subarray(0, full.payload.length - 20)))
+    await assertClosedWithoutResponse(conn)
+
+    // Malformed: a Metadata v1 request whose topic array claims more entries than the frame holds.
+    conn = await WireConnection.connect(port)
+    const header = conn.encodeRequest(ApiKeys.Metadata, 1, { topics: [] }).payload.subarray(0, -4)
+    conn.write(framed(Buffer.concat([header, Buffer.from([0x00, 0x01, 0x00, 0x00])])))
+    await assertClosedWithoutResponse(conn)
+
+    // A frame cut short by the client hanging up mid-body: nothing to answer, nothing stored.
+    conn = await WireConnection.connect(port)
+    const partial = conn.encodeRequest(ApiKeys.Produce, 7, produceBody('ledger', batch([{ value: 'half-sent' }])))
+    conn.write(framed(partial.payload).subarray(0, 30))
+    conn.socket.end()
+    await conn.closed
+    await assertStillServes()
+  })
+
+  it('closes the connection on an unknown API key and on a known key the broker does not serve', async () => {
+    for (const apiKey of [9999, -1, ApiKeys.LeaderAndIsr]) {
+      const conn = await WireConnection.connect(port)
+      const w = new Writer().int16(apiKey).int16(0).int32(42).nullableString('bad-input-test')
+      conn.write(framed(w.toBuffer()))
+      await assertClosedWithoutResponse(conn)
+    }
+    await assertStillServes()
+  })
+
+  it('closes the connection on an unsupported version of a non-ApiVersions API', async () => {
+    // Produce v2 carries message-set v1 (not stored); Metadata v99 does not exist.
+    for (const [apiKey, version] of [
+      [ApiKeys.Produce, 2],
+      [ApiKeys.Metadata, 99],
+      [ApiKeys.Fetch, 3],
+    ] as const) {
+      const conn = await WireConnection.connect(port)
+      const w = new Writer().int16(apiKey).int16(version).int32(7).nullableString('bad-input-test').int32(-1)
+      conn.write(framed(w.toBuffer()))
+      await assertClosedWithoutResponse(conn)
+    }
+    await assertStillServes()
+  })
+
+  it('answers ApiVersions of an unsupported version with a v0 body: UNSUPPORTED_VERSION and the supported ranges', async () => {
+    const conn = await WireConnection.connect(port)
+    // A future flexible version the broker cannot parse: the body is opaque, the header is v2.
+    const w = new Writer().int16(ApiKeys.ApiVersions).int16(127).int32(555).nullableString('bad-input-test').uvarint(0)
+    w.raw(Buffer.from([0xde, 0xad, 0xbe, 0xef]))
+    conn.write(framed(w.toBuffer()))
+    const res = decodeResponse(await conn.nextFrame(), ApiKeys.ApiVersions, 0, 555) as {
+      errorCode: number
+      apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[]
+    }
+    assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_VERSION)
+    const produceRange = res.apiKeys.find((k) => k.apiKey === ApiKeys.Produce)
+    assert.deepEqual(produceRange, { apiKey: ApiKeys.Produce, minVersion: 3, maxVersion: 11 })
+    const apiVersionsRange = res.apiKeys.find((k) => k.apiKey === ApiKeys.ApiVersions)
+    assert.ok(apiVersionsRange && apiVersionsRange.maxVersion >= 3)
+    // The connection stays open so the client can retry with a version from the list.
+    const retry = await conn.call(ApiKeys.ApiVersions, apiVersionsRange.maxVersion, {
+      clientSoftwareName: 'bad-input-test',
+      clientSoftwareVersion: '1.0',
+    })
+    assert.equal(retry.errorCode, ErrorCode.NONE)
+    conn.close()
+    await assertStillServes()
+  })
+
+  it('rejects a record batch whose CRC does not match with CORRUPT_MESSAGE and stores nothing', async () => {
+    const conn = await WireConnection.connect(port)
+    for (const version of [7, 9]) {
+      const b = batch([{ value: 'tampered' }])
+      // Flip a bit in the value after the CRC was computed, as a bad NIC or a buggy client would.
+      b[b.length - 2]! ^= 0x01
+      const res = await produce(conn, 'ledger', b, version)
+      assert.equal(res.errorCode, ErrorCode.CORRUPT_MESSAGE)
+      assert.equal(res.baseOffset, -1n)
+      // A forged CRC field is the same mismatch seen from the other side.
+      const forged = batch([{ value: 'forged' }])
+      forged.writeUInt32BE((forged.readUInt32BE(BatchOffsets.crc) + 1) >>> 0, BatchOffsets.crc)
+      assert.equal((await produce(conn, 'ledger', forged, version)).errorCode, ErrorCode.CORRUPT_MESSAGE)
+    }
+    // The connection stays usable after a rejected batch.
+    const md = await conn.call(ApiKeys.Metadata, 9, { topics: [{ name: 'ledger' }], allowAutoTopicCreation: false })
+    assert.equal(md.topics[0].errorCode, ErrorCode.NONE)
+    conn.close()
+    await assertStillServes()
+  })
+
+  it('rejects a record batch above max.message.bytes with MESSAGE_TOO_LARGE and stores nothing', async () => {
+    assert.equal(await createTopic(port, 'small-messages', { 'max.message.bytes': '2048' }), ErrorCode.NONE)
+    const conn = await WireConnection.connect(port)
+    const big = await produce(conn, 'small-messages', batch([{ value: 'x'.repeat(4096) }]))
+    assert.equal(big.errorCode, ErrorCode.MESSAGE_TOO_LARGE)
+    const fits = await produce(conn, 'small-messages', batch([{ value: 'y'.repeat(512) }]))
+    assert.equal(fits.errorCode, ErrorCode.NONE)
+    assert.equal(fits.baseOffset, 0n)
+    conn.close()
+    assert.deepEqual(await readValues(port, 'small-messages'), ['y'.repeat(512)])
+    await assertStillServes()
+  })
+
+  it('rejects invalid topic names: INVALID_TOPIC_EXCEPTION on create and metadata, UNKNOWN_TOPIC_OR_PARTITION on produce', async () => {
+    const invalid = ['bad/name', 'white space', '', '..', 'x'.repeat(250), 'ünïcode']
+    for (const name of invalid) {
+      assert.equal(
+        await createTopic(port, name),
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `CreateTopics ${JSON.stringify(name)}`,
+      )
+    }
+    const conn = await WireConnection.connect(port)
+    for (const name of invalid.filter((n) => n !== '')) {
+      const md = await conn.call(ApiKeys.Metadata, 9, { topics: [{ name }], allowAutoTopicCreation: true })
+      assert.equal(md.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION, `Metadata ${JSON.stringify(name)}`)
+      // Kafka checks the metadata cache before anything else on produce: an invalid name is simply unknown.
+      const res = await produce(conn, name, batch([{ value: 'lost' }]))
+      assert.equal(res.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Produce ${JSON.stringify(name)}`)
+    }
+    const all = await conn.call(ApiKeys.Metadata, 9, { topics: null, allowAutoTopicCreation: false })
+    for (const t of all.topics) assert.ok(!invalid.includes(t.name), `topic ${t.name} must not exist`)
+    conn.close()
+    await assertStillServes()
+  })
+
+  it('rejects a record without a key on a compacted topic with INVALID_RECORD and stores nothing of its batch', async () => {
+    assert.equal(await createTopic(port, 'customer-profiles', { 'cleanup.policy': 'compact' }), ErrorCode.NONE)
+    const conn = await WireConnection.connect(port)
+    const mixed = batch([
+      { key: 'alice', value: 'v1' },
+      { key: null, value: 'keyless' },
+    ])
+    const res = await produce(conn, 'customer-profiles', mixed)
+    assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+    const keyed = await produce(conn, 'customer-profiles', batch([{ key: 'bob', value: 'v2' }]))
+    assert.equal(keyed.errorCode, ErrorCode.NONE)
+    assert.equal(keyed.baseOffset, 0n)
+    conn.close()
+    assert.deepEqual(await readValues(port, 'customer-profiles'), ['v2'])
+    await assertStillServes()
+  })
+})
