@@ -122,6 +122,24 @@ describe('JSON Schema compatibility (Confluent rules)', () => {
     assert.deepEqual(jsonBackward(withRef('string'), withRef('integer')), ['TYPE_CHANGED'])
   })
 
+  it('transitive levels compare with every earlier version', () => {
+    const closed = (p: Record<string, unknown>) => obj(p, { additionalProperties: false })
+    const v1 = json(closed({ a: { type: 'integer' } }))
+    const v2 = json(closed({}))
+    const v3 = json(closed({ a: { type: 'string' } }))
+    const history = [
+      { version: 1, parsed: v1 },
+      { version: 2, parsed: v2 },
+    ]
+    // v3 re-adds `a` as a string: fine against v2 (optional property added to a closed model), not against v1.
+    assert.equal(checkCompatibility(jsonSchemaFormat, 'BACKWARD', v3, history).compatible, true)
+    const t = checkCompatibility(jsonSchemaFormat, 'BACKWARD_TRANSITIVE', v3, history)
+    assert.deepEqual(
+      t.incompatibilities.map((i) => [i.version, i.type]),
+      [[1, 'TYPE_CHANGED']],
+    )
+  })
+
   it('applies levels the same way as Avro (FORWARD swaps reader and writer)', () => {
     const prev = [{ version: 1, parsed: json(obj({ a: { type: 'string' } }, { additionalProperties: false })) }]
     const added = json(obj({ a: { type: 'string' }, b: { type: 'string' } }, { additionalProperties: false }))
@@ -242,6 +260,23 @@ describe('Protobuf compatibility (Confluent rules)', () => {
       ),
       ['REQUIRED_FIELD_REMOVED'],
     )
+  })
+
+  it('transitive levels compare with every earlier version', () => {
+    const v1 = proto(file('message M { int32 a = 1; }'))
+    const v2 = proto(file('message M { }'))
+    const v3 = proto(file('message M { string a = 1; }'))
+    const history = [
+      { version: 1, parsed: v1 },
+      { version: 2, parsed: v2 },
+    ]
+    assert.equal(checkCompatibility(protobufFormat, 'BACKWARD', v3, history).compatible, true)
+    const t = checkCompatibility(protobufFormat, 'BACKWARD_TRANSITIVE', v3, history)
+    assert.deepEqual(
+      t.incompatibilities.map((i) => [i.version, i.type]),
+      [[1, 'FIELD_SCALAR_KIND_CHANGED']],
+    )
+    assert.equal(checkCompatibility(protobufFormat, 'FULL_TRANSITIVE', v3, history).compatible, false)
   })
 
   it('rejects invalid .proto text', () => {
