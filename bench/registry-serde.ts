@@ -3,7 +3,7 @@
  * records, same registry (Tributary's, in-process over an in-memory log), one run. Rounds alternate between the
  * two so drift on a shared machine hits both; the ratio is median(ours) / median(theirs), ≥ 1.0 means faster.
  *
- *   node --import tsx bench/registry-serde.ts [--records 50000] [--rounds 5]
+ *   node --import tsx bench/registry-serde.ts [--records 50000] [--rounds 5] [--quick]
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { AvroSerde, InMemorySchemaLog, startSchemaRegistry } from '../src/registry/index.ts'
@@ -13,8 +13,9 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
   return i > 0 ? Number(process.argv[i + 1]) : fallback
 }
-const RECORDS = arg('records', 50_000)
-const ROUNDS = arg('rounds', 5)
+const quick = process.argv.includes('--quick')
+const RECORDS = arg('records', quick ? 5_000 : 50_000)
+const ROUNDS = arg('rounds', quick ? 3 : 7)
 
 const schema = {
   type: 'record',
