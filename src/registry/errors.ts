@@ -95,11 +95,11 @@ export const operationNotPermitted = (detail: string) =>
   new RegistryError(422, 42205, detail, 'TRB_REGISTRY_OPERATION_NOT_PERMITTED')
 export const referenceExists = (detail: string) =>
   new RegistryError(422, 42206, detail, 'TRB_REGISTRY_REFERENCE_EXISTS')
-export const incompatibleSchema = (messages: string[]) =>
+export const incompatibleSchema = (subject: string, messages: string[]) =>
   new RegistryError(
     409,
     409,
-    `Schema being registered is incompatible with an earlier schema; ${messages.join('; ')}`,
+    `Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${messages.join(', ')}]`,
     'TRB_REGISTRY_INCOMPATIBLE_SCHEMA',
   )
 export const storeError = (detail: string) =>

@@ -195,13 +195,7 @@ export class RegistryService {
           const level = this.#effectiveCompatibility(subject)
           const previous = live.map((v) => ({ version: v.version, parsed: this.#parse(v) }))
           const result = checkCompatibility(FORMATS[parsed.schemaType], level, parsed, previous)
-          if (!result.compatible) {
-            const error = incompatibleSchema(result.messages)
-            Object.assign(error, {
-              message: `Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${result.messages.join(', ')}]`,
-            })
-            throw error
-          }
+          if (!result.compatible) throw incompatibleSchema(subject, result.messages)
         }
 
         let id = this.store.idOf(stored) ?? this.store.nextId()

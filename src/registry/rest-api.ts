@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { RegistryError } from './errors.ts'
 import type { RegisterRequest, RegistryService } from './registry-service.ts'
 import type { SchemaVersion } from './types.ts'
@@ -212,5 +212,3 @@ export function createRegistryRestApi(options: RegistryRestOptions): FastifyInst
 
   return app
 }
-
-export type { FastifyReply }
