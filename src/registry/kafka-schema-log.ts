@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Admin, Consumer, MessagesStream, Producer } from '@platformatic/kafka'
+import type { Admin, Consumer, Producer } from '@platformatic/kafka'
 import { createAdmin, createConsumer, createProducer, ensureTopic } from '../client/index.ts'
 import type { SchemaChangeEvent, SchemaChangeSink } from './change-events.ts'
 import type { SchemaLog, SchemaLogRecord } from './schema-log.ts'
@@ -13,9 +13,14 @@ export interface KafkaSchemaLogOptions {
   clientId?: string
 }
 
+const IS_CONTROL_BATCH = 0x20
+const OFFSET_OUT_OF_RANGE = 1
+const RETRY_DELAY_MS = 200
+
 /**
- * The schema log on a compacted, single-partition Kafka topic. Every instance reads it from the beginning with
- * its own consumer (a unique group that never commits), so each one rebuilds the whole state on start.
+ * The schema log on a compacted, single-partition Kafka topic. Every instance reads it from the beginning and
+ * keeps tailing it with plain Fetch requests to the partition leader: no consumer group (nothing to commit, no
+ * rebalance delay at start), so each instance rebuilds the whole state on start.
  */
 export class KafkaSchemaLog implements SchemaLog {
   readonly topic: string
@@ -24,8 +29,9 @@ export class KafkaSchemaLog implements SchemaLog {
   #admin?: Admin
   #producer?: Producer
   #consumer?: Consumer
-  #stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>
   #ready?: Promise<void>
+  #closed = false
+  #reading?: Promise<void>
 
   constructor(options: KafkaSchemaLogOptions = {}) {
     this.topic = options.topic ?? SCHEMAS_TOPIC
@@ -50,23 +56,80 @@ export class KafkaSchemaLog implements SchemaLog {
     this.#consumer = createConsumer({
       bootstrap: this.#bootstrap,
       clientId: `${this.#clientId}-reader`,
-      // A private group: every instance must see every record, and nothing is ever committed.
+      // Required by the client's options; never joined, since this reader only issues Fetch requests.
       groupId: `${this.#clientId}-${randomUUID()}`,
-      autocommit: false,
-      maxWaitTime: 200,
     })
-    const stream = await this.#consumer.consume({ topics: [this.topic], mode: 'earliest', autocommit: false })
-    this.#stream = stream
-    stream.on('data', (message) => {
-      onRecord({
-        offset: Number(message.offset),
-        key: message.key ? message.key.toString('utf8') : '',
-        value: message.value && message.value.length > 0 ? message.value.toString('utf8') : null,
-      })
-    })
-    stream.on('error', () => {
-      // Transient fetch errors are retried by the client; a failing read surfaces as a write timeout (50002).
-    })
+    const target = await this.#partitionLeader()
+    this.#reading = this.#readLoop(target, onRecord)
+  }
+
+  async #partitionLeader(): Promise<{ topicId: string; leader: number }> {
+    const metadata = await this.#consumer!.metadata({ topics: [this.topic], forceUpdate: true })
+    const topic = metadata.topics.get(this.topic)
+    const partition = topic?.partitions[0]
+    if (!topic || !partition) throw new Error(`topic ${this.topic} has no partition 0`)
+    return { topicId: topic.id, leader: partition.leader }
+  }
+
+  async #readLoop(initial: { topicId: string; leader: number }, onRecord: (record: SchemaLogRecord) => void) {
+    let target = initial
+    let offset = 0n
+    while (!this.#closed) {
+      try {
+        const response = await this.#consumer!.fetch({
+          node: target.leader,
+          topics: [
+            {
+              topicId: target.topicId,
+              partitions: [
+                {
+                  partition: 0,
+                  fetchOffset: offset,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                  partitionMaxBytes: 4 * 1024 * 1024,
+                },
+              ],
+            },
+          ],
+          maxWaitTime: 500,
+          minBytes: 1,
+          maxBytes: 8 * 1024 * 1024,
+        })
+        const partition = response.responses[0]?.partitions[0]
+        if (!partition) continue
+        if (partition.errorCode === OFFSET_OUT_OF_RANGE) {
+          // Compaction or retention moved the log start past our position: continue from the new start.
+          offset = partition.logStartOffset > offset ? partition.logStartOffset : offset
+          continue
+        }
+        if (partition.errorCode !== 0)
+          throw new Error(`fetch from ${this.topic} failed with error ${partition.errorCode}`)
+        for (const batch of partition.records ?? []) {
+          const next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
+          if ((batch.attributes & IS_CONTROL_BATCH) === 0) {
+            for (const record of batch.records) {
+              const at = batch.firstOffset + BigInt(record.offsetDelta)
+              if (at < offset) continue
+              onRecord({
+                offset: Number(at),
+                key: record.key ? record.key.toString('utf8') : '',
+                value: record.value && record.value.length > 0 ? record.value.toString('utf8') : null,
+              })
+            }
+          }
+          // Compacted batches have gaps: the position moves past the whole batch, not just its last record.
+          if (next > offset) offset = next
+        }
+      } catch {
+        if (this.#closed) break
+        // Leader moved, broker restarting, connection dropped: wait, re-resolve the leader and resume at `offset`.
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS))
+        try {
+          if (!this.#closed) target = await this.#partitionLeader()
+        } catch {}
+      }
+    }
   }
 
   async append(key: string, value: string | null): Promise<number> {
@@ -97,7 +160,8 @@ export class KafkaSchemaLog implements SchemaLog {
   }
 
   async close(): Promise<void> {
-    await this.#stream?.close().catch(() => {})
+    this.#closed = true
+    await this.#reading
     await (this.#consumer?.close(true) as Promise<void> | undefined)?.catch(() => {})
     await this.#producer?.close().catch(() => {})
     await this.#admin?.close().catch(() => {})
