@@ -1,0 +1,430 @@
+/**
+ * Protocol edge cases over a raw socket with the generated codecs, where client libraries hide the wire answer:
+ * Fetch long polling, out-of-range offsets, ListOffsets special timestamps, Fetch size limits (KIP-74), unknown
+ * partitions, Metadata auto-creation and invalid topic names.
+ */
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
+import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
+import { Reader, Writer } from '../../src/protocol/primitives.ts'
+import { batchSizeAt, decodeRecordBatches, encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
+import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+
+const SAFETY_MS = 20000
+
+/** One Kafka connection: request frames out, response frames in, in order. */
+class Wire {
+  #pending = Buffer.alloc(0)
+  #waiting: { resolve(frame: Buffer): void; reject(err: Error): void }[] = []
+  #correlationId = 0
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d) => {
+      this.#pending = Buffer.concat([this.#pending, d])
+      while (this.#pending.length >= 4 && this.#pending.length >= 4 + this.#pending.readInt32BE(0)) {
+        const size = this.#pending.readInt32BE(0)
+        const frame = this.#pending.subarray(4, 4 + size)
+        this.#pending = this.#pending.subarray(4 + size)
+        this.#waiting.shift()?.resolve(frame)
+      }
+    })
+    socket.on('error', () => {})
+    socket.once('close', () => {
+      for (const w of this.#waiting.splice(0)) w.reject(new Error('broker closed the connection'))
+    })
+  }
+
+  static connect(bootstrap: string): Promise<Wire> {
+    const [host, port] = bootstrap.split(':') as [string, string]
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), host, () => resolve(new Wire(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: the response type depends on the API key chosen at run time
+  call<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
+    const codec = apiCodecs.get(apiKey)!
+    const correlationId = ++this.#correlationId
+    const flexible = codec.flexibleMin >= 0 && version >= codec.flexibleMin
+    const w = new Writer()
+    w.int16(apiKey).int16(version).int32(correlationId).nullableString('protocol-edges')
+    if (flexible) w.uvarint(0)
+    codec.encodeRequest(w, version, body)
+    const payload = w.toBuffer()
+    const head = Buffer.allocUnsafe(4)
+    head.writeInt32BE(payload.length, 0)
+    const response = new Promise<Buffer>((resolve, reject) => this.#waiting.push({ resolve, reject }))
+    this.socket.write(Buffer.concat([head, payload]))
+    return within(response, `response to api ${apiKey} v${version}`).then((frame) => {
+      const r = new Reader(frame)
+      assert.equal(r.int32(), correlationId)
+      if (flexible && apiKey !== ApiKeys.ApiVersions) r.taggedFields()
+      return codec.decodeResponse(r, version) as T
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+function within<T>(promise: Promise<T>, what: string, ms = SAFETY_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+interface PartitionFetch {
+  errorCode: number
+  highWatermark: bigint
+  logStartOffset: bigint
+  records: Buffer | null
+}
+
+// Produce v9 / Metadata v9 / ListOffsets v7 are flexible or near the top of what real clients send; Fetch v11 is
+// the newest non-flexible version (KafkaJS, librdkafka) and addresses topics by name.
+const PRODUCE_V = 9
+const FETCH_V = 11
+const LIST_OFFSETS_V = 7
+const METADATA_V = 9
+
+describe('protocol edges over the wire', () => {
+  let broker: TestBroker
+  let wire: Wire
+  const opened: Wire[] = []
+
+  async function connect(): Promise<Wire> {
+    const w = await Wire.connect(broker.bootstrap)
+    opened.push(w)
+    return w
+  }
+  async function createTopic(name: string, numPartitions = 1): Promise<void> {
+    const res = await wire.call(ApiKeys.CreateTopics, 5, {
+      topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    })
+    assert.equal(res.topics[0].errorCode, ErrorCode.NONE)
+  }
+  async function produce(
+    topic: string,
+    records: { key?: string; value: string; timestamp?: number }[],
+    partition = 0,
+  ): Promise<{ errorCode: number; baseOffset: bigint; batch: Buffer }> {
+    const batch = encodeRecordBatchSync({ records })
+    const res = await wire.call(ApiKeys.Produce, PRODUCE_V, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+    })
+    const p = res.responses[0].partitionResponses[0]
+    return { errorCode: p.errorCode, baseOffset: p.baseOffset, batch }
+  }
+  function fetchBody(
+    partitions: { topic: string; partition: number; offset: bigint; maxBytes?: number }[],
+    opts: { maxWaitMs?: number; minBytes?: number; maxBytes?: number } = {},
+  ) {
+    const byTopic = new Map<string, { partition: number; fetchOffset: bigint; partitionMaxBytes: number }[]>()
+    for (const p of partitions) {
+      const list = byTopic.get(p.topic) ?? []
+      list.push({ partition: p.partition, fetchOffset: p.offset, partitionMaxBytes: p.maxBytes ?? 1048576 })
+      byTopic.set(p.topic, list)
+    }
+    return {
+      replicaId: -1,
+      maxWaitMs: opts.maxWaitMs ?? 0,
+      minBytes: opts.minBytes ?? 0,
+      maxBytes: opts.maxBytes ?? 52428800,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic].map(([topic, ps]) => ({
+        topic,
+        partitions: ps.map((p) => ({ ...p, currentLeaderEpoch: -1, logStartOffset: -1n })),
+      })),
+      forgottenTopicsData: [],
+      rackId: '',
+    }
+  }
+  async function fetchOne(
+    topic: string,
+    partition: number,
+    offset: bigint,
+    opts: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number } = {},
+    via = wire,
+  ): Promise<PartitionFetch> {
+    const res = await via.call(
+      ApiKeys.Fetch,
+      FETCH_V,
+      fetchBody([{ topic, partition, offset, maxBytes: opts.partitionMaxBytes }], opts),
+    )
+    assert.equal(res.errorCode, ErrorCode.NONE)
+    return res.responses[0].partitions[0]
+  }
+  async function listOffset(topic: string, timestamp: bigint, partition = 0) {
+    const res = await wire.call(ApiKeys.ListOffsets, LIST_OFFSETS_V, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
+    })
+    return res.topics[0].partitions[0] as { errorCode: number; offset: bigint; timestamp: bigint }
+  }
+  async function metadata(names: string[], allowAutoTopicCreation: boolean, via = wire) {
+    const res = await via.call(ApiKeys.Metadata, METADATA_V, {
+      topics: names.map((name) => ({ name })),
+      allowAutoTopicCreation,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    return res as {
+      brokers: { nodeId: number }[]
+      topics: { errorCode: number; name: string; partitions: { partitionIndex: number; leaderId: number }[] }[]
+    }
+  }
+
+  before(async () => {
+    broker = await startTestBroker()
+    wire = await connect()
+  })
+  after(async () => {
+    for (const w of opened) w.close()
+    await broker?.close()
+  })
+
+  test('a long-polling Fetch returns when a record is produced, not at maxWait', async () => {
+    const topic = 'edge-long-poll'
+    await createTopic(topic)
+    await produce(topic, [{ value: 'first' }])
+    const poller = await connect()
+
+    // With a local broker, learn the moment the fetch parks instead of guessing it.
+    const waiters = broker.broker?.services.appendWaiters
+    let parked: Promise<void> = Promise.resolve()
+    if (waiters) {
+      const original = waiters.wait.bind(waiters)
+      parked = new Promise<void>((resolve) => {
+        waiters.wait = (...args) => {
+          waiters.wait = original
+          resolve()
+          return original(...args)
+        }
+      })
+    }
+    const maxWaitMs = 15000
+    const started = Date.now()
+    let answeredAt = 0
+    const pending = fetchOne(topic, 0, 1n, { maxWaitMs, minBytes: 1 }, poller).then((r) => {
+      answeredAt = Date.now()
+      return r
+    })
+    await within(parked, 'the fetch to park')
+    assert.equal(answeredAt, 0, 'the fetch is still waiting: there is nothing past offset 1 yet')
+    const produced = await produce(topic, [{ key: 'k', value: 'second' }])
+    const producedAt = Date.now()
+    assert.equal(produced.baseOffset, 1n)
+    const res = await pending
+    assert.equal(res.errorCode, ErrorCode.NONE)
+    const batches = await decodeRecordBatches(res.records!)
+    assert.deepEqual(
+      batches.flatMap((b) => b.records.map((r) => [r.offset, r.value?.toString()])),
+      [[1, 'second']],
+    )
+    assert.ok(answeredAt >= producedAt - 1000, 'answered after the produce')
+    assert.ok(answeredAt - started < maxWaitMs, `answered before maxWait (${answeredAt - started} ms)`)
+  })
+
+  test('Fetch past the log end or before the log start: OFFSET_OUT_OF_RANGE', async () => {
+    const topic = 'edge-out-of-range'
+    await createTopic(topic)
+    await produce(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }])
+    const atEnd = await fetchOne(topic, 0, 3n)
+    assert.equal(atEnd.errorCode, ErrorCode.NONE, 'fetching exactly at the log end is fine (empty)')
+    assert.equal(atEnd.records?.length ?? 0, 0)
+    assert.equal(atEnd.highWatermark, 3n)
+    const beyond = await fetchOne(topic, 0, 4n)
+    assert.equal(beyond.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE)
+    assert.equal(beyond.records?.length ?? 0, 0)
+
+    const deleted = await wire.call(ApiKeys.DeleteRecords, 2, {
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: 2n }] }],
+      timeoutMs: 5000,
+    })
+    assert.equal(deleted.topics[0].partitions[0].errorCode, ErrorCode.NONE)
+    const before = await fetchOne(topic, 0, 1n)
+    assert.equal(before.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE)
+    const fromStart = await fetchOne(topic, 0, 2n)
+    assert.equal(fromStart.errorCode, ErrorCode.NONE)
+    assert.equal(fromStart.logStartOffset, 2n)
+    const values = (await decodeRecordBatches(fromStart.records!)).flatMap((b) =>
+      b.records.filter((r) => r.offset >= 2).map((r) => r.value?.toString()),
+    )
+    assert.deepEqual(values, ['c'])
+  })
+
+  test('ListOffsets earliest (-2), latest (-1), max-timestamp (-3) and by timestamp', async () => {
+    const topic = 'edge-list-offsets'
+    await createTopic(topic)
+    const empty = await listOffset(topic, -1n)
+    assert.deepEqual([empty.errorCode, empty.offset], [ErrorCode.NONE, 0n])
+    assert.equal((await listOffset(topic, -3n)).offset, -1n, 'no max timestamp in an empty partition')
+
+    const base = Date.now() - 60000
+    // The newest timestamp sits in the middle of the log: max-timestamp must find offset 2, not the last one.
+    await produce(topic, [
+      { value: 'a', timestamp: base },
+      { value: 'b', timestamp: base + 10 },
+    ])
+    await produce(topic, [{ value: 'c', timestamp: base + 500 }])
+    await produce(topic, [{ value: 'd', timestamp: base + 20 }])
+
+    assert.equal((await listOffset(topic, -2n)).offset, 0n)
+    assert.equal((await listOffset(topic, -1n)).offset, 4n)
+    const max = await listOffset(topic, -3n)
+    assert.deepEqual([max.errorCode, max.offset, max.timestamp], [ErrorCode.NONE, 2n, BigInt(base + 500)])
+    const byTs = await listOffset(topic, BigInt(base + 5))
+    assert.deepEqual([byTs.offset, byTs.timestamp], [1n, BigInt(base + 10)])
+    // The first record whose timestamp is >= the target, in offset order: c (offset 2) comes before d.
+    const mid = await listOffset(topic, BigInt(base + 15))
+    assert.deepEqual([mid.offset, mid.timestamp], [2n, BigInt(base + 500)])
+    const none = await listOffset(topic, BigInt(base + 501))
+    assert.deepEqual([none.errorCode, none.offset, none.timestamp], [ErrorCode.NONE, -1n, -1n])
+
+    const unknown = await listOffset(topic, -1n, 7)
+    assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  })
+
+  test('Fetch size limits return whole batches, and always the first one', async () => {
+    const topic = 'edge-max-bytes'
+    await createTopic(topic, 2)
+    const sizes: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const { batch, errorCode } = await produce(topic, [{ value: `${i}`.repeat(1000) }])
+      assert.equal(errorCode, ErrorCode.NONE)
+      sizes.push(batch.length)
+    }
+    const [s0, s1] = sizes as [number, number, number]
+
+    const tiny = await fetchOne(topic, 0, 0n, { partitionMaxBytes: 10 })
+    assert.equal(tiny.records!.length, s0, 'the first batch is returned whole even past partitionMaxBytes')
+    assert.equal(batchSizeAt(tiny.records!, 0), s0)
+
+    const tinyResponse = await fetchOne(topic, 0, 0n, { maxBytes: 1 })
+    assert.equal(tinyResponse.records!.length, s0, 'and past the response maxBytes')
+
+    // Room for one and a half batches: the first whole batch, and at most the allowance of the limit.
+    const limit = s0 + Math.floor(s1 / 2)
+    const partial = await fetchOne(topic, 0, 0n, { partitionMaxBytes: limit })
+    assert.ok(partial.records!.length <= limit, `${partial.records!.length} <= ${limit}`)
+    assert.equal(batchSizeAt(partial.records!, 0), s0)
+    const two = await fetchOne(topic, 0, 0n, { partitionMaxBytes: s0 + s1 })
+    assert.equal(two.records!.length, s0 + s1)
+    const values = (await decodeRecordBatches(two.records!)).flatMap((b) => b.records.map((r) => r.value?.toString()))
+    assert.deepEqual(values, ['0'.repeat(1000), '1'.repeat(1000)])
+
+    // Response maxBytes spans partitions: once the first partition filled it, the second gets nothing.
+    const { batch: p1Batch } = await produce(topic, [{ value: 'p1' }], 1)
+    const res = await wire.call(
+      ApiKeys.Fetch,
+      FETCH_V,
+      fetchBody(
+        [
+          { topic, partition: 0, offset: 0n },
+          { topic, partition: 1, offset: 0n },
+        ],
+        { maxBytes: s0 },
+      ),
+    )
+    const [p0, p1] = res.responses[0].partitions as [PartitionFetch, PartitionFetch]
+    assert.equal(p0.records!.length, s0)
+    assert.equal(p1.errorCode, ErrorCode.NONE)
+    assert.equal(p1.records?.length ?? 0, 0)
+    const both = await wire.call(
+      ApiKeys.Fetch,
+      FETCH_V,
+      fetchBody([
+        { topic, partition: 0, offset: 0n },
+        { topic, partition: 1, offset: 0n },
+      ]),
+    )
+    assert.equal(both.responses[0].partitions[1].records.length, p1Batch.length)
+  })
+
+  test('Produce to an unknown partition or topic: UNKNOWN_TOPIC_OR_PARTITION (and no topic is created)', async () => {
+    const topic = 'edge-unknown-partition'
+    await createTopic(topic, 2)
+    assert.equal((await produce(topic, [{ value: 'x' }], 2)).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    assert.equal((await produce(topic, [{ value: 'x' }], 1)).errorCode, ErrorCode.NONE)
+    assert.equal(
+      (await produce('edge-never-created', [{ value: 'x' }])).errorCode,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    )
+    const md = await metadata(['edge-never-created'], false)
+    assert.equal(md.topics[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    const fetched = await fetchOne(topic, 5, 0n)
+    assert.equal(fetched.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  })
+
+  test('Metadata auto-creates a topic only when the request allows it', async () => {
+    const refused = await metadata(['edge-auto-no'], false)
+    assert.equal(refused.topics[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    assert.deepEqual(refused.topics[0]!.partitions, [])
+
+    const created = await metadata(['edge-auto-yes'], true)
+    const t = created.topics[0]!
+    assert.ok(
+      t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.LEADER_NOT_AVAILABLE,
+      `created (${t.errorCode})`,
+    )
+    const again = await metadata(['edge-auto-yes', 'edge-auto-no'], false)
+    assert.equal(again.topics[0]!.errorCode, ErrorCode.NONE)
+    if (broker.local) {
+      // num.partitions (1) and this single broker as leader.
+      assert.deepEqual(
+        again.topics[0]!.partitions.map((p) => [p.partitionIndex, p.leaderId]),
+        [[0, 0]],
+      )
+    }
+    assert.equal(again.topics[1]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'still not created')
+    assert.equal((await produce('edge-auto-yes', [{ value: 'v' }])).errorCode, ErrorCode.NONE)
+  })
+
+  test('auto.create.topics.enable=false: Metadata never creates', async (t) => {
+    if (!broker.local) {
+      t.skip('needs a local broker started with autoCreateTopics false')
+      return
+    }
+    const strict = await startTestBroker({ autoCreateTopics: false })
+    const w = await Wire.connect(strict.bootstrap)
+    try {
+      const res = await metadata(['edge-auto-disabled'], true, w)
+      assert.equal(res.topics[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+      assert.equal(strict.broker!.services.topics.get('edge-auto-disabled'), undefined)
+    } finally {
+      w.close()
+      await strict.close()
+    }
+  })
+
+  test('invalid topic names: INVALID_TOPIC_EXCEPTION', async () => {
+    const names = ['bad name', 'bad/name', '.', '..', 'x'.repeat(250), 'ünïcode']
+    const res = await metadata(names, true)
+    assert.deepEqual(
+      res.topics.map((t) => [t.name, t.errorCode]),
+      names.map((n) => [n, ErrorCode.INVALID_TOPIC_EXCEPTION]),
+    )
+    const listed = await metadata([], false)
+    assert.deepEqual(listed.topics, [])
+    const produced = await produce('bad name', [{ value: 'x' }])
+    assert.ok(
+      produced.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
+        produced.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION,
+      `produce to an invalid name is refused (${produced.errorCode})`,
+    )
+  })
+})
