@@ -88,6 +88,19 @@ describe('registry storage on the broker (_schemas topic)', () => {
     await stop(b)
   })
 
+  it('a running registry keeps working across a broker restart', async (t) => {
+    if (!broker.local) return t.skip('cannot restart an external cluster')
+    const a = await start()
+    const before = await call(a, 'POST', '/subjects/survive-value/versions', { schema: '"string"' })
+    await broker.restart()
+    await call(a, 'PUT', '/config/survive-value', { compatibility: 'NONE' })
+    const after = await call(a, 'POST', '/subjects/survive-value/versions', { schema: '"int"' })
+    assert.equal(after.status, 200, JSON.stringify(after.body))
+    assert.ok((after.body.id as number) > (before.body.id as number))
+    assert.deepEqual((await call(a, 'GET', '/subjects/survive-value/versions')).body, [1, 2])
+    await stop(a)
+  })
+
   it('publishes change events to the change-notification topic', async () => {
     const a = await start()
     await call(a, 'POST', '/subjects/notify-value/versions', { schema: '"bytes"' })
