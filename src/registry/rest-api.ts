@@ -98,6 +98,47 @@ export function createRegistryRestApi(options: RegistryRestOptions): FastifyInst
   const p = (req: FastifyRequest) => req.params as Params
   const body = (req: FastifyRequest) => (req.body ?? {}) as RegisterRequest & Record<string, unknown>
 
+  // Prometheus metrics: per-route request counts and latency, plus the size of the registry.
+  const requests = new Map<string, { count: number; seconds: number }>()
+  const started = new WeakMap<FastifyRequest, bigint>()
+  app.addHook('onRequest', async (req) => {
+    started.set(req, process.hrtime.bigint())
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    const begin = started.get(req)
+    const route = req.routeOptions?.url ?? 'unmatched'
+    const key = `method="${req.method}",route="${route}",status="${reply.statusCode}"`
+    const entry = requests.get(key) ?? { count: 0, seconds: 0 }
+    entry.count++
+    if (begin !== undefined) entry.seconds += Number(process.hrtime.bigint() - begin) / 1e9
+    requests.set(key, entry)
+  })
+  app.get('/metrics', async (_req, reply) => {
+    const all = service.store.allVersions()
+    const lines = [
+      '# HELP tributary_registry_requests_total REST requests by route and status.',
+      '# TYPE tributary_registry_requests_total counter',
+      ...[...requests].map(([k, v]) => `tributary_registry_requests_total{${k}} ${v.count}`),
+      '# HELP tributary_registry_request_seconds_total Time spent answering REST requests.',
+      '# TYPE tributary_registry_request_seconds_total counter',
+      ...[...requests].map(([k, v]) => `tributary_registry_request_seconds_total{${k}} ${v.seconds.toFixed(6)}`),
+      '# HELP tributary_registry_subjects Subjects with at least one live version.',
+      '# TYPE tributary_registry_subjects gauge',
+      `tributary_registry_subjects ${new Set(all.filter((v) => !v.deleted).map((v) => v.subject)).size}`,
+      '# HELP tributary_registry_versions Registered subject versions (including soft-deleted).',
+      '# TYPE tributary_registry_versions gauge',
+      `tributary_registry_versions ${all.length}`,
+      '# HELP tributary_registry_schemas Distinct schema ids.',
+      '# TYPE tributary_registry_schemas gauge',
+      `tributary_registry_schemas ${new Set(all.map((v) => v.id)).size}`,
+      '# HELP tributary_registry_log_offset Offset of the last _schemas record applied.',
+      '# TYPE tributary_registry_log_offset gauge',
+      `tributary_registry_log_offset ${service.store.appliedOffset}`,
+    ]
+    reply.header('content-type', 'text/plain; version=0.0.4')
+    return `${lines.join('\n')}\n`
+  })
+
   app.get('/', async () => ({}))
   app.get('/v1/metadata/id', async () => ({
     scope: { path: [], clusters: { 'schema-registry-cluster': 'tributary' } },

@@ -207,6 +207,22 @@ describe('registry REST API (Confluent-compatible)', () => {
     assert.equal(lookup.body.version, 1)
   })
 
+  it('exposes Prometheus metrics', async () => {
+    const res = await fetch(`${r.url}/metrics`)
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
+    const text = await res.text()
+    assert.match(
+      text,
+      /tributary_registry_requests_total\{method="POST",route="\/subjects\/:subject\/versions",status="200"\} \d+/,
+    )
+    assert.match(
+      text,
+      /tributary_registry_requests_total\{method="POST",route="\/subjects\/:subject\/versions",status="409"\} \d+/,
+    )
+    assert.match(text, /tributary_registry_subjects [1-9]\d*/)
+    assert.match(text, /tributary_registry_log_offset \d+/)
+  })
+
   it('answers unknown routes and malformed bodies with an error body', async () => {
     const res = await r.call('GET', '/nope')
     assert.equal(res.status, 404)
