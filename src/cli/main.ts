@@ -4,7 +4,9 @@
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { TributaryError } from '../errors.ts'
+import { startSchemaRegistry } from '../registry/index.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
+import { registerRegistryCommands } from './commands/registry.ts'
 
 export function buildProgram(): Command {
   const program = new Command('tributary')
@@ -22,14 +24,31 @@ export function buildProgram(): Command {
 
   addBrokerOptions(
     program.command('dev').description('run the whole platform on this machine (broker, schema registry)'),
-  ).action(async (flags: BrokerFlags) => {
-    const stops: (() => Promise<void>)[] = []
-    stopOnSignals(async () => {
-      for (const stop of stops.reverse()) await stop()
+  )
+    .option('--registry-port <n>', 'schema registry HTTP port (-1: do not start it)', '8081')
+    .action(async (flags: BrokerFlags & { registryPort: string }) => {
+      const stops: (() => Promise<void>)[] = []
+      stopOnSignals(async () => {
+        for (const stop of stops.reverse()) await stop()
+      })
+      const broker = await runBroker(flags)
+      stops.push(() => broker.close())
+      const registryPort = Number(flags.registryPort)
+      if (!Number.isInteger(registryPort) || registryPort < -1 || registryPort > 65535) {
+        throw new TributaryError('TRB_CONFIG_INVALID', `invalid --registry-port ${flags.registryPort}`)
+      }
+      if (registryPort >= 0) {
+        const registry = await startSchemaRegistry({
+          bootstrap: broker.bootstrap,
+          port: registryPort,
+          host: broker.config.host,
+        })
+        stops.push(() => registry.close())
+        broker.services.logger.child('registry').info('schema registry started', { url: registry.url })
+      }
     })
-    const broker = await runBroker(flags)
-    stops.push(() => broker.close())
-  })
+
+  registerRegistryCommands(program)
 
   return program
 }
