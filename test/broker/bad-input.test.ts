@@ -9,7 +9,12 @@ import { after, before, describe, it } from 'node:test'
 import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../../src/protocol/primitives.ts'
-import { BatchOffsets, decodeRecordBatches, encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
+import {
+  BatchOffsets,
+  decodeRecordBatches,
+  encodeRecordBatchSync,
+  updateBatchCrc,
+} from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
 
 const MAX_REQUEST_BYTES = 1024 * 1024
@@ -343,6 +348,39 @@ describe('bad input', {
     const md = await conn.call(ApiKeys.Metadata, 9, { topics: [{ name: 'ledger' }], allowAutoTopicCreation: false })
     assert.equal(md.topics[0].errorCode, ErrorCode.NONE)
     conn.close()
+    await assertStillServes()
+  })
+
+  it('rejects a compressed batch whose payload does not decompress with CORRUPT_MESSAGE and stores nothing', async () => {
+    // A valid CRC over garbage: the damage happened before the client sealed the batch. Kafka decompresses every
+    // compressed batch on append, so such a batch never reaches the log where no consumer could read it.
+    // Its own topic, so a broker that stores the batch fails this test only.
+    assert.equal(await createTopic(port, 'garbled-compressed'), ErrorCode.NONE)
+    const conn = await WireConnection.connect(port)
+    for (const codec of [1, 2, 3, 4]) {
+      const b = batch([{ value: 'to-be-garbled' }])
+      b.writeInt16BE(codec, BatchOffsets.attributes)
+      b.fill(0x5a, BatchOffsets.records)
+      updateBatchCrc(b, 0, b.length)
+      const res = await produce(conn, 'garbled-compressed', b)
+      assert.equal(res.errorCode, ErrorCode.CORRUPT_MESSAGE, `compression codec ${codec}`)
+    }
+    conn.close()
+    assert.deepEqual(await readValues(port, 'garbled-compressed'), [])
+    await assertStillServes()
+  })
+
+  it('rejects an uncompressed batch whose records do not decode with INVALID_RECORD and stores nothing', async () => {
+    assert.equal(await createTopic(port, 'garbled-records'), ErrorCode.NONE)
+    const conn = await WireConnection.connect(port)
+    const b = batch([{ value: 'v' }])
+    // The last byte of a record is its header count (a zigzag varint): 0x31 decodes to -25 headers.
+    b[b.length - 1] = 0x31
+    updateBatchCrc(b, 0, b.length)
+    const res = await produce(conn, 'garbled-records', b)
+    assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+    conn.close()
+    assert.deepEqual(await readValues(port, 'garbled-records'), [])
     await assertStillServes()
   })
 
