@@ -16,7 +16,8 @@ import { Metrics, serveMetrics } from './metrics.ts'
 import { KafkaServer } from './server.ts'
 import type { BrokerServices } from './services.ts'
 import type { TopicRegistry as Topics } from './topic-registry.ts'
-import { checkTopicConfigs, OFFSETS_TOPIC, TopicRegistry } from './topic-registry.ts'
+import { checkTopicConfigs, OFFSETS_TOPIC, TopicRegistry, TRANSACTION_STATE_TOPIC } from './topic-registry.ts'
+import { TransactionCoordinator } from './txn/index.ts'
 
 export interface RunningBroker {
   /** The port the listener is bound to (useful with port 0). */
@@ -56,6 +57,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       dataDir,
       flushPolicy: config.flushPolicy,
       cleanerIntervalMs: config.logCleanerIntervalMs,
+      log: (message) => logger.child('log').info(message),
     })
     const topics = await TopicRegistry.open({
       logs,
@@ -70,7 +72,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         internal: true,
       })
     }
+    if (!topics.get(TRANSACTION_STATE_TOPIC)) {
+      await topics.create(TRANSACTION_STATE_TOPIC, {
+        partitions: 1,
+        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024) },
+        internal: true,
+      })
+    }
     const offsetsLog = topics.partitionLog(OFFSETS_TOPIC, 0)!
+    const txnStateLog = topics.partitionLog(TRANSACTION_STATE_TOPIC, 0)!
     const groups = new GroupCoordinator({
       store: {
         append: (records) => appendDurably(offsetsLog, records),
@@ -88,6 +98,23 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     })
     topics.onDeleted((topic) => groups.onTopicDeleted(topic))
     const appendWaiters = new AppendWaiters()
+    const transactions = new TransactionCoordinator({
+      store: {
+        append: (records) => appendDurably(txnStateLog, records),
+        load: () => replayLog(txnStateLog),
+      },
+      groups,
+      async writeMarker(topic, partition, producerId, epoch, commit) {
+        const log = topics.partitionLog(topic, partition)
+        if (!log) return
+        const appended = log.appendControl(producerId, epoch, commit, 0)
+        appendWaiters.notify(topic, partition)
+        await log.waitDurable(appended.lastOffset)
+      },
+      partitionExists: (topic, partition) => topics.partitionLog(topic, partition) !== undefined,
+      allocateProducerId: () => topics.allocateProducerId(),
+      logger: logger.child('transaction-coordinator'),
+    })
     const metrics = new Metrics()
     metrics.collect((m) => collectLogMetrics(m, topics))
     let server: KafkaServer | undefined
@@ -97,6 +124,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       logs,
       topics,
       groups,
+      transactions,
       logger,
       metrics,
       appendWaiters,
@@ -114,6 +142,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       logger: logger.child('network'),
     })
     await groups.load()
+    await transactions.load()
     const port = await server.listen()
     if (config.port === 0 && overrides.advertisedPort === undefined) config.advertisedPort = port
     config.port = port
@@ -142,6 +171,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           appendWaiters.wakeAll()
           await server!.close()
           await metricsServer?.close()
+          await transactions.close()
           await groups.close()
           await runningLogs.close()
           releaseLock()

@@ -9,6 +9,7 @@ import type { GroupCoordinator } from './group/group-coordinator.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { TopicRegistry } from './topic-registry.ts'
+import type { TransactionCoordinator } from './txn/transaction-coordinator.ts'
 
 export interface BrokerServices {
   config: BrokerConfig
@@ -19,13 +20,8 @@ export interface BrokerServices {
   logger: Logger
   metrics: Metrics
   appendWaiters: AppendWaiters
-  /** The transaction coordinator, when this broker runs one (not yet: transactional producers are refused). */
-  transactions?: {
-    initProducerId(
-      req: import('../protocol/generated/init-producer-id-request.ts').InitProducerIdRequest,
-      ctx: import('./handler.ts').RequestContext,
-    ): Promise<import('../protocol/generated/init-producer-id-response.ts').InitProducerIdResponseInput>
-  }
+  /** The transaction coordinator, when this broker runs one (without it transactional producers are refused). */
+  transactions?: TransactionCoordinator
   /** API version ranges this broker serves (what ApiVersions advertises). */
   supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[]
   now(): number

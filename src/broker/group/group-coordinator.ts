@@ -124,6 +124,12 @@ export interface OffsetCommitParams {
   }[]
 }
 
+export interface PendingTxnOffset {
+  topic: string
+  partition: number
+  offset: StoredOffset
+}
+
 export interface PartitionResult {
   partitionIndex: number
   errorCode: number
@@ -244,6 +250,8 @@ export class GroupCoordinator {
   private readonly maxOffsetMetadataBytes: number
   private readonly topicExists: (topic: string) => boolean
   private readonly groups = new Map<string, ClassicGroup>()
+  /** TxnOffsetCommit offsets not yet committed or aborted, per producer id then group (KIP-98, KIP-447). */
+  private readonly pendingTxnOffsets = new Map<number, Map<string, PendingTxnOffset[]>>()
   private status: 'loading' | 'active' | 'closed' = 'loading'
   private sweepTimer: unknown = null
 
@@ -1018,7 +1026,29 @@ export class GroupCoordinator {
   }
 
   /** topics null = every committed offset of the group. Unknown partitions answer offset -1. */
-  fetchOffsets(groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): OffsetFetchResult {
+  fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+    requireStable = false,
+  ): OffsetFetchResult {
+    const result = this.fetchStableOffsets(groupId, topics)
+    if (!requireStable || result.errorCode) return result
+    // KIP-447: a consumer asking for stable offsets must not start from an offset a transaction may still replace.
+    for (const t of result.topics) {
+      for (const p of t.partitions) {
+        if (this.hasPendingTxnOffset(groupId, t.name, p.partitionIndex)) {
+          p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT
+          p.committedOffset = -1n
+        }
+      }
+    }
+    return result
+  }
+
+  private fetchStableOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+  ): OffsetFetchResult {
     const unavailable = this.availabilityError()
     if (unavailable) return { errorCode: unavailable, topics: [] }
     if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
@@ -1050,6 +1080,85 @@ export class GroupCoordinator {
         partitions: t.partitionIndexes.map((i) => toFetched(i, group?.offsets.get(t.name)?.get(i))),
       })),
     }
+  }
+
+  // ---------------------------------------------------------------- transactional offsets
+
+  /**
+   * TxnOffsetCommit's group checks (KIP-447): a producer outside the group (no member id, generation -1) may commit;
+   * a member must be current and of the current generation, so a zombie of an old generation is refused.
+   */
+  validateTxnOffsetCommit(p: {
+    groupId: string
+    generationId: number
+    memberId: string
+    groupInstanceId: string | null
+  }): number {
+    const unavailable = this.availabilityError()
+    if (unavailable) return unavailable
+    if (!p.groupId) return ErrorCode.INVALID_GROUP_ID
+    const group = this.groups.get(p.groupId)
+    if (!group) return p.generationId >= 0 ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.NONE
+    if (p.memberId !== '') {
+      const err = this.validateCurrentMember(group, p.memberId, p.groupInstanceId)
+      if (err) return err
+    }
+    if (p.generationId >= 0 && p.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION
+    return ErrorCode.NONE
+  }
+
+  /** Checks an offset's metadata size as OffsetCommit does. */
+  offsetMetadataError(metadata: string | null): number {
+    if (metadata !== null && Buffer.byteLength(metadata) > this.maxOffsetMetadataBytes) {
+      return ErrorCode.OFFSET_METADATA_TOO_LARGE
+    }
+    return ErrorCode.NONE
+  }
+
+  /** Records offsets a transaction will commit; the transaction coordinator keeps them durable until it ends. */
+  addPendingTxnOffsets(producerId: number, groupId: string, offsets: PendingTxnOffset[]): void {
+    const byGroup = getOrCreate(this.pendingTxnOffsets, producerId, (): Map<string, PendingTxnOffset[]> => new Map())
+    const list = getOrCreate(byGroup, groupId, () => [])
+    for (const o of offsets) {
+      const i = list.findIndex((x) => x.topic === o.topic && x.partition === o.partition)
+      if (i >= 0) list[i] = o
+      else list.push(o)
+    }
+  }
+
+  /**
+   * The transaction's COMMIT marker for the group: its pending offsets become committed offsets (durably, before
+   * this resolves); on ABORT they are dropped. Calling it again for the same producer is harmless.
+   */
+  async completeTxnOffsets(producerId: number, groupIds: string[], commit: boolean): Promise<void> {
+    const byGroup = this.pendingTxnOffsets.get(producerId)
+    for (const groupId of groupIds) {
+      const pending = byGroup?.get(groupId) ?? []
+      if (commit && pending.length > 0) {
+        await this.store.append(
+          pending.map((o) => ({
+            key: encodeOffsetKey(groupId, o.topic, o.partition),
+            value: encodeOffsetValue(o.offset),
+          })),
+        )
+        let group = this.groups.get(groupId)
+        if (!group) {
+          group = new ClassicGroup(groupId, this.clock.now())
+          this.groups.set(groupId, group)
+        }
+        for (const o of pending) getOrCreate(group.offsets, o.topic, () => new Map()).set(o.partition, o.offset)
+      }
+      byGroup?.delete(groupId)
+    }
+    if (byGroup && byGroup.size === 0) this.pendingTxnOffsets.delete(producerId)
+  }
+
+  private hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      const list = byGroup.get(groupId)
+      if (list?.some((o) => o.topic === topic && o.partition === partition)) return true
+    }
+    return false
   }
 
   /** OffsetDelete: removes committed offsets unless a live consumer-protocol member subscribes to the topic. */

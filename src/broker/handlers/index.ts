@@ -1,4 +1,6 @@
 import type { HandlerSpec } from '../handler.ts'
+import { addOffsetsToTxnHandler } from './add-offsets-to-txn.ts'
+import { addPartitionsToTxnHandler } from './add-partitions-to-txn.ts'
 import { alterConfigsHandler } from './alter-configs.ts'
 import { apiVersionsHandler } from './api-versions.ts'
 import { createPartitionsHandler } from './create-partitions.ts'
@@ -9,6 +11,8 @@ import { deleteTopicsHandler } from './delete-topics.ts'
 import { describeClusterHandler } from './describe-cluster.ts'
 import { describeConfigsHandler } from './describe-configs.ts'
 import { describeGroupsHandler } from './describe-groups.ts'
+import { describeTransactionsHandler } from './describe-transactions.ts'
+import { endTxnHandler } from './end-txn.ts'
 import { fetchHandler } from './fetch.ts'
 import { findCoordinatorHandler } from './find-coordinator.ts'
 import { heartbeatHandler } from './heartbeat.ts'
@@ -18,6 +22,7 @@ import { joinGroupHandler } from './join-group.ts'
 import { leaveGroupHandler } from './leave-group.ts'
 import { listGroupsHandler } from './list-groups.ts'
 import { listOffsetsHandler } from './list-offsets.ts'
+import { listTransactionsHandler } from './list-transactions.ts'
 import { metadataHandler } from './metadata.ts'
 import { offsetCommitHandler } from './offset-commit.ts'
 import { offsetDeleteHandler } from './offset-delete.ts'
@@ -25,6 +30,7 @@ import { offsetFetchHandler } from './offset-fetch.ts'
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts'
 import { produceHandler } from './produce.ts'
 import { syncGroupHandler } from './sync-group.ts'
+import { txnOffsetCommitHandler } from './txn-offset-commit.ts'
 
 /** Every API this broker serves; ApiVersions advertises exactly these ranges. */
 export const allHandlers: readonly HandlerSpec[] = [
@@ -54,4 +60,10 @@ export const allHandlers: readonly HandlerSpec[] = [
   incrementalAlterConfigsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ]

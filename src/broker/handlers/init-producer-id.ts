@@ -2,6 +2,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { InitProducerIdRequest } from '../../protocol/generated/init-producer-id-request.ts'
 import type { InitProducerIdResponseInput } from '../../protocol/generated/init-producer-id-response.ts'
 import type { HandlerSpec } from '../handler.ts'
+import { fencingErrorFor } from '../txn/index.ts'
 
 /**
  * Idempotent producers get a fresh producer id at epoch 0 (as Kafka does for producers without a
@@ -22,7 +23,18 @@ export const initProducerIdHandler: HandlerSpec<InitProducerIdRequest, InitProdu
           producerEpoch: -1,
         }
       }
-      return handler.initProducerId(req, ctx)
+      const r = await handler.initProducerId({
+        transactionalId: req.transactionalId,
+        transactionTimeoutMs: req.transactionTimeoutMs,
+        producerId: ctx.apiVersion >= 3 ? Number(req.producerId) : -1,
+        producerEpoch: ctx.apiVersion >= 3 ? req.producerEpoch : -1,
+      })
+      return {
+        throttleTimeMs: 0,
+        errorCode: fencingErrorFor(r.errorCode, ctx.apiVersion, 4),
+        producerId: BigInt(r.producerId),
+        producerEpoch: r.producerEpoch,
+      }
     }
     const producerId = await ctx.services.topics.allocateProducerId()
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 }

@@ -11,16 +11,15 @@ export const offsetFetchHandler: HandlerSpec<OffsetFetchRequest, OffsetFetchResp
     const v = ctx.apiVersion
     const groups = ctx.services.groups
     if (v >= 8) {
-      // v8+ batches groups; requireStable is satisfied trivially while transactional offsets are not pending.
       return {
         groups: req.groups.map((g) => {
-          const r = groups.fetchOffsets(g.groupId, g.topics)
+          const r = groups.fetchOffsets(g.groupId, g.topics, req.requireStable)
           return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics }
         }),
       }
     }
     // v0 and v1 cannot send null topics (all offsets); v2+ can.
-    const r = groups.fetchOffsets(req.groupId, v >= 2 ? req.topics : (req.topics ?? []))
+    const r = groups.fetchOffsets(req.groupId, v >= 2 ? req.topics : (req.topics ?? []), v >= 7 && req.requireStable)
     if (v >= 2) return { errorCode: r.errorCode, topics: r.topics }
     // v0–v1 have no top-level error: a group-level error goes on every requested partition.
     if (r.errorCode === ErrorCode.NONE) return { topics: r.topics }

@@ -6,7 +6,8 @@ import type {
   ProduceResponseInput,
   TopicProduceResponseInput,
 } from '../../protocol/generated/produce-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import { Attributes, BatchOffsets, RECORD_BATCH_OVERHEAD } from '../../protocol/record-batch.ts'
+import type { HandlerSpec, RequestContext } from '../handler.ts'
 
 /**
  * Appends happen synchronously, in request order, before the handler first yields; the response then waits for
@@ -59,6 +60,12 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
           res.errorMessage = 'empty record set'
           continue
         }
+        const txnError = verifyTransactional(ctx, req.transactionalId, topic.name, pd.index, pd.records)
+        if (txnError) {
+          res.errorCode = txnError
+          res.errorMessage = 'transactional batch for a partition not in the ongoing transaction or a fenced producer'
+          continue
+        }
         try {
           const appended = log.append(pd.records, { isFromClient: true })
           res.baseOffset = BigInt(appended.baseOffset)
@@ -91,4 +98,34 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
     if (durable.length === 0) return response
     return Promise.all(durable).then(() => response)
   },
+}
+
+/**
+ * KIP-890 part 1: a transactional batch is accepted only from the current producer of its transactional id and only
+ * for a partition added to the ongoing transaction, so a zombie or a late batch after EndTxn cannot slip into a
+ * partition whose log has not yet seen the bumped epoch. Reads the first batch header only (all batches of one
+ * produce request come from one producer); a malformed buffer is left to the log's validation.
+ */
+function verifyTransactional(
+  ctx: RequestContext,
+  transactionalId: string | null,
+  topic: string,
+  partition: number,
+  records: Buffer,
+): number {
+  if (records.length < RECORD_BATCH_OVERHEAD) return ErrorCode.NONE
+  const transactional = (records.readInt16BE(BatchOffsets.attributes) & Attributes.TRANSACTIONAL) !== 0
+  if (!transactional) return ErrorCode.NONE
+  const txns = ctx.services.transactions
+  if (!txns) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+  if (transactionalId === null) return ErrorCode.INVALID_TXN_STATE
+  return txns.verifyTransactionalProduce(
+    {
+      transactionalId,
+      producerId: Number(records.readBigInt64BE(BatchOffsets.producerId)),
+      producerEpoch: records.readInt16BE(BatchOffsets.producerEpoch),
+    },
+    topic,
+    partition,
+  )
 }
