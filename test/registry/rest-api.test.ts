@@ -196,6 +196,21 @@ describe('registry REST API (Confluent-compatible)', () => {
     assert.equal((await r.call('PUT', '/mode', { mode: 'BOGUS' })).body.error_code, 42204)
   })
 
+  it('IMPORT mode keeps the ids and versions of copied schemas', async () => {
+    const refused = await r.call('PUT', '/mode', { mode: 'IMPORT' })
+    assert.equal(refused.body.error_code, 42205, 'a non-empty registry needs force=true')
+    assert.deepEqual((await r.call('PUT', '/mode/imported?force=true', { mode: 'IMPORT' })).body, { mode: 'IMPORT' })
+    const res = await r.call('POST', '/subjects/imported/versions', { schema: '"float"', id: 500, version: 7 })
+    assert.equal(res.status, 200, JSON.stringify(res.body))
+    assert.equal(res.body.id, 500)
+    assert.deepEqual((await r.call('GET', '/subjects/imported/versions')).body, [7])
+    const clash = await r.call('POST', '/subjects/imported/versions', { schema: '"double"', id: 500, version: 8 })
+    assert.equal(clash.body.error_code, 42205, 'an id already holding another schema cannot be overwritten')
+    await r.call('DELETE', '/mode/imported')
+    const next = await r.call('POST', '/subjects/fresh-after-import/versions', { schema: '"null"' })
+    assert.ok(next.body.id > 500, 'new ids continue after imported ones')
+  })
+
   it('normalizes on request so equivalent schemas match', async () => {
     const a = { type: 'record', name: 'N', namespace: 'ns', fields: [{ name: 'f', type: { type: 'int' } }] }
     const b = { namespace: 'ns', name: 'N', type: 'record', fields: [{ type: 'int', name: 'f' }] }
