@@ -1,7 +1,6 @@
 /**
  * KafkaJS 2.2.4 (non-flexible request versions) against the broker: compression codecs, consume positions,
- * offsets by timestamp, a rebalancing group, committed offsets across a restart, idempotent and transactional
- * producers.
+ * offsets by timestamp, a rebalancing group, committed offsets across a restart, the idempotent producer.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -411,14 +410,7 @@ describe('KafkaJS conformance', () => {
     }
     await c.disconnect()
   })
-
-  test('transactional producer is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED', async () => {
-    const p = await producer({ transactionalId: 'kjs-tx', idempotent: true, maxInFlightRequests: 1 })
-    await assert.rejects(p.transaction(), (err: Error & { type?: string }) => {
-      assert.equal(err.type, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', err.message)
-      return true
-    })
-  })
+  // Transactional producers are exercised with KafkaJS in test/broker/txn/kafkajs.test.ts.
 })
 
 /** A tiny condition waiter: callers re-check a predicate whenever something they watch changed. */

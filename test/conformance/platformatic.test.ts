@@ -1,7 +1,7 @@
 /**
  * @platformatic/kafka 1.x (flexible request versions) against the broker: compression codecs, consume modes
  * earliest/latest/committed, offsets by timestamp, a rebalancing group, committed offsets across a restart, and
- * the idempotent producer.
+ * the idempotent and transactional producers.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -444,5 +444,51 @@ describe('@platformatic/kafka conformance', () => {
         sent.filter((m) => m.partition === partition).map((m, i) => [BigInt(i), m.key, m.value, m.headers]),
       )
     }
+  })
+  test('transactional producer: committed transactions are read_committed-visible, aborted ones are not', async () => {
+    const topic = 'pk-transactions'
+    await createTopic(topic)
+    const p = producer({ transactionalId: 'pk-tx', idempotent: true })
+    const run = async (values: string[], outcome: 'commit' | 'abort') => {
+      const tx = await p.beginTransaction()
+      await tx.send({ messages: values.map((value) => ({ topic, partition: 0, key: value, value })) })
+      await (outcome === 'commit' ? tx.commit() : tx.abort())
+    }
+    await run(['a', 'b'], 'commit')
+    await run(['x'], 'abort')
+    await run(['c'], 'commit')
+
+    const committed = await consume(consumer('pk-tx-committed'), {
+      topics: [topic],
+      mode: 'earliest',
+      isolationLevel: 1,
+    })
+    await committed.conditions.until(() => committed.received.length >= 3, 'read_committed records')
+    const uncommitted = await consume(consumer('pk-tx-uncommitted'), {
+      topics: [topic],
+      mode: 'earliest',
+      isolationLevel: 0,
+    })
+    await uncommitted.conditions.until(() => uncommitted.received.length >= 4, 'read_uncommitted records')
+    // Each transaction ends with a control record, which takes an offset but is never delivered.
+    assert.deepEqual(
+      uncommitted.received.map((m) => [m.offset, m.value]),
+      [
+        [0n, 'a'],
+        [1n, 'b'],
+        [3n, 'x'],
+        [5n, 'c'],
+      ],
+    )
+    // Wait for the end of the log so a late aborted record would have shown up.
+    await committed.conditions.until(() => committed.received.some((m) => m.value === 'c'), 'the last commit')
+    assert.deepEqual(
+      committed.received.map((m) => [m.offset, m.value]),
+      [
+        [0n, 'a'],
+        [1n, 'b'],
+        [5n, 'c'],
+      ],
+    )
   })
 })

@@ -9,7 +9,12 @@ import { after, before, describe, test } from 'node:test'
 import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../../src/protocol/primitives.ts'
-import { batchSizeAt, decodeRecordBatches, encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
+import {
+  batchSizeAt,
+  decodeRecordBatches,
+  type EncodeBatchOptions,
+  encodeRecordBatchSync,
+} from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
 
 const SAFETY_MS = 20000
@@ -103,9 +108,17 @@ describe('protocol edges over the wire', () => {
     opened.push(w)
     return w
   }
-  async function createTopic(name: string, numPartitions = 1): Promise<void> {
+  async function createTopic(name: string, numPartitions = 1, configs: Record<string, string> = {}): Promise<void> {
     const res = await wire.call(ApiKeys.CreateTopics, 5, {
-      topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+      topics: [
+        {
+          name,
+          numPartitions,
+          replicationFactor: 1,
+          assignments: [],
+          configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        },
+      ],
       timeoutMs: 5000,
       validateOnly: false,
     })
@@ -115,16 +128,21 @@ describe('protocol edges over the wire', () => {
     topic: string,
     records: { key?: string; value: string; timestamp?: number }[],
     partition = 0,
-  ): Promise<{ errorCode: number; baseOffset: bigint; batch: Buffer }> {
-    const batch = encodeRecordBatchSync({ records })
+    batchOptions: Partial<EncodeBatchOptions> = {},
+    acks = -1,
+  ): Promise<{ errorCode: number; baseOffset: bigint; logAppendTimeMs: bigint; batch: Buffer }> {
+    const batch = encodeRecordBatchSync({ ...batchOptions, records })
+    return produceBatch(topic, batch, partition, acks)
+  }
+  async function produceBatch(topic: string, batch: Buffer, partition = 0, acks = -1) {
     const res = await wire.call(ApiKeys.Produce, PRODUCE_V, {
       transactionalId: null,
-      acks: -1,
+      acks,
       timeoutMs: 5000,
       topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
     })
     const p = res.responses[0].partitionResponses[0]
-    return { errorCode: p.errorCode, baseOffset: p.baseOffset, batch }
+    return { errorCode: p.errorCode, baseOffset: p.baseOffset, logAppendTimeMs: p.logAppendTimeMs, batch }
   }
   function fetchBody(
     partitions: { topic: string; partition: number; offset: bigint; maxBytes?: number }[],
@@ -426,5 +444,137 @@ describe('protocol edges over the wire', () => {
         produced.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION,
       `produce to an invalid name is refused (${produced.errorCode})`,
     )
+  })
+  test('idempotent produce: a retried batch is acknowledged once, a sequence gap is refused', async () => {
+    const topic = 'edge-idempotent'
+    await createTopic(topic)
+    const init = await wire.call(ApiKeys.InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    })
+    assert.equal(init.errorCode, ErrorCode.NONE)
+    assert.ok(init.producerId >= 0n)
+    assert.equal(init.producerEpoch, 0)
+    const producer = { producerId: Number(init.producerId), producerEpoch: 0 }
+    const first = encodeRecordBatchSync({
+      ...producer,
+      baseSequence: 0,
+      records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }],
+    })
+    assert.deepEqual(
+      [(await produceBatch(topic, first)).errorCode, (await produceBatch(topic, first)).errorCode],
+      [ErrorCode.NONE, ErrorCode.NONE],
+    )
+    const retried = await produceBatch(topic, first)
+    assert.equal(retried.baseOffset, 0n, 'a duplicate is answered with the offset it was first written at')
+    const next = await produce(topic, [{ value: 'd' }], 0, { ...producer, baseSequence: 3 })
+    assert.deepEqual([next.errorCode, next.baseOffset], [ErrorCode.NONE, 3n])
+    const gap = await produce(topic, [{ value: 'x' }], 0, { ...producer, baseSequence: 10 })
+    assert.equal(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
+    const fetched = await fetchOne(topic, 0, 0n)
+    const values = (await decodeRecordBatches(fetched.records!)).flatMap((b) =>
+      b.records.map((r) => [r.offset, r.value?.toString()]),
+    )
+    assert.deepEqual(values, [
+      [0, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'd'],
+    ])
+    const second = await wire.call(ApiKeys.InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    })
+    assert.notEqual(second.producerId, init.producerId, 'every InitProducerId hands out a new producer id')
+  })
+
+  test('InitProducerId with a transactional id keeps the producer id and bumps the epoch', async () => {
+    const init = () =>
+      wire.call(ApiKeys.InitProducerId, 4, {
+        transactionalId: 'edge-tx',
+        transactionTimeoutMs: 60000,
+        producerId: -1n,
+        producerEpoch: -1,
+      })
+    const first = await init()
+    assert.equal(first.errorCode, ErrorCode.NONE)
+    const second = await init()
+    assert.equal(second.errorCode, ErrorCode.NONE)
+    assert.deepEqual([second.producerId, second.producerEpoch], [first.producerId, first.producerEpoch + 1])
+  })
+
+  test('acks=0 gets no response; invalid acks get INVALID_REQUIRED_ACKS', async () => {
+    const topic = 'edge-acks'
+    await createTopic(topic)
+    // Fire-and-forget: the next frame on the connection must answer the Metadata request, not the produce.
+    const w = await connect()
+    const silent = w.call(ApiKeys.Produce, PRODUCE_V, {
+      transactionalId: null,
+      acks: 0,
+      timeoutMs: 5000,
+      topicData: [
+        { name: topic, partitionData: [{ index: 0, records: encodeRecordBatchSync({ records: [{ value: 'q' }] }) }] },
+      ],
+    })
+    silent.catch(() => {})
+    const md = w.call(ApiKeys.Metadata, METADATA_V, {
+      topics: [{ name: topic }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    // The wire matches frames in order: the first frame back goes to the produce call and must be Metadata's.
+    await assert.rejects(silent, /correlation|Expected/)
+    w.close()
+    md.catch(() => {})
+    assert.equal((await fetchOne(topic, 0, 0n)).highWatermark, 1n, 'the acks=0 record was written')
+    assert.equal((await produce(topic, [{ value: 'r' }], 0, {}, 2)).errorCode, ErrorCode.INVALID_REQUIRED_ACKS)
+    assert.equal((await fetchOne(topic, 0, 0n)).highWatermark, 1n, 'nothing written with invalid acks')
+  })
+
+  test('stored batches carry leader epoch 0; OffsetForLeaderEpoch answers the log end for epoch 0', async () => {
+    const topic = 'edge-epochs'
+    await createTopic(topic)
+    // Clients send partitionLeaderEpoch -1; the leader stamps its own epoch on append.
+    await produce(topic, [{ value: 'a' }, { value: 'b' }], 0, { partitionLeaderEpoch: -1 })
+    const [batch] = await decodeRecordBatches((await fetchOne(topic, 0, 0n)).records!)
+    assert.equal(batch!.header.partitionLeaderEpoch, 0)
+    const res = await wire.call(ApiKeys.OffsetForLeaderEpoch, 3, {
+      replicaId: -1,
+      topics: [
+        {
+          topic,
+          partitions: [
+            { partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 },
+            { partition: 1, currentLeaderEpoch: 0, leaderEpoch: 0 },
+          ],
+        },
+      ],
+    })
+    const [p0, p1] = res.topics[0].partitions
+    assert.deepEqual([p0.errorCode, p0.leaderEpoch, p0.endOffset], [ErrorCode.NONE, 0, 2n])
+    assert.equal(p1.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  })
+
+  test('message.timestamp.type=LogAppendTime: the broker stamps append time on produce, fetch and lookups', async () => {
+    const topic = 'edge-append-time'
+    await createTopic(topic, 1, { 'message.timestamp.type': 'LogAppendTime' })
+    const old = Date.now() - 86_400_000
+    const before = Date.now()
+    const res = await produce(topic, [
+      { value: 'a', timestamp: old },
+      { value: 'b', timestamp: old + 1 },
+    ])
+    assert.equal(res.errorCode, ErrorCode.NONE)
+    assert.ok(res.logAppendTimeMs >= BigInt(before), `logAppendTimeMs ${res.logAppendTimeMs} is the append time`)
+    const [batch] = await decodeRecordBatches((await fetchOne(topic, 0, 0n)).records!)
+    assert.equal(batch!.header.timestampType, 1)
+    assert.equal(BigInt(batch!.header.maxTimestamp), res.logAppendTimeMs)
+    const found = await listOffset(topic, BigInt(old + 1))
+    assert.deepEqual([found.offset, found.timestamp], [0n, res.logAppendTimeMs])
   })
 })
