@@ -16,6 +16,7 @@ function load(name: string): Json | undefined {
 }
 
 const out: string[] = []
+const spreadCells = (v: Json) => [fmt(v.min, 0), fmt(v.median, 0), fmt(v.max, 0)]
 const table = (header: string[], rows: (string | number)[][]) => {
   out.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`)
   for (const r of rows) out.push(`| ${r.join(' | ')} |`)
@@ -65,6 +66,8 @@ if (tp) {
       met(t.met, t.value ?? Number.NaN),
     ]),
   )
+  for (const c of tp.context ?? []) out.push(`- ${c.name}: ${fmt(c.value ?? Number.NaN, 2)}`)
+  if (tp.context?.length) out.push('')
   for (const [system, why] of Object.entries(tp.skipped ?? {})) out.push(`Skipped ${system}: ${why}`, '')
 }
 
@@ -115,6 +118,12 @@ if (st) {
         fmt(st.restartMs.median, 0),
         fmt(st.restartMs.max, 0),
       ],
+      ...(st.brokerStartupMs
+        ? [
+            ['broker-reported startupMs, empty', ...spreadCells(st.brokerStartupMs.empty)],
+            [`broker-reported startupMs, ${st.partitions} partitions`, ...spreadCells(st.brokerStartupMs.restart)],
+          ]
+        : []),
       ['shutdown (SIGTERM → exit)', fmt(st.stopMs.min, 0), fmt(st.stopMs.median, 0), fmt(st.stopMs.max, 0)],
     ],
   )

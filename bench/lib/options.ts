@@ -62,7 +62,7 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     recordBytes: envInt('BENCH_RECORD_BYTES', 1024),
     batchRecords: envInt('BENCH_BATCH_RECORDS', 1000),
     inflight: envInt('BENCH_INFLIGHT', 4),
-    volumeMiB: envInt('BENCH_VOLUME_MIB', q(256, 32)),
+    volumeMiB: envInt('BENCH_VOLUME_MIB', q(512, 32)),
     fetchBytes: envInt('BENCH_FETCH_BYTES', 1024 * 1024),
     limitDiskMiB: envInt('BENCH_LIMIT_DISK_MIB', q(256, 32)),
     limitSyncEvery: envInt('BENCH_LIMIT_SYNC_EVERY', envInt('BENCH_INFLIGHT', 4)),

@@ -128,7 +128,12 @@ export interface TributaryStartOptions {
 }
 
 /** The broker CLI as a user runs it from a checkout. */
-export function tributaryCommand(dataDir: string, port: number, properties: Record<string, string> = {}): string[] {
+export function tributaryCommand(
+  dataDir: string,
+  port: number,
+  properties: Record<string, string> = {},
+  logLevel = 'warn',
+): string[] {
   const sets = Object.entries(properties).flatMap(([k, v]) => ['--set', `${k}=${v}`])
   // e.g. BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/results/profiles" to profile the broker.
   const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
@@ -145,7 +150,7 @@ export function tributaryCommand(dataDir: string, port: number, properties: Reco
     '--host',
     HOST,
     '--log-level',
-    'warn',
+    logLevel,
     ...sets,
   ]
 }
