@@ -36,7 +36,10 @@ export const addPartitionsToTxnHandler: HandlerSpec<AddPartitionsToTxnRequest, A
     const byTopic = new Map<string, AddPartitionsToTxnTopicResultInput>()
     for (const r of results) {
       let t = byTopic.get(r.topic)
-      if (!t) byTopic.set(r.topic, (t = { name: r.topic, resultsByPartition: [] }))
+      if (!t) {
+        t = { name: r.topic, resultsByPartition: [] }
+        byTopic.set(r.topic, t)
+      }
       t.resultsByPartition!.push({
         partitionIndex: r.partition,
         partitionErrorCode: fencingErrorFor(r.errorCode, ctx.apiVersion, 2),

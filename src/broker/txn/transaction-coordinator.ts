@@ -215,7 +215,7 @@ export class TransactionCoordinator {
       const current = entry.record
       const isNew = current.producerId < 0
       if (!isNew && p.producerId >= 0) {
-        // KIP-360: a producer naming its id must be the current one (or retrying right after our bump).
+        // KIP-360: a producer naming its id must hold the current epoch, or the one its timed-out transaction lost.
         const sameProducer = p.producerId === current.producerId
         const knownEpoch = p.producerEpoch === current.producerEpoch || p.producerEpoch === current.lastProducerEpoch
         if (!sameProducer || !knownEpoch) return fail(ErrorCode.PRODUCER_FENCED)
@@ -223,7 +223,7 @@ export class TransactionCoordinator {
       if (current.state === 'Ongoing') {
         // A new incarnation of the producer: its predecessor's transaction is aborted under a bumped epoch, which
         // fences the predecessor everywhere the markers land.
-        const fenced = await this.abortOngoing(p.transactionalId, entry, 'fenced by a new producer instance')
+        const fenced = await this.abortOngoing(p.transactionalId, entry, 'fenced by a new producer instance', false)
         if (fenced) return fail(fenced)
       } else if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') {
         await this.complete(p.transactionalId, entry)
@@ -237,9 +237,10 @@ export class TransactionCoordinator {
         next.producerEpoch = 0
         next.lastProducerEpoch = -1
       } else {
-        next.lastProducerEpoch = next.producerEpoch
         next.producerEpoch++
       }
+      // Only a timeout abort leaves a re-initializable old epoch behind (see TransactionRecord.lastProducerEpoch).
+      next.lastProducerEpoch = -1
       next.timeoutMs = p.transactionTimeoutMs
       next.state = 'Empty'
       next.startTimestamp = -1
@@ -272,7 +273,10 @@ export class TransactionCoordinator {
     const err = await this.extendTransaction(id, (next) => {
       for (const tp of all) {
         let set = next.partitions.get(tp.topic)
-        if (!set) next.partitions.set(tp.topic, (set = new Set()))
+        if (!set) {
+          set = new Set()
+          next.partitions.set(tp.topic, set)
+        }
         set.add(tp.partition)
       }
     })
@@ -584,13 +588,17 @@ export class TransactionCoordinator {
    * Aborts the ongoing transaction under a bumped epoch (Kafka's PrepareEpochFence then PrepareAbort), so the old
    * producer's later requests and writes are refused. Returns an error code when the abort could not be completed.
    */
-  private async abortOngoing(transactionalId: string, entry: TxnEntry, reason: string): Promise<number> {
+  private async abortOngoing(
+    transactionalId: string,
+    entry: TxnEntry,
+    reason: string,
+    timedOut: boolean,
+  ): Promise<number> {
     this.clearTimeout(entry)
     const prepared = cloneTransactionRecord(entry.record)
-    if (prepared.producerEpoch >= MAX_EPOCH) {
-      // No epoch left to fence with; the markers go out under the current one and a new producer id follows.
-    } else {
-      prepared.lastProducerEpoch = prepared.producerEpoch
+    // With no epoch left to fence with, the markers go out under the current one and a new producer id follows.
+    if (prepared.producerEpoch < MAX_EPOCH) {
+      prepared.lastProducerEpoch = timedOut ? prepared.producerEpoch : -1
       prepared.producerEpoch++
     }
     prepared.state = 'PrepareAbort'
@@ -616,7 +624,7 @@ export class TransactionCoordinator {
           this.armTimeout(transactionalId, entry)
           return
         }
-        await this.abortOngoing(transactionalId, entry, `timed out after ${cur.timeoutMs} ms`)
+        await this.abortOngoing(transactionalId, entry, `timed out after ${cur.timeoutMs} ms`, true)
       }).catch((err) => this.logger.warn('aborting a timed out transaction failed', { transactionalId, err }))
     }, delay)
   }

@@ -48,7 +48,10 @@ export interface TxnOffset {
 export interface TransactionRecord {
   producerId: number
   producerEpoch: number
-  /** The epoch before the last bump (-1 when none): a producer retrying InitProducerId with it is not a zombie. */
+  /**
+   * The epoch a transaction timeout took away (-1 when none): its producer may still re-initialize with it (KIP-360).
+   * A bump by InitProducerId clears it, so a zombie fenced by a successor can never get the successor's epoch.
+   */
   lastProducerEpoch: number
   timeoutMs: number
   state: TransactionState
@@ -95,6 +98,7 @@ export function encodeTransactionValue(t: TransactionRecord): Buffer {
 }
 
 export function decodeTransactionValue(value: Buffer): TransactionRecord {
+  // biome-ignore lint/suspicious/noExplicitAny: untrusted JSON, each field is read with a default
   const j = JSON.parse(value.toString('utf8')) as Record<string, any>
   if (j.v !== VALUE_VERSION) {
     throw new TributaryError('TRB_TXN_STATE_UNKNOWN_VERSION', `unsupported transaction state value version ${j.v}`)
@@ -114,6 +118,7 @@ export function decodeTransactionValue(value: Buffer): TransactionRecord {
       ((j.partitions ?? []) as { topic: string; partitions: number[] }[]).map((p) => [p.topic, new Set(p.partitions)]),
     ),
     groups: new Set((j.groups ?? []) as string[]),
+    // biome-ignore lint/suspicious/noExplicitAny: as above
     offsets: ((j.offsets ?? []) as Record<string, any>[]).map((o) => ({
       group: o.group,
       topic: o.topic,
