@@ -13,6 +13,7 @@ import {
   batchSizeAt,
   decodeRecordBatches,
   type EncodeBatchOptions,
+  encodeRecordBatch,
   encodeRecordBatchSync,
 } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
@@ -131,7 +132,7 @@ describe('protocol edges over the wire', () => {
     batchOptions: Partial<EncodeBatchOptions> = {},
     acks = -1,
   ): Promise<{ errorCode: number; baseOffset: bigint; logAppendTimeMs: bigint; batch: Buffer }> {
-    const batch = encodeRecordBatchSync({ ...batchOptions, records })
+    const batch = await encodeRecordBatch({ ...batchOptions, records })
     return produceBatch(topic, batch, partition, acks)
   }
   async function produceBatch(topic: string, batch: Buffer, partition = 0, acks = -1) {
@@ -276,6 +277,7 @@ describe('protocol edges over the wire', () => {
     assert.equal(deleted.topics[0].partitions[0].errorCode, ErrorCode.NONE)
     const before = await fetchOne(topic, 0, 1n)
     assert.equal(before.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE)
+    assert.equal((await listOffset(topic, -2n)).offset, 2n, 'earliest follows the new log start')
     const fromStart = await fetchOne(topic, 0, 2n)
     assert.equal(fromStart.errorCode, ErrorCode.NONE)
     assert.equal(fromStart.logStartOffset, 2n)
@@ -577,4 +579,29 @@ describe('protocol edges over the wire', () => {
     const found = await listOffset(topic, BigInt(old + 1))
     assert.deepEqual([found.offset, found.timestamp], [0n, res.logAppendTimeMs])
   })
+  for (const [name, compression] of [
+    ['gzip', 1],
+    ['snappy', 2],
+    ['lz4', 3],
+  ] as const) {
+    test(`ListOffsets by timestamp and max-timestamp look inside ${name}-compressed batches`, async () => {
+      const topic = `edge-ts-${name}`
+      await createTopic(topic)
+      const base = Date.now() - 60000
+      await produce(
+        topic,
+        [0, 10, 30, 20].map((d, i) => ({ value: `v${i}`, timestamp: base + d })),
+        0,
+        { compression },
+      )
+      const [stored] = await decodeRecordBatches((await fetchOne(topic, 0, 0n)).records!)
+      assert.equal(stored!.header.compression, compression, 'the batch is stored compressed')
+      const byTs = await listOffset(topic, BigInt(base + 5))
+      assert.deepEqual([byTs.offset, byTs.timestamp], [1n, BigInt(base + 10)])
+      const later = await listOffset(topic, BigInt(base + 15))
+      assert.deepEqual([later.offset, later.timestamp], [2n, BigInt(base + 30)])
+      const max = await listOffset(topic, -3n)
+      assert.deepEqual([max.offset, max.timestamp], [2n, BigInt(base + 30)])
+    })
+  }
 })
