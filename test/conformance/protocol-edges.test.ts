@@ -604,4 +604,111 @@ describe('protocol edges over the wire', () => {
       assert.deepEqual([max.offset, max.timestamp], [2n, BigInt(base + 30)])
     })
   }
+  test('a long-polling Fetch keeps waiting until minBytes have accumulated over several appends', async (t) => {
+    const waiters = broker.broker?.services.appendWaiters
+    if (!waiters) {
+      t.skip('needs the in-process broker to observe the parked fetch')
+      return
+    }
+    const topic = 'edge-min-bytes'
+    await createTopic(topic)
+    const poller = await connect()
+    const original = waiters.wait.bind(waiters)
+    let parkedTimes = 0
+    const parkedChanged: (() => void)[] = []
+    waiters.wait = (...args) => {
+      parkedTimes++
+      for (const f of parkedChanged.splice(0)) f()
+      return original(...args)
+    }
+    const parkedAtLeast = (n: number) =>
+      within(
+        new Promise<void>((resolve) => {
+          const check = () => (parkedTimes >= n ? resolve() : parkedChanged.push(check))
+          check()
+        }),
+        `the fetch to park ${n} times`,
+      )
+    try {
+      const one = await encodeRecordBatch({ records: [{ value: 'one' }] })
+      let answered = false
+      const pending = fetchOne(topic, 0, 0n, { maxWaitMs: 15000, minBytes: one.length + 1 }, poller).then((r) => {
+        answered = true
+        return r
+      })
+      await parkedAtLeast(1)
+      await produceBatch(topic, one)
+      // Woken by the first append, the fetch finds fewer than minBytes and parks again.
+      await parkedAtLeast(2)
+      assert.equal(answered, false, 'one batch is below minBytes')
+      await produce(topic, [{ value: 'two' }])
+      const res = await pending
+      const values = (await decodeRecordBatches(res.records!)).flatMap((b) => b.records.map((r) => r.value?.toString()))
+      assert.deepEqual(values, ['one', 'two'])
+    } finally {
+      waiters.wait = original
+    }
+  })
+
+  test('responses on one connection come back in request order, even behind a parked Fetch', async () => {
+    const topic = 'edge-ordering'
+    await createTopic(topic)
+    const w = await connect()
+    // The Fetch waits up to maxWait for data that never comes; the Metadata behind it must not overtake it.
+    const fetched = w.call(
+      ApiKeys.Fetch,
+      FETCH_V,
+      fetchBody([{ topic, partition: 0, offset: 0n }], { maxWaitMs: 300, minBytes: 1 }),
+    )
+    const md = metadata([topic], false, w)
+    const [f, m] = await Promise.all([fetched, md])
+    assert.equal(f.responses[0].partitions[0].errorCode, ErrorCode.NONE)
+    assert.equal(m.topics[0]!.name, topic)
+  })
+
+  test('Fetch v13+ addresses topics by id: UNKNOWN_TOPIC_ID for an id that does not exist', async () => {
+    const topic = 'edge-topic-id'
+    await createTopic(topic)
+    await produce(topic, [{ value: 'by-id' }])
+    const md = await wire.call(ApiKeys.Metadata, 12, {
+      topics: [{ name: topic }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    const topicId: string = md.topics[0].topicId
+    assert.notEqual(topicId, '00000000-0000-0000-0000-000000000000')
+    const byId = (id: string) =>
+      wire.call(ApiKeys.Fetch, 16, {
+        ...fetchBody([{ topic: '', partition: 0, offset: 0n }]),
+        topics: [
+          {
+            topicId: id,
+            partitions: [
+              {
+                partition: 0,
+                fetchOffset: 0n,
+                partitionMaxBytes: 1048576,
+                currentLeaderEpoch: -1,
+                logStartOffset: -1n,
+              },
+            ],
+          },
+        ],
+      })
+    const ok = await byId(topicId)
+    assert.equal(ok.responses[0].topicId, topicId)
+    const values = (await decodeRecordBatches(ok.responses[0].partitions[0].records)).flatMap((b) =>
+      b.records.map((r) => r.value?.toString()),
+    )
+    assert.deepEqual(values, ['by-id'])
+    const missing = await byId('0f0e0d0c-0b0a-0908-0706-050403020100')
+    assert.equal(missing.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID)
+    // Metadata v12 looks a topic up by id when the name is null.
+    const named = await wire.call(ApiKeys.Metadata, 12, {
+      topics: [{ name: null, topicId }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    assert.deepEqual([named.topics[0].errorCode, named.topics[0].name], [ErrorCode.NONE, topic])
+  })
 })
