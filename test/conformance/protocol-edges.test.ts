@@ -711,4 +711,25 @@ describe('protocol edges over the wire', () => {
     })
     assert.deepEqual([named.topics[0].errorCode, named.topics[0].name], [ErrorCode.NONE, topic])
   })
+  test('Produce with more than one batch for a partition: INVALID_RECORD, nothing stored', async () => {
+    const topic = 'edge-two-batches'
+    await createTopic(topic)
+    const plain = encodeRecordBatchSync({ records: [{ value: 'plain' }] })
+    const second = encodeRecordBatchSync({ records: [{ value: 'second' }] })
+    const res = await produceBatch(topic, Buffer.concat([plain, second]))
+    assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+    // A transactional batch behind a plain one must not slip past the transaction checks either.
+    const zombie = encodeRecordBatchSync({
+      producerId: 999_999,
+      producerEpoch: 0,
+      baseSequence: 0,
+      isTransactional: true,
+      records: [{ value: 'zombie' }],
+    })
+    const smuggled = await produceBatch(topic, Buffer.concat([plain, zombie]))
+    assert.notEqual(smuggled.errorCode, ErrorCode.NONE)
+    const fetched = await fetchOne(topic, 0, 0n)
+    assert.equal(fetched.highWatermark, 0n, 'nothing was appended')
+    assert.equal((await produceBatch(topic, plain)).errorCode, ErrorCode.NONE, 'one batch is fine')
+  })
 })

@@ -6,7 +6,13 @@ import type {
   ProduceResponseInput,
   TopicProduceResponseInput,
 } from '../../protocol/generated/produce-response.ts'
-import { Attributes, BatchOffsets, RECORD_BATCH_OVERHEAD } from '../../protocol/record-batch.ts'
+import {
+  Attributes,
+  BatchOffsets,
+  batchSizeAt,
+  LOG_OVERHEAD,
+  RECORD_BATCH_OVERHEAD,
+} from '../../protocol/record-batch.ts'
 import type { HandlerSpec, RequestContext } from '../handler.ts'
 
 /**
@@ -58,6 +64,15 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
         if (!pd.records || pd.records.length === 0) {
           res.errorCode = ErrorCode.CORRUPT_MESSAGE
           res.errorMessage = 'empty record set'
+          continue
+        }
+        const firstBatchSize = batchSizeAt(pd.records, 0)
+        if (firstBatchSize >= LOG_OVERHEAD && firstBatchSize < pd.records.length) {
+          // As Kafka (Produce v3+): one batch per partition. A second batch would also escape the transactional
+          // check below, which reads the first batch header only.
+          res.errorCode = ErrorCode.INVALID_RECORD
+          res.errorMessage = 'Produce requests must contain exactly one record batch per partition'
+          res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: res.errorMessage }]
           continue
         }
         const txnError = verifyTransactional(ctx, req.transactionalId, topic.name, pd.index, pd.records)
