@@ -10,6 +10,7 @@ import { decompress as zstdDecompress } from 'fzstd'
 import kafkajs from 'kafkajs'
 import * as lz4 from 'lz4-napi'
 import * as snappy from 'snappy'
+import { readBatchHeader } from '../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../test/helpers/broker.ts'
 
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = kafkajs
@@ -216,6 +217,79 @@ describe('kcat against the broker', () => {
       )
     })
   }
+
+  test("kcat -P with enable.idempotence=true and headers (-H): librdkafka's idempotent producer", async () => {
+    const topic = 'kc-idempotent'
+    await createTopic(topic)
+    const values = Array.from({ length: 50 }, (_, i) => `k${i}:v${i}`)
+    await kcat(
+      [
+        '-b',
+        broker.bootstrap,
+        '-P',
+        '-t',
+        topic,
+        '-p',
+        '0',
+        '-K',
+        ':',
+        '-H',
+        'trace=abc',
+        '-X',
+        'enable.idempotence=true',
+        '-X',
+        'linger.ms=5',
+      ],
+      `${values.join('\n')}\n`,
+    )
+    const got = await readAll(topic, 50)
+    assert.deepEqual(
+      got.map((m) => `${m.key}:${m.value}`),
+      values,
+    )
+    assert.ok(got.every((m, i) => m.offset === String(i) && m.headers?.trace?.toString() === 'abc'))
+    if (broker.local) {
+      // The batches carry the producer id and sequences librdkafka got from InitProducerId.
+      const log = broker.broker!.services.topics.partitionLog(topic, 0)!
+      const { records } = await log.read(0, 1 << 20, { minOneMessage: true })
+      const header = readBatchHeader(records, 0)
+      assert.ok(header.producerId >= 0, `producer id ${header.producerId}`)
+      assert.equal(header.baseSequence, 0)
+    }
+    const { stdout } = await kcat(['-b', broker.bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J'])
+    const first = JSON.parse(stdout.split('\n')[0]!) as {
+      key: string
+      payload: string
+      headers: string[]
+      offset: number
+    }
+    assert.deepEqual([first.key, first.payload, first.headers, first.offset], ['k0', 'v0', ['trace', 'abc'], 0])
+  })
+
+  test('kcat -C -o s@<timestamp> starts at the first record at or after the timestamp', async () => {
+    const topic = 'kc-from-time'
+    await createTopic(topic)
+    const p = await producer()
+    const base = Date.now() - 3_600_000
+    await p.send({
+      topic,
+      messages: [0, 1000, 2000, 3000].map((d, i) => ({ value: `m${i}`, timestamp: String(base + d) })),
+    })
+    const { stdout } = await kcat([
+      '-b',
+      broker.bootstrap,
+      '-C',
+      '-t',
+      topic,
+      '-o',
+      `s@${base + 1500}`,
+      '-e',
+      '-q',
+      '-f',
+      '%o|%s|%T\n',
+    ])
+    assert.equal(stdout, `2|m2|${base + 2000}\n3|m3|${base + 3000}\n`)
+  })
 
   test('kcat -G consumes as a group and commits its offsets', async () => {
     const topic = 'kc-group'
