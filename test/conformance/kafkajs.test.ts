@@ -410,6 +410,54 @@ describe('KafkaJS conformance', () => {
     }
     await c.disconnect()
   })
+  test('clients stay connected across a broker restart: idempotent producer and group consumer carry on', async (t) => {
+    if (!broker.local) {
+      t.skip('needs a local broker to restart')
+      return
+    }
+    const topic = 'kjs-live-restart'
+    await createTopic(topic)
+    const p = await producer({ idempotent: true, maxInFlightRequests: 1 })
+    const c = await consumer('kjs-live-restart-group')
+    await c.subscribe({ topic, fromBeginning: true })
+    const changed = new EventTargetLike()
+    const received: Received[] = []
+    let committed = '-1'
+    c.on(c.events.COMMIT_OFFSETS, (e) => {
+      const mine = e.payload.topics.find((x: { topic: string }) => x.topic === topic)
+      if (mine) committed = mine.partitions[0]!.offset
+      changed.emit()
+    })
+    await c.run({
+      eachMessage: async ({ partition, message }) => {
+        received.push(toReceived(topic, partition, message))
+        changed.emit()
+      },
+    })
+    await p.send({ topic, messages: [0, 1, 2].map((i) => ({ key: `k${i}`, value: `before-${i}` })) })
+    // Resuming exactly after the last message needs its offset committed before the restart.
+    await changed.until(() => received.length >= 3 && committed === '3', 'three messages consumed and committed')
+
+    await broker.restart()
+
+    // The same producer id continues its sequence after the restart: the broker kept its producer state.
+    const meta = await p.send({ topic, messages: [3, 4].map((i) => ({ key: `k${i}`, value: `after-${i}` })) })
+    assert.equal(meta[0]!.errorCode, 0)
+    assert.equal(meta[0]!.baseOffset, '3')
+    await changed.until(() => received.length >= 5, 'the consumer to read after the restart')
+    assert.deepEqual(
+      received.map((m) => [m.offset, m.value]),
+      [
+        ['0', 'before-0'],
+        ['1', 'before-1'],
+        ['2', 'before-2'],
+        ['3', 'after-3'],
+        ['4', 'after-4'],
+      ],
+    )
+    await c.disconnect()
+  })
+
   // Transactional producers are exercised with KafkaJS in test/broker/txn/kafkajs.test.ts.
 })
 
