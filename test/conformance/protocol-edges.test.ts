@@ -732,4 +732,59 @@ describe('protocol edges over the wire', () => {
     assert.equal(fetched.highWatermark, 0n, 'nothing was appended')
     assert.equal((await produceBatch(topic, plain)).errorCode, ErrorCode.NONE, 'one batch is fine')
   })
+  test('a group member that stops heartbeating is removed after its session timeout', async () => {
+    const groupId = 'edge-dead-member'
+    const SESSION_MS = 6000 // the broker's group.min.session.timeout.ms
+    const join = (via: Wire, memberId: string) =>
+      via.call(ApiKeys.JoinGroup, 5, {
+        groupId,
+        sessionTimeoutMs: SESSION_MS,
+        rebalanceTimeoutMs: SESSION_MS,
+        memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+      })
+    const joinAsNew = async (via: Wire) => {
+      // JoinGroup v4+: a new member first learns its id (MEMBER_ID_REQUIRED), then joins with it.
+      const first = await join(via, '')
+      assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED)
+      return join(via, first.memberId)
+    }
+    const dead = await connect()
+    const d = await joinAsNew(dead)
+    assert.equal(d.errorCode, ErrorCode.NONE)
+    assert.equal(d.leader, d.memberId)
+    const synced = await dead.call(ApiKeys.SyncGroup, 3, {
+      groupId,
+      generationId: d.generationId,
+      memberId: d.memberId,
+      groupInstanceId: null,
+      assignments: [{ memberId: d.memberId, assignment: Buffer.from('all') }],
+    })
+    assert.equal(synced.errorCode, ErrorCode.NONE)
+    assert.equal(synced.assignment.toString(), 'all')
+    // From here the first member is silent. A second member's join completes only once the first is gone.
+    const startedAt = Date.now()
+    const alive = await connect()
+    const a = await joinAsNew(alive)
+    assert.equal(a.errorCode, ErrorCode.NONE)
+    assert.ok(a.generationId > d.generationId)
+    assert.equal(a.leader, a.memberId)
+    assert.deepEqual(
+      a.members.map((m: { memberId: string }) => m.memberId),
+      [a.memberId],
+    )
+    assert.ok(Date.now() - startedAt < SAFETY_MS)
+    const late = await dead.call(ApiKeys.Heartbeat, 3, {
+      groupId,
+      generationId: d.generationId,
+      memberId: d.memberId,
+      groupInstanceId: null,
+    })
+    assert.ok(
+      late.errorCode === ErrorCode.UNKNOWN_MEMBER_ID || late.errorCode === ErrorCode.ILLEGAL_GENERATION,
+      `the evicted member is told to rejoin (${late.errorCode})`,
+    )
+  })
 })
