@@ -4,6 +4,7 @@
  * written in the same order, which Kafka clients rely on.
  */
 import net from 'node:net'
+import { TributaryError } from '../errors.ts'
 import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
@@ -20,6 +21,20 @@ const MAX_PENDING_WRITE = 64 * 1024 * 1024
 interface Slot {
   done: boolean
   chunks: Buffer[] | null
+  /** Close the connection once every earlier response is written (Kafka's answer to some requests). */
+  close?: string
+}
+
+/**
+ * Thrown (or rejected with) by a handler when Kafka answers the request by closing the connection rather than with
+ * a response: e.g. a Produce with acks=0 that failed, since the client reads no response and only notices the
+ * close. Earlier responses on the connection are still written first, as Kafka queues the close in order.
+ */
+export class CloseConnection extends TributaryError {
+  constructor(reason: string) {
+    super('TRB_CONNECTION_CLOSED', reason)
+    this.name = 'CloseConnection'
+  }
 }
 
 export interface ServerOptions {
@@ -83,6 +98,8 @@ class Connection {
   private slots: Slot[] = []
   private abort = new AbortController()
   private paused = false
+  /** Set once a close was decided: nothing more is read, dispatched or written. */
+  private closing = false
   private readonly logger: Logger
   private readonly clientHost: string
 
@@ -110,7 +127,7 @@ class Connection {
   private onData(data: Buffer): void {
     this.chunks.push(data)
     this.buffered += data.length
-    while (this.buffered >= 4 && !this.socket.destroyed) {
+    while (this.buffered >= 4 && !this.socket.destroyed && !this.closing) {
       const head = this.peek(4)
       const size = head.readInt32BE(0)
       if (size < 0 || size > this.server.opts.maxRequestBytes) {
@@ -250,12 +267,19 @@ class Connection {
       slot.done = true
       this.flush()
     }
+    const failed = (err: unknown) => {
+      if (err instanceof CloseConnection) {
+        slot.close = err.message
+        slot.done = true
+        this.flush()
+      } else this.fail(codec.name, apiVersion, err)
+    }
     try {
       const result = handler.handle(request, ctx)
-      if (result instanceof Promise) result.then(finish, (err) => this.fail(codec.name, apiVersion, err))
+      if (result instanceof Promise) result.then(finish, failed)
       else finish(result)
     } catch (err) {
-      this.fail(codec.name, apiVersion, err)
+      failed(err)
     }
   }
 
@@ -271,8 +295,9 @@ class Connection {
   }
 
   private flush(): void {
-    if (this.socket.destroyed) return
+    if (this.socket.destroyed || this.closing) return
     let wrote = false
+    let closeReason: string | undefined
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!
       if (slot.chunks) {
@@ -280,8 +305,21 @@ class Connection {
         wrote = true
         for (const c of slot.chunks) this.socket.write(c)
       }
+      if (slot.close !== undefined) {
+        closeReason = slot.close
+        break
+      }
     }
     if (wrote) this.socket.uncork()
+    if (closeReason !== undefined) {
+      this.logger.info('closing connection', { connection: this.id, reason: closeReason })
+      // Requests after the close point get no answer: stop reading and drop their slots.
+      this.closing = true
+      this.slots = []
+      this.socket.pause()
+      this.socket.destroySoon()
+      return
+    }
     if (this.socket.writableLength > MAX_PENDING_WRITE) this.pause()
     else this.maybeResume()
   }
@@ -294,6 +332,7 @@ class Connection {
   }
 
   private maybeResume(): void {
+    if (this.closing) return
     if (this.paused && this.slots.length < MAX_IN_FLIGHT / 2 && this.socket.writableLength <= MAX_PENDING_WRITE) {
       this.paused = false
       this.socket.resume()

@@ -351,6 +351,36 @@ describe('bad input', {
     await assertStillServes()
   })
 
+  it('sends nothing back for an acks=0 produce, and closes the connection when one fails', async () => {
+    assert.equal(await createTopic(port, 'fire-and-forget'), ErrorCode.NONE)
+    const conn = await WireConnection.connect(port)
+    const ok = conn.encodeRequest(ApiKeys.Produce, 7, {
+      ...produceBody('fire-and-forget', batch([{ value: 'sent-blind' }])),
+      acks: 0,
+    })
+    const probe = conn.encodeRequest(ApiKeys.ApiVersions, 0, {})
+    conn.write(Buffer.concat([framed(ok.payload), framed(probe.payload)]))
+    // The first frame back answers the probe: the produce got no response of its own.
+    const first = await conn.nextFrame()
+    assert.equal(first.readInt32BE(0), probe.correlationId)
+
+    // Kafka's only way to tell an acks=0 producer about an error is to close the connection, after the responses
+    // to requests sent before it.
+    const bad = batch([{ value: 'tampered-blind' }])
+    bad[bad.length - 2]! ^= 0x01
+    const before = conn.encodeRequest(ApiKeys.Metadata, 9, {
+      topics: [{ name: 'ledger' }],
+      allowAutoTopicCreation: false,
+    })
+    const failing = conn.encodeRequest(ApiKeys.Produce, 7, { ...produceBody('fire-and-forget', bad), acks: 0 })
+    const after = conn.encodeRequest(ApiKeys.ApiVersions, 0, {})
+    conn.write(Buffer.concat([framed(before.payload), framed(failing.payload), framed(after.payload)]))
+    assert.equal((await conn.nextFrame()).readInt32BE(0), before.correlationId)
+    await assertClosedWithoutResponse(conn)
+    assert.deepEqual(await readValues(port, 'fire-and-forget'), ['sent-blind'])
+    await assertStillServes()
+  })
+
   it('rejects a compressed batch whose payload does not decompress with CORRUPT_MESSAGE and stores nothing', async () => {
     // A valid CRC over garbage: the damage happened before the client sealed the batch. Kafka decompresses every
     // compressed batch on append, so such a batch never reaches the log where no consumer could read it.
