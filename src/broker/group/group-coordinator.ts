@@ -1135,6 +1135,9 @@ export class GroupCoordinator {
     for (const groupId of groupIds) {
       const pending = byGroup?.get(groupId) ?? []
       if (commit && pending.length > 0) {
+        // Retention counts from when the offsets became visible, not from the TxnOffsetCommit.
+        const now = this.clock.now()
+        for (const o of pending) o.offset = { ...o.offset, commitTimestamp: now }
         await this.store.append(
           pending.map((o) => ({
             key: encodeOffsetKey(groupId, o.topic, o.partition),

@@ -212,8 +212,10 @@ export class TransactionCoordinator {
     }
     const entry = this.getOrCreateEntry(p.transactionalId)
     return this.enqueue(p.transactionalId, entry, async () => {
+      // The id may have expired while this request waited in the queue: it starts over as a new id.
+      if (this.txns.get(p.transactionalId) !== entry) this.txns.set(p.transactionalId, entry)
       const current = entry.record
-      const isNew = current.producerId < 0
+      const isNew = current.producerId < 0 || current.state === 'Dead'
       if (!isNew && p.producerId >= 0) {
         // KIP-360: a producer naming its id must hold the current epoch, or the one its timed-out transaction lost.
         const sameProducer = p.producerId === current.producerId
@@ -686,7 +688,8 @@ function pendingOf(o: TxnOffset): PendingTxnOffset {
       offset: o.offset,
       leaderEpoch: o.leaderEpoch,
       metadata: o.metadata ?? '',
-      commitTimestamp: Date.now(),
+      // Replaced by the time of the commit when the transaction commits.
+      commitTimestamp: 0,
       expireTimestamp: null,
     },
   }
