@@ -144,7 +144,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     await groups.load()
     await transactions.load()
     const port = await server.listen()
-    if (config.port === 0 && overrides.advertisedPort === undefined) config.advertisedPort = port
+    // Port 0 means "any free port": clients must be told the one we got.
+    if (config.advertisedPort === 0 || (config.port === 0 && overrides.advertisedPort === undefined))
+      config.advertisedPort = port
     config.port = port
     const metricsServer =
       config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort, logger) : undefined
