@@ -429,7 +429,7 @@ describe('bad input', {
 
   it('rejects invalid topic names: INVALID_TOPIC_EXCEPTION on create and metadata, UNKNOWN_TOPIC_OR_PARTITION on produce', async () => {
     const invalid = ['bad/name', 'white space', '', '..', 'x'.repeat(250), 'ünïcode']
-    for (const name of invalid) {
+    for (const name of invalid.filter((n) => n !== '')) {
       assert.equal(
         await createTopic(port, name),
         ErrorCode.INVALID_TOPIC_EXCEPTION,
@@ -446,6 +446,18 @@ describe('bad input', {
     }
     const all = await conn.call(ApiKeys.Metadata, 9, { topics: null, allowAutoTopicCreation: false })
     for (const t of all.topics) assert.ok(!invalid.includes(t.name), `topic ${t.name} must not exist`)
+    conn.close()
+    await assertStillServes()
+  })
+
+  it('answers Metadata v0-v9 for an empty topic name with INVALID_TOPIC_EXCEPTION instead of closing the connection', async () => {
+    // Before v10 a topic is named, never looked up by id: "" is just an invalid name.
+    const conn = await WireConnection.connect(port)
+    for (const version of [1, 9]) {
+      const md = await conn.call(ApiKeys.Metadata, version, { topics: [{ name: '' }], allowAutoTopicCreation: true })
+      assert.equal(md.topics[0].name, '')
+      assert.equal(md.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION)
+    }
     conn.close()
     await assertStillServes()
   })
