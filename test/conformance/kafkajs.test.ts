@@ -260,9 +260,15 @@ describe('KafkaJS conformance', () => {
     const changed = new EventTargetLike()
     const members: kafkajs.Consumer[] = []
     const received = new Map<string, Received[]>()
+    const fetches = new Map<string, number>()
     for (const name of ['a', 'b']) {
       const c = await consumer(groupId)
       received.set(name, [])
+      fetches.set(name, 0)
+      c.on(c.events.FETCH, () => {
+        fetches.set(name, fetches.get(name)! + 1)
+        changed.emit()
+      })
       c.on(c.events.GROUP_JOIN, (e) => {
         assignments.set(name, {
           partitions: [...(e.payload.memberAssignment[topic] ?? [])].sort(),
@@ -293,6 +299,13 @@ describe('KafkaJS conformance', () => {
         [...x.partitions, ...y.partitions].sort().join() === '0,1,2,3'
       )
     }, 'a balanced assignment')
+    // A fetch sent under the previous assignment may still be in flight; two completed fetches per member rule out
+    // records of a partition the member no longer owns.
+    const seen = new Map(fetches)
+    await changed.until(
+      () => [...fetches].every(([name, n]) => n >= seen.get(name)! + 2),
+      'fetches under the new assignment',
+    )
 
     const firstRound = Array.from({ length: 8 }, (_, i) => ({ partition: i % 4, value: `r1-${i}` }))
     await p.send({ topic, messages: firstRound })
