@@ -51,14 +51,14 @@ export const metadataHandler: HandlerSpec<MetadataRequest, MetadataResponseInput
     } else {
       const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation) && services.config.autoCreateTopics
       for (const requested of req.topics ?? []) {
-        if (requested.name === null || requested.name === '') {
-          // v10+: lookup by topic id
+        if (ctx.apiVersion >= 10 && (requested.name === null || requested.name === '')) {
+          // v10+: lookup by topic id (before v10 "" is just an invalid name)
           const byId = services.topics.getById(requested.topicId)
           if (byId) topics.push(describeTopic(services, byId))
           else topics.push(topicError(null, requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID))
           continue
         }
-        const name = requested.name
+        const name = requested.name ?? ''
         let t = services.topics.get(name)
         if (!t && name !== METADATA_TOPIC && autoCreate) {
           try {

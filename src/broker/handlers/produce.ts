@@ -14,6 +14,7 @@ import {
   RECORD_BATCH_OVERHEAD,
 } from '../../protocol/record-batch.ts'
 import type { HandlerSpec, RequestContext } from '../handler.ts'
+import { CloseConnection } from '../server.ts'
 
 /**
  * Appends happen synchronously, in request order, before the handler first yields; the response then waits for
@@ -108,7 +109,14 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
       }
       responses.push({ name: topicData.name, partitionResponses })
     }
-    if (acks === 0) return undefined
+    if (acks === 0) {
+      // An acks=0 producer reads no response; Kafka tells it about a failed append the only way it can notice.
+      const failed = responses.flatMap((t) =>
+        (t.partitionResponses ?? []).filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => `${t.name}-${p.index}`),
+      )
+      if (failed.length > 0) throw new CloseConnection(`acks=0 produce failed for ${failed.join(', ')}`)
+      return undefined
+    }
     const response: ProduceResponseInput = { responses, throttleTimeMs: 0 }
     if (durable.length === 0) return response
     return Promise.all(durable).then(() => response)
