@@ -2,6 +2,7 @@
  * Crash safety: a broker child process is SIGKILLed over and over while producers write with acks=-1, at moments
  * chosen from a seeded plan: right after a Produce request leaves a client (the batch is in flight or half-written),
  * after some acknowledgements, and right after a restart (while clients reconnect and recovery has just run).
+ * Some kills also leave a torn batch at the tail of a partition's active segment, as a half-finished write would.
  * After the last restart every acknowledged record must read back, in order per partition; the idempotent
  * producer's retries across restarts must not duplicate anything; and every segment must decode with valid CRCs.
  *
@@ -9,12 +10,12 @@
  */
 import assert from 'node:assert/strict'
 import { EventEmitter, once } from 'node:events'
-import { readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
-import { decodeRecordBatch, validateRecordBatch } from '../../src/protocol/record-batch.ts'
+import { decodeRecordBatch, encodeRecordBatchSync, validateRecordBatch } from '../../src/protocol/record-batch.ts'
 import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.ts'
 
 const SEED = Number(process.env.TRIBUTARY_CRASH_SEED ?? 0xc0ffee) >>> 0
@@ -96,6 +97,21 @@ function waitForEvent(name: string, times: number): Promise<void> {
     }
     wireEvents.on(name, on)
   })
+}
+
+/**
+ * Simulates a write the kernel only partly completed when the process died: the tail of the active segment holds the
+ * first bytes of a batch (or bytes that never formed one). Nothing in it was acknowledged; recovery must cut it off.
+ */
+function tearActiveSegment(dataDir: string, partition: number, rng: ReturnType<typeof prng>): void {
+  const dir = join(dataDir, `${TOPIC}-${partition}`)
+  const logs = readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+  if (logs.length === 0) return
+  const torn = encodeRecordBatchSync({ records: [{ value: 'torn:0' }, { value: 'torn:1' }] })
+  const tail = rng.next() < 0.7 ? torn.subarray(0, 1 + rng.int(torn.length - 1)) : Buffer.alloc(1 + rng.int(64), 0xab)
+  appendFileSync(join(dir, logs.at(-1)!), tail)
 }
 
 /** Every `.log` file under the data dir is a sequence of CRC-valid batches that decode, with no trailing bytes. */
@@ -180,6 +196,7 @@ describe('crash safety', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a loca
 
     const started = Date.now()
     const kinds: string[] = []
+    let torn = 0
     for (let k = 0; k < KILLS; k++) {
       const roll = rng.next()
       if (roll < 0.5) {
@@ -194,6 +211,10 @@ describe('crash safety', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a loca
         kinds.push('after-restart')
       }
       await broker.kill('SIGKILL')
+      if (rng.next() < 0.3) {
+        tearActiveSegment(dir.path, rng.int(PARTITIONS), rng)
+        torn++
+      }
       broker = await spawnBroker(dir.path, BROKER_ARGS, port)
     }
     // Let both producers get at least one more acknowledgement on the last incarnation.
@@ -203,7 +224,7 @@ describe('crash safety', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a loca
     await plain.disconnect()
     await idempotent.disconnect()
     t.diagnostic(
-      `${KILLS} kills (${kinds.join(', ')}) in ${Date.now() - started} ms; ${acked.length} records acknowledged`,
+      `${KILLS} kills (${kinds.join(', ')}) in ${Date.now() - started} ms; ${torn} torn tails; ${acked.length} records acknowledged`,
     )
 
     // One more crash with nothing in flight, then read everything back from a fresh incarnation.
@@ -216,6 +237,7 @@ describe('crash safety', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a loca
     let unacknowledgedPresent = 0
     for (let p = 0; p < PARTITIONS; p++) {
       const log = logs[p]!
+      assert.ok(!log.some((v) => v.startsWith('torn:')), `a torn batch survived recovery on partition ${p}`)
       for (const name of ['plain', 'idem']) {
         const mine = log.filter((v) => v.startsWith(`${name}:`)).map((v) => Number(v.slice(name.length + 1)))
         const expected = acked.filter((a) => a.producer === name && a.partition === p).map((a) => a.seq)
