@@ -2,7 +2,11 @@
  * End-to-end latency at a steady 1,000 records/s: one producer (acks=-1 / the peer's acknowledged publish)
  * stamps each 1 KiB record with its send time, a consumer in the same process records send→receive.
  * Tributary is read by two consumers at once: a raw long-polling Fetch loop (the broker's own latency) and
- * the @platformatic/kafka Consumer (what an application sees).
+ * the @platformatic/kafka Consumer (what an application sees). As a floor, the disk's own latency for a
+ * 1 KiB append + fdatasync is measured at the same pace.
+ *
+ * All servers run for the whole benchmark and the measurement is cut into slices that rotate through the
+ * systems, so a burst of load from elsewhere on this shared machine hits every system alike.
  *
  *   node --import tsx bench/latency.ts [--quick]
  */
@@ -32,62 +36,72 @@ const opts = benchOptions()
 const WARMUP_MS = 1000
 /** Records slower than this are listed (first of each burst) to show when stalls happen. */
 const STALL_MS = 20
+const sliceSeconds = opts.latencySeconds / opts.latencySlices
 
-/** Latencies in ms of records sent after the warm-up, plus how many were expected. */
+/** send→receive latencies (ms) of records sent after the current slice's warm-up. */
 class Recorder {
   readonly latencies: number[] = []
-  received = 0
-  /** Set by drive() when sending starts; records sent earlier are warm-up. */
+  /** When, relative to the run's start, the slow ones were sent: periodic stalls point at a timer. */
+  readonly stalls: { atMs: number; latencyMs: number }[] = []
+  /** Set by drive() when a slice starts; records sent earlier are warm-up. */
   warmupEndsAt = Number.POSITIVE_INFINITY
+
+  constructor(readonly consumer: string) {}
 
   /** `value` starts with the send time as a float64 of performance.now(). */
   record(value: Buffer | null | undefined, now = performance.now()): void {
     if (!value || value.length < 8) return
-    this.received++
     const sentAt = value.readDoubleBE(0)
-    if (sentAt >= this.warmupEndsAt) {
-      const latency = now - sentAt
-      this.latencies.push(latency)
-      // Keep when the slow ones were sent: periodic stalls point at a timer, random ones at the disk or GC.
-      const atMs = Math.round(sentAt - this.warmupEndsAt)
-      const last = this.stalls.at(-1)
-      if (latency > STALL_MS && (!last || atMs - last.atMs > 100)) {
-        this.stalls.push({ atMs, latencyMs: Math.round(latency) })
-      }
-    }
+    if (sentAt < this.warmupEndsAt) return
+    const latency = now - sentAt
+    this.latencies.push(latency)
+    const atMs = Math.round(sentAt - runStart)
+    const last = this.stalls.at(-1)
+    if (latency > STALL_MS && (!last || atMs - last.atMs > 100))
+      this.stalls.push({ atMs, latencyMs: Math.round(latency) })
   }
-  readonly stalls: { atMs: number; latencyMs: number }[] = []
 }
 
-interface Sender {
+interface LatencySystem {
+  name: string
+  recorders: Recorder[]
   send(value: Buffer): Promise<unknown>
+  close(): Promise<void>
+  /** Across slices: produce ack latencies, records sent after warm-ups, send failures. */
+  acks: number[]
+  measuredSent: number
+  failures: string[]
 }
 
-/** Sends `rate` records/s for the configured time; returns send→ack latencies and the post-warm-up count. */
-async function drive(sender: Sender, recorders: Recorder[]) {
-  const acks: number[] = []
-  const failures: string[] = []
+const runStart = performance.now()
+
+/** One slice: sends `rate` records/s for warm-up + sliceSeconds, then waits for every consumer to catch up. */
+async function drive(system: LatencySystem): Promise<void> {
   const start = performance.now()
   const warmupEndsAt = start + WARMUP_MS
-  for (const r of recorders) r.warmupEndsAt = warmupEndsAt
-  const end = start + WARMUP_MS + opts.latencySeconds * 1000
+  for (const r of system.recorders) r.warmupEndsAt = warmupEndsAt
+  const end = warmupEndsAt + sliceSeconds * 1000
   const inflight = new Set<Promise<unknown>>()
+  const expected = system.recorders.map((r) => r.latencies.length)
   let sent = 0
-  let measuredSent = 0
   while (performance.now() < end) {
     const due = Math.floor(((performance.now() - start) / 1000) * opts.latencyRate)
     while (sent < due) {
       const value = Buffer.alloc(opts.recordBytes, 0x6c)
       const at = performance.now()
       value.writeDoubleBE(at, 0)
-      if (at >= warmupEndsAt) measuredSent++
+      const measured = at >= warmupEndsAt
+      if (measured) {
+        system.measuredSent++
+        for (let i = 0; i < expected.length; i++) expected[i]!++
+      }
       sent++
-      const p = sender.send(value).then(
+      const p = system.send(value).then(
         () => {
-          if (at >= warmupEndsAt) acks.push(performance.now() - at)
+          if (measured) system.acks.push(performance.now() - at)
         },
         (err: Error) => {
-          failures.push(err.message)
+          system.failures.push(err.message)
         },
       )
       inflight.add(p)
@@ -96,58 +110,23 @@ async function drive(sender: Sender, recorders: Recorder[]) {
     await sleep(1)
   }
   await Promise.all(inflight)
-  return { acks, failures, measuredSent }
+  const deadline = Date.now() + 10000
+  while (system.recorders.some((r, i) => r.latencies.length < expected[i]!) && Date.now() < deadline) await sleep(10)
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond() && Date.now() < deadline) await sleep(10)
+function newSystem(name: string, recorders: Recorder[], send: LatencySystem['send'], close: () => Promise<void>) {
+  return { name, recorders, send, close, acks: [], measuredSent: 0, failures: [] } satisfies LatencySystem
 }
 
-interface Row {
-  system: string
-  consumer: string
-  p50: number
-  p99: number
-  max: number
-  ackP50: number
-  ackP99: number
-  sent: number
-  received: number
-  /** Send time (ms after warm-up) and latency of the first record of each burst slower than STALL_MS. */
-  stalls?: { atMs: number; latencyMs: number }[]
-  error?: string
-}
-
-const rows: Row[] = []
-
-function summarize(system: string, consumer: string, rec: Recorder, run: Awaited<ReturnType<typeof drive>>): void {
-  const lat = Float64Array.from(rec.latencies).sort()
-  const acks = Float64Array.from(run.acks).sort()
-  rows.push({
-    system,
-    consumer,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-    max: lat.at(-1) ?? Number.NaN,
-    ackP50: percentile(acks, 50),
-    ackP99: percentile(acks, 99),
-    sent: run.measuredSent,
-    received: rec.latencies.length,
-    stalls: rec.stalls.slice(0, 20),
-    ...(run.failures.length ? { error: `${run.failures.length} sends failed: ${run.failures[0]}` } : {}),
-  })
-}
-
-async function tributary(server: ServerProcess): Promise<void> {
+async function setupTributary(server: ServerProcess): Promise<LatencySystem> {
   const topic = 'latency'
   await createKafkaTopic(server.port, topic)
-  const raw = new Recorder()
-  const client = new Recorder()
+  const raw = new Recorder('raw Fetch loop')
+  const client = new Recorder('@platformatic/kafka Consumer')
   const conn = await RawKafkaConnection.open(HOST, server.port)
   let stopping = false
   const rawLoop = (async () => {
-    let offset = 0
+    let offset = (await conn.fetch(topic, 0, 0, 1024, 0)).highWatermark
     while (!stopping) {
       const r = await conn.fetch(topic, 0, offset, 1024 * 1024, 200)
       const now = performance.now()
@@ -173,152 +152,211 @@ async function tributary(server: ServerProcess): Promise<void> {
     acks: ProduceAcks.ALL,
     autocreateTopics: false,
   })
-  try {
-    const run = await drive({ send: (value) => producer.send({ messages: [{ topic, partition: 0, value }] }) }, [
-      raw,
-      client,
-    ])
-    await waitFor(() => raw.latencies.length >= run.measuredSent && client.latencies.length >= run.measuredSent, 5000)
-    summarize('tributary', 'raw Fetch loop', raw, run)
-    summarize('tributary', '@platformatic/kafka Consumer', client, run)
-  } finally {
-    stopping = true
-    await rawLoop.catch(() => {})
-    conn.close()
-    await stream.close().catch(() => {})
-    await consumer.close(true)
-    await producer.close(true)
-  }
+  return newSystem(
+    'tributary',
+    [raw, client],
+    (value) => producer.send({ messages: [{ topic, partition: 0, value }] }),
+    async () => {
+      stopping = true
+      await rawLoop.catch(() => {})
+      conn.close()
+      await stream.close().catch(() => {})
+      await consumer.close(true)
+      await producer.close(true)
+    },
+  )
 }
 
-async function redis(server: ServerProcess): Promise<void> {
+type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null
+
+async function setupRedis(server: ServerProcess): Promise<LatencySystem> {
   const key = 'latency'
   const producer = redisClient(server.port)
   const reader = redisClient(server.port)
-  const rec = new Recorder()
+  const rec = new Recorder('XREAD BLOCK loop')
   let stopping = false
   const loop = (async () => {
     let lastId = '$'
     while (!stopping) {
-      const reply = (await reader.xreadBuffer('COUNT', 1000, 'BLOCK', 200, 'STREAMS', key, lastId)) as unknown as
-        | [Buffer, [Buffer, Buffer[]][]][]
-        | null
+      const reply = (await reader.xreadBuffer(
+        'COUNT',
+        1000,
+        'BLOCK',
+        200,
+        'STREAMS',
+        key,
+        lastId,
+      )) as unknown as XReadReply
       const now = performance.now()
-      const entries = reply?.[0]?.[1] ?? []
-      for (const [id, fields] of entries) {
+      for (const [id, fields] of reply?.[0]?.[1] ?? []) {
         rec.record(fields[1], now)
         lastId = id.toString()
       }
     }
   })()
-  try {
-    await sleep(100)
-    const run = await drive({ send: (value) => producer.xadd(key, '*', 'v', value) }, [rec])
-    await waitFor(() => rec.latencies.length >= run.measuredSent, 5000)
-    summarize('redis', 'XREAD BLOCK loop', rec, run)
-  } finally {
-    stopping = true
-    await loop.catch(() => {})
-    producer.disconnect()
-    reader.disconnect()
-  }
+  return newSystem(
+    'redis',
+    [rec],
+    (value) => producer.xadd(key, '*', 'v', value),
+    async () => {
+      stopping = true
+      await loop.catch(() => {})
+      producer.disconnect()
+      reader.disconnect()
+    },
+  )
 }
 
-async function nats(server: ServerProcess): Promise<void> {
+async function setupNats(server: ServerProcess): Promise<LatencySystem> {
   const stream = 'latency'
   const nc = await natsConnection(server.port)
   await natsCreateStream(nc, stream)
   const js = nc.jetstream()
-  const rec = new Recorder()
+  const rec = new Recorder('ordered consumer')
   const consumer = await js.consumers.get(stream)
   const messages = await consumer.consume({ max_messages: 1000 })
   const loop = (async () => {
     for await (const m of messages) rec.record(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength))
   })()
-  try {
-    const run = await drive({ send: (value) => js.publish(`${stream}.data`, value) }, [rec])
-    await waitFor(() => rec.latencies.length >= run.measuredSent, 5000)
-    summarize('nats', 'ordered consumer', rec, run)
-  } finally {
-    messages.stop()
-    await loop.catch(() => {})
-    await nc.close()
-  }
+  return newSystem(
+    'nats',
+    [rec],
+    (value) => js.publish(`${stream}.data`, value),
+    async () => {
+      messages.stop()
+      await loop.catch(() => {})
+      await nc.close()
+    },
+  )
 }
 
-async function measure(
-  system: string,
-  start: () => Promise<ServerProcess>,
-  body: (s: ServerProcess) => Promise<void>,
-): Promise<void> {
-  if (!opts.systems.includes(system)) return
-  let server: ServerProcess
-  try {
-    server = await start()
-  } catch (err) {
-    const msg = (err as Error).message
-    log(err instanceof PeerMissingError ? msg : `${system} failed to start: ${msg}`)
-    rows.push({ ...emptyRow(system), error: msg.split('\n')[0]! })
-    return
-  }
-  try {
-    log(`latency: ${system}, ${opts.latencyRate} records/s for ${opts.latencySeconds} s`)
-    await body(server)
-  } catch (err) {
-    rows.push({ ...emptyRow(system), error: (err as Error).message.split('\n')[0]! })
-    log(`${system}: FAILED ${(err as Error).message}`)
-  } finally {
-    await server.close()
-  }
-}
-
-function emptyRow(system: string): Row {
-  const nan = Number.NaN
-  return { system, consumer: '', p50: nan, p99: nan, max: nan, ackP50: nan, ackP99: nan, sent: 0, received: 0 }
-}
-
-/**
- * The disk's own latency for what an acks=-1 write needs at minimum: a 1 KiB append + fdatasync (on the libuv
- * pool, as a broker would), paced like the producer and for as long, so its p99 is comparable.
- */
-async function measureFdatasyncLatency(): Promise<void> {
+/** The floor for an acks=-1 write: a 1 KiB append + fdatasync on the libuv pool, as a broker would do it. */
+function setupMachine(): LatencySystem {
   const file = join(opts.baseDir, `latency-probe-${process.pid}.bin`)
   const fd = openSync(file, 'w')
+  return newSystem(
+    'machine',
+    [],
+    (value) =>
+      new Promise<void>((resolve, reject) => {
+        writeSync(fd, value)
+        fdatasync(fd, (err) => (err ? reject(err) : resolve()))
+      }),
+    async () => {
+      closeSync(fd)
+      rmSync(file, { force: true })
+    },
+  )
+}
+
+const servers: ServerProcess[] = []
+const systems: LatencySystem[] = []
+const startErrors: { system: string; error: string }[] = []
+
+async function add(
+  system: string,
+  start: () => Promise<ServerProcess>,
+  setup: (s: ServerProcess) => Promise<LatencySystem>,
+): Promise<void> {
+  if (!opts.systems.includes(system)) return
   try {
-    const run = await drive(
-      {
-        send: (value) =>
-          new Promise<void>((resolve, reject) => {
-            writeSync(fd, value)
-            fdatasync(fd, (err) => (err ? reject(err) : resolve()))
-          }),
-      },
-      [],
-    )
-    const sorted = Float64Array.from(run.acks).sort()
-    rows.push({
-      ...emptyRow('machine'),
-      consumer: `${opts.recordBytes} B append + fdatasync`,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      max: sorted.at(-1)!,
-      sent: run.measuredSent,
-      received: run.acks.length,
-    })
-  } finally {
-    closeSync(fd)
-    rmSync(file, { force: true })
+    const server = await start()
+    servers.push(server)
+    systems.push(await setup(server))
+  } catch (err) {
+    const msg = (err as Error).message
+    log(err instanceof PeerMissingError ? msg : `${system} failed: ${msg}`)
+    startErrors.push({ system, error: msg.split('\n')[0]! })
   }
 }
 
-log(`latency: machine (append + fdatasync), ${opts.latencyRate}/s for ${opts.latencySeconds} s`)
-await measureFdatasyncLatency()
-await measure('tributary', () => startTributary({ dataDir: makeTempDir(opts.baseDir, 'tributary') }), tributary)
-await measure('redis', () => startRedis(opts.baseDir), redis)
-await measure('nats', () => startNats(opts.baseDir), nats)
+interface Row {
+  system: string
+  consumer: string
+  p50: number
+  p99: number
+  max: number
+  ackP50: number
+  ackP99: number
+  sent: number
+  received: number
+  stalls?: { atMs: number; latencyMs: number }[]
+  error?: string
+}
+
+const rows: Row[] = []
+try {
+  systems.push(setupMachine())
+  await add('tributary', () => startTributary({ dataDir: makeTempDir(opts.baseDir, 'tributary') }), setupTributary)
+  await add('redis', () => startRedis(opts.baseDir), setupRedis)
+  await add('nats', () => startNats(opts.baseDir), setupNats)
+  for (let slice = 0; slice < opts.latencySlices; slice++) {
+    // Rotate the order so no system always runs right after another.
+    const order = systems.map((_, i) => systems[(i + slice) % systems.length]!)
+    for (const system of order) {
+      log(
+        `latency slice ${slice + 1}/${opts.latencySlices}: ${system.name}, ${opts.latencyRate}/s for ${sliceSeconds} s`,
+      )
+      await drive(system)
+    }
+  }
+  for (const system of systems) {
+    const acks = Float64Array.from(system.acks).sort()
+    const error = system.failures.length ? `${system.failures.length} sends failed: ${system.failures[0]}` : undefined
+    const base = {
+      system: system.name,
+      ackP50: percentile(acks, 50),
+      ackP99: percentile(acks, 99),
+      sent: system.measuredSent,
+    }
+    if (system.recorders.length === 0) {
+      // The machine probe has no consumer: its "latency" is the append + fdatasync time.
+      rows.push({
+        ...base,
+        consumer: `${opts.recordBytes} B append + fdatasync`,
+        p50: base.ackP50,
+        p99: base.ackP99,
+        max: acks.at(-1) ?? Number.NaN,
+        received: acks.length,
+        ...(error ? { error } : {}),
+      })
+    }
+    for (const rec of system.recorders) {
+      const lat = Float64Array.from(rec.latencies).sort()
+      rows.push({
+        ...base,
+        consumer: rec.consumer,
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        max: lat.at(-1) ?? Number.NaN,
+        received: lat.length,
+        stalls: rec.stalls.slice(0, 30),
+        ...(error ? { error } : {}),
+      })
+    }
+  }
+} finally {
+  for (const system of systems) await system.close().catch(() => {})
+  for (const server of servers) await server.close()
+}
+const nan = Number.NaN
+for (const e of startErrors) {
+  rows.push({
+    system: e.system,
+    consumer: '',
+    p50: nan,
+    p99: nan,
+    max: nan,
+    ackP50: nan,
+    ackP99: nan,
+    sent: 0,
+    received: 0,
+    error: e.error,
+  })
+}
 
 printTable(
-  `End-to-end latency, ms (${opts.latencyRate} records/s of ${opts.recordBytes} B for ${opts.latencySeconds} s; target p99 ≤ 2 ms)`,
+  `End-to-end latency, ms (${opts.latencyRate} records/s of ${opts.recordBytes} B, ${opts.latencySlices} × ${sliceSeconds} s per system; target p99 ≤ 2 ms)`,
   ['system', 'consumer', 'p50', 'p99', 'max', 'ack p50', 'ack p99', 'sent', 'received', 'error'],
   rows.map((r) => [
     r.system,
@@ -336,7 +374,7 @@ printTable(
 for (const r of rows) {
   if (r.stalls?.length) {
     const list = r.stalls.map((x) => `${x.latencyMs} ms @${x.atMs}`).join(', ')
-    process.stdout.write(`${r.system} / ${r.consumer}: stalls > ${STALL_MS} ms: ${list}\n`)
+    process.stdout.write(`${r.system} / ${r.consumer}: stalls > ${STALL_MS} ms (latency @ ms since start): ${list}\n`)
   }
 }
 const trb = rows.find((r) => r.system === 'tributary' && r.consumer === 'raw Fetch loop')

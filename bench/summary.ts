@@ -1,11 +1,15 @@
 /**
  * Turns bench/results/*.json into the Markdown tables of BENCHMARKS.md (printed to stdout).
  *
- *   node --import tsx bench/summary.ts
+ *   node --import tsx bench/summary.ts            # print
+ *   node --import tsx bench/summary.ts --write    # replace the generated section of BENCHMARKS.md
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_ROOT, fmt } from './lib/report.ts'
+import { BENCH_ROOT, fmt, REPO_ROOT } from './lib/report.ts'
+
+const START = '<!-- bench:results:start -->'
+const END = '<!-- bench:results:end -->'
 
 // biome-ignore lint/suspicious/noExplicitAny: results are untyped JSON written by the benchmarks
 type Json = any
@@ -74,7 +78,8 @@ if (tp) {
 if (lat) {
   out.push(
     `### End-to-end latency (${lat.date.slice(0, 16)}Z, ${lat.options.latencyRate} records/s of ` +
-      `${lat.options.recordBytes} B for ${lat.options.latencySeconds} s, after 1 s warm-up)`,
+      `${lat.options.recordBytes} B, ${lat.options.latencySeconds} s per system in ${lat.options.latencySlices ?? 1} ` +
+      'rotating slices, each after 1 s warm-up)',
     '',
   )
   table(
@@ -133,4 +138,16 @@ if (st) {
   )
 }
 
-process.stdout.write(`\n${out.join('\n')}\n`)
+const markdown = out.join('\n')
+if (process.argv.includes('--write')) {
+  // Replaces only the generated section; the prose around it (analysis, targets) is written by hand.
+  const file = join(REPO_ROOT, 'BENCHMARKS.md')
+  const doc = readFileSync(file, 'utf8')
+  const begin = doc.indexOf(START)
+  const end = doc.indexOf(END)
+  if (begin < 0 || end < begin) throw new Error(`BENCHMARKS.md has no ${START} … ${END} section`)
+  writeFileSync(file, `${doc.slice(0, begin + START.length)}\n${markdown}\n${doc.slice(end)}`)
+  process.stdout.write(`updated ${file}\n`)
+} else {
+  process.stdout.write(`\n${markdown}\n`)
+}

@@ -30,7 +30,9 @@ export interface BenchOptions {
   limitSyncEvery: number
   limitTcpMiB: number
   latencyRate: number
+  /** Measured seconds per system (after a 1 s warm-up per slice), cut into `latencySlices` rotating slices. */
   latencySeconds: number
+  latencySlices: number
   rssSmallMiB: number
   rssLargeMiB: number
   /** MiB of old data read after filling, to see whether reading cold segments grows RSS. */
@@ -68,7 +70,8 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     limitSyncEvery: envInt('BENCH_LIMIT_SYNC_EVERY', envInt('BENCH_INFLIGHT', 4)),
     limitTcpMiB: envInt('BENCH_LIMIT_TCP_MIB', q(1024, 128)),
     latencyRate: envInt('BENCH_LATENCY_RATE', 1000),
-    latencySeconds: envInt('BENCH_LATENCY_SECONDS', q(30, 3)),
+    latencySeconds: envInt('BENCH_LATENCY_SECONDS', q(30, 4)),
+    latencySlices: envInt('BENCH_LATENCY_SLICES', q(3, 2)),
     rssSmallMiB: envInt('BENCH_RSS_SMALL_MIB', q(200, 32)),
     rssLargeMiB: envInt('BENCH_RSS_LARGE_MIB', q(2048, 256)),
     rssReadMiB: envInt('BENCH_RSS_READ_MIB', q(256, 32)),
