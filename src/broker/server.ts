@@ -100,6 +100,7 @@ class Connection {
   private paused = false
   /** Set once a close was decided: nothing more is read, dispatched or written. */
   private closing = false
+  private dispatching = false
   private readonly logger: Logger
   private readonly clientHost: string
 
@@ -127,7 +128,26 @@ class Connection {
   private onData(data: Buffer): void {
     this.chunks.push(data)
     this.buffered += data.length
-    while (this.buffered >= 4 && !this.socket.destroyed && !this.closing) {
+    this.dispatchBuffered()
+  }
+
+  /**
+   * Dispatches complete frames until none is left or the connection is paused: a client that pipelines thousands of
+   * requests in one TCP read must still wait for responses to drain, so in-flight work stays bounded.
+   */
+  private dispatchBuffered(): void {
+    // A handler that completes synchronously can resume the connection from inside this loop.
+    if (this.dispatching) return
+    this.dispatching = true
+    try {
+      this.dispatchFrames()
+    } finally {
+      this.dispatching = false
+    }
+  }
+
+  private dispatchFrames(): void {
+    while (this.buffered >= 4 && !this.socket.destroyed && !this.closing && !this.paused) {
       const head = this.peek(4)
       const size = head.readInt32BE(0)
       if (size < 0 || size > this.server.opts.maxRequestBytes) {
@@ -336,6 +356,7 @@ class Connection {
     if (this.paused && this.slots.length < MAX_IN_FLIGHT / 2 && this.socket.writableLength <= MAX_PENDING_WRITE) {
       this.paused = false
       this.socket.resume()
+      this.dispatchBuffered()
     }
   }
 }

@@ -305,6 +305,22 @@ describe('bad input', {
     await assertStillServes()
   })
 
+  it('answers a flood of pipelined requests sent in one write, in order, with bounded work in flight', async () => {
+    const conn = await WireConnection.connect(port)
+    const requests = Array.from({ length: 2000 }, () =>
+      conn.encodeRequest(ApiKeys.Metadata, 9, { topics: [{ name: 'ledger' }], allowAutoTopicCreation: false }),
+    )
+    conn.write(Buffer.concat(requests.map((r) => framed(r.payload))))
+    for (const r of requests) {
+      const md = decodeResponse(await conn.nextFrame(), ApiKeys.Metadata, 9, r.correlationId) as {
+        topics: { errorCode: number }[]
+      }
+      assert.equal(md.topics[0]!.errorCode, ErrorCode.NONE)
+    }
+    conn.close()
+    await assertStillServes()
+  })
+
   it('answers ApiVersions of an unsupported version with a v0 body: UNSUPPORTED_VERSION and the supported ranges', async () => {
     const conn = await WireConnection.connect(port)
     // A future flexible version the broker cannot parse: the body is opaque, the header is v2.
