@@ -430,6 +430,55 @@ describe('bad input', {
     await assertStillServes()
   })
 
+  describe("Kafka's Produce v3+ record-set rules (ProduceRequest.validateRecords)", () => {
+    before(async () => {
+      assert.equal(await createTopic(port, 'record-set-rules'), ErrorCode.NONE)
+    })
+
+    it('rejects an empty record set with INVALID_RECORD', async () => {
+      const conn = await WireConnection.connect(port)
+      const res = await produce(conn, 'record-set-rules', Buffer.alloc(0))
+      assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+      conn.close()
+    })
+
+    it('rejects a message set of magic 1 with INVALID_RECORD', async () => {
+      // offset, size, crc, magic 1, attributes, timestamp, null key, value "old"
+      const value = Buffer.from('old')
+      const body = Buffer.alloc(4 + 1 + 1 + 8 + 4 + 4 + value.length)
+      body.writeInt8(1, 4)
+      body.writeInt32BE(-1, 14)
+      body.writeInt32BE(value.length, 18)
+      value.copy(body, 22)
+      const head = Buffer.alloc(12)
+      head.writeInt32BE(body.length, 8)
+      const conn = await WireConnection.connect(port)
+      const res = await produce(conn, 'record-set-rules', Buffer.concat([head, body]))
+      assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+      conn.close()
+    })
+
+    it('rejects more than one record batch per partition with INVALID_RECORD', async () => {
+      const conn = await WireConnection.connect(port)
+      const two = Buffer.concat([batch([{ value: 'first' }]), batch([{ value: 'second' }])])
+      const res = await produce(conn, 'record-set-rules', two)
+      assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+      conn.close()
+      assert.deepEqual(await readValues(port, 'record-set-rules'), [])
+    })
+
+    it('rejects zstd before Produce v7 with UNSUPPORTED_COMPRESSION_TYPE', async () => {
+      const b = batch([{ value: 'zstd-too-early' }])
+      b.writeInt16BE(4, BatchOffsets.attributes)
+      updateBatchCrc(b, 0, b.length)
+      const conn = await WireConnection.connect(port)
+      const res = await produce(conn, 'record-set-rules', b, 6)
+      assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)
+      conn.close()
+      await assertStillServes()
+    })
+  })
+
   it('rejects a record batch above max.message.bytes with MESSAGE_TOO_LARGE and stores nothing', async () => {
     assert.equal(await createTopic(port, 'small-messages', { 'max.message.bytes': '2048' }), ErrorCode.NONE)
     const conn = await WireConnection.connect(port)
