@@ -336,7 +336,10 @@ export class PartitionLog implements Flushable {
           )
         }
       }
-      const { header, end } = validateRecordBatch(records, pos, records.length)
+      const { header, end } = validateRecordBatch(records, pos, records.length, {
+        requireKeys: cfg.cleanupPolicy.compact && fromClient,
+        fromProducer: fromClient,
+      })
       if (fromClient && header.isControl) {
         throw new LogError(ErrorCode.INVALID_RECORD, 'clients may not write control batches')
       }
@@ -348,13 +351,6 @@ export class PartitionLog implements Flushable {
           ErrorCode.INVALID_RECORD,
           `lastOffsetDelta ${header.lastOffsetDelta} does not match ${header.recordCount} records`,
         )
-      }
-      if (cfg.cleanupPolicy.compact && !header.isControl) {
-        for (const r of decodeRecordBatchForValidationSync(records, pos)) {
-          if (r.key === null) {
-            throw new LogError(ErrorCode.INVALID_RECORD, 'compacted topic cannot accept a record without a key')
-          }
-        }
       }
       batches.push({ start: pos, end, header })
       pos = end

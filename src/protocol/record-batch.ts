@@ -192,8 +192,18 @@ export function isBatchCrcValid(buf: Buffer, start: number, end: number): boolea
 }
 
 export interface ValidateBatchOptions {
-  /** Walk the record length varints of uncompressed batches (count and exact fill). Default true. */
+  /**
+   * Walk every record (decompressing compressed batches first): framing, field lengths, sequential offset deltas,
+   * record count. Default true. No records are allocated.
+   */
   checkRecords?: boolean
+  /** Refuse records without a key (compacted topics). Implies checkRecords. */
+  requireKeys?: boolean
+  /**
+   * A batch straight from a producer: offset deltas must be 0, 1, 2, ... Compacted batches have gaps, so stored
+   * batches only need increasing deltas.
+   */
+  fromProducer?: boolean
 }
 
 /**
@@ -225,8 +235,20 @@ export function validateRecordBatch(
   if (header.recordCount < 0) throw corrupt(`negative record count ${header.recordCount}`)
   if (header.compression > 4) throw corrupt(`unknown compression codec ${header.compression}`)
   if (header.lastOffsetDelta < 0) throw corrupt(`negative lastOffsetDelta ${header.lastOffsetDelta}`)
-  if (opts.checkRecords !== false && header.compression === 0) {
-    checkRecordFraming(buf, pos + BatchOffsets.records, end, header.recordCount)
+  if (opts.checkRecords !== false || opts.requireKeys) {
+    let data = buf
+    let from = pos + BatchOffsets.records
+    let to = end
+    if (header.compression !== 0) {
+      try {
+        data = decompressSync(header.compression, buf.subarray(from, end))
+      } catch (err) {
+        throw corrupt(`record batch payload does not decompress: ${(err as Error).message}`)
+      }
+      from = 0
+      to = data.length
+    }
+    checkRecords(data, from, to, header.recordCount, opts.requireKeys === true, opts.fromProducer === true)
   }
   return { header, end }
 }
@@ -249,13 +271,69 @@ function readVarintAt(buf: Buffer, pos: number, end: number): number {
   throw invalidRecord('record varint longer than 5 bytes')
 }
 
-function checkRecordFraming(buf: Buffer, pos: number, end: number, expected: number): void {
+/** Skips a varlong (up to 10 bytes) and returns the position after it. */
+function skipVarlong(buf: Buffer, pos: number, end: number): number {
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) throw invalidRecord('record varlong runs past the end of the record')
+    if ((buf[pos++]! & 0x80) === 0) return pos
+  }
+  throw invalidRecord('record varlong longer than 10 bytes')
+}
+
+/**
+ * Walks records as Kafka's validator does, without allocating: each record's length, attributes, timestamp delta,
+ * offset delta (must be the record's index), key, value and headers must fit exactly; the count must match.
+ */
+function checkRecords(
+  buf: Buffer,
+  pos: number,
+  end: number,
+  expected: number,
+  requireKeys: boolean,
+  sequential: boolean,
+): void {
   let count = 0
+  let lastDelta = -1
   while (pos < end) {
     const len = readVarintAt(buf, pos, end)
     pos = varintEnd
     if (len <= 0 || pos + len > end) throw invalidRecord(`record length ${len} does not fit the batch`)
-    pos += len
+    const recordEnd = pos + len
+    pos += 1 // attributes
+    pos = skipVarlong(buf, pos, recordEnd)
+    const offsetDelta = readVarintAt(buf, pos, recordEnd)
+    pos = varintEnd
+    if (sequential ? offsetDelta !== count : offsetDelta <= lastDelta) {
+      throw invalidRecord(`record ${count} has offset delta ${offsetDelta}`)
+    }
+    lastDelta = offsetDelta
+    const keyLen = readVarintAt(buf, pos, recordEnd)
+    pos = varintEnd
+    if (keyLen < -1 || pos + Math.max(keyLen, 0) > recordEnd)
+      throw invalidRecord(`record key length ${keyLen} is invalid`)
+    if (keyLen < 0 && requireKeys) throw invalidRecord('compacted topic cannot accept a record without a key')
+    pos += Math.max(keyLen, 0)
+    const valueLen = readVarintAt(buf, pos, recordEnd)
+    pos = varintEnd
+    if (valueLen < -1 || pos + Math.max(valueLen, 0) > recordEnd) {
+      throw invalidRecord(`record value length ${valueLen} is invalid`)
+    }
+    pos += Math.max(valueLen, 0)
+    const headers = readVarintAt(buf, pos, recordEnd)
+    pos = varintEnd
+    if (headers < 0) throw invalidRecord(`record header count ${headers} is negative`)
+    for (let h = 0; h < headers; h++) {
+      const hk = readVarintAt(buf, pos, recordEnd)
+      pos = varintEnd
+      if (hk < 0 || pos + hk > recordEnd) throw invalidRecord(`record header key length ${hk} is invalid`)
+      pos += hk
+      const hv = readVarintAt(buf, pos, recordEnd)
+      pos = varintEnd
+      if (hv < -1 || pos + Math.max(hv, 0) > recordEnd)
+        throw invalidRecord(`record header value length ${hv} is invalid`)
+      pos += Math.max(hv, 0)
+    }
+    if (pos !== recordEnd) throw invalidRecord(`record ${count} has ${recordEnd - pos} unexpected trailing bytes`)
     count++
   }
   if (count !== expected) throw invalidRecord(`record batch declares ${expected} records but holds ${count}`)

@@ -62,9 +62,13 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
           res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
-        if (!pd.records || pd.records.length === 0) {
-          res.errorCode = ErrorCode.CORRUPT_MESSAGE
-          res.errorMessage = 'empty record set'
+        const setError = recordSetError(pd.records, ctx.apiVersion)
+        if (setError) {
+          res.errorCode = setError.code
+          res.errorMessage = setError.message
+          if (setError.code === ErrorCode.INVALID_RECORD) {
+            res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: setError.message }]
+          }
           continue
         }
         const firstBatchSize = batchSizeAt(pd.records, 0)
@@ -151,4 +155,32 @@ function verifyTransactional(
     topic,
     partition,
   )
+}
+
+/** MAGIC byte position in a batch, and the zstd codec id (attributes bits 0-2). */
+const MAGIC_OFFSET = 16
+const ATTRIBUTES_OFFSET = 21
+const ZSTD = 4
+
+/** Kafka's checks of a Produce v3+ record set before it reaches the log (ProduceRequest.validateRecords). */
+function recordSetError(records: Buffer | null, version: number): { code: number; message: string } | null {
+  if (!records || records.length === 0)
+    return { code: ErrorCode.INVALID_RECORD, message: 'Produce request has no records' }
+  if (records.length > MAGIC_OFFSET && records[MAGIC_OFFSET] !== 2) {
+    return {
+      code: ErrorCode.INVALID_RECORD,
+      message: 'Produce requests with version 3 and above may only contain record batches with magic version 2',
+    }
+  }
+  if (
+    version < 7 &&
+    records.length > ATTRIBUTES_OFFSET + 1 &&
+    (records.readInt16BE(ATTRIBUTES_OFFSET) & 0x7) === ZSTD
+  ) {
+    return {
+      code: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      message: 'Produce requests with version below 7 may not use zstd compression',
+    }
+  }
+  return null
 }
