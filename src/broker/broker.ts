@@ -6,13 +6,17 @@ import { join, resolve } from 'node:path'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
 import { AppendWaiters } from './append-waiters.ts'
-import { type BrokerConfig, DEFAULT_BROKER_CONFIG } from './config.ts'
+import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerConfig } from './config.ts'
 import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { Metrics, serveMetrics } from './metrics.ts'
+import { Authorizer } from './security/acl.ts'
+import { ClientQuotaManager } from './security/quotas.ts'
+import { createCredential, SCRAM_MECHANISMS } from './security/scram.ts'
+import type { ListenerInfo, SecurityProtocol } from './security/session.ts'
 import { KafkaServer } from './server.ts'
 import type { BrokerServices } from './services.ts'
 import type { TopicRegistry as Topics } from './topic-registry.ts'
@@ -26,6 +30,8 @@ export interface RunningBroker {
   metricsPort?: number
   /** `host:port` for clients. */
   bootstrap: string
+  /** Every listener with its bound port and bootstrap address (one PLAINTEXT listener unless `listeners` is set). */
+  listeners: { name: string; securityProtocol: SecurityProtocol; port: number; bootstrap: string }[]
   config: BrokerConfig
   services: BrokerServices
   close(): Promise<void>
@@ -117,6 +123,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     })
     const metrics = new Metrics()
     metrics.collect((m) => collectLogMetrics(m, topics))
+    await bootstrapSaslUsers(topics, config.saslUsers, logger)
+    const authorizer = config.authorizerEnabled
+      ? new Authorizer({
+          superUsers: config.superUsers,
+          allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+          acls: () => topics.acls(),
+        })
+      : undefined
+    const quotas = new ClientQuotaManager(topics)
     let server: KafkaServer | undefined
     const services: BrokerServices = {
       config,
@@ -125,6 +140,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       topics,
       groups,
       transactions,
+      authorizer,
+      quotas,
       logger,
       metrics,
       appendWaiters,
@@ -133,25 +150,57 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     }
     const handlers = new Map<number, HandlerSpec>()
     for (const h of [...allHandlers, ...(extraHandlers ?? [])]) handlers.set(h.apiKey, h)
-    server = new KafkaServer({
-      host: config.host,
-      port: config.port,
-      maxRequestBytes: config.socketRequestMaxBytes,
-      handlers: [...handlers.values()],
-      services,
-      logger: logger.child('network'),
+    const listenerConfigs: ListenerConfig[] = config.listeners ?? [
+      { name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: config.host, port: config.port },
+    ]
+    const tlsOptions = needsTls(listenerConfigs) ? readTlsFiles(config) : undefined
+    const servers = listenerConfigs.map((l) => {
+      const info: ListenerInfo = {
+        name: l.name,
+        securityProtocol: l.securityProtocol,
+        advertisedHost: l.advertisedHost ?? advertisable(l.host),
+        advertisedPort: l.advertisedPort ?? l.port,
+      }
+      return new KafkaServer({
+        host: l.host,
+        port: l.port,
+        maxRequestBytes: config.socketRequestMaxBytes,
+        handlers: [...handlers.values()],
+        services,
+        logger: logger.child('network'),
+        listener: info,
+        tls: tlsOptions,
+      })
     })
+    server = servers[0]!
     await groups.load()
     await transactions.load()
-    const port = await server.listen()
+    const boundPorts: number[] = []
+    try {
+      for (const s of servers) boundPorts.push(await s.listen())
+    } catch (err) {
+      for (const s of servers) await s.close().catch(() => {})
+      throw err
+    }
+    const port = boundPorts[0]!
+    servers.forEach((s, i) => {
+      const l = listenerConfigs[i]!
+      if (l.advertisedPort === undefined || l.advertisedPort === 0) s.listener.advertisedPort = boundPorts[i]!
+    })
     // Port 0 means "any free port": clients must be told the one we got.
     if (config.advertisedPort === 0 || (config.port === 0 && overrides.advertisedPort === undefined))
       config.advertisedPort = port
     config.port = port
+    if (!config.listeners) {
+      servers[0]!.listener.advertisedHost = config.advertisedHost
+      servers[0]!.listener.advertisedPort = config.advertisedPort
+    }
     const metricsServer =
       config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort, logger) : undefined
     logger.info('broker started', {
       listener: `${config.host}:${port}`,
+      listeners: servers.map((s, i) => `${s.listener.name}://${listenerConfigs[i]!.host}:${boundPorts[i]}`).join(','),
+      authorizer: authorizer ? 'enabled' : 'disabled',
       advertised: `${config.advertisedHost}:${config.advertisedPort}`,
       dataDir,
       topics: topics.list().length,
@@ -165,13 +214,19 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       port,
       metricsPort: metricsServer?.port,
       bootstrap: `${config.advertisedHost}:${config.advertisedPort}`,
+      listeners: servers.map((s, i) => ({
+        name: s.listener.name,
+        securityProtocol: s.listener.securityProtocol,
+        port: boundPorts[i]!,
+        bootstrap: `${s.listener.advertisedHost}:${s.listener.advertisedPort}`,
+      })),
       config,
       services,
       close() {
         closing ??= (async () => {
           logger.info('broker stopping')
           appendWaiters.wakeAll()
-          await server!.close()
+          for (const s of servers) await s.close()
           await metricsServer?.close()
           await transactions.close()
           await groups.close()
@@ -186,6 +241,35 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     await logs?.close().catch(() => {})
     releaseLock()
     throw err
+  }
+}
+
+/** `sasl.users`: the first users (typically a super user) get SCRAM credentials at startup, once. */
+async function bootstrapSaslUsers(topics: Topics, users: Record<string, string>, logger: Logger): Promise<void> {
+  for (const [user, password] of Object.entries(users)) {
+    for (const m of SCRAM_MECHANISMS) {
+      if (topics.scramCredential(user, m)) continue
+      await topics.setScramCredential(user, m, await createCredential(m, password))
+      logger.info('SCRAM credential created from sasl.users', { user, mechanism: m })
+    }
+  }
+}
+
+function needsTls(listeners: ListenerConfig[]): boolean {
+  return listeners.some((l) => l.securityProtocol === 'SSL' || l.securityProtocol === 'SASL_SSL')
+}
+
+function readTlsFiles(config: BrokerConfig): { cert: Buffer; key: Buffer } {
+  if (!config.sslCertificateLocation || !config.sslKeyLocation) {
+    throw new TributaryError(
+      'TRB_CONFIG_INVALID',
+      'SSL and SASL_SSL listeners need ssl.certificate.location and ssl.key.location (PEM files)',
+    )
+  }
+  try {
+    return { cert: readFileSync(config.sslCertificateLocation), key: readFileSync(config.sslKeyLocation) }
+  } catch (err) {
+    throw new TributaryError('TRB_CONFIG_INVALID', `cannot read TLS certificate or key: ${(err as Error).message}`)
   }
 }
 

@@ -6,6 +6,17 @@ import { readFileSync } from 'node:fs'
 import { TributaryError } from '../errors.ts'
 import type { FlushPolicy } from '../log/index.ts'
 import type { LogLevel } from './logger.ts'
+import { SECURITY_PROTOCOLS, type SecurityProtocol } from './security/session.ts'
+
+/** One entry of `listeners`: e.g. SASL_PLAINTEXT://127.0.0.1:9093. */
+export interface ListenerConfig {
+  name: string
+  securityProtocol: SecurityProtocol
+  host: string
+  port: number
+  advertisedHost?: string
+  advertisedPort?: number
+}
 
 export interface BrokerConfig {
   nodeId: number
@@ -36,6 +47,21 @@ export interface BrokerConfig {
   metricsPort: number
   /** Cluster id for Metadata/DescribeCluster; generated and persisted at first start when empty. */
   clusterId?: string
+  /** listeners: when set, one listener per entry (the first one is also host/port); else PLAINTEXT on host:port. */
+  listeners?: ListenerConfig[]
+  /** sasl.enabled.mechanisms */
+  saslEnabledMechanisms: string[]
+  /** sasl.users=alice:secret,...: SCRAM credentials created at startup for users that have none yet (bootstrap). */
+  saslUsers: Record<string, string>
+  /** super.users=User:alice;User:bob */
+  superUsers: string[]
+  /** authorizer.enabled: enforce ACLs (off by default: everything is allowed). */
+  authorizerEnabled: boolean
+  /** allow.everyone.if.no.acl.found */
+  allowEveryoneIfNoAclFound: boolean
+  /** ssl.certificate.location / ssl.key.location: PEM files for SSL and SASL_SSL listeners. */
+  sslCertificateLocation?: string
+  sslKeyLocation?: string
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -55,6 +81,11 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logCleanerIntervalMs: 300000,
   logLevel: 'info',
   metricsPort: -1,
+  saslEnabledMechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN'],
+  saslUsers: {},
+  superUsers: [],
+  authorizerEnabled: false,
+  allowEveryoneIfNoAclFound: false,
 }
 
 /** Kafka property name → how it maps onto BrokerConfig. Unknown `log.*` keys become topic defaults. */
@@ -82,6 +113,51 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
   'cluster.id': (c, v) => (c.clusterId = v),
   'metrics.port': (c, v) => (c.metricsPort = int('metrics.port', v, -1)),
   'log.flush.policy': (c, v) => (c.flushPolicy = parseFlushPolicy(v)),
+  listeners: (c, v) => {
+    c.listeners = parseListeners('listeners', v)
+    c.host = c.listeners[0]!.host
+    c.port = c.listeners[0]!.port
+  },
+  'advertised.listeners': (c, v) => {
+    for (const a of parseListeners('advertised.listeners', v)) {
+      const l = c.listeners?.find((x) => x.name === a.name)
+      if (!l) invalid('advertised.listeners', v, `listener names defined in listeners (no ${a.name})`)
+      l.advertisedHost = a.host
+      l.advertisedPort = a.port
+    }
+  },
+  'sasl.enabled.mechanisms': (c, v) => {
+    const list = v
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)
+    for (const m of list) {
+      if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(m))
+        invalid('sasl.enabled.mechanisms', v, 'a list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512')
+    }
+    c.saslEnabledMechanisms = list
+  },
+  'sasl.users': (c, v) => {
+    const users: Record<string, string> = {}
+    for (const entry of v
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const colon = entry.indexOf(':')
+      if (colon <= 0 || colon === entry.length - 1) invalid('sasl.users', v, 'user:password[,user:password...]')
+      users[entry.slice(0, colon)] = entry.slice(colon + 1)
+    }
+    c.saslUsers = users
+  },
+  'super.users': (c, v) =>
+    (c.superUsers = v
+      .split(';')
+      .map((u) => u.trim())
+      .filter(Boolean)),
+  'authorizer.enabled': (c, v) => (c.authorizerEnabled = bool('authorizer.enabled', v)),
+  'allow.everyone.if.no.acl.found': (c, v) => (c.allowEveryoneIfNoAclFound = bool('allow.everyone.if.no.acl.found', v)),
+  'ssl.certificate.location': (c, v) => (c.sslCertificateLocation = v),
+  'ssl.key.location': (c, v) => (c.sslKeyLocation = v),
   // Kafka broker-level log defaults, stored under their topic-level names.
   'log.segment.bytes': (c, v) => (c.topicDefaults['segment.bytes'] = v),
   'log.roll.ms': (c, v) => (c.topicDefaults['segment.ms'] = v),
@@ -126,9 +202,32 @@ export function parseFlushPolicy(v: string): FlushPolicy {
   return invalid('log.flush.policy', v, 'group, none or interval:<ms>')
 }
 
+/** `PROTOCOL://host:port,...`; the listener name is the protocol, as with Kafka's default protocol map. */
+export function parseListeners(key: string, v: string): ListenerConfig[] {
+  const out: ListenerConfig[] = []
+  for (const entry of v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const m = /^([A-Z_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(entry)
+    if (!m || !(SECURITY_PROTOCOLS as readonly string[]).includes(m[1]!)) {
+      invalid(key, v, `PROTOCOL://host:port entries with PROTOCOL one of ${SECURITY_PROTOCOLS.join(', ')}`)
+    }
+    if (out.some((l) => l.name === m[1])) invalid(key, v, 'one listener per protocol')
+    const host = m[2]!.replace(/^\[|\]$/g, '')
+    out.push({ name: m[1]!, securityProtocol: m[1] as SecurityProtocol, host: host || '0.0.0.0', port: Number(m[3]) })
+  }
+  if (out.length === 0) invalid(key, v, 'at least one listener')
+  return out
+}
+
 /** Applies Kafka-style properties to a config; throws TRB_CONFIG_INVALID naming the key on bad input. */
 export function applyProperties(base: BrokerConfig, props: Record<string, string>): BrokerConfig {
-  const c: BrokerConfig = { ...base, topicDefaults: { ...base.topicDefaults } }
+  const c: BrokerConfig = {
+    ...base,
+    topicDefaults: { ...base.topicDefaults },
+    listeners: base.listeners?.map((l) => ({ ...l })),
+  }
   for (const [k, v] of Object.entries(props)) {
     const apply = PROPERTY_KEYS[k]
     if (!apply) throw new TributaryError('TRB_CONFIG_INVALID', `unknown broker property ${k}`)
@@ -196,7 +295,7 @@ export function resolveBrokerConfig(
 }
 
 /** A wildcard bind address cannot be given to clients; librdkafka prefers an IPv4 literal over "localhost". */
-function advertisable(host: string): string {
+export function advertisable(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '' || host === 'localhost') return '127.0.0.1'
   return host
 }

@@ -3,6 +3,7 @@
  * src/broker/handlers/<api-name>.ts, each exporting a HandlerSpec. Handlers receive the decoded request (generated
  * codec types) and return the response object; the server encodes it in the request's version.
  */
+import type { ConnectionSession } from './security/session.ts'
 import type { BrokerServices } from './services.ts'
 
 export interface RequestContext {
@@ -14,6 +15,8 @@ export interface RequestContext {
   clientHost: string
   /** Authenticated principal, e.g. "User:ANONYMOUS" on PLAINTEXT listeners. */
   principal: string
+  /** The connection's listener and SASL state (absent when a handler is called outside a connection). */
+  session?: ConnectionSession
   connectionId: string
   services: BrokerServices
   /** Aborts when the connection closes or the broker stops: long waits (Fetch, JoinGroup) should end early. */

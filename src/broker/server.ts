@@ -4,6 +4,7 @@
  * written in the same order, which Kafka clients rely on.
  */
 import net from 'node:net'
+import tls from 'node:tls'
 import { TributaryError } from '../errors.ts'
 import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
@@ -11,6 +12,7 @@ import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../protocol/primitives.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
 import type { Logger } from './logger.ts'
+import { type ConnectionSession, type ListenerInfo, newSession } from './security/session.ts'
 import type { BrokerServices } from './services.ts'
 
 /** More requests than this waiting for their responses on one connection pauses reading from it. */
@@ -31,11 +33,17 @@ interface Slot {
  * close. Earlier responses on the connection are still written first, as Kafka queues the close in order.
  */
 export class CloseConnection extends TributaryError {
-  constructor(reason: string) {
+  /** When given, this response is written before the close (a failed SaslAuthenticate tells the client why). */
+  readonly response: unknown
+  constructor(reason: string, response?: unknown) {
     super('TRB_CONNECTION_CLOSED', reason)
     this.name = 'CloseConnection'
+    this.response = response
   }
 }
+
+/** Requests a SASL listener serves before authentication completes: ApiVersions, SaslHandshake, SaslAuthenticate. */
+const PRE_AUTH_APIS = new Set([18, 17, 36])
 
 export interface ServerOptions {
   host: string
@@ -44,17 +52,34 @@ export interface ServerOptions {
   handlers: readonly HandlerSpec[]
   services: BrokerServices
   logger: Logger
+  /** Security protocol and advertised address of this listener; PLAINTEXT at host:port when absent. */
+  listener?: ListenerInfo
+  /** PEM certificate and key for SSL and SASL_SSL listeners. */
+  tls?: tls.TlsOptions
 }
 
 export class KafkaServer {
   private server: net.Server
+  readonly listener: ListenerInfo
   private connections = new Set<Connection>()
   readonly handlers = new Map<number, HandlerSpec>()
   private nextConnectionId = 0
 
   constructor(readonly opts: ServerOptions) {
     for (const h of opts.handlers) this.handlers.set(h.apiKey, h)
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    this.listener = opts.listener ?? {
+      name: 'PLAINTEXT',
+      securityProtocol: 'PLAINTEXT',
+      advertisedHost: opts.host,
+      advertisedPort: opts.port,
+    }
+    const proto = this.listener.securityProtocol
+    if (proto === 'SSL' || proto === 'SASL_SSL') {
+      this.server = tls.createServer({ ...opts.tls, noDelay: true }, (socket) => this.accept(socket))
+      this.server.on('tlsClientError', (err) => opts.logger.debug('TLS handshake failed', { err }))
+    } else {
+      this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    }
     this.server.on('error', (err) => opts.logger.error('listener error', { err }))
   }
 
@@ -103,6 +128,7 @@ class Connection {
   private dispatching = false
   private readonly logger: Logger
   private readonly clientHost: string
+  private readonly session: ConnectionSession
 
   constructor(
     private server: KafkaServer,
@@ -111,6 +137,7 @@ class Connection {
   ) {
     this.logger = server.opts.logger
     this.clientHost = socket.remoteAddress ?? ''
+    this.session = newSession(server.listener)
     socket.on('data', (data) => this.onData(data))
     socket.on('error', (err) => this.logger.debug('connection error', { connection: id, err }))
     socket.on('drain', () => this.maybeResume())
@@ -201,6 +228,12 @@ class Connection {
     }
     const handler = this.server.handlers.get(apiKey)
     const codec = apiCodecs.get(apiKey)
+    if (!this.session.authenticated && !PRE_AUTH_APIS.has(apiKey)) {
+      // Kafka closes a SASL connection that sends anything else before authenticating.
+      this.logger.info('closing connection: request before SASL authentication', { connection: this.id, apiKey })
+      this.socket.destroy()
+      return
+    }
     if (!handler || !codec) {
       this.logger.warn('closing connection: unsupported API key', { connection: this.id, apiKey })
       this.socket.destroy()
@@ -261,7 +294,8 @@ class Connection {
       correlationId,
       clientId,
       clientHost: this.clientHost,
-      principal: 'User:ANONYMOUS',
+      principal: this.session.principal,
+      session: this.session,
       connectionId: this.id,
       services: this.server.opts.services,
       signal: this.abort.signal,
@@ -289,6 +323,18 @@ class Connection {
     }
     const failed = (err: unknown) => {
       if (err instanceof CloseConnection) {
+        if (err.response !== undefined) {
+          try {
+            const w = new Writer(256)
+            w.int32(correlationId)
+            if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
+            codec.encodeResponse(w, apiVersion, err.response)
+            slot.chunks = framed(w)
+          } catch (encodeErr) {
+            this.fail(codec.name, apiVersion, encodeErr)
+            return
+          }
+        }
         slot.close = err.message
         slot.done = true
         this.flush()

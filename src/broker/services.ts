@@ -8,6 +8,8 @@ import type { BrokerConfig } from './config.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
+import type { Authorizer } from './security/acl.ts'
+import type { ClientQuotaManager } from './security/quotas.ts'
 import type { TopicRegistry } from './topic-registry.ts'
 import type { TransactionCoordinator } from './txn/transaction-coordinator.ts'
 
@@ -22,6 +24,10 @@ export interface BrokerServices {
   appendWaiters: AppendWaiters
   /** The transaction coordinator, when this broker runs one (without it transactional producers are refused). */
   transactions?: TransactionCoordinator
+  /** ACL enforcement, when `authorizer.enabled=true`; without it every request is allowed. */
+  authorizer?: Authorizer
+  /** Client quotas (byte and request rates per user / client-id). */
+  quotas?: ClientQuotaManager
   /** API version ranges this broker serves (what ApiVersions advertises). */
   supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[]
   now(): number

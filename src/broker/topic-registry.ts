@@ -10,6 +10,8 @@ import { parseLogConfig, TOPIC_CONFIG_DEFINITIONS } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
 import type { Logger } from './logger.ts'
+import type { AclBinding } from './security/acl.ts'
+import type { ScramCredential, ScramMechanism } from './security/scram.ts'
 
 export const METADATA_TOPIC = '__cluster_metadata'
 export const OFFSETS_TOPIC = '__consumer_offsets'
@@ -53,6 +55,20 @@ type MetadataRecord =
   | { type: 'topic'; topic: TopicInfo }
   | { type: 'producer-ids'; next: number }
   | { type: 'cluster'; clusterId: string }
+  | { type: 'scram-credential'; user: string; credential: ScramCredential }
+  | { type: 'acl'; acl: AclBinding }
+  | { type: 'client-quota'; entity: QuotaEntity; values: Record<string, number> }
+
+/** A client-quota entity: entity type ("user", "client-id") → name, null meaning the type's default. */
+export type QuotaEntity = Record<string, string | null>
+
+function quotaKey(entity: QuotaEntity): string {
+  return `quota:${JSON.stringify(Object.entries(entity).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`
+}
+
+function aclKey(b: AclBinding): string {
+  return `acl:${JSON.stringify([b.resourceType, b.resourceName, b.patternType, b.principal, b.host, b.operation, b.permissionType])}`
+}
 
 export class TopicRegistry {
   private topics = new Map<string, TopicInfo>()
@@ -63,6 +79,11 @@ export class TopicRegistry {
   private allocating: Promise<void> | null = null
   private adminChain: Promise<unknown> = Promise.resolve()
   private deletedListeners: ((topic: string) => Promise<void>)[] = []
+  private scram = new Map<string, ScramCredential>()
+  private aclBindings = new Map<string, AclBinding>()
+  private aclVersion = 0
+  private quotas = new Map<string, { entity: QuotaEntity; values: Record<string, number> }>()
+  private quotaVersion = 0
   clusterId = ''
 
   private constructor(
@@ -109,6 +130,17 @@ export class TopicRegistry {
       } else {
         this.topics.delete(name)
       }
+    } else if (key.startsWith('scram:')) {
+      if (rec?.type === 'scram-credential') this.scram.set(key, rec.credential)
+      else this.scram.delete(key)
+    } else if (key.startsWith('acl:')) {
+      if (rec?.type === 'acl') this.aclBindings.set(key, rec.acl)
+      else this.aclBindings.delete(key)
+      this.aclVersion++
+    } else if (key.startsWith('quota:')) {
+      if (rec?.type === 'client-quota') this.quotas.set(key, { entity: rec.entity, values: rec.values })
+      else this.quotas.delete(key)
+      this.quotaVersion++
     } else if (rec?.type === 'producer-ids') {
       this.nextProducerId = rec.next
       this.producerIdLimit = rec.next
@@ -287,6 +319,53 @@ export class TopicRegistry {
     const config = checkTopicConfigs(this.topicDefaults, configs)
     await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, configs } })
     for (let p = 0; p < t.partitions; p++) this.logs.get(name, p)?.updateConfig(config)
+  }
+
+  scramCredential(user: string, mechanism: ScramMechanism): ScramCredential | undefined {
+    return this.scram.get(`scram:${mechanism}:${user}`)
+  }
+
+  /** Every user with SCRAM credentials, with the mechanisms and iteration counts (never the keys). */
+  scramUsers(): Map<string, ScramCredential[]> {
+    const out = new Map<string, ScramCredential[]>()
+    for (const [key, cred] of this.scram) {
+      const user = key.slice(`scram:${cred.mechanism}:`.length)
+      out.set(user, [...(out.get(user) ?? []), cred])
+    }
+    return out
+  }
+
+  /** Stores (or, with null, deletes) one user's credential for one mechanism, durably. */
+  setScramCredential(user: string, mechanism: ScramMechanism, credential: ScramCredential | null): Promise<void> {
+    const key = `scram:${mechanism}:${user}`
+    return this.write(key, credential ? { type: 'scram-credential', user, credential } : null)
+  }
+
+  /** The ACL set; `version` changes with every change so readers can cache indexes. */
+  acls(): { version: number; bindings: AclBinding[] } {
+    return { version: this.aclVersion, bindings: [...this.aclBindings.values()] }
+  }
+
+  /** Adds an ACL binding durably; adding one that exists changes nothing. */
+  async addAcl(acl: AclBinding): Promise<void> {
+    const key = aclKey(acl)
+    if (!this.aclBindings.has(key)) await this.write(key, { type: 'acl', acl })
+  }
+
+  async removeAcl(acl: AclBinding): Promise<void> {
+    const key = aclKey(acl)
+    if (this.aclBindings.has(key)) await this.write(key, null)
+  }
+
+  clientQuotas(): { version: number; entries: { entity: QuotaEntity; values: Record<string, number> }[] } {
+    return { version: this.quotaVersion, entries: [...this.quotas.values()] }
+  }
+
+  /** Replaces the quota values of one entity durably; an empty set removes the entity. */
+  setClientQuota(entity: QuotaEntity, values: Record<string, number>): Promise<void> {
+    const key = quotaKey(entity)
+    if (Object.keys(values).length === 0) return this.quotas.has(key) ? this.write(key, null) : Promise.resolve()
+    return this.write(key, { type: 'client-quota', entity, values })
   }
 
   /** Hands out producer ids; blocks are persisted before use so ids never repeat across restarts. */

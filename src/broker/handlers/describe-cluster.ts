@@ -42,7 +42,9 @@ export const describeClusterHandler: HandlerSpec<DescribeClusterRequest, Describ
         clusterAuthorizedOperations: OPS_NOT_REQUESTED,
       }
     }
-    const { nodeId, advertisedHost, advertisedPort } = services.config
+    const { nodeId } = services.config
+    const advertisedHost = ctx.session?.listener.advertisedHost ?? services.config.advertisedHost
+    const advertisedPort = ctx.session?.listener.advertisedPort ?? services.config.advertisedPort
     return {
       ...base,
       errorCode: ErrorCode.NONE,

@@ -11,7 +11,9 @@ const TRANSACTION_KEY_TYPE = 1
 
 /** Single node: node 0 coordinates every group and every transactional id. */
 function locate(ctx: RequestContext, key: string, keyType: number): CoordinatorInput {
-  const { nodeId, advertisedHost, advertisedPort } = ctx.services.config
+  const { nodeId } = ctx.services.config
+  const advertisedHost = ctx.session?.listener.advertisedHost ?? ctx.services.config.advertisedHost
+  const advertisedPort = ctx.session?.listener.advertisedPort ?? ctx.services.config.advertisedPort
   if (keyType !== GROUP_KEY_TYPE && keyType !== TRANSACTION_KEY_TYPE) {
     return {
       key,

@@ -92,8 +92,9 @@ export const metadataHandler: HandlerSpec<MetadataRequest, MetadataResponseInput
       brokers: [
         {
           nodeId: services.config.nodeId,
-          host: services.config.advertisedHost,
-          port: services.config.advertisedPort,
+          // Each listener advertises its own address, so clients stay on the protocol they connected with.
+          host: ctx.session?.listener.advertisedHost ?? services.config.advertisedHost,
+          port: ctx.session?.listener.advertisedPort ?? services.config.advertisedPort,
           rack: null,
         },
       ],
