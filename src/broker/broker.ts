@@ -14,6 +14,7 @@ import { appendDurably, replayLog } from './internal-topic.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { Metrics, serveMetrics } from './metrics.ts'
 import { Authorizer } from './security/acl.ts'
+import { withAuthorization } from './security/api-authorization.ts'
 import { ClientQuotaManager } from './security/quotas.ts'
 import { createCredential, SCRAM_MECHANISMS } from './security/scram.ts'
 import type { ListenerInfo, SecurityProtocol } from './security/session.ts'
@@ -149,7 +150,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       now: () => Date.now(),
     }
     const handlers = new Map<number, HandlerSpec>()
-    for (const h of [...allHandlers, ...(extraHandlers ?? [])]) handlers.set(h.apiKey, h)
+    for (const h of [...allHandlers, ...(extraHandlers ?? [])]) handlers.set(h.apiKey, withAuthorization(h))
     const listenerConfigs: ListenerConfig[] = config.listeners ?? [
       { name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: config.host, port: config.port },
     ]

@@ -175,4 +175,28 @@ export class Authorizer {
     const ops = allowingOps(operation)
     return matching.some((b) => b.permissionType === AclPermission.ALLOW && applies(b) && ops.includes(b.operation))
   }
+
+  /**
+   * Whether the principal may perform `operation` on some resource of the type (Kafka's authorizeByResourceType,
+   * used for KIP-679's "WRITE on any topic"): an ALLOW that applies and is not cancelled by a DENY on every name.
+   */
+  authorizeAny(principal: string, host: string, operation: number, resourceType: number): boolean {
+    if (this.opts.superUsers.includes(principal)) return true
+    const bindings = this.bindingsFor(resourceType)
+    if (bindings.length === 0) return this.opts.allowEveryoneIfNoAclFound
+    const applies = (b: AclBinding) =>
+      (b.principal === principal || b.principal === 'User:*') && (b.host === WILDCARD || b.host === host)
+    const opMatches = (b: AclBinding) => b.operation === operation || b.operation === AclOperation.ALL
+    const deniedEverywhere = bindings.some(
+      (b) =>
+        b.permissionType === AclPermission.DENY &&
+        applies(b) &&
+        opMatches(b) &&
+        ((b.patternType === PatternType.LITERAL && b.resourceName === WILDCARD) ||
+          (b.patternType === PatternType.PREFIXED && b.resourceName === '')),
+    )
+    if (deniedEverywhere) return false
+    const ops = allowingOps(operation)
+    return bindings.some((b) => b.permissionType === AclPermission.ALLOW && applies(b) && ops.includes(b.operation))
+  }
 }
