@@ -380,7 +380,10 @@ for (const r of rows) {
 const trb = rows.find((r) => r.system === 'tributary' && r.consumer === 'raw Fetch loop')
 writeResult('latency', {
   options: opts,
-  versions: { redis: binaryVersion('redis-server'), nats: binaryVersion('nats-server') },
+  versions: {
+    redis: binaryVersion(process.env.BENCH_REDIS_SERVER ?? 'redis-server'),
+    nats: binaryVersion(process.env.BENCH_NATS_SERVER ?? 'nats-server'),
+  },
   rows,
   target: { name: 'tributary p99 ≤ 2 ms', p99: trb?.p99 ?? null, met: trb ? trb.p99 <= 2 : false },
 })

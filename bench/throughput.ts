@@ -231,7 +231,10 @@ for (const [system, why] of skipped) process.stdout.write(`skipped ${system}: ${
 writeResult('throughput', {
   options: opts,
   workload,
-  versions: { redis: binaryVersion('redis-server'), nats: binaryVersion('nats-server') },
+  versions: {
+    redis: binaryVersion(process.env.BENCH_REDIS_SERVER ?? 'redis-server'),
+    nats: binaryVersion(process.env.BENCH_NATS_SERVER ?? 'nats-server'),
+  },
   durability: {
     tributary: 'acks=-1, default flush policy (group commit: fdatasync before the produce response)',
     redis: 'AOF appendfsync everysec (up to ~1 s of acknowledged writes can be lost)',

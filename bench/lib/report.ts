@@ -9,7 +9,9 @@ export const REPO_ROOT = dirname(BENCH_ROOT)
 
 export function fmt(n: number | undefined, digits = 1): string {
   if (n === undefined || !Number.isFinite(n)) return 'n/a'
-  return n.toFixed(digits)
+  const s = n.toFixed(digits)
+  // -0.04 rounds to "-0.0", which reads as a sign that means something.
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s
 }
 
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {

@@ -3,9 +3,9 @@
  * so the benchmark process only drives clients and every server's CPU and RSS are its own.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { REPO_ROOT } from './report.ts'
 
 export const HOST = '127.0.0.1'
@@ -37,10 +37,25 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Finds an executable on PATH or in the sbin directories (Debian puts nats-server in /usr/sbin). */
 export function which(bin: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' })
-  const path = r.stdout.trim()
-  return r.status === 0 && path ? path : undefined
+  if (bin.includes('/')) return isExecutable(bin) ? bin : undefined
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin']
+  for (const dir of dirs) {
+    if (!dir) continue
+    const candidate = join(dir, bin)
+    if (isExecutable(candidate)) return candidate
+  }
+  return undefined
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
 }
 
 export function makeTempDir(baseDir: string, prefix: string): string {
@@ -176,8 +191,9 @@ export async function startTributary(opts: TributaryStartOptions): Promise<Serve
 export class PeerMissingError extends Error {}
 
 export async function startRedis(baseDir: string): Promise<ServerProcess> {
-  const bin = which('redis-server')
-  if (!bin) throw new PeerMissingError('redis-server not installed (apt-get install -y redis-server): skipping Redis')
+  const name = process.env.BENCH_REDIS_SERVER ?? 'redis-server'
+  const bin = which(name)
+  if (!bin) throw new PeerMissingError(`${name} not found (apt-get install -y redis-server): skipping Redis`)
   const port = await freePort()
   const dataDir = makeTempDir(baseDir, 'redis')
   const { child, server } = spawnServer(
@@ -212,8 +228,9 @@ export async function startRedis(baseDir: string): Promise<ServerProcess> {
 }
 
 export async function startNats(baseDir: string): Promise<ServerProcess> {
-  const bin = which('nats-server')
-  if (!bin) throw new PeerMissingError('nats-server not installed (apt-get install -y nats-server): skipping NATS')
+  const name = process.env.BENCH_NATS_SERVER ?? 'nats-server'
+  const bin = which(name)
+  if (!bin) throw new PeerMissingError(`${name} not found (apt-get install -y nats-server): skipping NATS`)
   const port = await freePort()
   const dataDir = makeTempDir(baseDir, 'nats')
   const { child, server } = spawnServer(
@@ -235,5 +252,5 @@ export async function startNats(baseDir: string): Promise<ServerProcess> {
 export function binaryVersion(bin: string, arg = '--version'): string {
   const path = which(bin)
   if (!path) return 'not installed'
-  return spawnSync(path, [arg], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? 'unknown'
+  return (spawnSync(path, [arg], { encoding: 'utf8' }).stdout ?? '').trim().split('\n')[0] ?? 'unknown'
 }
