@@ -123,6 +123,9 @@ class Connection {
   private slots: Slot[] = []
   private abort = new AbortController()
   private paused = false
+  /** Muted for a quota throttle: reading resumes when the throttle time is over. */
+  private throttled = false
+  private unmuteTimer: NodeJS.Timeout | undefined
   /** Set once a close was decided: nothing more is read, dispatched or written. */
   private closing = false
   private dispatching = false
@@ -148,6 +151,7 @@ class Connection {
   }
 
   closed(): void {
+    clearTimeout(this.unmuteTimer)
     this.abort.abort()
     this.slots = []
   }
@@ -306,17 +310,39 @@ class Connection {
         this.flush()
         return
       }
+      let throttleMs = 0
       try {
-        const w = new Writer(256)
-        w.int32(correlationId)
-        // ApiVersions responses always use header v0, even for flexible versions, so clients can parse them
-        // before they know what the broker supports.
-        if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
-        codec.encodeResponse(w, apiVersion, response)
+        const encode = () => {
+          const w = new Writer(256)
+          w.int32(correlationId)
+          // ApiVersions responses always use header v0, even for flexible versions, so clients can parse them
+          // before they know what the broker supports.
+          if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
+          codec.encodeResponse(w, apiVersion, response)
+          return w
+        }
+        let w = encode()
+        throttleMs = this.quotaThrottle(ctx, request, frame.length + 4, w.length, performance.now() - started)
+        if (throttleMs > 0) {
+          ;(response as { throttleTimeMs?: number }).throttleTimeMs = throttleMs
+          w = encode()
+        }
         slot.chunks = framed(w)
       } catch (err) {
         this.fail(codec.name, apiVersion, err)
         return
+      }
+      if (throttleMs > 0) {
+        // Kafka mutes a throttled channel; clients of KIP-219 versions get the response at once and wait themselves,
+        // older ones only notice the throttle by the delayed response.
+        this.mute(throttleMs)
+        if (!clientThrottles(apiKey, apiVersion)) {
+          setTimeout(() => {
+            slot.done = true
+            this.flush()
+          }, throttleMs).unref()
+          return
+        }
       }
       slot.done = true
       this.flush()
@@ -340,6 +366,7 @@ class Connection {
         this.flush()
       } else this.fail(codec.name, apiVersion, err)
     }
+    const started = performance.now()
     try {
       const result = handler.handle(request, ctx)
       if (result instanceof Promise) result.then(finish, failed)
@@ -390,6 +417,53 @@ class Connection {
     else this.maybeResume()
   }
 
+  /**
+   * Charges the request to the client's quotas (user and client-id): produce bytes by request size, consumer fetch
+   * bytes by response size, request_percentage by handler time. Returns the throttle time in ms (0 within quota).
+   */
+  private quotaThrottle(
+    ctx: RequestContext,
+    request: unknown,
+    requestBytes: number,
+    responseBytes: number,
+    handlerMs: number,
+  ): number {
+    const quotas = this.server.opts.services.quotas
+    if (!quotas || PRE_AUTH_APIS.has(ctx.apiKey)) return 0
+    const user = ctx.principal.startsWith('User:') ? ctx.principal.slice(5) : ctx.principal
+    const clientId = ctx.clientId ?? ''
+    let throttle = quotas.record(user, clientId, 'request_percentage', handlerMs)
+    if (ctx.apiKey === ApiKeys.Produce) {
+      throttle = Math.max(throttle, quotas.record(user, clientId, 'producer_byte_rate', requestBytes))
+    } else if (ctx.apiKey === ApiKeys.Fetch) {
+      const r = request as { replicaId: number; replicaState?: { replicaId: number } }
+      const replicaId = ctx.apiVersion >= 15 ? (r.replicaState?.replicaId ?? -1) : r.replicaId
+      if (replicaId < 0)
+        throttle = Math.max(throttle, quotas.record(user, clientId, 'consumer_byte_rate', responseBytes))
+    }
+    if (throttle > 0) {
+      this.server.opts.services.metrics.inc(
+        'tributary_quota_throttle_time_ms_total',
+        'Time clients were throttled for exceeding their quotas',
+        {},
+        throttle,
+      )
+    }
+    return throttle
+  }
+
+  /** Stops reading from the connection for `ms` (Kafka's muted channel while a client is throttled). */
+  private mute(ms: number): void {
+    this.throttled = true
+    this.pause()
+    clearTimeout(this.unmuteTimer)
+    this.unmuteTimer = setTimeout(() => {
+      this.throttled = false
+      this.maybeResume()
+    }, ms)
+    this.unmuteTimer.unref()
+  }
+
   private pause(): void {
     if (!this.paused) {
       this.paused = true
@@ -398,13 +472,21 @@ class Connection {
   }
 
   private maybeResume(): void {
-    if (this.closing) return
+    if (this.closing || this.throttled) return
     if (this.paused && this.slots.length < MAX_IN_FLIGHT / 2 && this.socket.writableLength <= MAX_PENDING_WRITE) {
       this.paused = false
       this.socket.resume()
       this.dispatchBuffered()
     }
   }
+}
+
+/** KIP-219: from these versions on, the client itself waits out throttle_time_ms, so the response is not delayed. */
+const CLIENT_THROTTLES_FROM: Record<number, number> = { 0: 6, 1: 8 }
+
+function clientThrottles(apiKey: number, apiVersion: number): boolean {
+  const from = CLIENT_THROTTLES_FROM[apiKey]
+  return from !== undefined && apiVersion >= from
 }
 
 function framed(w: Writer): Buffer[] {

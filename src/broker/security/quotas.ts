@@ -83,7 +83,7 @@ export class ClientQuotaManager {
     const perSecond = key === 'request_percentage' ? (q.limit / 100) * 1000 : q.limit
     if (perSecond <= 0) return MAX_THROTTLE_MS
     const now = this.now()
-    const start = Math.max(this.spentUntil.get(q.charge) ?? 0, now - BURST_MS)
+    const start = Math.max(this.spentUntil.get(q.charge) ?? Number.NEGATIVE_INFINITY, now - BURST_MS)
     const until = start + (amount / perSecond) * 1000
     this.spentUntil.set(q.charge, until)
     return Math.min(MAX_THROTTLE_MS, Math.max(0, Math.ceil(until - now)))
