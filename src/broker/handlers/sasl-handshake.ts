@@ -8,14 +8,21 @@ import { CloseConnection } from '../server.ts'
 
 export const saslHandshakeHandler: HandlerSpec<SaslHandshakeRequest, SaslHandshakeResponseInput> = {
   apiKey: 17,
-  // v0 would switch the connection to raw SASL frames; every client we serve sends v1 and then SaslAuthenticate.
-  minVersion: 1,
+  // librdkafka requires v0 to be advertised before it uses SASL at all, but every client we serve sends v1 and then
+  // SaslAuthenticate. A real v0 handshake (raw SASL tokens after it, pre-KIP-152 clients) is refused.
+  minVersion: 0,
   maxVersion: 1,
   handle(req, ctx) {
     const session = ctx.session
     const mechanisms = ctx.services.config.saslEnabledMechanisms
     if (!session || !isSaslProtocol(session.listener.securityProtocol)) {
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] }
+    }
+    if (ctx.apiVersion === 0) {
+      throw new CloseConnection('SaslHandshake v0 (unframed SASL tokens) is not supported', {
+        errorCode: ErrorCode.ILLEGAL_SASL_STATE,
+        mechanisms,
+      })
     }
     if (session.authenticated || session.saslMechanism !== undefined) {
       throw new CloseConnection('SaslHandshake after the mechanism was chosen', {

@@ -182,7 +182,8 @@ export class ScramServerExchange {
     if (proofAt < 0) throw new SaslFailure('SCRAM client-final message lacks a proof')
     const withoutProof = msg.slice(0, proofAt)
     const attrs = attributes(msg)
-    if (attrs.get('r') !== this.nonce) throw new SaslFailure('Invalid SCRAM nonce')
+    // librdkafka repeats its own nonce before the combined one; like Kafka, only the ending is checked.
+    if (!(attrs.get('r') ?? '').endsWith(this.nonce)) throw new SaslFailure('Invalid SCRAM nonce')
     if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64')) {
       throw new SaslFailure('Invalid SCRAM channel binding')
     }
