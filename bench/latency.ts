@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/latency.ts [--quick]
  */
-import { closeSync, fdatasync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -249,6 +249,7 @@ function setupMachine(): LatencySystem {
   )
 }
 
+const sliceLog: { system: string; fromMs: number; toMs: number }[] = []
 const servers: ServerProcess[] = []
 const systems: LatencySystem[] = []
 const startErrors: { system: string; error: string }[] = []
@@ -284,12 +285,53 @@ interface Row {
   error?: string
 }
 
+/**
+ * Every 250 ms: the Tributary broker's CPU use and the whole machine's busy and iowait shares (/proc/stat),
+ * so a latency burst can be matched to a busy broker, a busy machine or a waiting disk.
+ */
+interface LoadSample {
+  atMs: number
+  brokerCpuPct: number
+  machineBusyPct: number
+  iowaitPct: number
+}
+const loadSamples: LoadSample[] = []
+function machineTicks(): { busy: number; iowait: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f
+  const busy = user + nice + system + irq + softirq + steal
+  return { busy, iowait, total: busy + idle + iowait }
+}
+function startLoadSampler(broker: ServerProcess | undefined): () => void {
+  let lastCpu = broker?.cpuSeconds() ?? 0
+  let lastTicks = machineTicks()
+  let lastAt = performance.now()
+  const timer = setInterval(() => {
+    const now = performance.now()
+    const ticks = machineTicks()
+    const cpu = broker ? broker.cpuSeconds() : 0
+    const dt = ticks.total - lastTicks.total || 1
+    loadSamples.push({
+      atMs: Math.round(now - runStart),
+      brokerCpuPct: Math.round((100 * (cpu - lastCpu)) / ((now - lastAt) / 1000)),
+      machineBusyPct: Math.round((100 * (ticks.busy - lastTicks.busy)) / dt),
+      iowaitPct: Math.round((100 * (ticks.iowait - lastTicks.iowait)) / dt),
+    })
+    lastCpu = cpu
+    lastTicks = ticks
+    lastAt = now
+  }, 250)
+  return () => clearInterval(timer)
+}
+
 const rows: Row[] = []
+let stopSampler = () => {}
 try {
   systems.push(setupMachine())
   await add('tributary', () => startTributary({ dataDir: makeTempDir(opts.baseDir, 'tributary') }), setupTributary)
   await add('redis', () => startRedis(opts.baseDir), setupRedis)
   await add('nats', () => startNats(opts.baseDir), setupNats)
+  stopSampler = startLoadSampler(servers.find((x) => x.name === 'tributary'))
   for (let slice = 0; slice < opts.latencySlices; slice++) {
     // Rotate the order so no system always runs right after another.
     const order = systems.map((_, i) => systems[(i + slice) % systems.length]!)
@@ -297,7 +339,9 @@ try {
       log(
         `latency slice ${slice + 1}/${opts.latencySlices}: ${system.name}, ${opts.latencyRate}/s for ${sliceSeconds} s`,
       )
+      const from = Math.round(performance.now() - runStart)
       await drive(system)
+      sliceLog.push({ system: system.name, fromMs: from, toMs: Math.round(performance.now() - runStart) })
     }
   }
   for (const system of systems) {
@@ -336,6 +380,7 @@ try {
     }
   }
 } finally {
+  stopSampler()
   for (const system of systems) await system.close().catch(() => {})
   for (const server of servers) await server.close()
 }
@@ -378,6 +423,14 @@ for (const r of rows) {
   }
 }
 const trb = rows.find((r) => r.system === 'tributary' && r.consumer === 'raw Fetch loop')
+for (const stall of (trb?.stalls ?? []).filter((x) => x.latencyMs >= 100).slice(0, 5)) {
+  const around = loadSamples.filter((l) => l.atMs >= stall.atMs - 500 && l.atMs <= stall.atMs + stall.latencyMs + 250)
+  const fmtLoad = (l: LoadSample) =>
+    `${l.atMs}: broker ${l.brokerCpuPct}% machine ${l.machineBusyPct}% iowait ${l.iowaitPct}%`
+  process.stdout.write(
+    `load around the ${stall.latencyMs} ms stall @${stall.atMs}: ${around.map(fmtLoad).join('; ')}\n`,
+  )
+}
 writeResult('latency', {
   options: opts,
   versions: {
@@ -385,5 +438,8 @@ writeResult('latency', {
     nats: binaryVersion(process.env.BENCH_NATS_SERVER ?? 'nats-server'),
   },
   rows,
+  /** Which system ran when (ms since start), to read `stalls` and `load` against. */
+  slices: sliceLog,
+  load: loadSamples,
   target: { name: 'tributary p99 ≤ 2 ms', p99: trb?.p99 ?? null, met: trb ? trb.p99 <= 2 : false },
 })
