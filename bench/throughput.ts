@@ -5,7 +5,6 @@
  *
  *   node --import tsx bench/throughput.ts [--quick]
  */
-import { rmSync } from 'node:fs'
 import type { Measured, Workload } from './lib/drivers.ts'
 import * as drivers from './lib/drivers.ts'
 import { measureLimit } from './lib/machine-limit.ts'
