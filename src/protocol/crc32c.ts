@@ -3,6 +3,24 @@
  * consume 8 bytes per iteration, which matters because every produced batch is checked on the append path.
  */
 
+import { createRequire } from 'node:module'
+
+/**
+ * The produce path checks the CRC of every batch, and in JavaScript that was over half of the broker's CPU per
+ * produced GiB. @node-rs/crc32 uses the CPU's CRC32 instructions (about 6x faster here); below a few hundred bytes
+ * the call overhead outweighs that.
+ */
+const NATIVE_THRESHOLD = 256
+const nativeCrc32c: ((input: Uint8Array, initialState?: number | null) => number) | null = (() => {
+  try {
+    return (
+      createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Uint8Array, s?: number | null) => number }
+    ).crc32c
+  } catch {
+    return null
+  }
+})()
+
 const POLY = 0x82f63b78 // reflected Castagnoli polynomial
 
 const TABLES: Uint32Array[] = (() => {
@@ -37,6 +55,14 @@ const T7 = TABLES[7]!
  * `crc32c(b, 0, n, crc32c(a))` equals the checksum of `a` followed by `b`.
  */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, seed = 0): number {
+  if (nativeCrc32c && end - start >= NATIVE_THRESHOLD) {
+    return nativeCrc32c(start === 0 && end === buf.length ? buf : buf.subarray(start, end), seed) >>> 0
+  }
+  return crc32cPortable(buf, start, end, seed)
+}
+
+/** The table-driven implementation: the reference for tests, and the fallback where no native build loads. */
+export function crc32cPortable(buf: Uint8Array, start = 0, end = buf.length, seed = 0): number {
   let crc = ~seed
   let i = start
   const end8 = end - ((end - start) & 7)

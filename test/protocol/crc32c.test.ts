@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import * as crc32cModule from '../../src/protocol/crc32c.ts'
 import { crc32c } from '../../src/protocol/crc32c.ts'
 
 // Bitwise reference implementation to check the slicing-by-8 tables against.
@@ -35,4 +36,17 @@ test('crc32c over a range and with a seed equals the checksum of the whole', () 
       assert.equal(crc32c(padded, 3, 3 + buf.length), crc32c(buf))
     }),
   )
+})
+
+test('the native and portable implementations agree on sizes, ranges and seeds', () => {
+  const { crc32cPortable } = crc32cModule
+  for (const size of [0, 1, 7, 255, 256, 257, 4096, 100_003]) {
+    const buf = Buffer.alloc(size + 20)
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 131 + size) & 0xff
+    const start = Math.min(5, size)
+    const end = start + size
+    assert.equal(crc32c(buf, start, end), crc32cPortable(buf, start, end), `size ${size}`)
+    const seed = crc32cPortable(Buffer.from('prefix'))
+    assert.equal(crc32c(buf, start, end, seed), crc32cPortable(buf, start, end, seed), `size ${size} with seed`)
+  }
 })
