@@ -7,6 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { startSchemaRegistry } from '../registry/index.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
+import { registerSecurityCommands } from './commands/security.ts'
 
 export function buildProgram(): Command {
   const program = new Command('tributary')
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     })
 
   registerRegistryCommands(program)
+  registerSecurityCommands(program)
 
   return program
 }
