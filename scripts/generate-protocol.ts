@@ -97,20 +97,6 @@ function kebab(name: string): string {
     .toLowerCase()
 }
 
-const PRIMITIVES = new Set([
-  'int8',
-  'int16',
-  'uint16',
-  'int32',
-  'int64',
-  'float64',
-  'bool',
-  'string',
-  'bytes',
-  'records',
-  'uuid',
-])
-
 interface StructDef {
   name: string
   fields: FieldSpec[]

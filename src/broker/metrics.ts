@@ -26,7 +26,7 @@ function labelKey(labels: Labels): string {
     .join(',')
 }
 
-function escape(v: string): string {
+function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
 
@@ -71,7 +71,7 @@ export class Metrics {
       out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`)
       for (const s of f.samples.values()) {
         const entries = Object.entries(s.labels)
-        const labels = entries.length ? `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}` : ''
+        const labels = entries.length ? `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : ''
         out.push(`${f.name}${labels} ${s.value}`)
       }
     }

@@ -12,7 +12,6 @@ import {
   type BatchHeader,
   BatchOffsets,
   decodeControlRecordType,
-  decodeRecordBatchForValidationSync,
   decodeRecords,
   encodeControlBatch,
   type KafkaRecord,

@@ -92,7 +92,17 @@ export interface ChildBroker {
 export function spawnBroker(dataDir: string, args: string[] = [], port = 0): Promise<ChildBroker> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'broker', '--data-dir', dataDir, '--port', String(port), ...args],
+    [
+      '--import',
+      'tsx',
+      join(root, 'src', 'cli', 'main.ts'),
+      'broker',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      ...args,
+    ],
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info' } },
   )
   let stderr = ''

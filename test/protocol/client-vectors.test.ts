@@ -17,7 +17,7 @@ async function kafkajsBytes(req: { encode: () => Promise<{ buffer: Buffer }> }):
   return (await req.encode()).buffer
 }
 
-function ours<T>(fn: (w: Writer) => void): Buffer {
+function ours<_T>(fn: (w: Writer) => void): Buffer {
   const w = new Writer()
   fn(w)
   return w.toBuffer()

@@ -63,12 +63,12 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
           continue
         }
         const setError = recordSetError(pd.records, ctx.apiVersion)
-        if (setError) {
-          res.errorCode = setError.code
-          res.errorMessage = setError.message
-          if (setError.code === ErrorCode.INVALID_RECORD) {
-            res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: setError.message }]
-          }
+        if (setError || !pd.records) {
+          const e = setError ?? { code: ErrorCode.INVALID_RECORD, message: 'Produce request has no records' }
+          res.errorCode = e.code
+          res.errorMessage = e.message
+          if (e.code === ErrorCode.INVALID_RECORD)
+            res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: e.message }]
           continue
         }
         const firstBatchSize = batchSizeAt(pd.records, 0)
