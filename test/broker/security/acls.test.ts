@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { Admin } from '@platformatic/kafka'
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka'
 import { Kafka, logLevel } from 'kafkajs'
 import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../../../src/broker/security/acl.ts'
 import { type RawClient, rawClient } from '../../../src/cli/commands/raw-kafka-client.ts'
@@ -532,6 +532,35 @@ describe('ACLs', () => {
     assert.ok(['v', 'yes'].includes(await got))
     await consumer.disconnect()
     await revokeAll()
+  })
+
+  test('@platformatic/kafka: a producer is refused without WRITE and allowed with it', async () => {
+    await revokeAll()
+    const producer = new Producer({
+      clientId: 'acl-pk',
+      bootstrapBrokers: [bootstrap()],
+      sasl: { mechanism: 'SCRAM-SHA-256', username: 'alice', password: 'alice-pw' },
+      serializers: stringSerializers,
+      retries: 0,
+    })
+    try {
+      await assert.rejects(
+        producer.send({ messages: [{ topic: 'payments', value: 'no' }] }),
+        (err: Error & { errors?: Error[] }) => {
+          assert.match(
+            JSON.stringify(err, Object.getOwnPropertyNames(err)) + String(err.errors?.map((e) => e.message)),
+            /authoriz/i,
+          )
+          return true
+        },
+      )
+      await grant(allow(RT.TOPIC, 'payments', Op.WRITE))
+      const r = await producer.send({ messages: [{ topic: 'payments', value: 'yes' }] })
+      assert.equal(r.offsets?.[0]?.topic, 'payments')
+    } finally {
+      await producer.close()
+      await revokeAll()
+    }
   })
 
   test('@platformatic/kafka admin manages ACLs; they survive a restart', async () => {

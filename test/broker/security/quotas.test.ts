@@ -194,6 +194,62 @@ describe('quotas on a broker', () => {
     }
   })
 
+  test('a consumer over its consumer_byte_rate gets throttle_time_ms on Fetch', async () => {
+    const admin = await rawClient(tb.bootstrap)
+    await admin.request(ApiKeys.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'reader' }],
+          ops: [{ key: 'consumer_byte_rate', value: 10_000, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    })
+    const batch = encodeRecordBatchSync({ records: [{ key: null, value: Buffer.alloc(30_000, 1) }] })
+    await admin.request(ApiKeys.Metadata, 9, { topics: [{ name: 'quota-fetch' }], allowAutoTopicCreation: true })
+    await admin.request(ApiKeys.Produce, 7, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'quota-fetch', partitionData: [{ index: 0, records: batch }] }],
+    })
+    admin.close()
+    const c = await rawClient(tb.bootstrap, { clientId: 'reader' })
+    try {
+      const fetch = () =>
+        c.request(ApiKeys.Fetch, 11, {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1 << 20,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic: 'quota-fetch',
+              partitions: [
+                {
+                  partition: 0,
+                  fetchOffset: 0n,
+                  partitionMaxBytes: 1 << 20,
+                  currentLeaderEpoch: -1,
+                  logStartOffset: -1n,
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        })
+      const first = await fetch()
+      // 30 kB against 10 kB/s with one second of burst: about two seconds of debt.
+      assert.ok(first.throttleTimeMs > 1500 && first.throttleTimeMs <= 2100, `throttle ${first.throttleTimeMs}`)
+    } finally {
+      c.close()
+    }
+  })
+
   test('an old Produce version (before KIP-219) gets its response delayed by the throttle time', async () => {
     const admin = await rawClient(tb.bootstrap)
     await admin.request(ApiKeys.AlterClientQuotas, 1, {

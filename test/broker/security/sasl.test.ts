@@ -153,6 +153,17 @@ describe('SASL', () => {
     }
   })
 
+  test('SaslHandshake v0 (unframed tokens) is refused and the connection closed', async () => {
+    const c = await rawClient(saslBootstrap(tb))
+    try {
+      const hs = await c.request(ApiKeys.SaslHandshake, 0, { mechanism: 'PLAIN' })
+      assert.equal(hs.errorCode, ErrorCode.ILLEGAL_SASL_STATE)
+      await c.closed
+    } finally {
+      c.close()
+    }
+  })
+
   test('SaslHandshake on a PLAINTEXT listener is ILLEGAL_SASL_STATE', async () => {
     const c = await rawClient(plainBootstrap(tb))
     try {
