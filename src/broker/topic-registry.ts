@@ -84,6 +84,10 @@ export class TopicRegistry {
   private aclVersion = 0
   private quotas = new Map<string, { entity: QuotaEntity; values: Record<string, number> }>()
   private quotaVersion = 0
+  private aclSnapshot: { version: number; bindings: AclBinding[] } | undefined
+  private quotaSnapshot:
+    | { version: number; entries: { entity: QuotaEntity; values: Record<string, number> }[] }
+    | undefined
   clusterId = ''
 
   private constructor(
@@ -341,9 +345,12 @@ export class TopicRegistry {
     return this.write(key, credential ? { type: 'scram-credential', user, credential } : null)
   }
 
-  /** The ACL set; `version` changes with every change so readers can cache indexes. */
+  /** The ACL set; `version` changes with every change so readers can cache indexes. Called per authorization. */
   acls(): { version: number; bindings: AclBinding[] } {
-    return { version: this.aclVersion, bindings: [...this.aclBindings.values()] }
+    if (this.aclSnapshot?.version !== this.aclVersion) {
+      this.aclSnapshot = { version: this.aclVersion, bindings: [...this.aclBindings.values()] }
+    }
+    return this.aclSnapshot
   }
 
   /** Adds an ACL binding durably; adding one that exists changes nothing. */
@@ -357,8 +364,12 @@ export class TopicRegistry {
     if (this.aclBindings.has(key)) await this.write(key, null)
   }
 
+  /** Called for every request by the quota manager, hence the snapshot per version. */
   clientQuotas(): { version: number; entries: { entity: QuotaEntity; values: Record<string, number> }[] } {
-    return { version: this.quotaVersion, entries: [...this.quotas.values()] }
+    if (this.quotaSnapshot?.version !== this.quotaVersion) {
+      this.quotaSnapshot = { version: this.quotaVersion, entries: [...this.quotas.values()] }
+    }
+    return this.quotaSnapshot
   }
 
   /** Replaces the quota values of one entity durably; an empty set removes the entity. */

@@ -9,7 +9,7 @@
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import { ZERO_UUID } from '../../protocol/primitives.ts'
 import type { HandlerSpec, RequestContext } from '../handler.ts'
-import { AclOperation as Op, ResourceType as RT } from './acl.ts'
+import { CLUSTER_RESOURCE, AclOperation as Op, ResourceType as RT } from './acl.ts'
 import { authorized, clusterAuthorized } from './authorize.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: rules reshape the generated request and response objects of many APIs
@@ -140,7 +140,53 @@ const metadataTopicError = (name: string | null, topicId: string, errorCode: num
   topicAuthorizedOperations: -2147483648,
 })
 
+const TOPIC_OPS = [
+  Op.READ,
+  Op.WRITE,
+  Op.CREATE,
+  Op.DELETE,
+  Op.ALTER,
+  Op.DESCRIBE,
+  Op.DESCRIBE_CONFIGS,
+  Op.ALTER_CONFIGS,
+]
+const CLUSTER_OPS = [
+  Op.CREATE,
+  Op.ALTER,
+  Op.DESCRIBE,
+  Op.CLUSTER_ACTION,
+  Op.DESCRIBE_CONFIGS,
+  Op.ALTER_CONFIGS,
+  Op.IDEMPOTENT_WRITE,
+]
+const GROUP_OPS = [Op.READ, Op.DESCRIBE, Op.DELETE]
+
+/** Kafka's authorized-operations bitfield (bit n set: operation code n allowed) for the principal on a resource. */
+function authorizedOperations(ctx: RequestContext, resourceType: number, name: string, ops: number[]): number {
+  const a = ctx.services.authorizer!
+  let bits = 0
+  for (const op of ops) if (a.authorize(ctx.principal, ctx.clientHost, op, resourceType, name)) bits |= 1 << op
+  return bits
+}
+
 const metadata: Rule = (req, ctx, next) => {
+  const withTopicOps = ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations
+  const withClusterOps = ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations
+  if (!withTopicOps && !withClusterOps) return metadataTopics(req, ctx, next)
+  return then(metadataTopics(req, ctx, next), (res) => ({
+    ...res,
+    clusterAuthorizedOperations: withClusterOps
+      ? authorizedOperations(ctx, RT.CLUSTER, CLUSTER_RESOURCE, CLUSTER_OPS)
+      : res.clusterAuthorizedOperations,
+    topics: res.topics.map((t: Obj) =>
+      withTopicOps && t.errorCode === ErrorCode.NONE
+        ? { ...t, topicAuthorizedOperations: authorizedOperations(ctx, RT.TOPIC, t.name, TOPIC_OPS) }
+        : t,
+    ),
+  }))
+}
+
+const metadataTopics: Rule = (req, ctx, next) => {
   const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)
   if (all) {
     return then(next(req), (res) => ({
@@ -302,11 +348,15 @@ const leaveGroup = groupRead(() => ({
 
 const describeGroups: Rule = (req, ctx, next) => {
   const [allowed, denied] = split(req.groups as string[], (g) => groupOk(ctx, Op.DESCRIBE, g))
-  if (denied.length === 0) return next(req)
+  const withOps = ctx.apiVersion >= 3 && req.includeAuthorizedOperations
   return then(next({ ...req, groups: allowed }), (res) => ({
     ...res,
     groups: [
-      ...res.groups,
+      ...res.groups.map((g: Obj) =>
+        withOps && g.errorCode === ErrorCode.NONE
+          ? { ...g, authorizedOperations: authorizedOperations(ctx, RT.GROUP, g.groupId, GROUP_OPS) }
+          : g,
+      ),
       ...denied.map((groupId) => ({
         errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
         groupId,
@@ -579,7 +629,14 @@ const offsetDelete: Rule = (req, ctx, next) => {
 
 const describeCluster: Rule = (req, ctx, next) =>
   clusterAuthorized(ctx, Op.DESCRIBE)
-    ? next(req)
+    ? then(next(req), (res) =>
+        req.includeClusterAuthorizedOperations && res.errorCode === ErrorCode.NONE
+          ? {
+              ...res,
+              clusterAuthorizedOperations: authorizedOperations(ctx, RT.CLUSTER, CLUSTER_RESOURCE, CLUSTER_OPS),
+            }
+          : res,
+      )
     : {
         throttleTimeMs: 0,
         errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,

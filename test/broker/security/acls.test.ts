@@ -469,6 +469,29 @@ describe('ACLs', () => {
     await revokeAll()
   })
 
+  test('authorized operations in Metadata, DescribeCluster and DescribeGroups reflect the ACLs', async () => {
+    await revokeAll()
+    await grant(
+      allow(RT.TOPIC, 'orders', Op.READ),
+      allow(RT.CLUSTER, 'kafka-cluster', Op.DESCRIBE),
+      allow(RT.GROUP, 'g1', Op.READ),
+    )
+    const md = await alice.request(ApiKeys.Metadata, 9, {
+      topics: [{ name: 'orders' }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: true,
+      includeTopicAuthorizedOperations: true,
+    })
+    // READ implies DESCRIBE: bits 3 and 8.
+    assert.equal(md.topics[0].topicAuthorizedOperations, (1 << Op.READ) | (1 << Op.DESCRIBE))
+    assert.equal(md.clusterAuthorizedOperations, 1 << Op.DESCRIBE)
+    const dc = await alice.request(ApiKeys.DescribeCluster, 0, { includeClusterAuthorizedOperations: true })
+    assert.equal(dc.clusterAuthorizedOperations, 1 << Op.DESCRIBE)
+    const dg = await alice.request(ApiKeys.DescribeGroups, 4, { groups: ['g1'], includeAuthorizedOperations: true })
+    assert.equal(dg.groups[0].authorizedOperations, (1 << Op.READ) | (1 << Op.DESCRIBE))
+    await revokeAll()
+  })
+
   test('a DENY overrides a matching ALLOW', async () => {
     await revokeAll()
     await grant(
