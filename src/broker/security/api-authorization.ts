@@ -409,7 +409,10 @@ const deleteTopics: Rule = (req, ctx, next) => {
     : req.topicNames.map((name: string) => ({ name, topicId: ZERO_UUID }))
   const [allowed, denied] = split(requested, (t) => {
     const name = nameOf(t)
-    return name === null || topicOk(ctx, Op.DELETE, name)
+    if (name === null) return true
+    // Kafka: a client that may DESCRIBE a missing topic learns it is unknown; only existing ones need DELETE.
+    if (!ctx.services.topics.get(name)) return topicOk(ctx, Op.DESCRIBE, name)
+    return topicOk(ctx, Op.DELETE, name)
   })
   if (denied.length === 0) return next(req)
   const narrowed = v6 ? { ...req, topics: allowed } : { ...req, topicNames: allowed.map((t) => t.name) }

@@ -492,6 +492,17 @@ describe('ACLs', () => {
     await revokeAll()
   })
 
+  test('DeleteTopics of a missing topic: TOPIC_AUTHORIZATION_FAILED without DESCRIBE, UNKNOWN_TOPIC_OR_PARTITION with it', async () => {
+    await revokeAll()
+    const del = async () =>
+      (await alice.request(ApiKeys.DeleteTopics, 4, { topicNames: ['never-there'], timeoutMs: 5000 })).responses[0]
+        .errorCode
+    assert.equal(await del(), E.TOPIC_AUTHORIZATION_FAILED)
+    await grant(allow(RT.TOPIC, 'never-there', Op.DESCRIBE))
+    assert.equal(await del(), E.UNKNOWN_TOPIC_OR_PARTITION)
+    await revokeAll()
+  })
+
   test('a DENY overrides a matching ALLOW', async () => {
     await revokeAll()
     await grant(
