@@ -9,6 +9,7 @@
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import { ZERO_UUID } from '../../protocol/primitives.ts'
 import type { HandlerSpec, RequestContext } from '../handler.ts'
+import { CloseConnection } from '../server.ts'
 import { CLUSTER_RESOURCE, AclOperation as Op, ResourceType as RT } from './acl.ts'
 import { authorized, clusterAuthorized } from './authorize.ts'
 
@@ -46,7 +47,8 @@ const produceError = (index: number, errorCode: number) => ({
 
 const produce: Rule = (req, ctx, next) => {
   if (req.transactionalId !== null && !txnOk(ctx, Op.WRITE, req.transactionalId)) {
-    if (req.acks === 0) return undefined
+    // acks=0 clients read no response: Kafka tells them about any error by closing the connection.
+    if (req.acks === 0) throw new CloseConnection('acks=0 produce refused: transactional id not authorized')
     return {
       throttleTimeMs: 0,
       responses: req.topicData.map((t: Obj) => ({
@@ -59,6 +61,13 @@ const produce: Rule = (req, ctx, next) => {
   }
   const [allowed, denied] = split(req.topicData, (t: Obj) => topicOk(ctx, Op.WRITE, t.name))
   if (denied.length === 0) return next(req)
+  if (req.acks === 0) {
+    const result = next({ ...req, topicData: allowed })
+    const close = () => {
+      throw new CloseConnection('acks=0 produce refused: topic not authorized')
+    }
+    return result instanceof Promise ? result.then(close) : close()
+  }
   return then(next({ ...req, topicData: allowed }), (res) => ({
     ...res,
     responses: [

@@ -503,6 +503,23 @@ describe('ACLs', () => {
     await revokeAll()
   })
 
+  test('an acks=0 produce to a topic it may not write closes the connection, as Kafka does', async () => {
+    await revokeAll()
+    const c = await rawClient(bootstrap(), { sasl: ALICE })
+    try {
+      const sent = c.request(ApiKeys.Produce, 7, {
+        transactionalId: null,
+        acks: 0,
+        timeoutMs: 5000,
+        topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batch() }] }],
+      })
+      sent.catch(() => {})
+      await c.closed
+    } finally {
+      c.close()
+    }
+  })
+
   test('a DENY overrides a matching ALLOW', async () => {
     await revokeAll()
     await grant(
