@@ -2,11 +2,20 @@ export { type RunningBroker, type StartBrokerOptions, startBroker } from './brok
 export {
   type BrokerConfig,
   DEFAULT_BROKER_CONFIG,
+  type ListenerConfig,
   parseFlushPolicy,
   readConfigFile,
   resolveBrokerConfig,
 } from './config.ts'
 export type { HandlerSpec, RequestContext } from './handler.ts'
 export { createLogger, type Logger, type LogLevel } from './logger.ts'
+export {
+  type AclBinding,
+  AclOperation,
+  AclPermission,
+  PatternType,
+  ResourceType,
+} from './security/acl.ts'
+export type { SecurityProtocol } from './security/session.ts'
 export type { BrokerServices } from './services.ts'
 export { TopicError, type TopicInfo, topicNameProblem } from './topic-registry.ts'
