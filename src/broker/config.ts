@@ -93,9 +93,9 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
   'node.id': (c, v) => (c.nodeId = int('node.id', v)),
   'broker.id': (c, v) => (c.nodeId = int('broker.id', v)),
   host: (c, v) => (c.host = v),
-  port: (c, v) => (c.port = int('port', v)),
+  port: (c, v) => (c.port = portNumber('port', v)),
   'advertised.host': (c, v) => (c.advertisedHost = v),
-  'advertised.port': (c, v) => (c.advertisedPort = int('advertised.port', v)),
+  'advertised.port': (c, v) => (c.advertisedPort = portNumber('advertised.port', v)),
   'data.dir': (c, v) => (c.dataDir = v),
   'log.dirs': (c, v) => (c.dataDir = v.split(',')[0]!),
   'auto.create.topics.enable': (c, v) => (c.autoCreateTopics = bool('auto.create.topics.enable', v)),
@@ -179,6 +179,12 @@ function invalid(key: string, value: string, expected: string): never {
     'TRB_CONFIG_INVALID',
     `invalid value ${JSON.stringify(value)} for ${key}: expected ${expected}`,
   )
+}
+
+function portNumber(key: string, v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535 || v.trim() === '') invalid(key, v, 'a port number from 0 to 65535')
+  return n
 }
 
 function int(key: string, v: string, min = Number.MIN_SAFE_INTEGER): number {
