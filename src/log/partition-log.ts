@@ -247,7 +247,8 @@ export class PartitionLog implements Flushable {
       seg.truncateTo(validEnd)
       fs.fdatasyncSync(seg.fd)
     }
-    if (seg.rollBaseTime < 0) seg.rollBaseTime = seg.size > 0 ? seg.lastModifiedMs : this.now()
+    // An empty segment starts its age with its first batch (record time), as Kafka does.
+    if (seg.rollBaseTime < 0 && seg.size > 0) seg.rollBaseTime = seg.lastModifiedMs
     seg.writeIndexFiles()
   }
 
@@ -403,7 +404,10 @@ export class PartitionLog implements Flushable {
       recordCount += h.recordCount
     }
 
-    this.maybeRoll(total, next - 1, appendTime)
+    let incomingMaxTimestamp = -1
+    for (const b of toWrite)
+      if (b.header.maxTimestamp > incomingMaxTimestamp) incomingMaxTimestamp = b.header.maxTimestamp
+    this.maybeRoll(total, next - 1, appendTime, incomingMaxTimestamp)
     const seg = this.active
     // Contiguous batches (the usual single batch) go to the file in one write.
     const first = toWrite[0]!
@@ -483,11 +487,18 @@ export class PartitionLog implements Flushable {
     return this.producerState.abortedTransactions(fetchOffset, upperBoundOffset)
   }
 
-  private maybeRoll(incomingBytes: number, lastOffset: number, now: number): void {
+  private maybeRoll(incomingBytes: number, lastOffset: number, now: number, incomingMaxTimestamp: number): void {
     const seg = this.active
     if (seg.size === 0) return
     const full = seg.size + incomingBytes > this.cfg.segmentBytes
-    const aged = seg.rollBaseTime >= 0 && now - seg.rollBaseTime >= this.cfg.segmentMs
+    // As Kafka: segment age is measured in record time (the incoming batch against the segment's first batch),
+    // so producers writing historical timestamps do not get one segment per batch. Without record timestamps,
+    // wall-clock time since the segment started.
+    const waited =
+      incomingMaxTimestamp >= 0 && seg.rollBaseTime >= 0
+        ? incomingMaxTimestamp - seg.rollBaseTime
+        : now - seg.rollBaseTime
+    const aged = seg.rollBaseTime >= 0 && waited >= this.cfg.segmentMs
     const relOverflow = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET
     if (full || aged || relOverflow) this.roll()
   }
