@@ -35,6 +35,26 @@ function split<T>(items: T[], ok: (t: T) => boolean): [T[], T[]] {
   return [yes, no]
 }
 
+/**
+ * The usual shape of a rule: the handler gets only the entries of `req[field]` that `ok` allows, and each refused
+ * entry is added to the response's `resField` list as `refusal` builds it (an entry, or several).
+ */
+function authorizeEntries<T>(
+  req: Obj,
+  next: (req: Obj) => Result,
+  field: string,
+  ok: (entry: T) => boolean,
+  refusal: (entry: T) => Obj,
+  resField = field,
+): Result {
+  const [allowed, denied] = split(req[field] as T[], ok)
+  if (denied.length === 0) return next(req)
+  return then(next({ ...req, [field]: allowed }), (res) => ({
+    ...res,
+    [resField]: [...res[resField], ...denied.flatMap(refusal)],
+  }))
+}
+
 const produceError = (index: number, errorCode: number) => ({
   index,
   errorCode,
@@ -118,27 +138,24 @@ const fetch: Rule = (req, ctx, next) => {
   }))
 }
 
-const listOffsets: Rule = (req, ctx, next) => {
-  const [allowed, denied] = split(req.topics, (t: Obj) => topicOk(ctx, Op.DESCRIBE, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    topics: [
-      ...res.topics,
-      ...denied.map((t: Obj) => ({
-        name: t.name,
-        partitions: t.partitions.map((p: Obj) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-          oldStyleOffsets: [],
-          timestamp: -1n,
-          offset: -1n,
-          leaderEpoch: -1,
-        })),
+const listOffsets: Rule = (req, ctx, next) =>
+  authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => topicOk(ctx, Op.DESCRIBE, t.name),
+    (t: Obj) => ({
+      name: t.name,
+      partitions: t.partitions.map((p: Obj) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        oldStyleOffsets: [],
+        timestamp: -1n,
+        offset: -1n,
+        leaderEpoch: -1,
       })),
-    ],
-  }))
-}
+    }),
+  )
 
 const metadataTopicError = (name: string | null, topicId: string, errorCode: number) => ({
   errorCode,
@@ -242,12 +259,13 @@ const offsetCommit: Rule = (req, ctx, next) => {
   if (!groupOk(ctx, Op.READ, req.groupId)) {
     return { throttleTimeMs: 0, topics: partitionErrors(req.topics, indexes, ErrorCode.GROUP_AUTHORIZATION_FAILED) }
   }
-  const [allowed, denied] = split(req.topics, (t: Obj) => topicOk(ctx, Op.READ, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    topics: [...res.topics, ...partitionErrors(denied, indexes, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
-  }))
+  return authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => topicOk(ctx, Op.READ, t.name),
+    (t: Obj) => partitionErrors([t], indexes, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+  )
 }
 
 const offsetFetchPartitions = (t: Obj, errorCode: number) => ({
@@ -389,24 +407,22 @@ const listGroups: Rule = (req, ctx, next) => {
 
 const createTopics: Rule = (req, ctx, next) => {
   const clusterCreate = clusterAuthorized(ctx, Op.CREATE)
-  const [allowed, denied] = split(req.topics, (t: Obj) => clusterCreate || topicOk(ctx, Op.CREATE, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    topics: [
-      ...res.topics,
-      ...denied.map((t: Obj) => ({
-        name: t.name,
-        topicId: ZERO_UUID,
-        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-        errorMessage: 'Authorization failed.',
-        topicConfigErrorCode: 0,
-        numPartitions: -1,
-        replicationFactor: -1,
-        configs: [],
-      })),
-    ],
-  }))
+  return authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => clusterCreate || topicOk(ctx, Op.CREATE, t.name),
+    (t: Obj) => ({
+      name: t.name,
+      topicId: ZERO_UUID,
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      errorMessage: 'Authorization failed.',
+      topicConfigErrorCode: 0,
+      numPartitions: -1,
+      replicationFactor: -1,
+      configs: [],
+    }),
+  )
 }
 
 const deleteTopics: Rule = (req, ctx, next) => {
@@ -439,24 +455,21 @@ const deleteTopics: Rule = (req, ctx, next) => {
   }))
 }
 
-const deleteRecords: Rule = (req, ctx, next) => {
-  const [allowed, denied] = split(req.topics, (t: Obj) => topicOk(ctx, Op.DELETE, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    topics: [
-      ...res.topics,
-      ...denied.map((t: Obj) => ({
-        name: t.name,
-        partitions: t.partitions.map((p: Obj) => ({
-          partitionIndex: p.partitionIndex,
-          lowWatermark: -1n,
-          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-        })),
+const deleteRecords: Rule = (req, ctx, next) =>
+  authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => topicOk(ctx, Op.DELETE, t.name),
+    (t: Obj) => ({
+      name: t.name,
+      partitions: t.partitions.map((p: Obj) => ({
+        partitionIndex: p.partitionIndex,
+        lowWatermark: -1n,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
       })),
-    ],
-  }))
-}
+    }),
+  )
 
 const initProducerId: Rule = (req, ctx, next) => {
   const refused = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 })
@@ -546,12 +559,13 @@ const txnOffsetCommit: Rule = (req, ctx, next) => {
   if (!groupOk(ctx, Op.READ, req.groupId)) {
     return { throttleTimeMs: 0, topics: partitionErrors(req.topics, indexes, ErrorCode.GROUP_AUTHORIZATION_FAILED) }
   }
-  const [allowed, denied] = split(req.topics, (t: Obj) => topicOk(ctx, Op.READ, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    topics: [...res.topics, ...partitionErrors(denied, indexes, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
-  }))
+  return authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => topicOk(ctx, Op.READ, t.name),
+    (t: Obj) => partitionErrors([t], indexes, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+  )
 }
 
 /** Config resource types of Describe/Alter/IncrementalAlterConfigs: TOPIC 2, BROKER 4, BROKER_LOGGER 8. */
@@ -592,51 +606,42 @@ const alterConfigsEntry = (r: Obj, errorCode: number) => ({
 const alterConfigs = configsRule(Op.ALTER_CONFIGS, 'responses', alterConfigsEntry)
 const incrementalAlterConfigs = configsRule(Op.ALTER_CONFIGS, 'responses', alterConfigsEntry)
 
-const createPartitions: Rule = (req, ctx, next) => {
-  const [allowed, denied] = split(req.topics, (t: Obj) => topicOk(ctx, Op.ALTER, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    results: [
-      ...res.results,
-      ...denied.map((t: Obj) => ({
-        name: t.name,
-        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-        errorMessage: 'Authorization failed.',
-      })),
-    ],
-  }))
-}
+const createPartitions: Rule = (req, ctx, next) =>
+  authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => topicOk(ctx, Op.ALTER, t.name),
+    (t: Obj) => ({
+      name: t.name,
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      errorMessage: 'Authorization failed.',
+    }),
+    'results',
+  )
 
-const deleteGroups: Rule = (req, ctx, next) => {
-  const [allowed, denied] = split(req.groupsNames as string[], (g) => groupOk(ctx, Op.DELETE, g))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, groupsNames: allowed }), (res) => ({
-    ...res,
-    results: [
-      ...res.results,
-      ...denied.map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })),
-    ],
-  }))
-}
+const deleteGroups: Rule = (req, ctx, next) =>
+  authorizeEntries(
+    req,
+    next,
+    'groupsNames',
+    (g: string) => groupOk(ctx, Op.DELETE, g),
+    (groupId: string) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }),
+    'results',
+  )
 
 const offsetDelete: Rule = (req, ctx, next) => {
   if (!groupOk(ctx, Op.DELETE, req.groupId)) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] }
   }
-  const [allowed, denied] = split(req.topics, (t: Obj) => topicOk(ctx, Op.READ, t.name))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({
-    ...res,
-    topics: [
-      ...res.topics,
-      ...partitionErrors(
-        denied,
-        (t) => t.partitions.map((p: Obj) => p.partitionIndex),
-        ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-      ),
-    ],
-  }))
+  return authorizeEntries(
+    req,
+    next,
+    'topics',
+    (t: Obj) => topicOk(ctx, Op.READ, t.name),
+    (t: Obj) =>
+      partitionErrors([t], (x) => x.partitions.map((p: Obj) => p.partitionIndex), ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+  )
 }
 
 const describeCluster: Rule = (req, ctx, next) =>
@@ -660,26 +665,24 @@ const describeCluster: Rule = (req, ctx, next) =>
         clusterAuthorizedOperations: -2147483648,
       }
 
-const describeTransactions: Rule = (req, ctx, next) => {
-  const [allowed, denied] = split(req.transactionalIds as string[], (id) => txnOk(ctx, Op.DESCRIBE, id))
-  if (denied.length === 0) return next(req)
-  return then(next({ ...req, transactionalIds: allowed }), (res) => ({
-    ...res,
-    transactionStates: [
-      ...res.transactionStates,
-      ...denied.map((transactionalId) => ({
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        transactionalId,
-        transactionState: '',
-        transactionTimeoutMs: 0,
-        transactionStartTimeMs: -1n,
-        producerId: -1n,
-        producerEpoch: -1,
-        topics: [],
-      })),
-    ],
-  }))
-}
+const describeTransactions: Rule = (req, ctx, next) =>
+  authorizeEntries(
+    req,
+    next,
+    'transactionalIds',
+    (id: string) => txnOk(ctx, Op.DESCRIBE, id),
+    (transactionalId: string) => ({
+      errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      transactionalId,
+      transactionState: '',
+      transactionTimeoutMs: 0,
+      transactionStartTimeMs: -1n,
+      producerId: -1n,
+      producerEpoch: -1,
+      topics: [],
+    }),
+    'transactionStates',
+  )
 
 const listTransactions: Rule = (req, ctx, next) =>
   then(next(req), (res) => ({
