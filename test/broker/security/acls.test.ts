@@ -298,6 +298,17 @@ describe('ACLs', () => {
       allowed: [E.NONE],
     },
     {
+      api: 'DeleteGroups (DELETE group)',
+      grants: [allow(RT.GROUP, 'never-used', Op.DELETE)],
+      run: async () => {
+        const r = await alice.request(ApiKeys.DeleteGroups, 2, { groupsNames: ['never-used'] })
+        return r.results.map((g: { errorCode: number }) => g.errorCode)
+      },
+      denied: [E.GROUP_AUTHORIZATION_FAILED],
+      // Authorized: the coordinator's answer for a group that does not exist.
+      allowed: [E.GROUP_ID_NOT_FOUND],
+    },
+    {
       api: 'DescribeConfigs (DESCRIBE_CONFIGS topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.DESCRIBE_CONFIGS)],
       run: async () => {
