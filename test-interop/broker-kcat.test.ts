@@ -6,30 +6,14 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
-import { decompress as zstdDecompress } from 'fzstd'
 import kafkajs from 'kafkajs'
-import * as lz4 from 'lz4-napi'
-import * as snappy from 'snappy'
 import { readBatchHeader } from '../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../test/helpers/broker.ts'
+import { registerKafkaJsCodecs } from '../test/helpers/kafkajs-codecs.ts'
 
-const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = kafkajs
+const { Kafka, logLevel, CompressionTypes } = kafkajs
 
-// KafkaJS reads the batches librdkafka compressed (raw snappy blocks, LZ4 frames, zstd frames).
-CompressionCodecs[CompressionTypes.Snappy] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => snappy.compressSync(encoder.buffer),
-  decompress: async (buf: Buffer) => snappy.uncompressSync(buf) as Buffer,
-})
-CompressionCodecs[CompressionTypes.LZ4] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => lz4.compressFrameSync(encoder.buffer),
-  decompress: async (buf: Buffer) => lz4.decompressFrameSync(buf),
-})
-CompressionCodecs[CompressionTypes.ZSTD] = () => ({
-  compress: async () => {
-    throw new Error('no zstd compressor installed')
-  },
-  decompress: async (buf: Buffer) => Buffer.from(zstdDecompress(buf)),
-})
+registerKafkaJsCodecs()
 
 const KCAT_TIMEOUT_MS = 30000
 

@@ -4,32 +4,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { decompress as zstdDecompress } from 'fzstd'
 import kafkajs from 'kafkajs'
-import * as lz4 from 'lz4-napi'
-import * as snappy from 'snappy'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+import { registerKafkaJsCodecs } from '../helpers/kafkajs-codecs.ts'
 
 // KafkaJS is CommonJS; Node's ESM loader cannot see all of its named exports.
-const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = kafkajs
+const { Kafka, logLevel, CompressionTypes } = kafkajs
 
-// KafkaJS ships only gzip; other codecs are plugins. Snappy is written as raw blocks (as librdkafka does) and LZ4
-// in the frame format Kafka uses since magic 1. No zstd compressor is installed (fzstd only decompresses), so zstd
-// can be read but not produced by KafkaJS here.
-CompressionCodecs[CompressionTypes.Snappy] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => snappy.compressSync(encoder.buffer),
-  decompress: async (buf: Buffer) => snappy.uncompressSync(buf) as Buffer,
-})
-CompressionCodecs[CompressionTypes.LZ4] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => lz4.compressFrameSync(encoder.buffer),
-  decompress: async (buf: Buffer) => lz4.decompressFrameSync(buf),
-})
-CompressionCodecs[CompressionTypes.ZSTD] = () => ({
-  compress: async () => {
-    throw new Error('no zstd compressor installed')
-  },
-  decompress: async (buf: Buffer) => Buffer.from(zstdDecompress(buf)),
-})
+registerKafkaJsCodecs()
 
 const SAFETY_MS = 20000
 
