@@ -304,6 +304,15 @@ class Connection {
       services: this.server.opts.services,
       signal: this.abort.signal,
     }
+    const encode = (response: unknown): Writer => {
+      const w = new Writer(256)
+      w.int32(correlationId)
+      // ApiVersions responses always use header v0, even for flexible versions, so clients can parse them
+      // before they know what the broker supports.
+      if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
+      codec.encodeResponse(w, apiVersion, response)
+      return w
+    }
     const finish = (response: unknown) => {
       if (response === undefined) {
         slot.done = true
@@ -312,20 +321,11 @@ class Connection {
       }
       let throttleMs = 0
       try {
-        const encode = () => {
-          const w = new Writer(256)
-          w.int32(correlationId)
-          // ApiVersions responses always use header v0, even for flexible versions, so clients can parse them
-          // before they know what the broker supports.
-          if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
-          codec.encodeResponse(w, apiVersion, response)
-          return w
-        }
-        let w = encode()
+        let w = encode(response)
         throttleMs = this.quotaThrottle(ctx, request, frame.length + 4, w.length, performance.now() - started)
         if (throttleMs > 0) {
           ;(response as { throttleTimeMs?: number }).throttleTimeMs = throttleMs
-          w = encode()
+          w = encode(response)
         }
         slot.chunks = framed(w)
       } catch (err) {
@@ -351,11 +351,7 @@ class Connection {
       if (err instanceof CloseConnection) {
         if (err.response !== undefined) {
           try {
-            const w = new Writer(256)
-            w.int32(correlationId)
-            if (flexible && apiKey !== ApiKeys.ApiVersions) w.uvarint(0)
-            codec.encodeResponse(w, apiVersion, err.response)
-            slot.chunks = framed(w)
+            slot.chunks = framed(encode(err.response))
           } catch (encodeErr) {
             this.fail(codec.name, apiVersion, encodeErr)
             return
