@@ -7,7 +7,7 @@
  */
 import type { Measured, Workload } from './lib/drivers.ts'
 import * as drivers from './lib/drivers.ts'
-import { measureLimit } from './lib/machine-limit.ts'
+import { measureLimit, warmPageCache } from './lib/machine-limit.ts'
 import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import {
@@ -30,6 +30,13 @@ const workload: Workload = {
   inflight: opts.inflight,
   records,
   fetchBytes: opts.fetchBytes,
+}
+
+/** Unmeasured load for a freshly started server before its measured phases. */
+const warmupWorkload: Workload = {
+  ...workload,
+  records:
+    Math.max(1, Math.round((opts.warmupMiB * 2 ** 20) / opts.recordBytes / opts.batchRecords)) * opts.batchRecords,
 }
 
 /** One measured series, e.g. "tributary raw produce". */
@@ -74,6 +81,12 @@ async function phase(name: string, server: ServerProcess, run: () => Promise<Mea
   }
 }
 
+/** A produce phase: the memory warm-up (same as before the disk probes) runs first, outside the measurement. */
+function producePhase(name: string, server: ServerProcess, run: () => Promise<Measured>): Promise<void> {
+  warmPageCache(opts.baseDir, opts.warmMiB)
+  return phase(name, server, run)
+}
+
 async function withServer(
   system: string,
   start: () => Promise<ServerProcess>,
@@ -109,7 +122,7 @@ log(
 )
 for (let round = 1; round <= opts.rounds; round++) {
   log(`round ${round}/${opts.rounds}: machine limit`)
-  const limit = await measureLimit(opts.baseDir, opts.limitDiskMiB, opts.limitSyncEvery, opts.limitTcpMiB)
+  const limit = await measureLimit(opts.baseDir, opts.limitDiskMiB, opts.limitSyncEvery, opts.limitTcpMiB, opts.warmMiB)
   get('limit: disk 1 MiB write+fdatasync').samples.push(limit.diskEveryWriteMiBs)
   get(`limit: disk ${opts.limitSyncEvery} × 1 MiB writes+fdatasync`).samples.push(limit.diskGroupedMiBs)
   get('limit: loopback TCP').samples.push(limit.tcpMiBs)
@@ -124,8 +137,9 @@ for (let round = 1; round <= opts.rounds; round++) {
       'tributary',
       () => startTributary({ dataDir: makeTempDir(opts.baseDir, 'tributary') }),
       async (s) => {
-        await phase('tributary produce (raw)', s, () => drivers.rawKafkaProduce(s.port, 'bench-raw', workload))
-        await phase('tributary produce (@platformatic/kafka)', s, () =>
+        await drivers.rawKafkaProduce(s.port, 'bench-warmup', warmupWorkload)
+        await producePhase('tributary produce (raw)', s, () => drivers.rawKafkaProduce(s.port, 'bench-raw', workload))
+        await producePhase('tributary produce (@platformatic/kafka)', s, () =>
           drivers.clientKafkaProduce(s.port, 'bench-client', workload),
         )
         await phase('tributary consume (raw)', s, () => drivers.rawKafkaConsume(s.port, 'bench-raw', workload))
@@ -133,7 +147,9 @@ for (let round = 1; round <= opts.rounds; round++) {
           drivers.clientKafkaConsume(s.port, 'bench-client', workload),
         )
         if (opts.kafkajs) {
-          await phase('tributary produce (kafkajs)', s, () => drivers.kafkajsProduce(s.port, 'bench-kafkajs', workload))
+          await producePhase('tributary produce (kafkajs)', s, () =>
+            drivers.kafkajsProduce(s.port, 'bench-kafkajs', workload),
+          )
           await phase('tributary consume (kafkajs)', s, () => drivers.kafkajsConsume(s.port, 'bench-kafkajs', workload))
         }
       },
@@ -144,7 +160,8 @@ for (let round = 1; round <= opts.rounds; round++) {
       'redis',
       () => startRedis(opts.baseDir),
       async (s) => {
-        await phase('redis produce', s, () => drivers.redisProduce(s.port, 'bench', workload))
+        await drivers.redisProduce(s.port, 'warmup', warmupWorkload)
+        await producePhase('redis produce', s, () => drivers.redisProduce(s.port, 'bench', workload))
         await phase('redis consume', s, () => drivers.redisConsume(s.port, 'bench', workload))
       },
     )
@@ -154,7 +171,8 @@ for (let round = 1; round <= opts.rounds; round++) {
       'nats',
       () => startNats(opts.baseDir),
       async (s) => {
-        await phase('nats produce', s, () => drivers.natsProduce(s.port, 'bench', workload))
+        await drivers.natsProduce(s.port, 'warmup', warmupWorkload)
+        await producePhase('nats produce', s, () => drivers.natsProduce(s.port, 'bench', workload))
         await phase('nats consume', s, () => drivers.natsConsume(s.port, 'bench', workload))
       },
     )

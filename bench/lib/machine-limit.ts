@@ -41,6 +41,31 @@ export function measureDisk(dir: string, totalMiB: number, syncEvery: number): n
   }
 }
 
+/**
+ * Writes `totalMiB` to a scratch file (page cache only, no sync) and deletes it, leaving that much memory on the
+ * kernel's free lists, so the next measured write draws recycled pages. On this VM idle page cache is paged out
+ * (DAMON) and free memory is handed back to the host (virtio-balloon free page reporting); a write into memory the
+ * host has to fault in again costs ~1.9 s of kernel CPU per GiB, 2.5-4x slower than into recycled pages. Whether
+ * a measurement got one or the other was luck of ordering; with this step before every measured write (limit
+ * probes and every system's produce alike) they all run in the recycled state, as on a machine whose memory is
+ * not lent back and forth.
+ */
+export function warmPageCache(dir: string, totalMiB: number): void {
+  if (totalMiB <= 0) return
+  const file = join(dir, `warm-${process.pid}.bin`)
+  const buf = Buffer.alloc(MiB, 0x77)
+  const fd = openSync(file, 'w')
+  try {
+    for (let i = 0; i < totalMiB; i++) {
+      let off = 0
+      while (off < buf.length) off += writeSync(fd, buf, off)
+    }
+  } finally {
+    closeSync(fd)
+    rmSync(file, { force: true })
+  }
+}
+
 // The sink is a separate Node process so the figure includes a real process boundary, like client → broker.
 const SINK_SOURCE = `
 const net = require('node:net')
@@ -106,8 +131,11 @@ export async function measureLimit(
   diskMiB: number,
   syncEvery: number,
   tcpMiB: number,
+  warmMiB = 0,
 ): Promise<LimitSample> {
+  warmPageCache(dir, warmMiB)
   const diskEveryWriteMiBs = measureDisk(dir, diskMiB, 1)
+  warmPageCache(dir, warmMiB)
   const diskGroupedMiBs = syncEvery > 1 ? measureDisk(dir, diskMiB, syncEvery) : diskEveryWriteMiBs
   const tcpMiBs = await measureTcp(tcpMiB)
   return { diskEveryWriteMiBs, diskGroupedMiBs, tcpMiBs, limitMiBs: Math.min(diskGroupedMiBs, tcpMiBs) }

@@ -29,6 +29,16 @@ export interface BenchOptions {
    */
   limitSyncEvery: number
   limitTcpMiB: number
+  /**
+   * MiB written to a scratch file and deleted right before every measured write (disk probes and each
+   * system's produce), so all of them write into recycled memory; 0 = off. See BENCHMARKS.md, "Memory on this VM".
+   */
+  warmMiB: number
+  /**
+   * MiB each freshly started server is given (same driver, another topic/stream, not measured) before its
+   * measured phases, so no system is measured while its JIT or caches are cold.
+   */
+  warmupMiB: number
   latencyRate: number
   /** Measured seconds per system (after a 1 s warm-up per slice), cut into `latencySlices` rotating slices. */
   latencySeconds: number
@@ -66,9 +76,11 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     inflight: envInt('BENCH_INFLIGHT', 4),
     volumeMiB: envInt('BENCH_VOLUME_MIB', q(512, 32)),
     fetchBytes: envInt('BENCH_FETCH_BYTES', 1024 * 1024),
-    limitDiskMiB: envInt('BENCH_LIMIT_DISK_MIB', q(256, 32)),
+    limitDiskMiB: envInt('BENCH_LIMIT_DISK_MIB', envInt('BENCH_VOLUME_MIB', q(512, 32))),
     limitSyncEvery: envInt('BENCH_LIMIT_SYNC_EVERY', envInt('BENCH_INFLIGHT', 4)),
     limitTcpMiB: envInt('BENCH_LIMIT_TCP_MIB', q(1024, 128)),
+    warmMiB: envInt('BENCH_WARM_MIB', q(1024, 64)),
+    warmupMiB: envInt('BENCH_WARMUP_MIB', q(64, 8)),
     latencyRate: envInt('BENCH_LATENCY_RATE', 1000),
     latencySeconds: envInt('BENCH_LATENCY_SECONDS', q(30, 4)),
     latencySlices: envInt('BENCH_LATENCY_SLICES', q(3, 2)),
