@@ -17,6 +17,7 @@ import { BatchOffsets, batchSizeAt, encodeRecordBatchSync, readInt64 } from '../
 const PRODUCE_VERSION = 7
 const FETCH_VERSION = 11
 const METADATA_VERSION = 4
+const EMPTY = Buffer.alloc(0)
 
 interface Pending {
   resolve(body: Reader): void
@@ -83,8 +84,13 @@ export class RawKafkaConnection {
     }
   }
 
-  /** Sends one request (header v1) and resolves with the response body after the v0 response header. */
-  request(apiKey: number, apiVersion: number, encodeBody: (w: Writer) => void): Promise<Reader> {
+  /**
+   * Sends one request (header v1) and resolves with the response body after the v0 response header. `tail`, if
+   * given, is sent as-is after the encoded body (and counted in the frame size), so a large record batch goes to
+   * the socket without being copied into the request buffer first; the body must then end with the int32 length
+   * field of those bytes, which is filled in here.
+   */
+  request(apiKey: number, apiVersion: number, encodeBody: (w: Writer) => void, tail?: Buffer): Promise<Reader> {
     if (this.closedError) return Promise.reject(this.closedError)
     const correlationId = this.nextCorrelationId++
     const w = new Writer(1024)
@@ -97,10 +103,18 @@ export class RawKafkaConnection {
     })
     encodeBody(w)
     const frame = w.toBuffer()
-    frame.writeInt32BE(frame.length - 4, 0)
+    frame.writeInt32BE(frame.length - 4 + (tail?.length ?? 0), 0)
+    if (tail) frame.writeInt32BE(tail.length, frame.length - 4)
     return new Promise((resolve, reject) => {
       this.pending.set(correlationId, { resolve, reject })
+      if (!tail) {
+        this.socket.write(frame)
+        return
+      }
+      this.socket.cork()
       this.socket.write(frame)
+      this.socket.write(tail)
+      this.socket.uncork()
     })
   }
 
@@ -116,13 +130,28 @@ export class RawKafkaConnection {
 
   /** Produces already-encoded batches, one per partition; throws on any partition error. */
   async produce(topic: string, batches: Map<number, Buffer>, acks = -1): Promise<void> {
-    const r = await this.request(0, PRODUCE_VERSION, (w) =>
-      encodeProduceRequest(w, PRODUCE_VERSION, {
-        transactionalId: null,
-        acks,
-        timeoutMs: 30000,
-        topicData: [{ name: topic, partitionData: [...batches].map(([index, records]) => ({ index, records })) }],
-      }),
+    // With one partition its records are the request's last field: encode an empty one, then put the batch's
+    // length in its place and send the batch itself behind the request, as a client writing its batch buffer would.
+    const single = batches.size === 1 ? [...batches][0]! : undefined
+    const r = await this.request(
+      0,
+      PRODUCE_VERSION,
+      (w) => {
+        encodeProduceRequest(w, PRODUCE_VERSION, {
+          transactionalId: null,
+          acks,
+          timeoutMs: 30000,
+          topicData: [
+            {
+              name: topic,
+              partitionData: single
+                ? [{ index: single[0], records: EMPTY }]
+                : [...batches].map(([index, records]) => ({ index, records })),
+            },
+          ],
+        })
+      },
+      single?.[1],
     )
     const res = decodeProduceResponse(r, PRODUCE_VERSION)
     for (const t of res.responses) {
