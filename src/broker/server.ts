@@ -10,6 +10,7 @@ import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../protocol/primitives.ts'
+import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
 import type { Logger } from './logger.ts'
 import { type ConnectionSession, type ListenerInfo, newSession } from './security/session.ts'
@@ -63,6 +64,8 @@ export class KafkaServer {
   readonly listener: ListenerInfo
   private connections = new Set<Connection>()
   readonly handlers = new Map<number, HandlerSpec>()
+  /** Buffers for assembling large Produce requests, shared by this listener's connections. */
+  readonly framePool = new FramePool()
   private nextConnectionId = 0
 
   constructor(readonly opts: ServerOptions) {
@@ -179,8 +182,7 @@ class Connection {
 
   private dispatchFrames(): void {
     while (this.buffered >= 4 && !this.socket.destroyed && !this.closing && !this.paused) {
-      const head = this.peek(4)
-      const size = head.readInt32BE(0)
+      const size = this.int32At(0)
       if (size < 0 || size > this.server.opts.maxRequestBytes) {
         this.logger.warn('closing connection: request size out of range', {
           connection: this.id,
@@ -191,32 +193,59 @@ class Connection {
         return
       }
       if (this.buffered < 4 + size) return
-      const frame = this.take(4 + size).subarray(4)
-      this.onFrame(frame)
+      const pool = this.server.framePool
+      const produce = size >= 2 && ((this.byteAt(4) << 8) | this.byteAt(5)) === ApiKeys.Produce
+      const lease = produce && pool.pools(4 + size) && this.chunks[0]!.length < 4 + size ? pool.acquire(4 + size) : null
+      const frame = this.take(4 + size, lease).subarray(4)
+      if (!this.onFrame(frame, lease) && lease) pool.release(lease)
     }
   }
 
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length >= n) return this.chunks[0]!
-    const all = Buffer.concat(this.chunks)
-    this.chunks = [all]
-    return all
+  private byteAt(i: number): number {
+    for (const c of this.chunks) {
+      if (i < c.length) return c[i]!
+      i -= c.length
+    }
+    return 0
   }
 
-  private take(n: number): Buffer {
-    let first = this.chunks[0]!
-    if (first.length < n) {
-      first = Buffer.concat(this.chunks, this.buffered)
-      this.chunks = [first]
+  private int32At(i: number): number {
+    const c = this.chunks[0]!
+    if (c.length >= i + 4) return c.readInt32BE(i)
+    return (this.byteAt(i) << 24) | (this.byteAt(i + 1) << 16) | (this.byteAt(i + 2) << 8) | this.byteAt(i + 3) | 0
+  }
+
+  /**
+   * Removes the next n bytes. A frame inside one socket chunk is a view of it; one spread over chunks is copied
+   * into `into` (a pooled buffer) or a new buffer, and only its own bytes are copied.
+   */
+  private take(n: number, into: Buffer | null): Buffer {
+    const first = this.chunks[0]!
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+      this.buffered -= n
+      return first.subarray(0, n)
     }
-    const frame = first.subarray(0, n)
-    if (first.length === n) this.chunks.shift()
-    else this.chunks[0] = first.subarray(n)
+    const dest = into ?? Buffer.allocUnsafe(n)
+    let copied = 0
+    while (copied < n) {
+      const c = this.chunks[0]!
+      const k = Math.min(c.length, n - copied)
+      c.copy(dest, copied, 0, k)
+      copied += k
+      if (k === c.length) this.chunks.shift()
+      else this.chunks[0] = c.subarray(k)
+    }
     this.buffered -= n
-    return frame
+    return dest.subarray(0, n)
   }
 
-  private onFrame(frame: Buffer): void {
+  /**
+   * Decodes and dispatches one request. Returns whether a handler took it; if so, `lease` (the pooled buffer
+   * holding the frame) goes back to the frame pool once the handler has settled and the response is encoded.
+   */
+  private onFrame(frame: Buffer, lease: Buffer | null): boolean {
     const r = new Reader(frame)
     let apiKey: number
     let apiVersion: number
@@ -228,7 +257,7 @@ class Connection {
     } catch {
       this.logger.warn('closing connection: truncated request header', { connection: this.id })
       this.socket.destroy()
-      return
+      return false
     }
     const handler = this.server.handlers.get(apiKey)
     const codec = apiCodecs.get(apiKey)
@@ -236,12 +265,12 @@ class Connection {
       // Kafka closes a SASL connection that sends anything else before authenticating.
       this.logger.info('closing connection: request before SASL authentication', { connection: this.id, apiKey })
       this.socket.destroy()
-      return
+      return false
     }
     if (!handler || !codec) {
       this.logger.warn('closing connection: unsupported API key', { connection: this.id, apiKey })
       this.socket.destroy()
-      return
+      return false
     }
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKeys.ApiVersions) {
@@ -254,7 +283,7 @@ class Connection {
           apiKeys: this.server.apiVersions(),
         })
         this.respondNow(w)
-        return
+        return false
       }
       this.logger.warn('closing connection: unsupported API version', {
         connection: this.id,
@@ -263,7 +292,7 @@ class Connection {
         supported: `${handler.minVersion}-${handler.maxVersion}`,
       })
       this.socket.destroy()
-      return
+      return false
     }
     const flexible = codec.flexibleMin >= 0 && apiVersion >= codec.flexibleMin
     let clientId: string | null
@@ -280,7 +309,7 @@ class Connection {
         err,
       })
       this.socket.destroy()
-      return
+      return false
     }
     this.server.opts.services.metrics.inc('tributary_requests_total', 'Requests received, by API', { api: codec.name })
     this.server.opts.services.metrics.inc(
@@ -362,14 +391,22 @@ class Connection {
         this.flush()
       } else this.fail(codec.name, apiVersion, err)
     }
+    const release = () => {
+      if (lease) this.server.framePool.release(lease)
+    }
     const started = performance.now()
     try {
       const result = handler.handle(request, ctx)
-      if (result instanceof Promise) result.then(finish, failed)
-      else finish(result)
+      if (result instanceof Promise) result.then(finish, failed).finally(release)
+      else {
+        finish(result)
+        release()
+      }
     } catch (err) {
       failed(err)
+      release()
     }
+    return true
   }
 
   private fail(api: string, version: number, err: unknown): void {
