@@ -37,6 +37,24 @@ export interface AppendResult {
   logStartOffset: number
   duplicate: boolean
   recordCount: number
+  /**
+   * For an append written on the thread pool (`writeAsync`): resolves once the records are readable (the high
+   * watermark has passed them), rejects if the write failed. Absent for appends written synchronously.
+   */
+  visible?: Promise<void>
+}
+
+/** An append whose bytes may still be in flight; readers see the log only up to the first one not yet written. */
+interface InflightWrite {
+  /** The log end offset after this append. */
+  end: number
+  seg: LogSegment
+  /** File position where this append's bytes start. */
+  startPos: number
+  done: boolean
+  resolve?: () => void
+  reject?: (err: unknown) => void
+  visible?: Promise<void>
 }
 
 export interface ReadResult {
@@ -54,7 +72,14 @@ export interface PartitionLogOptions {
   now?: () => number
   /** Receives one line per lifecycle event worth knowing (recovery truncation, rebuilt indexes). */
   log?: (message: string) => void
+  /**
+   * Appends allowed to write on the thread pool (`writeAsync`) do so only from this size on (default 64 KiB):
+   * a small write costs less than the hop to another thread and back, which would only delay its readers.
+   */
+  asyncWriteMinBytes?: number
 }
+
+const DEFAULT_ASYNC_WRITE_MIN_BYTES = 64 * 1024
 
 /** How many of the newest batch positions of the active segment are remembered (see PartitionLog.recent). */
 const RECENT_POSITIONS = 256
@@ -104,9 +129,21 @@ export class PartitionLog implements Flushable {
   private readonly flusher: FlushScheduler
   private readonly now: () => number
   private readonly logLine: (message: string) => void
+  private readonly asyncWriteMinBytes: number
   private segments: LogSegment[] = []
   private startOffset = 0
   private durableEnd = 0
+  /**
+   * Appends not yet readable, oldest first. While it is non-empty every append (sync or async) is queued here, and
+   * `visibleEnd` is the high watermark: the end of the longest prefix of the log whose bytes are all written.
+   */
+  private inflight: InflightWrite[] = []
+  private visibleEnd = 0
+  /** Set when a thread-pool write failed: the log takes no more appends until it is reopened (and recovered). */
+  private writeFailure: LogError | null = null
+  /** Where the failed append started: nothing at or after it is ever served. */
+  private failedAt: { offset: number; seg: LogSegment; startPos: number } | null = null
+  private settledWaiters: (() => void)[] = []
   private readonly unflushed = new Set<LogSegment>()
   readonly producerState = new ProducerStateManager()
   private maintenance: Promise<unknown> = Promise.resolve()
@@ -119,6 +156,7 @@ export class PartitionLog implements Flushable {
     this.flusher = opts.flusher
     this.now = opts.now ?? Date.now
     this.logLine = opts.log ?? (() => {})
+    this.asyncWriteMinBytes = opts.asyncWriteMinBytes ?? DEFAULT_ASYNC_WRITE_MIN_BYTES
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
@@ -143,13 +181,16 @@ export class PartitionLog implements Flushable {
     return this.active.nextOffset
   }
 
+  /** One node, so every appended record is committed once its bytes are written: the end of the readable log. */
   get highWatermark(): number {
-    return this.logEndOffset
+    const hw = this.inflight.length > 0 ? this.visibleEnd : this.logEndOffset
+    return this.failedAt && this.failedAt.offset < hw ? this.failedAt.offset : hw
   }
 
   get lastStableOffset(): number {
+    const hw = this.highWatermark
     const first = this.producerState.firstUnstableOffset()
-    return first >= 0 ? first : this.logEndOffset
+    return first >= 0 && first < hw ? first : hw
   }
 
   /** Total bytes of all segment files. */
@@ -329,8 +370,9 @@ export class PartitionLog implements Flushable {
    * Validates every batch in `records`, checks producer sequences, assigns offsets and writes to the page cache.
    * The buffer is modified in place (base offsets, leader epoch, LogAppendTime fields). Throws LogError.
    */
-  append(records: Buffer, opts: { isFromClient?: boolean } = {}): AppendResult {
+  append(records: Buffer, opts: { isFromClient?: boolean; writeAsync?: boolean } = {}): AppendResult {
     this.ensureOpen()
+    if (this.writeFailure) throw this.writeFailure
     const fromClient = opts.isFromClient !== false
     const cfg = this.cfg
     const batches: PendingBatch[] = []
@@ -423,9 +465,26 @@ export class PartitionLog implements Flushable {
     const last = toWrite[toWrite.length - 1]!
     const contiguous = toWrite.every((b, i) => i === 0 || b.start === toWrite[i - 1]!.end)
     let position = seg.size
+    const async = opts.writeAsync === true && contiguous && last.end - first.start >= this.asyncWriteMinBytes
+    let entry: InflightWrite | undefined
     try {
-      if (contiguous) seg.write(records, first.start, last.end)
+      if (async) {
+        // The copy into the page cache is the biggest cost of a large produce; the thread pool does it while this
+        // thread takes the next request. Readers see these offsets once the bytes are written (see `inflight`).
+        if (this.inflight.length === 0) this.visibleEnd = this.logEndOffset
+        const e: InflightWrite = { end: next, seg, startPos: position, done: false }
+        e.visible = new Promise<void>((resolve, reject) => {
+          e.resolve = resolve
+          e.reject = reject
+        })
+        // Callers that need the outcome attach their own handlers; nobody listening is not an error.
+        e.visible.catch(() => {})
+        this.inflight.push(e)
+        seg.writeAsync(records, first.start, last.end, (err) => this.writeDone(e, err))
+        entry = e
+      } else if (contiguous) seg.write(records, first.start, last.end)
       else for (const b of toWrite) seg.write(records, b.start, b.end)
+      if (!async && this.inflight.length > 0) this.inflight.push({ end: next, seg, startPos: position, done: true })
     } catch (err) {
       // Drop a partial write so the next append starts on a batch boundary.
       this.recent = []
@@ -476,7 +535,76 @@ export class PartitionLog implements Flushable {
       logStartOffset: this.startOffset,
       duplicate: false,
       recordCount,
+      ...(entry ? { visible: entry.visible } : {}),
     }
+  }
+
+  /** Completion of a thread-pool write: moves the high watermark over every leading append now fully written. */
+  private writeDone(e: InflightWrite, err: Error | null): void {
+    if (err) {
+      // Kafka takes a log directory offline on an I/O error; here the partition stops taking appends and serves
+      // what was written before the failed append. Reopening the log (a restart) recovers its tail.
+      this.writeFailure ??= new LogError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `cannot write to ${e.seg.logPath}: ${err.message}`,
+        { cause: err },
+      )
+      this.logLine(`write failed, partition ${this.dir} takes no more appends: ${err.message}`)
+      const i = this.inflight.indexOf(e)
+      this.failedAt ??= {
+        offset: i > 0 ? this.inflight[i - 1]!.end : this.visibleEnd,
+        seg: e.seg,
+        startPos: e.startPos,
+      }
+      const failed = this.inflight.splice(i)
+      for (const f of failed) f.reject?.(this.writeFailure)
+      this.settleIfIdle()
+      return
+    }
+    e.done = true
+    // Written bytes must be part of the next sync round, even if a round started while they were in flight.
+    this.unflushed.add(e.seg)
+    this.flusher.markDirty(this)
+    while (this.inflight.length > 0 && this.inflight[0]!.done) {
+      const head = this.inflight.shift()!
+      this.visibleEnd = head.end
+      head.resolve?.()
+    }
+    this.settleIfIdle()
+  }
+
+  private settleIfIdle(): void {
+    if (this.inflight.length > 0 && !this.writeFailure) return
+    const waiters = this.settledWaiters
+    this.settledWaiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Resolves once no append is in flight (failed ones count as settled). */
+  private writesSettled(): Promise<void> {
+    if (this.inflight.length === 0 || this.writeFailure) return Promise.resolve()
+    return new Promise((resolve) => this.settledWaiters.push(resolve))
+  }
+
+  /** How many bytes of `seg` readers may see: all of it unless an append into it (or an older one) is in flight. */
+  private readableLimit(seg: LogSegment): number {
+    const first = this.inflight[0] ?? this.failedAt
+    if (!first) return seg.size
+    if (seg === first.seg) return first.startPos
+    return seg.baseOffset < first.seg.baseOffset ? seg.size : 0
+  }
+
+  /** Resolves once offsets below `end` are readable; rejects if a write they depend on failed. */
+  private whenVisible(end: number): Promise<void> {
+    if (this.highWatermark >= end) return Promise.resolve()
+    if (this.writeFailure) return Promise.reject(this.writeFailure)
+    const e = this.inflight.find((x) => x.end >= end)
+    if (!e) return Promise.resolve()
+    if (e.visible) return e.visible
+    // A synchronous append queued behind async ones: wait for the last async one before it.
+    const i = this.inflight.indexOf(e)
+    for (let j = i - 1; j >= 0; j--) if (this.inflight[j]!.visible) return this.inflight[j]!.visible!
+    return Promise.resolve()
   }
 
   /** Writes a transaction marker (COMMIT or ABORT) for `producerId`, ending its ongoing transaction. */
@@ -547,7 +675,8 @@ export class PartitionLog implements Flushable {
 
   /** Called by the FlushScheduler: fdatasyncs every segment written since the previous flush. */
   async flush(): Promise<void> {
-    const upTo = this.logEndOffset
+    // Only what is written can be synced: appends still in flight stay above the durable mark.
+    const upTo = this.highWatermark
     const segs = [...this.unflushed]
     this.unflushed.clear()
     for (const s of segs) s.acquire()
@@ -571,6 +700,7 @@ export class PartitionLog implements Flushable {
    */
   async waitDurable(offset: number): Promise<void> {
     const target = Math.min(offset + 1, this.logEndOffset)
+    await this.whenVisible(target)
     while (this.durableEnd < target && this.flusher.policy.mode === 'group' && !this.closed) {
       await this.flusher.waitDurable(this)
     }
@@ -656,14 +786,17 @@ export class PartitionLog implements Flushable {
     opts: { minOneMessage?: boolean; maxOffset?: number } = {},
   ): Promise<ReadResult> {
     this.ensureOpen()
-    const hw = this.logEndOffset
+    const hw = this.highWatermark
     const result = (records: Buffer): ReadResult => ({
       records,
       highWatermark: hw,
       logStartOffset: this.startOffset,
       lastStableOffset: this.lastStableOffset,
     })
-    if (offset < this.startOffset || offset > hw) throw outOfRange(offset, this.startOffset, hw)
+    // Offsets up to the log end are valid positions (a consumer may have been told the end while the newest
+    // appends are still being written); records are served up to the high watermark.
+    const leo = this.logEndOffset
+    if (offset < this.startOffset || offset > leo) throw outOfRange(offset, this.startOffset, leo)
     const maxOffset = Math.min(opts.maxOffset ?? hw, hw)
     if (offset >= maxOffset) return result(Buffer.alloc(0))
     const minOne = opts.minOneMessage !== false
@@ -671,7 +804,7 @@ export class PartitionLog implements Flushable {
       const seg = this.segments[i]!
       seg.acquire()
       try {
-        const limit = seg.size
+        const limit = this.readableLimit(seg)
         const start = await this.locate(seg, offset, limit)
         if (start < 0) continue
         // One read usually covers the first batch's header and everything wanted; a first batch larger than the
@@ -722,7 +855,7 @@ export class PartitionLog implements Flushable {
         const from = seg.lookupPosition(fromOffset)
         let found: { offset: number; timestamp: number } | null = null
         let candidate: { buf: Buffer; header: BatchHeader } | null = null
-        await scanSegmentFile(seg.fd, from, seg.size, { verifyCrc: false }, (b) => {
+        await scanSegmentFile(seg.fd, from, this.readableLimit(seg), { verifyCrc: false }, (b) => {
           const h = b.header
           if (h.baseOffset + h.lastOffsetDelta < fromOffset || h.isControl) return
           if (h.maxTimestamp >= ts) {
@@ -771,7 +904,7 @@ export class PartitionLog implements Flushable {
     const seg = this.segments[this.segmentIndexFor(best.offset)]!
     seg.acquire()
     try {
-      const pos = await this.locate(seg, best.offset, seg.size)
+      const pos = await this.locate(seg, best.offset, this.readableLimit(seg))
       if (pos < 0) return best
       const head = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
       await readFully(seg.fd, head, 0, RECORD_BATCH_OVERHEAD, pos)
@@ -796,7 +929,9 @@ export class PartitionLog implements Flushable {
   // Retention, DeleteRecords, compaction
 
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.maintenance.then(fn, fn)
+    // Maintenance reads and rewrites whole segments: let appends in flight land first.
+    const settledFn = () => this.writesSettled().then(fn)
+    const run = this.maintenance.then(settledFn, settledFn)
     this.maintenance = run.catch(() => {})
     return run
   }
@@ -947,6 +1082,7 @@ export class PartitionLog implements Flushable {
   async close(): Promise<void> {
     if (this.closed) return
     await this.maintenance
+    await this.writesSettled()
     await this.flush()
     try {
       this.active.finishTimeIndex()

@@ -402,6 +402,36 @@ export class LogSegment {
     this.size += written
   }
 
+  /**
+   * Reserves the next `end - start` bytes of the file and writes them on the libuv thread pool. The write is
+   * positional, so later writes (sync or async) may be issued before it completes; the caller keeps `buf`
+   * unchanged and must not let readers past this position until `done` is called.
+   */
+  writeAsync(buf: Buffer, start: number, end: number, done: (err: Error | null) => void): void {
+    const position = this.size
+    this.size += end - start
+    this.acquire()
+    const finish = (err: Error | null) => {
+      this.release()
+      done(err)
+    }
+    const step = (from: number) => {
+      try {
+        fs.write(this.fd, buf, from, end - from, position + (from - start), (err, n) => {
+          if (!err && from + n < end) {
+            if (n > 0) return step(from + n)
+            err = new Error(`short write to ${this.logPath}`)
+          }
+          finish(err)
+        })
+      } catch (err) {
+        // A closed descriptor throws synchronously; report it like any failed write.
+        queueMicrotask(() => finish(err as Error))
+      }
+    }
+    step(start)
+  }
+
   truncateTo(position: number): void {
     fs.ftruncateSync(this.fd, position)
     this.size = position

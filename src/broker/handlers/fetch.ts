@@ -111,7 +111,7 @@ async function readAll(
     out.records = EMPTY
     const budget = Math.min(t.maxBytes, responseMaxBytes - bytes)
     const lso = log.lastStableOffset
-    out.highWatermark = BigInt(log.logEndOffset)
+    out.highWatermark = BigInt(log.highWatermark)
     out.lastStableOffset = BigInt(lso)
     out.logStartOffset = BigInt(log.logStartOffset)
     if (budget <= 0 && bytes > 0) continue

@@ -46,7 +46,7 @@ export const listOffsetsHandler: HandlerSpec<ListOffsetsRequest, ListOffsetsResp
         switch (p.timestamp) {
           case LATEST:
             found = {
-              offset: req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.logEndOffset,
+              offset: req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark,
               timestamp: -1,
             }
             break

@@ -87,11 +87,21 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
           continue
         }
         try {
-          const appended = log.append(pd.records, { isFromClient: true })
+          // With acks=0 nothing waits for the write, and the request buffer may be reused once the handler
+          // returns: write synchronously. Otherwise the thread pool writes while the next request is handled, and
+          // the response waits for the records to be written (and synced, under the group flush policy).
+          const appended = log.append(pd.records, { isFromClient: true, writeAsync: acks !== 0 })
           res.baseOffset = BigInt(appended.baseOffset)
           res.logAppendTimeMs = BigInt(appended.logAppendTime)
           res.logStartOffset = BigInt(appended.logStartOffset)
-          if (!appended.duplicate) services.appendWaiters.notify(topic.name, pd.index)
+          if (appended.visible) {
+            const { name } = topic
+            const { index } = pd
+            appended.visible.then(
+              () => services.appendWaiters.notify(name, index),
+              () => {},
+            )
+          } else if (!appended.duplicate) services.appendWaiters.notify(topic.name, pd.index)
           if (acks !== 0) {
             durable.push(
               log.waitDurable(appended.lastOffset).catch((err: Error) => {
