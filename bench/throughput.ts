@@ -138,11 +138,12 @@ for (let round = 1; round <= opts.rounds; round++) {
       () => startTributary({ dataDir: makeTempDir(opts.baseDir, 'tributary') }),
       async (s) => {
         await drivers.rawKafkaProduce(s.port, 'bench-warmup', warmupWorkload)
+        // Each consume reads what was produced just before it, as Redis and NATS do below.
         await producePhase('tributary produce (raw)', s, () => drivers.rawKafkaProduce(s.port, 'bench-raw', workload))
+        await phase('tributary consume (raw)', s, () => drivers.rawKafkaConsume(s.port, 'bench-raw', workload))
         await producePhase('tributary produce (@platformatic/kafka)', s, () =>
           drivers.clientKafkaProduce(s.port, 'bench-client', workload),
         )
-        await phase('tributary consume (raw)', s, () => drivers.rawKafkaConsume(s.port, 'bench-raw', workload))
         await phase('tributary consume (@platformatic/kafka)', s, () =>
           drivers.clientKafkaConsume(s.port, 'bench-client', workload),
         )
