@@ -80,6 +80,8 @@ export interface PartitionLogOptions {
 }
 
 const DEFAULT_ASYNC_WRITE_MIN_BYTES = 64 * 1024
+/** Bytes of the newest small batches each partition keeps in memory for tailing consumers (see `tail`). */
+const TAIL_CACHE_BYTES = 64 * 1024
 
 /** How many of the newest batch positions of the active segment are remembered (see PartitionLog.recent). */
 const RECENT_POSITIONS = 256
@@ -139,6 +141,14 @@ export class PartitionLog implements Flushable {
    */
   private inflight: InflightWrite[] = []
   private visibleEnd = 0
+  /**
+   * Copies of the newest appended batches while they are small (written synchronously), contiguous in offsets,
+   * at most TAIL_CACHE_BYTES. A consumer at the end of the log is answered from here in the same event-loop turn
+   * as the append that woke it, instead of after a file read on the thread pool: that hop, queued behind the
+   * group commit's fdatasync calls, was most of the end-to-end latency tail.
+   */
+  private tail: { base: number; last: number; bytes: Buffer }[] = []
+  private tailBytes = 0
   /** Set when a thread-pool write failed: the log takes no more appends until it is reopened (and recovered). */
   private writeFailure: LogError | null = null
   /** Where the failed append started: nothing at or after it is ever served. */
@@ -488,6 +498,7 @@ export class PartitionLog implements Flushable {
     } catch (err) {
       // Drop a partial write so the next append starts on a batch boundary.
       this.recent = []
+      this.clearTail()
       try {
         seg.truncateTo(position)
       } catch {}
@@ -495,7 +506,9 @@ export class PartitionLog implements Flushable {
         cause: err,
       })
     }
+    if (async) this.clearTail()
     for (const b of toWrite) {
+      if (!async) this.cacheTail(b.header.baseOffset, b.header.baseOffset + b.header.lastOffsetDelta, records, b)
       seg.indexBatch(b.header, position, b.end - b.start, cfg.indexIntervalBytes)
       this.recent.push({
         base: b.header.baseOffset,
@@ -539,6 +552,40 @@ export class PartitionLog implements Flushable {
     }
   }
 
+  private clearTail(): void {
+    this.tail = []
+    this.tailBytes = 0
+  }
+
+  private cacheTail(base: number, last: number, records: Buffer, b: { start: number; end: number }): void {
+    const size = b.end - b.start
+    if (size > TAIL_CACHE_BYTES) {
+      this.clearTail()
+      return
+    }
+    this.tail.push({ base, last, bytes: Buffer.from(records.subarray(b.start, b.end)) })
+    this.tailBytes += size
+    while (this.tailBytes > TAIL_CACHE_BYTES) this.tailBytes -= this.tail.shift()!.bytes.length
+  }
+
+  /** Whole batches from the tail cache for a read at `offset`, or null when the cache does not hold it. */
+  private readTail(offset: number, maxBytes: number, maxOffset: number, minOne: boolean): Buffer | null {
+    const t = this.tail
+    if (t.length === 0 || offset < t[0]!.base || offset > t[t.length - 1]!.last) return null
+    let i = t.length - 1
+    while (i > 0 && t[i - 1]!.last >= offset) i--
+    const parts: Buffer[] = []
+    let size = 0
+    for (; i < t.length; i++) {
+      const e = t[i]!
+      if (e.base >= maxOffset) break
+      if (size + e.bytes.length > maxBytes && (parts.length > 0 || !minOne)) break
+      parts.push(e.bytes)
+      size += e.bytes.length
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)
+  }
+
   /** Completion of a thread-pool write: moves the high watermark over every leading append now fully written. */
   private writeDone(e: InflightWrite, err: Error | null): void {
     if (err) {
@@ -550,6 +597,7 @@ export class PartitionLog implements Flushable {
         { cause: err },
       )
       this.logLine(`write failed, partition ${this.dir} takes no more appends: ${err.message}`)
+      this.clearTail()
       const i = this.inflight.indexOf(e)
       this.failedAt ??= {
         offset: i > 0 ? this.inflight[i - 1]!.end : this.visibleEnd,
@@ -652,6 +700,8 @@ export class PartitionLog implements Flushable {
     const old = this.active
     if (old.size === 0) return
     this.recent = []
+    // The tail cache only ever holds batches of the active segment, which compaction and retention never touch.
+    this.clearTail()
     old.finishTimeIndex()
     const seg = LogSegment.create(this.dir, this.logEndOffset, this.now())
     seg.nextOffset = seg.baseOffset
@@ -800,6 +850,8 @@ export class PartitionLog implements Flushable {
     const maxOffset = Math.min(opts.maxOffset ?? hw, hw)
     if (offset >= maxOffset) return result(Buffer.alloc(0))
     const minOne = opts.minOneMessage !== false
+    const cached = this.readTail(offset, Math.max(maxBytes, 0), maxOffset, minOne)
+    if (cached) return result(cached)
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!
       seg.acquire()
