@@ -274,7 +274,7 @@ function setupMachine(): LatencySystem {
   )
 }
 
-const sliceLog: { system: string; fromMs: number; toMs: number }[] = []
+const sliceLog: { system: string; fromMs: number; toMs: number; p99s: number[] }[] = []
 const servers: ServerProcess[] = []
 const systems: LatencySystem[] = []
 const startErrors: { system: string; error: string }[] = []
@@ -370,8 +370,15 @@ try {
         `latency slice ${slice + 1}/${opts.latencySlices}: ${system.name}, ${opts.latencyRate}/s for ${sliceSeconds} s`,
       )
       const from = Math.round(performance.now() - runStart)
+      const before = system.recorders.map((r) => r.latencies.length)
       await drive(system)
-      sliceLog.push({ system: system.name, fromMs: from, toMs: Math.round(performance.now() - runStart) })
+      // Per-slice p99 of each consumer: one bad slice (a burst of load elsewhere) shows up as an outlier here.
+      const p99s = system.recorders.map((r, i) => {
+        const lat = Float64Array.from(r.latencies.slice(before[i])).sort()
+        return Math.round(percentile(lat, 99) * 100) / 100
+      })
+      sliceLog.push({ system: system.name, fromMs: from, toMs: Math.round(performance.now() - runStart), p99s })
+      if (p99s.length) log(`  p99 this slice: ${p99s.join(' / ')} ms`)
     }
   }
   for (const system of systems) {
