@@ -81,8 +81,8 @@ async function phase(name: string, server: ServerProcess, run: () => Promise<Mea
   }
 }
 
-/** A produce phase: the memory warm-up (same as before the disk probes) runs first, outside the measurement. */
-function producePhase(name: string, server: ServerProcess, run: () => Promise<Measured>): Promise<void> {
+/** A measured phase: the memory warm-up (same as before the disk probes) runs first, outside the measurement. */
+function measuredPhase(name: string, server: ServerProcess, run: () => Promise<Measured>): Promise<void> {
   warmPageCache(opts.baseDir, opts.warmMiB)
   return phase(name, server, run)
 }
@@ -139,19 +139,21 @@ for (let round = 1; round <= opts.rounds; round++) {
       async (s) => {
         await drivers.rawKafkaProduce(s.port, 'bench-warmup', warmupWorkload)
         // Each consume reads what was produced just before it, as Redis and NATS do below.
-        await producePhase('tributary produce (raw)', s, () => drivers.rawKafkaProduce(s.port, 'bench-raw', workload))
-        await phase('tributary consume (raw)', s, () => drivers.rawKafkaConsume(s.port, 'bench-raw', workload))
-        await producePhase('tributary produce (@platformatic/kafka)', s, () =>
+        await measuredPhase('tributary produce (raw)', s, () => drivers.rawKafkaProduce(s.port, 'bench-raw', workload))
+        await measuredPhase('tributary consume (raw)', s, () => drivers.rawKafkaConsume(s.port, 'bench-raw', workload))
+        await measuredPhase('tributary produce (@platformatic/kafka)', s, () =>
           drivers.clientKafkaProduce(s.port, 'bench-client', workload),
         )
-        await phase('tributary consume (@platformatic/kafka)', s, () =>
+        await measuredPhase('tributary consume (@platformatic/kafka)', s, () =>
           drivers.clientKafkaConsume(s.port, 'bench-client', workload),
         )
         if (opts.kafkajs) {
-          await producePhase('tributary produce (kafkajs)', s, () =>
+          await measuredPhase('tributary produce (kafkajs)', s, () =>
             drivers.kafkajsProduce(s.port, 'bench-kafkajs', workload),
           )
-          await phase('tributary consume (kafkajs)', s, () => drivers.kafkajsConsume(s.port, 'bench-kafkajs', workload))
+          await measuredPhase('tributary consume (kafkajs)', s, () =>
+            drivers.kafkajsConsume(s.port, 'bench-kafkajs', workload),
+          )
         }
       },
     )
@@ -162,8 +164,8 @@ for (let round = 1; round <= opts.rounds; round++) {
       () => startRedis(opts.baseDir),
       async (s) => {
         await drivers.redisProduce(s.port, 'warmup', warmupWorkload)
-        await producePhase('redis produce', s, () => drivers.redisProduce(s.port, 'bench', workload))
-        await phase('redis consume', s, () => drivers.redisConsume(s.port, 'bench', workload))
+        await measuredPhase('redis produce', s, () => drivers.redisProduce(s.port, 'bench', workload))
+        await measuredPhase('redis consume', s, () => drivers.redisConsume(s.port, 'bench', workload))
       },
     )
   }
@@ -173,8 +175,8 @@ for (let round = 1; round <= opts.rounds; round++) {
       () => startNats(opts.baseDir),
       async (s) => {
         await drivers.natsProduce(s.port, 'warmup', warmupWorkload)
-        await producePhase('nats produce', s, () => drivers.natsProduce(s.port, 'bench', workload))
-        await phase('nats consume', s, () => drivers.natsConsume(s.port, 'bench', workload))
+        await measuredPhase('nats produce', s, () => drivers.natsProduce(s.port, 'bench', workload))
+        await measuredPhase('nats consume', s, () => drivers.natsConsume(s.port, 'bench', workload))
       },
     )
   }

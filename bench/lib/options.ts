@@ -30,8 +30,9 @@ export interface BenchOptions {
   limitSyncEvery: number
   limitTcpMiB: number
   /**
-   * MiB written to a scratch file and deleted right before every measured write (disk probes and each
-   * system's produce), so all of them write into recycled memory; 0 = off. See BENCHMARKS.md, "Memory on this VM".
+   * MiB written to a scratch file and deleted right before every measured phase (disk probes and each
+   * system's produce and consume), so all of them start with recycled memory; 0 = off. See BENCHMARKS.md,
+   * "Memory on this VM".
    */
   warmMiB: number
   /**
