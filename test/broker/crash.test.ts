@@ -3,6 +3,8 @@
  * chosen from a seeded plan: right after a Produce request leaves a client (the batch is in flight or half-written),
  * after some acknowledgements, and right after a restart (while clients reconnect and recovery has just run).
  * Some kills also leave a torn batch at the tail of a partition's active segment, as a half-finished write would.
+ * Every 4th request is large enough (>= 64 KiB) to be written on the broker's thread pool, so kills also land
+ * while such writes are in flight.
  * After the last restart every acknowledged record must read back, in order per partition; the idempotent
  * producer's retries across restarts must not duplicate anything; and every segment must decode with valid CRCs.
  *
@@ -57,6 +59,9 @@ interface Acked {
   seq: number
 }
 
+/** Every 4th request carries records this large, so its batch (>= 64 KiB) is written on the broker's thread pool. */
+const LARGE_PADDING = `|${'x'.repeat(70 * 1024)}`
+
 /**
  * Sends `${name}:${seq}` values, a few consecutive sequence numbers per request to one partition, until stopped.
  * Retries are unbounded in practice so a send only resolves once acknowledged: an idempotent producer that gave up on
@@ -70,10 +75,12 @@ async function produceContinuously(
   errors: Error[],
 ): Promise<void> {
   let seq = 0
+  let requests = 0
   while (!stop.stopped) {
     const partition = seq % PARTITIONS
     const count = 1 + (seq % 4)
-    const messages = Array.from({ length: count }, (_, i) => ({ value: `${name}:${seq + i}` }))
+    const padding = requests++ % 4 === 3 ? LARGE_PADDING : ''
+    const messages = Array.from({ length: count }, (_, i) => ({ value: `${name}:${seq + i}${padding}` }))
     try {
       await producer.send({ topic: TOPIC, acks: -1, messages: messages.map((m) => ({ ...m, partition })) })
       for (let i = 0; i < count; i++) acked.push({ producer: name, partition, seq: seq + i })
@@ -239,7 +246,9 @@ describe('crash safety', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a loca
       const log = logs[p]!
       assert.ok(!log.some((v) => v.startsWith('torn:')), `a torn batch survived recovery on partition ${p}`)
       for (const name of ['plain', 'idem']) {
-        const mine = log.filter((v) => v.startsWith(`${name}:`)).map((v) => Number(v.slice(name.length + 1)))
+        const mine = log
+          .filter((v) => v.startsWith(`${name}:`))
+          .map((v) => Number(v.slice(name.length + 1).split('|')[0]))
         const expected = acked.filter((a) => a.producer === name && a.partition === p).map((a) => a.seq)
         // Each record's first occurrence, so a retried duplicate later in the log does not count as reordering.
         const firstSeen = [...new Set(mine)]
