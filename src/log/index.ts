@@ -13,5 +13,11 @@ export {
 } from './config.ts'
 export { type Flushable, type FlushPolicy, FlushScheduler } from './flush-scheduler.ts'
 export { DEFAULT_CLEANER_INTERVAL_MS, LogManager, type LogManagerOptions } from './log-manager.ts'
-export { type AppendResult, PartitionLog, type PartitionLogOptions, type ReadResult } from './partition-log.ts'
+export {
+  type AppendResult,
+  PartitionLog,
+  type PartitionLogOptions,
+  type ReadResult,
+  TailCacheBudget,
+} from './partition-log.ts'
 export type { AbortedTxn, ProducerEntry } from './producer-state.ts'

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { LogConfig } from './config.ts'
 import { type FlushPolicy, FlushScheduler } from './flush-scheduler.ts'
-import { PartitionLog } from './partition-log.ts'
+import { PartitionLog, TailCacheBudget } from './partition-log.ts'
 
 export const DEFAULT_CLEANER_INTERVAL_MS = 300000
 
@@ -19,6 +19,8 @@ export interface LogManagerOptions {
   /** Interval of the retention/compaction pass; 0 disables the timer (call runCleanerOnce). */
   cleanerIntervalMs?: number
   log?: (message: string) => void
+  /** Memory all partitions' tail caches may hold together (default 32 MiB). */
+  tailCacheBytes?: number
 }
 
 function key(topic: string, partition: number): string {
@@ -30,6 +32,7 @@ export class LogManager {
   readonly flusher: FlushScheduler
   private readonly now: () => number
   private readonly logLine: (message: string) => void
+  private readonly tailCacheBudget: TailCacheBudget
   private readonly logs = new Map<string, PartitionLog>()
   private readonly opening = new Map<string, Promise<PartitionLog>>()
   private readonly onDisk: { topic: string; partition: number }[] = []
@@ -42,6 +45,7 @@ export class LogManager {
     this.flusher = new FlushScheduler(opts.flushPolicy)
     this.now = opts.now ?? Date.now
     this.logLine = opts.log ?? (() => {})
+    this.tailCacheBudget = new TailCacheBudget(opts.tailCacheBytes ?? 32 * 1024 * 1024)
   }
 
   static async open(opts: LogManagerOptions): Promise<LogManager> {
@@ -98,6 +102,7 @@ export class LogManager {
         flusher: this.flusher,
         now: this.now,
         log: this.logLine,
+        tailCacheBudget: this.tailCacheBudget,
       })
       this.opening.set(k, pending)
     }

@@ -77,6 +77,14 @@ export interface PartitionLogOptions {
    * a small write costs less than the hop to another thread and back, which would only delay its readers.
    */
   asyncWriteMinBytes?: number
+  /** Shared by the partitions of one broker: caps the memory all their tail caches hold together. */
+  tailCacheBudget?: TailCacheBudget
+}
+
+/** Bytes of tail-cache copies (see PartitionLog `tail`) that all partitions sharing it may hold together. */
+export class TailCacheBudget {
+  used = 0
+  constructor(readonly maxBytes: number) {}
 }
 
 const DEFAULT_ASYNC_WRITE_MIN_BYTES = 64 * 1024
@@ -132,6 +140,7 @@ export class PartitionLog implements Flushable {
   private readonly now: () => number
   private readonly logLine: (message: string) => void
   private readonly asyncWriteMinBytes: number
+  private readonly tailBudget: TailCacheBudget | null
   private segments: LogSegment[] = []
   private startOffset = 0
   private durableEnd = 0
@@ -167,6 +176,7 @@ export class PartitionLog implements Flushable {
     this.now = opts.now ?? Date.now
     this.logLine = opts.log ?? (() => {})
     this.asyncWriteMinBytes = opts.asyncWriteMinBytes ?? DEFAULT_ASYNC_WRITE_MIN_BYTES
+    this.tailBudget = opts.tailCacheBudget ?? null
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
@@ -553,19 +563,28 @@ export class PartitionLog implements Flushable {
   }
 
   private clearTail(): void {
+    if (this.tailBudget) this.tailBudget.used -= this.tailBytes
     this.tail = []
     this.tailBytes = 0
   }
 
   private cacheTail(base: number, last: number, records: Buffer, b: { start: number; end: number }): void {
     const size = b.end - b.start
-    if (size > TAIL_CACHE_BYTES) {
+    const budget = this.tailBudget
+    const overBudget = () => budget !== null && budget.used + size > budget.maxBytes
+    while (this.tail.length > 0 && (this.tailBytes + size > TAIL_CACHE_BYTES || overBudget())) {
+      const evicted = this.tail.shift()!.bytes.length
+      this.tailBytes -= evicted
+      if (budget) budget.used -= evicted
+    }
+    if (size > TAIL_CACHE_BYTES || overBudget()) {
+      // Not cached, so nothing older may stay either: the cache must end at the log end.
       this.clearTail()
       return
     }
     this.tail.push({ base, last, bytes: Buffer.from(records.subarray(b.start, b.end)) })
     this.tailBytes += size
-    while (this.tailBytes > TAIL_CACHE_BYTES) this.tailBytes -= this.tail.shift()!.bytes.length
+    if (budget) budget.used += size
   }
 
   /** Whole batches from the tail cache for a read at `offset`, or null when the cache does not hold it. */
@@ -1143,6 +1162,7 @@ export class PartitionLog implements Flushable {
       this.logLine(`could not write producer snapshot in ${this.dir}: ${(err as Error).message}`)
     }
     this.closed = true
+    this.clearTail()
     for (const seg of this.segments) seg.close()
     try {
       fs.writeFileSync(path.join(this.dir, CLEAN_SHUTDOWN_MARKER), '')
@@ -1153,6 +1173,7 @@ export class PartitionLog implements Flushable {
     if (!this.closed) {
       await this.maintenance
       this.closed = true
+      this.clearTail()
       for (const seg of this.segments) seg.close()
     }
     this.unflushed.clear()

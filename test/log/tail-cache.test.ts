@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, test } from 'node:test'
-import { DEFAULT_LOG_CONFIG, FlushScheduler, PartitionLog } from '../../src/log/index.ts'
+import { DEFAULT_LOG_CONFIG, FlushScheduler, PartitionLog, TailCacheBudget } from '../../src/log/index.ts'
 import { encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-tail-cache-'))
@@ -71,4 +71,36 @@ test('reads served from the tail cache equal reads from the segment files', asyn
     await reopened.close()
     await flusher.close()
   }
+})
+
+test('partitions sharing a budget never hold more than it together, and still read correctly', async () => {
+  const budget = new TailCacheBudget(4000)
+  const flusher = new FlushScheduler({ mode: 'group' })
+  const open = (name: string) =>
+    PartitionLog.open({ dir: path.join(tmpRoot, name), config: DEFAULT_LOG_CONFIG, flusher, tailCacheBudget: budget })
+  const a = await open('budget-a')
+  const b = await open('budget-b')
+  try {
+    let peak = 0
+    for (let i = 0; i < 40; i++) {
+      ;(i % 3 === 0 ? a : b).append(batch(1, 300 + (i % 5) * 100, `b${i}`))
+      peak = Math.max(peak, budget.used)
+      assert.ok(budget.used <= budget.maxBytes, `budget exceeded after append ${i}: ${budget.used}`)
+    }
+    assert.ok(peak > 2000, 'the caches were used')
+    // Every offset of both logs still reads back whole and in order.
+    for (const log of [a, b]) {
+      let offset = 0
+      while (offset < log.logEndOffset) {
+        const r = await log.read(offset, 1)
+        assert.ok(r.records.length > 0, `offset ${offset} reads`)
+        offset++
+      }
+    }
+  } finally {
+    await a.close()
+    await b.close()
+    await flusher.close()
+  }
+  assert.equal(budget.used, 0, 'closed logs give their share back')
 })
