@@ -4,6 +4,7 @@
  * the Confluent wire format.
  */
 
+export { kafkaSerdes } from '../serde/kafka-serdes.ts'
 export { InMemoryChangeSink, type SchemaChangeEvent, type SchemaChangeSink } from './change-events.ts'
 export { type CompatibilityResult, checkCompatibility } from './compatibility.ts'
 export { RegistryError } from './errors.ts'
@@ -21,7 +22,6 @@ export { RegistryService } from './registry-service.ts'
 export { createRegistryRestApi } from './rest-api.ts'
 export { InMemorySchemaLog, type SchemaLog, type SchemaLogRecord } from './schema-log.ts'
 export { SchemaStore } from './schema-store.ts'
-export { kafkaSerdes } from './serde/kafka-serdes.ts'
 export { BytesSerde, JsonSerde, StringSerde } from './serde/plain-serdes.ts'
 export { RegistryClientError, SchemaRegistryClient } from './serde/registry-client.ts'
 export {

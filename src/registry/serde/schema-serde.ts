@@ -1,5 +1,6 @@
 import type avsc from 'avsc'
 import type protobuf from 'protobufjs'
+import type { Serde, SyncSerde } from '../../serde/serde.ts'
 import type { AvroModel } from '../formats/avro.ts'
 import { FORMATS, type ParsedSchema, type ResolvedReference } from '../formats/index.ts'
 import type { JsonSchemaModel } from '../formats/json-schema.ts'
@@ -9,21 +10,7 @@ import { SchemaRegistryClient } from './registry-client.ts'
 import { type SubjectNameStrategy, topicNameStrategy } from './subject-strategy.ts'
 import { decodeMessageIndexes, decodeWire, encodeWire, type RecordLocation, SerdeError } from './wire-format.ts'
 
-/** Turns values into bytes and back. Implemented for Avro, JSON Schema, Protobuf, JSON, strings and bytes. */
-export interface Serde<T> {
-  serialize(topic: string, value: T, options?: { isKey?: boolean }): Promise<Buffer>
-  deserialize(data: Buffer, where?: RecordLocation & { isKey?: boolean }): Promise<T>
-}
-
-/** A Serde that can also run synchronously once its schemas are cached (what Kafka client serializers need). */
-export interface SyncSerde<T> extends Serde<T> {
-  serializeSync(topic: string, value: T, options?: { isKey?: boolean }): Buffer
-  deserializeSync(data: Buffer, where?: RecordLocation & { isKey?: boolean }): T
-  /** Makes serializeSync ready for this topic (registers or looks up the writer schema). */
-  prepareSerialize(topic: string, options?: { isKey?: boolean }): Promise<void>
-  /** Makes deserializeSync ready for this payload (fetches the writer schema by id). */
-  prepareDeserialize(data: Buffer, where?: RecordLocation): Promise<void>
-}
+export type { Serde, SyncSerde }
 
 interface Codec {
   parsed: ParsedSchema

@@ -1,31 +1,9 @@
-import { TributaryError } from '../../errors.ts'
+import { type RecordLocation, SerdeError } from '../../serde/serde.ts'
+
+export { describeLocation, type RecordLocation, SerdeError } from '../../serde/serde.ts'
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, then the encoded payload. */
 export const MAGIC_BYTE = 0
-
-/** Where a record came from, so decoding errors can name it. */
-export interface RecordLocation {
-  topic?: string
-  partition?: number
-  offset?: bigint | number
-}
-
-export function describeLocation(where: RecordLocation = {}): string {
-  const parts: string[] = []
-  if (where.topic !== undefined) parts.push(`topic ${where.topic}`)
-  if (where.partition !== undefined) parts.push(`partition ${where.partition}`)
-  if (where.offset !== undefined) parts.push(`offset ${where.offset}`)
-  return parts.length > 0 ? ` (${parts.join(', ')})` : ''
-}
-
-export class SerdeError extends TributaryError {
-  readonly location: RecordLocation
-  constructor(code: string, message: string, location: RecordLocation = {}, cause?: unknown) {
-    super(code, `${message}${describeLocation(location)}`, cause === undefined ? undefined : { cause })
-    this.name = 'SerdeError'
-    this.location = location
-  }
-}
 
 export function encodeWire(schemaId: number, payload: Uint8Array, messageIndexes?: number[]): Buffer {
   const indexes = messageIndexes === undefined ? Buffer.alloc(0) : encodeMessageIndexes(messageIndexes)

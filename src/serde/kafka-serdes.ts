@@ -6,7 +6,7 @@ import type {
   MessageToProduce,
   Serializers,
 } from '@platformatic/kafka'
-import type { SyncSerde } from './schema-serde.ts'
+import type { SyncSerde } from './serde.ts'
 
 export interface KafkaSerdesOptions<Key, Value> {
   key?: SyncSerde<Key>
