@@ -1,0 +1,1085 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { SyncSerde } from '../../serde/serde.ts'
+import { SerdeError } from '../../serde/serde.ts'
+import { StreamsError, streamsError } from '../errors.ts'
+import {
+  type Cancellable,
+  type Processor,
+  type ProcessorContext,
+  type PunctuationType,
+  type Punctuator,
+  type StreamPartitioner,
+  supplierGet,
+  type TopicNameExtractor,
+} from '../processor/api.ts'
+import type { ErrorHandlerContext, HandlerResponse } from '../processor/exception-handlers.ts'
+import { Headers, Record, type RecordMetadata } from '../processor/record.ts'
+import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
+import { changelogTopicFor, MeteredKeyValueStore } from '../state/layers.ts'
+import type { RecordCache } from '../state/record-cache.ts'
+import type {
+  RecordContext,
+  RestoreCallback,
+  RestoreRecord,
+  StateStore,
+  StateStoreContext,
+} from '../state/state-store.ts'
+import type { Topology } from '../topology/topology.ts'
+import type { StreamsConfig } from './config.ts'
+import { type ConsumerRecordLike, PartitionGroup, RecordQueue } from './partition-group.ts'
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+const NO_RECORD_CONTEXT: RecordContext = Object.freeze({
+  timestamp: 0,
+  topic: null,
+  partition: -1,
+  offset: -1,
+  headers: new Headers(),
+})
+
+function isNotReady(error: unknown): boolean {
+  return error instanceof SerdeError && error.code === 'TRB_SERDE_NOT_READY'
+}
+
+/** Errors that already went through a handler (or must stop the task as they are): never handled twice. */
+function isFinal(error: unknown): boolean {
+  return (
+    error instanceof StreamsError &&
+    (error.code === 'TRB_STREAMS_PROCESSING_FAILED' ||
+      error.code === 'TRB_STREAMS_PRODUCTION_FAILED' ||
+      error.code === 'TRB_STREAMS_DESERIALIZATION_FAILED' ||
+      error.code === 'TRB_STREAMS_ILLEGAL_STATE')
+  )
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e))
+}
+
+// ---- runtime nodes ------------------------------------------------------------------------------------------------
+
+abstract class RuntimeNode {
+  readonly name: string
+  readonly children: RuntimeNode[] = []
+  readonly childByName = new Map<string, RuntimeNode>()
+  constructor(name: string) {
+    this.name = name
+  }
+  abstract process(record: Record<unknown, unknown>): void
+  init(_task: StreamTask): void {}
+  close(): void {}
+}
+
+class SourceRuntimeNode extends RuntimeNode {
+  readonly #task: StreamTask
+  constructor(name: string, task: StreamTask) {
+    super(name)
+    this.#task = task
+  }
+  process(record: Record<unknown, unknown>): void {
+    this.#task.context.forward(record)
+  }
+}
+
+class ProcessorRuntimeNode extends RuntimeNode {
+  readonly processor: Processor<unknown, unknown, unknown, unknown>
+  readonly stores: ReadonlySet<string>
+  readonly #task: StreamTask
+  constructor(
+    name: string,
+    processor: Processor<unknown, unknown, unknown, unknown>,
+    stores: ReadonlySet<string>,
+    task: StreamTask,
+  ) {
+    super(name)
+    this.processor = processor
+    this.stores = stores
+    this.#task = task
+  }
+  override init(): void {
+    this.processor.init?.(this.#task.context as ProcessorContext<unknown, unknown>)
+  }
+  process(record: Record<unknown, unknown>): void {
+    try {
+      this.processor.process(record)
+    } catch (error) {
+      if (isFinal(error) || isNotReady(error)) throw error
+      this.#task.handleProcessingError(this.name, record, asError(error))
+    }
+  }
+  override close(): void {
+    this.processor.close?.()
+  }
+}
+
+class SinkRuntimeNode extends RuntimeNode {
+  readonly #task: StreamTask
+  readonly topic: string | undefined
+  readonly extractor: TopicNameExtractor<unknown, unknown> | undefined
+  readonly keySerde: SyncSerde<unknown>
+  readonly valueSerde: SyncSerde<unknown>
+  readonly partitioner: StreamPartitioner<unknown, unknown> | undefined
+  constructor(
+    name: string,
+    task: StreamTask,
+    topic: string | undefined,
+    extractor: TopicNameExtractor<unknown, unknown> | undefined,
+    keySerde: SyncSerde<unknown>,
+    valueSerde: SyncSerde<unknown>,
+    partitioner: StreamPartitioner<unknown, unknown> | undefined,
+  ) {
+    super(name)
+    this.#task = task
+    this.topic = topic
+    this.extractor = extractor
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
+    this.partitioner = partitioner
+  }
+  process(record: Record<unknown, unknown>): void {
+    const task = this.#task
+    let topic = this.topic
+    if (topic === undefined) {
+      topic = this.extractor!(record.key, record.value, task.context.recordMetadata())
+      if (typeof topic !== 'string' || !topic) {
+        throw streamsError(
+          'TRB_STREAMS_INVALID_ARGUMENT',
+          `topic name extractor of sink ${this.name} returned ${JSON.stringify(topic)}`,
+        )
+      }
+    }
+    task.send(this, task.resolveTopic(topic), record)
+  }
+}
+
+interface PunctuationSchedule {
+  node: RuntimeNode
+  time: number
+  readonly interval: number
+  readonly punctuator: Punctuator
+  cancelled: boolean
+}
+
+/** Punctuations of one type, earliest first (Kafka Streams' PunctuationQueue). */
+class PunctuationQueue {
+  #schedules: PunctuationSchedule[] = []
+
+  add(s: PunctuationSchedule): void {
+    this.#schedules.push(s)
+    this.#schedules.sort((a, b) => a.time - b.time)
+  }
+
+  /** Runs every schedule due at `now`; a missed interval is skipped, not run twice. */
+  maybePunctuate(now: number, run: (s: PunctuationSchedule, now: number) => void): boolean {
+    let punctuated = false
+    while (this.#schedules.length > 0 && this.#schedules[0].time <= now) {
+      const s = this.#schedules.shift()!
+      if (s.cancelled) continue
+      run(s, now)
+      if (!s.cancelled) {
+        let next = s.time + s.interval
+        if (now >= next) next = s.time + (Math.floor((now - s.time) / s.interval) + 1) * s.interval
+        s.time = next
+        this.add(s)
+      }
+      punctuated = true
+    }
+    return punctuated
+  }
+
+  canPunctuate(now: number): boolean {
+    return this.#schedules.some((s) => !s.cancelled && s.time <= now)
+  }
+
+  clear(): void {
+    this.#schedules = []
+  }
+}
+
+interface RegisteredStore {
+  readonly store: StateStore
+  readonly restore: RestoreCallback
+  readonly changelogTopic: string | undefined
+  readonly persistent: boolean
+}
+
+type TaskState = 'created' | 'restoring' | 'running' | 'closed'
+
+export interface StreamTaskOptions {
+  /** `<subtopology>_<partition>`; the driver uses `0_0` for its one task. */
+  readonly id: string
+  readonly topology: Topology
+  /** Sub-topologies this task runs; all non-global ones when omitted (the driver's single task). */
+  readonly subtopologies?: readonly number[]
+  /** Input partitions (real topic names, internal topics with the application id prefix). */
+  readonly partitions: readonly TopicPartition[]
+  readonly config: StreamsConfig
+  readonly collector: RecordCollector
+  readonly cache?: RecordCache
+  /** Wall clock in ms (the driver's mock clock in tests). */
+  readonly clock?: () => number
+  /** The partition stores write their changelog to; defaults to the partition of the task id. */
+  readonly changelogPartition?: number
+  /** Global stores (already initialized by the global task), readable by every processor. */
+  readonly globalStores?: ReadonlyMap<string, StateStore>
+  readonly log?: (message: string) => void
+}
+
+/** What `prepareCommit()` hands the runtime: the input offsets to commit (next offset to read per partition). */
+export type CommitOffsets = Map<string, TopicPartition & { offset: number }>
+
+/**
+ * One task: the sub-topology instance for one partition of its inputs (or, in the test driver, for all of them).
+ * It buffers input records per partition, processes the one with the lowest timestamp, keeps stream time, runs
+ * punctuations, owns its stores and sends all output through the RecordCollector. The runtime and the test driver
+ * both drive this class; docs/streams/internals.md describes the protocol.
+ */
+export class StreamTask {
+  readonly id: string
+  readonly partition: number
+  readonly topology: Topology
+  readonly config: StreamsConfig
+  readonly context: TaskContext
+  readonly partitionGroup = new PartitionGroup()
+  readonly #collector: RecordCollector
+  /** The record cache shared with the instance's other tasks; undefined when caching is off. */
+  readonly cache: RecordCache | undefined
+  readonly #clock: () => number
+  readonly #nodes = new Map<string, RuntimeNode>()
+  readonly #sources = new Map<string, SourceRuntimeNode>()
+  readonly #stores = new Map<string, RegisteredStore>()
+  readonly #storeOrder: string[] = []
+  readonly #globalStores: ReadonlyMap<string, StateStore>
+  readonly #streamTimePunctuations = new PunctuationQueue()
+  readonly #wallClockPunctuations = new PunctuationQueue()
+  readonly #pending: Promise<void>[] = []
+  /** Output waiting behind a serde preparation, in send order (thunks that send or retry serializing). */
+  readonly #deferred: Array<() => boolean> = []
+  readonly #lags = new Map<string, number>()
+  readonly #log: (message: string) => void
+  #idleSince: number | undefined
+  #state: TaskState = 'created'
+  commitNeeded = false
+  commitRequested = false
+  /** Records skipped (bad timestamp, undecodable, failed processing with CONTINUE). */
+  droppedRecords = 0
+  processedRecords = 0
+
+  constructor(options: StreamTaskOptions) {
+    this.id = options.id
+    this.topology = options.topology
+    this.config = options.config
+    this.#collector = options.collector
+    this.cache = options.config.cacheMaxBytes > 0 ? options.cache : undefined
+    this.#clock = options.clock ?? Date.now
+    this.#globalStores = options.globalStores ?? new Map()
+    this.#log = options.log ?? (() => {})
+    this.partition = options.changelogPartition ?? Number(options.id.split('_')[1] ?? 0)
+    this.context = new TaskContext(this)
+    this.#build(options)
+  }
+
+  get state(): TaskState {
+    return this.#state
+  }
+
+  get stateDir(): string {
+    return join(this.config.stateDir, this.config.applicationId, this.id)
+  }
+
+  // ---- construction ---------------------------------------------------------------------------------------------
+
+  #build(options: StreamTaskOptions) {
+    const topology = this.topology
+    const wanted = options.subtopologies ? new Set(options.subtopologies) : undefined
+    const subs = topology.subtopologies().filter((s) => !wanted || wanted.has(s.id))
+    const names = new Set(subs.flatMap((s) => s.nodes))
+    const cfg = this.config
+    for (const def of topology.nodes()) {
+      if (!names.has(def.name)) continue
+      let node: RuntimeNode
+      if (def.kind === 'source') {
+        node = new SourceRuntimeNode(def.name, this)
+        this.#sources.set(def.name, node as SourceRuntimeNode)
+      } else if (def.kind === 'processor') {
+        const stores = new Set(topology.storesOf(def.name))
+        node = new ProcessorRuntimeNode(
+          def.name,
+          supplierGet(def.supplier) as Processor<unknown, unknown, unknown, unknown>,
+          stores,
+          this,
+        )
+      } else {
+        const keySerde = def.keySerde ?? cfg.defaultKeySerde
+        const valueSerde = def.valueSerde ?? cfg.defaultValueSerde
+        const where = def.topic ? `topic ${def.topic}` : 'a topic chosen per record'
+        if (!keySerde || !valueSerde) {
+          throw streamsError(
+            'TRB_STREAMS_MISSING_SERDE',
+            `sink ${def.name} (${where}) has no ${keySerde ? 'value' : 'key'} serde: give one with Produced.with(...) ` +
+              'or set default.key.serde / default.value.serde',
+          )
+        }
+        node = new SinkRuntimeNode(
+          def.name,
+          this,
+          def.topic,
+          def.topicExtractor as TopicNameExtractor<unknown, unknown> | undefined,
+          keySerde,
+          valueSerde,
+          def.partitioner as StreamPartitioner<unknown, unknown> | undefined,
+        )
+      }
+      this.#nodes.set(def.name, node)
+    }
+    for (const node of this.#nodes.values()) {
+      for (const child of topology.children(node.name)) {
+        const c = this.#nodes.get(child)
+        if (c) {
+          node.children.push(c)
+          node.childByName.set(child, c)
+        }
+      }
+    }
+    // Input partitions → the source reading them, with its deserializers and extractor.
+    for (const tp of options.partitions) {
+      const source = this.#sourceFor(
+        tp.topic,
+        subs.flatMap((s) => s.nodes),
+      )
+      if (!source) {
+        throw streamsError(
+          'TRB_STREAMS_UNKNOWN_TOPIC',
+          `task ${this.id}: no source of this task reads topic ${tp.topic}`,
+        )
+      }
+      const def = topology.node(source)!
+      if (def.kind !== 'source') continue
+      const keySerde = def.keySerde ?? cfg.defaultKeySerde
+      const valueSerde = def.valueSerde ?? cfg.defaultValueSerde
+      if (!keySerde || !valueSerde) {
+        throw streamsError(
+          'TRB_STREAMS_MISSING_SERDE',
+          `source ${def.name} (topic ${tp.topic}) has no ${keySerde ? 'value' : 'key'} serde: give one with ` +
+            'Consumed.with(...) or set default.key.serde / default.value.serde',
+        )
+      }
+      const queue = new RecordQueue(
+        tp.topic,
+        tp.partition,
+        { name: source, keySerde, valueSerde, extractor: def.timestampExtractor ?? cfg.timestampExtractor },
+        {
+          deserialize: (q, raw) => this.#deserialize(q, raw),
+          dropped: (raw, reason) => {
+            this.droppedRecords++
+            this.#log(`task ${this.id}: skipping record ${raw.topic}-${raw.partition}@${raw.offset}: ${reason}`)
+          },
+        },
+      )
+      this.partitionGroup.add(queue)
+    }
+    // Stores: each one built per task, in the order the topology added them.
+    const storeNames = new Set(subs.flatMap((s) => s.stores))
+    for (const name of topology.storeNames()) {
+      if (!storeNames.has(name)) continue
+      const entry = topology.store(name)!
+      const store = entry.builder.build({ dslStore: cfg.dslStore })
+      this.context.initializingStore = { name, changelog: entry.builder.loggingEnabled }
+      if (entry.builder.persistent) mkdirSync(this.stateDir, { recursive: true })
+      store.init(this.context, store)
+      this.context.initializingStore = undefined
+      if (!this.#stores.has(name)) {
+        throw streamsError('TRB_STREAMS_INVALID_TOPOLOGY', `state store ${name} did not register itself during init`)
+      }
+    }
+    this.#state = this.#storesNeedRestore() ? 'restoring' : 'created'
+  }
+
+  #sourceFor(topic: string, nodes: readonly string[]): string | undefined {
+    for (const name of nodes) {
+      const def = this.topology.node(name)
+      if (def?.kind !== 'source') continue
+      if (def.topics.some((t) => this.resolveTopic(t) === topic)) return name
+      if (def.pattern?.test(topic)) return name
+    }
+    return undefined
+  }
+
+  #storesNeedRestore(): boolean {
+    for (const s of this.#stores.values()) if (s.changelogTopic) return true
+    return false
+  }
+
+  /** Called by the stores (through the context) while they initialize. */
+  registerStore(store: StateStore, restore: RestoreCallback, logged: boolean): void {
+    if (this.#stores.has(store.name)) {
+      throw streamsError('TRB_STREAMS_STORE_EXISTS', `task ${this.id}: store ${store.name} registered twice`)
+    }
+    this.#stores.set(store.name, {
+      store,
+      restore,
+      changelogTopic: logged ? changelogTopicFor(this.config.applicationId, store.name) : undefined,
+      persistent: store.persistent(),
+    })
+    this.#storeOrder.push(store.name)
+  }
+
+  resolveTopic(topic: string): string {
+    return this.topology.resolveTopic(topic, this.config.applicationId)
+  }
+
+  // ---- restoration (the runtime's part) -------------------------------------------------------------------------
+
+  /** The changelog partitions this task's stores restore from (and write to). */
+  changelogPartitions(): Array<{ store: string; topic: string; partition: number }> {
+    const out: Array<{ store: string; topic: string; partition: number }> = []
+    for (const [name, s] of this.#stores) {
+      if (s.changelogTopic) out.push({ store: name, topic: s.changelogTopic, partition: this.partition })
+    }
+    return out
+  }
+
+  /** Writes changelog records straight into a store (below its cache and changelog layers). */
+  restore(storeName: string, records: readonly RestoreRecord[]): void {
+    const s = this.#stores.get(storeName)
+    if (!s) throw streamsError('TRB_STREAMS_UNKNOWN_STORE', `task ${this.id} has no store ${storeName}`)
+    s.restore(records)
+  }
+
+  /** Prepares every serde the task knows in advance (sink topics, store changelogs). Await before processing. */
+  async prepare(): Promise<void> {
+    const jobs: Promise<void>[] = []
+    for (const node of this.#nodes.values()) {
+      if (node instanceof SinkRuntimeNode && node.topic !== undefined) {
+        const topic = this.resolveTopic(node.topic)
+        jobs.push(
+          node.keySerde.prepareSerialize(topic, { isKey: true }),
+          node.valueSerde.prepareSerialize(topic, { isKey: false }),
+        )
+      }
+    }
+    for (const s of this.#stores.values()) {
+      const outer = s.store
+      if (outer instanceof MeteredKeyValueStore) jobs.push(outer.prepare())
+    }
+    await Promise.all(jobs)
+  }
+
+  /** Restoration is done: processors are initialized (they may schedule punctuations) and the task runs. */
+  completeRestoration(): void {
+    if (this.#state === 'running') return
+    if (this.#state === 'closed') throw streamsError('TRB_STREAMS_ILLEGAL_STATE', `task ${this.id} is closed`)
+    for (const node of this.#nodes.values()) {
+      this.context.withNode(node, NO_RECORD_CONTEXT, () => node.init(this))
+    }
+    this.#state = 'running'
+  }
+
+  // ---- input ----------------------------------------------------------------------------------------------------
+
+  addRecords(partition: TopicPartition, records: Iterable<ConsumerRecordLike>): void {
+    const queue = this.partitionGroup.queue(partition.topic, partition.partition)
+    if (!queue) {
+      throw streamsError(
+        'TRB_STREAMS_UNKNOWN_TOPIC',
+        `task ${this.id} does not own ${partition.topic}-${partition.partition}`,
+      )
+    }
+    queue.add(records)
+  }
+
+  /** The consumer's lag on a partition: 0 means an empty buffer is not worth waiting for. */
+  updateLag(partition: TopicPartition, lag: number): void {
+    this.#lags.set(PartitionGroup.key(partition.topic, partition.partition), lag)
+  }
+
+  numBuffered(): number {
+    return this.partitionGroup.numBuffered()
+  }
+
+  hasRecordsQueued(): boolean {
+    return this.partitionGroup.numBuffered() > 0
+  }
+
+  /**
+   * Whether the next record can be chosen deterministically: every partition has a record buffered, or the empty
+   * ones are known to have nothing more (lag 0), or max.task.idle.ms has passed (or is negative).
+   */
+  isProcessable(now = this.#clock()): boolean {
+    if (this.#state !== 'running' || this.#pending.length > 0 || this.#deferred.length > 0) return false
+    const group = this.partitionGroup
+    if (!group.anyBuffered()) return false
+    if (group.allBuffered()) {
+      this.#idleSince = undefined
+      return true
+    }
+    const idle = this.config.maxTaskIdleMs
+    if (idle < 0) return true
+    let waitingForData = false
+    for (const [key, q] of group.queues) {
+      if (q.hasHead()) continue
+      if (q.blocked) return false
+      const lag = this.#lags.get(key)
+      if (lag === undefined || lag > 0) waitingForData = true
+    }
+    if (!waitingForData) return true
+    if (this.#idleSince === undefined) this.#idleSince = now
+    if (now - this.#idleSince >= idle) return true
+    return false
+  }
+
+  /** Processes one record (the lowest-timestamp head); returns false when none could be processed. */
+  process(now = this.#clock()): boolean {
+    if (this.#state !== 'running') {
+      throw streamsError('TRB_STREAMS_ILLEGAL_STATE', `task ${this.id} is ${this.#state}, not running`)
+    }
+    if (!this.isProcessable(now)) return false
+    const queue = this.partitionGroup.nextQueue()
+    if (!queue) return false
+    const stamped = queue.poll()!
+    this.partitionGroup.streamTime = Math.max(this.partitionGroup.streamTime, stamped.timestamp)
+    const raw = stamped.raw
+    const ctx: InputRecordContext = {
+      timestamp: stamped.timestamp,
+      topic: raw.topic,
+      partition: raw.partition,
+      offset: raw.offset,
+      headers: stamped.headers,
+      rawKey: raw.key,
+      rawValue: raw.value,
+    }
+    const source = this.#sources.get(queue.source.name)!
+    const record = new Record(stamped.key, stamped.value, stamped.timestamp, stamped.headers)
+    this.context.withNode(source, ctx, () => source.process(record))
+    this.processedRecords++
+    this.commitNeeded = true
+    if (queue.blocked === false && !queue.hasHead() && !queue.isEmpty()) queue.updateHead()
+    return true
+  }
+
+  // ---- time -----------------------------------------------------------------------------------------------------
+
+  streamTime(): number {
+    return this.partitionGroup.streamTime
+  }
+
+  schedule(node: RuntimeNode, interval: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
+    if (!(interval >= 1)) {
+      throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `punctuation interval must be at least 1 ms, got ${interval}`)
+    }
+    const schedule: PunctuationSchedule = {
+      node,
+      // Stream time punctuations align to 0 and fire as soon as stream time is known; wall-clock ones after a interval.
+      time: type === 'stream-time' ? 0 : this.#clock() + interval,
+      interval,
+      punctuator,
+      cancelled: false,
+    }
+    if (type === 'stream-time') this.#streamTimePunctuations.add(schedule)
+    else if (type === 'wall-clock-time') this.#wallClockPunctuations.add(schedule)
+    else throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `unknown punctuation type ${type}`)
+    return {
+      cancel: () => {
+        schedule.cancelled = true
+      },
+    }
+  }
+
+  #punctuate = (s: PunctuationSchedule, now: number) => {
+    const ctx: RecordContext = { timestamp: now, topic: null, partition: -1, offset: -1, headers: new Headers() }
+    this.context.withNode(s.node, ctx, () => {
+      try {
+        s.punctuator(now)
+      } catch (error) {
+        if (isFinal(error)) throw error
+        this.handleProcessingError(s.node.name, undefined, asError(error))
+      }
+    })
+  }
+
+  maybePunctuateStreamTime(): boolean {
+    const t = this.partitionGroup.streamTime
+    if (t < 0 || this.#state !== 'running') return false
+    const done = this.#streamTimePunctuations.maybePunctuate(t, this.#punctuate)
+    if (done) this.commitNeeded = true
+    return done
+  }
+
+  maybePunctuateSystemTime(now = this.#clock()): boolean {
+    if (this.#state !== 'running') return false
+    const done = this.#wallClockPunctuations.maybePunctuate(now, this.#punctuate)
+    if (done) this.commitNeeded = true
+    return done
+  }
+
+  currentSystemTimeMs(): number {
+    return this.#clock()
+  }
+
+  // ---- stores -----------------------------------------------------------------------------------------------------
+
+  getStore(name: string): StateStore | undefined {
+    return this.#stores.get(name)?.store ?? this.#globalStores.get(name)
+  }
+
+  storeNames(): string[] {
+    return [...this.#stores.keys()]
+  }
+
+  // ---- output ---------------------------------------------------------------------------------------------------
+
+  #origin(node: string | null) {
+    return { taskId: this.id, processorNodeId: node }
+  }
+
+  #emit(record: ProducedRecord, node: string | null): void {
+    if (this.#deferred.length > 0) {
+      this.#deferred.push(() => {
+        this.#collector.send(record, this.#origin(node))
+        return true
+      })
+    } else {
+      this.#collector.send(record, this.#origin(node))
+    }
+  }
+
+  /** Serializes and sends a record from a sink; serdes that need preparation defer it, keeping send order. */
+  send(sink: SinkRuntimeNode, topic: string, record: Record<unknown, unknown>): void {
+    const attempt = (): boolean => {
+      let key: Buffer | null
+      let value: Buffer | null
+      let origin: 'key' | 'value' = 'key'
+      try {
+        key =
+          record.key === null || record.key === undefined
+            ? null
+            : sink.keySerde.serializeSync(topic, record.key, { isKey: true })
+        origin = 'value'
+        value =
+          record.value === null || record.value === undefined
+            ? null
+            : sink.valueSerde.serializeSync(topic, record.value, { isKey: false })
+      } catch (error) {
+        if (isNotReady(error)) {
+          const serde = origin === 'key' ? sink.keySerde : sink.valueSerde
+          this.#pending.push(serde.prepareSerialize(topic, { isKey: origin === 'key' }))
+          return false
+        }
+        const response = this.config.productionExceptionHandler.handleSerializationException(
+          this.errorContext(sink.name),
+          { topic, key: record.key, value: record.value },
+          asError(error),
+          origin,
+        )
+        this.#applyResponse(response, sink.name, () =>
+          streamsError(
+            'TRB_STREAMS_PRODUCTION_FAILED',
+            `sink ${sink.name} cannot serialize the record's ${origin} for topic ${topic}: ${asError(error).message}`,
+            error,
+          ),
+        )
+        return true
+      }
+      let partitions: readonly (number | undefined)[] = [undefined]
+      if (sink.partitioner) {
+        const count = this.#collector.partitionsFor(topic)
+        if (count === undefined) {
+          throw streamsError(
+            'TRB_STREAMS_ILLEGAL_STATE',
+            `sink ${sink.name}: the partition count of ${topic} is not known`,
+          )
+        }
+        const chosen = sink.partitioner(topic, record.key, record.value, count)
+        if (chosen !== undefined) partitions = typeof chosen === 'number' ? [chosen] : chosen
+        for (const p of partitions) {
+          if (p !== undefined && (!Number.isInteger(p) || p < 0 || p >= count)) {
+            throw streamsError(
+              'TRB_STREAMS_INVALID_ARGUMENT',
+              `partitioner of sink ${sink.name} chose partition ${p} of ${topic}, which has ${count}`,
+            )
+          }
+        }
+      }
+      for (const partition of partitions) {
+        const out: ProducedRecord = {
+          topic,
+          partition,
+          key,
+          value,
+          timestamp: record.timestamp,
+          headers: record.headers,
+        }
+        this.#collector.send(out, this.#origin(sink.name))
+      }
+      return true
+    }
+    if (this.#deferred.length > 0 || !attempt()) this.#deferred.push(attempt)
+  }
+
+  /** Changelog writes of the stores (through the context). */
+  logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number, headers: Headers): void {
+    const s = this.#stores.get(storeName)
+    const topic = s?.changelogTopic ?? changelogTopicFor(this.config.applicationId, storeName)
+    this.#emit({ topic, partition: this.partition, key, value, timestamp, headers }, null)
+  }
+
+  // ---- errors -----------------------------------------------------------------------------------------------------
+
+  errorContext(node: string | null): ErrorHandlerContext {
+    const rc = this.context.currentRecordContext() as InputRecordContext
+    return {
+      topic: rc.topic,
+      partition: rc.partition,
+      offset: rc.offset,
+      timestamp: rc.timestamp,
+      headers: rc.headers,
+      processorNodeId: node,
+      taskId: this.id,
+      sourceRawKey: rc.rawKey ?? null,
+      sourceRawValue: rc.rawValue ?? null,
+    }
+  }
+
+  #applyResponse(response: HandlerResponse, node: string | null, fail: () => Error): void {
+    for (const r of response?.deadLetterRecords ?? []) this.#emit(r, node)
+    if (!response || response.action !== 'continue') throw fail()
+    this.droppedRecords++
+  }
+
+  handleProcessingError(node: string, record: Record<unknown, unknown> | undefined, error: Error): void {
+    const response = this.config.processingExceptionHandler.handle(
+      this.errorContext(node),
+      { key: record?.key, value: record?.value },
+      error,
+    )
+    this.#applyResponse(response, node, () =>
+      streamsError(
+        'TRB_STREAMS_PROCESSING_FAILED',
+        `processor ${node} failed in task ${this.id}: ${error.message}`,
+        error,
+      ),
+    )
+  }
+
+  #deserialize(
+    queue: RecordQueue,
+    raw: ConsumerRecordLike,
+  ): { key: unknown; value: unknown } | undefined | 'not-ready' {
+    const where = { topic: raw.topic, partition: raw.partition, offset: raw.offset }
+    let part: 'key' | 'value' = 'key'
+    try {
+      const key = raw.key === null ? null : queue.source.keySerde.deserializeSync(raw.key, { ...where, isKey: true })
+      part = 'value'
+      const value =
+        raw.value === null ? null : queue.source.valueSerde.deserializeSync(raw.value, { ...where, isKey: false })
+      return { key, value }
+    } catch (error) {
+      if (isNotReady(error)) {
+        const serde = part === 'key' ? queue.source.keySerde : queue.source.valueSerde
+        const p = serde.prepareDeserialize((part === 'key' ? raw.key : raw.value)!, { ...where, isKey: part === 'key' })
+        this.#pending.push(p.then(() => queue.updateHead()))
+        return 'not-ready'
+      }
+      const headers = raw.headers instanceof Headers ? raw.headers : new Headers(raw.headers ?? [])
+      const context: ErrorHandlerContext = {
+        topic: raw.topic,
+        partition: raw.partition,
+        offset: raw.offset,
+        timestamp: raw.timestamp,
+        headers,
+        processorNodeId: queue.source.name,
+        taskId: this.id,
+        sourceRawKey: raw.key,
+        sourceRawValue: raw.value,
+      }
+      const response = this.config.deserializationExceptionHandler.handle(
+        context,
+        { key: raw.key, value: raw.value },
+        asError(error),
+      )
+      this.#applyResponse(response, queue.source.name, () =>
+        streamsError(
+          'TRB_STREAMS_DESERIALIZATION_FAILED',
+          `cannot deserialize the ${part} of the record at ${raw.topic}-${raw.partition} offset ${raw.offset}: ` +
+            `${asError(error).message} (set deserialization.exception.handler to logAndContinue to skip such records)`,
+          error,
+        ),
+      )
+      this.#log(`task ${this.id}: skipped undecodable record ${raw.topic}-${raw.partition}@${raw.offset}`)
+      return undefined
+    }
+  }
+
+  // ---- asynchronous preparation ---------------------------------------------------------------------------------
+
+  /** A serde preparation the task waits for before going on; undefined when nothing is pending. */
+  pendingPreparation(): Promise<void> | undefined {
+    if (this.#pending.length === 0 && this.#deferred.length === 0) return undefined
+    return this.#drain()
+  }
+
+  deferPreparation(p: Promise<void>): void {
+    this.#pending.push(p)
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0 || this.#deferred.length > 0) {
+      const pending = this.#pending.splice(0)
+      await Promise.all(pending)
+      while (this.#deferred.length > 0) {
+        const next = this.#deferred[0]
+        if (!next()) break
+        this.#deferred.shift()
+      }
+    }
+  }
+
+  // ---- commit -----------------------------------------------------------------------------------------------------
+
+  /**
+   * Flushes caches and stores (KTable updates held in the cache are forwarded and written to changelogs now) and
+   * returns the input offsets to commit. The runtime then flushes the collector (and, under exactly_once_v2,
+   * commits offsets in the producer's transaction) and calls postCommit().
+   */
+  prepareCommit(): CommitOffsets {
+    if (this.#state === 'running' || this.#state === 'restoring') {
+      for (const name of this.#storeOrder) {
+        const { store } = this.#stores.get(name)!
+        this.context.withNode(undefined, NO_RECORD_CONTEXT, () => store.flush())
+      }
+    }
+    const offsets: CommitOffsets = new Map()
+    for (const [key, q] of this.partitionGroup.queues) {
+      if (q.lastOffset >= 0) offsets.set(key, { topic: q.topic, partition: q.partition, offset: q.lastOffset + 1 })
+    }
+    return offsets
+  }
+
+  /** After the runtime committed: the changelog offsets to checkpoint (store → offset), for a clean restart. */
+  postCommit(): Map<string, number> {
+    this.commitNeeded = false
+    this.commitRequested = false
+    const checkpoint = new Map<string, number>()
+    const written = this.#collector.offsets()
+    for (const [name, s] of this.#stores) {
+      if (!s.changelogTopic || !s.persistent) continue
+      const offset = written.get(`${s.changelogTopic}:${this.partition}`)
+      if (offset !== undefined) checkpoint.set(name, offset)
+    }
+    return checkpoint
+  }
+
+  /** Closes processors and stores. `clean`: flush first (as a commit would); otherwise drop cached writes. */
+  async close(clean = true): Promise<void> {
+    if (this.#state === 'closed') return
+    if (clean && this.#state === 'running') this.prepareCommit()
+    const errors: unknown[] = []
+    if (this.#state === 'running') {
+      for (const node of this.#nodes.values()) {
+        try {
+          this.context.withNode(node, NO_RECORD_CONTEXT, () => node.close())
+        } catch (e) {
+          errors.push(e)
+        }
+      }
+    }
+    this.#streamTimePunctuations.clear()
+    this.#wallClockPunctuations.clear()
+    for (const name of this.#storeOrder) {
+      try {
+        await this.#stores.get(name)!.store.close()
+      } catch (e) {
+        errors.push(e)
+      }
+    }
+    this.#state = 'closed'
+    for (const q of this.partitionGroup.queues.values()) q.clear()
+    if (errors.length === 1) throw errors[0]
+    if (errors.length > 1) throw new AggregateError(errors, `task ${this.id}: errors while closing`)
+  }
+}
+
+interface InputRecordContext extends RecordContext {
+  readonly rawKey?: Buffer | null
+  readonly rawValue?: Buffer | null
+}
+
+/**
+ * The context of one task: what processors see (ProcessorContext) and what stores see (StateStoreContext). One
+ * instance per task; the current node and record context move as records are forwarded.
+ */
+export class TaskContext implements ProcessorContext<unknown, unknown>, StateStoreContext {
+  readonly #task: StreamTask
+  #node: RuntimeNode | undefined
+  #record: RecordContext = NO_RECORD_CONTEXT
+  initializingStore: { name: string; changelog: boolean } | undefined
+
+  constructor(task: StreamTask) {
+    this.#task = task
+  }
+
+  get applicationId(): string {
+    return this.#task.config.applicationId
+  }
+  get taskId(): string {
+    return this.#task.id
+  }
+  get partition(): number {
+    return this.#task.partition
+  }
+  get appConfigs(): Readonly<globalThis.Record<string, unknown>> {
+    return this.#task.config.originals
+  }
+  get keySerde(): SyncSerde<unknown> | undefined {
+    return this.#task.config.defaultKeySerde
+  }
+  get valueSerde(): SyncSerde<unknown> | undefined {
+    return this.#task.config.defaultValueSerde
+  }
+  get defaultKeySerde(): SyncSerde<unknown> | undefined {
+    return this.#task.config.defaultKeySerde
+  }
+  get defaultValueSerde(): SyncSerde<unknown> | undefined {
+    return this.#task.config.defaultValueSerde
+  }
+  get stateDir(): string | undefined {
+    return this.#task.stateDir
+  }
+  get cache(): RecordCache | undefined {
+    return this.#task.cache
+  }
+
+  get currentNodeName(): string | undefined {
+    return this.#node?.name
+  }
+
+  /** Runs `fn` as `node` with `record` as the record context, restoring both after. */
+  withNode<T>(node: RuntimeNode | undefined, record: RecordContext, fn: () => T): T {
+    const prevNode = this.#node
+    const prevRecord = this.#record
+    this.#node = node
+    this.#record = record
+    try {
+      return fn()
+    } finally {
+      this.#node = prevNode
+      this.#record = prevRecord
+    }
+  }
+
+  currentRecordContext(): RecordContext {
+    return this.#record
+  }
+
+  forward<K, V>(record: Record<K, V>, childName?: string): void {
+    const node = this.#node
+    if (!node) throw streamsError('TRB_STREAMS_ILLEGAL_STATE', 'forward() called outside of processing')
+    const prev = this.#record
+    const ctx: RecordContext & { rawKey?: Buffer | null; rawValue?: Buffer | null } = {
+      timestamp: record.timestamp,
+      topic: prev.topic,
+      partition: prev.partition,
+      offset: prev.offset,
+      headers: record.headers,
+      rawKey: (prev as InputRecordContext).rawKey,
+      rawValue: (prev as InputRecordContext).rawValue,
+    }
+    this.#record = ctx
+    try {
+      if (childName !== undefined) {
+        const child = node.childByName.get(childName)
+        if (!child) {
+          throw streamsError('TRB_STREAMS_UNKNOWN_NODE', `processor ${node.name} has no child named ${childName}`)
+        }
+        this.#node = child
+        child.process(record as Record<unknown, unknown>)
+      } else {
+        for (const child of node.children) {
+          this.#node = child
+          child.process(record as Record<unknown, unknown>)
+        }
+      }
+    } finally {
+      this.#node = node
+      this.#record = prev
+    }
+  }
+
+  recordMetadata(): RecordMetadata | undefined {
+    const r = this.#record
+    return r.topic === null ? undefined : { topic: r.topic, partition: r.partition, offset: r.offset }
+  }
+
+  currentStreamTimeMs(): number {
+    return this.#task.streamTime()
+  }
+
+  currentSystemTimeMs(): number {
+    return this.#task.currentSystemTimeMs()
+  }
+
+  getStateStore<S extends StateStore = StateStore>(name: string): S {
+    const node = this.#node
+    const store = this.#task.getStore(name)
+    if (node instanceof ProcessorRuntimeNode && !node.stores.has(name) && !isGlobal(this.#task, name)) {
+      throw streamsError(
+        'TRB_STREAMS_UNKNOWN_STORE',
+        `processor ${node.name} has no access to state store ${name}: connect it (process(supplier, '${name}') or ` +
+          'connectProcessorAndStateStores)',
+      )
+    }
+    if (!store) throw streamsError('TRB_STREAMS_UNKNOWN_STORE', `state store ${name} is not in this topology`)
+    return store as S
+  }
+
+  schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
+    if (!this.#node) throw streamsError('TRB_STREAMS_ILLEGAL_STATE', 'schedule() must be called from a processor')
+    return this.#task.schedule(this.#node, intervalMs, type, punctuator)
+  }
+
+  commit(): void {
+    this.#task.commitRequested = true
+  }
+
+  // StateStoreContext
+
+  register(store: StateStore, restore: RestoreCallback): void {
+    const init = this.initializingStore
+    this.#task.registerStore(store, restore, init?.name === store.name ? init.changelog : false)
+  }
+
+  logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number, headers?: Headers): void {
+    this.#task.logChange(storeName, key, value, timestamp, headers ?? new Headers())
+  }
+
+  recordContext(): RecordContext {
+    return this.#record
+  }
+
+  setRecordContext(context: RecordContext): void {
+    this.#record = context
+  }
+
+  deferPreparation(preparation: Promise<void>): void {
+    this.#task.deferPreparation(preparation)
+  }
+
+  /** The node running now, to forward from it later (a cache flush forwards from the store's processor). */
+  currentNodeHandle(): unknown {
+    return this.#node
+  }
+
+  /** Forwards `record` as if `node` (from currentNodeHandle) were processing. */
+  forwardFrom(node: unknown, record: Record<unknown, unknown>): void {
+    this.withNode(node as RuntimeNode, this.#record, () => this.forward(record))
+  }
+}
+
+function isGlobal(task: StreamTask, name: string): boolean {
+  return task.topology.store(name)?.global === true
+}

@@ -1,0 +1,39 @@
+export { compareBytes, encodeTimestamped, prefixUpperBound, rawValueOf, timestampOf } from './bytes.ts'
+export { InMemoryKeyValueStore } from './in-memory-store.ts'
+export {
+  type BytesKeyValueStore,
+  type CachedStore,
+  type CacheFlushListener,
+  isCachedStore,
+  type KeyValueIterator,
+  type KeyValueStore,
+  makeIterator,
+  type ReadOnlyKeyValueStore,
+  type TimestampedKeyValueStore,
+} from './key-value-store.ts'
+export {
+  CachingKeyValueStore,
+  ChangeLoggingKeyValueBytesStore,
+  changelogTopicFor,
+  MeteredKeyValueStore,
+  TimestampedStoreFacade,
+} from './layers.ts'
+export { LMDB_MAX_KEY_BYTES, LmdbKeyValueStore, type LmdbStoreOptions } from './lmdb-store.ts'
+export { type CacheEntry, type DirtyEntry, RecordCache } from './record-cache.ts'
+export type {
+  RecordContext,
+  RestoreCallback,
+  RestoreRecord,
+  StateStore,
+  StateStoreContext,
+  StoreRegistration,
+  WrappedStore,
+} from './state-store.ts'
+export {
+  type BuildOptions,
+  type KeyValueBytesStoreSupplier,
+  KeyValueStoreBuilder,
+  type StoreBuilder,
+  Stores,
+  validateStoreName,
+} from './stores.ts'
