@@ -297,7 +297,7 @@ export class StreamTask {
   #build(options: StreamTaskOptions) {
     const topology = this.topology
     const wanted = options.subtopologies ? new Set(options.subtopologies) : undefined
-    const subs = topology.subtopologies().filter((s) => !wanted || wanted.has(s.id))
+    const subs = topology.allGroups().filter((s) => (wanted ? wanted.has(s.id) : !s.global))
     const names = new Set(subs.flatMap((s) => s.nodes))
     const cfg = this.config
     for (const def of topology.nodes()) {

@@ -1,4 +1,4 @@
-import type { SyncSerde } from '../../serde/serde.ts'
+import { SerdeError, type SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import { change, type Headers, KeyValue, type ValueAndTimestamp } from '../processor/record.ts'
 import { encodeTimestamped, rawValueOf, timestampOf } from './bytes.ts'
@@ -12,6 +12,10 @@ import type {
 import { makeIterator } from './key-value-store.ts'
 import { RecordCache } from './record-cache.ts'
 import type { RestoreCallback, RestoreRecord, StateStore, StateStoreContext, WrappedStore } from './state-store.ts'
+
+function isNotReady(error: unknown): boolean {
+  return error instanceof SerdeError && error.code === 'TRB_SERDE_NOT_READY'
+}
 
 const IDENTITY = { serializeSync: (_topic: string, b: Buffer) => b }
 
@@ -394,18 +398,27 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, WrappedS
     return this.#valueSerde!.deserializeSync(bytes, { topic: this.#topic }) as V
   }
 
-  // A registry serde can write with a schema it cannot yet read back: warm its reader once, before the next record.
+  // A registry serde can write with a schema it cannot yet read back: check once, and if so warm its reader up
+  // before the next record.
   #warmUp(key: Buffer, value: Buffer | null) {
     if (this.#warm || !this.#context) return
     this.#warm = true
-    this.#context.deferPreparation(
-      Promise.all([
-        this.#keySerde!.prepareDeserialize(key, { topic: this.#topic, isKey: true }),
-        value === null
-          ? undefined
-          : this.#valueSerde!.prepareDeserialize(this.timestamped ? rawValueOf(value) : value, { topic: this.#topic }),
-      ]).then(() => undefined),
-    )
+    const jobs: Promise<void>[] = []
+    const where = { topic: this.#topic }
+    try {
+      this.#keySerde!.deserializeSync(key, { ...where, isKey: true })
+    } catch (error) {
+      if (isNotReady(error)) jobs.push(this.#keySerde!.prepareDeserialize(key, { ...where, isKey: true }))
+    }
+    if (value !== null) {
+      const raw = this.timestamped ? rawValueOf(value) : value
+      try {
+        this.#valueSerde!.deserializeSync(raw, where)
+      } catch (error) {
+        if (isNotReady(error)) jobs.push(this.#valueSerde!.prepareDeserialize(raw, where))
+      }
+    }
+    if (jobs.length > 0) this.#context.deferPreparation(Promise.all(jobs).then(() => undefined))
   }
 
   setFlushListener(listener: CacheFlushListener<K, V>, sendOldValues: boolean): boolean {

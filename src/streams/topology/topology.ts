@@ -399,9 +399,14 @@ export class Topology {
 
   /** The sub-topologies that generate tasks (global stores excluded), with their ids. */
   subtopologies(): Subtopology[] {
-    const out: Subtopology[] = []
+    return this.allGroups().filter((s) => !s.global)
+  }
+
+  /** Every node group, global store groups included (marked `global`). */
+  allGroups(): Array<Subtopology & { global: boolean }> {
+    const out: Array<Subtopology & { global: boolean }> = []
     this.#nodeGroups().forEach((nodes, id) => {
-      if (nodes.some((n) => this.#globalNodes.has(n))) return
+      const global = nodes.some((n) => this.#globalNodes.has(n))
       const sourceTopics: string[] = []
       const sinkTopics: string[] = []
       const stores = new Set<string>()
@@ -411,7 +416,7 @@ export class Topology {
         else if (node.kind === 'sink' && node.topic !== undefined) sinkTopics.push(node.topic)
         else if (node.kind === 'processor') for (const s of this.#processorStores.get(name) ?? []) stores.add(s)
       }
-      out.push({ id, nodes, sourceTopics, sinkTopics, stores: [...stores] })
+      out.push({ id, nodes, sourceTopics, sinkTopics, stores: [...stores], global })
     })
     return out
   }
