@@ -13,6 +13,7 @@ import {
   supplierGet,
   type TopicNameExtractor,
 } from '../processor/api.ts'
+import { isDefaultsAware } from '../processor/change-serde.ts'
 import type { ErrorHandlerContext, HandlerResponse } from '../processor/exception-handlers.ts'
 import { Headers, Record, type RecordMetadata } from '../processor/record.ts'
 import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
@@ -55,6 +56,10 @@ function isFinal(error: unknown): boolean {
       error.code === 'TRB_STREAMS_DESERIALIZATION_FAILED' ||
       error.code === 'TRB_STREAMS_ILLEGAL_STATE')
   )
+}
+
+function withDefaults(serde: SyncSerde<unknown> | undefined, cfg: StreamsConfig): SyncSerde<unknown> | undefined {
+  return isDefaultsAware(serde) ? serde.withDefaults({ key: cfg.defaultKeySerde, value: cfg.defaultValueSerde }) : serde
 }
 
 function asError(e: unknown): Error {
@@ -315,8 +320,8 @@ export class StreamTask {
           this,
         )
       } else {
-        const keySerde = def.keySerde ?? cfg.defaultKeySerde
-        const valueSerde = def.valueSerde ?? cfg.defaultValueSerde
+        const keySerde = withDefaults(def.keySerde, cfg) ?? cfg.defaultKeySerde
+        const valueSerde = withDefaults(def.valueSerde, cfg) ?? cfg.defaultValueSerde
         const where = def.topic ? `topic ${def.topic}` : 'a topic chosen per record'
         if (!keySerde || !valueSerde) {
           throw streamsError(
@@ -360,8 +365,8 @@ export class StreamTask {
       }
       const def = topology.node(source)!
       if (def.kind !== 'source') continue
-      const keySerde = def.keySerde ?? cfg.defaultKeySerde
-      const valueSerde = def.valueSerde ?? cfg.defaultValueSerde
+      const keySerde = withDefaults(def.keySerde, cfg) ?? cfg.defaultKeySerde
+      const valueSerde = withDefaults(def.valueSerde, cfg) ?? cfg.defaultValueSerde
       if (!keySerde || !valueSerde) {
         throw streamsError(
           'TRB_STREAMS_MISSING_SERDE',

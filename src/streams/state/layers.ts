@@ -43,20 +43,23 @@ export class ChangeLoggingKeyValueBytesStore implements BytesKeyValueStore, Wrap
   init(context: StateStoreContext, root: StateStore): void {
     this.#context = context
     const timestamped = this.#timestamped
-    const proxied: StateStoreContext = Object.create(context, {
-      register: {
-        value: (store: StateStore, restore: RestoreCallback) => {
-          const callback: RestoreCallback = timestamped
-            ? (records) =>
-                restore(
-                  records.map(
-                    (r): RestoreRecord =>
-                      r.value === null ? r : { ...r, value: encodeTimestamped(r.timestamp, r.value) },
-                  ),
-                )
-            : restore
-          context.register(store, callback)
-        },
+    const register = (store: StateStore, restore: RestoreCallback) => {
+      const callback: RestoreCallback = timestamped
+        ? (records) =>
+            restore(
+              records.map(
+                (r): RestoreRecord => (r.value === null ? r : { ...r, value: encodeTimestamped(r.timestamp, r.value) }),
+              ),
+            )
+        : restore
+      context.register(store, callback)
+    }
+    // The inner store registers a restore callback of plain bytes; a timestamped store re-adds the timestamp.
+    const proxied = new Proxy(context, {
+      get(target, prop) {
+        if (prop === 'register') return register
+        const value = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
       },
     })
     this.wrapped.init(proxied, root)

@@ -1,0 +1,299 @@
+import type { SyncSerde } from '../../serde/serde.ts'
+import { ChangeSerde } from '../processor/change-serde.ts'
+import {
+  type Aggregator,
+  type Initializer,
+  type KeyValueMapper,
+  KTableAggregate,
+  KTableFilter,
+  KTableMapValues,
+  type KTableParent,
+  type KTableSupplier,
+  ktableRepartitionMap,
+  ktableToStream,
+  type Predicate,
+  type Reducer,
+  type ValueGetterSupplier,
+  type ValueMapperWithKey,
+} from '../processor/dsl-processors.ts'
+import { Serdes } from '../serdes.ts'
+import type { InternalBuilder } from './internal-builder.ts'
+import { KStream } from './kstream.ts'
+import { type Grouped, type Materialized, Named } from './options.ts'
+
+function nameOf(named: Named | string | undefined): string | undefined {
+  return typeof named === 'string' ? Named.as(named).name : named?.name
+}
+
+/**
+ * A changelog stream (Kafka Streams' KTable): the latest value per key; a null value deletes the key. Derived
+ * tables (filter, mapValues) are materialized only when given a Materialized with a store name, as in Kafka
+ * Streams; otherwise they compute from their parent.
+ */
+export class KTable<K, V> implements KTableParent {
+  /** @internal */ readonly builder: InternalBuilder
+  /** @internal */ readonly nodeName: string
+  /** @internal */ readonly keySerde: SyncSerde<K> | undefined
+  /** @internal */ readonly valueSerde: SyncSerde<V> | undefined
+  /** @internal */ readonly supplier: KTableSupplier
+  /** The store name when the table is queryable (materialized with a name), else undefined. */
+  readonly queryableStoreName: string | undefined
+  #sendOldValues = false
+
+  /** @internal */
+  constructor(
+    builder: InternalBuilder,
+    nodeName: string,
+    keySerde: SyncSerde<K> | undefined,
+    valueSerde: SyncSerde<V> | undefined,
+    supplier: KTableSupplier,
+    queryableStoreName: string | undefined,
+  ) {
+    this.builder = builder
+    this.nodeName = nodeName
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
+    this.supplier = supplier
+    this.queryableStoreName = queryableStoreName
+  }
+
+  /** @internal */
+  enableSendingOldValues(forceMaterialization: boolean): boolean {
+    if (!this.#sendOldValues) {
+      if (!this.supplier.enableSendingOldValues(forceMaterialization)) return false
+      this.#sendOldValues = true
+    }
+    return true
+  }
+
+  /** @internal */
+  valueGetterSupplier(): ValueGetterSupplier<unknown, unknown> {
+    return this.supplier.view()
+  }
+
+  #derived<VR>(
+    prefix: string,
+    named: Named | string | undefined,
+    materialized: Materialized<K, VR> | undefined,
+    valueSerde: SyncSerde<VR> | undefined,
+    make: (queryable: string | undefined) => KTableSupplier,
+  ): KTable<K, VR> {
+    const b = this.builder
+    b.check()
+    // Kafka Streams burns a store name whenever a Materialized is given, named or not.
+    let storeName = materialized?.storeName
+    if (materialized && storeName === undefined) b.newStoreName(prefix)
+    const name = b.nameOr(nameOf(named), prefix)
+    const keySerde = materialized?.keySerde ?? this.keySerde
+    const vSerde = materialized?.valueSerde ?? valueSerde
+    const queryable = materialized?.storeName
+    const supplier = make(queryable)
+    const parent = this.nodeName
+    b.add((t) => {
+      t.addProcessor(name, supplier, parent)
+      if (queryable !== undefined) t.addStateStore(b.storeBuilder(queryable, materialized, keySerde, vSerde), name)
+    })
+    storeName = queryable
+    return new KTable<K, VR>(b, name, keySerde, vSerde, supplier, storeName)
+  }
+
+  filter(predicate: Predicate<K, V>, materialized?: Materialized<K, V>, named?: Named | string): KTable<K, V> {
+    return this.#derived(
+      'KTABLE-FILTER-',
+      named,
+      materialized,
+      this.valueSerde,
+      (q) => new KTableFilter(this, predicate, false, q),
+    )
+  }
+
+  filterNot(predicate: Predicate<K, V>, materialized?: Materialized<K, V>, named?: Named | string): KTable<K, V> {
+    return this.#derived(
+      'KTABLE-FILTER-',
+      named,
+      materialized,
+      this.valueSerde,
+      (q) => new KTableFilter(this, predicate, true, q),
+    )
+  }
+
+  mapValues<VR>(
+    mapper: ValueMapperWithKey<K, V, VR>,
+    materialized?: Materialized<K, VR>,
+    named?: Named | string,
+  ): KTable<K, VR> {
+    return this.#derived(
+      'KTABLE-MAPVALUES-',
+      named,
+      materialized,
+      undefined,
+      (q) => new KTableMapValues(this, mapper, q),
+    )
+  }
+
+  /** The table's updates as a stream (deletes are records with a null value). */
+  toStream(named?: Named | string): KStream<K, V> {
+    const b = this.builder
+    b.check()
+    const name = b.nameOr(nameOf(named), 'KTABLE-TOSTREAM-')
+    const parent = this.nodeName
+    b.add((t) => t.addProcessor(name, ktableToStream(), parent))
+    return new KStream<K, V>(b, name, this.keySerde, this.valueSerde, false)
+  }
+
+  /** Re-groups the table by a new key; the aggregation subtracts a row's old value and adds its new one. */
+  groupBy<KR, VR>(
+    selector: KeyValueMapper<K, V, { key: KR; value: VR }>,
+    grouped?: Grouped<KR, VR>,
+  ): KGroupedTable<KR, VR> {
+    const b = this.builder
+    b.check()
+    const name = b.nameOr(grouped?.name, 'KTABLE-SELECT-')
+    const parent = this.nodeName
+    b.add((t) => t.addProcessor(name, ktableRepartitionMap(selector), parent))
+    this.enableSendingOldValues(true)
+    return new KGroupedTable<KR, VR>(b, name, grouped?.keySerde, grouped?.valueSerde, grouped?.name)
+  }
+}
+
+/** A table re-grouped by a new key (Kafka Streams' KGroupedTable). */
+export class KGroupedTable<K, V> {
+  readonly #builder: InternalBuilder
+  readonly #nodeName: string
+  readonly #keySerde: SyncSerde<K> | undefined
+  readonly #valueSerde: SyncSerde<V> | undefined
+  readonly #repartitionName: string | undefined
+  #repartitionSource: string | undefined
+
+  /** @internal */
+  constructor(
+    builder: InternalBuilder,
+    nodeName: string,
+    keySerde: SyncSerde<K> | undefined,
+    valueSerde: SyncSerde<V> | undefined,
+    repartitionName: string | undefined,
+  ) {
+    this.#builder = builder
+    this.#nodeName = nodeName
+    this.#keySerde = keySerde
+    this.#valueSerde = valueSerde
+    this.#repartitionName = repartitionName
+  }
+
+  #aggregate<A>(
+    prefix: string,
+    named: Named | string | undefined,
+    materialized: Materialized<K, A> | undefined,
+    valueSerde: SyncSerde<A> | undefined,
+    make: (storeName: string) => KTableAggregate<K, V, A>,
+  ): KTable<K, A> {
+    const b = this.#builder
+    b.check()
+    const storeName = materialized?.storeName ?? b.newStoreName('KTABLE-AGGREGATE-')
+    const userName = nameOf(named)
+    const genSink = b.newProcessorName('KSTREAM-SINK-')
+    const genSource = b.newProcessorName('KSTREAM-SOURCE-')
+    const sink = userName !== undefined ? `${userName}-sink` : genSink
+    const source = userName !== undefined ? `${userName}-source` : genSource
+    const name = b.nameOr(userName, prefix)
+    const topic = `${this.#repartitionName ?? storeName}-repartition`
+    const keySerde = materialized?.keySerde ?? this.#keySerde
+    const vSerde = materialized?.valueSerde ?? valueSerde
+    let from = this.#repartitionSource
+    if (!from || this.#repartitionName === undefined) {
+      const parent = this.#nodeName
+      const changeSerde = new ChangeSerde(this.#valueSerde)
+      const kSerde = this.#keySerde
+      b.add((t) => {
+        t.addInternalTopic(topic)
+        t.addSink(
+          { name: sink, keySerde: kSerde as SyncSerde<never>, valueSerde: changeSerde as unknown as SyncSerde<never> },
+          topic,
+          parent,
+        )
+        t.addSource(
+          {
+            name: source,
+            keySerde: kSerde as SyncSerde<unknown>,
+            valueSerde: changeSerde as unknown as SyncSerde<unknown>,
+          },
+          topic,
+        )
+      })
+      from = source
+      this.#repartitionSource = source
+    }
+    const supplier = make(storeName)
+    const parentSource = from
+    b.add((t) => {
+      t.addProcessor(name, supplier, parentSource)
+      t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, vSerde), name)
+    })
+    return new KTable<K, A>(b, name, keySerde, vSerde, supplier, materialized?.storeName)
+  }
+
+  count(materialized?: Materialized<K, number>, named?: Named | string): KTable<K, number> {
+    return this.#aggregate(
+      'KTABLE-AGGREGATE-',
+      named,
+      materialized,
+      Serdes.Long(),
+      (store) =>
+        new KTableAggregate<K, V, number>(
+          store,
+          () => 0,
+          (_k, _v, n) => n + 1,
+          (_k, _v, n) => n - 1,
+        ),
+    )
+  }
+
+  reduce(
+    adder: Reducer<V>,
+    subtractor: Reducer<V>,
+    materialized?: Materialized<K, V>,
+    named?: Named | string,
+  ): KTable<K, V> {
+    return this.#aggregate(
+      'KTABLE-REDUCE-',
+      named,
+      materialized,
+      this.#valueSerde,
+      (store) =>
+        new KTableAggregate<K, V, V>(
+          store,
+          null,
+          (_k, v, agg) => adder(agg, v),
+          (_k, v, agg) => subtractor(agg, v),
+        ),
+    )
+  }
+
+  aggregate<A>(
+    initializer: Initializer<A>,
+    adder: Aggregator<K, V, A>,
+    subtractor: Aggregator<K, V, A>,
+    materialized?: Materialized<K, A>,
+    named?: Named | string,
+  ): KTable<K, A> {
+    return this.#aggregate(
+      'KTABLE-AGGREGATE-',
+      named,
+      materialized,
+      undefined,
+      (store) => new KTableAggregate<K, V, A>(store, initializer, adder, subtractor),
+    )
+  }
+}
+
+/** A table replicated in full on every instance (Kafka Streams' GlobalKTable): read by joins and queries. */
+export class GlobalKTable<K, V> {
+  readonly queryableStoreName: string
+  /** @internal */ readonly keySerde: SyncSerde<K> | undefined
+  /** @internal */ readonly valueSerde: SyncSerde<V> | undefined
+  constructor(storeName: string, keySerde: SyncSerde<K> | undefined, valueSerde: SyncSerde<V> | undefined) {
+    this.queryableStoreName = storeName
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
+  }
+}
