@@ -128,7 +128,8 @@ function avroType(node: AvroNode, decls: Declarations): string {
     case 'map':
       return `Record<string, ${avroType(node.values, decls)}>`
     case 'union':
-      return node.types.map((t) => avroType(t, decls)).join(' | ')
+      // An empty union has no values.
+      return node.types.length === 0 ? 'never' : node.types.map((t) => avroType(t, decls)).join(' | ')
     case 'fixed':
       return 'Buffer'
     case 'enum': {
