@@ -102,14 +102,22 @@ export function parseJsonSchema(input: SchemaInput, references: ResolvedReferenc
  * Lists the changes from an original (writer) schema to an update (reader) schema that Confluent's registry calls
  * incompatible (its JSON Schema `SchemaDiff` under the default STRICT policy), with their paths.
  */
-export function checkJsonSchema(reader: JsonSchemaModel, writer: JsonSchemaModel): Incompatibility[] {
-  const original = new SchemaModelLoader(writer.schema as ModelJson, writer.references).load()
-  const update = new SchemaModelLoader(reader.schema as ModelJson, reader.references).load()
+export function checkJsonSchema(
+  reader: JsonSchema,
+  writer: JsonSchema,
+  references: { reader?: Map<string, JsonValue>; writer?: Map<string, JsonValue> } = {},
+): Incompatibility[] {
+  const original = new SchemaModelLoader(writer as ModelJson, references.writer).load()
+  const update = new SchemaModelLoader(reader as ModelJson, references.reader).load()
   return incompatibilities(original, update)
 }
 
 export const jsonSchemaFormat: SchemaFormat = {
   type: 'JSON',
   parse: parseJsonSchema,
-  check: (reader, writer) => checkJsonSchema(reader.model as JsonSchemaModel, writer.model as JsonSchemaModel),
+  check: (reader, writer) => {
+    const r = reader.model as JsonSchemaModel
+    const w = writer.model as JsonSchemaModel
+    return checkJsonSchema(r.schema, w.schema, { reader: r.references, writer: w.references })
+  },
 }
