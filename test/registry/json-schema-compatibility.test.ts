@@ -313,6 +313,27 @@ describe('JSON Schema compatibility: types, limits and references', () => {
   })
 })
 
+describe('JSON Schema compatibility across references', () => {
+  it('compares what a $ref to another subject resolves to', () => {
+    const withRef = (money: unknown, version: number) =>
+      jsonSchemaFormat.parse(
+        {
+          schemaType: 'JSON',
+          schema: JSON.stringify(obj({ total: { $ref: 'money.json' } })),
+          references: [{ name: 'money.json', subject: 'money', version }],
+        },
+        [{ name: 'money.json', subject: 'money', version, schemaType: 'JSON', schema: JSON.stringify(money) }],
+      )
+    const cents = (t: unknown) => obj({ cents: t })
+    const check = (prev: ReturnType<typeof withRef>, next: ReturnType<typeof withRef>) =>
+      jsonSchemaFormat.check(next, prev).map((i) => `${i.type} ${i.path}`)
+    assert.deepEqual(check(withRef(cents(I), 1), withRef(cents(N), 2)), [])
+    assert.deepEqual(check(withRef(cents(I), 1), withRef(cents(S), 2)), [
+      'TYPE_CHANGED #/properties/total/properties/cents',
+    ])
+  })
+})
+
 describe('JSON Schema parsing and compatibility levels', () => {
   it('parses drafts 4, 6, 7, 2019-09 and 2020-12 and rejects invalid schemas', () => {
     for (const uri of [

@@ -1,4 +1,5 @@
 import type avsc from 'avsc'
+import { TributaryError } from '../../errors.ts'
 import { invalidSchema } from '../errors.ts'
 import type { Incompatibility, SchemaInput } from '../types.ts'
 import { avscTypeFor } from './avro-avsc.ts'
@@ -119,7 +120,17 @@ export function parseAvro(
   const model: AvroModel = {
     root,
     get type() {
-      type ??= avscTypeFor(root)
+      if (!type) {
+        try {
+          type = avscTypeFor(root)
+        } catch (error) {
+          throw new TributaryError(
+            'TRB_SERDE_UNSUPPORTED_SCHEMA',
+            `the Avro serdes cannot encode this schema (avsc: ${(error as Error).message})`,
+            { cause: error },
+          )
+        }
+      }
       return type
     },
   }
