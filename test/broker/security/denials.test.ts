@@ -698,7 +698,7 @@ describe('authorization denials: parseable responses in every served version', (
       )
       await stream.close().catch(() => {})
     } finally {
-      await (consumer.close(true) as Promise<void>).catch(() => {})
+      await consumer.close().catch(() => {})
       await revokeAll()
     }
   })
