@@ -11,6 +11,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { Consumer, stringDeserializers } from '@platformatic/kafka'
 import { Kafka, logLevel } from 'kafkajs'
+import { verifyDataDir } from '../../src/log/verify.ts'
 import { BatchOffsets } from '../../src/protocol/record-batch.ts'
 import { type ChildBroker, spawnBroker, tempDir } from '../helpers/broker.ts'
 import { middleOfSecondSegment, overwriteInt32 } from '../helpers/segments.ts'
@@ -152,5 +153,13 @@ describe('damaged rolled segments in a running broker', () => {
     const kjs = await kafkajsReadUntilError(b.bootstrap, 'kafkajs-after-cut')
     assert.equal(kjs.error.type, 'CORRUPT_MESSAGE', describeError(kjs.error))
     assert.deepEqual(kjs.values, expected.slice(0, v.baseOffset))
+
+    // What `tributary log verify` reports about the broker's data directory.
+    const report = await verifyDataDir(data.path)
+    assert.equal(report.damagedSegments, 1)
+    const damaged = report.segments.find((s) => s.problems.length > 0)!
+    assert.equal(damaged.file, path.relative(data.path, v.file))
+    assert.equal(damaged.problems[0]!.position, v.position)
+    assert.deepEqual(damaged.problems[0]!.lostOffsets, [v.baseOffset, null])
   })
 })
