@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { TributaryError } from '../errors.ts'
-import { decompress } from '../protocol/compression.ts'
+import { decompress, initCompression } from '../protocol/compression.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import {
   Attributes,
@@ -19,12 +19,13 @@ import {
   LogError,
   RECORD_BATCH_OVERHEAD,
   readBatchHeader,
+  recompressBatchSync,
   updateBatchCrc,
   validateRecordBatch,
   writeInt64,
 } from '../protocol/record-batch.ts'
 import { compactSegment } from './compaction.ts'
-import type { LogConfig } from './config.ts'
+import { type LogConfig, targetCodec } from './config.ts'
 import { type Flushable, type FlushScheduler, fdatasync } from './flush-scheduler.ts'
 import { type AbortedTxn, type ProducerEntry, type ProducerSnapshot, ProducerStateManager } from './producer-state.ts'
 import {
@@ -239,6 +240,8 @@ export class PartitionLog implements Flushable {
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
+    // Appends recompress synchronously when a topic asks for a codec (compression.type), zstd included.
+    await initCompression()
     const log = new PartitionLog(opts)
     await log.load()
     return log
@@ -590,6 +593,7 @@ export class PartitionLog implements Flushable {
       toWrite.push(b)
     }
     if (toWrite.length === 0) return firstDuplicate!
+    records = this.recompress(records, toWrite)
 
     // Assign offsets and rewrite header fields.
     const appendTime = this.now()
@@ -697,6 +701,47 @@ export class PartitionLog implements Flushable {
       recordCount,
       ...(entry ? { visible: entry.visible } : {}),
     }
+  }
+
+  /**
+   * A topic whose compression.type names a codec stores every batch with that codec, as Kafka does: a batch produced
+   * with another one is rebuilt (see recompressBatchSync) and `toWrite` is pointed at the rebuilt bytes. Control
+   * batches are never compressed. Returns the buffer the batches are now in.
+   */
+  private recompress(records: Buffer, toWrite: PendingBatch[]): Buffer {
+    const target = targetCodec(this.cfg.compressionType)
+    if (target === null || toWrite.every((b) => b.header.isControl || b.header.compression === target)) return records
+    const parts: Buffer[] = []
+    let pos = 0
+    for (const b of toWrite) {
+      let bytes = records.subarray(b.start, b.end)
+      if (!b.header.isControl && b.header.compression !== target) {
+        try {
+          bytes = recompressBatchSync(records, b.start, b.end, target)
+        } catch (err) {
+          if (err instanceof LogError) throw err
+          throw new LogError(
+            ErrorCode.UNKNOWN_SERVER_ERROR,
+            `cannot recompress a batch to ${this.cfg.compressionType}: ${(err as Error).message}`,
+            { cause: err },
+          )
+        }
+        // As Kafka: the size limit applies to what is stored.
+        if (bytes.length > this.cfg.maxMessageBytes) {
+          throw new LogError(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            `record batch of ${bytes.length} bytes after recompression to ${this.cfg.compressionType} exceeds max.message.bytes ${this.cfg.maxMessageBytes}`,
+          )
+        }
+      }
+      parts.push(bytes)
+      b.start = pos
+      pos += bytes.length
+      b.end = pos
+    }
+    const out = Buffer.concat(parts, pos)
+    for (const b of toWrite) b.header = readBatchHeader(out, b.start)
+    return out
   }
 
   private clearTail(): void {
