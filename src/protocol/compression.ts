@@ -9,7 +9,7 @@
  */
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
-import { init as zstdInit, compress as zstdCompress } from '@bokuweb/zstd-wasm'
+import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm'
 import { decompress as zstdDecompress } from 'fzstd'
 import * as lz4 from 'lz4-napi'
 import * as snappy from 'snappy'
