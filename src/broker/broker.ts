@@ -64,7 +64,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       dataDir,
       flushPolicy: config.flushPolicy,
       cleanerIntervalMs: config.logCleanerIntervalMs,
-      log: (message) => logger.child('log').info(message),
+      log: (message, level = 'info') => logger.child('log')[level](message),
     })
     const topics = await TopicRegistry.open({
       logs,
@@ -176,6 +176,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     server = servers[0]!
     await groups.load()
     await transactions.load()
+    logRecovery(logs, logger)
     const boundPorts: number[] = []
     try {
       for (const s of servers) boundPorts.push(await s.listen())
@@ -324,4 +325,24 @@ function collectLogMetrics(m: Metrics, topics: Topics): void {
       m.set('tributary_log_size_bytes', 'Bytes of all segment files of the partition', labels, log.size)
     }
   }
+}
+
+/** One line at start saying what recovery did, when there was anything to recover or anything wrong. */
+function logRecovery(logs: LogManager, logger: Logger): void {
+  const r = logs.recoverySummary()
+  if (r.uncleanPartitions === 0 && r.bytesTruncated === 0 && r.damaged.length === 0) return
+  const fields = {
+    partitions: r.partitions,
+    uncleanPartitions: r.uncleanPartitions,
+    segmentsChecked: r.segmentsChecked,
+    bytesChecked: r.bytesChecked,
+    bytesTruncated: r.bytesTruncated,
+    partitionsTruncated: r.partitionsTruncated,
+    indexesRebuilt: r.indexesRebuilt,
+    openTransactions: r.openTransactions,
+    damagedSegments: r.damaged.length,
+  }
+  const what = r.uncleanPartitions > 0 ? 'recovered after an unclean shutdown' : 'log checks at start'
+  if (r.damaged.length > 0) logger.error(`${what}: damaged segments left as they are`, fields)
+  else logger.warn(what, fields)
 }

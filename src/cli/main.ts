@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander'
 import { TributaryError } from '../errors.ts'
 import { startSchemaRegistry } from '../registry/index.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
+import { registerLogCommands } from './commands/log.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
 import { registerSecurityCommands } from './commands/security.ts'
 
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
 
   registerRegistryCommands(program)
   registerSecurityCommands(program)
+  registerLogCommands(program)
 
   return program
 }
