@@ -10,6 +10,7 @@ import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../protocol/primitives.ts'
+import { errorResponse } from './error-response.ts'
 import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
 import type { Logger } from './logger.ts'
@@ -42,6 +43,8 @@ export class CloseConnection extends TributaryError {
     this.response = response
   }
 }
+
+const UNKNOWN_ERROR = 'The server experienced an unexpected error when processing the request.'
 
 /** Requests a SASL listener serves before authentication completes: ApiVersions, SaslHandshake, SaslAuthenticate. */
 const PRE_AUTH_APIS = new Set([18, 17, 36])
@@ -358,7 +361,7 @@ class Connection {
         }
         slot.chunks = framed(w)
       } catch (err) {
-        this.fail(codec.name, apiVersion, err)
+        handlerFailed(err)
         return
       }
       if (throttleMs > 0) {
@@ -376,20 +379,57 @@ class Connection {
       slot.done = true
       this.flush()
     }
+    /**
+     * A handler bug (or a response that cannot be encoded) costs this request only: Kafka answers it with
+     * UNKNOWN_SERVER_ERROR in the API's response shape and keeps the connection.
+     */
+    const handlerFailed = (err: unknown) => {
+      if (this.abort.signal.aborted) return
+      this.logger.error('request handler failed', {
+        connection: this.id,
+        api: codec.name,
+        version: apiVersion,
+        correlationId,
+        clientId,
+        err,
+        stack: err instanceof Error ? err.stack : undefined,
+      })
+      this.server.opts.services.metrics.inc(
+        'tributary_request_handler_errors_total',
+        'Requests whose handler failed unexpectedly (answered with UNKNOWN_SERVER_ERROR)',
+        { api: codec.name },
+      )
+      if (apiKey === ApiKeys.Produce && (request as { acks: number }).acks === 0) {
+        // The client reads no response: closing the connection is how Kafka tells an acks=0 producer.
+        slot.close = 'acks=0 produce failed on the server'
+      } else {
+        const response = errorResponse(apiKey, apiVersion, request, ErrorCode.UNKNOWN_SERVER_ERROR, UNKNOWN_ERROR)
+        try {
+          slot.chunks = framed(encode(response))
+        } catch (encodeErr) {
+          this.fail(codec.name, apiVersion, encodeErr)
+          return
+        }
+        // A SASL exchange in an unknown state cannot go on: answer, then close (the client reconnects).
+        if (!this.session.authenticated) slot.close = 'SASL request failed on the server'
+      }
+      slot.done = true
+      this.flush()
+    }
     const failed = (err: unknown) => {
       if (err instanceof CloseConnection) {
         if (err.response !== undefined) {
           try {
             slot.chunks = framed(encode(err.response))
           } catch (encodeErr) {
-            this.fail(codec.name, apiVersion, encodeErr)
+            handlerFailed(encodeErr)
             return
           }
         }
         slot.close = err.message
         slot.done = true
         this.flush()
-      } else this.fail(codec.name, apiVersion, err)
+      } else handlerFailed(err)
     }
     const release = () => {
       if (lease) this.server.framePool.release(lease)
@@ -409,9 +449,10 @@ class Connection {
     return true
   }
 
+  /** Last resort, when not even an error response can be encoded. */
   private fail(api: string, version: number, err: unknown): void {
     if (this.abort.signal.aborted) return
-    this.logger.error('closing connection: request handler failed', { connection: this.id, api, version, err })
+    this.logger.error('closing connection: no response could be encoded', { connection: this.id, api, version, err })
     this.socket.destroy()
   }
 
