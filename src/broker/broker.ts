@@ -11,7 +11,7 @@ import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
-import { createLogger, type Logger } from './logger.ts'
+import { createLogger, type Logger, LogRateLimiter } from './logger.ts'
 import { Metrics, serveMetrics } from './metrics.ts'
 import { Authorizer } from './security/acl.ts'
 import { withAuthorization } from './security/api-authorization.ts'
@@ -144,6 +144,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       authorizer,
       quotas,
       logger,
+      logLimiter: new LogRateLimiter(),
       metrics,
       appendWaiters,
       supportedApis: () => server!.apiVersions(),

@@ -13,7 +13,7 @@ import { Reader, Writer } from '../protocol/primitives.ts'
 import { errorResponse } from './error-response.ts'
 import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
-import type { Logger } from './logger.ts'
+import type { Logger, LogLevel } from './logger.ts'
 import { type ConnectionSession, type ListenerInfo, newSession } from './security/session.ts'
 import type { BrokerServices } from './services.ts'
 
@@ -187,7 +187,7 @@ class Connection {
     while (this.buffered >= 4 && !this.socket.destroyed && !this.closing && !this.paused) {
       const size = this.int32At(0)
       if (size < 0 || size > this.server.opts.maxRequestBytes) {
-        this.logger.warn('closing connection: request size out of range', {
+        this.limitedLog('warn', 'closing connection: request size out of range', {
           connection: this.id,
           size,
           max: this.server.opts.maxRequestBytes,
@@ -258,7 +258,7 @@ class Connection {
       apiVersion = r.int16()
       correlationId = r.int32()
     } catch {
-      this.logger.warn('closing connection: truncated request header', { connection: this.id })
+      this.limitedLog('warn', 'closing connection: truncated request header', { connection: this.id })
       this.socket.destroy()
       return false
     }
@@ -266,12 +266,12 @@ class Connection {
     const codec = apiCodecs.get(apiKey)
     if (!this.session.authenticated && !PRE_AUTH_APIS.has(apiKey)) {
       // Kafka closes a SASL connection that sends anything else before authenticating.
-      this.logger.info('closing connection: request before SASL authentication', { connection: this.id, apiKey })
+      this.limitedLog('info', 'closing connection: request before SASL authentication', { connection: this.id, apiKey })
       this.socket.destroy()
       return false
     }
     if (!handler || !codec) {
-      this.logger.warn('closing connection: unsupported API key', { connection: this.id, apiKey })
+      this.limitedLog('warn', 'closing connection: unsupported API key', { connection: this.id, apiKey })
       this.socket.destroy()
       return false
     }
@@ -288,7 +288,7 @@ class Connection {
         this.respondNow(w)
         return false
       }
-      this.logger.warn('closing connection: unsupported API version', {
+      this.limitedLog('warn', 'closing connection: unsupported API version', {
         connection: this.id,
         api: codec.name,
         version: apiVersion,
@@ -305,7 +305,7 @@ class Connection {
       if (flexible) r.taggedFields()
       request = codec.decodeRequest(r, apiVersion)
     } catch (err) {
-      this.logger.warn('closing connection: malformed request', {
+      this.limitedLog('warn', 'closing connection: malformed request', {
         connection: this.id,
         api: codec.name,
         version: apiVersion,
@@ -385,7 +385,7 @@ class Connection {
      */
     const handlerFailed = (err: unknown) => {
       if (this.abort.signal.aborted) return
-      this.logger.error('request handler failed', {
+      this.limitedLog('error', 'request handler failed', {
         connection: this.id,
         api: codec.name,
         version: apiVersion,
@@ -449,6 +449,11 @@ class Connection {
     return true
   }
 
+  /** Log lines a client can cause at will are rate-limited (per message, broker-wide). */
+  private limitedLog(level: LogLevel, msg: string, fields: Record<string, unknown>): void {
+    this.server.opts.services.logLimiter.log(this.logger, level, msg, fields)
+  }
+
   /** Last resort, when not even an error response can be encoded. */
   private fail(api: string, version: number, err: unknown): void {
     if (this.abort.signal.aborted) return
@@ -479,7 +484,7 @@ class Connection {
     }
     if (wrote) this.socket.uncork()
     if (closeReason !== undefined) {
-      this.logger.info('closing connection', { connection: this.id, reason: closeReason })
+      this.limitedLog('info', 'closing connection', { connection: this.id, reason: closeReason })
       // Requests after the close point get no answer: stop reading and drop their slots.
       this.closing = true
       this.slots = []
