@@ -181,7 +181,13 @@ export class PartitionLog implements Flushable {
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
     const log = new PartitionLog(opts)
-    await log.load()
+    try {
+      await log.load()
+    } catch (err) {
+      // A load that failed part-way (e.g. out of file descriptors) must not keep the files it opened.
+      for (const seg of log.segments) seg.close()
+      throw err
+    }
     return log
   }
 

@@ -2,7 +2,7 @@
  * A broker in a child process for fault tests, and what those tests measure from outside it: resident memory (the
  * kernel's counters for the child, so the figures include everything the broker holds) and open file descriptors.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -43,13 +43,7 @@ export function spawnFaultBroker(
     '0',
     ...args,
   ]
-  const child =
-    opts.fdLimit !== undefined
-      ? spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$@"`, 'sh', ...node], {
-          cwd: root,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        })
-      : spawn(node[0]!, node.slice(1), { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(node[0]!, node.slice(1), { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const listeners: (() => void)[] = []
   child.stderr!.on('data', (d: Buffer) => {
@@ -112,6 +106,17 @@ export function resetPeakRss(pid: number): void {
 
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length
+}
+
+/**
+ * Lowers the running broker's file descriptor limit (`ulimit -n` from outside, with util-linux's prlimit): the
+ * broker starts with descriptors to spare (tsx needs some), then has `spare` more than it holds now.
+ */
+export function limitFds(pid: number, spare: number): number {
+  const limit = openFds(pid) + spare
+  const r = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`prlimit failed (util-linux is needed): ${r.error?.message ?? r.stderr}`)
+  return limit
 }
 
 export const MiB = 1024 * 1024
