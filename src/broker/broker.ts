@@ -7,6 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerConfig } from './config.ts'
+import { ConnectionQuotas, DescriptorWatch } from './connection-limits.ts'
 import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
@@ -156,6 +157,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       { name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: config.host, port: config.port },
     ]
     const tlsOptions = needsTls(listenerConfigs) ? readTlsFiles(config) : undefined
+    const connectionQuotas = new ConnectionQuotas(config.maxConnections, config.maxConnectionsPerIp)
+    const descriptors = new DescriptorWatch(logger.child('network'), services.logLimiter, () => connectionQuotas.total)
     const servers = listenerConfigs.map((l) => {
       const info: ListenerInfo = {
         name: l.name,
@@ -172,6 +175,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         logger: logger.child('network'),
         listener: info,
         tls: tlsOptions,
+        connectionQuotas,
+        descriptors,
+        connectionsMaxIdleMs: config.connectionsMaxIdleMs,
       })
     })
     server = servers[0]!
@@ -184,6 +190,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       for (const s of servers) await s.close().catch(() => {})
       throw err
     }
+    descriptors.start()
     const port = boundPorts[0]!
     servers.forEach((s, i) => {
       const l = listenerConfigs[i]!
@@ -228,6 +235,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         closing ??= (async () => {
           logger.info('broker stopping')
           appendWaiters.wakeAll()
+          descriptors.stop()
           for (const s of servers) await s.close()
           await metricsServer?.close()
           await transactions.close()

@@ -10,6 +10,7 @@ import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../protocol/primitives.ts'
+import type { ConnectionQuotas, DescriptorWatch } from './connection-limits.ts'
 import { errorResponse } from './error-response.ts'
 import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
@@ -60,6 +61,12 @@ export interface ServerOptions {
   listener?: ListenerInfo
   /** PEM certificate and key for SSL and SASL_SSL listeners. */
   tls?: tls.TlsOptions
+  /** max.connections / max.connections.per.ip, shared by the broker's listeners (unlimited when absent). */
+  connectionQuotas?: ConnectionQuotas
+  /** Counts descriptors as connections arrive (logs when they run out). */
+  descriptors?: DescriptorWatch
+  /** connections.max.idle.ms (-1 or absent: never). */
+  connectionsMaxIdleMs?: number
 }
 
 export class KafkaServer {
@@ -83,10 +90,48 @@ export class KafkaServer {
     if (proto === 'SSL' || proto === 'SASL_SSL') {
       this.server = tls.createServer({ ...opts.tls, noDelay: true }, (socket) => this.accept(socket))
       this.server.on('tlsClientError', (err) => opts.logger.debug('TLS handshake failed', { err }))
+      // Limits apply to the TCP connection, before the TLS handshake spends anything on it.
+      this.server.on('connection', (socket: net.Socket) => this.admit(socket))
     } else {
-      this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+      this.server = net.createServer({ noDelay: true })
+      this.server.on('connection', (socket: net.Socket) => {
+        if (this.admit(socket)) this.accept(socket)
+      })
     }
-    this.server.on('error', (err) => opts.logger.error('listener error', { err }))
+    this.server.on('error', (err) =>
+      opts.services.logLimiter.log(opts.logger, 'error', 'listener error', { listener: this.listener.name, err }),
+    )
+  }
+
+  /** Applies max.connections and max.connections.per.ip; a refused connection is closed at once. */
+  private admit(socket: net.Socket): boolean {
+    const quotas = this.opts.connectionQuotas
+    if (!quotas) return true
+    const ip = socket.remoteAddress ?? ''
+    const refused = quotas.admit(ip)
+    if (refused) {
+      this.opts.services.logLimiter.log(this.opts.logger, 'warn', 'connection refused: too many connections', {
+        limit: refused,
+        value: refused === 'max.connections' ? quotas.maxConnections : quotas.maxConnectionsPerIp,
+        host: ip,
+        listener: this.listener.name,
+      })
+      this.opts.services.metrics.inc(
+        'tributary_connections_refused_total',
+        'Connections closed at once because a connection limit was reached',
+        { limit: refused },
+      )
+      socket.destroy()
+      return false
+    }
+    socket.once('close', () => quotas.release(ip))
+    this.opts.descriptors?.onAccept()
+    return true
+  }
+
+  /** Connections open on this listener. */
+  get connectionCount(): number {
+    return this.connections.size
   }
 
   listen(): Promise<number> {
@@ -150,6 +195,23 @@ class Connection {
     socket.on('data', (data) => this.onData(data))
     socket.on('error', (err) => this.logger.debug('connection error', { connection: id, err }))
     socket.on('drain', () => this.maybeResume())
+    const idleMs = server.opts.connectionsMaxIdleMs ?? -1
+    if (idleMs > 0) {
+      // The socket's timer restarts with every read and write, and again after firing once there is activity.
+      socket.setTimeout(idleMs)
+      socket.on('timeout', () => this.onIdle(idleMs))
+    }
+  }
+
+  /**
+   * connections.max.idle.ms passed without a byte read or written. A connection whose request is still being
+   * handled (a long poll, a JoinGroup waiting for the group) is not idle; its answer restarts the timer.
+   */
+  private onIdle(idleMs: number): void {
+    if (this.closing || this.slots.some((s) => !s.done)) return
+    this.limitedLog('info', 'closing idle connection', { connection: this.id, idleMs })
+    this.closing = true
+    this.socket.destroy()
   }
 
   destroy(): void {

@@ -66,6 +66,11 @@ export class WireClient {
     }
   }
 
+  /** Wraps a socket that is already connected. */
+  static adopt(socket: net.Socket): WireClient {
+    return new WireClient(socket)
+  }
+
   /** Encodes a request (header v1, or v2 for flexible versions) with its size prefix. */
   encode(apiKey: number, version: number, body: unknown, clientId = 'wire-test'): Buffer {
     const codec = apiCodecs.get(apiKey)!
