@@ -178,6 +178,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         connectionQuotas,
         descriptors,
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+        saslServerMaxReceiveSize: config.saslServerMaxReceiveSize,
       })
     })
     server = servers[0]!

@@ -6,29 +6,44 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { TributaryError } from '../errors.ts'
+import type { LogSlice } from '../log/index.ts'
 import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../protocol/primitives.ts'
 import type { ConnectionQuotas, DescriptorWatch } from './connection-limits.ts'
 import { errorResponse } from './error-response.ts'
+import { regionOf, releaseRegion } from './file-region.ts'
 import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
 import type { Logger, LogLevel } from './logger.ts'
 import { type ConnectionSession, type ListenerInfo, newSession } from './security/session.ts'
 import type { BrokerServices } from './services.ts'
 
-/** More requests than this waiting for their responses on one connection pauses reading from it. */
+/*
+ * What one connection may hold (docs/decisions/0006-bounded-connection-memory.md). Requests are pipelined (Produce
+ * throughput needs it), but reading from the socket pauses while any of these is exceeded, and resumes below half.
+ */
+/** Requests waiting for their responses. */
 const MAX_IN_FLIGHT = 256
-/** Pause reading while this much response data waits in the socket. */
-const MAX_PENDING_WRITE = 64 * 1024 * 1024
+/** Bytes of request frames whose handlers have not settled (Produce frames are held until the append is durable). */
+const MAX_IN_FLIGHT_REQUEST_BYTES = 16 * 1024 * 1024
+/** Bytes of encoded responses held in memory: queued behind earlier ones or waiting in the socket. */
+const MAX_PENDING_WRITE = 8 * 1024 * 1024
+/** Records streamed from segment files are read and written in pieces of this size, one read ahead. */
+const STREAM_PIECE = 256 * 1024
 
 interface Slot {
   done: boolean
   chunks: Buffer[] | null
+  /** Index of the next chunk to write (a response streamed from a file is written over several turns). */
+  next: number
   /** Close the connection once every earlier response is written (Kafka's answer to some requests). */
   close?: string
 }
+
+/** Buffers for the pieces of streamed records, shared by all connections (returned once the socket wrote them). */
+const streamPieces = new FramePool(0, STREAM_PIECE, 8 * 1024 * 1024)
 
 /**
  * Thrown (or rejected with) by a handler when Kafka answers the request by closing the connection rather than with
@@ -67,6 +82,8 @@ export interface ServerOptions {
   descriptors?: DescriptorWatch
   /** connections.max.idle.ms (-1 or absent: never). */
   connectionsMaxIdleMs?: number
+  /** sasl.server.max.receive.size: largest frame before a SASL login completes. */
+  saslServerMaxReceiveSize?: number
 }
 
 export class KafkaServer {
@@ -179,6 +196,12 @@ class Connection {
   private unmuteTimer: NodeJS.Timeout | undefined
   /** Set once a close was decided: nothing more is read, dispatched or written. */
   private closing = false
+  /** A response's records are being sent from a segment file; later chunks wait. */
+  private streaming = false
+  /** Bytes of frames whose handlers have not settled. */
+  private inFlightRequestBytes = 0
+  /** In-memory bytes of encoded responses not yet handed to the socket. */
+  private unsentBytes = 0
   private dispatching = false
   private readonly logger: Logger
   private readonly clientHost: string
@@ -221,6 +244,10 @@ class Connection {
   closed(): void {
     clearTimeout(this.unmuteTimer)
     this.abort.abort()
+    // Records that will never be sent let their segment files go (one being streamed is released by the stream).
+    this.slots.forEach((slot, i) => {
+      releaseChunks(slot.chunks, slot.next + (i === 0 && this.streaming ? 1 : 0))
+    })
     this.slots = []
   }
 
@@ -248,11 +275,18 @@ class Connection {
   private dispatchFrames(): void {
     while (this.buffered >= 4 && !this.socket.destroyed && !this.closing && !this.paused) {
       const size = this.int32At(0)
-      if (size < 0 || size > this.server.opts.maxRequestBytes) {
+      // Before a SASL login completes, frames are capped by sasl.server.max.receive.size (Kafka: 512 KiB), so an
+      // unauthenticated client cannot make the broker buffer a request of socket.request.max.bytes.
+      const preAuth = !this.session.authenticated
+      const max = preAuth
+        ? Math.min(this.server.opts.maxRequestBytes, this.server.opts.saslServerMaxReceiveSize ?? Number.MAX_VALUE)
+        : this.server.opts.maxRequestBytes
+      if (size < 0 || size > max) {
         this.limitedLog('warn', 'closing connection: request size out of range', {
           connection: this.id,
           size,
-          max: this.server.opts.maxRequestBytes,
+          max,
+          limit: preAuth ? 'sasl.server.max.receive.size' : 'socket.request.max.bytes',
         })
         this.socket.destroy()
         return
@@ -383,9 +417,10 @@ class Connection {
       { api: codec.name },
       frame.length + 4,
     )
-    const slot: Slot = { done: false, chunks: null }
+    const slot: Slot = { done: false, chunks: null, next: 0 }
     this.slots.push(slot)
-    if (this.slots.length >= MAX_IN_FLIGHT) this.pause()
+    this.inFlightRequestBytes += frame.length
+    if (this.overLimits()) this.pause()
     const ctx: RequestContext = {
       apiKey,
       apiVersion,
@@ -421,7 +456,7 @@ class Connection {
           ;(response as { throttleTimeMs?: number }).throttleTimeMs = throttleMs
           w = encode(response)
         }
-        slot.chunks = framed(w)
+        this.setChunks(slot, framed(w))
       } catch (err) {
         handlerFailed(err)
         return
@@ -467,7 +502,7 @@ class Connection {
       } else {
         const response = errorResponse(apiKey, apiVersion, request, ErrorCode.UNKNOWN_SERVER_ERROR, UNKNOWN_ERROR)
         try {
-          slot.chunks = framed(encode(response))
+          this.setChunks(slot, framed(encode(response)))
         } catch (encodeErr) {
           this.fail(codec.name, apiVersion, encodeErr)
           return
@@ -482,7 +517,7 @@ class Connection {
       if (err instanceof CloseConnection) {
         if (err.response !== undefined) {
           try {
-            slot.chunks = framed(encode(err.response))
+            this.setChunks(slot, framed(encode(err.response)))
           } catch (encodeErr) {
             handlerFailed(encodeErr)
             return
@@ -494,7 +529,9 @@ class Connection {
       } else handlerFailed(err)
     }
     const release = () => {
+      this.inFlightRequestBytes -= frame.length
       if (lease) this.server.framePool.release(lease)
+      if (this.paused) this.maybeResume()
     }
     const started = performance.now()
     try {
@@ -524,27 +561,52 @@ class Connection {
   }
 
   private respondNow(w: Writer): void {
-    this.slots.push({ done: true, chunks: framed(w) })
+    const slot: Slot = { done: true, chunks: null, next: 0 }
+    this.slots.push(slot)
+    this.setChunks(slot, framed(w))
     this.flush()
   }
 
+  /** Gives a slot its encoded response; stand-ins for file regions hold no memory and are not counted. */
+  private setChunks(slot: Slot, chunks: Buffer[]): void {
+    if (this.abort.signal.aborted) {
+      // The connection closed while the handler ran: nothing will be sent.
+      releaseChunks(chunks, 0)
+      return
+    }
+    slot.chunks = chunks
+    for (const c of chunks) if (!regionOf(c)) this.unsentBytes += c.length
+  }
+
+  /** Writes the responses that are ready, in request order, until one is not (or is being streamed). */
   private flush(): void {
-    if (this.socket.destroyed || this.closing) return
-    let wrote = false
+    if (this.socket.destroyed || this.closing || this.streaming) return
+    let corked = false
     let closeReason: string | undefined
     while (this.slots.length > 0 && this.slots[0]!.done) {
-      const slot = this.slots.shift()!
-      if (slot.chunks) {
-        if (!wrote) this.socket.cork()
-        wrote = true
-        for (const c of slot.chunks) this.socket.write(c)
+      const slot = this.slots[0]!
+      const chunks = slot.chunks ?? []
+      while (slot.next < chunks.length) {
+        const c = chunks[slot.next]!
+        const region = regionOf(c)
+        if (region) {
+          if (corked) this.socket.uncork()
+          this.stream(slot, c, region)
+          return
+        }
+        if (!corked) this.socket.cork()
+        corked = true
+        this.socket.write(c)
+        this.unsentBytes -= c.length
+        slot.next++
       }
+      this.slots.shift()
       if (slot.close !== undefined) {
         closeReason = slot.close
         break
       }
     }
-    if (wrote) this.socket.uncork()
+    if (corked) this.socket.uncork()
     if (closeReason !== undefined) {
       this.limitedLog('info', 'closing connection', { connection: this.id, reason: closeReason })
       // Requests after the close point get no answer: stop reading and drop their slots.
@@ -554,8 +616,81 @@ class Connection {
       this.socket.destroySoon()
       return
     }
-    if (this.socket.writableLength > MAX_PENDING_WRITE) this.pause()
+    if (this.overLimits()) this.pause()
     else this.maybeResume()
+  }
+
+  /**
+   * Sends a response's records from their segment file, a piece at a time: the next piece is read while the socket
+   * sends the current one, and reading waits while the socket holds more than a piece (a client that does not read
+   * costs at most two pieces). Then the rest of the response follows.
+   */
+  private stream(slot: Slot, chunk: Buffer, region: LogSlice): void {
+    this.streaming = true
+    const done = (err?: unknown) => {
+      releaseRegion(chunk)
+      this.streaming = false
+      if (err !== undefined) {
+        if (!this.socket.destroyed) {
+          // Part of the response is written already: the connection cannot carry on.
+          this.limitedLog('error', 'closing connection: sending records from a segment file failed', {
+            connection: this.id,
+            err,
+          })
+          this.socket.destroy()
+        }
+        return
+      }
+      slot.next++
+      this.flush()
+    }
+    this.sendRegion(region).then(() => done(), done)
+  }
+
+  private async sendRegion(region: LogSlice): Promise<void> {
+    const readPiece = async (position: number) => {
+      const n = Math.min(STREAM_PIECE, region.length - position)
+      const buf = streamPieces.acquire(n)
+      await region.read(buf, 0, n, position)
+      return { buf, n }
+    }
+    let position = 0
+    let next: Promise<{ buf: Buffer; n: number }> | null = readPiece(0)
+    try {
+      while (next) {
+        const { buf, n } = await next
+        position += n
+        next = position < region.length && !this.socket.destroyed ? readPiece(position) : null
+        if (this.socket.destroyed) return
+        this.socket.write(buf.subarray(0, n), () => streamPieces.release(buf))
+        if (this.socket.writableLength > STREAM_PIECE) await this.drained()
+      }
+    } finally {
+      // The slice is released after this returns: no read of it may still be running then.
+      if (next) await next.catch(() => {})
+    }
+  }
+
+  /** Resolves when the socket has written what it holds, or has closed. */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done)
+        this.socket.off('close', done)
+        resolve()
+      }
+      this.socket.on('drain', done)
+      this.socket.on('close', done)
+    })
+  }
+
+  /** Whether reading must pause: too many requests in flight, or too many of their bytes held. */
+  private overLimits(): boolean {
+    return (
+      this.slots.length >= MAX_IN_FLIGHT ||
+      this.inFlightRequestBytes > MAX_IN_FLIGHT_REQUEST_BYTES ||
+      this.unsentBytes + this.socket.writableLength > MAX_PENDING_WRITE
+    )
   }
 
   /**
@@ -614,7 +749,12 @@ class Connection {
 
   private maybeResume(): void {
     if (this.closing || this.throttled) return
-    if (this.paused && this.slots.length < MAX_IN_FLIGHT / 2 && this.socket.writableLength <= MAX_PENDING_WRITE) {
+    if (
+      this.paused &&
+      this.slots.length < MAX_IN_FLIGHT / 2 &&
+      this.inFlightRequestBytes <= MAX_IN_FLIGHT_REQUEST_BYTES / 2 &&
+      this.unsentBytes + this.socket.writableLength <= MAX_PENDING_WRITE / 2
+    ) {
       this.paused = false
       this.socket.resume()
       this.dispatchBuffered()
@@ -628,6 +768,12 @@ const CLIENT_THROTTLES_FROM: Record<number, number> = { 0: 6, 1: 8 }
 function clientThrottles(apiKey: number, apiVersion: number): boolean {
   const from = CLIENT_THROTTLES_FROM[apiKey]
   return from !== undefined && apiVersion >= from
+}
+
+/** Releases the file regions among `chunks` from index `from` on. */
+function releaseChunks(chunks: Buffer[] | null, from: number): void {
+  if (!chunks) return
+  for (let i = from; i < chunks.length; i++) releaseRegion(chunks[i])
 }
 
 function framed(w: Writer): Buffer[] {

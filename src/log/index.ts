@@ -15,9 +15,11 @@ export { type Flushable, type FlushPolicy, FlushScheduler } from './flush-schedu
 export { DEFAULT_CLEANER_INTERVAL_MS, LogManager, type LogManagerOptions } from './log-manager.ts'
 export {
   type AppendResult,
+  type LogSlice,
   PartitionLog,
   type PartitionLogOptions,
   type ReadResult,
+  type SliceResult,
   TailCacheBudget,
 } from './partition-log.ts'
 export type { AbortedTxn, ProducerEntry } from './producer-state.ts'

@@ -2,7 +2,6 @@
  * A Kafka connection without a client library, for tests that need what libraries hide: pipelining many requests
  * without reading the answers, frames of any size, and the moment the broker hangs up.
  */
-import { once } from 'node:events'
 import net from 'node:net'
 import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
 import { Reader, Writer } from '../../src/protocol/primitives.ts'
@@ -95,12 +94,18 @@ export class WireClient {
   async writeRaw(bytes: Buffer): Promise<void> {
     if (this.isClosed) throw new ConnectionClosed('connection already closed')
     if (!this.socket.write(bytes)) {
-      await Promise.race([
-        once(this.socket, 'drain'),
-        this.closed.then(() => {
-          throw new ConnectionClosed('broker closed the connection')
-        }),
-      ])
+      await new Promise<void>((resolve, reject) => {
+        const drained = () => {
+          this.socket.off('close', closed)
+          resolve()
+        }
+        const closed = () => {
+          this.socket.off('drain', drained)
+          reject(new ConnectionClosed('broker closed the connection'))
+        }
+        this.socket.once('drain', drained)
+        this.socket.once('close', closed)
+      })
     }
   }
 

@@ -22,15 +22,8 @@ export interface FaultBroker {
   stop(): Promise<void>
 }
 
-/**
- * Runs `tributary broker` on a free loopback port. `fdLimit` starts it under `ulimit -n` (the shell execs node, so
- * the pid is the broker's).
- */
-export function spawnFaultBroker(
-  dataDir: string,
-  args: string[] = [],
-  opts: { fdLimit?: number } = {},
-): Promise<FaultBroker> {
+/** Runs `tributary broker` on a free loopback port (see limitFds for a lower descriptor limit). */
+export function spawnFaultBroker(dataDir: string, args: string[] = []): Promise<FaultBroker> {
   const node = [
     process.execPath,
     '--import',
