@@ -13,7 +13,7 @@ import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
 import { createLogger, type Logger, LogRateLimiter } from './logger.ts'
-import { Metrics, serveMetrics } from './metrics.ts'
+import { Metrics, type MetricsServer, serveMetrics } from './metrics.ts'
 import { Authorizer } from './security/acl.ts'
 import { withAuthorization } from './security/api-authorization.ts'
 import { ClientQuotaManager } from './security/quotas.ts'
@@ -60,7 +60,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   mkdirSync(dataDir, { recursive: true })
   const releaseLock = lockDataDir(dataDir)
   let logs: LogManager | undefined
+  const metrics = new Metrics()
+  /** What /ready reports: true from the moment clients are served until the broker starts stopping. */
+  let ready = false
+  let metricsServer: MetricsServer | undefined
   try {
+    // Up first, so that /health answers and /ready says "not yet" during a long recovery.
+    if (config.metricsPort >= 0) {
+      metricsServer = await serveMetrics(metrics, config.host, config.metricsPort, logger, () => ready)
+    }
     logs = await LogManager.open({
       dataDir,
       flushPolicy: config.flushPolicy,
@@ -123,8 +131,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       allocateProducerId: () => topics.allocateProducerId(),
       logger: logger.child('transaction-coordinator'),
     })
-    const metrics = new Metrics()
     metrics.collect((m) => collectLogMetrics(m, topics))
+    metrics.collect((m) => collectGroupLag(m, topics, groups))
     await bootstrapSaslUsers(topics, config.saslUsers, logger)
     const authorizer = config.authorizerEnabled
       ? new Authorizer({
@@ -205,8 +213,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       servers[0]!.listener.advertisedHost = config.advertisedHost
       servers[0]!.listener.advertisedPort = config.advertisedPort
     }
-    const metricsServer =
-      config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort, logger) : undefined
+    metrics.collect((m) =>
+      m.set('tributary_connections', 'Open client connections, all listeners', {}, connectionQuotas.total),
+    )
+    ready = true
     logger.info('broker started', {
       listener: `${config.host}:${port}`,
       listeners: servers.map((s, i) => `${s.listener.name}://${listenerConfigs[i]!.host}:${boundPorts[i]}`).join(','),
@@ -235,6 +245,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       close() {
         closing ??= (async () => {
           logger.info('broker stopping')
+          ready = false
           appendWaiters.wakeAll()
           descriptors.stop()
           for (const s of servers) await s.close()
@@ -249,6 +260,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       },
     }
   } catch (err) {
+    await metricsServer?.close().catch(() => {})
     await logs?.close().catch(() => {})
     releaseLock()
     throw err
@@ -317,6 +329,28 @@ function isAlive(pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Consumer-group lag per partition: the high watermark minus the group's committed offset (what Kafka's tools and
+ * Burrow call lag), for every committed offset of every group, read at scrape time.
+ */
+function collectGroupLag(m: Metrics, topics: Topics, groups: GroupCoordinator): void {
+  for (const { groupId } of groups.listGroups()) {
+    for (const c of groups.committedOffsets(groupId)) {
+      const log = topics.partitionLog(c.topic, c.partition)
+      if (!log) continue
+      const labels = { group: groupId, topic: c.topic, partition: String(c.partition) }
+      const committed = Number(c.offset)
+      m.set('tributary_consumer_group_committed_offset', 'Offset a consumer group committed', labels, committed)
+      m.set(
+        'tributary_consumer_group_lag',
+        'Records a consumer group has not consumed yet: high watermark minus committed offset',
+        labels,
+        Math.max(0, log.highWatermark - committed),
+      )
+    }
   }
 }
 

@@ -38,6 +38,9 @@ interface Slot {
   chunks: Buffer[] | null
   /** Index of the next chunk to write (a response streamed from a file is written over several turns). */
   next: number
+  /** API name and arrival time, for the latency histogram (absent for answers the server makes itself). */
+  api?: string
+  started?: number
   /** Close the connection once every earlier response is written (Kafka's answer to some requests). */
   close?: string
 }
@@ -417,7 +420,7 @@ class Connection {
       { api: codec.name },
       frame.length + 4,
     )
-    const slot: Slot = { done: false, chunks: null, next: 0 }
+    const slot: Slot = { done: false, chunks: null, next: 0, api: codec.name, started: performance.now() }
     this.slots.push(slot)
     this.inFlightRequestBytes += frame.length
     if (this.overLimits()) this.pause()
@@ -601,6 +604,7 @@ class Connection {
         slot.next++
       }
       this.slots.shift()
+      this.observeLatency(slot)
       if (slot.close !== undefined) {
         closeReason = slot.close
         break
@@ -682,6 +686,20 @@ class Connection {
       this.socket.on('drain', done)
       this.socket.on('close', done)
     })
+  }
+
+  /**
+   * Time from a request's arrival until its whole response was handed to the socket (Kafka's TotalTimeMs without
+   * the network): handler time, waiting behind earlier responses, and streaming records from the files.
+   */
+  private observeLatency(slot: Slot): void {
+    if (slot.api === undefined || slot.started === undefined) return
+    this.server.opts.services.metrics.observe(
+      'tributary_request_duration_seconds',
+      'Time from request arrival to its whole response written to the socket, by API',
+      { api: slot.api },
+      (performance.now() - slot.started) / 1000,
+    )
   }
 
   /** Whether reading must pause: too many requests in flight, or too many of their bytes held. */
