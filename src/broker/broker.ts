@@ -1,8 +1,8 @@
 /**
  * Assembles a broker: the log manager, the metadata log, the group coordinator and the Kafka listener.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
 import { AppendWaiters } from './append-waiters.ts'
@@ -57,7 +57,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const started = Date.now()
   const dataDir = resolve(config.dataDir)
-  mkdirSync(dataDir, { recursive: true })
+  makeDataDir(dataDir)
   const releaseLock = lockDataDir(dataDir)
   let logs: LogManager | undefined
   const metrics = new Metrics()
@@ -275,6 +275,39 @@ async function bootstrapSaslUsers(topics: Topics, users: Record<string, string>,
       await topics.setScramCredential(user, m, await createCredential(m, password))
       logger.info('SCRAM credential created from sasl.users', { user, mechanism: m })
     }
+  }
+}
+
+/** Creates the data directory, or says in plain words why it cannot be one. */
+function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      // The path itself, or one of its parents, is a file.
+      let file = dataDir
+      while (file !== dirname(file) && !isFile(file)) file = dirname(file)
+      throw new TributaryError(
+        'TRB_DATA_DIR_INVALID',
+        `data directory ${dataDir} cannot be created: ${file} is a file, not a directory; choose another --data-dir`,
+      )
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new TributaryError(
+        'TRB_DATA_DIR_INVALID',
+        `data directory ${dataDir} cannot be created: permission denied (${code}); choose a --data-dir you can write`,
+      )
+    }
+    throw err
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile()
+  } catch {
+    return false
   }
 }
 
