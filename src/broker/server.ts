@@ -38,6 +38,8 @@ interface Slot {
   chunks: Buffer[] | null
   /** Index of the next chunk to write (a response streamed from a file is written over several turns). */
   next: number
+  /** A Fetch: reading from the connection waits until its response is written. */
+  fetch?: boolean
   /** API name and arrival time, for the latency histogram (absent for answers the server makes itself). */
   api?: string
   started?: number
@@ -205,6 +207,8 @@ class Connection {
   private inFlightRequestBytes = 0
   /** In-memory bytes of encoded responses not yet handed to the socket. */
   private unsentBytes = 0
+  /** A Fetch whose response is not yet written: like Kafka, the connection reads nothing more meanwhile. */
+  private fetchInFlight = false
   private dispatching = false
   private readonly logger: Logger
   private readonly clientHost: string
@@ -421,6 +425,13 @@ class Connection {
       frame.length + 4,
     )
     const slot: Slot = { done: false, chunks: null, next: 0, api: codec.name, started: performance.now() }
+    if (apiKey === ApiKeys.Fetch) {
+      // One Fetch at a time per connection, as Kafka handles every request: a client that pipelines fetches
+      // without reading the answers makes the broker hold one answer, not many. Consumers have one Fetch in
+      // flight per connection anyway; Produce stays pipelined.
+      slot.fetch = true
+      this.fetchInFlight = true
+    }
     this.slots.push(slot)
     this.inFlightRequestBytes += frame.length
     if (this.overLimits()) this.pause()
@@ -604,6 +615,7 @@ class Connection {
         slot.next++
       }
       this.slots.shift()
+      if (slot.fetch) this.fetchInFlight = false
       this.observeLatency(slot)
       if (slot.close !== undefined) {
         closeReason = slot.close
@@ -705,6 +717,7 @@ class Connection {
   /** Whether reading must pause: too many requests in flight, or too many of their bytes held. */
   private overLimits(): boolean {
     return (
+      this.fetchInFlight ||
       this.slots.length >= MAX_IN_FLIGHT ||
       this.inFlightRequestBytes > MAX_IN_FLIGHT_REQUEST_BYTES ||
       this.unsentBytes + this.socket.writableLength > MAX_PENDING_WRITE
@@ -769,6 +782,7 @@ class Connection {
     if (this.closing || this.throttled) return
     if (
       this.paused &&
+      !this.fetchInFlight &&
       this.slots.length < MAX_IN_FLIGHT / 2 &&
       this.inFlightRequestBytes <= MAX_IN_FLIGHT_REQUEST_BYTES / 2 &&
       this.unsentBytes + this.socket.writableLength <= MAX_PENDING_WRITE / 2

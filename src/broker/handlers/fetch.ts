@@ -100,11 +100,11 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
 }
 
 /**
- * Records held in memory per response before larger partitions are left in the segment files (see
- * file-region.ts); partitions under MIN_REGION_BYTES and tail-cache hits are always in memory.
+ * Records a response reads into memory; larger partitions, and any once this much is held, are left in the segment
+ * files and streamed (see file-region.ts). Partitions under MIN_REGION_BYTES and tail-cache hits are always in
+ * memory. A connection has one Fetch in flight at a time (server.ts), so this bounds it per connection.
  */
 const IN_MEMORY_BYTES = 1024 * 1024
-const IN_MEMORY_PARTITION_BYTES = 64 * 1024
 
 function waitForData(ctx: RequestContext, targets: Target[], timeoutMs: number): Promise<void> {
   const keys = targets.map((t) => AppendWaiters.key(t.topicName, t.partition))
@@ -137,7 +137,7 @@ async function readAll(
         minOneMessage: bytes === 0,
         maxOffset: readCommitted ? lso : undefined,
         // Larger records stay in the files and are streamed when the response is written.
-        inMemoryMaxBytes: (inMemory < IN_MEMORY_BYTES ? IN_MEMORY_PARTITION_BYTES : MIN_REGION_BYTES) - 1,
+        inMemoryMaxBytes: Math.max(IN_MEMORY_BYTES - inMemory, MIN_REGION_BYTES - 1),
       })
       if (Buffer.isBuffer(res.records)) {
         out.records = res.records
