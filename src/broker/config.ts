@@ -33,6 +33,18 @@ export interface BrokerConfig {
   numPartitions: number
   /** socket.request.max.bytes: larger frames close the connection. */
   socketRequestMaxBytes: number
+  /** sasl.server.max.receive.size: largest frame accepted on a SASL listener before authentication completes. */
+  saslServerMaxReceiveSize: number
+  /** fetch.max.bytes: cap on the records of one Fetch response, whatever the request asks for. */
+  fetchMaxBytes: number
+  /** max.connections: open connections across all listeners; further connections are closed at accept. */
+  maxConnections: number
+  /** max.connections.per.ip: open connections from one client address. */
+  maxConnectionsPerIp: number
+  /** connections.max.idle.ms: a connection with no request in flight and no traffic for this long is closed. */
+  connectionsMaxIdleMs: number
+  /** connection.failed.authentication.delay.ms: a failed SASL login is answered (and closed) this much later. */
+  connectionFailedAuthenticationDelayMs: number
   /** Topic config defaults applied to every new topic (Kafka's log.* broker settings, in topic-config names). */
   topicDefaults: Record<string, string>
   flushPolicy: FlushPolicy
@@ -74,6 +86,12 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   autoCreateTopics: true,
   numPartitions: 1,
   socketRequestMaxBytes: 104857600,
+  saslServerMaxReceiveSize: 524288,
+  fetchMaxBytes: 57671680,
+  maxConnections: 2147483647,
+  maxConnectionsPerIp: 2147483647,
+  connectionsMaxIdleMs: 600000,
+  connectionFailedAuthenticationDelayMs: 100,
   topicDefaults: {},
   flushPolicy: { mode: 'group' },
   groupInitialRebalanceDelayMs: 3000,
@@ -101,6 +119,13 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
   'auto.create.topics.enable': (c, v) => (c.autoCreateTopics = bool('auto.create.topics.enable', v)),
   'num.partitions': (c, v) => (c.numPartitions = int('num.partitions', v, 1)),
   'socket.request.max.bytes': (c, v) => (c.socketRequestMaxBytes = int('socket.request.max.bytes', v, 1024)),
+  'sasl.server.max.receive.size': (c, v) => (c.saslServerMaxReceiveSize = int('sasl.server.max.receive.size', v, 1)),
+  'fetch.max.bytes': (c, v) => (c.fetchMaxBytes = int('fetch.max.bytes', v, 0)),
+  'max.connections': (c, v) => (c.maxConnections = int('max.connections', v, 0)),
+  'max.connections.per.ip': (c, v) => (c.maxConnectionsPerIp = int('max.connections.per.ip', v, 0)),
+  'connections.max.idle.ms': (c, v) => (c.connectionsMaxIdleMs = int('connections.max.idle.ms', v, -1)),
+  'connection.failed.authentication.delay.ms': (c, v) =>
+    (c.connectionFailedAuthenticationDelayMs = int('connection.failed.authentication.delay.ms', v, 0)),
   'group.initial.rebalance.delay.ms': (c, v) =>
     (c.groupInitialRebalanceDelayMs = int('group.initial.rebalance.delay.ms', v, 0)),
   'offsets.retention.ms': (c, v) => (c.offsetsRetentionMs = int('offsets.retention.ms', v, 1)),

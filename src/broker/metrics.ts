@@ -1,61 +1,58 @@
 /**
- * Prometheus metrics in the text exposition format, served over HTTP (`GET /metrics`). Counters are updated on the
- * hot path with plain additions; per-partition gauges are read from the logs when scraped.
+ * Prometheus metrics, kept in a prom-client registry (docs/decisions/0007-metrics-prom-client.md) behind a small
+ * facade: metrics are created on first use from their name, help and label names, so callers stay one line.
+ * Counters and histograms are updated on the hot path; gauges are set by collectors right before each scrape (the
+ * per-partition and per-group figures are read from the logs and the group coordinator then). The HTTP server
+ * serves `/metrics`, `/health` (the process is alive) and `/ready` (the broker is serving).
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Logger } from './logger.ts'
 
 type Labels = Record<string, string>
 
-interface Sample {
-  labels: Labels
-  value: number
-}
-
-interface Family {
-  name: string
-  help: string
-  type: 'counter' | 'gauge'
-  samples: Map<string, Sample>
-}
-
-function labelKey(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',')
-}
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
-}
+/** Request latencies from 0.1 ms to 30 s (long polls and rebalances reach the upper buckets). */
+export const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+]
 
 export class Metrics {
-  private families = new Map<string, Family>()
-  private collectors: ((m: Metrics) => void)[] = []
-
-  private family(name: string, help: string, type: 'counter' | 'gauge'): Family {
-    let f = this.families.get(name)
-    if (!f) {
-      f = { name, help, type, samples: new Map() }
-      this.families.set(name, f)
-    }
-    return f
-  }
+  readonly registry = new Registry()
+  private readonly counters = new Map<string, Counter>()
+  private readonly gauges = new Map<string, Gauge>()
+  private readonly histograms = new Map<string, Histogram>()
+  private readonly collectors: ((m: Metrics) => void)[] = []
+  private processMetrics = false
 
   /** Adds to a counter. */
   inc(name: string, help: string, labels: Labels = {}, by = 1): void {
-    const f = this.family(name, help, 'counter')
-    const key = labelKey(labels)
-    const s = f.samples.get(key)
-    if (s) s.value += by
-    else f.samples.set(key, { labels, value: by })
+    let c = this.counters.get(name)
+    if (!c) {
+      c = new Counter({ name, help, labelNames: Object.keys(labels), registers: [this.registry] })
+      this.counters.set(name, c)
+    }
+    c.inc(labels, by)
   }
 
-  /** Sets a gauge. */
+  /** Sets a gauge; gauges are cleared before each scrape, so set them from a collector. */
   set(name: string, help: string, labels: Labels, value: number): void {
-    const f = this.family(name, help, 'gauge')
-    f.samples.set(labelKey(labels), { labels, value })
+    let g = this.gauges.get(name)
+    if (!g) {
+      g = new Gauge({ name, help, labelNames: Object.keys(labels), registers: [this.registry] })
+      this.gauges.set(name, g)
+    }
+    g.set(labels, value)
+  }
+
+  /** Records one observation (e.g. a latency in seconds) in a histogram. */
+  observe(name: string, help: string, labels: Labels, value: number, buckets = LATENCY_BUCKETS): void {
+    let h = this.histograms.get(name)
+    if (!h) {
+      h = new Histogram({ name, help, labelNames: Object.keys(labels), buckets, registers: [this.registry] })
+      this.histograms.set(name, h)
+    }
+    h.observe(labels, value)
   }
 
   /** Registers a callback that sets gauges right before each scrape. */
@@ -63,43 +60,75 @@ export class Metrics {
     this.collectors.push(fn)
   }
 
-  render(): string {
-    for (const f of this.families.values()) if (f.type === 'gauge') f.samples.clear()
+  /**
+   * Adds Node's process and event-loop metrics (prom-client's defaults: CPU, resident memory, heap, open and maximum
+   * file descriptors, event-loop lag, GC pauses), under their usual names (process_*, nodejs_*). Only done when the
+   * metrics are served: the event-loop monitor costs a little.
+   */
+  enableProcessMetrics(): void {
+    if (this.processMetrics) return
+    this.processMetrics = true
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  /** The text exposition of every metric. */
+  async render(): Promise<string> {
+    for (const g of this.gauges.values()) g.reset()
     for (const c of this.collectors) c(this)
-    const out: string[] = []
-    for (const f of this.families.values()) {
-      out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`)
-      for (const s of f.samples.values()) {
-        const entries = Object.entries(s.labels)
-        const labels = entries.length ? `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : ''
-        out.push(`${f.name}${labels} ${s.value}`)
-      }
-    }
-    return `${out.join('\n')}\n`
+    return this.registry.metrics()
   }
 }
 
-/** Serves `/metrics`; resolves with the bound port. */
+export interface MetricsServer {
+  port: number
+  close(): Promise<void>
+}
+
+/**
+ * Serves `/metrics`, `/health` and `/ready`; resolves with the bound port. `ready()` says whether the broker serves
+ * clients (false while it starts and once it is stopping): `/ready` answers 200 or 503 accordingly, `/health` 200
+ * whenever the process answers at all.
+ */
 export async function serveMetrics(
   metrics: Metrics,
   host: string,
   port: number,
   logger: Logger,
-): Promise<{ port: number; close(): Promise<void> }> {
+  ready: () => boolean = () => true,
+): Promise<MetricsServer> {
+  metrics.enableProcessMetrics()
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-      let body: string
-      try {
-        body = metrics.render()
-      } catch (err) {
-        logger.error('rendering metrics failed', { err })
-        res.writeHead(500).end()
-        return
-      }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body)
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
       return
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n')
+    if (path === '/metrics') {
+      metrics.render().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
+        (err: unknown) => {
+          logger.error('rendering metrics failed', { err })
+          res.writeHead(500).end()
+        },
+      )
+      return
+    }
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"UP"}\n')
+      return
+    }
+    if (path === '/ready') {
+      const ok = ready()
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+        .end(ok ? '{"status":"READY"}\n' : '{"status":"NOT_READY"}\n')
+      return
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /health or /ready\n')
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

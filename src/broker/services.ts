@@ -6,7 +6,7 @@ import type { LogManager } from '../log/index.ts'
 import type { AppendWaiters } from './append-waiters.ts'
 import type { BrokerConfig } from './config.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
-import type { Logger } from './logger.ts'
+import type { Logger, LogRateLimiter } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { Authorizer } from './security/acl.ts'
 import type { ClientQuotaManager } from './security/quotas.ts'
@@ -20,6 +20,8 @@ export interface BrokerServices {
   topics: TopicRegistry
   groups: GroupCoordinator
   logger: Logger
+  /** For log lines clients can cause at will (failed logins, denials, refused connections). */
+  logLimiter: LogRateLimiter
   metrics: Metrics
   appendWaiters: AppendWaiters
   /** The transaction coordinator, when this broker runs one (without it transactional producers are refused). */

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { TributaryError } from '../errors.ts'
 import { startSchemaRegistry } from '../registry/index.ts'
-import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
+import { addBrokerOptions, type BrokerFlags, DEV_METRICS_PORT, runBroker, stopOnSignals } from './broker-command.ts'
 import { registerLogCommands } from './commands/log.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
 import { registerSecurityCommands } from './commands/security.ts'
@@ -33,7 +33,7 @@ export function buildProgram(): Command {
       stopOnSignals(async () => {
         for (const stop of stops.reverse()) await stop()
       })
-      const broker = await runBroker(flags)
+      const broker = await runBroker(flags, { metricsPort: DEV_METRICS_PORT })
       stops.push(() => broker.close())
       const registryPort = Number(flags.registryPort)
       if (!Number.isInteger(registryPort) || registryPort < -1 || registryPort > 65535) {

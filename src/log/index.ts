@@ -21,11 +21,13 @@ export {
 export {
   type AppendResult,
   type LogLineLevel,
+  type LogSlice,
   PartitionLog,
   type PartitionLogOptions,
   type ReadResult,
   type RecoveryReport,
   type SegmentDamage,
+  type SliceResult,
   TailCacheBudget,
 } from './partition-log.ts'
 export type { AbortedTxn, ProducerEntry } from './producer-state.ts'

@@ -177,6 +177,24 @@ export class LogManager {
     return sum
   }
 
+  /**
+   * Deletes one partition, open or only on disk, including a directory left by an open that failed part-way
+   * (a topic creation rolled back).
+   */
+  async deletePartition(topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition)
+    const pending = this.opening.get(k)
+    if (pending) await pending.catch(() => {})
+    const log = this.logs.get(k)
+    if (log) {
+      this.logs.delete(k)
+      await log.destroy()
+    }
+    const i = this.onDisk.findIndex((p) => p.topic === topic && p.partition === partition)
+    if (i >= 0) this.onDisk.splice(i, 1)
+    fs.rmSync(path.join(this.dataDir, k), { recursive: true, force: true })
+  }
+
   /** One retention + compaction pass over all open logs. */
   runCleanerOnce(): Promise<void> {
     if (this.cleaning) return this.cleaning

@@ -108,6 +108,45 @@ export interface SegmentDamage {
 }
 
 export type LogLineLevel = 'info' | 'warn' | 'error'
+/** A run of whole batches in one segment file, located but not read (see PartitionLog.readSlice). */
+export interface LogSlice {
+  readonly length: number
+  /** Reads `length` bytes at `position` within the slice into `buf` at `offset`. */
+  read(buf: Buffer, offset: number, length: number, position: number): Promise<void>
+  /** Lets the segment file go; until then it stays open (even if retention deletes it meanwhile). Idempotent. */
+  release(): void
+}
+
+export interface SliceResult extends Omit<ReadResult, 'records'> {
+  records: Buffer | LogSlice
+}
+
+class SegmentSlice implements LogSlice {
+  private released = false
+  constructor(
+    private readonly seg: LogSegment,
+    private readonly start: number,
+    readonly length: number,
+  ) {}
+
+  async read(buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+    if (this.released) throw new LogError(ErrorCode.UNKNOWN_SERVER_ERROR, 'read of a released log slice')
+    if (position < 0 || position + length > this.length) throw new RangeError('read outside the log slice')
+    const n = await readFully(this.seg.fd, buf, offset, length, this.start + position)
+    if (n !== length) {
+      throw new LogError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `short read of ${this.seg.logPath} at ${this.start + position}: ${n} of ${length} bytes`,
+      )
+    }
+  }
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.seg.release()
+  }
+}
 
 export interface PartitionLogOptions {
   dir: string
@@ -243,7 +282,13 @@ export class PartitionLog implements Flushable {
     // Appends recompress synchronously when a topic asks for a codec (compression.type), zstd included.
     await initCompression()
     const log = new PartitionLog(opts)
-    await log.load()
+    try {
+      await log.load()
+    } catch (err) {
+      // A load that failed part-way (e.g. out of file descriptors) must not keep the files it opened.
+      for (const seg of log.segments) seg.close()
+      throw err
+    }
     return log
   }
 
@@ -1172,6 +1217,81 @@ export class PartitionLog implements Flushable {
       }
     }
     return result(Buffer.alloc(0))
+  }
+
+  /**
+   * Like `read`, but a result larger than `inMemoryMaxBytes` is not read: it comes back as a LogSlice, the byte
+   * range of whole batches in one segment file, to be read piece by piece while it is sent (so an answer waiting
+   * for a slow client holds no memory). The range is found by walking batch headers with a small buffer. Results
+   * from the tail cache, small ones, and anything unusual (a first batch that cannot be framed) come from `read`.
+   */
+  async readSlice(
+    offset: number,
+    maxBytes: number,
+    opts: { minOneMessage?: boolean; maxOffset?: number; inMemoryMaxBytes: number },
+  ): Promise<SliceResult> {
+    this.ensureOpen()
+    const hw = this.highWatermark
+    const leo = this.logEndOffset
+    const maxOffset = Math.min(opts.maxOffset ?? hw, hw)
+    const minOne = opts.minOneMessage !== false
+    const viaRead = () => this.read(offset, maxBytes, opts)
+    if (offset < this.startOffset || offset > leo || offset >= maxOffset) return viaRead()
+    if (this.readTail(offset, Math.max(maxBytes, 0), maxOffset, minOne)) return viaRead()
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!
+      seg.acquire()
+      let handedOver = false
+      try {
+        const limit = this.readableLimit(seg)
+        const start = await this.locate(seg, offset, limit)
+        if (start < 0) continue
+        const end = await this.wholeBatchesEnd(seg, start, limit, Math.max(maxBytes, 0), maxOffset, minOne)
+        if (end === null || end - start <= opts.inMemoryMaxBytes) return viaRead()
+        handedOver = true
+        return {
+          records: new SegmentSlice(seg, start, end - start),
+          highWatermark: hw,
+          logStartOffset: this.startOffset,
+          lastStableOffset: this.lastStableOffset,
+        }
+      } finally {
+        if (!handedOver) seg.release()
+      }
+    }
+    return viaRead()
+  }
+
+  /**
+   * End position of the whole batches from `start` that `read` would return, found by reading headers only;
+   * null when the first batch cannot be framed (then `read` answers).
+   */
+  private async wholeBatchesEnd(
+    seg: LogSegment,
+    start: number,
+    limit: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOne: boolean,
+  ): Promise<number | null> {
+    const buf = Buffer.allocUnsafe(Math.min(LOCATE_CHUNK, Math.max(limit - start, RECORD_BATCH_OVERHEAD)))
+    let end = start
+    while (end + RECORD_BATCH_OVERHEAD <= limit) {
+      const n = await readFully(seg.fd, buf, 0, Math.min(buf.length, limit - end), end)
+      let rel = 0
+      while (rel + RECORD_BATCH_OVERHEAD <= n) {
+        const first = end + rel === start
+        const size = LOG_OVERHEAD + buf.readInt32BE(rel + BatchOffsets.batchLength)
+        const base = buf.readInt32BE(rel) * 4294967296 + buf.readUInt32BE(rel + 4)
+        if (size < RECORD_BATCH_OVERHEAD || end + rel + size > limit) return first ? null : end + rel
+        if (base >= maxOffset) return end + rel
+        if (end + rel + size - start > maxBytes && !(first && minOne)) return end + rel
+        rel += size
+      }
+      if (rel === 0) break
+      end += rel
+    }
+    return end
   }
 
   // ---------------------------------------------------------------------------------------------------------------

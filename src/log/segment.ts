@@ -179,8 +179,13 @@ export class LogSegment {
     const logPath = path.join(dir, segmentFileName(baseOffset, '.log'))
     const fd = fs.openSync(logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644)
     const seg = new LogSegment(dir, baseOffset, fd, 0, now)
-    seg.resetIndexes()
-    seg.writeIndexFiles()
+    try {
+      seg.resetIndexes()
+      seg.writeIndexFiles()
+    } catch (err) {
+      seg.close() // e.g. out of file descriptors for the index files: do not keep the log file open
+      throw err
+    }
     return seg
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Admin, Consumer, Producer } from '@platformatic/kafka'
-import { createAdmin, createConsumer, createProducer, ensureTopic } from '../client/index.ts'
+import { createAdmin, createConsumer, createProducer, ensureTopic, resolveBootstrap } from '../client/index.ts'
+import { TributaryError } from '../errors.ts'
 import type { SchemaChangeEvent, SchemaChangeSink } from './change-events.ts'
 import type { SchemaLog, SchemaLogRecord } from './schema-log.ts'
 
@@ -42,10 +43,14 @@ export class KafkaSchemaLog implements SchemaLog {
   #init(): Promise<void> {
     this.#ready ??= (async () => {
       this.#admin = createAdmin({ bootstrap: this.#bootstrap, clientId: `${this.#clientId}-admin` })
-      await ensureTopic(this.#admin, this.topic, {
-        partitions: 1,
-        configs: { 'cleanup.policy': 'compact' },
-      })
+      try {
+        await ensureTopic(this.#admin, this.topic, {
+          partitions: 1,
+          configs: { 'cleanup.policy': 'compact' },
+        })
+      } catch (err) {
+        throw unreachable(this.#bootstrap, `creating or finding topic ${this.topic}`, err)
+      }
       this.#producer = createProducer({ bootstrap: this.#bootstrap, clientId: `${this.#clientId}-producer`, acks: -1 })
     })()
     return this.#ready
@@ -185,6 +190,8 @@ export class KafkaChangeSink implements SchemaChangeSink {
       const admin = createAdmin({ bootstrap: this.#bootstrap, clientId: 'tributary-registry-changes-admin' })
       try {
         await ensureTopic(admin, this.topic, { partitions: 1 })
+      } catch (err) {
+        throw unreachable(this.#bootstrap, `creating or finding topic ${this.topic}`, err)
       } finally {
         await admin.close()
       }
@@ -207,4 +214,46 @@ export class KafkaChangeSink implements SchemaChangeSink {
     await this.#ready?.catch(() => {})
     await this.#producer?.close().catch(() => {})
   }
+}
+
+const NETWORK_HINTS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused: nothing is listening there; is the broker running, on that port?',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (DNS)',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ECONNRESET: 'connection reset by the server (a TLS or SASL listener answered plain Kafka?)',
+}
+
+/**
+ * The Kafka client reports an unreachable cluster as "metadata failed 4 times." with the causes nested inside.
+ * This names the bootstrap address and the distinct causes at the bottom of that tree (e.g. ECONNREFUSED).
+ */
+function unreachable(bootstrap: string | string[] | undefined, doing: string, err: unknown): Error {
+  if (err instanceof TributaryError) return err
+  let addresses: string
+  try {
+    addresses = resolveBootstrap(bootstrap).join(',')
+  } catch (e) {
+    return e as Error
+  }
+  const causes = new Set<string>()
+  const walk = (e: unknown, depth: number): void => {
+    if (!e || typeof e !== 'object' || depth > 8) return
+    const nested = [...((e as { errors?: unknown[] }).errors ?? []), (e as { cause?: unknown }).cause].filter(Boolean)
+    if (nested.length > 0) {
+      for (const n of nested) walk(n, depth + 1)
+      return
+    }
+    const code = (e as { code?: string }).code
+    const message = (e as Error).message
+    causes.add(code && NETWORK_HINTS[code] ? `${message} (${NETWORK_HINTS[code]})` : message)
+  }
+  walk(err, 0)
+  const why = causes.size > 0 ? [...causes].join('; ') : String((err as Error)?.message ?? err)
+  return new TributaryError(
+    'TRB_REGISTRY_KAFKA_UNREACHABLE',
+    `cannot reach Kafka at ${addresses} while ${doing}: ${why}`,
+    { cause: err },
+  )
 }
