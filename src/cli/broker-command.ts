@@ -1,5 +1,8 @@
+/**
+ * `tributary broker` and `tributary dev`: options here, the broker itself loaded only when one starts.
+ */
 import type { Command } from 'commander'
-import { type RunningBroker, resolveBrokerConfig, startBroker } from '../broker/index.ts'
+import type { RunningBroker } from '../broker/index.ts'
 
 export interface BrokerFlags {
   dataDir?: string
@@ -45,6 +48,7 @@ export function addBrokerOptions(cmd: Command): Command {
 }
 
 export async function runBroker(flags: BrokerFlags): Promise<RunningBroker> {
+  const { resolveBrokerConfig, startBroker } = await import('../broker/index.ts')
   const config = resolveBrokerConfig({ file: flags.config, env: process.env, flags: brokerFlagsToProperties(flags) })
   return startBroker(config)
 }

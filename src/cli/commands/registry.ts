@@ -1,10 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { fetchCodegenInputs, generateTypeScript } from '../../registry/codegen.ts'
-import { startSchemaRegistry } from '../../registry/registry-server.ts'
-import { SchemaRegistryClient } from '../../registry/serde/registry-client.ts'
 import { COMPATIBILITY_LEVELS, type CompatibilityLevel } from '../../registry/types.ts'
+import { type CliContext, processContext } from '../context.ts'
 
 interface RegistryFlags {
   bootstrap?: string
@@ -34,7 +32,7 @@ function parseSubjectArg(arg: string): { subject: string; version: number | 'lat
 }
 
 /** Adds `tributary registry` (the server) and `tributary registry codegen` (TypeScript from subjects). */
-export function registerRegistryCommands(program: Command): void {
+export function registerRegistryCommands(program: Command, ctx: CliContext = processContext().ctx): void {
   const registry = program
     .command('registry')
     .description('run the Confluent-compatible schema registry (state in the _schemas topic)')
@@ -48,6 +46,8 @@ export function registerRegistryCommands(program: Command): void {
       const level = (flags.defaultCompatibility ?? 'BACKWARD').toUpperCase() as CompatibilityLevel
       if (!COMPATIBILITY_LEVELS.includes(level))
         throw new Error(`unknown compatibility level ${flags.defaultCompatibility}`)
+      ctx.keepAlive = true
+      const { startSchemaRegistry } = await import('../../registry/registry-server.ts')
       const running = await startSchemaRegistry({
         bootstrap: flags.bootstrap,
         port: Number(flags.port),
@@ -83,12 +83,14 @@ export function registerRegistryCommands(program: Command): void {
     .option('--no-serdes', 'emit types only')
     .action(async (flags: CodegenFlags) => {
       if (flags.subject.length === 0) throw new Error('pass at least one --subject')
+      const { SchemaRegistryClient } = await import('../../registry/serde/registry-client.ts')
+      const { fetchCodegenInputs, generateTypeScript } = await import('../../registry/codegen.ts')
       const client = new SchemaRegistryClient(flags.registry)
       const inputs = await fetchCodegenInputs(client, flags.subject.map(parseSubjectArg))
       const code = generateTypeScript(inputs, { importFrom: flags.importFrom, serdes: flags.serdes })
       const out = resolve(flags.out)
       mkdirSync(dirname(out), { recursive: true })
       writeFileSync(out, code)
-      process.stdout.write(`wrote ${out} (${inputs.length} subject${inputs.length === 1 ? '' : 's'})\n`)
+      ctx.out(`wrote ${out} (${inputs.length} subject${inputs.length === 1 ? '' : 's'})\n`)
     })
 }
