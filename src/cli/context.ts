@@ -50,7 +50,6 @@ export function refusedError(message: string): TributaryError {
 
 const USAGE_CODES = new Set([
   'TRB_CLI_USAGE',
-  'TRB_CLI_INVALID_INPUT',
   'TRB_CONFIG_INVALID',
   'TRB_CLIENT_NO_BOOTSTRAP',
   'TRB_CLIENT_BAD_BOOTSTRAP',
