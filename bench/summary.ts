@@ -138,6 +138,18 @@ if (st) {
   )
 }
 
+const cli = load('cli')
+if (cli) {
+  out.push(
+    `### tributary command start-up (${cli.date.slice(0, 16)}Z, ${cli.options.rounds} alternating rounds, wall ms from spawn to exit)`,
+    '',
+  )
+  table(
+    ['series', 'min ms', 'median ms', 'max ms', '× node -e 0'],
+    Object.entries(cli.summary).map(([name, v]: [string, Json]) => [name, ...spreadCells(v), fmt(v.vsNode, 1)]),
+  )
+}
+
 const markdown = out.join('\n')
 if (process.argv.includes('--write')) {
   // Replaces only the generated section; the prose around it (analysis, targets) is written by hand.

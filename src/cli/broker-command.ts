@@ -1,11 +1,8 @@
+/**
+ * `tributary broker` and `tributary dev`: options here, the broker itself loaded only when one starts.
+ */
 import type { Command } from 'commander'
-import {
-  type BrokerConfig,
-  DEFAULT_BROKER_CONFIG,
-  type RunningBroker,
-  resolveBrokerConfig,
-  startBroker,
-} from '../broker/index.ts'
+import type { BrokerConfig, RunningBroker } from '../broker/index.ts'
 
 export interface BrokerFlags {
   dataDir?: string
@@ -60,11 +57,13 @@ export function addBrokerOptions(cmd: Command): Command {
 export const DEV_METRICS_PORT = 9464
 
 /** The broker config from flags, environment and file, over `defaults` (e.g. the dev command's). */
-export function brokerConfig(
+export async function brokerConfig(
   flags: BrokerFlags,
   env: NodeJS.ProcessEnv = process.env,
   defaults: Partial<BrokerConfig> = {},
-): BrokerConfig {
+): Promise<BrokerConfig> {
+  // Loaded on demand so that commands other than broker/dev start without the broker's modules.
+  const { DEFAULT_BROKER_CONFIG, resolveBrokerConfig } = await import('../broker/index.ts')
   return resolveBrokerConfig(
     { file: flags.config, env, flags: brokerFlagsToProperties(flags) },
     { ...DEFAULT_BROKER_CONFIG, ...defaults },
@@ -72,7 +71,9 @@ export function brokerConfig(
 }
 
 export async function runBroker(flags: BrokerFlags, defaults: Partial<BrokerConfig> = {}): Promise<RunningBroker> {
-  return startBroker(brokerConfig(flags, process.env, defaults))
+  const config = await brokerConfig(flags, process.env, defaults)
+  const { startBroker } = await import('../broker/index.ts')
+  return startBroker(config)
 }
 
 /** Stops everything on SIGINT/SIGTERM; a second signal exits at once. */

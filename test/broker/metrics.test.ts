@@ -86,13 +86,13 @@ describe('metrics endpoint', () => {
     }
   })
 
-  it('is on by default in tributary dev, and can be moved or turned off', () => {
+  it('is on by default in tributary dev, and can be moved or turned off', async () => {
     const dev = { metricsPort: DEV_METRICS_PORT }
-    assert.equal(brokerConfig({}, {}, dev).metricsPort, DEV_METRICS_PORT)
-    assert.equal(brokerConfig({ metricsPort: '-1' }, {}, dev).metricsPort, -1)
-    assert.equal(brokerConfig({}, { TRIBUTARY_METRICS_PORT: '9999' }, dev).metricsPort, 9999)
+    assert.equal((await brokerConfig({}, {}, dev)).metricsPort, DEV_METRICS_PORT)
+    assert.equal((await brokerConfig({ metricsPort: '-1' }, {}, dev)).metricsPort, -1)
+    assert.equal((await brokerConfig({}, { TRIBUTARY_METRICS_PORT: '9999' }, dev)).metricsPort, 9999)
     // The plain broker command keeps it off unless asked.
-    assert.equal(brokerConfig({}, {}).metricsPort, -1)
+    assert.equal((await brokerConfig({}, {})).metricsPort, -1)
   })
 })
 

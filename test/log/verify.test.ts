@@ -142,7 +142,7 @@ describe('tributary log verify', () => {
 
   test('a directory that does not exist is a clear error', async () => {
     const r = await tributary(['log', 'verify', '--data-dir', path.join(data.path, 'nope')])
-    assert.equal(r.code, 1)
-    assert.match(r.stderr, /data directory .*nope does not exist \(TRB_CLI_USAGE\)/)
+    assert.equal(r.code, 3)
+    assert.match(r.stderr, /data directory .*nope does not exist/)
   })
 })

@@ -7,7 +7,6 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { TributaryError } from '../../errors.ts'
-import { formatSegment, formatSummary, verifyDataDir } from '../../log/verify.ts'
 
 export function registerLogCommands(program: Command): void {
   const log = program.command('log').description("inspect a broker's log files")
@@ -22,7 +21,7 @@ export function registerLogCommands(program: Command): void {
       try {
         stat = fs.statSync(dir)
       } catch {
-        throw new TributaryError('TRB_CLI_USAGE', `data directory ${dir} does not exist`)
+        throw new TributaryError('TRB_CLI_NOT_FOUND', `data directory ${dir} does not exist`)
       }
       if (!stat.isDirectory()) throw new TributaryError('TRB_CLI_USAGE', `${dir} is not a directory`)
       const owner = runningBroker(dir)
@@ -31,6 +30,8 @@ export function registerLogCommands(program: Command): void {
           `note: a broker (pid ${owner}) is using ${dir}; the newest segments may be in the middle of a write\n`,
         )
       }
+      // Loaded here so that other commands start without the log's modules.
+      const { formatSegment, formatSummary, verifyDataDir } = await import('../../log/verify.ts')
       const report = await verifyDataDir(dir, (s) => {
         if (!flags.json) process.stdout.write(`${formatSegment(s).join('\n')}\n`)
       })

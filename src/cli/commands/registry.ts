@@ -1,10 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { fetchCodegenInputs, generateModules, generateTypeScript } from '../../registry/codegen.ts'
-import { startSchemaRegistry } from '../../registry/registry-server.ts'
-import { SchemaRegistryClient } from '../../registry/serde/registry-client.ts'
 import { COMPATIBILITY_LEVELS, type CompatibilityLevel } from '../../registry/types.ts'
+import { type CliContext, processContext } from '../context.ts'
 
 interface RegistryFlags {
   bootstrap?: string
@@ -39,7 +37,7 @@ function parseSubjectArg(arg: string): { subject: string; version: number | 'lat
 }
 
 /** Adds `tributary registry` (the server) and `tributary registry codegen` (TypeScript from subjects). */
-export function registerRegistryCommands(program: Command): void {
+export function registerRegistryCommands(program: Command, ctx: CliContext = processContext().ctx): void {
   const registry = program
     .command('registry')
     .description('run the Confluent-compatible schema registry (state in the _schemas topic)')
@@ -53,6 +51,8 @@ export function registerRegistryCommands(program: Command): void {
       const level = (flags.defaultCompatibility ?? 'BACKWARD').toUpperCase() as CompatibilityLevel
       if (!COMPATIBILITY_LEVELS.includes(level))
         throw new Error(`unknown compatibility level ${flags.defaultCompatibility}`)
+      ctx.keepAlive = true
+      const { startSchemaRegistry } = await import('../../registry/registry-server.ts')
       const running = await startSchemaRegistry({
         bootstrap: flags.bootstrap,
         port: Number(flags.port),
@@ -96,6 +96,8 @@ export function registerRegistryCommands(program: Command): void {
       if (flags.importExtension !== '.js' && flags.importExtension !== '.ts') {
         throw new Error(`--import-extension must be .js or .ts, not ${flags.importExtension}`)
       }
+      const { SchemaRegistryClient } = await import('../../registry/serde/registry-client.ts')
+      const { fetchCodegenInputs, generateModules, generateTypeScript } = await import('../../registry/codegen.ts')
       const client = new SchemaRegistryClient(flags.registry)
       let wanted = flags.subject.map(parseSubjectArg)
       if (flags.all) {
@@ -115,15 +117,13 @@ export function registerRegistryCommands(program: Command): void {
         const code = generateTypeScript(inputs, options)
         mkdirSync(dirname(out), { recursive: true })
         writeFileSync(out, code)
-        process.stdout.write(`wrote ${out} (${count})\n`)
+        ctx.out(`wrote ${out} (${count})\n`)
         return
       }
       const dir = resolve(flags.outDir ?? DEFAULT_OUT_DIR)
       const { files } = generateModules(inputs, options)
       mkdirSync(dir, { recursive: true })
       for (const [name, code] of files) writeFileSync(join(dir, name), code)
-      process.stdout.write(
-        `wrote ${files.size - 1} module${files.size === 2 ? '' : 's'} and index.ts to ${dir} (${count})\n`,
-      )
+      ctx.out(`wrote ${files.size - 1} module${files.size === 2 ? '' : 's'} and index.ts to ${dir} (${count})\n`)
     })
 }
