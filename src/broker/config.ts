@@ -3,9 +3,9 @@
  * defaults, a properties/JSON file, TRIBUTARY_* environment variables and command-line flags.
  */
 import { readFileSync } from 'node:fs'
+import type { LogLevel } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import type { FlushPolicy } from '../log/index.ts'
-import type { LogLevel } from './logger.ts'
 import { SECURITY_PROTOCOLS, type SecurityProtocol } from './security/session.ts'
 
 /** One entry of `listeners`: e.g. SASL_PLAINTEXT://127.0.0.1:9093. */

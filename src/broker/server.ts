@@ -5,6 +5,7 @@
  */
 import net from 'node:net'
 import tls from 'node:tls'
+import type { Logger } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions-response.ts'
@@ -12,7 +13,6 @@ import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../protocol/primitives.ts'
 import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
-import type { Logger } from './logger.ts'
 import { type ConnectionSession, type ListenerInfo, newSession } from './security/session.ts'
 import type { BrokerServices } from './services.ts'
 
