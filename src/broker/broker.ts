@@ -100,6 +100,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       },
       logger: logger.child('group-coordinator'),
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       offsetsRetentionMs: config.offsetsRetentionMs,
       topicExists: (name: string) => topics.get(name) !== undefined,
     })

@@ -38,6 +38,8 @@ export interface BrokerConfig {
   flushPolicy: FlushPolicy
   /** group.initial.rebalance.delay.ms */
   groupInitialRebalanceDelayMs: number
+  /** group.min.session.timeout.ms: the shortest session timeout a member may ask for. */
+  groupMinSessionTimeoutMs: number
   /** offsets.retention.ms */
   offsetsRetentionMs: number
   /** log.retention.check.interval.ms: how often retention and compaction run. */
@@ -77,6 +79,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   topicDefaults: {},
   flushPolicy: { mode: 'group' },
   groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   logCleanerIntervalMs: 300000,
   logLevel: 'info',
@@ -103,6 +106,8 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
   'socket.request.max.bytes': (c, v) => (c.socketRequestMaxBytes = int('socket.request.max.bytes', v, 1024)),
   'group.initial.rebalance.delay.ms': (c, v) =>
     (c.groupInitialRebalanceDelayMs = int('group.initial.rebalance.delay.ms', v, 0)),
+  'group.min.session.timeout.ms': (c, v) =>
+    (c.groupMinSessionTimeoutMs = int('group.min.session.timeout.ms', v, 1)),
   'offsets.retention.ms': (c, v) => (c.offsetsRetentionMs = int('offsets.retention.ms', v, 1)),
   'log.retention.check.interval.ms': (c, v) => (c.logCleanerIntervalMs = int('log.retention.check.interval.ms', v, 1)),
   'log.level': (c, v) => {
