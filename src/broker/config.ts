@@ -106,8 +106,7 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
   'socket.request.max.bytes': (c, v) => (c.socketRequestMaxBytes = int('socket.request.max.bytes', v, 1024)),
   'group.initial.rebalance.delay.ms': (c, v) =>
     (c.groupInitialRebalanceDelayMs = int('group.initial.rebalance.delay.ms', v, 0)),
-  'group.min.session.timeout.ms': (c, v) =>
-    (c.groupMinSessionTimeoutMs = int('group.min.session.timeout.ms', v, 1)),
+  'group.min.session.timeout.ms': (c, v) => (c.groupMinSessionTimeoutMs = int('group.min.session.timeout.ms', v, 1)),
   'offsets.retention.ms': (c, v) => (c.offsetsRetentionMs = int('offsets.retention.ms', v, 1)),
   'log.retention.check.interval.ms': (c, v) => (c.logCleanerIntervalMs = int('log.retention.check.interval.ms', v, 1)),
   'log.level': (c, v) => {

@@ -214,6 +214,10 @@ export class StreamThread {
             transactionalId: `${this.#config.applicationId}-${this.#processId}-1`,
             idempotent: true,
             timeout: s.transactionTimeoutMs,
+            // InitProducerId with no producer id (-1/-1) starts a new epoch whatever a previous run left behind;
+            // @platformatic/kafka sends 0/0 by default, which the coordinator takes for a stale producer.
+            producerId: -1n,
+            producerEpoch: -1,
           }
         : { idempotent: false, timeout: s.producerRequestTimeoutMs }),
       partitioner: compatibilityPartitioner,
