@@ -53,6 +53,8 @@ interface Pending {
   readonly source: RecordContext | undefined
   readonly partition: number | undefined
   readonly size: number
+  /** A dead-letter record from the handler: if the broker refuses it too, it is dropped (no handler loop). */
+  readonly deadLetter?: boolean
 }
 
 type Message = {
@@ -117,7 +119,7 @@ export class KafkaRecordCollector implements RecordCollector {
     return this.#transaction !== undefined
   }
 
-  send(record: ProducedRecord, origin: { taskId: string; processorNodeId: string | null }): void {
+  send(record: ProducedRecord, origin: { taskId: string; processorNodeId: string | null }, deadLetter = false): void {
     let partition = record.partition
     if (partition === undefined) {
       const count = this.#partitionCount(record.topic)
@@ -133,6 +135,7 @@ export class KafkaRecordCollector implements RecordCollector {
       source: this.#recordContextOf(origin.taskId),
       partition,
       size,
+      deadLetter,
     })
     this.#pendingBytes += size
   }
@@ -262,6 +265,15 @@ export class KafkaRecordCollector implements RecordCollector {
             error,
           )
         }
+        if (p.deadLetter) {
+          this.droppedRecords++
+          this.#log?.error('dead-letter record refused by the broker, dropped', {
+            topic: p.record.topic,
+            task: p.taskId,
+            error: describeKafkaError(error),
+          })
+          continue
+        }
         const cause = new Error(describeKafkaError(error), { cause: error })
         const response = this.#handler.handle(this.#context(p), p.record, cause)
         if (!response || response.action !== 'continue') {
@@ -279,7 +291,7 @@ export class KafkaRecordCollector implements RecordCollector {
           error: describeKafkaError(error),
         })
         for (const dead of response.deadLetterRecords ?? []) {
-          this.send(dead, { taskId: p.taskId, processorNodeId: p.node })
+          this.send(dead, { taskId: p.taskId, processorNodeId: p.node }, true)
         }
       }
     }

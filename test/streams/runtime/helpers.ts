@@ -186,3 +186,96 @@ export async function readTableUntil(
   }
   return { table, history }
 }
+
+export interface ReadRecord {
+  readonly partition: number
+  readonly offset: number
+  readonly key: string | null
+  readonly value: Buffer | null
+  readonly headers: Record<string, string>
+}
+
+/** Reads a topic from the beginning with KafkaJS until `done(records)` holds (read_committed unless told). */
+export async function readTopicUntil(
+  bootstrap: string,
+  topic: string,
+  done: (records: ReadRecord[]) => boolean,
+  options: { readUncommitted?: boolean; timeoutMs?: number } = {},
+): Promise<ReadRecord[]> {
+  const consumer = kafka(bootstrap).consumer({
+    groupId: `topic-reader-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: options.readUncommitted ?? false,
+    maxWaitTimeInMs: 100,
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const records: ReadRecord[] = []
+  const timeoutMs = options.timeoutMs ?? 60000
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${topic}: condition not met after ${timeoutMs} ms; read ${records.length} records`)),
+        timeoutMs,
+      )
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            const headers: Record<string, string> = {}
+            for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v)
+            records.push({
+              partition,
+              offset: Number(message.offset),
+              key: message.key ? message.key.toString() : null,
+              value: message.value,
+              headers,
+            })
+            if (done(records)) {
+              clearTimeout(timer)
+              resolve()
+            }
+          },
+        })
+        .catch(reject)
+    })
+  } finally {
+    await consumer.disconnect()
+  }
+  return records
+}
+
+/** Records every state a KafkaStreams goes through, and lets a test await one. */
+export function stateRecorder(streams: { setStateListener(l: (next: string, prev: string) => void): void }): {
+  states: string[]
+  reach(state: string, timeoutMs?: number): Promise<void>
+} {
+  const states: string[] = []
+  const waiters: Array<{ state: string; resolve: () => void }> = []
+  streams.setStateListener((next) => {
+    states.push(next)
+    for (const w of [...waiters]) {
+      if (w.state === next) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve()
+      }
+    }
+  })
+  return {
+    states,
+    reach(state, timeoutMs = 60000) {
+      if (states.at(-1) === state) return Promise.resolve()
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`state ${state} not reached; states: ${states.join(' → ')}`)),
+          timeoutMs,
+        )
+        waiters.push({
+          state,
+          resolve: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        })
+      })
+    },
+  }
+}
