@@ -111,10 +111,10 @@ describe('KafkaStreams on one instance', () => {
       topics: ['wordcount-counts-store-repartition', 'wordcount-counts-store-changelog'],
     })
     assert.deepEqual(
-      topics.topics.map((t) => [t.name, t.partitions.length]),
+      topics.topics.map((t) => [t.name, t.partitions.length]).sort(),
       [
-        ['wordcount-counts-store-repartition', 3],
         ['wordcount-counts-store-changelog', 3],
+        ['wordcount-counts-store-repartition', 3],
       ],
     )
     const configs = await kadmin.describeConfigs({
