@@ -768,7 +768,7 @@ export class StreamThread {
     for (const id of info.standby) {
       if (this.#standby.has(id) || newActive.has(id)) continue
       const def = tasks.get(id)!
-      const checkpoint = this.#stateDir.readCheckpoint(id)
+      const checkpoint = this.#openCheckpoint(id)
       const task = this.#newTask(def)
       this.#standby.set(id, { task, def })
       this.#changelogs.register(task, 'standby', checkpoint)
@@ -914,8 +914,10 @@ export class StreamThread {
       this.#log.warn('closing a task failed', { task: a.task.id, error: describeKafkaError(error) })
       clean = false
     }
-    // A clean close leaves a checkpoint (restart without replay); a restoring task checkpoints what it restored.
-    if ((clean || a.phase === 'restoring') && !(this.#eos && a.phase === 'running' && !clean)) this.#writeCheckpoint(a)
+    // A clean close leaves a checkpoint (restart without replay); a restoring task checkpoints what it restored
+    // (read from the changelog, so consistent under exactly_once_v2 too). A dirty close leaves none under
+    // exactly_once_v2 (the stores may hold uncommitted writes: the next owner wipes and restores them).
+    if (clean || a.phase === 'restoring') this.#writeCheckpoint(a)
     this.#collector.forgetOffsets(a.task.changelogPartitions().map((c) => `${c.topic}:${c.partition}`))
   }
 

@@ -110,13 +110,10 @@ describe('KafkaStreams on one instance', () => {
     const topics = await kadmin.fetchTopicMetadata({
       topics: ['wordcount-counts-store-repartition', 'wordcount-counts-store-changelog'],
     })
-    assert.deepEqual(
-      topics.topics.map((t) => [t.name, t.partitions.length]).sort(),
-      [
-        ['wordcount-counts-store-changelog', 3],
-        ['wordcount-counts-store-repartition', 3],
-      ],
-    )
+    assert.deepEqual(topics.topics.map((t) => [t.name, t.partitions.length]).sort(), [
+      ['wordcount-counts-store-changelog', 3],
+      ['wordcount-counts-store-repartition', 3],
+    ])
     const configs = await kadmin.describeConfigs({
       includeSynonyms: false,
       resources: [
