@@ -8,6 +8,7 @@ import { startSchemaRegistry } from '../registry/index.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
 import { registerSecurityCommands } from './commands/security.ts'
+import { registerStreamsCommands } from './commands/streams.ts'
 
 export function buildProgram(): Command {
   const program = new Command('tributary')
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
 
   registerRegistryCommands(program)
   registerSecurityCommands(program)
+  registerStreamsCommands(program)
 
   return program
 }

@@ -146,7 +146,7 @@ export function expectedCounts(total: number, accounts: number): Map<string, num
 export async function readTableUntil(
   bootstrap: string,
   topic: string,
-  done: (table: Map<string, number>) => boolean,
+  done: (table: Map<string, number>, history: Map<string, number[]>) => boolean,
   timeoutMs = 90000,
 ): Promise<{ table: Map<string, number>; history: Map<string, number[]> }> {
   const consumer = kafka(bootstrap).consumer({
@@ -173,7 +173,7 @@ export async function readTableUntil(
             const h = history.get(key) ?? []
             h.push(value)
             history.set(key, h)
-            if (done(table)) {
+            if (done(table, history)) {
               clearTimeout(timer)
               resolve()
             }
