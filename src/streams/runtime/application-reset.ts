@@ -23,7 +23,13 @@ export interface ResetOptions {
 export interface ResetPlan {
   readonly applicationId: string
   /** topic → partition → the offset committed now (-1: none) and the one it is set to. */
-  readonly offsets: ReadonlyArray<{ topic: string; partition: number; from: number; to: number; kind: 'input' | 'intermediate' }>
+  readonly offsets: ReadonlyArray<{
+    topic: string
+    partition: number
+    from: number
+    to: number
+    kind: 'input' | 'intermediate'
+  }>
   readonly deletedTopics: readonly string[]
   readonly dryRun: boolean
 }
@@ -37,7 +43,11 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
   if (!appId || !/^[a-zA-Z0-9._-]+$/.test(appId)) {
     throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `invalid application id ${JSON.stringify(appId)}`)
   }
-  const cluster = new KafkaCluster({ bootstrap: options.bootstrap, clientId: 'tributary-streams-reset', connection: options.connection })
+  const cluster = new KafkaCluster({
+    bootstrap: options.bootstrap,
+    clientId: 'tributary-streams-reset',
+    connection: options.connection,
+  })
   try {
     const admin = cluster.admin
     const groups = await admin.describeGroups({ groups: [appId] })
@@ -68,23 +78,39 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
         ),
     )
     const counts = await cluster.partitionCounts([...inputs, ...intermediate])
-    const partitionsOf = (t: string) => Array.from({ length: counts.get(t) ?? 0 }, (_, partition) => ({ topic: t, partition }))
+    const partitionsOf = (t: string) =>
+      Array.from({ length: counts.get(t) ?? 0 }, (_, partition) => ({ topic: t, partition }))
     const earliest = await listOffsets(cluster, [...inputs].flatMap(partitionsOf), 'earliest')
     const latest = await listOffsets(cluster, [...intermediate].flatMap(partitionsOf), 'latest')
     const plan: ResetPlan['offsets'][number][] = []
     for (const [key, to] of earliest) {
       const at = key.lastIndexOf(':')
-      plan.push({ topic: key.slice(0, at), partition: Number(key.slice(at + 1)), from: committed.get(key) ?? -1, to, kind: 'input' })
+      plan.push({
+        topic: key.slice(0, at),
+        partition: Number(key.slice(at + 1)),
+        from: committed.get(key) ?? -1,
+        to,
+        kind: 'input',
+      })
     }
     for (const [key, to] of latest) {
       const at = key.lastIndexOf(':')
-      plan.push({ topic: key.slice(0, at), partition: Number(key.slice(at + 1)), from: committed.get(key) ?? -1, to, kind: 'intermediate' })
+      plan.push({
+        topic: key.slice(0, at),
+        partition: Number(key.slice(at + 1)),
+        from: committed.get(key) ?? -1,
+        to,
+        kind: 'intermediate',
+      })
     }
     plan.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
-    const deleted = [...(await admin.listTopics({ includeInternals: true }))].filter((t) => isInternalTopicOf(appId, t)).sort()
+    const deleted = [...(await admin.listTopics({ includeInternals: true }))]
+      .filter((t) => isInternalTopicOf(appId, t))
+      .sort()
     if (!options.dryRun) {
       const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>()
-      for (const p of plan) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: BigInt(p.to) }])
+      for (const p of plan)
+        byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: BigInt(p.to) }])
       if (byTopic.size > 0) {
         await admin.alterConsumerGroupOffsets({
           groupId: appId,

@@ -31,6 +31,8 @@ export interface RuntimeSettings {
   readonly maxProducerBacklogBytes: number
   /** How long one loop iteration may process records before it polls, commits and checks for rebalances. */
   readonly processBudgetMs: number
+  /** How often committed records of repartition topics are deleted. */
+  readonly repartitionPurgeIntervalMs: number
   /** Extra @platformatic/kafka connection options (sasl, tls), given as `tributary.connection`. */
   readonly connection: Record<string, unknown> | undefined
 }
@@ -105,6 +107,7 @@ export function runtimeSettings(config: StreamsConfig): RuntimeSettings {
     standbyCheckpointIntervalMs: int(o, ['tributary.standby.checkpoint.interval.ms'], 5000, 0),
     maxProducerBacklogBytes: int(o, ['tributary.producer.backlog.bytes'], 16 * 1024 * 1024, 1),
     processBudgetMs: int(o, ['tributary.process.budget.ms'], 50, 1),
+    repartitionPurgeIntervalMs: int(o, ['repartition.purge.interval.ms'], 30000, 0),
     connection: (o['tributary.connection'] as Record<string, unknown> | undefined) ?? undefined,
   }
 }

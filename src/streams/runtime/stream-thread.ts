@@ -117,6 +117,10 @@ export class StreamThread {
   #stopping = false
   #lastCommit = Date.now()
   #lastStandbyCheckpoint = Date.now()
+  #lastPurge = Date.now()
+  /** Committed offsets of repartition partitions not yet purged (records before them are deleted). */
+  readonly #purgeable = new Map<string, { topic: string; partition: number; offset: bigint }>()
+  #purging: Promise<void> | undefined
   #shutdownRequested = false
   #loop: Promise<void> | undefined
   #assignment: AssignmentInfo | undefined
@@ -529,6 +533,37 @@ export class StreamThread {
       for (const s of this.#standby.values()) this.#writeStandbyCheckpoint(s)
     }
     if (offsets.length > 0 || committed.length > 0) this.#metrics.commit((performance.now() - started) / 1000)
+    this.#maybePurgeRepartitionTopics(offsets)
+  }
+
+  /**
+   * Records of repartition topics are only read once: after they are committed, they are deleted (DeleteRecords)
+   * every repartition.purge.interval.ms, as Kafka Streams does, so those topics do not grow for ever.
+   */
+  #maybePurgeRepartitionTopics(offsets: readonly PartitionOffset[]) {
+    const appId = this.#config.applicationId
+    for (const o of offsets) {
+      if (o.topic.startsWith(`${appId}-`) && o.topic.endsWith('-repartition')) {
+        this.#purgeable.set(`${o.topic}:${o.partition}`, { topic: o.topic, partition: o.partition, offset: o.offset })
+      }
+    }
+    if (this.#purging || this.#purgeable.size === 0) return
+    if (Date.now() - this.#lastPurge < this.#settings.repartitionPurgeIntervalMs) return
+    this.#lastPurge = Date.now()
+    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>()
+    for (const p of this.#purgeable.values()) {
+      byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: p.offset }])
+    }
+    this.#purgeable.clear()
+    this.#purging = this.#adminCluster.admin
+      .deleteRecords({ topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) })
+      .then(
+        () => undefined,
+        (error) => this.#log.debug('purging repartition topics failed', { error: describeKafkaError(error) }),
+      )
+      .finally(() => {
+        this.#purging = undefined
+      })
   }
 
   #writeCheckpoint(a: ActiveTask) {
@@ -974,6 +1009,7 @@ export class StreamThread {
       for (const s of [...this.#standby.values()]) await this.#closeStandby(s)
     }
     await this.#global?.close(clean)
+    await this.#purging
     if (this.#joined) await this.#member.leave()
     this.#member.close()
     this.#input.close()
