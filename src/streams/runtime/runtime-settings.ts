@@ -24,6 +24,8 @@ export interface RuntimeSettings {
   readonly fetchMaxWaitMs: number
   readonly maxPartitionFetchBytes: number
   readonly restorePartitionFetchBytes: number
+  /** Bytes one restore fetch may return in all (what bounds the memory a restore takes at once). */
+  readonly restoreFetchMaxBytes: number
   readonly autoOffsetReset: 'earliest' | 'latest' | 'none'
   /** Standby checkpoints are written at most this often. */
   readonly standbyCheckpointIntervalMs: number
@@ -102,7 +104,8 @@ export function runtimeSettings(config: StreamsConfig): RuntimeSettings {
     producerRequestTimeoutMs: int(o, ['producer.request.timeout.ms', 'request.timeout.ms'], 30000, 1),
     fetchMaxWaitMs: int(o, consumer('fetch.max.wait.ms'), 500, 0),
     maxPartitionFetchBytes: int(o, consumer('max.partition.fetch.bytes'), 1048576, 1),
-    restorePartitionFetchBytes: int(o, ['restore.consumer.max.partition.fetch.bytes'], 8388608, 1),
+    restorePartitionFetchBytes: int(o, ['restore.consumer.max.partition.fetch.bytes'], 1048576, 1),
+    restoreFetchMaxBytes: int(o, ['restore.consumer.fetch.max.bytes'], 1048576, 1),
     autoOffsetReset: reset,
     standbyCheckpointIntervalMs: int(o, ['tributary.standby.checkpoint.interval.ms'], 5000, 0),
     maxProducerBacklogBytes: int(o, ['tributary.producer.backlog.bytes'], 16 * 1024 * 1024, 1),

@@ -177,6 +177,7 @@ export class StreamThread {
       isolationLevel: isolation,
       maxWaitMs: s.fetchMaxWaitMs,
       partitionMaxBytes: s.restorePartitionFetchBytes,
+      maxBytes: s.restoreFetchMaxBytes,
       offsetReset: 'earliest',
       log: this.#log,
     })
