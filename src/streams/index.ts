@@ -57,6 +57,7 @@ export {
   type KafkaStreamsOptions,
   type KafkaStreamsState,
   type StateListener,
+  type StreamsClientMetadata,
   type StreamsUncaughtExceptionHandler,
   type StreamThreadExceptionResponse,
   type ThreadMetadata,

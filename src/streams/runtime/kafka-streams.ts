@@ -58,6 +58,14 @@ export interface KafkaStreamsOptions {
   readonly metrics?: Metrics
 }
 
+export interface StreamsClientMetadata {
+  readonly host: string
+  readonly port: number
+  /** `topic:partition` of the input partitions its active tasks read. */
+  readonly topicPartitions: readonly string[]
+  readonly standbyTopicPartitions: readonly string[]
+}
+
 export interface ThreadMetadata {
   readonly activeTasks: ReadonlyArray<{ taskId: string; phase: 'restoring' | 'running'; topicPartitions: string[] }>
   readonly standbyTasks: readonly string[]
@@ -334,6 +342,26 @@ export class KafkaStreams {
         standbyTasks: thread.standbyTasks(),
       },
     ]
+  }
+
+  /**
+   * Which instance (by `application.server`) holds which input partitions, actively and as standby, from the last
+   * assignment (Kafka Streams' metadataForAllStreamsClients; interactive queries route with it). Instances without
+   * `application.server` are not listed.
+   */
+  metadataForAllStreamsClients(): StreamsClientMetadata[] {
+    const info = this.#thread?.assignment()
+    if (!info) return []
+    const hosts = new Set([...Object.keys(info.partitionsByHost), ...Object.keys(info.standbyPartitionsByHost)])
+    return [...hosts].sort().map((endpoint) => {
+      const at = endpoint.lastIndexOf(':')
+      return {
+        host: endpoint.slice(0, at),
+        port: Number(endpoint.slice(at + 1)),
+        topicPartitions: [...(info.partitionsByHost[endpoint] ?? [])],
+        standbyTopicPartitions: [...(info.standbyPartitionsByHost[endpoint] ?? [])],
+      }
+    })
   }
 
   /** Changelog records restored into active tasks since start (a full restore, a delta, or 0 after a clean stop). */

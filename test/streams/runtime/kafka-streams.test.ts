@@ -89,6 +89,7 @@ describe('KafkaStreams on one instance', () => {
     const streams = new KafkaStreams(wordCount('wc-lines', 'wc-counts'), {
       ...baseConfig('wordcount', stateDir()),
       'repartition.purge.interval.ms': 0,
+      'application.server': 'localhost:7070',
     })
     const recorder = stateRecorder(streams)
     await streams.start()
@@ -148,6 +149,22 @@ describe('KafkaStreams on one instance', () => {
       if ([...ends].every(([k, end]) => starts.get(k) === end)) break
       await delay(20)
     }
+    // The assignment tells which instance (application.server) holds which partitions, for interactive queries.
+    assert.deepEqual(streams.metadataForAllStreamsClients(), [
+      {
+        host: 'localhost',
+        port: 7070,
+        topicPartitions: [
+          'wc-lines:0',
+          'wc-lines:1',
+          'wc-lines:2',
+          'wordcount-counts-store-repartition:0',
+          'wordcount-counts-store-repartition:1',
+          'wordcount-counts-store-repartition:2',
+        ],
+        standbyTopicPartitions: [],
+      },
+    ])
     const metrics = streams.metrics().render()
     assert.match(metrics, new RegExp(`${StreamsMetricNames.PROCESSED}\\{[^}]*task_id="0_0"[^}]*\\} \\d+`))
     assert.match(metrics, new RegExp(`${StreamsMetricNames.COMMITS}\\{[^}]*\\} [1-9]`))
