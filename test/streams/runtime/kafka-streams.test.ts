@@ -361,4 +361,64 @@ describe('KafkaStreams on one instance', () => {
       ['marker'],
     )
   })
+
+  it('REPLACE_THREAD: after an uncaught error the instance rejoins and goes on from the last commit', async () => {
+    await ensureTopic(admin.admin, 'rt-in', { partitions: 1 })
+    await ensureTopic(admin.admin, 'rt-out', { partitions: 1 })
+    let failures = 0
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>('rt-in')
+      .mapValues((v) => {
+        // Fails the first time it meets 'flaky' (a transient fault), then works.
+        if (v === 'flaky' && failures++ === 0) throw new Error('transient failure')
+        return v.toUpperCase()
+      })
+      .to('rt-out')
+    const streams = new KafkaStreams(builder.build(), baseConfig('replace-thread', stateDir()))
+    const recorder = stateRecorder(streams)
+    const seen: string[] = []
+    streams.setUncaughtExceptionHandler((error) => {
+      seen.push(error.message)
+      return 'REPLACE_THREAD'
+    })
+    await streams.start()
+    await recorder.reach('RUNNING')
+    await produce('rt-in', [
+      { key: 'a', value: 'one' },
+      { key: 'b', value: 'flaky' },
+      { key: 'c', value: 'three' },
+    ])
+    const out = await readTopicUntil(broker.bootstrap, 'rt-out', (r) => r.some((x) => x.key === 'c'))
+    assert.deepEqual([...new Set(out.map((r) => `${r.key}=${r.value}`))], ['a=ONE', 'b=FLAKY', 'c=THREE'])
+    assert.equal(seen.length, 1)
+    assert.match(seen[0], /transient failure/)
+    assert.equal(streams.state, 'RUNNING')
+    await streams.close()
+  })
+
+  it('SHUTDOWN_APPLICATION: one instance’s failure stops every instance of the application', async () => {
+    await ensureTopic(admin.admin, 'sa-in', { partitions: 2 })
+    const topology = () => {
+      const builder = new StreamsBuilder()
+      builder.stream<string, string>('sa-in').foreach((_k, v) => {
+        if (v === 'poison') throw new Error('poison record')
+      })
+      return builder.build()
+    }
+    const instances = [0, 1].map(() => new KafkaStreams(topology(), baseConfig('shutdown-app', stateDir())))
+    const recorders = instances.map((i) => stateRecorder(i))
+    for (const i of instances) i.setUncaughtExceptionHandler(() => 'SHUTDOWN_APPLICATION')
+    for (const i of instances) await i.start()
+    // Both run (one task each) before the poison arrives.
+    for (;;) {
+      if (instances.every((i) => i.state === 'RUNNING' && i.metadataForLocalThreads()[0]?.activeTasks.length === 1))
+        break
+      await Promise.race(recorders.map((r, n) => r.reach(instances[n].state === 'RUNNING' ? 'REBALANCING' : 'RUNNING')))
+    }
+    await produce('sa-in', [{ key: 'x', value: 'poison' }])
+    await Promise.all(recorders.map((r) => r.reach('ERROR')))
+    for (const i of instances)
+      assert.equal((i.lastError as Error & { code?: string }).code, 'TRB_STREAMS_APPLICATION_SHUTDOWN')
+  })
 })
