@@ -68,6 +68,9 @@ export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
   renameSync(tmp, path)
 }
 
+/** Directories locked by this process (the lock file alone cannot tell two instances of one process apart). */
+const lockedHere = new Set<string>()
+
 export class StateDirectory {
   readonly root: string
   readonly #lockPath: string
@@ -80,6 +83,12 @@ export class StateDirectory {
 
   /** Takes the directory for this process; refuses when a live process holds it. */
   lock(): void {
+    if (lockedHere.has(this.root)) {
+      throw streamsError(
+        'TRB_STREAMS_STATE_DIR_LOCKED',
+        `state directory ${this.root} is in use by another KafkaStreams of this process: give each its own state.dir`,
+      )
+    }
     mkdirSync(this.root, { recursive: true })
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -87,6 +96,7 @@ export class StateDirectory {
         writeFileSync(fd, String(process.pid))
         closeSync(fd)
         this.#locked = true
+        lockedHere.add(this.root)
         return
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
@@ -107,6 +117,7 @@ export class StateDirectory {
   unlock(): void {
     if (!this.#locked) return
     this.#locked = false
+    lockedHere.delete(this.root)
     rmSync(this.#lockPath, { force: true })
   }
 

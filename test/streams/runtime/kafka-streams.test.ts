@@ -240,6 +240,17 @@ describe('KafkaStreams on one instance', () => {
     assert.deepEqual(recorder.states, ['REBALANCING', 'PENDING_ERROR', 'ERROR'])
   })
 
+  it('refuses a state directory another live instance uses', async () => {
+    await ensureTopic(admin.admin, 'wc-lines', { partitions: 3 })
+    await ensureTopic(admin.admin, 'wc-counts', { partitions: 3 })
+    const dir = stateDir()
+    const first = new KafkaStreams(wordCount('wc-lines', 'wc-counts'), baseConfig('shared-dir', dir))
+    await first.start()
+    const second = new KafkaStreams(wordCount('wc-lines', 'wc-counts'), baseConfig('shared-dir', dir))
+    await assert.rejects(second.start(), { code: 'TRB_STREAMS_STATE_DIR_LOCKED' })
+    await first.close()
+  })
+
   it('checks at start that co-partitioned inputs have the same number of partitions', async () => {
     await ensureTopic(admin.admin, 'cp-left', { partitions: 2 })
     await ensureTopic(admin.admin, 'cp-right', { partitions: 3 })
