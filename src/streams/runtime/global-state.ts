@@ -1,8 +1,9 @@
 /**
  * Global stores (GlobalKTable, addGlobalStore): every instance reads all partitions of their topics (Kafka
- * Streams' GlobalStreamThread). At start the store is loaded from its checkpoint to the end of the topic
- * (records written straight into the store, as Kafka Streams restores global stores); then new records go through
- * the global processor. A checkpoint of positions makes a restart read only what is new.
+ * Streams' GlobalStreamThread). At start the store is loaded from its checkpoint to the end of the topic through
+ * the global processor (so a timestamped DSL store gets its timestamps, and a custom processor sees every record),
+ * before any task runs; then new records go the same way. A checkpoint of positions makes a restart read only what
+ * is new.
  */
 import { Fetcher, type KafkaCluster, listOffsets } from '../../client/index.ts'
 import type { Logger } from '../../common/logger.ts'
@@ -74,7 +75,6 @@ export class GlobalStateUpdater {
   async bootstrap(): Promise<void> {
     const checkpoint = this.#stateDir.readCheckpoint(GLOBAL_TASK) ?? new Map<string, number>()
     const ends = new Map<string, number>()
-    const owners = new Map<string, { task: StreamTask; store: string }>()
     for (const g of this.#topology.globalStoreGroups()) {
       const topics = g.source.topics
       const counts = await this.#cluster.partitionCounts(topics)
@@ -100,10 +100,12 @@ export class GlobalStateUpdater {
         if (last !== undefined) this.#loaded.set(key, last)
         this.#fetcher.assign(tp.topic, tp.partition, last === undefined ? 0 : last + 1)
         ends.set(key, end.get(key) ?? 0)
-        owners.set(key, { task, store: g.store })
       }
+      await task.prepare()
+      task.completeRestoration()
+      for (const tp of partitions) task.updateLag(tp, 0)
     }
-    let restored = 0
+    let loaded = 0
     const started = Date.now()
     const done = () =>
       [...ends].every(([key, end]) => {
@@ -111,43 +113,41 @@ export class GlobalStateUpdater {
         return (this.#fetcher.position(key.slice(0, at), Number(key.slice(at + 1))) ?? 0) >= end
       })
     while (!done()) {
-      for (const b of await this.#fetcher.poll(100)) {
-        const owner = owners.get(`${b.topic}:${b.partition}`)
-        if (!owner) continue
-        const records = b.records
-          .filter((r) => r.key !== null)
-          .map((r) => ({ key: r.key!, value: r.value, timestamp: r.timestamp, offset: r.offset }))
-        if (records.length > 0) owner.task.restore(owner.store, records)
-        if (b.records.length > 0) this.#loaded.set(`${b.topic}:${b.partition}`, b.records[b.records.length - 1].offset)
-        restored += b.records.length
-      }
+      loaded += await this.#apply(100)
     }
-    for (const task of this.#tasks) {
-      await task.prepare()
-      task.completeRestoration()
-      for (const q of task.partitionGroup.queues.values()) task.updateLag({ topic: q.topic, partition: q.partition }, 0)
-    }
+    this.prepareCommit()
     if (this.#tasks.length > 0) {
       this.#log?.info('global stores loaded', {
         stores: [...this.#stores.keys()],
-        records: restored,
+        records: loaded,
         ms: Date.now() - started,
       })
     }
   }
 
-  /** Applies what is new on the global topics. */
-  async poll(): Promise<void> {
-    if (this.#tasks.length === 0) return
-    const batches = await this.#fetcher.poll(0)
-    for (const b of batches) {
+  /** Fetches and processes what is new on the global topics; returns the number of records. */
+  async #apply(maxWaitMs: number): Promise<number> {
+    let n = 0
+    for (const b of await this.#fetcher.poll(maxWaitMs)) {
       for (const task of this.#tasks) {
         if (!task.partitionGroup.queue(b.topic, b.partition)) continue
         if (b.records.length > 0) task.addRecords({ topic: b.topic, partition: b.partition }, b.records)
         task.updateLag({ topic: b.topic, partition: b.partition }, 0)
       }
+      n += b.records.length
     }
-    for (const task of this.#tasks) while (task.process()) {}
+    for (const task of this.#tasks) {
+      while (task.process()) {}
+      const pending = task.pendingPreparation()
+      if (pending) await pending
+    }
+    return n
+  }
+
+  /** Applies what is new on the global topics. */
+  async poll(): Promise<void> {
+    if (this.#tasks.length === 0) return
+    await this.#apply(0)
   }
 
   prepareCommit(): void {

@@ -11,7 +11,9 @@ import kafkajs from 'kafkajs'
 import { ensureTopic, KafkaCluster, listOffsets } from '../../../src/client/index.ts'
 import {
   KafkaStreams,
+  type KeyValueStore,
   Materialized,
+  type ProcessorContext,
   Produced,
   type Record,
   Serdes,
@@ -431,5 +433,47 @@ describe('KafkaStreams on one instance', () => {
     await Promise.all(recorders.map((r) => r.reach('ERROR')))
     for (const i of instances)
       assert.equal((i.lastError as Error & { code?: string }).code, 'TRB_STREAMS_APPLICATION_SHUTDOWN')
+  })
+
+  it('loads a global table before processing, and keeps it up to date', async () => {
+    await ensureTopic(admin.admin, 'gt-prices', { partitions: 2 })
+    await ensureTopic(admin.admin, 'gt-orders', { partitions: 2 })
+    await ensureTopic(admin.admin, 'gt-priced', { partitions: 2 })
+    await produce('gt-prices', [
+      { key: 'apple', value: '3' },
+      { key: 'pear', value: '5' },
+    ])
+    const builder = new StreamsBuilder()
+    builder.globalTable<string, string>('gt-prices', undefined, Materialized.as<string, string>('prices'))
+    builder
+      .stream<string, string>('gt-orders')
+      .process(() => {
+        let ctx: ProcessorContext<string, string>
+        let prices: KeyValueStore<string, { value: string }>
+        return {
+          init(c: ProcessorContext<string, string>) {
+            ctx = c
+            prices = c.getStateStore('prices')
+          },
+          process(r: Record<string, string>) {
+            ctx.forward(r.withValue(`${r.value}@${prices.get(r.value)?.value ?? '?'}`))
+          },
+        }
+      })
+      .to('gt-priced')
+    const streams = new KafkaStreams(builder.build(), baseConfig('global-table', stateDir()))
+    const recorder = stateRecorder(streams)
+    await streams.start()
+    await recorder.reach('RUNNING')
+    await produce('gt-orders', [{ key: 'o1', value: 'apple' }])
+    await readTopicUntil(broker.bootstrap, 'gt-priced', (r) => r.some((x) => x.value?.toString() === 'apple@3'))
+    // An update of the global topic reaches the store while the application runs.
+    await produce('gt-prices', [{ key: 'apple', value: '4' }])
+    for (let n = 2; ; n++) {
+      await produce('gt-orders', [{ key: `o${n}`, value: 'apple' }])
+      const out = await readTopicUntil(broker.bootstrap, 'gt-priced', (r) => r.some((x) => x.key === `o${n}`))
+      if (out.find((x) => x.key === `o${n}`)!.value?.toString() === 'apple@4') break
+    }
+    await streams.close()
   })
 })
