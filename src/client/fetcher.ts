@@ -177,7 +177,7 @@ export class Fetcher {
 
   resume(topic: string, partition: number): void {
     const p = this.#partitions.get(key(topic, partition))
-    if (p && p.paused) {
+    if (p?.paused) {
       p.paused = false
       this.#wake?.()
     }

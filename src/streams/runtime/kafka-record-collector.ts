@@ -276,7 +276,7 @@ export class KafkaRecordCollector implements RecordCollector {
         }
         const cause = new Error(describeKafkaError(error), { cause: error })
         const response = this.#handler.handle(this.#context(p), p.record, cause)
-        if (!response || response.action !== 'continue') {
+        if (response?.action !== 'continue') {
           throw streamsError(
             'TRB_STREAMS_PRODUCTION_FAILED',
             `the broker refused a record for ${p.record.topic} (task ${p.taskId}): ${describeKafkaError(error)} ` +

@@ -945,7 +945,7 @@ export class StreamThread {
       this.#changelogs.unregister(a.task.id)
     }
     try {
-      await a.task.close(clean && a.phase === 'running' ? true : false)
+      await a.task.close(clean && a.phase === 'running')
     } catch (error) {
       this.#log.warn('closing a task failed', { task: a.task.id, error: describeKafkaError(error) })
       clean = false
