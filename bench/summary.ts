@@ -149,6 +149,48 @@ if (cli) {
     Object.entries(cli.summary).map(([name, v]: [string, Json]) => [name, ...spreadCells(v), fmt(v.vsNode, 1)]),
   )
 }
+const sp = load('streams')
+if (sp) {
+  out.push(
+    `### Stream processing (${sp.date.slice(0, 16)}Z, ${sp.workload.records} records, ${sp.workload.keys} keys, ` +
+      `${sp.workload.valueBytes} B values, median of ${sp.workload.rounds})`,
+    '',
+  )
+  const loopRate = sp.series.loop?.recordsPerSec.median
+  const goals: Record<string, string> = { map: '≥ 0.70', 'count-lmdb': '≥ 0.40' }
+  table(
+    ['series', 'records/s', 'ratio to the @platformatic/kafka loop', 'goal'],
+    Object.entries(sp.series).map(([name, v]: [string, Json]) => [
+      name,
+      fmt(v.recordsPerSec.median, 0),
+      fmt(v.recordsPerSec.median / loopRate, 2),
+      goals[name] ?? '',
+    ]),
+  )
+  out.push(
+    `exactly_once_v2 / at_least_once: map/filter ${fmt(sp.ratios.eosToAlosMap, 2)}, count ${fmt(sp.ratios.eosToAlosCount, 2)}.`,
+    '',
+  )
+}
+const sr = load('streams-restore')
+if (sr) {
+  out.push(`### State restoration (${sr.date.slice(0, 16)}Z, ${sr.workload.keys} keys on LMDB)`, '')
+  table(
+    ['measure', 'min', 'median', 'max', 'goal'],
+    [
+      ['restore records/s', ...spreadCells(sr.restoreRecordsPerSec), '≥ 200000'],
+      [
+        'restart from checkpoint, s',
+        fmt(sr.restartFromCheckpointSeconds.min, 2),
+        fmt(sr.restartFromCheckpointSeconds.median, 2),
+        fmt(sr.restartFromCheckpointSeconds.max, 2),
+        '0 records replayed',
+      ],
+      ['RSS after restore, MiB', ...spreadCells(sr.rssMiB), sr.workload.keys >= 1000000 ? '< 200' : ''],
+      ['RSS growth since before start(), MiB', ...spreadCells(sr.rssGrowthMiB), ''],
+    ],
+  )
+}
 
 const markdown = out.join('\n')
 if (process.argv.includes('--write')) {

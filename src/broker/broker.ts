@@ -3,6 +3,8 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { createLogger, type Logger, LogRateLimiter } from '../common/logger.ts'
+import { Metrics, type MetricsServer, serveMetrics } from '../common/metrics.ts'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
 import { AppendWaiters } from './append-waiters.ts'
@@ -12,8 +14,6 @@ import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
-import { createLogger, type Logger, LogRateLimiter } from './logger.ts'
-import { Metrics, type MetricsServer, serveMetrics } from './metrics.ts'
 import { Authorizer } from './security/acl.ts'
 import { withAuthorization } from './security/api-authorization.ts'
 import { ClientQuotaManager } from './security/quotas.ts'
@@ -109,6 +109,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       },
       logger: logger.child('group-coordinator'),
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       offsetsRetentionMs: config.offsetsRetentionMs,
       topicExists: (name: string) => topics.get(name) !== undefined,
     })

@@ -3,9 +3,9 @@
  * defaults, a properties/JSON file, TRIBUTARY_* environment variables and command-line flags.
  */
 import { readFileSync } from 'node:fs'
+import type { LogLevel } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import type { FlushPolicy } from '../log/index.ts'
-import type { LogLevel } from './logger.ts'
 import { SECURITY_PROTOCOLS, type SecurityProtocol } from './security/session.ts'
 
 /** One entry of `listeners`: e.g. SASL_PLAINTEXT://127.0.0.1:9093. */
@@ -50,6 +50,8 @@ export interface BrokerConfig {
   flushPolicy: FlushPolicy
   /** group.initial.rebalance.delay.ms */
   groupInitialRebalanceDelayMs: number
+  /** group.min.session.timeout.ms: the shortest session timeout a member may ask for. */
+  groupMinSessionTimeoutMs: number
   /** offsets.retention.ms */
   offsetsRetentionMs: number
   /** log.retention.check.interval.ms: how often retention and compaction run. */
@@ -95,6 +97,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   topicDefaults: {},
   flushPolicy: { mode: 'group' },
   groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   logCleanerIntervalMs: 300000,
   logLevel: 'info',
@@ -128,6 +131,7 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
     (c.connectionFailedAuthenticationDelayMs = int('connection.failed.authentication.delay.ms', v, 0)),
   'group.initial.rebalance.delay.ms': (c, v) =>
     (c.groupInitialRebalanceDelayMs = int('group.initial.rebalance.delay.ms', v, 0)),
+  'group.min.session.timeout.ms': (c, v) => (c.groupMinSessionTimeoutMs = int('group.min.session.timeout.ms', v, 1)),
   'offsets.retention.ms': (c, v) => (c.offsetsRetentionMs = int('offsets.retention.ms', v, 1)),
   'log.retention.check.interval.ms': (c, v) => (c.logCleanerIntervalMs = int('log.retention.check.interval.ms', v, 1)),
   'log.level': (c, v) => {

@@ -3,7 +3,7 @@
  * all listeners of the broker), and a watch on the process's file descriptors, which every connection uses one of.
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import type { Logger, LogRateLimiter } from './logger.ts'
+import type { Logger, LogRateLimiter } from '../common/logger.ts'
 
 export type RefusalReason = 'max.connections' | 'max.connections.per.ip'
 

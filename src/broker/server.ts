@@ -5,6 +5,7 @@
  */
 import net from 'node:net'
 import tls from 'node:tls'
+import type { Logger, LogLevel } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import type { LogSlice } from '../log/index.ts'
 import { ApiKeys, apiCodecs } from '../protocol/generated/api-table.ts'
@@ -16,7 +17,6 @@ import { errorResponse } from './error-response.ts'
 import { regionOf, releaseRegion } from './file-region.ts'
 import { FramePool } from './frame-pool.ts'
 import type { HandlerSpec, RequestContext } from './handler.ts'
-import type { Logger, LogLevel } from './logger.ts'
 import { type ConnectionSession, type ListenerInfo, newSession } from './security/session.ts'
 import type { BrokerServices } from './services.ts'
 

@@ -4,12 +4,12 @@
  * The metadata log is the source of truth; partition directories are reconciled with it at startup.
  */
 import { randomUUID } from 'node:crypto'
+import type { Logger } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import type { LogConfig, LogManager, PartitionLog } from '../log/index.ts'
 import { parseLogConfig, TOPIC_CONFIG_DEFINITIONS } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
-import type { Logger } from './logger.ts'
 import type { AclBinding } from './security/acl.ts'
 import type { ScramCredential, ScramMechanism } from './security/scram.ts'
 

@@ -13,6 +13,7 @@ import { registerLogCommands } from './commands/log.ts'
 import { registerRecordCommands } from './commands/records.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
 import { registerSecurityCommands } from './commands/security.ts'
+import { registerStreamsCommands } from './commands/streams.ts'
 import { registerTopicCommands } from './commands/topics.ts'
 import { type CliContext, ExitCode, exitCodeOf, processContext } from './context.ts'
 
@@ -74,6 +75,7 @@ export function buildProgram(ctx: CliContext = processContext().ctx): Command {
   registerRegistryCommands(program, ctx)
   registerSecurityCommands(program, ctx)
   registerLogCommands(program)
+  registerStreamsCommands(program)
 
   program.addHelpText(
     'after',

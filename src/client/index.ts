@@ -96,4 +96,9 @@ export async function ensureTopic(admin: Admin, topic: string, options: EnsureTo
   }
 }
 
+export * from './consumer-protocol.ts'
+export * from './fetcher.ts'
+export * from './group-member.ts'
+export * from './kafka-cluster.ts'
+export * from './transactional-commit.ts'
 export { Admin, Consumer, Producer }

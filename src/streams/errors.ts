@@ -42,6 +42,20 @@ export const StreamsErrorCode = {
   UNKNOWN_TOPIC: 'TRB_STREAMS_UNKNOWN_TOPIC',
   /** A test output topic was read while empty. */
   NO_SUCH_RECORD: 'TRB_STREAMS_NO_SUCH_RECORD',
+  /** A source topic of the topology does not exist (the runtime checks at start and at every rebalance). */
+  MISSING_SOURCE_TOPIC: 'TRB_STREAMS_MISSING_SOURCE_TOPIC',
+  /** Topics that must be co-partitioned (joined) have different partition counts. */
+  COPARTITIONING: 'TRB_STREAMS_COPARTITIONING',
+  /** An internal (repartition or changelog) topic exists with a partition count the topology cannot use. */
+  INTERNAL_TOPIC_MISMATCH: 'TRB_STREAMS_INTERNAL_TOPIC_MISMATCH',
+  /** Another live process uses the same state directory for this application. */
+  STATE_DIR_LOCKED: 'TRB_STREAMS_STATE_DIR_LOCKED',
+  /** Another member asked the whole application to shut down (uncaught exception handler SHUTDOWN_APPLICATION). */
+  APPLICATION_SHUTDOWN: 'TRB_STREAMS_APPLICATION_SHUTDOWN',
+  /** close() did not finish within its timeout. */
+  CLOSE_TIMEOUT: 'TRB_STREAMS_CLOSE_TIMEOUT',
+  /** The reset tool refused to run (the application still has active members) or failed. */
+  RESET_FAILED: 'TRB_STREAMS_RESET_FAILED',
 } as const
 
 export type StreamsErrorCode = (typeof StreamsErrorCode)[keyof typeof StreamsErrorCode]

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
-import { createLogger } from '../../src/broker/logger.ts'
-import { Metrics, serveMetrics } from '../../src/broker/metrics.ts'
 import { brokerConfig, DEV_METRICS_PORT } from '../../src/cli/broker-command.ts'
+import { createLogger } from '../../src/common/logger.ts'
+import { Metrics, serveMetrics } from '../../src/common/metrics.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
 
 describe('metrics endpoint', () => {

@@ -10,8 +10,8 @@
  * by load() at startup.
  */
 import { randomUUID } from 'node:crypto'
+import type { Logger } from '../../common/logger.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { Logger } from '../logger.ts'
 import {
   ClassicGroup,
   EMPTY_BYTES,

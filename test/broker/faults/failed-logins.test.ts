@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
-import { type Logger, LogRateLimiter } from '../../../src/broker/logger.ts'
+import { type Logger, LogRateLimiter } from '../../../src/common/logger.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { tempDir } from '../../helpers/broker.ts'
 import { ApiKeys, ConnectionClosed, WireClient } from '../wire-client.ts'

@@ -1,4 +1,4 @@
-/** One line per lifecycle event, as `time level component message {json fields}` on stderr. */
+/** Logging for every module (broker, streams, registry). One line per lifecycle event, as `time level component message {json fields}` on stderr. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 export interface Logger {
