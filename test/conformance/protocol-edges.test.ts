@@ -466,7 +466,9 @@ describe('protocol edges over the wire', () => {
     // Tributary creates the topic before answering (NONE); Kafka 4 (KRaft) asks its controller and answers
     // UNKNOWN_TOPIC_OR_PARTITION (older brokers LEADER_NOT_AVAILABLE) while the creation is under way.
     assert.ok(
-      [ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION].includes(t.errorCode),
+      ([ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION] as number[]).includes(
+        t.errorCode,
+      ),
       `created (${t.errorCode})`,
     )
     if (broker.local) assert.equal(t.errorCode, ErrorCode.NONE, 'Tributary creates the topic before answering')
