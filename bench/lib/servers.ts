@@ -275,7 +275,9 @@ export async function startKafkaBroker(
   opts: KafkaStartOptions = {},
 ): Promise<ServerProcess & { startMs: number }> {
   if (!which('java') || !which('mvn')) {
-    throw new PeerMissingError('java or mvn not found (apt-get install -y openjdk-17-jdk-headless maven): skipping Kafka')
+    throw new PeerMissingError(
+      'java or mvn not found (apt-get install -y openjdk-17-jdk-headless maven): skipping Kafka',
+    )
   }
   const dataDir = opts.dataDir ?? makeTempDir(baseDir, 'kafka')
   const kafka = await startKafka({ dataDir, config: opts.properties ?? {} })
