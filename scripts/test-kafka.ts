@@ -13,6 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SUITES = [
   'test/conformance',
   'test/registry/kafka-store.test.ts',
+  'test/examples.test.ts',
   'test-interop/broker-kcat.test.ts',
   'test-interop/registry-kcat.test.ts',
   'test-interop/java-client.test.ts',

@@ -942,7 +942,7 @@ const KNOWN_CONFIG_DIFFERENCES: Record<string, KnownDifference> = {
   'message.timestamp.after.max.ms': {
     kafka: cfg('3600000', 5),
     tributary: cfg('9223372036854775807', 5),
-    why: 'Kafka 4.0 lowered the default to one hour (KIP-937); Tributary keeps the 3.x default',
+    why: 'Kafka 4.0 lowered the default to one hour; Tributary keeps the 3.x default',
   },
   'message.downconversion.enable': {
     kafka: ABSENT,
