@@ -181,9 +181,15 @@ function serverProperties(
     .join('\n')}\n`
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). Like
+ * Kafka's own Uuid.randomUuid(), never one starting with '-', which the format command would read as an option.
+ */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url')
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 /** One Metadata v1 request; resolves with the number of brokers in the answer. */
