@@ -7,7 +7,17 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -38,7 +48,6 @@ export function javaClasspath(): Promise<string> {
     const cpFile = join(target, 'classpath.txt')
     const classes = join(target, 'classes')
     const srcDir = join(javaProjectDir, 'src')
-    const { readdirSync } = await import('node:fs')
     const sources = [
       join(javaProjectDir, 'pom.xml'),
       ...readdirSync(srcDir)
