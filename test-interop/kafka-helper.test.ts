@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -63,24 +63,26 @@ describe('Apache Kafka test helper', () => {
     const script = [
       "import { startKafka } from './test/helpers/kafka.ts'",
       'const k = await startKafka()',
-      'process.stdout.write(`${k.process.pid}\\n`)',
+      'process.stdout.write(`${k.process.pid} ${k.dataDir}\\n`)',
       'setInterval(() => {}, 1000)',
     ].join('\n')
     const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     })
-    const javaPid = await new Promise<number>((resolve, reject) => {
+    const [javaPid, dataDir] = await new Promise<[number, string]>((resolve, reject) => {
       let out = ''
       parent.stdout.on('data', (d: Buffer) => {
         out += d.toString()
-        const m = /^(\d+)\n/.exec(out)
-        if (m) resolve(Number(m[1]))
+        const m = /^(\d+) (.+)\n/.exec(out)
+        if (m) resolve([Number(m[1]), m[2]!])
       })
       parent.once('exit', (code) => reject(new Error(`the parent exited with ${code} before Kafka started`)))
     })
     assert.ok(alive(javaPid))
     parent.kill('SIGKILL')
     assert.ok(await gone(javaPid), 'Kafka went away with its parent')
+    // The killed parent could not remove the temp data dir; the test does.
+    rmSync(dataDir, { recursive: true, force: true })
   })
 })
