@@ -38,7 +38,8 @@ if (any) {
   const m = any.machine
   out.push(
     `Machine: ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}` +
-      (tp ? `; redis-server ${/v=(\S+)/.exec(tp.versions.redis)?.[1] ?? tp.versions.redis}; ${tp.versions.nats}` : ''),
+      (tp ? `; redis-server ${/v=(\S+)/.exec(tp.versions.redis)?.[1] ?? tp.versions.redis}; ${tp.versions.nats}` : '') +
+      (tp?.versions.kafka ? `; ${tp.versions.kafka}` : ''),
     '',
   )
 }
@@ -109,6 +110,23 @@ if (rss) {
       `${met(rss.target.met, rss.differenceMiB ?? Number.NaN)}${rss.error ? ` (error: ${rss.error})` : ''}`,
     '',
   )
+  if (rss.kafka) {
+    out.push(`${rss.kafka.version}, same topic, fill and reads:`, '')
+    table(
+      ['stage', 'Kafka RSS MiB', 'Tributary RSS MiB', 'Tributary / Kafka'],
+      rss.kafka.samples.map((k: Json, i: number) => [
+        k.stage,
+        fmt(k.rssMiB),
+        fmt(rss.samples[i]?.rssMiB),
+        fmt((rss.samples[i]?.rssMiB ?? Number.NaN) / k.rssMiB, 2),
+      ]),
+    )
+    out.push(
+      `Target Tributary ≤ 1/4 of Kafka's RSS (at rest and retaining the large volume): ` +
+        `${met(rss.kafkaRatios.target.met, rss.kafkaRatios.retained)}${rss.kafka.error ? ` (Kafka error: ${rss.kafka.error})` : ''}`,
+      '',
+    )
+  }
 }
 
 if (st) {
@@ -130,8 +148,16 @@ if (st) {
           ]
         : []),
       ['shutdown (SIGTERM → exit)', fmt(st.stopMs.min, 0), fmt(st.stopMs.median, 0), fmt(st.stopMs.max, 0)],
+      ...(st.kafka?.coldStartMs ? [[`${st.kafka.version}, empty data dir`, ...spreadCells(st.kafka.coldStartMs)]] : []),
     ],
   )
+  if (st.kafka?.coldStartMs) {
+    out.push(
+      `Cold start to the first Metadata answer, Kafka / Tributary: ${fmt(st.kafka.ratio, 1)}×; target ≥ 5×: ` +
+        `${met(st.kafka.target.met, st.kafka.ratio)}`,
+      '',
+    )
+  }
   out.push(
     `Creating the ${st.partitions} partitions took ${fmt(st.createMs, 0)} ms.${st.error ? ` Error: ${st.error}` : ''}`,
     '',

@@ -52,7 +52,11 @@ function sasl(mechanism: string, user: string, password: string, protocol = 'SAS
 
 const TLS = ['-X', `ssl.ca.location=${join(fixtures, 'broker-cert.pem')}`]
 
-describe('kcat on secured listeners', () => {
+// The listeners, users and ACLs here are configured on a broker this test starts; Kafka's behaviour for the same
+// ACL decisions is compared in differential-security.test.ts.
+describe('kcat on secured listeners', {
+  skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a broker whose listeners and users it configures' : false,
+}, () => {
   let tb: TestBroker
   let admin: RawClient
   const listener = (p: string) => tb.broker!.listeners.find((l) => l.securityProtocol === p)!.bootstrap

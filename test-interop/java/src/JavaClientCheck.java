@@ -1,6 +1,8 @@
-// Interoperability check of Tributary against the Java Kafka client (kafka-clients 3.x).
-// Run: java -cp <kafka-clients.jar + lz4-java, snappy-java, zstd-jni, slf4j jars> JavaClientCheck.java <bootstrap>
-// (with Debian's snappy-java add -Dorg.xerial.snappy.use.systemlib=true -Djava.library.path=/usr/lib/x86_64-linux-gnu/jni)
+// Interoperability check of a Kafka-compatible broker against the Java Kafka client (kafka-clients 4.x, resolved
+// by Maven through test-interop/java/pom.xml). Run by test-interop/java-client.test.ts against Tributary, and
+// against Apache Kafka by `npm run test:kafka` (a check of the check). By hand:
+//   (cd test-interop/java && mvn -q -o compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt)
+//   java -cp "test-interop/java/target/classes:$(cat test-interop/java/target/classpath.txt)" JavaClientCheck <bootstrap>
 // Prints one line per check; exits 1 if any check failed. See docs/broker/compatibility.md.
 
 import java.nio.charset.StandardCharsets;
@@ -13,6 +15,7 @@ import org.apache.kafka.clients.consumer.*;
 import org.apache.kafka.clients.producer.*;
 import org.apache.kafka.common.*;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.*;
 
@@ -73,6 +76,37 @@ public class JavaClientCheck {
     p.put("auto.offset.reset", "earliest");
     p.putAll(extra);
     return new KafkaConsumer<>(p);
+  }
+
+  /**
+   * Kafka answers CreateTopics when its controller committed the topic; its broker leads the partitions a moment
+   * later. Until then a produce gets NOT_LEADER_OR_FOLLOWER, and with Kafka 4.1 an idempotent producer retrying
+   * such a first batch was seen stuck on OUT_OF_ORDER_SEQUENCE_NUMBER. So wait until every partition answers a
+   * ListOffsets (served by the leader only) before using a new topic.
+   */
+  static void awaitLeaders(Admin admin, String topic, int partitions) throws Exception {
+    Map<TopicPartition, OffsetSpec> specs = new HashMap<>();
+    for (int i = 0; i < partitions; i++) specs.put(new TopicPartition(topic, i), OffsetSpec.latest());
+    long deadline = System.currentTimeMillis() + 30_000;
+    for (;;) {
+      try {
+        admin.listOffsets(specs).all().get();
+        return;
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof RetriableException) || System.currentTimeMillis() > deadline) throw e;
+        Thread.sleep(50);
+      }
+    }
+  }
+
+  /** The described value of `name`, once it equals `expected` or after 15 s. */
+  static String describedEventually(Admin admin, ConfigResource res, String name, String expected) throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    for (;;) {
+      String value = admin.describeConfigs(List.of(res)).all().get().get(res).get(name).value();
+      if (expected.equals(value) || System.currentTimeMillis() > deadline) return value;
+      Thread.sleep(50);
+    }
   }
 
   static Properties props(String... kv) {
@@ -152,6 +186,7 @@ public class JavaClientCheck {
       CreateTopicsResult r = admin.createTopics(List.of(t));
       r.all().get();
       expectEq(2, r.numPartitions(ADMIN_TOPIC).get(), "partitions");
+      awaitLeaders(admin, ADMIN_TOPIC, 2);
       try {
         admin.createTopics(List.of(new NewTopic(ADMIN_TOPIC, 2, (short) 1))).all().get();
         throw new AssertionError("second create succeeded");
@@ -177,15 +212,15 @@ public class JavaClientCheck {
     check("admin incrementalAlterConfigs", () -> {
       admin.incrementalAlterConfigs(Map.of(res, List.of(
         new AlterConfigOp(new ConfigEntry("retention.ms", "7200000"), AlterConfigOp.OpType.SET)))).all().get();
-      Config c = admin.describeConfigs(List.of(res)).all().get().get(res);
-      expectEq("7200000", c.get("retention.ms").value(), "retention.ms after alter");
+      // Kafka's brokers apply a change from the metadata log a moment after the controller answered it.
+      expectEq("7200000", describedEventually(admin, res, "retention.ms", "7200000"), "retention.ms after alter");
       admin.incrementalAlterConfigs(Map.of(res, List.of(
         new AlterConfigOp(new ConfigEntry("retention.ms", ""), AlterConfigOp.OpType.DELETE)))).all().get();
-      c = admin.describeConfigs(List.of(res)).all().get().get(res);
-      expect(!"7200000".equals(c.get("retention.ms").value()), "retention.ms not reset");
+      expectEq("604800000", describedEventually(admin, res, "retention.ms", "604800000"), "retention.ms reset to the default");
     });
     check("admin createPartitions", () -> {
       admin.createPartitions(Map.of(ADMIN_TOPIC, NewPartitions.increaseTo(4))).all().get();
+      awaitLeaders(admin, ADMIN_TOPIC, 4);
       TopicDescription d = admin.describeTopics(List.of(ADMIN_TOPIC)).allTopicNames().get().get(ADMIN_TOPIC);
       expectEq(4, d.partitions().size(), "partitions after increase");
     });
@@ -215,6 +250,7 @@ public class JavaClientCheck {
       String topic = "java-codec-" + codec + "-" + RUN;
       check("producer+consumer compression=" + codec, () -> {
         admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        awaitLeaders(admin, topic, 1);
         int n = 50;
         long ts = System.currentTimeMillis() - 5000;
         List<Future<RecordMetadata>> futures = new ArrayList<>();
@@ -264,6 +300,7 @@ public class JavaClientCheck {
       String strategy = assignor.equals("range") ? RangeAssignor.class.getName() : CooperativeStickyAssignor.class.getName();
       check("group of two consumers, " + assignor + ", commitSync, restart resumes", () -> {
         admin.createTopics(List.of(new NewTopic(topic, 4, (short) 1))).all().get();
+        awaitLeaders(admin, topic, 4);
         groupRound(admin, topic, group, strategy);
       });
     }
@@ -332,6 +369,8 @@ public class JavaClientCheck {
     String group = "java-txn-group-" + RUN;
     check("transactions commit/abort, sendOffsetsToTransaction, isolation levels", () -> {
       admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1))).all().get();
+      awaitLeaders(admin, in, 1);
+      awaitLeaders(admin, out, 1);
       try (KafkaProducer<String, String> p = producer(new Properties())) {
         for (int i = 0; i < 5; i++) p.send(new ProducerRecord<>(in, 0, "k" + i, "in-" + i));
         p.flush();
