@@ -7,6 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { startSchemaRegistry } from '../registry/index.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
+import { registerRestProxyCommand } from './commands/rest-proxy.ts'
 import { registerSecurityCommands } from './commands/security.ts'
 
 export function buildProgram(): Command {
@@ -24,10 +25,11 @@ export function buildProgram(): Command {
   )
 
   addBrokerOptions(
-    program.command('dev').description('run the whole platform on this machine (broker, schema registry)'),
+    program.command('dev').description('run the whole platform on this machine (broker, schema registry, REST proxy)'),
   )
     .option('--registry-port <n>', 'schema registry HTTP port (-1: do not start it)', '8081')
-    .action(async (flags: BrokerFlags & { registryPort: string }) => {
+    .option('--rest-proxy-port <n>', 'REST proxy HTTP port (-1: do not start it)', '8082')
+    .action(async (flags: BrokerFlags & { registryPort: string; restProxyPort: string }) => {
       const stops: (() => Promise<void>)[] = []
       stopOnSignals(async () => {
         for (const stop of stops.reverse()) await stop()
@@ -47,9 +49,25 @@ export function buildProgram(): Command {
         stops.push(() => registry.close())
         broker.services.logger.child('registry').info('schema registry started', { url: registry.url })
       }
+      const restPort = Number(flags.restProxyPort)
+      if (!Number.isInteger(restPort) || restPort < -1 || restPort > 65535) {
+        throw new TributaryError('TRB_CONFIG_INVALID', `invalid --rest-proxy-port ${flags.restProxyPort}`)
+      }
+      if (restPort >= 0) {
+        const { startRestProxy } = await import('../console/rest-proxy/server.ts')
+        const proxy = await startRestProxy({
+          bootstrap: broker.bootstrap,
+          registryUrl: registryPort >= 0 ? `http://${broker.config.host}:${registryPort}` : undefined,
+          port: restPort,
+          host: broker.config.host,
+        })
+        stops.push(() => proxy.close())
+        broker.services.logger.child('rest-proxy').info('rest proxy started', { url: proxy.url })
+      }
     })
 
   registerRegistryCommands(program)
+  registerRestProxyCommand(program)
   registerSecurityCommands(program)
 
   return program
