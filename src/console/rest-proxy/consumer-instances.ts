@@ -125,15 +125,27 @@ export class ConsumerInstance {
       this.#bufferBytes -= size + 64
       bytes += size
       out.push(m)
+    }
+    if (this.#stream.isPaused() && this.#bufferBytes < BUFFER_BYTES / 2) this.#stream.resume()
+    return out
+  }
+
+  /** Records taken by `read` that could not be answered go back to the front: nothing read is lost. */
+  putBack(messages: RawMessage[]): void {
+    for (const m of messages) this.#bufferBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64
+    this.#buffer.unshift(...messages)
+  }
+
+  /** Records answered to the caller: positions advance (and are committed with auto.commit.enable). */
+  async delivered(messages: RawMessage[]): Promise<void> {
+    for (const m of messages) {
       this.positions.set(`${m.topic}\u0000${m.partition}`, {
         topic: m.topic,
         partition: m.partition,
         offset: m.offset + 1n,
       })
     }
-    if (this.#stream.isPaused() && this.#bufferBytes < BUFFER_BYTES / 2) this.#stream.resume()
-    if (this.config.autoCommit && out.length > 0) await this.commit()
-    return out
+    if (this.config.autoCommit && messages.length > 0) await this.commit()
   }
 
   /** Commits `offsets` (each + 1) or, without them, the positions of everything handed out so far. */

@@ -5,7 +5,10 @@
  * each record's own offset is known from its partition's base offset in the answer.
  */
 import { murmur2, type Producer } from '@platformatic/kafka'
-import { fromKafkaError, partitionNotFound, payloadTooLarge, type RestProxyError } from './errors.ts'
+import { fromKafkaError, partitionNotFound, payloadTooLarge, RestProxyError } from './errors.ts'
+
+const unknownTopic = () =>
+  new RestProxyError(404, 40403, 'This server does not host this topic-partition.', 'TRB_REST_UNKNOWN_TOPIC')
 
 export interface OutgoingRecord {
   topic: string
@@ -55,10 +58,12 @@ export class RecordProducer {
     try {
       const metadata = await this.#producer.metadata({ topics: [topic], autocreateTopics: false })
       const t = metadata.topics.get(topic)
-      if (!t) throw new Error(`no metadata for ${topic}`)
+      if (!t) throw unknownTopic()
       return t.partitionsCount
     } catch (error) {
-      throw fromKafkaError(error)
+      const mapped = fromKafkaError(error)
+      if (mapped.status === 404 || /unknown topic/i.test((error as Error).message ?? '')) throw unknownTopic()
+      throw mapped
     }
   }
 

@@ -262,15 +262,21 @@ export function registerV2(app: FastifyInstance, ctx: ProxyContext, instances: C
       return (await ctx.codecs.decode(data)).value
     }
     const out = []
-    for (const m of messages) {
-      out.push({
-        topic: m.topic,
-        key: await convert(m.key),
-        value: await convert(m.value),
-        partition: m.partition,
-        offset: Number(m.offset),
-      })
+    try {
+      for (const m of messages) {
+        out.push({
+          topic: m.topic,
+          key: await convert(m.key),
+          value: await convert(m.value),
+          partition: m.partition,
+          offset: Number(m.offset),
+        })
+      }
+    } catch (error) {
+      instance.putBack(messages)
+      throw error
     }
+    await instance.delivered(messages)
     return reply.status(200).type(v2Type(format)).send(out)
   })
   app.post('/consumers/:group/instances/:instance/offsets', async (req, reply) => {
