@@ -529,7 +529,7 @@ export function registerV3Admin(app: FastifyInstance, _ctx: ProxyContext): void 
     if ((count as number) <= current) throw kafkaBadRequest(`Topic already has ${current} partitions.`)
     await kafka(() =>
       clientsOf(req).admin.createPartitions({
-        topics: [{ name: p(req).topic_name, count: count as number, assignments: [] }],
+        topics: [{ name: p(req).topic_name, count: count as number, assignments: null }],
       }),
     )
     const metadata = await topicMetadata(req, p(req).cluster_id, p(req).topic_name)
