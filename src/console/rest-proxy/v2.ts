@@ -303,7 +303,20 @@ export function registerV2(app: FastifyInstance, ctx: ProxyContext, instances: C
   })
   app.get('/consumers/:group/instances/:instance/offsets', async (req, reply) => {
     const instance = instanceOf(req)
-    const b = req.body as { partitions?: unknown } | undefined
+    // Confluent's API puts a body on this GET; Fastify does not parse GET bodies, so it is read here.
+    let b = req.body as { partitions?: unknown } | undefined
+    if (b === undefined) {
+      let text = ''
+      for await (const chunk of req.raw) {
+        text += chunk
+        if (text.length > ctx.bodyLimit) throw new RestProxyError(413, 413, 'Request body too large')
+      }
+      try {
+        b = text.trim() === '' ? undefined : JSON.parse(text)
+      } catch (error) {
+        throw badRequest(`Unexpected character or malformed JSON: ${(error as Error).message}`)
+      }
+    }
     if (!b || !Array.isArray(b.partitions)) throw new RestProxyError(404, 40402, 'Partition not found.')
     const partitions = (b.partitions as Record<string, unknown>[]).map((x) => {
       if (!x || typeof x.topic !== 'string' || !Number.isInteger(x.partition)) {
