@@ -148,7 +148,12 @@ export function fromKafkaError(error: unknown): RestProxyError {
   const id = protocol?.apiId
   // The client reports a topic missing from metadata as a plain error, not as the protocol error code.
   if (!protocol && all.some((e) => /unknown topic/i.test(e.message ?? '')))
-    return new RestProxyError(404, 40403, KAFKA_MESSAGES.UNKNOWN_TOPIC_OR_PARTITION(detail), 'TRB_REST_UNKNOWN_PARTITION')
+    return new RestProxyError(
+      404,
+      40403,
+      KAFKA_MESSAGES.UNKNOWN_TOPIC_OR_PARTITION(detail),
+      'TRB_REST_UNKNOWN_PARTITION',
+    )
   if (id?.endsWith('_AUTHORIZATION_FAILED')) return forbidden(`Request is not authorized: ${detail}`)
   if (id === 'UNKNOWN_TOPIC_OR_PARTITION' || id === 'UNKNOWN_TOPIC_ID')
     return new RestProxyError(

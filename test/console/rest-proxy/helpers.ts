@@ -1,4 +1,4 @@
-import { startRestProxy, type RestProxyOptions, type RunningRestProxy } from '../../../src/console/rest-proxy/index.ts'
+import { type RestProxyOptions, type RunningRestProxy, startRestProxy } from '../../../src/console/rest-proxy/index.ts'
 import { type RunningSchemaRegistry, startSchemaRegistry } from '../../../src/registry/index.ts'
 import { startTestBroker, type TestBroker } from '../../helpers/broker.ts'
 
@@ -97,7 +97,12 @@ export async function endOffsets(bootstrap: string, topic: string, partitions: n
   const admin = new Admin({ clientId: 'rest-proxy-test-admin', bootstrapBrokers: [bootstrap] })
   try {
     const listed = await admin.listOffsets({
-      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }],
+      topics: [
+        {
+          name: topic,
+          partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n })),
+        },
+      ],
     })
     return listed[0].partitions.reduce((sum, p) => sum + Number(p.offset), 0)
   } finally {

@@ -34,7 +34,13 @@ describe('REST proxy v2', () => {
   })
 
   test('produce binary (the docs example) and JSON', async () => {
-    const binary = await call(s.proxy, 'POST', '/topics/test', { records: [{ value: 'S2Fma2E=' }] }, { 'content-type': type('binary') })
+    const binary = await call(
+      s.proxy,
+      'POST',
+      '/topics/test',
+      { records: [{ value: 'S2Fma2E=' }] },
+      { 'content-type': type('binary') },
+    )
     assert.equal(binary.status, 200, binary.text)
     assert.deepEqual(binary.body, {
       offsets: [{ partition: 0, offset: 0, error_code: null, error: null }],
@@ -76,7 +82,13 @@ describe('REST proxy v2', () => {
       { 'content-type': type('avro') },
     )
     assert.equal(second.body.offsets[0].offset, 1)
-    const noSchema = await call(s.proxy, 'POST', '/topics/avrotest', { records: [{ value: { name: 'x' } }] }, { 'content-type': type('avro') })
+    const noSchema = await call(
+      s.proxy,
+      'POST',
+      '/topics/avrotest',
+      { records: [{ value: { name: 'x' } }] },
+      { 'content-type': type('avro') },
+    )
     assert.deepEqual([noSchema.status, noSchema.body.error_code], [422, 42202])
     const mismatch = await call(
       s.proxy,
@@ -90,13 +102,31 @@ describe('REST proxy v2', () => {
   })
 
   test('produce errors: unknown topic, wrong content type, malformed JSON', async () => {
-    const unknown = await call(s.proxy, 'POST', '/topics/nope', { records: [{ value: 'S2Fma2E=' }] }, { 'content-type': type('binary') })
+    const unknown = await call(
+      s.proxy,
+      'POST',
+      '/topics/nope',
+      { records: [{ value: 'S2Fma2E=' }] },
+      { 'content-type': type('binary') },
+    )
     assert.deepEqual([unknown.status, unknown.body], [404, { error_code: 40401, message: 'Topic not found.' }])
-    const media = await call(s.proxy, 'POST', '/topics/test', { records: [{ value: 'S2Fma2E=' }] }, { 'content-type': V2 })
+    const media = await call(
+      s.proxy,
+      'POST',
+      '/topics/test',
+      { records: [{ value: 'S2Fma2E=' }] },
+      { 'content-type': V2 },
+    )
     assert.deepEqual([media.status, media.body.error_code], [415, 415])
     const malformed = await call(s.proxy, 'POST', '/topics/test', '{"records": [', { 'content-type': type('binary') })
     assert.deepEqual([malformed.status, malformed.body.error_code], [400, 400])
-    const badBase64 = await call(s.proxy, 'POST', '/topics/test', { records: [{ value: '***' }] }, { 'content-type': type('binary') })
+    const badBase64 = await call(
+      s.proxy,
+      'POST',
+      '/topics/test',
+      { records: [{ value: '***' }] },
+      { 'content-type': type('binary') },
+    )
     assert.equal(badBase64.body.error_code, 400)
     assert.equal(await endOffsets(s.tb.bootstrap, 'test', 1), 1)
   })
@@ -115,7 +145,13 @@ describe('REST proxy v2', () => {
       base_uri: `${s.proxy.url}/consumers/my_json_consumer/instances/my_consumer_instance`,
     })
     const base = '/consumers/my_json_consumer/instances/my_consumer_instance'
-    const dup = await call(s.proxy, 'POST', '/consumers/my_json_consumer', { name: 'my_consumer_instance', format: 'json' }, { 'content-type': V2 })
+    const dup = await call(
+      s.proxy,
+      'POST',
+      '/consumers/my_json_consumer',
+      { name: 'my_consumer_instance', format: 'json' },
+      { 'content-type': V2 },
+    )
     assert.deepEqual([dup.status, dup.body.error_code], [409, 40902])
     const sub = await call(s.proxy, 'POST', `${base}/subscription`, { topics: ['jsontest'] }, { 'content-type': V2 })
     assert.equal(sub.status, 204)
@@ -149,11 +185,15 @@ describe('REST proxy v2', () => {
     // Confluent's "committed offsets" is a GET with a body, which fetch() refuses to send: plain node:http does.
     const committed = await new Promise<{ body: unknown }>((resolve, reject) => {
       const payload = JSON.stringify({ partitions: [{ topic: 'jsontest', partition: 0 }] })
-      const r = request(`${s.proxy.url}${base}/offsets`, { method: 'GET', headers: { 'content-type': V2, 'content-length': Buffer.byteLength(payload) } }, (res) => {
-        let text = ''
-        res.on('data', (d) => (text += d))
-        res.on('end', () => resolve({ body: JSON.parse(text) }))
-      })
+      const r = request(
+        `${s.proxy.url}${base}/offsets`,
+        { method: 'GET', headers: { 'content-type': V2, 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = ''
+          res.on('data', (d) => (text += d))
+          res.on('end', () => resolve({ body: JSON.parse(text) }))
+        },
+      )
       r.on('error', reject)
       r.end(payload)
     })
@@ -165,12 +205,20 @@ describe('REST proxy v2', () => {
 
   test('consumer with the avro format decodes through the registry', async () => {
     const base = '/consumers/avro_group/instances/a1'
-    await call(s.proxy, 'POST', '/consumers/avro_group', { name: 'a1', format: 'avro', 'auto.offset.reset': 'earliest' }, { 'content-type': V2 })
+    await call(
+      s.proxy,
+      'POST',
+      '/consumers/avro_group',
+      { name: 'a1', format: 'avro', 'auto.offset.reset': 'earliest' },
+      { 'content-type': V2 },
+    )
     await call(s.proxy, 'POST', `${base}/subscription`, { topics: ['avrotest'] }, { 'content-type': V2 })
     // biome-ignore lint/suspicious/noExplicitAny: JSON records
     let records: any[] = []
     for (let i = 0; i < 20 && records.length < 2; i++) {
-      records = records.concat((await call(s.proxy, 'GET', `${base}/records?timeout=1000`, undefined, { accept: type('avro') })).body)
+      records = records.concat(
+        (await call(s.proxy, 'GET', `${base}/records?timeout=1000`, undefined, { accept: type('avro') })).body,
+      )
     }
     assert.deepEqual(
       records.map((r) => r.value),

@@ -64,7 +64,10 @@ describe('REST proxy v3', () => {
       validate_only: true,
     })
     assert.equal(dry.status, 400)
-    assert.deepEqual(dry.body, { error_code: 40002, message: 'Replication factor: 3 larger than available brokers: 1.' })
+    assert.deepEqual(dry.body, {
+      error_code: 40002,
+      message: 'Replication factor: 3 larger than available brokers: 1.',
+    })
 
     const listed = await call(s.proxy, 'GET', v3('/topics'))
     assert.equal(listed.body.kind, 'KafkaTopicList')
@@ -214,10 +217,20 @@ describe('REST proxy v3', () => {
     })
     const { id } = (await reg.json()) as { id: number }
     const byId = reports(
-      (await call(s.proxy, 'POST', v3('/topics/avro-1/records'), { value: { schema_id: id, data: { id: 1, name: 'ada' } } })).text,
+      (
+        await call(s.proxy, 'POST', v3('/topics/avro-1/records'), {
+          value: { schema_id: id, data: { id: 1, name: 'ada' } },
+        })
+      ).text,
     )[0]
     assert.equal(byId.error_code, 200, JSON.stringify(byId))
-    assert.deepEqual(byId.value, { type: 'AVRO', subject: 'avro-1-value', schema_id: id, schema_version: 1, size: byId.value.size })
+    assert.deepEqual(byId.value, {
+      type: 'AVRO',
+      subject: 'avro-1-value',
+      schema_id: id,
+      schema_version: 1,
+      size: byId.value.size,
+    })
     const latest = reports(
       (await call(s.proxy, 'POST', v3('/topics/avro-1/records'), { value: { data: { id: 2, name: 'bob' } } })).text,
     )[0]
@@ -266,7 +279,10 @@ describe('REST proxy v3', () => {
     assert.equal(malformed.body.error_code, 400)
 
     const empty = await call(s.proxy, 'POST', path, '')
-    assert.deepEqual(empty.body, { error_code: 42206, message: 'Payload error. Request body is empty. Data is required.' })
+    assert.deepEqual(empty.body, {
+      error_code: 42206,
+      message: 'Payload error. Request body is empty. Data is required.',
+    })
     assert.equal(empty.status, 422)
 
     const media = await call(s.proxy, 'POST', path, 'x', { 'content-type': 'text/plain' })
@@ -298,7 +314,9 @@ describe('REST proxy v3', () => {
         schema: JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'int' }] }),
       }),
     })
-    const mismatch = reports((await call(s.proxy, 'POST', path, { value: { type: 'AVRO', data: { a: 'not an int' } } })).text)
+    const mismatch = reports(
+      (await call(s.proxy, 'POST', path, { value: { type: 'AVRO', data: { a: 'not an int' } } })).text,
+    )
     assert.equal(mismatch.length, 1)
     assert.equal(mismatch[0].error_code, 42207)
     assert.match(mismatch[0].message, /^Error serializing message\./)
@@ -332,7 +350,9 @@ describe('REST proxy v3', () => {
     assert.equal(res.status, 207)
     assert.equal(res.body.successes[0].id, '1')
     assert.equal(res.body.successes[0].offset, 0)
-    assert.deepEqual(res.body.failures, [{ id: '2', error_code: 400, message: 'Bad Request: data=1 is not a base64 string.' }])
+    assert.deepEqual(res.body.failures, [
+      { id: '2', error_code: 400, message: 'Bad Request: data=1 is not a base64 string.' },
+    ])
     const dup = await call(s.proxy, 'POST', v3('/topics/batch-1/records:batch'), {
       entries: [
         { id: 'a', value: { type: 'STRING', data: 'x' } },
@@ -345,7 +365,9 @@ describe('REST proxy v3', () => {
 
   test('consumer groups: consumers, assignments, lags and lag summary', async () => {
     await call(s.proxy, 'POST', v3('/topics'), { topic_name: 'lag-1', partitions_count: 1 })
-    const body = Array.from({ length: 5 }, (_, i) => JSON.stringify({ value: { type: 'STRING', data: `r${i}` } })).join('')
+    const body = Array.from({ length: 5 }, (_, i) => JSON.stringify({ value: { type: 'STRING', data: `r${i}` } })).join(
+      '',
+    )
     await call(s.proxy, 'POST', v3('/topics/lag-1/records'), body)
     const consumer = new Consumer({ clientId: 'lag-client', groupId: 'lag-group', bootstrapBrokers: [s.tb.bootstrap] })
     try {
@@ -377,12 +399,14 @@ describe('REST proxy v3', () => {
       const lags = await call(s.proxy, 'GET', v3('/consumer-groups/lag-group/lags'))
       assert.equal(lags.body.kind, 'KafkaConsumerLagList')
       assert.deepEqual(
-        lags.body.data.map((l: { current_offset: number; log_end_offset: number; lag: number; consumer_id: string }) => [
-          l.current_offset,
-          l.log_end_offset,
-          l.lag,
-          l.consumer_id,
-        ]),
+        lags.body.data.map(
+          (l: { current_offset: number; log_end_offset: number; lag: number; consumer_id: string }) => [
+            l.current_offset,
+            l.log_end_offset,
+            l.lag,
+            l.consumer_id,
+          ],
+        ),
         [[2, 5, 3, consumerId]],
       )
       const summary = await call(s.proxy, 'GET', v3('/consumer-groups/lag-group/lag-summary'))
