@@ -7,7 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { startSchemaRegistry } from '../registry/index.ts'
 import { addBrokerOptions, type BrokerFlags, runBroker, stopOnSignals } from './broker-command.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
-import { registerRestProxyCommand } from './commands/rest-proxy.ts'
+import { registerRestProxyCommand, startDevRestProxy } from './commands/rest-proxy.ts'
 import { registerSecurityCommands } from './commands/security.ts'
 
 export function buildProgram(): Command {
@@ -40,6 +40,7 @@ export function buildProgram(): Command {
       if (!Number.isInteger(registryPort) || registryPort < -1 || registryPort > 65535) {
         throw new TributaryError('TRB_CONFIG_INVALID', `invalid --registry-port ${flags.registryPort}`)
       }
+      let registryUrl: string | undefined
       if (registryPort >= 0) {
         const registry = await startSchemaRegistry({
           bootstrap: broker.bootstrap,
@@ -47,20 +48,15 @@ export function buildProgram(): Command {
           host: broker.config.host,
         })
         stops.push(() => registry.close())
+        registryUrl = registry.url
         broker.services.logger.child('registry').info('schema registry started', { url: registry.url })
       }
-      const restPort = Number(flags.restProxyPort)
-      if (!Number.isInteger(restPort) || restPort < -1 || restPort > 65535) {
-        throw new TributaryError('TRB_CONFIG_INVALID', `invalid --rest-proxy-port ${flags.restProxyPort}`)
-      }
-      if (restPort >= 0) {
-        const { startRestProxy } = await import('../console/rest-proxy/server.ts')
-        const proxy = await startRestProxy({
-          bootstrap: broker.bootstrap,
-          registryUrl: registryPort >= 0 ? `http://${broker.config.host}:${registryPort}` : undefined,
-          port: restPort,
-          host: broker.config.host,
-        })
+      const proxy = await startDevRestProxy(flags.restProxyPort, {
+        bootstrap: broker.bootstrap,
+        host: broker.config.host,
+        registryUrl,
+      })
+      if (proxy) {
         stops.push(() => proxy.close())
         broker.services.logger.child('rest-proxy').info('rest proxy started', { url: proxy.url })
       }

@@ -68,3 +68,17 @@ export function registerRestProxyCommand(program: Command): void {
       process.once('SIGTERM', () => stop('SIGTERM'))
     })
 }
+
+/** The proxy `tributary dev` runs beside the broker and registry; undefined when its port is -1. */
+export async function startDevRestProxy(
+  portFlag: string,
+  options: { bootstrap: string; host: string; registryUrl?: string },
+): Promise<{ url: string; close(): Promise<void> } | undefined> {
+  const port = Number(portFlag)
+  if (!Number.isInteger(port) || port < -1 || port > 65535) {
+    throw new TributaryError('TRB_CONFIG_INVALID', `invalid --rest-proxy-port ${portFlag}`)
+  }
+  if (port < 0) return undefined
+  const { startRestProxy } = await import('../../console/rest-proxy/server.ts')
+  return startRestProxy({ ...options, port })
+}
