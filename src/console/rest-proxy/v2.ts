@@ -236,6 +236,59 @@ export function registerV2(app: FastifyInstance, ctx: ProxyContext, instances: C
   app.get('/consumers/:group/instances/:instance/assignments', async (req, reply) =>
     send(reply, 200, { partitions: instanceOf(req).assignment() }),
   )
+  const partitionList = (req: FastifyRequest) => {
+    const b = req.body as { partitions?: unknown } | undefined
+    if (!b || !Array.isArray(b.partitions)) throw badRequest('Bad Request: partitions must be a list')
+    return (b.partitions as Record<string, unknown>[]).map((x) => {
+      if (!x || typeof x.topic !== 'string' || !Number.isInteger(x.partition) || (x.partition as number) < 0) {
+        throw badRequest('Bad Request: every partition needs topic and partition')
+      }
+      return { topic: x.topic, partition: x.partition as number }
+    })
+  }
+  app.post('/consumers/:group/instances/:instance/assignments', async (req, reply) => {
+    const instance = instanceOf(req)
+    const partitions = partitionList(req)
+    const metadata = await kafka(() =>
+      clientsOf(req).admin.metadata({ topics: [...new Set(partitions.map((x) => x.topic))], forceUpdate: true }),
+    )
+    for (const x of partitions) {
+      const t = metadata.topics.get(x.topic)
+      if (!t) throw topicNotFound(x.topic)
+      if (x.partition >= t.partitionsCount) {
+        throw new RestProxyError(404, 40402, 'Partition not found.', 'TRB_REST_PARTITION_NOT_FOUND')
+      }
+    }
+    await instance.assign(partitions)
+    return reply.status(204).send()
+  })
+  app.post('/consumers/:group/instances/:instance/positions', async (req, reply) => {
+    const instance = instanceOf(req)
+    const b = req.body as { offsets?: unknown } | undefined
+    if (!b || !Array.isArray(b.offsets)) throw badRequest('Bad Request: offsets must be a list')
+    const targets = (b.offsets as Record<string, unknown>[]).map((o) => {
+      if (
+        !o ||
+        typeof o.topic !== 'string' ||
+        !Number.isInteger(o.partition) ||
+        !Number.isInteger(o.offset) ||
+        (o.offset as number) < 0
+      ) {
+        throw badRequest('Bad Request: every offset needs topic, partition and a non-negative offset')
+      }
+      return { topic: o.topic, partition: o.partition as number, offset: BigInt(o.offset as number) }
+    })
+    await instance.seek(targets)
+    return reply.status(204).send()
+  })
+  app.post('/consumers/:group/instances/:instance/positions/beginning', async (req, reply) => {
+    await instanceOf(req).seekTo(partitionList(req), 'beginning')
+    return reply.status(204).send()
+  })
+  app.post('/consumers/:group/instances/:instance/positions/end', async (req, reply) => {
+    await instanceOf(req).seekTo(partitionList(req), 'end')
+    return reply.status(204).send()
+  })
   app.get('/consumers/:group/instances/:instance/records', async (req, reply) => {
     const instance = instanceOf(req)
     const accept = req.headers.accept

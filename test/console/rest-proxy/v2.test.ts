@@ -226,4 +226,118 @@ describe('REST proxy v2', () => {
     )
     await call(s.proxy, 'DELETE', base)
   })
+
+  // biome-ignore lint/suspicious/noExplicitAny: JSON records
+  async function poll(base: string, format: string, want: number, tries = 20): Promise<any[]> {
+    // biome-ignore lint/suspicious/noExplicitAny: JSON records
+    let records: any[] = []
+    for (let i = 0; i < tries && records.length < want; i++) {
+      const r = await call(s.proxy, 'GET', `${base}/records?timeout=1000`, undefined, { accept: type(format) })
+      assert.equal(r.status, 200, r.text)
+      records = records.concat(r.body)
+    }
+    return records
+  }
+
+  test('consumer: seek a subscribed member to an offset, to the beginning and to the end', async () => {
+    const base = '/consumers/seek_group/instances/seeker'
+    await call(
+      s.proxy,
+      'POST',
+      '/consumers/seek_group',
+      { name: 'seeker', format: 'json', 'auto.offset.reset': 'earliest' },
+      { 'content-type': V2 },
+    )
+    await call(s.proxy, 'POST', `${base}/subscription`, { topics: ['jsontest'] }, { 'content-type': V2 })
+    assert.deepEqual(
+      (await poll(base, 'json', 2)).map((r) => r.offset),
+      [0, 1],
+    )
+    const seek = await call(
+      s.proxy,
+      'POST',
+      `${base}/positions`,
+      { offsets: [{ topic: 'jsontest', partition: 0, offset: 1 }] },
+      { 'content-type': V2 },
+    )
+    assert.equal(seek.status, 204, seek.text)
+    assert.deepEqual(
+      (await poll(base, 'json', 1)).map((r) => r.offset),
+      [1],
+    )
+    const begin = await call(
+      s.proxy,
+      'POST',
+      `${base}/positions/beginning`,
+      { partitions: [{ topic: 'jsontest', partition: 0 }] },
+      { 'content-type': V2 },
+    )
+    assert.equal(begin.status, 204, begin.text)
+    assert.deepEqual(
+      (await poll(base, 'json', 2)).map((r) => r.offset),
+      [0, 1],
+    )
+    await call(
+      s.proxy,
+      'POST',
+      `${base}/positions/end`,
+      { partitions: [{ topic: 'jsontest', partition: 0 }] },
+      { 'content-type': V2 },
+    )
+    assert.deepEqual(await poll(base, 'json', 1, 2), [])
+    const notHeld = await call(
+      s.proxy,
+      'POST',
+      `${base}/positions`,
+      { offsets: [{ topic: 'test', partition: 0, offset: 0 }] },
+      { 'content-type': V2 },
+    )
+    assert.deepEqual([notHeld.status, notHeld.body.error_code], [409, 40903])
+    await call(s.proxy, 'DELETE', base)
+  })
+
+  test('consumer: manual assignment reads without joining the group, seeks, and commits', async () => {
+    const base = '/consumers/assign_group/instances/a1'
+    await call(
+      s.proxy,
+      'POST',
+      '/consumers/assign_group',
+      { name: 'a1', format: 'binary', 'auto.offset.reset': 'earliest' },
+      { 'content-type': V2 },
+    )
+    const assigned = await call(
+      s.proxy,
+      'POST',
+      `${base}/assignments`,
+      { partitions: [{ topic: 'test', partition: 0 }] },
+      { 'content-type': V2 },
+    )
+    assert.equal(assigned.status, 204, assigned.text)
+    assert.deepEqual((await call(s.proxy, 'GET', `${base}/assignments`)).body, {
+      partitions: [{ topic: 'test', partition: 0 }],
+    })
+    const first = await poll(base, 'binary', 1)
+    assert.deepEqual(first, [{ topic: 'test', key: null, value: 'S2Fma2E=', partition: 0, offset: 0 }])
+    await call(
+      s.proxy,
+      'POST',
+      `${base}/positions/beginning`,
+      { partitions: [{ topic: 'test', partition: 0 }] },
+      { 'content-type': V2 },
+    )
+    assert.deepEqual(
+      (await poll(base, 'binary', 1)).map((r) => r.offset),
+      [0],
+    )
+    const sub = await call(s.proxy, 'POST', `${base}/subscription`, { topics: ['test'] }, { 'content-type': V2 })
+    assert.deepEqual([sub.status, sub.body.error_code], [409, 40903])
+    const commit = await call(s.proxy, 'POST', `${base}/offsets`, undefined, { 'content-type': V2 })
+    assert.deepEqual(commit.body.offsets, [{ topic: 'test', partition: 0, consumed: 0, committed: 1 }])
+    const groups = await call(s.proxy, 'GET', `/v3/clusters/${s.clusterId}/consumer-groups/assign_group/lags`)
+    assert.deepEqual(
+      groups.body.data.map((l: { current_offset: number }) => l.current_offset),
+      [1],
+    )
+    await call(s.proxy, 'DELETE', base)
+  })
 })
