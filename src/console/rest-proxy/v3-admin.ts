@@ -384,6 +384,27 @@ function aclData(
   }
 }
 
+/** SET / DELETE config changes of one resource, as Confluent's `configs:alter` bodies list them. */
+async function alterConfigs(
+  clients: PrincipalClients,
+  resourceType: 2 | 4,
+  resourceName: string,
+  changes: { name: string; value?: string | null; operation?: string | null }[],
+  validateOnly: boolean,
+) {
+  const configs = changes.map((c) => {
+    if (!c || typeof c.name !== 'string') throw badRequest('Bad Request: every config needs a name')
+    const op = (c.operation ?? 'SET').toUpperCase()
+    if (op === 'DELETE') return { name: c.name, configOperation: 1 as const }
+    if (op !== 'SET') throw badRequest(`Bad Request: unknown operation '${c.operation}'`)
+    if (typeof c.value !== 'string') throw badRequest(`Bad Request: config ${c.name} needs a string value`)
+    return { name: c.name, configOperation: 0 as const, value: c.value }
+  })
+  await kafka(() =>
+    clients.admin.incrementalAlterConfigs({ resources: [{ resourceType, resourceName, configs }], validateOnly }),
+  )
+}
+
 export function registerV3Admin(app: FastifyInstance, _ctx: ProxyContext): void {
   const p = (req: FastifyRequest) => req.params as Params
   const q = (req: FastifyRequest) => req.query as Query
@@ -433,6 +454,89 @@ export function registerV3Admin(app: FastifyInstance, _ctx: ProxyContext): void 
     const found = data.find((c) => c.name === p(req).name)
     if (!found) throw notFound(`Config ${p(req).name} cannot be found for broker ${p(req).broker_id}.`)
     return found
+  })
+  app.get('/v3/clusters/:cluster_id/brokers/-/configs', async (req) => {
+    const metadata = await checkCluster(req, p(req).cluster_id)
+    const { root, crn } = links(req, metadata.id)
+    const data = []
+    for (const id of [...metadata.brokers.keys()].sort((a, b) => a - b)) {
+      const self = `${root}/brokers/${id}/configs`
+      const configs = await describeConfigs(clientsOf(req), BROKER, String(id))
+      data.push(
+        ...configs.map((c) =>
+          configData('KafkaBrokerConfig', self, `${crn}/broker=${id}`, metadata.id, { broker_id: id }, c),
+        ),
+      )
+    }
+    return list('KafkaBrokerConfigList', `${root}/brokers/-/configs`, data)
+  })
+  const brokerTarget = async (req: FastifyRequest) => {
+    const metadata = await checkCluster(req, p(req).cluster_id)
+    const id = toInt(p(req).broker_id, 'broker_id')
+    if (!metadata.brokers.has(id)) throw notFound(`Broker ${id} cannot be found.`)
+    return String(id)
+  }
+  app.put('/v3/clusters/:cluster_id/brokers/:broker_id/configs/:name', async (req, reply) => {
+    const { value } = body<{ value?: string | null }>(req)
+    const changes = [{ name: p(req).name, value, operation: value === null ? 'DELETE' : 'SET' }]
+    await alterConfigs(clientsOf(req), BROKER, await brokerTarget(req), changes, false)
+    return reply.status(204).send()
+  })
+  app.delete('/v3/clusters/:cluster_id/brokers/:broker_id/configs/:name', async (req, reply) => {
+    await alterConfigs(
+      clientsOf(req),
+      BROKER,
+      await brokerTarget(req),
+      [{ name: p(req).name, operation: 'DELETE' }],
+      false,
+    )
+    return reply.status(204).send()
+  })
+  app.post('/v3/clusters/:cluster_id/brokers/:broker_id/configs::alter', async (req, reply) => {
+    const b = body<{ data?: unknown; validate_only?: boolean }>(req)
+    if (!Array.isArray(b.data)) throw badRequest('Bad Request: data must be a list')
+    await alterConfigs(clientsOf(req), BROKER, await brokerTarget(req), b.data as never, b.validate_only === true)
+    return reply.status(204).send()
+  })
+  app.get('/v3/clusters/:cluster_id/broker-configs/:name', async (req) => {
+    const metadata = await checkCluster(req, p(req).cluster_id)
+    const { root, crn } = links(req, metadata.id)
+    const found = (await describeConfigs(clientsOf(req), BROKER, '')).find(
+      (c) => c.name === p(req).name && CONFIG_SOURCES[c.configSource] === 'DYNAMIC_DEFAULT_BROKER_CONFIG',
+    )
+    if (!found) throw notFound(`Config ${p(req).name} cannot be found.`)
+    return configData(
+      'KafkaClusterConfig',
+      `${root}/broker-configs`,
+      `${crn}/broker-config`,
+      metadata.id,
+      { config_type: 'BROKER' },
+      found,
+    )
+  })
+  app.put('/v3/clusters/:cluster_id/broker-configs/:name', async (req, reply) => {
+    await checkCluster(req, p(req).cluster_id)
+    const { value } = body<{ value?: string | null }>(req)
+    await alterConfigs(
+      clientsOf(req),
+      BROKER,
+      '',
+      [{ name: p(req).name, value, operation: value === null ? 'DELETE' : 'SET' }],
+      false,
+    )
+    return reply.status(204).send()
+  })
+  app.delete('/v3/clusters/:cluster_id/broker-configs/:name', async (req, reply) => {
+    await checkCluster(req, p(req).cluster_id)
+    await alterConfigs(clientsOf(req), BROKER, '', [{ name: p(req).name, operation: 'DELETE' }], false)
+    return reply.status(204).send()
+  })
+  app.post('/v3/clusters/:cluster_id/broker-configs::alter', async (req, reply) => {
+    await checkCluster(req, p(req).cluster_id)
+    const b = body<{ data?: unknown; validate_only?: boolean }>(req)
+    if (!Array.isArray(b.data)) throw badRequest('Bad Request: data must be a list')
+    await alterConfigs(clientsOf(req), BROKER, '', b.data as never, b.validate_only === true)
+    return reply.status(204).send()
   })
   app.get('/v3/clusters/:cluster_id/broker-configs', async (req) => {
     const metadata = await checkCluster(req, p(req).cluster_id)
@@ -578,20 +682,7 @@ export function registerV3Admin(app: FastifyInstance, _ctx: ProxyContext): void 
     validateOnly: boolean,
   ) => {
     await topicMetadata(req, p(req).cluster_id, p(req).topic_name)
-    const configs = changes.map((c) => {
-      if (!c || typeof c.name !== 'string') throw badRequest('Bad Request: every config needs a name')
-      const op = (c.operation ?? 'SET').toUpperCase()
-      if (op === 'DELETE') return { name: c.name, configOperation: 1 as const }
-      if (op !== 'SET') throw badRequest(`Bad Request: unknown operation '${c.operation}'`)
-      if (typeof c.value !== 'string') throw badRequest(`Bad Request: config ${c.name} needs a string value`)
-      return { name: c.name, configOperation: 0 as const, value: c.value }
-    })
-    await kafka(() =>
-      clientsOf(req).admin.incrementalAlterConfigs({
-        resources: [{ resourceType: TOPIC, resourceName: p(req).topic_name, configs }],
-        validateOnly,
-      }),
-    )
+    await alterConfigs(clientsOf(req), TOPIC, p(req).topic_name, changes, validateOnly)
   }
   app.put('/v3/clusters/:cluster_id/topics/:topic_name/configs/:name', async (req, reply) => {
     const { value } = body<{ value?: string | null }>(req)

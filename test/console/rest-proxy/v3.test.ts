@@ -31,6 +31,18 @@ describe('REST proxy v3', () => {
     assert.equal(brokers.body.kind, 'KafkaBrokerList')
     assert.equal(brokers.body.data[0].kind, 'KafkaBroker')
     assert.equal(brokers.body.data[0].port, Number(s.tb.bootstrap.split(':')[1]))
+    const brokerId = brokers.body.data[0].broker_id
+    const configs = await call(s.proxy, 'GET', v3(`/brokers/${brokerId}/configs`))
+    assert.equal(configs.body.kind, 'KafkaBrokerConfigList')
+    assert.ok(configs.body.data.length > 0)
+    assert.equal(configs.body.data[0].broker_id, brokerId)
+    const all = await call(s.proxy, 'GET', v3('/brokers/-/configs'))
+    assert.equal(all.body.data.length, configs.body.data.length)
+    // Tributary's broker has no dynamic broker configs: the refusal comes back as Confluent's error body.
+    const alter = await call(s.proxy, 'PUT', v3(`/brokers/${brokerId}/configs/log.retention.ms`), { value: '1000' })
+    assert.equal(alter.status, 400)
+    assert.equal(alter.body.error_code, 40002)
+    assert.match(alter.body.message, /static/)
     const unknown = await call(s.proxy, 'GET', '/v3/clusters/no-such-cluster/topics')
     assert.equal(unknown.status, 404)
     assert.deepEqual(unknown.body, { error_code: 404, message: 'Cluster no-such-cluster cannot be found.' })
