@@ -155,7 +155,7 @@ export class ClientPool {
     }
     throw new RestProxyError(
       429,
-      42901,
+      429,
       `Too many principals connected at once (at most ${max}); try again later`,
       'TRB_REST_TOO_MANY_PRINCIPALS',
     )

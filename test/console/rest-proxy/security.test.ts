@@ -35,7 +35,13 @@ describe('REST proxy with basic auth over SASL', () => {
       superUsers: ['User:admin'],
     })
     const bootstrap = tb.broker!.listeners.find((l) => l.securityProtocol === SASL)!.bootstrap
-    proxy = await startRestProxy({ bootstrap, port: 0, authentication: 'basic', saslMechanism: 'SCRAM-SHA-512' })
+    proxy = await startRestProxy({
+      bootstrap,
+      port: 0,
+      authentication: 'basic',
+      saslMechanism: 'SCRAM-SHA-512',
+      maxPrincipals: 2,
+    })
     clusterId = (await call(proxy, 'GET', '/v3/clusters', undefined, admin)).body.data[0].cluster_id
   })
   after(async () => {
@@ -134,5 +140,57 @@ describe('REST proxy with basic auth over SASL', () => {
     assert.equal(removed.body.data.length, 2)
     const unspecified = await call(proxy, 'DELETE', `/v3/clusters/${clusterId}/acls`, undefined, admin)
     assert.deepEqual(unspecified.body, { error_code: 400, message: 'resource_type cannot be unspecified or UNKNOWN' })
+  })
+
+  test('connections are cached per principal with a limit; a principal held by a live stream is not evicted', async () => {
+    const carol = auth('carol', 'carol-pw')
+    const created = await call(
+      proxy,
+      'POST',
+      '/v3/clusters/' + clusterId + '/acls',
+      {
+        resource_type: 'CLUSTER',
+        resource_name: 'kafka-cluster',
+        pattern_type: 'LITERAL',
+        principal: 'User:alice',
+        host: '*',
+        operation: 'DESCRIBE',
+        permission: 'ALLOW',
+      },
+      admin,
+    )
+    assert.equal(created.status, 201, created.text)
+    // admin and alice fill the two places; admin holds its place with a live tail.
+    const controller = new AbortController()
+    const tail = await fetch(`${proxy.url}/v3/clusters/${clusterId}/topics/payments/records:tail`, {
+      headers: admin,
+      signal: controller.signal,
+    })
+    assert.equal(tail.status, 200)
+    const reader = tail.body!.getReader()
+    let text = ''
+    while (!text.includes('event: ready')) text += Buffer.from((await reader.read()).value!).toString()
+    assert.equal((await call(proxy, 'GET', '/v3/clusters', undefined, alice)).status, 200)
+    // A third principal (unknown to the broker here, so its own check fails) needs a place: alice's is idle and goes.
+    const third = await call(proxy, 'GET', '/v3/clusters', undefined, carol)
+    assert.equal(third.status, 401)
+    assert.equal((await call(proxy, 'GET', '/v3/clusters', undefined, alice)).status, 200)
+    assert.equal(proxy.context.pool.size, 2)
+    // Both places taken, admin's leased by the stream: another principal is turned away with 429 until one frees.
+    await call(
+      proxy,
+      'POST',
+      '/consumers/held',
+      { name: 'h', format: 'binary' },
+      {
+        ...alice,
+        'content-type': 'application/vnd.kafka.v2+json',
+      },
+    )
+    const busy = await call(proxy, 'GET', '/v3/clusters', undefined, carol)
+    assert.deepEqual([busy.status, busy.body.error_code], [429, 429])
+    controller.abort()
+    await reader.cancel().catch(() => {})
+    await call(proxy, 'DELETE', '/consumers/held/instances/h', undefined, alice)
   })
 })
