@@ -21,6 +21,7 @@ const ALL = [
   'streams',
   'streams-restore',
   'cli',
+  'rest-proxy',
 ]
 const args = process.argv.slice(2)
 const onlyAt = args.indexOf('--only')

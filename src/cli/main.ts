@@ -12,6 +12,7 @@ import { registerGroupCommands } from './commands/groups.ts'
 import { registerLogCommands } from './commands/log.ts'
 import { registerRecordCommands } from './commands/records.ts'
 import { registerRegistryCommands } from './commands/registry.ts'
+import { registerRestProxyCommand, startDevRestProxy } from './commands/rest-proxy.ts'
 import { registerSecurityCommands } from './commands/security.ts'
 import { registerStreamsCommands } from './commands/streams.ts'
 import { registerTopicCommands } from './commands/topics.ts'
@@ -41,10 +42,11 @@ export function buildProgram(ctx: CliContext = processContext().ctx): Command {
   )
 
   addBrokerOptions(
-    program.command('dev').description('run the whole platform on this machine (broker, schema registry)'),
+    program.command('dev').description('run the whole platform on this machine (broker, schema registry, REST proxy)'),
   )
     .option('--registry-port <n>', 'schema registry HTTP port (-1: do not start it)', '8081')
-    .action(async (flags: BrokerFlags & { registryPort: string }) => {
+    .option('--rest-proxy-port <n>', 'REST proxy HTTP port (-1: do not start it)', '8082')
+    .action(async (flags: BrokerFlags & { registryPort: string; restProxyPort: string }) => {
       ctx.keepAlive = true
       const registryPort = Number(flags.registryPort)
       if (!Number.isInteger(registryPort) || registryPort < -1 || registryPort > 65535) {
@@ -56,6 +58,7 @@ export function buildProgram(ctx: CliContext = processContext().ctx): Command {
       })
       const broker = await runBroker(flags, { metricsPort: DEV_METRICS_PORT })
       stops.push(() => broker.close())
+      let registryUrl: string | undefined
       if (registryPort >= 0) {
         const { startSchemaRegistry } = await import('../registry/registry-server.ts')
         const registry = await startSchemaRegistry({
@@ -64,7 +67,17 @@ export function buildProgram(ctx: CliContext = processContext().ctx): Command {
           host: broker.config.host,
         })
         stops.push(() => registry.close())
+        registryUrl = registry.url
         broker.services.logger.child('registry').info('schema registry started', { url: registry.url })
+      }
+      const proxy = await startDevRestProxy(flags.restProxyPort, {
+        bootstrap: broker.bootstrap,
+        host: broker.config.host,
+        registryUrl,
+      })
+      if (proxy) {
+        stops.push(() => proxy.close())
+        broker.services.logger.child('rest-proxy').info('rest proxy started', { url: proxy.url })
       }
     })
 
@@ -73,6 +86,7 @@ export function buildProgram(ctx: CliContext = processContext().ctx): Command {
   registerRecordCommands(program, ctx)
   registerClusterCommands(program, ctx)
   registerRegistryCommands(program, ctx)
+  registerRestProxyCommand(program, ctx)
   registerSecurityCommands(program, ctx)
   registerLogCommands(program)
   registerStreamsCommands(program)

@@ -20,8 +20,8 @@
  *   package (node_modules/tributary and its bin, so `npx tributary` and `import 'tributary/...'` work), with HOME
  *   there too. Before the first block that needs it, the platform is started as `npm start` does
  *   (`tributary dev`), with a fresh data directory.
- * - Documented ports are rewritten to free loopback ports chosen per document: 9092 is the broker and 8081 the
- *   registry of that platform; 9093-9095, 19092 and 8082 get ports of their own. Commands that rely on the
+ * - Documented ports are rewritten to free loopback ports chosen per document: 9092 is the broker, 8081 the
+ *   registry, 8082 the REST proxy and 9464 the metrics of that platform; 9093-9095 and 19092 get ports of their own. Commands that rely on the
  *   defaults (127.0.0.1:9092, http://127.0.0.1:8081) are pointed there by TRIBUTARY_BOOTSTRAP and
  *   TRIBUTARY_REGISTRY_URL. Snippets may only name loopback hosts (127.0.0.1, localhost).
  */
@@ -34,7 +34,7 @@ import { root } from './cli.ts'
 
 export const RUNNABLE = new Set(['ts', 'typescript', 'sh', 'bash', 'shell'])
 const MARKERS = new Set(['not-run', 'file', 'background', 'service', 'requires', 'exit', 'prints'])
-export const DOC_PORTS = ['9092', '8081', '9093', '9094', '9095', '19092', '8082'] as const
+export const DOC_PORTS = ['9092', '8081', '9093', '9094', '9095', '19092', '8082', '9464'] as const
 
 export interface Block {
   doc: string
@@ -249,6 +249,10 @@ export class DocSession {
         String(this.ports.get('9092')),
         '--registry-port',
         String(this.ports.get('8081')),
+        '--rest-proxy-port',
+        String(this.ports.get('8082')),
+        '--metrics-port',
+        String(this.ports.get('9464')),
       ],
       'schema registry started',
       'npm start (tributary dev)',
