@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { type CliContext, processContext } from '../context.ts'
 import { TributaryError } from '../../errors.ts'
+import { type CliContext, processContext } from '../context.ts'
 
 interface RestProxyFlags {
   bootstrap?: string
