@@ -326,7 +326,19 @@ async function stop(s: Server | undefined): Promise<void> {
     } catch {}
   }, 15_000)
   await s.exited
+  // The shell that led the group is gone; its children (a broker finishing its shutdown) may not be yet. Wait for
+  // the whole process group to be gone before the data directory is removed.
+  while (groupAlive(s.child.pid!)) await new Promise((r) => setTimeout(r, 20))
   clearTimeout(killer)
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function runProcess(
