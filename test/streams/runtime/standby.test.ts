@@ -33,6 +33,38 @@ after(async () => {
 const latest = (app: AppProcess, event: string): AppEvent | undefined =>
   [...app.events].reverse().find((e) => e.event === event)
 
+const activeOf = (app: AppProcess): string[] => (latest(app, 'running')?.active as string[] | undefined) ?? []
+const standbyOf = (app: AppProcess): string[] => (latest(app, 'running')?.standby as string[] | undefined) ?? []
+/** The stateful (counting) tasks an instance runs. */
+const stateful = (app: AppProcess): string[] => activeOf(app).filter((t) => t.startsWith('1_'))
+
+/**
+ * Waits until the latest assignments of `a` and `b` cover every task exactly once and each keeps a standby of
+ * every stateful task the other runs; the victim is an instance running stateful tasks, the survivor the other.
+ */
+async function settled(a: AppProcess, b: AppProcess): Promise<{ victim: AppProcess; survivor: AppProcess }> {
+  const deadline = Date.now() + 60000
+  for (;;) {
+    const all = [...activeOf(a), ...activeOf(b)]
+    if (
+      all.length === 2 * PARTITIONS &&
+      new Set(all).size === 2 * PARTITIONS &&
+      stateful(a).every((t) => standbyOf(b).includes(t)) &&
+      stateful(b).every((t) => standbyOf(a).includes(t))
+    ) {
+      return stateful(b).length > 0 ? { victim: b, survivor: a } : { victim: a, survivor: b }
+    }
+    const left = deadline - Date.now()
+    // Both waiters are registered in the same turn as the check above, so no assignment can slip in between.
+    await Promise.race(
+      [a, b].map((x) => x.next((e) => e.event === 'running', 'an assignment', Math.max(left, 1))),
+    ).catch(() => {
+      const seen = `a runs ${activeOf(a)} (standbys ${standbyOf(a)}), b runs ${activeOf(b)} (standbys ${standbyOf(b)})`
+      throw new Error(`the group did not settle within 60000 ms: ${seen}\n${a.output()}\n${b.output()}`)
+    })
+  }
+}
+
 /** Standby lag gauges of an instance, from its /metrics endpoint. */
 async function standbyLags(app: AppProcess): Promise<number[]> {
   const port = (await app.waitFor((e) => e.event === 'started', 'started')).metricsPort
@@ -65,30 +97,17 @@ describe('standby replicas', () => {
     const a = spawnApp('a', 'counting-app.ts', config())
     const b = spawnApp('b', 'counting-app.ts', config())
     try {
-      // Settled: each runs half of the tasks and keeps a standby of the other's stateful ones.
-      for (;;) {
-        const ra = latest(a, 'running')
-        const rb = latest(b, 'running')
-        const activeA = (ra?.active as string[]) ?? []
-        const activeB = (rb?.active as string[]) ?? []
-        const standbyA = (ra?.standby as string[]) ?? []
-        if (
-          activeA.length + activeB.length === 2 * PARTITIONS &&
-          new Set([...activeA, ...activeB]).size === 2 * PARTITIONS &&
-          activeB.filter((t) => t.startsWith('1_')).every((t) => standbyA.includes(t)) &&
-          activeB.some((t) => t.startsWith('1_'))
-        ) {
-          break
-        }
-        await Promise.race([a, b].map((x) => x.next((e) => e.event === 'running', 'an assignment')))
-      }
+      // Settled: each runs half of the tasks and keeps a standby of the other's stateful ones. Which instance ends
+      // up with the stateful tasks (1_*) depends on which joined the group first, so the one holding some is the
+      // one killed later, and the other takes them over.
+      const { victim, survivor } = await settled(a, b)
       await produceEvents(broker.bootstrap, 'sb-events', 0, EVENTS, ACCOUNTS)
       const expected = expectedCounts(EVENTS, ACCOUNTS)
       await readTableUntil(broker.bootstrap, 'sb-counts', (t) => [...expected].every(([k, n]) => t.get(k) === n))
-      const moving = ((latest(b, 'running')!.active as string[]) ?? []).filter((t) => t.startsWith('1_'))
-      // Wait until a's standbys have read their changelogs to the end.
+      const moving = stateful(victim)
+      // Wait until the survivor's standbys have read their changelogs to the end.
       for (;;) {
-        const lags = await standbyLags(a)
+        const lags = await standbyLags(survivor)
         if (lags.length === moving.length && lags.every((l) => l === 0)) break
         await delay(50)
       }
@@ -98,15 +117,18 @@ describe('standby replicas', () => {
         'latest',
       )
       const full = [...changelog.values()].reduce((x, y) => x + y, 0)
-      assert.ok(full > EVENTS / 4, `the moving tasks hold ${full} changelog records`)
+      assert.ok(full > (EVENTS / 16) * moving.length, `the moving tasks hold ${full} changelog records`)
 
-      await b.kill('SIGKILL')
-      const takeover = await a.next(
+      // Awaited from before the kill, so that the takeover cannot come before the test listens for it.
+      const takeoverEvent = survivor.next(
         (e) => e.event === 'running' && moving.every((t) => (e.active as string[]).includes(t)),
         'taking over the killed instance’s tasks',
       )
+      takeoverEvent.catch(() => {}) // awaited below; this only keeps a failure during the kill from going unhandled
+      await victim.kill('SIGKILL')
+      const takeover = await takeoverEvent
       const restored = takeover.restored as number
-      t.diagnostic(`promoted standbys restored ${restored} records; a full restore is ${full}`)
+      t.diagnostic(`${victim.name} killed; promoted standbys restored ${restored} records; a full restore is ${full}`)
       assert.ok(restored < full / 10, `promoted standbys restored ${restored} of ${full} changelog records`)
 
       await produceEvents(broker.bootstrap, 'sb-events', EVENTS, 400, ACCOUNTS)
@@ -115,7 +137,7 @@ describe('standby replicas', () => {
         [...after].every(([k, n]) => (t.get(k) ?? 0) >= n),
       )
       assert.deepEqual(new Map([...table].sort()), new Map([...after].sort()))
-      await a.stop()
+      await survivor.stop()
     } finally {
       await a.kill('SIGKILL')
       await b.kill('SIGKILL')
