@@ -308,39 +308,77 @@ public class JavaClientCheck {
 
   static void groupRound(Admin admin, String topic, String group, String strategy) throws Exception {
     int n = 200;
-    try (KafkaProducer<String, String> p = producer(new Properties())) {
-      for (int i = 0; i < n; i++) p.send(new ProducerRecord<>(topic, "k" + i, "v" + i));
-      p.flush();
-    }
     Properties gp = props("group.id", group, "partition.assignment.strategy", strategy, "session.timeout.ms", "10000",
       "heartbeat.interval.ms", "500", "max.poll.records", "20");
     Map<String, Integer> seen = new ConcurrentHashMap<>();
+    // Per consumer: the partitions it got records from, the partitions it owns now, those it gave up (revoked).
     List<Set<Integer>> parts = List.of(ConcurrentHashMap.newKeySet(), ConcurrentHashMap.newKeySet());
+    List<Set<Integer>> owned = List.of(ConcurrentHashMap.newKeySet(), ConcurrentHashMap.newKeySet());
+    List<Set<Integer>> revoked = List.of(ConcurrentHashMap.newKeySet(), ConcurrentHashMap.newKeySet());
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService pool = Executors.newFixedThreadPool(2);
     List<Future<?>> workers = new ArrayList<>();
-    for (Set<Integer> mine : parts) {
-      workers.add(pool.submit(() -> {
-        try (KafkaConsumer<String, String> c = consumer(gp)) {
-          c.subscribe(List.of(topic));
-          while (!stop.get()) {
-            ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
-            for (ConsumerRecord<String, String> r : rs) {
-              seen.merge(r.value(), 1, Integer::sum);
-              mine.add(r.partition());
-            }
-            if (!rs.isEmpty()) c.commitSync();
+    // The second consumer joins once the first owns every partition, and the records are produced only once the
+    // group has settled with both assigned: otherwise whichever consumer joins first may drain them all alone
+    // (as on any broker when the other one starts late).
+    Set<Integer> movedToSecond = new TreeSet<>();
+    Set<Integer> firstGaveUp = new TreeSet<>();
+    try {
+      for (int i = 0; i < 2; i++) {
+        Set<Integer> mine = parts.get(i);
+        Set<Integer> own = owned.get(i);
+        Set<Integer> gaveUp = revoked.get(i);
+        ConsumerRebalanceListener listener = new ConsumerRebalanceListener() {
+          public void onPartitionsAssigned(Collection<TopicPartition> ps) {
+            for (TopicPartition tp : ps) own.add(tp.partition());
           }
-          c.commitSync();
-        }
-        return null;
-      }));
+          public void onPartitionsRevoked(Collection<TopicPartition> ps) {
+            for (TopicPartition tp : ps) {
+              own.remove(tp.partition());
+              gaveUp.add(tp.partition());
+            }
+          }
+          public void onPartitionsLost(Collection<TopicPartition> ps) {
+            for (TopicPartition tp : ps) own.remove(tp.partition());
+          }
+        };
+        workers.add(pool.submit(() -> {
+          try (KafkaConsumer<String, String> c = consumer(gp)) {
+            c.subscribe(List.of(topic), listener);
+            while (!stop.get()) {
+              ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+              for (ConsumerRecord<String, String> r : rs) {
+                seen.merge(r.value(), 1, Integer::sum);
+                mine.add(r.partition());
+              }
+              if (!rs.isEmpty()) c.commitSync();
+            }
+            c.commitSync();
+          }
+          return null;
+        }));
+        if (i == 0) awaitWhile(workers, () -> owned.get(0).size() < 4, 30_000, () -> "first consumer owns " + owned);
+      }
+      awaitWhile(workers, () -> owned.get(0).isEmpty() || owned.get(1).isEmpty()
+        || owned.get(0).size() + owned.get(1).size() != 4, 30_000, () -> "both consumers assigned: " + owned);
+      // Taken now: closing a consumer revokes whatever it still owns.
+      movedToSecond.addAll(owned.get(1));
+      firstGaveUp.addAll(revoked.get(0));
+      try (KafkaProducer<String, String> p = producer(new Properties())) {
+        for (int i = 0; i < n; i++) p.send(new ProducerRecord<>(topic, "k" + i, "v" + i));
+        p.flush();
+      }
+      long deadline = System.currentTimeMillis() + 40_000;
+      while (seen.size() < n && System.currentTimeMillis() < deadline) Thread.sleep(100);
+      stop.set(true);
+      for (Future<?> w : workers) w.get(30, TimeUnit.SECONDS);
+    } finally {
+      stop.set(true);
+      pool.shutdown();
     }
-    long deadline = System.currentTimeMillis() + 40_000;
-    while (seen.size() < n && System.currentTimeMillis() < deadline) Thread.sleep(100);
-    stop.set(true);
-    for (Future<?> w : workers) w.get(30, TimeUnit.SECONDS);
-    pool.shutdown();
+    if (strategy.equals(CooperativeStickyAssignor.class.getName())) {
+      expectEq(movedToSecond, firstGaveUp, "partitions the first consumer gave up (cooperative: only those moved)");
+    }
     expectEq(n, seen.size(), "distinct records consumed");
     for (Map.Entry<String, Integer> e : seen.entrySet()) expectEq(1, e.getValue(), "times " + e.getKey() + " was consumed");
     expect(!parts.get(0).isEmpty() && !parts.get(1).isEmpty(), "one consumer got nothing: " + parts);
@@ -360,6 +398,17 @@ public class JavaClientCheck {
       expectEq(8, got.size(), "records after restart");
       for (ConsumerRecord<String, String> r : got) expect(r.value().startsWith("after-restart-"), "old record redelivered: " + r.value());
       c.commitSync();
+    }
+  }
+
+  /** Waits (polling) while `pending` holds; fails with `what` after `timeoutMs`, or at once if a worker failed. */
+  static void awaitWhile(List<Future<?>> workers, java.util.function.BooleanSupplier pending, long timeoutMs,
+      java.util.function.Supplier<String> what) throws Exception {
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    while (pending.getAsBoolean()) {
+      for (Future<?> w : workers) if (w.isDone()) w.get();
+      if (System.currentTimeMillis() > deadline) throw new AssertionError("timed out waiting: " + what.get());
+      Thread.sleep(50);
     }
   }
 
