@@ -13,7 +13,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SUITES = [
   'test/conformance',
   'test/registry/kafka-store.test.ts',
-  'test/examples.test.ts',
+  'test/examples',
+  'test/streams/runtime',
   'test-interop/broker-kcat.test.ts',
   'test-interop/registry-kcat.test.ts',
   'test-interop/java-client.test.ts',

@@ -171,6 +171,8 @@ function serverProperties(
     'share.coordinator.state.topic.min.isr': 1,
     // Tests join groups and expect the first rebalance at once (Tributary's tests set the same).
     'group.initial.rebalance.delay.ms': 0,
+    // Tests of failover use 1-second sessions (Tributary's test brokers allow the same; Kafka's default minimum is 6 s).
+    'group.min.session.timeout.ms': 1000,
     'num.network.threads': 2,
     'num.io.threads': 4,
   }
