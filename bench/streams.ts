@@ -2,7 +2,9 @@
  * Stream processing throughput, side by side on one Tributary broker process and the same input, in alternating
  * rounds: a hand-written @platformatic/kafka consume→produce loop (the peer) against KafkaStreams running
  *   - map/filter (stateless, at_least_once and exactly_once_v2),
- *   - count by key into the LMDB store (at_least_once and exactly_once_v2).
+ *   - count by key into the LMDB store (at_least_once and exactly_once_v2),
+ * and the same topologies in Kafka Streams 4.x (Java, test-interop/java/src/KafkaStreamsApp.java; RocksDB for the
+ * count) on the same broker and input, when java and mvn are installed.
  * Each run reads the whole input topic from the start. The loop is done when it has produced its last output;
  * a KafkaStreams run when it has processed the last record and close() has committed. Ratios are to the loop's
  * records/s.
@@ -17,9 +19,10 @@ import { join } from 'node:path'
 import { Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 import { ensureTopic, KafkaCluster } from '../src/client/index.ts'
 import { KafkaStreams, Produced, Serdes, StreamsBuilder, type Topology } from '../src/streams/index.ts'
+import { startKafkaStreamsApp } from '../test/helpers/kafka-streams-app.ts'
 import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
-import { HOST, makeTempDir, startTributary } from './lib/servers.ts'
+import { HOST, makeTempDir, startTributary, which } from './lib/servers.ts'
 import { ratio, type Spread, spread } from './lib/stats.ts'
 
 function envInt(name: string, fallback: number): number {
@@ -191,10 +194,50 @@ async function streamsRun(
   }
 }
 
-const ALL_SERIES = ['loop', 'map', 'map-eos', 'count-lmdb', 'count-lmdb-eos'] as const
+/**
+ * The same topology in Kafka Streams (Java), one JVM per run, with Kafka Streams' defaults (commit interval, record
+ * cache, RocksDB for the count): from its first processed record until the last one is processed and close() has
+ * committed, timed inside the JVM as streamsRun() times the TypeScript runtime.
+ */
+async function javaRun(
+  name: string,
+  round: number,
+  topology: 'map' | 'count',
+  guarantee: 'at_least_once' | 'exactly_once_v2',
+): Promise<Run> {
+  const applicationId = `bench-${name}-${round}`
+  const output = `${applicationId}-out`
+  await ensureTopic(cluster.admin, output, { partitions })
+  const stateDir = mkdtempSync(join(dataDir, 'kstreams-state-'))
+  const app = await startKafkaStreamsApp({
+    topology,
+    bootstrap,
+    applicationId,
+    input: INPUT,
+    output,
+    guarantee,
+    stateDir,
+    records,
+  })
+  try {
+    const { seconds } = await app.done
+    return { seconds, recordsPerSec: records / seconds }
+  } finally {
+    await app.stop()
+    rmSync(stateDir, { recursive: true, force: true })
+  }
+}
+
+const JAVA_SERIES = ['kstreams-map', 'kstreams-map-eos', 'kstreams-count', 'kstreams-count-eos'] as const
+const ALL_SERIES = ['loop', 'map', 'map-eos', 'count-lmdb', 'count-lmdb-eos', ...JAVA_SERIES] as const
 type Series = (typeof ALL_SERIES)[number]
+const javaAvailable = Boolean(which('java') && which('mvn'))
+if (!javaAvailable)
+  log('java or mvn not found (apt-get install -y openjdk-17-jdk-headless maven): skipping Kafka Streams')
 /** BENCH_STREAMS_SERIES=loop,map to run some only (for profiling). */
-const SERIES = (process.env.BENCH_STREAMS_SERIES?.split(',') ?? [...ALL_SERIES]) as Series[]
+const SERIES = (process.env.BENCH_STREAMS_SERIES?.split(',') ?? [...ALL_SERIES]).filter(
+  (s) => javaAvailable || !s.startsWith('kstreams-'),
+) as Series[]
 const runs = new Map<Series, Run[]>(SERIES.map((s) => [s, []]))
 try {
   log(`filling ${INPUT}: ${records} records, ${keys} keys, ${valueBytes} B values, ${partitions} partitions`)
@@ -211,7 +254,15 @@ try {
               ? await streamsRun('map-eos', round, mapTopology, 'exactly_once_v2')
               : s === 'count-lmdb'
                 ? await streamsRun('count', round, countTopology, 'at_least_once')
-                : await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
+                : s === 'count-lmdb-eos'
+                  ? await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
+                  : s === 'kstreams-map'
+                    ? await javaRun(s, round, 'map', 'at_least_once')
+                    : s === 'kstreams-map-eos'
+                      ? await javaRun(s, round, 'map', 'exactly_once_v2')
+                      : s === 'kstreams-count'
+                        ? await javaRun(s, round, 'count', 'at_least_once')
+                        : await javaRun(s, round, 'count', 'exactly_once_v2')
       runs.get(s)!.push(run)
       log(`round ${round + 1}/${rounds} ${s}: ${fmt(run.recordsPerSec, 0)} records/s`)
     }
@@ -246,6 +297,25 @@ printTable(
     ['count (LMDB)', fmt(eosCount, 2)],
   ],
 )
+/** tributary/streams / Kafka Streams (Java), same topology and guarantee; goal ≥ 1.0. */
+const vsJava: Array<[string, Series, Series]> = [
+  ['map/filter, at_least_once', 'map', 'kstreams-map'],
+  ['map/filter, exactly_once_v2', 'map-eos', 'kstreams-map-eos'],
+  ['count (LMDB vs RocksDB), at_least_once', 'count-lmdb', 'kstreams-count'],
+  ['count (LMDB vs RocksDB), exactly_once_v2', 'count-lmdb-eos', 'kstreams-count-eos'],
+]
+if (javaAvailable)
+  printTable(
+    'tributary/streams / Kafka Streams 4.x (Java), same broker and input',
+    ['topology', 'tributary records/s', 'Kafka Streams records/s', 'ratio', 'goal'],
+    vsJava.map(([label, ts, java]) => [
+      label,
+      fmt(median(ts), 0),
+      fmt(median(java), 0),
+      fmt(ratio(median(ts), median(java)), 2),
+      '≥ 1.0',
+    ]),
+  )
 writeResult('streams', {
   command: `node --import tsx bench/streams.ts${opts.quick ? ' --quick' : ''}`,
   workload: { records, keys, valueBytes, partitions, rounds, expectedOutputs },
@@ -255,5 +325,8 @@ writeResult('streams', {
     countLmdbToLoop: ratio(median('count-lmdb'), loopRate),
     eosToAlosMap: eosMap,
     eosToAlosCount: eosCount,
+    ...(javaAvailable
+      ? Object.fromEntries(vsJava.map(([, ts, java]) => [`${ts}ToKafkaStreams`, ratio(median(ts), median(java))]))
+      : {}),
   },
 })

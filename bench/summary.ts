@@ -197,6 +197,25 @@ if (sp) {
     `exactly_once_v2 / at_least_once: map/filter ${fmt(sp.ratios.eosToAlosMap, 2)}, count ${fmt(sp.ratios.eosToAlosCount, 2)}.`,
     '',
   )
+  const vsJava: Array<[string, string, string]> = [
+    ['map/filter, at_least_once', 'map', 'kstreams-map'],
+    ['map/filter, exactly_once_v2', 'map-eos', 'kstreams-map-eos'],
+    ['count (LMDB vs RocksDB), at_least_once', 'count-lmdb', 'kstreams-count'],
+    ['count (LMDB vs RocksDB), exactly_once_v2', 'count-lmdb-eos', 'kstreams-count-eos'],
+  ]
+  if (sp.series['kstreams-map']) {
+    out.push('tributary/streams against Kafka Streams 4.x (Java) on the same broker and input (goal ≥ 1.0):', '')
+    table(
+      ['topology', 'tributary records/s', 'Kafka Streams records/s', 'ratio'],
+      vsJava
+        .filter(([, ts, java]) => sp.series[ts] && sp.series[java])
+        .map(([label, ts, java]) => {
+          const a = sp.series[ts].recordsPerSec.median
+          const b = sp.series[java].recordsPerSec.median
+          return [label, fmt(a, 0), fmt(b, 0), fmt(a / b, 2)]
+        }),
+    )
+  }
 }
 const sr = load('streams-restore')
 if (sr) {

@@ -18,6 +18,7 @@ const SUITES = [
   'test-interop/broker-kcat.test.ts',
   'test-interop/registry-kcat.test.ts',
   'test-interop/java-client.test.ts',
+  'test-interop/kafka-streams-on-tributary.test.ts',
 ]
 const suites = process.argv.length > 2 ? process.argv.slice(2) : SUITES
 
