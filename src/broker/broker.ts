@@ -7,13 +7,12 @@ import { createLogger, type Logger, LogRateLimiter } from '../common/logger.ts'
 import { Metrics, type MetricsServer, serveMetrics } from '../common/metrics.ts'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
-import { AppendWaiters } from './append-waiters.ts'
 import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerConfig } from './config.ts'
 import { ConnectionQuotas, DescriptorWatch } from './connection-limits.ts'
 import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
-import { appendDurably, replayLog } from './internal-topic.ts'
+import { ReplicaManager } from './replica-manager.ts'
 import { Authorizer } from './security/acl.ts'
 import { withAuthorization } from './security/api-authorization.ts'
 import { ClientQuotaManager } from './security/quotas.ts'
@@ -75,8 +74,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       cleanerIntervalMs: config.logCleanerIntervalMs,
       log: (message, level = 'info') => logger.child('log')[level](message),
     })
+    const replicas = new ReplicaManager(logs, logger.child('replica-manager'))
     const topics = await TopicRegistry.open({
       logs,
+      replicas,
       topicDefaults: config.topicDefaults,
       logger: logger.child('metadata'),
       clusterId: config.clusterId,
@@ -95,12 +96,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         internal: true,
       })
     }
-    const offsetsLog = topics.partitionLog(OFFSETS_TOPIC, 0)!
-    const txnStateLog = topics.partitionLog(TRANSACTION_STATE_TOPIC, 0)!
     const groups = new GroupCoordinator({
       store: {
-        append: (records) => appendDurably(offsetsLog, records),
-        load: () => replayLog(offsetsLog),
+        append: (records) => replicas.appendInternal(OFFSETS_TOPIC, 0, records),
+        load: () => replicas.replayInternal(OFFSETS_TOPIC, 0),
       },
       clock: { now: () => Date.now() },
       timers: {
@@ -114,24 +113,19 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       topicExists: (name: string) => topics.get(name) !== undefined,
     })
     topics.onDeleted((topic) => groups.onTopicDeleted(topic))
-    const appendWaiters = new AppendWaiters()
     const transactions = new TransactionCoordinator({
       store: {
-        append: (records) => appendDurably(txnStateLog, records),
-        load: () => replayLog(txnStateLog),
+        append: (records) => replicas.appendInternal(TRANSACTION_STATE_TOPIC, 0, records),
+        load: () => replicas.replayInternal(TRANSACTION_STATE_TOPIC, 0),
       },
       groups,
-      async writeMarker(topic, partition, producerId, epoch, commit) {
-        const log = topics.partitionLog(topic, partition)
-        if (!log) return
-        const appended = log.appendControl(producerId, epoch, commit, 0)
-        appendWaiters.notify(topic, partition)
-        await log.waitDurable(appended.lastOffset)
-      },
+      writeMarker: (topic, partition, producerId, epoch, commit) =>
+        replicas.appendTxnMarker(topic, partition, producerId, epoch, commit),
       partitionExists: (topic, partition) => topics.partitionLog(topic, partition) !== undefined,
       allocateProducerId: () => topics.allocateProducerId(),
       logger: logger.child('transaction-coordinator'),
     })
+    replicas.attachTransactions(transactions)
     metrics.collect((m) => collectLogMetrics(m, topics))
     metrics.collect((m) => collectGroupLag(m, topics, groups))
     await bootstrapSaslUsers(topics, config.saslUsers, logger)
@@ -156,7 +150,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       logger,
       logLimiter: new LogRateLimiter(),
       metrics,
-      appendWaiters,
+      replicas,
       supportedApis: () => server!.apiVersions(),
       now: () => Date.now(),
     }
@@ -248,7 +242,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         closing ??= (async () => {
           logger.info('broker stopping')
           ready = false
-          appendWaiters.wakeAll()
+          replicas.wakeAll()
           descriptors.stop()
           for (const s of servers) await s.close()
           await metricsServer?.close()

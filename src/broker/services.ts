@@ -6,9 +6,9 @@
 import type { Logger, LogRateLimiter } from '../common/logger.ts'
 import type { Metrics } from '../common/metrics.ts'
 import type { LogManager } from '../log/index.ts'
-import type { AppendWaiters } from './append-waiters.ts'
 import type { BrokerConfig } from './config.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
+import type { ReplicaManager } from './replica-manager.ts'
 import type { Authorizer } from './security/acl.ts'
 import type { ClientQuotaManager } from './security/quotas.ts'
 import type { TopicRegistry } from './topic-registry.ts'
@@ -24,7 +24,8 @@ export interface BrokerServices {
   /** For log lines clients can cause at will (failed logins, denials, refused connections). */
   logLimiter: LogRateLimiter
   metrics: Metrics
-  appendWaiters: AppendWaiters
+  /** Every partition append and read goes through it (and fetches wait there for data). */
+  replicas: ReplicaManager
   /** The transaction coordinator, when this broker runs one (without it transactional producers are refused). */
   transactions?: TransactionCoordinator
   /** ACL enforcement, when `authorizer.enabled=true`; without it every request is allowed. */

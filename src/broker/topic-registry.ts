@@ -9,7 +9,8 @@ import { TributaryError } from '../errors.ts'
 import type { LogConfig, LogManager, PartitionLog } from '../log/index.ts'
 import { parseLogConfig, TOPIC_CONFIG_DEFINITIONS } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
-import { appendDurably, replayLog } from './internal-topic.ts'
+import { replayLog } from './internal-topic.ts'
+import type { ReplicaManager } from './replica-manager.ts'
 import type { AclBinding } from './security/acl.ts'
 import type { ScramCredential, ScramMechanism } from './security/scram.ts'
 
@@ -93,12 +94,15 @@ export class TopicRegistry {
   private constructor(
     private logs: LogManager,
     private metaLog: PartitionLog,
+    private replicas: ReplicaManager,
     private topicDefaults: Record<string, string>,
     private logger: Logger,
   ) {}
 
   static async open(opts: {
     logs: LogManager
+    /** Appends to the metadata log go through it, like every partition append. */
+    replicas: ReplicaManager
     topicDefaults: Record<string, string>
     logger: Logger
     clusterId?: string
@@ -108,7 +112,7 @@ export class TopicRegistry {
       0,
       parseLogConfig({ 'cleanup.policy': 'compact', 'segment.bytes': String(16 * 1024 * 1024) }),
     )
-    const reg = new TopicRegistry(opts.logs, metaLog, opts.topicDefaults, opts.logger)
+    const reg = new TopicRegistry(opts.logs, metaLog, opts.replicas, opts.topicDefaults, opts.logger)
     await reg.replay()
     if (!reg.clusterId) {
       await reg.write(`cluster`, { type: 'cluster', clusterId: opts.clusterId ?? randomClusterId() })
@@ -156,7 +160,7 @@ export class TopicRegistry {
   /** Appends one metadata record durably, then applies it. Writes are serialized. */
   private write(key: string, rec: MetadataRecord | null): Promise<void> {
     const run = async () => {
-      await appendDurably(this.metaLog, [
+      await this.replicas.appendInternal(METADATA_TOPIC, 0, [
         { key: Buffer.from(key), value: rec ? Buffer.from(JSON.stringify(rec)) : null },
       ])
       this.applyRecord(key, rec)

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrokerConfig, DEFAULT_BROKER_CONFIG } from '../../../src/broker/config.ts'
 import type { HandlerSpec, RequestContext } from '../../../src/broker/handler.ts'
+import { ReplicaManager } from '../../../src/broker/replica-manager.ts'
 import type { BrokerServices } from '../../../src/broker/services.ts'
 import { OFFSETS_TOPIC, TopicRegistry } from '../../../src/broker/topic-registry.ts'
 import { createLogger, LogRateLimiter } from '../../../src/common/logger.ts'
@@ -54,7 +55,8 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
 
   async function open(): Promise<void> {
     const logs = await LogManager.open({ dataDir, flushPolicy: { mode: 'group' }, cleanerIntervalMs: 0 })
-    const topics = await TopicRegistry.open({ logs, topicDefaults: config.topicDefaults, logger })
+    const replicas = new ReplicaManager(logs, logger)
+    const topics = await TopicRegistry.open({ logs, replicas, topicDefaults: config.topicDefaults, logger })
     if (!topics.get(OFFSETS_TOPIC)) {
       await topics.create(OFFSETS_TOPIC, { partitions: 1, configs: { 'cleanup.policy': 'compact' }, internal: true })
     }
@@ -65,9 +67,9 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
       topics,
       logger,
       logLimiter: new LogRateLimiter(),
-      // Admin handlers use neither groups nor append waiters.
+      // Admin handlers do not use groups.
       groups: undefined as unknown as BrokerServices['groups'],
-      appendWaiters: undefined as unknown as BrokerServices['appendWaiters'],
+      replicas,
       metrics: new Metrics(),
       supportedApis: () => [],
       now: () => Date.now(),
