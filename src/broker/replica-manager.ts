@@ -129,9 +129,9 @@ export class ReplicaManager {
       result.recordError = code === ErrorCode.INVALID_RECORD
       return { result }
     }
-    if (req.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${req.topic}`)
-    const log = this.logs.get(req.topic, req.partition)
-    if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    const refused = this.clientAppendError(req.topic, req.internal, req.partition)
+    if (refused) return fail(refused.errorCode, refused.errorMessage)
+    const log = this.logs.get(req.topic, req.partition)!
     const txnError = this.verifyTransactional(req)
     if (txnError) {
       result.errorCode = txnError
@@ -166,6 +166,18 @@ export class ReplicaManager {
       if (!(err instanceof LogError)) throw err
       return fail(err.errorCode, err.message)
     }
+  }
+
+  /** Why a client may not append to this partition at all (before its records are looked at), or null. */
+  clientAppendError(
+    topic: string,
+    internal: boolean,
+    partition: number,
+  ): { errorCode: number; errorMessage: string | null } | null {
+    if (internal)
+      return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `Cannot append to internal topic ${topic}` }
+    if (!this.logs.get(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null }
+    return null
   }
 
   /**

@@ -45,6 +45,12 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
           res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
+        const refused = services.replicas.clientAppendError(topic.name, topic.internal, pd.index)
+        if (refused) {
+          res.errorCode = refused.errorCode
+          res.errorMessage = refused.errorMessage
+          continue
+        }
         const setError = recordSetError(pd.records, ctx.apiVersion)
         if (setError || !pd.records) {
           const e = setError ?? { code: ErrorCode.INVALID_RECORD, message: 'Produce request has no records' }
