@@ -7,17 +7,21 @@ import { createLogger, type Logger, LogRateLimiter } from '../common/logger.ts'
 import { Metrics, type MetricsServer, serveMetrics } from '../common/metrics.ts'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
-import { AppendWaiters } from './append-waiters.ts'
 import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerConfig } from './config.ts'
 import { ConnectionQuotas, DescriptorWatch } from './connection-limits.ts'
 import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
-import { appendDurably, replayLog } from './internal-topic.ts'
+import { MetadataLog } from './metadata-log.ts'
+import { ProducerIdManager } from './producer-id-manager.ts'
+import { ReplicaManager } from './replica-manager.ts'
 import { Authorizer } from './security/acl.ts'
+import { AclStore } from './security/acl-store.ts'
 import { withAuthorization } from './security/api-authorization.ts'
+import { ClientQuotaStore } from './security/quota-store.ts'
 import { ClientQuotaManager } from './security/quotas.ts'
 import { createCredential, SCRAM_MECHANISMS } from './security/scram.ts'
+import { ScramCredentialStore } from './security/scram-store.ts'
 import type { ListenerInfo, SecurityProtocol } from './security/session.ts'
 import { KafkaServer } from './server.ts'
 import type { BrokerServices } from './services.ts'
@@ -75,8 +79,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       cleanerIntervalMs: config.logCleanerIntervalMs,
       log: (message, level = 'info') => logger.child('log')[level](message),
     })
+    const replicas = new ReplicaManager(logs, logger.child('replica-manager'))
+    // Every metadata store registers on the metadata log before TopicRegistry.open replays it.
+    const metadataLog = await MetadataLog.open(logs, replicas)
+    const acls = new AclStore(metadataLog)
+    const scram = new ScramCredentialStore(metadataLog)
+    const quotaStore = new ClientQuotaStore(metadataLog)
+    const producerIds = new ProducerIdManager(metadataLog)
     const topics = await TopicRegistry.open({
       logs,
+      metadataLog,
       topicDefaults: config.topicDefaults,
       logger: logger.child('metadata'),
       clusterId: config.clusterId,
@@ -95,12 +107,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         internal: true,
       })
     }
-    const offsetsLog = topics.partitionLog(OFFSETS_TOPIC, 0)!
-    const txnStateLog = topics.partitionLog(TRANSACTION_STATE_TOPIC, 0)!
     const groups = new GroupCoordinator({
       store: {
-        append: (records) => appendDurably(offsetsLog, records),
-        load: () => replayLog(offsetsLog),
+        append: (records) => replicas.appendInternal(OFFSETS_TOPIC, 0, records),
+        load: () => replicas.replayInternal(OFFSETS_TOPIC, 0),
       },
       clock: { now: () => Date.now() },
       timers: {
@@ -114,41 +124,40 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       topicExists: (name: string) => topics.get(name) !== undefined,
     })
     topics.onDeleted((topic) => groups.onTopicDeleted(topic))
-    const appendWaiters = new AppendWaiters()
     const transactions = new TransactionCoordinator({
       store: {
-        append: (records) => appendDurably(txnStateLog, records),
-        load: () => replayLog(txnStateLog),
+        append: (records) => replicas.appendInternal(TRANSACTION_STATE_TOPIC, 0, records),
+        load: () => replicas.replayInternal(TRANSACTION_STATE_TOPIC, 0),
       },
       groups,
-      async writeMarker(topic, partition, producerId, epoch, commit) {
-        const log = topics.partitionLog(topic, partition)
-        if (!log) return
-        const appended = log.appendControl(producerId, epoch, commit, 0)
-        appendWaiters.notify(topic, partition)
-        await log.waitDurable(appended.lastOffset)
-      },
+      writeMarker: (topic, partition, producerId, epoch, commit) =>
+        replicas.appendTxnMarker(topic, partition, producerId, epoch, commit),
       partitionExists: (topic, partition) => topics.partitionLog(topic, partition) !== undefined,
-      allocateProducerId: () => topics.allocateProducerId(),
+      allocateProducerId: () => producerIds.allocateProducerId(),
       logger: logger.child('transaction-coordinator'),
     })
+    replicas.attachTransactions(transactions)
     metrics.collect((m) => collectLogMetrics(m, topics))
     metrics.collect((m) => collectGroupLag(m, topics, groups))
-    await bootstrapSaslUsers(topics, config.saslUsers, logger)
+    await bootstrapSaslUsers(scram, config.saslUsers, logger)
     const authorizer = config.authorizerEnabled
       ? new Authorizer({
           superUsers: config.superUsers,
           allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
-          acls: () => topics.acls(),
+          acls: () => acls.acls(),
         })
       : undefined
-    const quotas = new ClientQuotaManager(topics)
+    const quotas = new ClientQuotaManager(quotaStore)
     let server: KafkaServer | undefined
     const services: BrokerServices = {
       config,
       clusterId: topics.clusterId,
       logs,
       topics,
+      acls,
+      scram,
+      quotaStore,
+      producerIds,
       groups,
       transactions,
       authorizer,
@@ -156,7 +165,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       logger,
       logLimiter: new LogRateLimiter(),
       metrics,
-      appendWaiters,
+      replicas,
       supportedApis: () => server!.apiVersions(),
       now: () => Date.now(),
     }
@@ -248,7 +257,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         closing ??= (async () => {
           logger.info('broker stopping')
           ready = false
-          appendWaiters.wakeAll()
+          replicas.wakeAll()
           descriptors.stop()
           for (const s of servers) await s.close()
           await metricsServer?.close()
@@ -270,11 +279,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
 }
 
 /** `sasl.users`: the first users (typically a super user) get SCRAM credentials at startup, once. */
-async function bootstrapSaslUsers(topics: Topics, users: Record<string, string>, logger: Logger): Promise<void> {
+async function bootstrapSaslUsers(
+  scram: ScramCredentialStore,
+  users: Record<string, string>,
+  logger: Logger,
+): Promise<void> {
   for (const [user, password] of Object.entries(users)) {
     for (const m of SCRAM_MECHANISMS) {
-      if (topics.scramCredential(user, m)) continue
-      await topics.setScramCredential(user, m, await createCredential(m, password))
+      if (scram.scramCredential(user, m)) continue
+      await scram.setScramCredential(user, m, await createCredential(m, password))
       logger.info('SCRAM credential created from sasl.users', { user, mechanism: m })
     }
   }

@@ -1,9 +1,10 @@
 /**
  * Broker-internal state kept in compacted topics (__consumer_offsets, __cluster_metadata, later
- * __transaction_state): append key/value records durably, and replay them from the start at startup.
+ * __transaction_state): the records are key/value pairs, appended through ReplicaManager.appendInternal and
+ * replayed from the start at startup.
  */
 import type { PartitionLog } from '../log/index.ts'
-import { decodeRecordBatch, encodeRecordBatchSync, iterateBatches } from '../protocol/record-batch.ts'
+import { decodeRecordBatch, iterateBatches } from '../protocol/record-batch.ts'
 
 export interface KeyValue {
   key: Buffer
@@ -33,14 +34,4 @@ export async function* replayLog(log: PartitionLog): AsyncGenerator<KeyValue & {
     }
     if (!progressed) break
   }
-}
-
-/** Appends records as one batch and resolves once they are durable. */
-export async function appendDurably(log: PartitionLog, records: KeyValue[], timestamp = Date.now()): Promise<void> {
-  if (records.length === 0) return
-  const batch = encodeRecordBatchSync({
-    records: records.map((r) => ({ key: r.key, value: r.value, timestamp })),
-  })
-  const res = log.append(batch)
-  await log.waitDurable(res.lastOffset)
 }

@@ -6,11 +6,15 @@
 import type { Logger, LogRateLimiter } from '../common/logger.ts'
 import type { Metrics } from '../common/metrics.ts'
 import type { LogManager } from '../log/index.ts'
-import type { AppendWaiters } from './append-waiters.ts'
 import type { BrokerConfig } from './config.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
+import type { ProducerIdManager } from './producer-id-manager.ts'
+import type { ReplicaManager } from './replica-manager.ts'
 import type { Authorizer } from './security/acl.ts'
+import type { AclStore } from './security/acl-store.ts'
+import type { ClientQuotaStore } from './security/quota-store.ts'
 import type { ClientQuotaManager } from './security/quotas.ts'
+import type { ScramCredentialStore } from './security/scram-store.ts'
 import type { TopicRegistry } from './topic-registry.ts'
 import type { TransactionCoordinator } from './txn/transaction-coordinator.ts'
 
@@ -18,13 +22,23 @@ export interface BrokerServices {
   config: BrokerConfig
   clusterId: string
   logs: LogManager
+  /** The topic metadata cache. */
   topics: TopicRegistry
+  /** ACL bindings (the metadata log's `acl:` records). */
+  acls: AclStore
+  /** SCRAM credentials per user and mechanism. */
+  scram: ScramCredentialStore
+  /** Client quota values per entity (enforced by `quotas`). */
+  quotaStore: ClientQuotaStore
+  /** Producer-id blocks. */
+  producerIds: ProducerIdManager
   groups: GroupCoordinator
   logger: Logger
   /** For log lines clients can cause at will (failed logins, denials, refused connections). */
   logLimiter: LogRateLimiter
   metrics: Metrics
-  appendWaiters: AppendWaiters
+  /** Every partition append and read goes through it (and fetches wait there for data). */
+  replicas: ReplicaManager
   /** The transaction coordinator, when this broker runs one (without it transactional producers are refused). */
   transactions?: TransactionCoordinator
   /** ACL enforcement, when `authorizer.enabled=true`; without it every request is allowed. */

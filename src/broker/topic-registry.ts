@@ -1,7 +1,8 @@
 /**
- * Topic metadata (names, ids, partition counts, config overrides) and other small cluster state, kept in a
- * compacted metadata log (`__cluster_metadata`, partition 0) so it survives restarts without ad-hoc files.
- * The metadata log is the source of truth; partition directories are reconciled with it at startup.
+ * The topic metadata cache (Kafka's MetadataCache): names, ids, partition counts and config overrides, and the
+ * cluster id, kept in the cluster metadata log (see metadata-log.ts) so they survive restarts without ad-hoc
+ * files. The metadata log is the source of truth; partition directories are reconciled with it at startup. ACLs,
+ * SCRAM credentials, client quotas and producer-id blocks are other stores on the same log.
  */
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../common/logger.ts'
@@ -9,15 +10,13 @@ import { TributaryError } from '../errors.ts'
 import type { LogConfig, LogManager, PartitionLog } from '../log/index.ts'
 import { parseLogConfig, TOPIC_CONFIG_DEFINITIONS } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
-import { appendDurably, replayLog } from './internal-topic.ts'
-import type { AclBinding } from './security/acl.ts'
-import type { ScramCredential, ScramMechanism } from './security/scram.ts'
+import { METADATA_TOPIC, type MetadataLog, type MetadataRecord } from './metadata-log.ts'
 
-export const METADATA_TOPIC = '__cluster_metadata'
+export { METADATA_TOPIC } from './metadata-log.ts'
+export type { QuotaEntity } from './security/quota-store.ts'
 export const OFFSETS_TOPIC = '__consumer_offsets'
 export const TRANSACTION_STATE_TOPIC = '__transaction_state'
 const INTERNAL_TOPICS = new Set([OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC])
-const PRODUCER_ID_BLOCK_SIZE = 1000
 
 export interface TopicInfo {
   name: string
@@ -51,119 +50,51 @@ export function topicNameProblem(name: string): string | null {
   return null
 }
 
-type MetadataRecord =
-  | { type: 'topic'; topic: TopicInfo }
-  | { type: 'producer-ids'; next: number }
-  | { type: 'cluster'; clusterId: string }
-  | { type: 'scram-credential'; user: string; credential: ScramCredential }
-  | { type: 'acl'; acl: AclBinding }
-  | { type: 'client-quota'; entity: QuotaEntity; values: Record<string, number> }
-
-/** A client-quota entity: entity type ("user", "client-id") → name, null meaning the type's default. */
-export type QuotaEntity = Record<string, string | null>
-
-function quotaKey(entity: QuotaEntity): string {
-  return `quota:${JSON.stringify(Object.entries(entity).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`
-}
-
-function aclKey(b: AclBinding): string {
-  return `acl:${JSON.stringify([b.resourceType, b.resourceName, b.patternType, b.principal, b.host, b.operation, b.permissionType])}`
-}
-
 export class TopicRegistry {
   private topics = new Map<string, TopicInfo>()
   private byId = new Map<string, TopicInfo>()
-  private nextProducerId = 0
-  private producerIdLimit = 0
-  private pending: Promise<unknown> = Promise.resolve()
-  private allocating: Promise<void> | null = null
   private adminChain: Promise<unknown> = Promise.resolve()
   private deletedListeners: ((topic: string) => Promise<void>)[] = []
-  private scram = new Map<string, ScramCredential>()
-  private aclBindings = new Map<string, AclBinding>()
-  private aclVersion = 0
-  private quotas = new Map<string, { entity: QuotaEntity; values: Record<string, number> }>()
-  private quotaVersion = 0
-  private aclSnapshot: { version: number; bindings: AclBinding[] } | undefined
-  private quotaSnapshot:
-    | { version: number; entries: { entity: QuotaEntity; values: Record<string, number> }[] }
-    | undefined
   clusterId = ''
 
   private constructor(
     private logs: LogManager,
-    private metaLog: PartitionLog,
+    private metadataLog: MetadataLog,
     private topicDefaults: Record<string, string>,
     private logger: Logger,
   ) {}
 
   static async open(opts: {
     logs: LogManager
+    /** Replayed here: the other stores on it (ACLs, SCRAM, quotas, producer ids) must be registered first. */
+    metadataLog: MetadataLog
     topicDefaults: Record<string, string>
     logger: Logger
     clusterId?: string
   }): Promise<TopicRegistry> {
-    const metaLog = await opts.logs.getOrCreate(
-      METADATA_TOPIC,
-      0,
-      parseLogConfig({ 'cleanup.policy': 'compact', 'segment.bytes': String(16 * 1024 * 1024) }),
-    )
-    const reg = new TopicRegistry(opts.logs, metaLog, opts.topicDefaults, opts.logger)
-    await reg.replay()
+    const reg = new TopicRegistry(opts.logs, opts.metadataLog, opts.topicDefaults, opts.logger)
+    opts.metadataLog.register('topic:', (key, rec) => reg.applyTopic(key, rec))
+    opts.metadataLog.register('cluster', (_key, rec) => {
+      if (rec?.type === 'cluster') reg.clusterId = rec.clusterId
+    })
+    await opts.metadataLog.replay()
     if (!reg.clusterId) {
-      await reg.write(`cluster`, { type: 'cluster', clusterId: opts.clusterId ?? randomClusterId() })
+      await reg.metadataLog.write(`cluster`, { type: 'cluster', clusterId: opts.clusterId ?? randomClusterId() })
     }
     await reg.reconcile()
     return reg
   }
 
-  private async replay(): Promise<void> {
-    for await (const r of replayLog(this.metaLog)) {
-      this.applyRecord(r.key.toString(), r.value ? (JSON.parse(r.value.toString()) as MetadataRecord) : null)
+  private applyTopic(key: string, rec: MetadataRecord | null): void {
+    const name = key.slice(6)
+    const old = this.topics.get(name)
+    if (old) this.byId.delete(old.id)
+    if (rec?.type === 'topic') {
+      this.topics.set(name, rec.topic)
+      this.byId.set(rec.topic.id, rec.topic)
+    } else {
+      this.topics.delete(name)
     }
-  }
-
-  private applyRecord(key: string, rec: MetadataRecord | null): void {
-    if (key.startsWith('topic:')) {
-      const name = key.slice(6)
-      const old = this.topics.get(name)
-      if (old) this.byId.delete(old.id)
-      if (rec?.type === 'topic') {
-        this.topics.set(name, rec.topic)
-        this.byId.set(rec.topic.id, rec.topic)
-      } else {
-        this.topics.delete(name)
-      }
-    } else if (key.startsWith('scram:')) {
-      if (rec?.type === 'scram-credential') this.scram.set(key, rec.credential)
-      else this.scram.delete(key)
-    } else if (key.startsWith('acl:')) {
-      if (rec?.type === 'acl') this.aclBindings.set(key, rec.acl)
-      else this.aclBindings.delete(key)
-      this.aclVersion++
-    } else if (key.startsWith('quota:')) {
-      if (rec?.type === 'client-quota') this.quotas.set(key, { entity: rec.entity, values: rec.values })
-      else this.quotas.delete(key)
-      this.quotaVersion++
-    } else if (rec?.type === 'producer-ids') {
-      this.nextProducerId = rec.next
-      this.producerIdLimit = rec.next
-    } else if (rec?.type === 'cluster') {
-      this.clusterId = rec.clusterId
-    }
-  }
-
-  /** Appends one metadata record durably, then applies it. Writes are serialized. */
-  private write(key: string, rec: MetadataRecord | null): Promise<void> {
-    const run = async () => {
-      await appendDurably(this.metaLog, [
-        { key: Buffer.from(key), value: rec ? Buffer.from(JSON.stringify(rec)) : null },
-      ])
-      this.applyRecord(key, rec)
-    }
-    const p = this.pending.then(run, run)
-    this.pending = p.catch(() => {})
-    return p
   }
 
   /** Opens every partition log of every known topic; removes directories of topics that no longer exist. */
@@ -274,7 +205,7 @@ export class TopicRegistry {
     const config = parseLogConfig({ ...this.topicDefaults, ...configs })
     await this.createPartitions(name, 0, topic.partitions, config)
     try {
-      await this.write(`topic:${name}`, { type: 'topic', topic })
+      await this.metadataLog.write(`topic:${name}`, { type: 'topic', topic })
     } catch (err) {
       await this.removePartitions(name, 0, topic.partitions)
       throw creationFailed(name, -1, err)
@@ -319,7 +250,7 @@ export class TopicRegistry {
     const t = this.topics.get(name)
     if (!t)
       throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
-    await this.write(`topic:${name}`, null)
+    await this.metadataLog.write(`topic:${name}`, null)
     await this.logs.deleteTopic(name)
     this.logger.info('topic deleted', { topic: name })
     for (const listener of this.deletedListeners) {
@@ -344,7 +275,7 @@ export class TopicRegistry {
     // As for topics: the new partitions exist first, the record that makes them visible comes last.
     await this.createPartitions(name, t.partitions, total, this.effectiveConfig(name))
     try {
-      await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, partitions: total } })
+      await this.metadataLog.write(`topic:${name}`, { type: 'topic', topic: { ...t, partitions: total } })
     } catch (err) {
       await this.removePartitions(name, t.partitions, total)
       throw creationFailed(name, -1, err)
@@ -362,78 +293,8 @@ export class TopicRegistry {
     if (!t)
       throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
     const config = checkTopicConfigs(this.topicDefaults, configs)
-    await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, configs } })
+    await this.metadataLog.write(`topic:${name}`, { type: 'topic', topic: { ...t, configs } })
     for (let p = 0; p < t.partitions; p++) this.logs.get(name, p)?.updateConfig(config)
-  }
-
-  scramCredential(user: string, mechanism: ScramMechanism): ScramCredential | undefined {
-    return this.scram.get(`scram:${mechanism}:${user}`)
-  }
-
-  /** Every user with SCRAM credentials, with the mechanisms and iteration counts (never the keys). */
-  scramUsers(): Map<string, ScramCredential[]> {
-    const out = new Map<string, ScramCredential[]>()
-    for (const [key, cred] of this.scram) {
-      const user = key.slice(`scram:${cred.mechanism}:`.length)
-      out.set(user, [...(out.get(user) ?? []), cred])
-    }
-    return out
-  }
-
-  /** Stores (or, with null, deletes) one user's credential for one mechanism, durably. */
-  setScramCredential(user: string, mechanism: ScramMechanism, credential: ScramCredential | null): Promise<void> {
-    const key = `scram:${mechanism}:${user}`
-    return this.write(key, credential ? { type: 'scram-credential', user, credential } : null)
-  }
-
-  /** The ACL set; `version` changes with every change so readers can cache indexes. Called per authorization. */
-  acls(): { version: number; bindings: AclBinding[] } {
-    if (this.aclSnapshot?.version !== this.aclVersion) {
-      this.aclSnapshot = { version: this.aclVersion, bindings: [...this.aclBindings.values()] }
-    }
-    return this.aclSnapshot
-  }
-
-  /** Adds an ACL binding durably; adding one that exists changes nothing. */
-  async addAcl(acl: AclBinding): Promise<void> {
-    const key = aclKey(acl)
-    if (!this.aclBindings.has(key)) await this.write(key, { type: 'acl', acl })
-  }
-
-  async removeAcl(acl: AclBinding): Promise<void> {
-    const key = aclKey(acl)
-    if (this.aclBindings.has(key)) await this.write(key, null)
-  }
-
-  /** Called for every request by the quota manager, hence the snapshot per version. */
-  clientQuotas(): { version: number; entries: { entity: QuotaEntity; values: Record<string, number> }[] } {
-    if (this.quotaSnapshot?.version !== this.quotaVersion) {
-      this.quotaSnapshot = { version: this.quotaVersion, entries: [...this.quotas.values()] }
-    }
-    return this.quotaSnapshot
-  }
-
-  /** Replaces the quota values of one entity durably; an empty set removes the entity. */
-  setClientQuota(entity: QuotaEntity, values: Record<string, number>): Promise<void> {
-    const key = quotaKey(entity)
-    if (Object.keys(values).length === 0) return this.quotas.has(key) ? this.write(key, null) : Promise.resolve()
-    return this.write(key, { type: 'client-quota', entity, values })
-  }
-
-  /** Hands out producer ids; blocks are persisted before use so ids never repeat across restarts. */
-  async allocateProducerId(): Promise<number> {
-    while (this.nextProducerId >= this.producerIdLimit) {
-      this.allocating ??= (async () => {
-        const next = this.producerIdLimit + PRODUCER_ID_BLOCK_SIZE
-        await this.write('producer-ids', { type: 'producer-ids', next })
-        this.nextProducerId = next - PRODUCER_ID_BLOCK_SIZE
-        this.producerIdLimit = next
-      })().finally(() => {
-        this.allocating = null
-      })
-      await this.allocating
-    }
-    return this.nextProducerId++
   }
 }
 

@@ -12,7 +12,7 @@ describe('broker lifecycle', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a 
     after(() => tb.close())
     const topics = tb.broker!.services.topics
     const created = await topics.create('customers', { partitions: 3, configs: { 'cleanup.policy': 'compact' } })
-    const pid1 = await topics.allocateProducerId()
+    const pid1 = await tb.broker!.services.producerIds.allocateProducerId()
     await tb.restart()
     const reopened = tb.broker!.services.topics
     const t = reopened.get('customers')
@@ -21,7 +21,7 @@ describe('broker lifecycle', { skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a 
     assert.equal(t.partitions, 3)
     assert.deepEqual(t.configs, { 'cleanup.policy': 'compact' })
     assert.equal(reopened.effectiveConfig('customers').cleanupPolicy.compact, true)
-    const pid2 = await reopened.allocateProducerId()
+    const pid2 = await tb.broker!.services.producerIds.allocateProducerId()
     assert.ok(pid2 > pid1, `producer id ${pid2} must be greater than ${pid1} handed out before the restart`)
   })
 

@@ -289,7 +289,7 @@ describe('protocol edges over the wire', () => {
     const poller = await connect()
 
     // With a local broker, learn the moment the fetch parks instead of guessing it.
-    const waiters = broker.broker?.services.appendWaiters
+    const waiters = broker.broker?.services.replicas.waiters
     let parked: Promise<void> = Promise.resolve()
     if (waiters) {
       const original = waiters.wait.bind(waiters)
@@ -662,7 +662,7 @@ describe('protocol edges over the wire', () => {
     })
   }
   test('a long-polling Fetch keeps waiting until minBytes have accumulated over several appends', async (t) => {
-    const waiters = broker.broker?.services.appendWaiters
+    const waiters = broker.broker?.services.replicas.waiters
     if (!waiters) {
       t.skip('needs the in-process broker to observe the parked fetch')
       return

@@ -6,6 +6,7 @@ import {
   type ConsumerProtocolSubscription,
   decodeConsumerProtocolSubscription,
 } from '../../protocol/generated/consumer-protocol-subscription.ts'
+import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import { Reader } from '../../protocol/primitives.ts'
 import type { StoredOffset } from './state-store.ts'
 import type { TimerHandle } from './time.ts'
@@ -95,6 +96,20 @@ export class GroupMember {
     return protocols.every(
       (p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata),
     )
+  }
+
+  /** Answers this member's waiting JoinGroup call, if any. */
+  completeJoin(result: JoinGroupResult): void {
+    const waiter = this.joinWaiter
+    this.joinWaiter = null
+    waiter?.(result)
+  }
+
+  /** Answers this member's waiting SyncGroup call, if any. */
+  completeSync(result: SyncGroupResult): void {
+    const waiter = this.syncWaiter
+    this.syncWaiter = null
+    waiter?.(result)
   }
 }
 
@@ -213,6 +228,33 @@ export class ClassicGroup {
     let best = order[0]!
     for (const n of order) if ((votes.get(n) ?? 0) > (votes.get(best) ?? 0)) best = n
     return best
+  }
+
+  /** Keeps the leader if it has joined this round, else makes the first joined member leader; false if none has. */
+  electJoinedLeader(): boolean {
+    const leader = this.leaderId ? this.members.get(this.leaderId) : undefined
+    if (leader?.joinWaiter) return true
+    for (const m of this.members.values()) {
+      if (m.joinWaiter) {
+        this.leaderId = m.memberId
+        return true
+      }
+    }
+    return false
+  }
+
+  /** The JoinGroup answer of the current generation for `member` (the leader also gets the members' metadata). */
+  currentJoinResult(member: GroupMember): JoinGroupResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: this.generationId,
+      protocolType: this.protocolType,
+      protocolName: this.protocolName,
+      leader: this.leaderId ?? '',
+      skipAssignment: false,
+      memberId: member.memberId,
+      members: this.isLeader(member.memberId) ? this.currentMemberMetadata() : [],
+    }
   }
 
   currentMemberMetadata(): JoinGroupResult['members'] {

@@ -40,14 +40,14 @@ export const alterUserScramCredentialsHandler: HandlerSpec<
       if (!errors.has(user)) errors.set(user, { errorCode, errorMessage })
     }
     const seen = new Set<string>()
-    const topics = ctx.services.topics
+    const scram = ctx.services.scram
     for (const d of req.deletions) {
       const m = mechanismFromCode(d.mechanism)
       if (!d.name) fail(d.name, ErrorCode.UNACCEPTABLE_CREDENTIAL, 'Username must not be empty')
       else if (!m) fail(d.name, ErrorCode.UNSUPPORTED_SASL_MECHANISM, 'Unknown SCRAM mechanism')
       else if (seen.has(`${d.name}\0${m}`))
         fail(d.name, ErrorCode.DUPLICATE_RESOURCE, 'A user credential cannot be altered twice in the same request')
-      else if (!topics.scramCredential(d.name, m)) {
+      else if (!scram.scramCredential(d.name, m)) {
         fail(d.name, ErrorCode.RESOURCE_NOT_FOUND, 'Attempt to delete a user credential that does not exist')
       }
       if (m) seen.add(`${d.name}\0${m}`)
@@ -70,16 +70,12 @@ export const alterUserScramCredentialsHandler: HandlerSpec<
     // A user's changes apply all together or not at all, as in Kafka.
     for (const d of req.deletions) {
       if (errors.has(d.name)) continue
-      await topics.setScramCredential(d.name, mechanismFromCode(d.mechanism) as ScramMechanism, null)
+      await scram.setScramCredential(d.name, mechanismFromCode(d.mechanism) as ScramMechanism, null)
     }
     for (const u of req.upsertions) {
       if (errors.has(u.name)) continue
       const m = mechanismFromCode(u.mechanism) as ScramMechanism
-      await topics.setScramCredential(
-        u.name,
-        m,
-        credentialFromSaltedPassword(m, u.salt, u.iterations, u.saltedPassword),
-      )
+      await scram.setScramCredential(u.name, m, credentialFromSaltedPassword(m, u.salt, u.iterations, u.saltedPassword))
     }
     const results: AlterUserScramCredentialsResultInput[] = users.map((user) => {
       const e = errors.get(user)

@@ -9,8 +9,8 @@ import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { HandlerSpec } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
 import { clusterAuthorized } from '../security/authorize.ts'
+import type { QuotaEntity } from '../security/quota-store.ts'
 import { QUOTA_ENTITY_TYPES, QUOTA_KEYS } from '../security/quotas.ts'
-import type { QuotaEntity } from '../topic-registry.ts'
 
 const MATCH_EXACT = 0
 const MATCH_DEFAULT = 1
@@ -43,7 +43,7 @@ export const describeClientQuotasHandler: HandlerSpec<DescribeClientQuotasReques
         }
       }
       const entries: EntryDataInput[] = []
-      for (const { entity, values } of ctx.services.topics.clientQuotas().entries) {
+      for (const { entity, values } of ctx.services.quotaStore.clientQuotas().entries) {
         const ok = req.components.every((c) => {
           if (!(c.entityType in entity)) return false
           const name = entity[c.entityType]
@@ -68,7 +68,7 @@ export const alterClientQuotasHandler: HandlerSpec<AlterClientQuotasRequest, Alt
   maxVersion: 1,
   async handle(req, ctx) {
     const allowed = clusterAuthorized(ctx, AclOperation.ALTER_CONFIGS)
-    const topics = ctx.services.topics
+    const store = ctx.services.quotaStore
     const results: {
       errorCode: number
       errorMessage: string | null
@@ -90,7 +90,7 @@ export const alterClientQuotasHandler: HandlerSpec<AlterClientQuotasRequest, Alt
         } else if (x.entityType in entity) problem = `Duplicate ${x.entityType} in the entity`
         entity[x.entityType] = x.entityName
       }
-      const current = { ...(topics.clientQuotas().entries.find((q) => sameEntity(q.entity, entity))?.values ?? {}) }
+      const current = { ...(store.clientQuotas().entries.find((q) => sameEntity(q.entity, entity))?.values ?? {}) }
       for (const op of e.ops) {
         if (!(QUOTA_KEYS as readonly string[]).includes(op.key)) problem ??= `Unknown quota key ${op.key}`
         else if (op.remove) delete current[op.key]
@@ -101,7 +101,7 @@ export const alterClientQuotasHandler: HandlerSpec<AlterClientQuotasRequest, Alt
         fail(ErrorCode.INVALID_REQUEST, problem)
         continue
       }
-      if (!req.validateOnly) await topics.setClientQuota(entity, current)
+      if (!req.validateOnly) await store.setClientQuota(entity, current)
       fail(ErrorCode.NONE, null)
     }
     return { throttleTimeMs: 0, entries: results }

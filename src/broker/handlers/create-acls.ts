@@ -32,7 +32,7 @@ export const createAclsHandler: HandlerSpec<CreateAclsRequest, CreateAclsRespons
         results.push({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: problem })
         continue
       }
-      await ctx.services.topics.addAcl(binding)
+      await ctx.services.acls.addAcl(binding)
       results.push({ errorCode: ErrorCode.NONE, errorMessage: null })
     }
     return { throttleTimeMs: 0, results }

@@ -19,9 +19,9 @@ export const deleteAclsHandler: HandlerSpec<DeleteAclsRequest, DeleteAclsRespons
     })
     if (!ctx.services.authorizer) return each(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.')
     if (!clusterAuthorized(ctx, AclOperation.ALTER)) return each(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, null)
-    const topics = ctx.services.topics
+    const acls = ctx.services.acls
     // Matches are computed against the set before any deletion, so one binding is reported by every filter it matches.
-    const before = topics.acls().bindings
+    const before = acls.acls().bindings
     const filterResults: DeleteAclsFilterResultInput[] = []
     const toDelete = new Set<(typeof before)[number]>()
     for (const f of req.filters) {
@@ -42,7 +42,7 @@ export const deleteAclsHandler: HandlerSpec<DeleteAclsRequest, DeleteAclsRespons
         matchingAcls: matching.map((b) => ({ errorCode: ErrorCode.NONE, errorMessage: null, ...b })),
       })
     }
-    for (const b of toDelete) await topics.removeAcl(b)
+    for (const b of toDelete) await acls.removeAcl(b)
     return { throttleTimeMs: 0, filterResults }
   },
 }

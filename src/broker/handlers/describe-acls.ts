@@ -34,7 +34,7 @@ export const describeAclsHandler: HandlerSpec<DescribeAclsRequest, DescribeAclsR
       string,
       DescribeAclsResourceInput & { acls: NonNullable<DescribeAclsResourceInput['acls']> }
     >()
-    for (const b of ctx.services.topics.acls().bindings) {
+    for (const b of ctx.services.acls.acls().bindings) {
       if (!filterMatches(filter, b)) continue
       const key = JSON.stringify([b.resourceType, b.resourceName, b.patternType])
       let r = byResource.get(key)

@@ -25,7 +25,7 @@ export const describeUserScramCredentialsHandler: HandlerSpec<
         results: [],
       }
     }
-    const users = ctx.services.topics.scramUsers()
+    const users = ctx.services.scram.scramUsers()
     const describe = (user: string): DescribeUserScramCredentialsResultInput => {
       const creds = users.get(user)
       if (!creds) {

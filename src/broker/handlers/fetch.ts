@@ -1,4 +1,3 @@
-import { LogError, type PartitionLog } from '../../log/index.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { FetchRequest } from '../../protocol/generated/fetch-request.ts'
 import type {
@@ -6,20 +5,15 @@ import type {
   FetchResponseInput,
   PartitionDataInput,
 } from '../../protocol/generated/fetch-response.ts'
-import { AppendWaiters } from '../append-waiters.ts'
-import { MIN_REGION_BYTES, releaseRegion, standIn } from '../file-region.ts'
-import type { HandlerSpec, RequestContext } from '../handler.ts'
+import { standIn } from '../file-region.ts'
+import type { HandlerSpec } from '../handler.ts'
+import type { FetchPartition } from '../replica-manager.ts'
 
 const EMPTY = Buffer.alloc(0)
 const READ_COMMITTED = 1
 
 interface Target {
-  topicName: string
-  log: PartitionLog | undefined
-  partition: number
-  fetchOffset: number
-  maxBytes: number
-  currentLeaderEpoch: number
+  partition: FetchPartition
   out: PartitionDataInput
 }
 
@@ -59,8 +53,7 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
           out.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
-        const log = registry.partitionLog(topic.name, fp.partition)
-        if (!log) {
+        if (!registry.partitionLog(topic.name, fp.partition)) {
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
@@ -70,94 +63,39 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
           continue
         }
         targets.push({
-          topicName: topic.name,
-          log,
-          partition: fp.partition,
-          fetchOffset: Number(fp.fetchOffset),
-          maxBytes: fp.partitionMaxBytes,
-          currentLeaderEpoch: fp.currentLeaderEpoch,
+          partition: {
+            topic: topic.name,
+            partition: fp.partition,
+            fetchOffset: Number(fp.fetchOffset),
+            maxBytes: fp.partitionMaxBytes,
+          },
           out,
         })
       }
     }
-    // KIP-74: the broker's fetch.max.bytes caps the response whatever the request asks for.
-    const responseMaxBytes = Math.min(req.maxBytes, ctx.services.config.fetchMaxBytes)
-    const readCommitted = req.isolationLevel === READ_COMMITTED
-    const deadline = Date.now() + req.maxWaitMs
-    try {
-      for (;;) {
-        const { bytes, errors } = await readAll(targets, responseMaxBytes, readCommitted)
-        const remaining = deadline - Date.now()
-        if (bytes >= req.minBytes || errors || remaining <= 0 || targets.length === 0 || ctx.signal.aborted) break
-        await waitForData(ctx, targets, remaining)
-      }
-    } catch (err) {
-      for (const t of targets) releaseRegion(t.out.records)
-      throw err
-    }
+    const results = await ctx.services.replicas.fetchRecords(
+      targets.map((t) => t.partition),
+      {
+        minBytes: req.minBytes,
+        maxWaitMs: req.maxWaitMs,
+        // KIP-74: the broker's fetch.max.bytes caps the response whatever the request asks for.
+        maxBytes: Math.min(req.maxBytes, ctx.services.config.fetchMaxBytes),
+        readCommitted: req.isolationLevel === READ_COMMITTED,
+        signal: ctx.signal,
+      },
+    )
+    targets.forEach(({ out }, i) => {
+      const r = results[i]!
+      out.errorCode = r.errorCode
+      out.highWatermark = BigInt(r.highWatermark)
+      out.lastStableOffset = BigInt(r.lastStableOffset)
+      out.logStartOffset = BigInt(r.logStartOffset)
+      // Records left in the segment files go into the response as stand-ins, streamed when it is written.
+      out.records = Buffer.isBuffer(r.records) ? r.records : standIn(r.records)
+      out.abortedTransactions =
+        r.abortedTransactions?.map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) })) ??
+        null
+    })
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }
   },
-}
-
-/**
- * Records a response reads into memory; larger partitions, and any once this much is held, are left in the segment
- * files and streamed (see file-region.ts). Partitions under MIN_REGION_BYTES and tail-cache hits are always in
- * memory. A connection has one Fetch in flight at a time (server.ts), so this bounds it per connection.
- */
-const IN_MEMORY_BYTES = 1024 * 1024
-
-function waitForData(ctx: RequestContext, targets: Target[], timeoutMs: number): Promise<void> {
-  const keys = targets.map((t) => AppendWaiters.key(t.topicName, t.partition))
-  return ctx.services.appendWaiters.wait(keys, timeoutMs, ctx.signal)
-}
-
-async function readAll(
-  targets: Target[],
-  responseMaxBytes: number,
-  readCommitted: boolean,
-): Promise<{ bytes: number; errors: boolean }> {
-  let bytes = 0
-  let inMemory = 0
-  let errors = false
-  for (const t of targets) {
-    const log = t.log!
-    const out = t.out
-    out.errorCode = ErrorCode.NONE
-    releaseRegion(out.records) // a long poll reading again
-    out.records = EMPTY
-    const budget = Math.min(t.maxBytes, responseMaxBytes - bytes)
-    const lso = log.lastStableOffset
-    out.highWatermark = BigInt(log.highWatermark)
-    out.lastStableOffset = BigInt(lso)
-    out.logStartOffset = BigInt(log.logStartOffset)
-    if (budget <= 0 && bytes > 0) continue
-    try {
-      const res = await log.readSlice(t.fetchOffset, Math.max(budget, 0), {
-        // KIP-74: the first non-empty partition of a response returns at least one whole batch.
-        minOneMessage: bytes === 0,
-        maxOffset: readCommitted ? lso : undefined,
-        // Larger records stay in the files and are streamed when the response is written.
-        inMemoryMaxBytes: Math.max(IN_MEMORY_BYTES - inMemory, MIN_REGION_BYTES - 1),
-      })
-      if (Buffer.isBuffer(res.records)) {
-        out.records = res.records
-        inMemory += res.records.length
-      } else out.records = standIn(res.records)
-      out.highWatermark = BigInt(res.highWatermark)
-      out.lastStableOffset = BigInt(res.lastStableOffset)
-      out.logStartOffset = BigInt(res.logStartOffset)
-      bytes += res.records.length
-      if (readCommitted) {
-        const upper = t.fetchOffset + 1 > res.lastStableOffset ? t.fetchOffset : res.lastStableOffset
-        out.abortedTransactions = log
-          .abortedTransactions(t.fetchOffset, upper)
-          .map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }))
-      }
-    } catch (err) {
-      if (!(err instanceof LogError)) throw err
-      out.errorCode = err.errorCode
-      errors = true
-    }
-  }
-  return { bytes, errors }
 }

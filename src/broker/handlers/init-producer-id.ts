@@ -36,7 +36,7 @@ export const initProducerIdHandler: HandlerSpec<InitProducerIdRequest, InitProdu
         producerEpoch: r.producerEpoch,
       }
     }
-    const producerId = await ctx.services.topics.allocateProducerId()
+    const producerId = await ctx.services.producerIds.allocateProducerId()
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 }
   },
 }

@@ -1,4 +1,3 @@
-import { LogError } from '../../log/index.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { ProduceRequest } from '../../protocol/generated/produce-request.ts'
 import type {
@@ -6,14 +5,8 @@ import type {
   ProduceResponseInput,
   TopicProduceResponseInput,
 } from '../../protocol/generated/produce-response.ts'
-import {
-  Attributes,
-  BatchOffsets,
-  batchSizeAt,
-  LOG_OVERHEAD,
-  RECORD_BATCH_OVERHEAD,
-} from '../../protocol/record-batch.ts'
-import type { HandlerSpec, RequestContext } from '../handler.ts'
+import { batchSizeAt, LOG_OVERHEAD } from '../../protocol/record-batch.ts'
+import type { HandlerSpec } from '../handler.ts'
 import { CloseConnection } from '../server.ts'
 
 /**
@@ -52,14 +45,10 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
           res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
-        if (topic.internal) {
-          res.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION
-          res.errorMessage = `Cannot append to internal topic ${topic.name}`
-          continue
-        }
-        const log = services.topics.partitionLog(topic.name, pd.index)
-        if (!log) {
-          res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        const refused = services.replicas.clientAppendError(topic.name, topic.internal, pd.index)
+        if (refused) {
+          res.errorCode = refused.errorCode
+          res.errorMessage = refused.errorMessage
           continue
         }
         const setError = recordSetError(pd.records, ctx.apiVersion)
@@ -74,52 +63,30 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
         const firstBatchSize = batchSizeAt(pd.records, 0)
         if (firstBatchSize >= LOG_OVERHEAD && firstBatchSize < pd.records.length) {
           // As Kafka (Produce v3+): one batch per partition. A second batch would also escape the transactional
-          // check below, which reads the first batch header only.
+          // check (ReplicaManager), which reads the first batch header only.
           res.errorCode = ErrorCode.INVALID_RECORD
           res.errorMessage = 'Produce requests must contain exactly one record batch per partition'
           res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: res.errorMessage }]
           continue
         }
-        const txnError = verifyTransactional(ctx, req.transactionalId, topic.name, pd.index, pd.records)
-        if (txnError) {
-          res.errorCode = txnError
-          res.errorMessage = 'transactional batch for a partition not in the ongoing transaction or a fenced producer'
-          continue
+        const { result, durable: written } = services.replicas.appendRecords({
+          topic: topic.name,
+          internal: topic.internal,
+          partition: pd.index,
+          records: pd.records,
+          acks,
+          transactionalId: req.transactionalId,
+        })
+        const toResponse = () => {
+          res.errorCode = result.errorCode
+          res.errorMessage = result.errorMessage
+          res.baseOffset = BigInt(result.baseOffset)
+          res.logAppendTimeMs = BigInt(result.logAppendTime)
+          res.logStartOffset = BigInt(result.logStartOffset)
+          if (result.recordError) res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: result.errorMessage }]
         }
-        try {
-          // With acks=0 nothing waits for the write, and the request buffer may be reused once the handler
-          // returns: write synchronously. Otherwise the thread pool writes while the next request is handled, and
-          // the response waits for the records to be written (and synced, under the group flush policy).
-          const appended = log.append(pd.records, { isFromClient: true, writeAsync: acks !== 0 })
-          res.baseOffset = BigInt(appended.baseOffset)
-          res.logAppendTimeMs = BigInt(appended.logAppendTime)
-          res.logStartOffset = BigInt(appended.logStartOffset)
-          if (appended.visible) {
-            const { name } = topic
-            const { index } = pd
-            appended.visible.then(
-              () => services.appendWaiters.notify(name, index),
-              () => {},
-            )
-          } else if (!appended.duplicate) services.appendWaiters.notify(topic.name, pd.index)
-          if (acks !== 0) {
-            durable.push(
-              log.waitDurable(appended.lastOffset).catch((err: Error) => {
-                // The append is in the page cache but not known to be on disk: the client must not count it as
-                // acknowledged.
-                services.logger.error('flush failed', { topic: topic.name, partition: pd.index, err })
-                res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR
-                res.errorMessage = `flush failed: ${err.message}`
-              }),
-            )
-          }
-        } catch (err) {
-          if (!(err instanceof LogError)) throw err
-          res.errorCode = err.errorCode
-          res.errorMessage = err.message
-          if (err.errorCode === ErrorCode.INVALID_RECORD)
-            res.recordErrors = [{ batchIndex: 0, batchIndexErrorMessage: err.message }]
-        }
+        toResponse()
+        if (written) durable.push(written.then(toResponse))
       }
       responses.push({ name: topicData.name, partitionResponses })
     }
@@ -135,36 +102,6 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
     if (durable.length === 0) return response
     return Promise.all(durable).then(() => response)
   },
-}
-
-/**
- * KIP-890 part 1: a transactional batch is accepted only from the current producer of its transactional id and only
- * for a partition added to the ongoing transaction, so a zombie or a late batch after EndTxn cannot slip into a
- * partition whose log has not yet seen the bumped epoch. Reads the first batch header only (all batches of one
- * produce request come from one producer); a malformed buffer is left to the log's validation.
- */
-function verifyTransactional(
-  ctx: RequestContext,
-  transactionalId: string | null,
-  topic: string,
-  partition: number,
-  records: Buffer,
-): number {
-  if (records.length < RECORD_BATCH_OVERHEAD) return ErrorCode.NONE
-  const transactional = (records.readInt16BE(BatchOffsets.attributes) & Attributes.TRANSACTIONAL) !== 0
-  if (!transactional) return ErrorCode.NONE
-  const txns = ctx.services.transactions
-  if (!txns) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-  if (transactionalId === null) return ErrorCode.INVALID_TXN_STATE
-  return txns.verifyTransactionalProduce(
-    {
-      transactionalId,
-      producerId: Number(records.readBigInt64BE(BatchOffsets.producerId)),
-      producerEpoch: records.readInt16BE(BatchOffsets.producerEpoch),
-    },
-    topic,
-    partition,
-  )
 }
 
 /** MAGIC byte position in a batch, and the zstd codec id (attributes bits 0-2). */

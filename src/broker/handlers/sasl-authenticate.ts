@@ -47,7 +47,7 @@ export const saslAuthenticateHandler: HandlerSpec<SaslAuthenticateRequest, SaslA
         const { username, password } = parsePlain(req.authBytes)
         let ok = false
         for (const m of SCRAM_MECHANISMS) {
-          const cred = ctx.services.topics.scramCredential(username, m)
+          const cred = ctx.services.scram.scramCredential(username, m)
           if (cred) {
             ok = await verifyPassword(cred, password)
             break

@@ -42,9 +42,9 @@ export const saslHandshakeHandler: HandlerSpec<SaslHandshakeRequest, SaslHandsha
     }
     session.saslMechanism = req.mechanism
     if ((SCRAM_MECHANISMS as readonly string[]).includes(req.mechanism)) {
-      const topics = ctx.services.topics
+      const scram = ctx.services.scram
       session.scram = new ScramServerExchange(req.mechanism as ScramMechanism, (user, m) =>
-        topics.scramCredential(user, m),
+        scram.scramCredential(user, m),
       )
     }
     return { errorCode: ErrorCode.NONE, mechanisms }

@@ -7,7 +7,7 @@
  * The budget is a token bucket per entity and key (up to one second of quota may be spent at once); a client over
  * it is throttled for as long as it takes to earn back its debt.
  */
-import type { QuotaEntity } from '../topic-registry.ts'
+import type { QuotaEntity } from './quota-store.ts'
 
 export const QUOTA_KEYS = ['producer_byte_rate', 'consumer_byte_rate', 'request_percentage'] as const
 export type QuotaKey = (typeof QUOTA_KEYS)[number]

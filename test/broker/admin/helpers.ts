@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrokerConfig, DEFAULT_BROKER_CONFIG } from '../../../src/broker/config.ts'
 import type { HandlerSpec, RequestContext } from '../../../src/broker/handler.ts'
+import { MetadataLog } from '../../../src/broker/metadata-log.ts'
+import { ProducerIdManager } from '../../../src/broker/producer-id-manager.ts'
+import { ReplicaManager } from '../../../src/broker/replica-manager.ts'
+import { AclStore } from '../../../src/broker/security/acl-store.ts'
+import { ClientQuotaStore } from '../../../src/broker/security/quota-store.ts'
+import { ScramCredentialStore } from '../../../src/broker/security/scram-store.ts'
 import type { BrokerServices } from '../../../src/broker/services.ts'
 import { OFFSETS_TOPIC, TopicRegistry } from '../../../src/broker/topic-registry.ts'
 import { createLogger, LogRateLimiter } from '../../../src/common/logger.ts'
@@ -54,7 +60,13 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
 
   async function open(): Promise<void> {
     const logs = await LogManager.open({ dataDir, flushPolicy: { mode: 'group' }, cleanerIntervalMs: 0 })
-    const topics = await TopicRegistry.open({ logs, topicDefaults: config.topicDefaults, logger })
+    const replicas = new ReplicaManager(logs, logger)
+    const metadataLog = await MetadataLog.open(logs, replicas)
+    const acls = new AclStore(metadataLog)
+    const scram = new ScramCredentialStore(metadataLog)
+    const quotaStore = new ClientQuotaStore(metadataLog)
+    const producerIds = new ProducerIdManager(metadataLog)
+    const topics = await TopicRegistry.open({ logs, metadataLog, topicDefaults: config.topicDefaults, logger })
     if (!topics.get(OFFSETS_TOPIC)) {
       await topics.create(OFFSETS_TOPIC, { partitions: 1, configs: { 'cleanup.policy': 'compact' }, internal: true })
     }
@@ -63,11 +75,15 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
       clusterId: topics.clusterId,
       logs,
       topics,
+      acls,
+      scram,
+      quotaStore,
+      producerIds,
       logger,
       logLimiter: new LogRateLimiter(),
-      // Admin handlers use neither groups nor append waiters.
+      // Admin handlers do not use groups.
       groups: undefined as unknown as BrokerServices['groups'],
-      appendWaiters: undefined as unknown as BrokerServices['appendWaiters'],
+      replicas,
       metrics: new Metrics(),
       supportedApis: () => [],
       now: () => Date.now(),

@@ -260,7 +260,7 @@ describe('SASL', () => {
     await admin.listTopics()
     await admin.disconnect()
     // Only keys are stored: neither the password nor the salted password appear in the metadata log.
-    const stored = tb.broker!.services.topics.scramCredential('carol', 'SCRAM-SHA-512')!
+    const stored = tb.broker!.services.scram.scramCredential('carol', 'SCRAM-SHA-512')!
     assert.notEqual(stored.storedKey, saltedPassword.toString('base64'))
     const clientKey = createHmac('sha512', saltedPassword).update('Client Key').digest()
     assert.equal(stored.storedKey, createHash('sha512').update(clientKey).digest('base64'))
