@@ -1,12 +1,265 @@
 /**
  * Coded errors. Every error Tributary raises on purpose carries a stable `code` (TRB_*) that callers and tests
- * can match on, independent of the message text.
+ * can match on, independent of the message text. Every code is declared once, here, with what it means and
+ * whether retrying the same operation can succeed; `TributaryError` accepts only a declared code, so a new code
+ * is added to this list (and so to docs/errors.md, which `npm run generate:errors` writes from it) or `tsc` fails.
  */
+
+export interface ErrorDescription {
+  /** What went wrong, for the reader of docs/errors.md. */
+  readonly meaning: string
+  /** True when the same operation may succeed if retried unchanged (a transient condition). */
+  readonly retriable: boolean
+}
+
+export const errorCodes = {
+  // Configuration and command line
+  TRB_CONFIG_INVALID: {
+    meaning:
+      'A broker property, topic config, flag or config file is unknown or has a bad value; the message names the key.',
+    retriable: false,
+  },
+  TRB_CLI_USAGE: {
+    meaning: 'A `tributary` command was given missing or contradictory options.',
+    retriable: false,
+  },
+  TRB_DATA_DIR_LOCKED: {
+    meaning: 'Another live broker process holds the data directory lock.',
+    retriable: false,
+  },
+
+  // Protocol codecs
+  TRB_PROTOCOL_MALFORMED: {
+    meaning: 'Bytes do not decode as the Kafka message they claim to be (truncated, bad length or varint).',
+    retriable: false,
+  },
+  TRB_COMPRESSION_FAILED: {
+    meaning: 'A record batch cannot be compressed or decompressed with its codec, or names an unknown codec.',
+    retriable: false,
+  },
+  TRB_COMPRESSION_UNSUPPORTED: {
+    meaning: 'Compression with a codec Tributary only reads (zstd) was requested.',
+    retriable: false,
+  },
+  TRB_UNKNOWN_API: {
+    meaning: 'A request names an API key that has no codec.',
+    retriable: false,
+  },
+
+  // Log: a rejection the broker answers with the Kafka error code in the error's `errorCode`
+  TRB_LOG_OFFSET_OUT_OF_RANGE: {
+    meaning: "A read or delete names an offset outside the partition's [log start, log end] range.",
+    retriable: false,
+  },
+  TRB_LOG_CORRUPT_MESSAGE: {
+    meaning: 'A record batch fails its CRC-32C, its length framing, or the request holds no batch.',
+    retriable: true,
+  },
+  TRB_LOG_INVALID_RECORD: {
+    meaning:
+      'A record batch is well framed but not acceptable (control batch from a client, no records, record count mismatch, null key on a compacted topic).',
+    retriable: false,
+  },
+  TRB_LOG_MESSAGE_TOO_LARGE: {
+    meaning: "A record batch is larger than the topic's max.message.bytes.",
+    retriable: false,
+  },
+  TRB_LOG_UNSUPPORTED_FOR_MESSAGE_FORMAT: {
+    meaning: 'A batch uses a message format older than record batch v2 (magic 2).',
+    retriable: false,
+  },
+  TRB_LOG_OUT_OF_ORDER_SEQUENCE_NUMBER: {
+    meaning: "An idempotent producer's batch does not continue its sequence.",
+    retriable: false,
+  },
+  TRB_LOG_INVALID_PRODUCER_EPOCH: {
+    meaning: 'A batch or marker carries an older producer epoch than the partition has seen (a fenced producer).',
+    retriable: false,
+  },
+  TRB_LOG_INVALID_TXN_STATE: {
+    meaning: 'A transactional batch or marker does not fit the producer’s transaction state on the partition.',
+    retriable: false,
+  },
+  TRB_LOG_KAFKA_STORAGE_ERROR: {
+    meaning: 'Writing a segment failed; the partition takes no more appends until the log is reopened.',
+    retriable: true,
+  },
+  TRB_LOG_FLUSH_FAILED: {
+    meaning: 'fdatasync of a segment failed; the appends waiting for durability are not acknowledged.',
+    retriable: true,
+  },
+  TRB_LOG_CLOSED: {
+    meaning: 'The partition log was used after it was closed (the topic was deleted or the broker is stopping).',
+    retriable: false,
+  },
+
+  // Broker
+  TRB_TOPIC: {
+    meaning: 'A topic cannot be created, changed or deleted as asked (name, partitions or configs rejected).',
+    retriable: false,
+  },
+  TRB_CONNECTION_CLOSED: {
+    meaning: 'The connection was closed (by the broker after a fatal request, or by the peer) before an answer.',
+    retriable: true,
+  },
+  TRB_SASL_FAILED: {
+    meaning: 'SASL authentication failed: unknown user, wrong password or a SCRAM exchange that does not verify.',
+    retriable: false,
+  },
+  TRB_GROUP_STATE_UNKNOWN_KEY: {
+    meaning: 'A record in __consumer_offsets has a key kind this broker does not know.',
+    retriable: false,
+  },
+  TRB_GROUP_STATE_UNKNOWN_VERSION: {
+    meaning: 'A record in __consumer_offsets has a value version this broker does not know.',
+    retriable: false,
+  },
+  TRB_TXN_STATE_UNKNOWN_KEY: {
+    meaning: 'A record in __transaction_state has a key version this broker does not know.',
+    retriable: false,
+  },
+  TRB_TXN_STATE_UNKNOWN_VERSION: {
+    meaning: 'A record in __transaction_state has a value version this broker does not know.',
+    retriable: false,
+  },
+  TRB_TXN_STATE_INVALID: {
+    meaning: 'A record in __transaction_state names a transaction state that does not exist.',
+    retriable: false,
+  },
+
+  // Clients
+  TRB_CLIENT_NO_BOOTSTRAP: {
+    meaning: 'No bootstrap address was given (option or TRIBUTARY_BOOTSTRAP).',
+    retriable: false,
+  },
+  TRB_CLIENT_BAD_BOOTSTRAP: {
+    meaning: 'A bootstrap address is not host:port.',
+    retriable: false,
+  },
+  TRB_ADMIN_FAILED: {
+    meaning: 'The broker refused an admin operation; the message carries its error.',
+    retriable: false,
+  },
+
+  // Serdes
+  TRB_SERDE_INVALID_VALUE: {
+    meaning: 'A value to serialize does not fit the serde or does not match its schema (the paths are named).',
+    retriable: false,
+  },
+  TRB_SERDE_UNDECODABLE: {
+    meaning: 'A payload does not decode with its serde or schema (truncated, trailing bytes, bad JSON).',
+    retriable: false,
+  },
+  TRB_SERDE_EMPTY: {
+    meaning: 'A schema-registry payload is empty.',
+    retriable: false,
+  },
+  TRB_SERDE_TRUNCATED: {
+    meaning: 'A schema-registry payload is shorter than the 5-byte wire-format header.',
+    retriable: false,
+  },
+  TRB_SERDE_UNKNOWN_MAGIC_BYTE: {
+    meaning: 'The first byte of a schema-registry payload is not 0.',
+    retriable: false,
+  },
+  TRB_SERDE_UNKNOWN_SCHEMA_ID: {
+    meaning: 'The schema registry does not know the schema id in the payload.',
+    retriable: false,
+  },
+  TRB_SERDE_WRONG_SCHEMA_TYPE: {
+    meaning: "The payload's schema is of another format than the serde's (e.g. JSON Schema read by Avro).",
+    retriable: false,
+  },
+  TRB_SERDE_REGISTRY_UNAVAILABLE: {
+    meaning: 'The schema registry could not be reached or answered an error while resolving a schema.',
+    retriable: true,
+  },
+  TRB_SERDE_CONFIG: {
+    meaning: "A serde's options are incomplete or contradictory (no writer schema, unknown message type).",
+    retriable: false,
+  },
+  TRB_SERDE_NOT_READY: {
+    meaning: 'A synchronous serde call ran before its prepareSerialize/prepareDeserialize.',
+    retriable: false,
+  },
+
+  // Schema registry: the REST API's errors; `status` and `errorCode` carry Confluent's HTTP status and code
+  TRB_REGISTRY: {
+    meaning: 'A schema registry request failed (malformed body, unsupported media type, a refused overwrite).',
+    retriable: false,
+  },
+  TRB_REGISTRY_SUBJECT_NOT_FOUND: { meaning: 'The subject does not exist (40401).', retriable: false },
+  TRB_REGISTRY_VERSION_NOT_FOUND: { meaning: 'The subject has no such version (40402).', retriable: false },
+  TRB_REGISTRY_SCHEMA_NOT_FOUND: { meaning: 'No schema has this id or text (40403).', retriable: false },
+  TRB_REGISTRY_SUBJECT_SOFT_DELETED: {
+    meaning: 'The subject was soft-deleted; delete it permanently or re-register (40404).',
+    retriable: false,
+  },
+  TRB_REGISTRY_SUBJECT_NOT_SOFT_DELETED: {
+    meaning: 'A permanent delete of a subject that was not soft-deleted first (40405).',
+    retriable: false,
+  },
+  TRB_REGISTRY_VERSION_SOFT_DELETED: { meaning: 'The version was soft-deleted (40406).', retriable: false },
+  TRB_REGISTRY_VERSION_NOT_SOFT_DELETED: {
+    meaning: 'A permanent delete of a version that was not soft-deleted first (40407).',
+    retriable: false,
+  },
+  TRB_REGISTRY_CONFIG_NOT_FOUND: {
+    meaning: 'The subject has no subject-level compatibility configured (40408).',
+    retriable: false,
+  },
+  TRB_REGISTRY_MODE_NOT_FOUND: {
+    meaning: 'The subject has no subject-level mode configured (40409).',
+    retriable: false,
+  },
+  TRB_REGISTRY_INVALID_SCHEMA: {
+    meaning: 'The schema does not parse in its format or a reference does not resolve (42201).',
+    retriable: false,
+  },
+  TRB_REGISTRY_INVALID_VERSION: { meaning: 'A version is not 1..2^31-1 or "latest" (42202).', retriable: false },
+  TRB_REGISTRY_INVALID_COMPATIBILITY: { meaning: 'Unknown compatibility level (42203).', retriable: false },
+  TRB_REGISTRY_INVALID_MODE: { meaning: 'Unknown mode (42204).', retriable: false },
+  TRB_REGISTRY_OPERATION_NOT_PERMITTED: {
+    meaning: 'The operation is not allowed in the current mode or state (42205).',
+    retriable: false,
+  },
+  TRB_REGISTRY_REFERENCE_EXISTS: {
+    meaning: 'The version is referenced by another schema and cannot be deleted (42206).',
+    retriable: false,
+  },
+  TRB_REGISTRY_INCOMPATIBLE_SCHEMA: {
+    meaning: "The schema breaks the subject's compatibility level; the message lists why (409).",
+    retriable: false,
+  },
+  TRB_REGISTRY_STORE: { meaning: 'The backend store (the schemas topic) failed (50001).', retriable: true },
+  TRB_REGISTRY_STORE_TIMEOUT: {
+    meaning: 'The backend store did not confirm a write in time (50002).',
+    retriable: true,
+  },
+  TRB_REGISTRY_CLIENT: {
+    meaning: 'A schema registry answered an HTTP client with an error; `status` and `errorCode` carry it.',
+    retriable: false,
+  },
+} as const satisfies Record<`TRB_${string}`, ErrorDescription>
+
+/** Every declared error code. */
+export type TributaryErrorCode = keyof typeof errorCodes
+
+/** True when `code` is a declared error code. */
+export function isTributaryErrorCode(code: string): code is TributaryErrorCode {
+  return Object.hasOwn(errorCodes, code)
+}
+
 export class TributaryError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: TributaryErrorCode
+  constructor(code: TributaryErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = 'TributaryError'
+  }
+
+  /** Whether retrying the same operation unchanged may succeed (from the declared list). */
+  get retriable(): boolean {
+    return errorCodes[this.code].retriable
   }
 }
