@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { fetchCodegenInputs, generateTypeScript } from '../../registry/codegen.ts'
 import { startSchemaRegistry } from '../../registry/registry-server.ts'
-import { SchemaRegistryClient } from '../../registry/serde/registry-client.ts'
 import { COMPATIBILITY_LEVELS, type CompatibilityLevel } from '../../registry/types.ts'
+import { SchemaRegistryClient } from '../../serde/registry-client.ts'
 
 interface RegistryFlags {
   bootstrap?: string
