@@ -2,13 +2,14 @@
  * The in-memory model of one classic consumer group: its members, its state in the rebalance protocol, and its
  * committed offsets. The GroupCoordinator drives the state transitions; this file only holds and queries state.
  */
+
+import type { TimerHandle } from '../../common/time.ts'
 import {
   type ConsumerProtocolSubscription,
   decodeConsumerProtocolSubscription,
 } from '../../protocol/generated/consumer-protocol-subscription.ts'
 import { Reader } from '../../protocol/primitives.ts'
 import type { StoredOffset } from './state-store.ts'
-import type { TimerHandle } from './time.ts'
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
 

@@ -10,6 +10,7 @@
  * by load() at startup.
  */
 import { randomUUID } from 'node:crypto'
+import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { Logger } from '../logger.ts'
 import {
@@ -34,7 +35,6 @@ import {
   type StoredGroup,
   type StoredOffset,
 } from './state-store.ts'
-import { type Clock, systemClock, systemTimers, type Timers } from './time.ts'
 
 export type { GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.ts'
 

@@ -14,9 +14,10 @@
  * InitProducerId that must abort an ongoing transaction waits for that abort instead of answering
  * CONCURRENT_TRANSACTIONS: both save clients a retry and are indistinguishable otherwise.
  */
+
+import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { PendingTxnOffset } from '../group/group-coordinator.ts'
-import { type Clock, systemClock, systemTimers, type Timers } from '../group/time.ts'
 import type { Logger } from '../logger.ts'
 import {
   cloneTransactionRecord,

@@ -4,7 +4,7 @@ import {
   type JoinGroupParams,
 } from '../../../src/broker/group/group-coordinator.ts'
 import { MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
-import { ManualTime } from '../../../src/broker/group/time.ts'
+import { ManualTime } from '../../../src/common/time.ts'
 import { encodeConsumerProtocolSubscription } from '../../../src/protocol/generated/consumer-protocol-subscription.ts'
 import { Writer } from '../../../src/protocol/primitives.ts'
 

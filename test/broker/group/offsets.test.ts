@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { OffsetCommitParams } from '../../../src/broker/group/group-coordinator.ts'
 import { decodeKey, encodeOffsetKey, MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
-import { ManualTime } from '../../../src/broker/group/time.ts'
+import { ManualTime } from '../../../src/common/time.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { joinAndSync, joinParams, startCoordinator, subscription } from './helpers.ts'
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { GroupCoordinator } from '../../../src/broker/group/group-coordinator.ts'
 import { MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
-import { ManualTime } from '../../../src/broker/group/time.ts'
 import { TransactionCoordinator } from '../../../src/broker/txn/index.ts'
+import { ManualTime } from '../../../src/common/time.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 
 interface Marker {
