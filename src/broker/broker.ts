@@ -10,7 +10,7 @@ import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerCo
 import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
-import { appendDurably, replayLog } from './internal-topic.ts'
+import { PartitionKeyedLog } from './internal-topic.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { Metrics, serveMetrics } from './metrics.ts'
 import { Authorizer } from './security/acl.ts'
@@ -89,10 +89,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     const offsetsLog = topics.partitionLog(OFFSETS_TOPIC, 0)!
     const txnStateLog = topics.partitionLog(TRANSACTION_STATE_TOPIC, 0)!
     const groups = new GroupCoordinator({
-      store: {
-        append: (records) => appendDurably(offsetsLog, records),
-        load: () => replayLog(offsetsLog),
-      },
+      store: new PartitionKeyedLog(offsetsLog),
       clock: { now: () => Date.now() },
       timers: {
         setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
@@ -106,10 +103,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     topics.onDeleted((topic) => groups.onTopicDeleted(topic))
     const appendWaiters = new AppendWaiters()
     const transactions = new TransactionCoordinator({
-      store: {
-        append: (records) => appendDurably(txnStateLog, records),
-        load: () => replayLog(txnStateLog),
-      },
+      store: new PartitionKeyedLog(txnStateLog),
       groups,
       async writeMarker(topic, partition, producerId, epoch, commit) {
         const log = topics.partitionLog(topic, partition)

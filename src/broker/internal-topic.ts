@@ -1,17 +1,13 @@
 /**
- * Broker-internal state kept in compacted topics (__consumer_offsets, __cluster_metadata, later
- * __transaction_state): append key/value records durably, and replay them from the start at startup.
+ * Broker-internal state kept in compacted topics (__consumer_offsets, __transaction_state, __cluster_metadata):
+ * append key/value records durably to the local partition, and replay them from the start at startup.
  */
+import type { KeyedLog, KeyedRecord, LoggedRecord, ReplayOptions } from '../common/keyed-log.ts'
 import type { PartitionLog } from '../log/index.ts'
 import { decodeRecordBatch, encodeRecordBatchSync, iterateBatches } from '../protocol/record-batch.ts'
 
-export interface KeyValue {
-  key: Buffer
-  value: Buffer | null
-}
-
-/** Every record of the log from its start, in offset order. */
-export async function* replayLog(log: PartitionLog): AsyncGenerator<KeyValue & { offset: number }> {
+/** Every record of the log from its start to its current end, in offset order. */
+export async function* replayLog(log: PartitionLog): AsyncGenerator<LoggedRecord> {
   let offset = log.logStartOffset
   const end = log.logEndOffset
   while (offset < end) {
@@ -35,12 +31,66 @@ export async function* replayLog(log: PartitionLog): AsyncGenerator<KeyValue & {
   }
 }
 
-/** Appends records as one batch and resolves once they are durable. */
-export async function appendDurably(log: PartitionLog, records: KeyValue[], timestamp = Date.now()): Promise<void> {
-  if (records.length === 0) return
+/** Appends records as one batch and resolves with the last offset once they are durable. */
+export async function appendDurably(log: PartitionLog, records: readonly KeyedRecord[], timestamp = Date.now()) {
+  if (records.length === 0) return log.logEndOffset - 1
   const batch = encodeRecordBatchSync({
     records: records.map((r) => ({ key: r.key, value: r.value, timestamp })),
   })
   const res = log.append(batch)
   await log.waitDurable(res.lastOffset)
+  return res.lastOffset
+}
+
+/**
+ * A KeyedLog on one partition of the broker's own log. The broker-internal state it holds has one writer, this
+ * object, so followers are fed from its own appends (nothing else appends to an internal partition: clients'
+ * produce requests to internal topics are refused).
+ */
+export class PartitionKeyedLog implements KeyedLog {
+  readonly log: PartitionLog
+  #followers = new Set<(record: LoggedRecord) => void>()
+  #closed = false
+
+  constructor(log: PartitionLog) {
+    this.log = log
+  }
+
+  async append(records: readonly KeyedRecord[]): Promise<number> {
+    const last = await appendDurably(this.log, records)
+    if (this.#followers.size > 0) {
+      const first = last - records.length + 1
+      records.forEach((r, i) => {
+        const logged = { key: r.key, value: r.value, offset: first + i }
+        for (const f of this.#followers) f(logged)
+      })
+    }
+    return last
+  }
+
+  async replay(onRecord: (record: LoggedRecord) => void, options: ReplayOptions = {}): Promise<void> {
+    // Appends that complete while the replay reads are queued, then delivered after it; offsets already
+    // delivered by the replay are not delivered twice.
+    let next = 0
+    const deliver = (r: LoggedRecord) => {
+      if (r.offset < next) return
+      next = r.offset + 1
+      onRecord(r)
+    }
+    let queued: LoggedRecord[] | null = []
+    if (options.follow && !this.#closed) this.#followers.add((r) => (queued ? queued.push(r) : deliver(r)))
+    for await (const r of replayLog(this.log)) deliver(r)
+    const pending = queued
+    queued = null
+    for (const r of pending) deliver(r)
+  }
+
+  async endOffset(): Promise<number> {
+    return this.log.logEndOffset
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#followers.clear()
+  }
 }

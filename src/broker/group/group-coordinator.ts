@@ -6,10 +6,11 @@
  * `consumer` protocol subscriptions, to know which topics a group is subscribed to.
  *
  * Every state change happens synchronously inside one call; JoinGroup and SyncGroup return promises that the
- * rebalance resolves. Group metadata and offsets are written to a GroupStateStore (see state-store.ts) and read back
- * by load() at startup.
+ * rebalance resolves. Group metadata and offsets are written to a KeyedLog (record format in state-store.ts) and
+ * replayed by load() at startup.
  */
 import { randomUUID } from 'node:crypto'
+import type { KeyedLog, KeyedRecord } from '../../common/keyed-log.ts'
 import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { Logger } from '../logger.ts'
@@ -30,8 +31,6 @@ import {
   encodeGroupValue,
   encodeOffsetKey,
   encodeOffsetValue,
-  type GroupStateRecord,
-  type GroupStateStore,
   type StoredGroup,
   type StoredOffset,
 } from './state-store.ts'
@@ -39,7 +38,8 @@ import {
 export type { GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.ts'
 
 export interface GroupCoordinatorOptions {
-  store: GroupStateStore
+  /** Where group state is kept: the broker's `__consumer_offsets` partition. */
+  store: KeyedLog
   clock?: Clock
   timers?: Timers
   logger?: Logger
@@ -238,7 +238,7 @@ function syncError(errorCode: number): SyncGroupResult {
 }
 
 export class GroupCoordinator {
-  private readonly store: GroupStateStore
+  private readonly store: KeyedLog
   private readonly clock: Clock
   private readonly timers: Timers
   private readonly logger: Logger
@@ -277,7 +277,7 @@ export class GroupCoordinator {
     const offsetValues = new Map<string, Map<string, Map<number, StoredOffset | null>>>()
     let records = 0
     let skipped = 0
-    for await (const record of this.store.load()) {
+    await this.store.replay((record) => {
       records++
       try {
         const key = decodeKey(record.key)
@@ -292,7 +292,7 @@ export class GroupCoordinator {
         skipped++
         this.logger.warn('skipping unreadable group state record', { err })
       }
-    }
+    })
     if (this.status === 'closed') return
     const now = this.clock.now()
     for (const [groupId, stored] of groupValues) {
@@ -1235,7 +1235,7 @@ export class GroupCoordinator {
   async expireOffsets(): Promise<number> {
     if (this.status !== 'active') return 0
     const now = this.clock.now()
-    const tombstones: GroupStateRecord[] = []
+    const tombstones: KeyedRecord[] = []
     let expired = 0
     for (const group of [...this.groups.values()]) {
       let subscribed: Set<string> | null = null
@@ -1291,7 +1291,7 @@ export class GroupCoordinator {
     const unavailable = this.availabilityError()
     if (unavailable) return groupIds.map((groupId) => ({ groupId, errorCode: unavailable }))
     const results: { groupId: string; errorCode: number }[] = []
-    const tombstones: GroupStateRecord[] = []
+    const tombstones: KeyedRecord[] = []
     const deleted: { groupId: string; errorCode: number }[] = []
     for (const groupId of groupIds) {
       const group = groupId ? this.groups.get(groupId) : undefined

@@ -14,5 +14,3 @@ export type {
   SyncGroupResult,
 } from './group-coordinator.ts'
 export { GroupCoordinator } from './group-coordinator.ts'
-export type { GroupStateRecord, GroupStateStore } from './state-store.ts'
-export { MemoryGroupStateStore } from './state-store.ts'

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { GroupCoordinator } from '../../../src/broker/group/group-coordinator.ts'
-import { MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
 import { TransactionCoordinator } from '../../../src/broker/txn/index.ts'
+import { InMemoryKeyedLog } from '../../../src/common/keyed-log.ts'
 import { ManualTime } from '../../../src/common/time.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 
@@ -19,7 +19,7 @@ interface Marker {
   commit: boolean
 }
 
-async function harness(store = new MemoryGroupStateStore(), groupStore = new MemoryGroupStateStore()) {
+async function harness(store = new InMemoryKeyedLog(), groupStore = new InMemoryKeyedLog()) {
   const time = new ManualTime()
   const markers: Marker[] = []
   let failMarkers = false
