@@ -102,6 +102,15 @@ export const errorCodes = {
     meaning: 'The connection was closed (by the broker after a fatal request, or by the peer) before an answer.',
     retriable: true,
   },
+  TRB_UNEXPECTED_CORRELATION_ID: {
+    meaning:
+      "A response does not carry the correlation id of the connection's oldest unanswered request; the connection is closed.",
+    retriable: true,
+  },
+  TRB_REQUEST_TIMED_OUT: {
+    meaning: 'A request got no response within the client’s request timeout; the connection is closed.',
+    retriable: true,
+  },
   TRB_SASL_FAILED: {
     meaning: 'SASL authentication failed: unknown user, wrong password or a SCRAM exchange that does not verify.',
     retriable: false,

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../src/broker/security/acl.ts'
-import { type RawClient, rawClient } from '../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../src/client/wire-client.ts'
 import { ApiKeys } from '../src/protocol/generated/api-table.ts'
 import { startTestBroker, type TestBroker } from '../test/helpers/broker.ts'
 
@@ -54,7 +54,7 @@ const TLS = ['-X', `ssl.ca.location=${join(fixtures, 'broker-cert.pem')}`]
 
 describe('kcat on secured listeners', () => {
   let tb: TestBroker
-  let admin: RawClient
+  let admin: KafkaWireClient
   const listener = (p: string) => tb.broker!.listeners.find((l) => l.securityProtocol === p)!.bootstrap
 
   before(async () => {
@@ -70,7 +70,7 @@ describe('kcat on secured listeners', () => {
       authorizerEnabled: true,
       superUsers: ['User:admin'],
     })
-    admin = await rawClient(listener('SASL_PLAINTEXT'), {
+    admin = await KafkaWireClient.connect(listener('SASL_PLAINTEXT'), {
       sasl: { mechanism: 'SCRAM-SHA-256', username: 'admin', password: 'admin-pw' },
     })
   })
@@ -138,7 +138,7 @@ describe('kcat on secured listeners', () => {
   test('ACLs: alice may produce and consume in a group only with WRITE, READ and group READ', async () => {
     const b = listener('SASL_PLAINTEXT')
     const auth = sasl('SCRAM-SHA-256', 'alice', 'alice-pw')
-    const created = await admin.request(ApiKeys.CreateTopics, 5, {
+    const created = await admin.call(ApiKeys.CreateTopics, 5, {
       topics: [{ name: 'kcat-acl', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
     })
@@ -155,7 +155,7 @@ describe('kcat on secured listeners', () => {
       operation,
       permissionType: AclPermission.ALLOW,
     })
-    const acls = await admin.request(ApiKeys.CreateAcls, 3, {
+    const acls = await admin.call(ApiKeys.CreateAcls, 3, {
       creations: [grant(RT.TOPIC, 'kcat-acl', Op.WRITE), grant(RT.TOPIC, 'kcat-acl', Op.READ)],
     })
     assert.deepEqual(
@@ -177,7 +177,7 @@ describe('kcat on secured listeners', () => {
       'auto.offset.reset=earliest',
     ])
     assert.match(noGroup.stderr, /authoriz/i)
-    await admin.request(ApiKeys.CreateAcls, 3, { creations: [grant(RT.GROUP, 'kcat-group', Op.READ)] })
+    await admin.call(ApiKeys.CreateAcls, 3, { creations: [grant(RT.GROUP, 'kcat-group', Op.READ)] })
     const consumed = await kcat([
       '-b',
       b,

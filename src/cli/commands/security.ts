@@ -21,10 +21,10 @@ import {
   type ScramMechanism,
   saltPassword,
 } from '../../broker/security/scram.ts'
+import { KafkaWireClient, type SaslCredentials } from '../../client/wire-client.ts'
 import { TributaryError } from '../../errors.ts'
 import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { errorInfo } from '../../protocol/generated/error-codes.ts'
-import { type RawClient, type RawClientOptions, rawClient } from './raw-kafka-client.ts'
 
 /** Where the commands print (tests swap it to capture the output without touching process.stdout). */
 export const securityOutput = { write: (text: string): void => void process.stdout.write(text) }
@@ -48,9 +48,9 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--ca <file>', 'PEM file of the CA that signed the broker certificate')
 }
 
-async function connect(flags: ConnectionFlags): Promise<RawClient> {
+async function connect(flags: ConnectionFlags): Promise<KafkaWireClient> {
   const bootstrap = flags.bootstrap ?? process.env.TRIBUTARY_BOOTSTRAP ?? '127.0.0.1:9092'
-  let sasl: RawClientOptions['sasl']
+  let sasl: SaslCredentials | undefined
   if (flags.saslMechanism) {
     const mechanism = flags.saslMechanism.toUpperCase()
     if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(mechanism)) {
@@ -63,10 +63,10 @@ async function connect(flags: ConnectionFlags): Promise<RawClient> {
     sasl = { mechanism: mechanism as 'PLAIN', username: flags.username, password }
   }
   const tls = flags.tls ? (flags.ca ? { ca: readFileSync(flags.ca) } : {}) : undefined
-  return rawClient(bootstrap, { sasl, tls, clientId: 'tributary-cli' })
+  return KafkaWireClient.connect(bootstrap, { sasl, tls, clientId: 'tributary-cli' })
 }
 
-async function withClient<T>(flags: ConnectionFlags, fn: (c: RawClient) => Promise<T>): Promise<T> {
+async function withClient<T>(flags: ConnectionFlags, fn: (c: KafkaWireClient) => Promise<T>): Promise<T> {
   const c = await connect(flags)
   try {
     return await fn(c)
@@ -205,7 +205,7 @@ export function registerSecurityCommands(program: Command): void {
           upsertions.push({ name, mechanism: SCRAM_MECHANISM_CODES[m], iterations, salt, saltedPassword })
         }
         await withClient(flags, async (c) => {
-          const r = await c.request(ApiKeys.AlterUserScramCredentials, 0, { deletions: [], upsertions })
+          const r = await c.call(ApiKeys.AlterUserScramCredentials, 0, { deletions: [], upsertions })
           for (const x of r.results) check(x.errorCode, x.errorMessage, `user ${x.user}`)
         })
         securityOutput.write(`user ${name}: ${mechanismsOf(flags.mechanism).join(', ')} credentials stored\n`)
@@ -215,7 +215,7 @@ export function registerSecurityCommands(program: Command): void {
   addConnectionOptions(users.command('list').description('list users and their SCRAM mechanisms')).action(
     async (flags: ConnectionFlags) => {
       await withClient(flags, async (c) => {
-        const r = await c.request(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
+        const r = await c.call(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
         check(r.errorCode, r.errorMessage, 'describe users')
         for (const u of r.results) {
           const mechs = u.credentialInfos.map(
@@ -232,13 +232,13 @@ export function registerSecurityCommands(program: Command): void {
     .option('--mechanism <m>', 'SCRAM-SHA-256, SCRAM-SHA-512 or all', 'all')
     .action(async (name: string, flags: ConnectionFlags & { mechanism: string }) => {
       await withClient(flags, async (c) => {
-        const existing = await c.request(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name }] })
+        const existing = await c.call(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name }] })
         check(existing.results[0]?.errorCode ?? 0, existing.results[0]?.errorMessage, `user ${name}`)
         const has = new Set(existing.results[0].credentialInfos.map((i: { mechanism: number }) => i.mechanism))
         const deletions = mechanismsOf(flags.mechanism)
           .map((m) => ({ name, mechanism: SCRAM_MECHANISM_CODES[m] }))
           .filter((d) => has.has(d.mechanism))
-        const r = await c.request(ApiKeys.AlterUserScramCredentials, 0, { deletions, upsertions: [] })
+        const r = await c.call(ApiKeys.AlterUserScramCredentials, 0, { deletions, upsertions: [] })
         for (const x of r.results) check(x.errorCode, x.errorMessage, `user ${x.user}`)
       })
       securityOutput.write(`user ${name} deleted\n`)
@@ -259,7 +259,7 @@ export function registerSecurityCommands(program: Command): void {
       permissionType: flags.deny ? AclPermission.DENY : AclPermission.ALLOW,
     }))
     await withClient(flags, async (c) => {
-      const r = await c.request(ApiKeys.CreateAcls, 3, { creations })
+      const r = await c.call(ApiKeys.CreateAcls, 3, { creations })
       for (const x of r.results) check(x.errorCode, x.errorMessage, 'create ACL')
     })
     securityOutput.write(`${creations.length} ACL(s) added\n`)
@@ -284,7 +284,7 @@ export function registerSecurityCommands(program: Command): void {
 
   addAclOptions(acls.command('list').description('list ACLs, optionally filtered')).action(async (flags: AclFlags) => {
     await withClient(flags, async (c) => {
-      const r = await c.request(
+      const r = await c.call(
         ApiKeys.DescribeAcls,
         3,
         filterOf({ ...flags, host: flags.host === '*' ? undefined : flags.host }, operations(flags, true)[0]!),
@@ -303,7 +303,7 @@ export function registerSecurityCommands(program: Command): void {
   addAclOptions(acls.command('remove').description('remove every ACL matching the filter')).action(
     async (flags: AclFlags) => {
       await withClient(flags, async (c) => {
-        const r = await c.request(ApiKeys.DeleteAcls, 3, {
+        const r = await c.call(ApiKeys.DeleteAcls, 3, {
           filters: operations(flags, true).map((op) =>
             filterOf({ ...flags, host: flags.host === '*' ? undefined : flags.host }, op),
           ),
@@ -337,7 +337,7 @@ export function registerSecurityCommands(program: Command): void {
         .map(([key, v]) => ({ key: key!, value: Number(v), remove: false }))
       if (ops.length === 0) throw new TributaryError('TRB_CLI_USAGE', 'give at least one quota value')
       await withClient(flags, async (c) => {
-        const r = await c.request(ApiKeys.AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly: false })
+        const r = await c.call(ApiKeys.AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly: false })
         check(r.entries[0].errorCode, r.entries[0].errorMessage, 'alter quotas')
       })
       securityOutput.write(`quotas set for ${entityText(entity)}\n`)
@@ -355,7 +355,7 @@ export function registerSecurityCommands(program: Command): void {
         throw new TributaryError('TRB_CLI_USAGE', 'name --user/--user-default and/or --client-id/--client-default')
       const keys = flags.key ?? ['producer_byte_rate', 'consumer_byte_rate', 'request_percentage']
       await withClient(flags, async (c) => {
-        const r = await c.request(ApiKeys.AlterClientQuotas, 1, {
+        const r = await c.call(ApiKeys.AlterClientQuotas, 1, {
           entries: [{ entity, ops: keys.map((key) => ({ key, value: 0, remove: true })) }],
           validateOnly: false,
         })
@@ -367,7 +367,7 @@ export function registerSecurityCommands(program: Command): void {
   addConnectionOptions(quotas.command('describe').description('list every quota')).action(
     async (flags: ConnectionFlags) => {
       await withClient(flags, async (c) => {
-        const r = await c.request(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
+        const r = await c.call(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
         check(r.errorCode, r.errorMessage, 'describe quotas')
         for (const e of r.entries ?? []) {
           const values = e.values.map((v: { key: string; value: number }) => `${v.key}=${v.value}`).join(',')
