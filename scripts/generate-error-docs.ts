@@ -8,10 +8,11 @@ import { errorCodes } from '../src/errors.ts'
 export const ERROR_DOCS_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'errors.md')
 
 export function renderErrorDocs(): string {
-  const rows = Object.entries(errorCodes).map(
-    ([code, { meaning, retriable }]) =>
-      `| \`${code}\` | ${retriable ? 'yes' : 'no'} | ${meaning.replaceAll('|', '\\|')} |`,
-  )
+  const rows = Object.entries(errorCodes).map(([code, description]) => {
+    const warning = 'warning' in description && description.warning
+    const kind = warning ? 'warning' : description.retriable ? 'yes' : 'no'
+    return `| \`${code}\` | ${kind} | ${description.meaning.replaceAll('|', '\\|')} |`
+  })
   return [
     '# Error codes',
     '',
@@ -19,7 +20,8 @@ export function renderErrorDocs(): string {
     '',
     'Every error Tributary raises on purpose is a `TributaryError` (or a subclass: `LogError`, `SerdeError`,',
     '`RegistryError`, ...) with a stable `code` from this list. Match on the code, not on the message text.',
-    '`error.retriable` says whether the same operation, retried unchanged, may succeed.',
+    '`error.retriable` says whether the same operation, retried unchanged, may succeed. Codes marked _warning_',
+    'are the `code` of a `process.emitWarning` warning, not of a thrown error.',
     '',
     '| Code | Retriable | Meaning |',
     '| --- | --- | --- |',

@@ -10,6 +10,8 @@ export interface ErrorDescription {
   readonly meaning: string
   /** True when the same operation may succeed if retried unchanged (a transient condition). */
   readonly retriable: boolean
+  /** A warning (process.emitWarning) rather than a thrown error. */
+  readonly warning?: boolean
 }
 
 export const errorCodes = {
@@ -190,6 +192,96 @@ export const errorCodes = {
   TRB_SERDE_NOT_READY: {
     meaning: 'A synchronous serde call ran before its prepareSerialize/prepareDeserialize.',
     retriable: false,
+  },
+
+  // Stream processing
+  TRB_STREAMS_MISSING_SERDE: {
+    meaning: 'A serde is needed (source, sink, store, repartition topic) and none was given nor configured as default.',
+    retriable: false,
+  },
+  TRB_STREAMS_NAME_EXISTS: {
+    meaning: 'A processor, source, sink or store name is used twice in one topology.',
+    retriable: false,
+  },
+  TRB_STREAMS_STORE_EXISTS: {
+    meaning: 'A state store name is registered twice.',
+    retriable: false,
+  },
+  TRB_STREAMS_UNKNOWN_NODE: {
+    meaning: 'A node, parent or store named in the topology does not exist.',
+    retriable: false,
+  },
+  TRB_STREAMS_UNKNOWN_STORE: {
+    meaning: 'A processor asked for a store it is not connected to, or that does not exist.',
+    retriable: false,
+  },
+  TRB_STREAMS_TOPIC_EXISTS: {
+    meaning: 'A topic is consumed by two sources.',
+    retriable: false,
+  },
+  TRB_STREAMS_INVALID_TOPOLOGY: {
+    meaning: 'The topology is invalid (empty, a sink with children, a processor without a parent...).',
+    retriable: false,
+  },
+  TRB_STREAMS_TOPOLOGY_BUILT: {
+    meaning: 'A DSL operator was called after StreamsBuilder.build(): the topology is immutable once built.',
+    retriable: false,
+  },
+  TRB_STREAMS_INVALID_ARGUMENT: {
+    meaning: 'An argument to a DSL or Processor API call is invalid.',
+    retriable: false,
+  },
+  TRB_STREAMS_INVALID_CONFIG: {
+    meaning: 'A configuration value is invalid.',
+    retriable: false,
+  },
+  TRB_STREAMS_INVALID_TIMESTAMP: {
+    meaning: "A record's timestamp is invalid (negative) and the extractor is configured to fail.",
+    retriable: false,
+  },
+  TRB_STREAMS_DESERIALIZATION_FAILED: {
+    meaning: 'A record could not be deserialized and the deserialization exception handler said FAIL.',
+    retriable: false,
+  },
+  TRB_STREAMS_PROCESSING_FAILED: {
+    meaning: 'User code threw while processing a record and the processing exception handler said FAIL.',
+    retriable: false,
+  },
+  TRB_STREAMS_PRODUCTION_FAILED: {
+    meaning: 'A record could not be serialized or produced and the production exception handler said FAIL.',
+    retriable: false,
+  },
+  TRB_STREAMS_STORE_CLOSED: {
+    meaning: 'A store was used after close, or before the task initialized it.',
+    retriable: false,
+  },
+  TRB_STREAMS_NEEDS_ASYNC: {
+    meaning:
+      'A serde needs an asynchronous preparation (a schema registry lookup) that a synchronous call cannot wait for.',
+    retriable: false,
+  },
+  TRB_STREAMS_ILLEGAL_STATE: {
+    meaning: "An operation is not valid in the task's or driver's current state (closed, not initialized...).",
+    retriable: false,
+  },
+  TRB_STREAMS_UNKNOWN_TOPIC: {
+    meaning: 'The test driver was asked about a topic the topology does not read or write.',
+    retriable: false,
+  },
+  TRB_STREAMS_NO_SUCH_RECORD: {
+    meaning: 'A test output topic was read while empty.',
+    retriable: false,
+  },
+  TRB_STREAMS_SKIPPED_RECORD: {
+    meaning:
+      'A DSL operator skipped a record it cannot process (a null key where one is needed), as Kafka Streams does.',
+    retriable: false,
+    warning: true,
+  },
+  TRB_STREAMS_HANDLER: {
+    meaning: 'An exception handler chose to continue past a record that failed; the warning names the record.',
+    retriable: false,
+    warning: true,
   },
 
   // Schema registry: the REST API's errors; `status` and `errorCode` carry Confluent's HTTP status and code
