@@ -6,9 +6,9 @@ import type { KeyedLog, KeyedRecord, LoggedRecord, ReplayOptions } from '../comm
 import type { PartitionLog } from '../log/index.ts'
 import { decodeRecordBatch, encodeRecordBatchSync, iterateBatches } from '../protocol/record-batch.ts'
 
-/** Every record of the log from its start to its current end, in offset order. */
-export async function* replayLog(log: PartitionLog): AsyncGenerator<LoggedRecord> {
-  let offset = log.logStartOffset
+/** Every record of the log from its start (or `from`) to its current end, in offset order. */
+export async function* replayLog(log: PartitionLog, from = 0): AsyncGenerator<LoggedRecord> {
+  let offset = Math.max(from, log.logStartOffset)
   const end = log.logEndOffset
   while (offset < end) {
     const { records } = await log.read(offset, 1024 * 1024, { minOneMessage: true })
@@ -71,7 +71,7 @@ export class PartitionKeyedLog implements KeyedLog {
   async replay(onRecord: (record: LoggedRecord) => void, options: ReplayOptions = {}): Promise<void> {
     // Appends that complete while the replay reads are queued, then delivered after it; offsets already
     // delivered by the replay are not delivered twice.
-    let next = 0
+    let next = options.from ?? 0
     const deliver = (r: LoggedRecord) => {
       if (r.offset < next) return
       next = r.offset + 1
@@ -79,7 +79,7 @@ export class PartitionKeyedLog implements KeyedLog {
     }
     let queued: LoggedRecord[] | null = []
     if (options.follow && !this.#closed) this.#followers.add((r) => (queued ? queued.push(r) : deliver(r)))
-    for await (const r of replayLog(this.log)) deliver(r)
+    for await (const r of replayLog(this.log, next)) deliver(r)
     const pending = queued
     queued = null
     for (const r of pending) deliver(r)

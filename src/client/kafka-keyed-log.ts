@@ -82,7 +82,8 @@ export class KafkaKeyedLog implements KeyedLog {
     const replayed = new Promise<void>((resolve) => {
       caughtUp = resolve
     })
-    const reading = this.#readLoop(reader, end, onRecord, caughtUp, options.follow ?? false).finally(async () => {
+    const from = BigInt(options.from ?? 0)
+    const reading = this.#readLoop(reader, from, end, onRecord, caughtUp, options.follow ?? false).finally(async () => {
       this.#readers.delete(reader)
       await (reader.close(true) as unknown as Promise<void>).catch(() => {})
       caughtUp()
@@ -102,12 +103,13 @@ export class KafkaKeyedLog implements KeyedLog {
 
   async #readLoop(
     reader: Consumer,
+    from: bigint,
     end: number,
     onRecord: (record: LoggedRecord) => void,
     caughtUp: () => void,
     follow: boolean,
   ): Promise<void> {
-    let offset = 0n
+    let offset = from
     let target: { topicId: string; leader: number } | undefined
     while (!this.#closed) {
       if (offset >= BigInt(end)) {

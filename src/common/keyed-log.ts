@@ -21,6 +21,11 @@ export interface LoggedRecord extends KeyedRecord {
 
 export interface ReplayOptions {
   /**
+   * Start at this offset instead of the log start: a restore from a checkpoint. A position compaction or retention
+   * removed continues at the next record that exists.
+   */
+  from?: number
+  /**
    * Keep delivering after the replay: every record appended later, by this writer or another sharing the log,
    * until `close()`. Needed when several processes write one log (registry instances); a single writer that
    * keeps its state in memory replays without following.
@@ -32,7 +37,7 @@ export interface KeyedLog {
   /** Appends the records in order; resolves with the offset of the last one once they are durable. */
   append(records: readonly KeyedRecord[]): Promise<number>
   /**
-   * Delivers the log's records from its start to `onRecord`, in offset order, and resolves once every record that
+   * Delivers the log's records from its start (or `from`) to `onRecord`, in offset order, and resolves once every record that
    * was in the log when `replay` was called has been delivered. Compaction may have removed superseded records;
    * the newest record per key is always delivered.
    */
@@ -71,7 +76,8 @@ export class InMemoryKeyedLog implements KeyedLog {
   }
 
   async replay(onRecord: (record: LoggedRecord) => void, options: ReplayOptions = {}): Promise<void> {
-    const snapshot = [...this.#records]
+    const from = options.from ?? 0
+    const snapshot = this.#records.filter((r) => r.offset >= from)
     // Records appended from here on reach a follower through append's fan-out, after the snapshot: both go
     // through the microtask queue in order.
     if (options.follow) this.#followers.add(onRecord)

@@ -69,6 +69,20 @@ function keyedLogContract(name: string, newStorage: () => Promise<Storage>) {
       await storage.dispose()
     })
 
+    it('replays from a checkpoint offset, as a restore does', async () => {
+      const storage = await newStorage()
+      const log = await storage.open()
+      for (const v of ['0', '1', '2', '3']) await log.append([{ key: key(`k${v}`), value: key(v) }])
+      const seen: LoggedRecord[] = []
+      await log.replay((r) => seen.push(r), { from: 2 })
+      assert.deepEqual(seen.map(text), [
+        { offset: 2, key: 'k2', value: '2' },
+        { offset: 3, key: 'k3', value: '3' },
+      ])
+      await log.close()
+      await storage.dispose()
+    })
+
     it('replays an empty log at once', async () => {
       const storage = await newStorage()
       const log = await storage.open()
