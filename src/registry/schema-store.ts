@@ -13,14 +13,7 @@ export type StoreKey =
   | { keytype: 'CONFIG'; subject: string | null }
   | { keytype: 'MODE'; subject: string | null }
 
-export interface SchemaClaimValue {
-  subject: string
-  version: number
-  id: number
-  schemaType: SchemaType
-  schema: string
-  references: SchemaReference[]
-  deleted: boolean
+export interface SchemaClaimValue extends SchemaVersion {
   /** Offset of the record that first made this claim; absent on the first record (its own offset is used). */
   claimOffset?: number
 }

@@ -2,13 +2,7 @@
  * Shared vocabulary of the schema registry, named as Confluent Schema Registry names it on the wire. What a
  * schema is (type, references, a registered version) belongs to the serde module, which the registry builds on.
  */
-export {
-  SCHEMA_TYPES,
-  type SchemaInput,
-  type SchemaReference,
-  type SchemaType,
-  type SchemaVersion,
-} from '../serde/schema-types.ts'
+export * from '../serde/schema-types.ts'
 
 export const COMPATIBILITY_LEVELS = [
   'BACKWARD',

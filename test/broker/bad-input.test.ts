@@ -10,13 +10,9 @@ import { decodeResponseFrame, sizePrefixed } from '../../src/protocol/framing.ts
 import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { Writer } from '../../src/protocol/primitives.ts'
-import {
-  BatchOffsets,
-  decodeRecordBatches,
-  encodeRecordBatchSync,
-  updateBatchCrc,
-} from '../../src/protocol/record-batch.ts'
+import { BatchOffsets, encodeRecordBatchSync, updateBatchCrc } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+import { fetchValues } from '../helpers/wire.ts'
 
 const MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -57,26 +53,7 @@ async function produce(conn: KafkaWireClient, topic: string, records: Buffer, ve
 async function readValues(port: number, topic: string, partition = 0): Promise<string[]> {
   const conn = await connect(port)
   try {
-    const res = await conn.call(ApiKeys.Fetch, 11, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 16 * 1024 * 1024,
-      isolationLevel: 0,
-      topics: [
-        {
-          topic,
-          partitions: [{ partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024 }],
-        },
-      ],
-    })
-    const p = res.responses[0].partitions[0]
-    assert.equal(p.errorCode, ErrorCode.NONE)
-    const values: string[] = []
-    for (const b of await decodeRecordBatches(p.records ?? Buffer.alloc(0))) {
-      for (const r of b.records) values.push(r.value?.toString() ?? '<null>')
-    }
-    return values
+    return await fetchValues(conn, topic, partition)
   } finally {
     conn.close()
   }

@@ -19,13 +19,13 @@ import { Reader, Writer } from '../../src/protocol/primitives.ts'
 import {
   BatchOffsets,
   decodeRecordBatch,
-  decodeRecordBatches,
   encodeRecordBatchSync,
   LOG_OVERHEAD,
   updateBatchCrc,
   validateRecordBatch,
 } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+import { fetchValues } from '../helpers/wire.ts'
 
 const SEED = Number(process.env.TRIBUTARY_FUZZ_SEED ?? 0x7a1b5eed) >>> 0
 const FRAMES = Number(process.env.TRIBUTARY_FUZZ_FRAMES ?? 4000)
@@ -331,26 +331,6 @@ async function produceValues(w: KafkaWireClient, topic: string, partition: numbe
   const p = res.responses[0].partitionResponses[0]
   assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage)
   return p.baseOffset
-}
-
-async function fetchValues(w: KafkaWireClient, topic: string, partition: number): Promise<string[]> {
-  const res = await w.call(ApiKeys.Fetch, 11, {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 16 * 1024 * 1024,
-    isolationLevel: 0,
-    topics: [
-      { topic, partitions: [{ partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024 }] },
-    ],
-  })
-  const p = res.responses[0].partitions[0]
-  assert.equal(p.errorCode, ErrorCode.NONE)
-  const values: string[] = []
-  for (const b of await decodeRecordBatches(p.records ?? Buffer.alloc(0))) {
-    for (const r of b.records) values.push(r.value?.toString() ?? '<null>')
-  }
-  return values
 }
 
 /**

@@ -46,50 +46,53 @@ function follow(log: KeyedLog, matches: (r: LoggedRecord) => boolean) {
 }
 
 function keyedLogContract(name: string, newStorage: () => Promise<Storage>) {
+  /** Runs `body` with one owner of fresh storage, then closes both. */
+  async function withLog(body: (log: KeyedLog) => Promise<void>): Promise<void> {
+    const storage = await newStorage()
+    const log = await storage.open()
+    try {
+      await body(log)
+    } finally {
+      await log.close()
+      await storage.dispose()
+    }
+  }
+
   describe(name, () => {
-    it('appends in order, answers the last offset once durable, and replays every record with its offset', async () => {
-      const storage = await newStorage()
-      const log = await storage.open()
-      assert.equal(await log.endOffset(), 0)
-      assert.equal(await log.append([{ key: key('a'), value: key('1') }]), 0)
-      assert.equal(
-        await log.append([
-          { key: key('b'), value: key('2') },
-          { key: key('a'), value: null },
-        ]),
-        2,
-      )
-      assert.equal(await log.endOffset(), 3)
-      assert.deepEqual(await replayAll(log), [
-        { offset: 0, key: 'a', value: '1' },
-        { offset: 1, key: 'b', value: '2' },
-        { offset: 2, key: 'a', value: null },
-      ])
-      await log.close()
-      await storage.dispose()
-    })
+    it('appends in order, answers the last offset once durable, and replays every record with its offset', () =>
+      withLog(async (log) => {
+        assert.equal(await log.endOffset(), 0)
+        assert.equal(await log.append([{ key: key('a'), value: key('1') }]), 0)
+        assert.equal(
+          await log.append([
+            { key: key('b'), value: key('2') },
+            { key: key('a'), value: null },
+          ]),
+          2,
+        )
+        assert.equal(await log.endOffset(), 3)
+        assert.deepEqual(await replayAll(log), [
+          { offset: 0, key: 'a', value: '1' },
+          { offset: 1, key: 'b', value: '2' },
+          { offset: 2, key: 'a', value: null },
+        ])
+      }))
 
-    it('replays from a checkpoint offset, as a restore does', async () => {
-      const storage = await newStorage()
-      const log = await storage.open()
-      for (const v of ['0', '1', '2', '3']) await log.append([{ key: key(`k${v}`), value: key(v) }])
-      const seen: LoggedRecord[] = []
-      await log.replay((r) => seen.push(r), { from: 2 })
-      assert.deepEqual(seen.map(text), [
-        { offset: 2, key: 'k2', value: '2' },
-        { offset: 3, key: 'k3', value: '3' },
-      ])
-      await log.close()
-      await storage.dispose()
-    })
+    it('replays from a checkpoint offset, as a restore does', () =>
+      withLog(async (log) => {
+        for (const v of ['0', '1', '2', '3']) await log.append([{ key: key(`k${v}`), value: key(v) }])
+        const seen: LoggedRecord[] = []
+        await log.replay((r) => seen.push(r), { from: 2 })
+        assert.deepEqual(seen.map(text), [
+          { offset: 2, key: 'k2', value: '2' },
+          { offset: 3, key: 'k3', value: '3' },
+        ])
+      }))
 
-    it('replays an empty log at once', async () => {
-      const storage = await newStorage()
-      const log = await storage.open()
-      assert.deepEqual(await replayAll(log), [])
-      await log.close()
-      await storage.dispose()
-    })
+    it('replays an empty log at once', () =>
+      withLog(async (log) => {
+        assert.deepEqual(await replayAll(log), [])
+      }))
 
     it('a new owner of the same storage replays what the previous one wrote', async () => {
       const storage = await newStorage()
@@ -107,41 +110,35 @@ function keyedLogContract(name: string, newStorage: () => Promise<Storage>) {
       await storage.dispose()
     })
 
-    it('without follow, delivers only what was in the log when the replay started', async () => {
-      const storage = await newStorage()
-      const log = await storage.open()
-      await log.append([{ key: key('before'), value: key('x') }])
-      const seen: LoggedRecord[] = []
-      await log.replay((r) => seen.push(r))
-      await log.append([{ key: key('after'), value: key('y') }])
-      // A second replay sees the later append; the first, finished replay was not given it.
-      assert.deepEqual(
-        (await replayAll(log)).map((r) => r.key),
-        ['before', 'after'],
-      )
-      assert.deepEqual(seen.map(text), [{ offset: 0, key: 'before', value: 'x' }])
-      await log.close()
-      await storage.dispose()
-    })
+    it('without follow, delivers only what was in the log when the replay started', () =>
+      withLog(async (log) => {
+        await log.append([{ key: key('before'), value: key('x') }])
+        const seen: LoggedRecord[] = []
+        await log.replay((r) => seen.push(r))
+        await log.append([{ key: key('after'), value: key('y') }])
+        // A second replay sees the later append; the first, finished replay was not given it.
+        assert.deepEqual(
+          (await replayAll(log)).map((r) => r.key),
+          ['before', 'after'],
+        )
+        assert.deepEqual(seen.map(text), [{ offset: 0, key: 'before', value: 'x' }])
+      }))
 
-    it('with follow, resolves once caught up and then delivers later appends in order', async () => {
-      const storage = await newStorage()
-      const log = await storage.open()
-      await log.append([{ key: key('old'), value: key('0') }])
-      const f = follow(log, (r) => r.key.toString() === 'new-2')
-      await f.replayed
-      assert.deepEqual(f.seen.map(text), [{ offset: 0, key: 'old', value: '0' }], 'caught up on the existing record')
-      await log.append([{ key: key('new-1'), value: key('1') }])
-      await log.append([{ key: key('new-2'), value: null }])
-      await f.arrived
-      assert.deepEqual(f.seen.map(text), [
-        { offset: 0, key: 'old', value: '0' },
-        { offset: 1, key: 'new-1', value: '1' },
-        { offset: 2, key: 'new-2', value: null },
-      ])
-      await log.close()
-      await storage.dispose()
-    })
+    it('with follow, resolves once caught up and then delivers later appends in order', () =>
+      withLog(async (log) => {
+        await log.append([{ key: key('old'), value: key('0') }])
+        const f = follow(log, (r) => r.key.toString() === 'new-2')
+        await f.replayed
+        assert.deepEqual(f.seen.map(text), [{ offset: 0, key: 'old', value: '0' }], 'caught up on the existing record')
+        await log.append([{ key: key('new-1'), value: key('1') }])
+        await log.append([{ key: key('new-2'), value: null }])
+        await f.arrived
+        assert.deepEqual(f.seen.map(text), [
+          { offset: 0, key: 'old', value: '0' },
+          { offset: 1, key: 'new-1', value: '1' },
+          { offset: 2, key: 'new-2', value: null },
+        ])
+      }))
 
     it('with follow, an owner sees the appends of another owner sharing the log (when writers share it)', async () => {
       const storage = await newStorage()
