@@ -1,7 +1,8 @@
 /**
  * End-to-end latency at a steady 1,000 records/s: one producer (acks=-1 / the peer's acknowledged publish)
  * stamps each 1 KiB record with its send time, one consumer in the same process records send→receive.
- * Tributary runs as two series, each with its own producer, consumer and topic, in separate slices so
+ * Apache Kafka 4.x runs the same two series (and its raw one with flush.messages=1, next to Tributary's raw one
+ * with log.flush.policy=none, for equal durability both ways). Tributary runs as two series, each with its own producer, consumer and topic, in separate slices so
  * they never load the broker at the same time: raw Produce → raw long-polling Fetch loop (the broker's own
  * latency, the series the target is judged on, as for throughput) and the @platformatic/kafka Producer →
  * Consumer (what an application sees). As a floor, the disk's own latency for a 1 KiB append + fdatasync
@@ -25,9 +26,12 @@ import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import {
   binaryVersion,
   HOST,
+  KAFKA_FLUSH_EVERY_MESSAGE,
+  kafkaVersion,
   makeTempDir,
   PeerMissingError,
   type ServerProcess,
+  startKafkaBroker,
   startNats,
   startRedis,
   startTributary,
@@ -159,6 +163,14 @@ async function setupTributaryRaw(server: ServerProcess): Promise<LatencySystem> 
       producer.close()
     },
   )
+}
+
+/** The same series against another Kafka-protocol broker (Apache Kafka) or another Tributary configuration. */
+function named(
+  name: string,
+  setup: (s: ServerProcess) => Promise<LatencySystem>,
+): (s: ServerProcess) => Promise<LatencySystem> {
+  return async (server) => Object.assign(await setup(server), { name })
 }
 
 /** What an application sees: the @platformatic/kafka Producer (acks=all) and Consumer. */
@@ -359,6 +371,30 @@ try {
     setupTributaryRaw,
     setupTributaryClient,
   )
+  if (opts.systems.includes('kafka')) {
+    // Equal durability both ways: Kafka's default (no fsync) next to Tributary with log.flush.policy=none, and
+    // Kafka with flush.messages=1 next to Tributary's default above (fsync before the ack).
+    await add(
+      'tributary',
+      () =>
+        startTributary({
+          dataDir: makeTempDir(opts.baseDir, 'tributary-none'),
+          properties: { 'log.flush.policy': 'none' },
+        }),
+      named('tributary flush=none', setupTributaryRaw),
+    )
+    await add(
+      'kafka',
+      () => startKafkaBroker(opts.baseDir),
+      named('kafka', setupTributaryRaw),
+      named('kafka', setupTributaryClient),
+    )
+    await add(
+      'kafka',
+      () => startKafkaBroker(opts.baseDir, { properties: KAFKA_FLUSH_EVERY_MESSAGE }),
+      named('kafka flush.messages=1', setupTributaryRaw),
+    )
+  }
   await add('redis', () => startRedis(opts.baseDir), setupRedis)
   await add('nats', () => startNats(opts.baseDir), setupNats)
   stopSampler = startLoadSampler(servers.find((x) => x.name === 'tributary'))
@@ -473,6 +509,13 @@ writeResult('latency', {
   versions: {
     redis: binaryVersion(process.env.BENCH_REDIS_SERVER ?? 'redis-server'),
     nats: binaryVersion(process.env.BENCH_NATS_SERVER ?? 'nats-server'),
+    kafka: kafkaVersion(),
+  },
+  durability: {
+    tributary: 'acks=-1, fsync before the ack (group commit)',
+    'tributary flush=none': 'acks=-1, log.flush.policy=none (page cache, like Kafka by default)',
+    kafka: 'acks=-1, Kafka defaults (page cache; fsync left to the OS)',
+    'kafka flush.messages=1': 'acks=-1, log.flush.interval.messages=1 (fsync before the ack)',
   },
   rows,
   /** Which system ran when (ms since start), to read `stalls` and `load` against. */

@@ -10,7 +10,19 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { BENCH_ROOT, log, REPO_ROOT } from './lib/report.ts'
 
-const ALL = ['throughput', 'latency', 'rss', 'startup', 'transactions', 'security', 'registry-serde']
+const ALL = [
+  'throughput',
+  'latency',
+  'rss',
+  'startup',
+  'transactions',
+  'security',
+  'registry-serde',
+  'streams',
+  'streams-restore',
+  'cli',
+  'rest-proxy',
+]
 const args = process.argv.slice(2)
 const onlyAt = args.indexOf('--only')
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : ALL

@@ -1,7 +1,8 @@
 /**
  * Startup time with many partitions: create topics × partitions, write a batch to each partition, stop the
  * broker, then time restarts from process spawn until a Metadata request is answered with every topic.
- * The same is timed on an empty data dir, which is the fixed cost (Node, module loading, listener).
+ * The same is timed on an empty data dir, which is the fixed cost (Node, module loading, listener), and compared
+ * with Apache Kafka 4.x's cold start (JVM spawn to an answered Metadata) on an empty data dir.
  *
  *   node --import tsx bench/startup.ts [--quick]
  */
@@ -14,9 +15,11 @@ import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import {
   freePort,
   HOST,
+  kafkaVersion,
   makeTempDir,
   type ServerProcess,
   spawnServer,
+  startKafkaBroker,
   startTributary,
   tributaryCommand,
 } from './lib/servers.ts'
@@ -132,6 +135,26 @@ try {
   rmSync(dataDir, { recursive: true, force: true })
 }
 
+// Apache Kafka's cold start: spawn of the JVM (which formats the empty log directory first, as
+// `kafka-storage format` would) until Metadata names the broker, on an empty data dir each time.
+const kafkaMs: number[] = []
+let kafkaError: string | undefined
+if (opts.systems.includes('kafka')) {
+  for (let i = 0; i < opts.startupRepeats; i++) {
+    log(`startup: Apache Kafka cold start ${i + 1}/${opts.startupRepeats}`)
+    try {
+      const kafka = await startKafkaBroker(opts.baseDir)
+      kafkaMs.push(kafka.startMs)
+      await kafka.close()
+    } catch (err) {
+      kafkaError = (err as Error).message.split('\n')[0]
+      log(`startup: Kafka FAILED ${kafkaError}`)
+      break
+    }
+  }
+}
+const kafkaStart = spread(kafkaMs)
+
 const empty = spread(emptyMs)
 const restart = spread(restartMs)
 const emptyBroker = spread(emptyBrokerMs)
@@ -152,8 +175,24 @@ printTable(
       fmt(restartBroker.max, 0),
     ],
     ['shutdown (SIGTERM → exit)', fmt(stop.min, 0), fmt(stop.median, 0), fmt(stop.max, 0)],
+    ...(kafkaMs.length
+      ? [
+          [
+            `${kafkaVersion()}, empty data dir`,
+            fmt(kafkaStart.min, 0),
+            fmt(kafkaStart.median, 0),
+            fmt(kafkaStart.max, 0),
+          ],
+        ]
+      : []),
   ],
 )
+if (kafkaMs.length) {
+  process.stdout.write(
+    `cold start to first Metadata, Kafka / Tributary (medians, empty data dir): ${fmt(kafkaStart.median / empty.median, 1)}× (target ≥ 5×)\n`,
+  )
+}
+if (kafkaError) process.stdout.write(`kafka error: ${kafkaError}\n`)
 process.stdout.write(
   `\ncreating ${label}: ${fmt(createMs, 0)} ms; restart cost over empty: ${fmt(restart.median - empty.median, 0)} ms\n`,
 )
@@ -166,5 +205,13 @@ writeResult('startup', {
   restartMs: restart,
   brokerStartupMs: { empty: emptyBroker, restart: restartBroker },
   stopMs: stop,
+  kafka: kafkaMs.length
+    ? {
+        version: kafkaVersion(),
+        coldStartMs: kafkaStart,
+        ratio: kafkaStart.median / empty.median,
+        target: { name: 'Tributary starts ≥ 5× faster than Kafka', met: kafkaStart.median / empty.median >= 5 },
+      }
+    : { error: kafkaError ?? 'not run' },
   ...(error ? { error } : {}),
 })

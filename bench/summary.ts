@@ -38,7 +38,8 @@ if (any) {
   const m = any.machine
   out.push(
     `Machine: ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}` +
-      (tp ? `; redis-server ${/v=(\S+)/.exec(tp.versions.redis)?.[1] ?? tp.versions.redis}; ${tp.versions.nats}` : ''),
+      (tp ? `; redis-server ${/v=(\S+)/.exec(tp.versions.redis)?.[1] ?? tp.versions.redis}; ${tp.versions.nats}` : '') +
+      (tp?.versions.kafka ? `; ${tp.versions.kafka}` : ''),
     '',
   )
 }
@@ -109,6 +110,23 @@ if (rss) {
       `${met(rss.target.met, rss.differenceMiB ?? Number.NaN)}${rss.error ? ` (error: ${rss.error})` : ''}`,
     '',
   )
+  if (rss.kafka) {
+    out.push(`${rss.kafka.version}, same topic, fill and reads:`, '')
+    table(
+      ['stage', 'Kafka RSS MiB', 'Tributary RSS MiB', 'Tributary / Kafka'],
+      rss.kafka.samples.map((k: Json, i: number) => [
+        k.stage,
+        fmt(k.rssMiB),
+        fmt(rss.samples[i]?.rssMiB),
+        fmt((rss.samples[i]?.rssMiB ?? Number.NaN) / k.rssMiB, 2),
+      ]),
+    )
+    out.push(
+      `Target Tributary ≤ 1/4 of Kafka's RSS (at rest and retaining the large volume): ` +
+        `${met(rss.kafkaRatios.target.met, rss.kafkaRatios.retained)}${rss.kafka.error ? ` (Kafka error: ${rss.kafka.error})` : ''}`,
+      '',
+    )
+  }
 }
 
 if (st) {
@@ -130,11 +148,73 @@ if (st) {
           ]
         : []),
       ['shutdown (SIGTERM → exit)', fmt(st.stopMs.min, 0), fmt(st.stopMs.median, 0), fmt(st.stopMs.max, 0)],
+      ...(st.kafka?.coldStartMs ? [[`${st.kafka.version}, empty data dir`, ...spreadCells(st.kafka.coldStartMs)]] : []),
     ],
   )
+  if (st.kafka?.coldStartMs) {
+    out.push(
+      `Cold start to the first Metadata answer, Kafka / Tributary: ${fmt(st.kafka.ratio, 1)}×; target ≥ 5×: ` +
+        `${met(st.kafka.target.met, st.kafka.ratio)}`,
+      '',
+    )
+  }
   out.push(
     `Creating the ${st.partitions} partitions took ${fmt(st.createMs, 0)} ms.${st.error ? ` Error: ${st.error}` : ''}`,
     '',
+  )
+}
+
+const cli = load('cli')
+if (cli) {
+  out.push(
+    `### tributary command start-up (${cli.date.slice(0, 16)}Z, ${cli.options.rounds} alternating rounds, wall ms from spawn to exit)`,
+    '',
+  )
+  table(
+    ['series', 'min ms', 'median ms', 'max ms', '× node -e 0'],
+    Object.entries(cli.summary).map(([name, v]: [string, Json]) => [name, ...spreadCells(v), fmt(v.vsNode, 1)]),
+  )
+}
+const sp = load('streams')
+if (sp) {
+  out.push(
+    `### Stream processing (${sp.date.slice(0, 16)}Z, ${sp.workload.records} records, ${sp.workload.keys} keys, ` +
+      `${sp.workload.valueBytes} B values, median of ${sp.workload.rounds})`,
+    '',
+  )
+  const loopRate = sp.series.loop?.recordsPerSec.median
+  const goals: Record<string, string> = { map: '≥ 0.70', 'count-lmdb': '≥ 0.40' }
+  table(
+    ['series', 'records/s', 'ratio to the @platformatic/kafka loop', 'goal'],
+    Object.entries(sp.series).map(([name, v]: [string, Json]) => [
+      name,
+      fmt(v.recordsPerSec.median, 0),
+      fmt(v.recordsPerSec.median / loopRate, 2),
+      goals[name] ?? '',
+    ]),
+  )
+  out.push(
+    `exactly_once_v2 / at_least_once: map/filter ${fmt(sp.ratios.eosToAlosMap, 2)}, count ${fmt(sp.ratios.eosToAlosCount, 2)}.`,
+    '',
+  )
+}
+const sr = load('streams-restore')
+if (sr) {
+  out.push(`### State restoration (${sr.date.slice(0, 16)}Z, ${sr.workload.keys} keys on LMDB)`, '')
+  table(
+    ['measure', 'min', 'median', 'max', 'goal'],
+    [
+      ['restore records/s', ...spreadCells(sr.restoreRecordsPerSec), '≥ 200000'],
+      [
+        'restart from checkpoint, s',
+        fmt(sr.restartFromCheckpointSeconds.min, 2),
+        fmt(sr.restartFromCheckpointSeconds.median, 2),
+        fmt(sr.restartFromCheckpointSeconds.max, 2),
+        '0 records replayed',
+      ],
+      ['RSS after restore, MiB', ...spreadCells(sr.rssMiB), sr.workload.keys >= 1000000 ? '< 200' : ''],
+      ['RSS growth since before start(), MiB', ...spreadCells(sr.rssGrowthMiB), ''],
+    ],
   )
 }
 

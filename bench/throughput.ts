@@ -1,6 +1,8 @@
 /**
- * Produce and consume throughput of Tributary, Redis Streams and NATS JetStream against this machine's limit,
- * all measured in the same run. Rounds alternate (limit, Tributary, Redis, NATS, limit, ...) because the
+ * Produce and consume throughput of Tributary, Redis Streams, NATS JetStream and Apache Kafka 4.x against this
+ * machine's limit, all measured in the same run. Kafka is compared at equal durability both ways: Tributary's
+ * default (fsync before the ack) against Kafka with flush.messages=1, and Kafka's default (no fsync) against
+ * Tributary with log.flush.policy=none. Rounds alternate (limit, Tributary, Kafka, Redis, NATS, limit, ...) because the
  * disk's speed drifts a lot between runs here; each figure is reported as min/median/max over the rounds.
  *
  *   node --import tsx bench/throughput.ts [--quick]
@@ -12,9 +14,12 @@ import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import {
   binaryVersion,
+  KAFKA_FLUSH_EVERY_MESSAGE,
+  kafkaVersion,
   makeTempDir,
   PeerMissingError,
   type ServerProcess,
+  startKafkaBroker,
   startNats,
   startRedis,
   startTributary,
@@ -158,6 +163,57 @@ for (let round = 1; round <= opts.rounds; round++) {
       },
     )
   }
+  if (has('tributary') && has('kafka')) {
+    // Kafka's durability (acks from the page cache, no fsync): Tributary with log.flush.policy=none.
+    await withServer(
+      'tributary (flush none)',
+      () =>
+        startTributary({
+          dataDir: makeTempDir(opts.baseDir, 'tributary-none'),
+          properties: { 'log.flush.policy': 'none' },
+        }),
+      async (s) => {
+        await drivers.rawKafkaProduce(s.port, 'bench-warmup', warmupWorkload)
+        await measuredPhase('tributary flush=none produce (raw)', s, () =>
+          drivers.rawKafkaProduce(s.port, 'bench-raw', workload),
+        )
+        await measuredPhase('tributary flush=none produce (@platformatic/kafka)', s, () =>
+          drivers.clientKafkaProduce(s.port, 'bench-client', workload),
+        )
+      },
+    )
+  }
+  if (has('kafka')) {
+    await withServer(
+      'kafka',
+      () => startKafkaBroker(opts.baseDir),
+      async (s) => {
+        await drivers.rawKafkaProduce(s.port, 'bench-warmup', warmupWorkload)
+        await measuredPhase('kafka produce (raw)', s, () => drivers.rawKafkaProduce(s.port, 'bench-raw', workload))
+        await measuredPhase('kafka consume (raw)', s, () => drivers.rawKafkaConsume(s.port, 'bench-raw', workload))
+        await measuredPhase('kafka produce (@platformatic/kafka)', s, () =>
+          drivers.clientKafkaProduce(s.port, 'bench-client', workload),
+        )
+        await measuredPhase('kafka consume (@platformatic/kafka)', s, () =>
+          drivers.clientKafkaConsume(s.port, 'bench-client', workload),
+        )
+      },
+    )
+    // Tributary's durability (fsync before the ack): Kafka flushing every message.
+    await withServer(
+      'kafka (flush.messages=1)',
+      () => startKafkaBroker(opts.baseDir, { properties: KAFKA_FLUSH_EVERY_MESSAGE }),
+      async (s) => {
+        await drivers.rawKafkaProduce(s.port, 'bench-warmup', warmupWorkload)
+        await measuredPhase('kafka flush.messages=1 produce (raw)', s, () =>
+          drivers.rawKafkaProduce(s.port, 'bench-raw', workload),
+        )
+        await measuredPhase('kafka flush.messages=1 produce (@platformatic/kafka)', s, () =>
+          drivers.clientKafkaProduce(s.port, 'bench-client', workload),
+        )
+      },
+    )
+  }
   if (has('redis')) {
     await withServer(
       'redis',
@@ -226,6 +282,20 @@ for (const via of ['raw', '@platformatic/kafka', ...(opts.kafkajs ? ['kafkajs'] 
   target(`produce (${via}) / NATS JetStream produce`, ratio(m(`tributary produce (${via})`), m('nats produce')), 4)
   target(`consume (${via}) / Redis Streams consume`, ratio(m(`tributary consume (${via})`), m('redis consume')), 1.5)
 }
+// Apache Kafka at equal durability (issue 11): Tributary ≥ 1.0× Kafka ingest and consume.
+for (const via of ['raw', '@platformatic/kafka']) {
+  target(
+    `produce (${via}), fsync before ack / Kafka flush.messages=1`,
+    ratio(m(`tributary produce (${via})`), m(`kafka flush.messages=1 produce (${via})`)),
+    1,
+  )
+  target(
+    `produce (${via}), no fsync / Kafka default`,
+    ratio(m(`tributary flush=none produce (${via})`), m(`kafka produce (${via})`)),
+    1,
+  )
+  target(`consume (${via}) / Kafka consume`, ratio(m(`tributary consume (${via})`), m(`kafka consume (${via})`)), 1)
+}
 // Context, not targets: the produce ceiling if every 1 MiB write were synced alone, and the consume ceiling
 // without the disk (a consumer of recent data reads from the page cache).
 const context = [
@@ -254,11 +324,15 @@ writeResult('throughput', {
   versions: {
     redis: binaryVersion(process.env.BENCH_REDIS_SERVER ?? 'redis-server'),
     nats: binaryVersion(process.env.BENCH_NATS_SERVER ?? 'nats-server'),
+    kafka: kafkaVersion(),
   },
   durability: {
     tributary: 'acks=-1, default flush policy (group commit: fdatasync before the produce response)',
     redis: 'AOF appendfsync everysec (up to ~1 s of acknowledged writes can be lost)',
     nats: 'JetStream file storage; nats-server 2.9 syncs stream files every 2 minutes (not configurable in 2.9)',
+    'tributary flush=none': 'acks=-1, log.flush.policy=none: answered from the page cache, like Kafka by default',
+    kafka: 'acks=-1, Kafka defaults: answered from the page cache, fsync left to the OS (durability from replicas)',
+    'kafka flush.messages=1': 'acks=-1, log.flush.interval.messages=1: fsync of the log before the ack',
   },
   summary,
   targets,

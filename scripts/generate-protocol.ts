@@ -1,7 +1,8 @@
 /**
- * Generates TypeScript codecs for the Kafka protocol from the message specs in ../shared/kafka-protocol/messages.
+ * Generates TypeScript codecs for the Kafka protocol from Kafka's message specs, kept in scripts/kafka-protocol/
+ * (Apache License 2.0, see the NOTICE there).
  *
- *   npm run generate            (or: node --import tsx scripts/generate-protocol.ts [specDir])
+ *   npm run generate            (or: node --import tsx scripts/generate-protocol.ts [specDir] [outDir])
  *
  * Output goes to src/protocol/generated/: one file per message, an API table and the error-code table.
  * Generated files are committed and never edited by hand.
@@ -11,9 +12,9 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const specDir = resolve(process.argv[2] ?? join(root, '..', 'shared', 'kafka-protocol', 'messages'))
+const specDir = resolve(process.argv[2] ?? join(root, 'scripts', 'kafka-protocol', 'messages'))
 const errorsFile = resolve(specDir, '..', 'errors.tsv')
-const outDir = join(root, 'src', 'protocol', 'generated')
+const outDir = resolve(process.argv[3] ?? join(root, 'src', 'protocol', 'generated'))
 
 interface Range {
   min: number

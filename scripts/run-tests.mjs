@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Node 20's test runner takes no glob patterns: collect *.test.ts under the given folders and run them.
-//   node scripts/run-tests.mjs [--concurrency N] DIR...
+//   node scripts/run-tests.mjs [--concurrency N] DIR|FILE...
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,7 +22,7 @@ function collect(dir, out) {
   return out
 }
 
-const files = dirs.flatMap((d) => collect(d, []))
+const files = dirs.flatMap((d) => (statSync(d).isDirectory() ? collect(d, []) : [d]))
 if (files.length === 0) {
   console.error(`no test files under ${dirs.join(', ')}`)
   process.exit(1)

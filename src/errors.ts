@@ -29,6 +29,27 @@ export const errorCodes = {
     meaning: 'Another live broker process holds the data directory lock.',
     retriable: false,
   },
+  TRB_DATA_DIR_INVALID: {
+    meaning: 'The data directory cannot be created or used: a path element is a file, or permission is denied.',
+    retriable: false,
+  },
+  TRB_CLI_NOT_FOUND: {
+    meaning: 'A `tributary` command named a topic, group or other object that does not exist (exit code 3).',
+    retriable: false,
+  },
+  TRB_CLI_REFUSED: {
+    meaning: 'The cluster refused what a `tributary` command asked (exit code 4); the message says why.',
+    retriable: false,
+  },
+  TRB_CLI_INTERRUPTED: {
+    meaning: 'A `tributary` command was interrupted (SIGINT/SIGTERM) before it finished.',
+    retriable: false,
+  },
+  TRB_CONNECTION_FAILED: {
+    meaning:
+      'A `tributary` command cannot reach the Kafka cluster; the message names the address and the network cause.',
+    retriable: true,
+  },
 
   // Protocol codecs
   TRB_PROTOCOL_MALFORMED: {
@@ -86,12 +107,25 @@ export const errorCodes = {
     meaning: 'Writing a segment failed; the partition takes no more appends until the log is reopened.',
     retriable: true,
   },
+  TRB_LOG_UNKNOWN_SERVER_ERROR: {
+    meaning: 'The log failed in a way no other code describes (a released read slice, a batch it cannot recompress).',
+    retriable: false,
+  },
   TRB_LOG_FLUSH_FAILED: {
     meaning: 'fdatasync of a segment failed; the appends waiting for durability are not acknowledged.',
     retriable: true,
   },
   TRB_LOG_CLOSED: {
     meaning: 'The partition log was used after it was closed (the topic was deleted or the broker is stopping).',
+    retriable: false,
+  },
+  TRB_LOG_CORRUPT: {
+    meaning:
+      'A segment holds damaged bytes that compaction would otherwise drop with everything after them; it is not compacted.',
+    retriable: false,
+  },
+  TRB_LOG_DAMAGED: {
+    meaning: '`tributary log verify` found damaged segments; the message summarizes them.',
     retriable: false,
   },
 
@@ -147,6 +181,66 @@ export const errorCodes = {
     meaning: 'A bootstrap address is not host:port.',
     retriable: false,
   },
+  TRB_CLIENT_KAFKA_UNREACHABLE: {
+    meaning: 'No broker of the bootstrap list answered; the message names the addresses and the network causes.',
+    retriable: true,
+  },
+  TRB_CLIENT_CLOSED: {
+    meaning: 'A client (group member, fetcher) was used after close().',
+    retriable: false,
+  },
+  TRB_CLIENT_UNKNOWN_BROKER: {
+    meaning: 'A broker id is not in the cluster metadata.',
+    retriable: true,
+  },
+  TRB_CLIENT_UNKNOWN_PARTITION: {
+    meaning: 'A partition has no leader in the cluster metadata (unknown, or a leader election is in progress).',
+    retriable: true,
+  },
+  TRB_CLIENT_COORDINATOR_NOT_AVAILABLE: {
+    meaning: 'No group or transaction coordinator is available for the key yet.',
+    retriable: true,
+  },
+  TRB_CLIENT_FETCH_FAILED: {
+    meaning: 'A Fetch failed with an error that retrying does not fix; the message carries the Kafka error.',
+    retriable: false,
+  },
+  TRB_CLIENT_OFFSET_OUT_OF_RANGE: {
+    meaning: 'A fetch position is out of range and auto.offset.reset is none.',
+    retriable: false,
+  },
+  TRB_CLIENT_LIST_OFFSETS_FAILED: {
+    meaning: 'ListOffsets failed after its retries; the message carries the Kafka error.',
+    retriable: true,
+  },
+  TRB_CLIENT_BAD_GROUP_METADATA: {
+    meaning: 'Consumer protocol data in a group (subscription or assignment) is truncated or malformed.',
+    retriable: false,
+  },
+  TRB_CLIENT_GROUP_JOIN_FAILED: {
+    meaning: 'Joining or syncing a consumer group failed with an error retrying does not fix.',
+    retriable: false,
+  },
+  TRB_CLIENT_GROUP_FENCED: {
+    meaning: 'A commit was refused because the member no longer owns its partitions (a newer generation started).',
+    retriable: false,
+  },
+  TRB_CLIENT_COMMIT_FAILED: {
+    meaning: 'An offset commit (plain or transactional) failed with an error retrying does not fix.',
+    retriable: false,
+  },
+  TRB_CLIENT_OFFSET_FETCH_FAILED: {
+    meaning: "Reading a group's committed offsets failed with an error retrying does not fix.",
+    retriable: false,
+  },
+  TRB_CLIENT_PRODUCER_FENCED: {
+    meaning: 'A newer producer with the same transactional id fenced this one (or its epoch expired).',
+    retriable: false,
+  },
+  TRB_CLIENT_NOT_TRANSACTIONAL: {
+    meaning: 'Offsets were sent in a transaction with a producer that is not transactional.',
+    retriable: false,
+  },
   TRB_ADMIN_FAILED: {
     meaning: 'The broker refused an admin operation; the message carries its error.',
     retriable: false,
@@ -191,6 +285,10 @@ export const errorCodes = {
   },
   TRB_SERDE_NOT_READY: {
     meaning: 'A synchronous serde call ran before its prepareSerialize/prepareDeserialize.',
+    retriable: false,
+  },
+  TRB_SERDE_UNSUPPORTED_SCHEMA: {
+    meaning: 'An Avro schema the registry accepts cannot be built by the Avro serdes (avsc); none is known.',
     retriable: false,
   },
 
@@ -283,6 +381,32 @@ export const errorCodes = {
     retriable: false,
     warning: true,
   },
+  TRB_STREAMS_MISSING_SOURCE_TOPIC: {
+    meaning: 'A source topic of the topology does not exist (checked at start and at every rebalance).',
+    retriable: false,
+  },
+  TRB_STREAMS_COPARTITIONING: {
+    meaning: 'Topics that must be co-partitioned (joined) have different partition counts.',
+    retriable: false,
+  },
+  TRB_STREAMS_INTERNAL_TOPIC_MISMATCH: {
+    meaning: 'An internal (repartition or changelog) topic exists with a partition count the topology cannot use.',
+    retriable: false,
+  },
+  TRB_STREAMS_STATE_DIR_LOCKED: {
+    meaning: 'Another live process uses the same state directory for this application.',
+    retriable: false,
+  },
+  TRB_STREAMS_APPLICATION_SHUTDOWN: {
+    meaning:
+      'Another member asked the whole application to shut down (uncaught exception handler SHUTDOWN_APPLICATION).',
+    retriable: false,
+  },
+  TRB_STREAMS_CLOSE_TIMEOUT: { meaning: 'close() did not finish within its timeout.', retriable: true },
+  TRB_STREAMS_RESET_FAILED: {
+    meaning: 'The application reset tool refused to run (the application still has active members) or failed.',
+    retriable: true,
+  },
 
   // Schema registry: the REST API's errors; `status` and `errorCode` carry Confluent's HTTP status and code
   TRB_REGISTRY: {
@@ -333,6 +457,11 @@ export const errorCodes = {
     retriable: false,
   },
   TRB_REGISTRY_STORE: { meaning: 'The backend store (the schemas topic) failed (50001).', retriable: true },
+  TRB_REGISTRY_KAFKA_UNREACHABLE: {
+    meaning:
+      'The registry cannot reach the Kafka cluster that holds its schemas topic; the message names the addresses and causes.',
+    retriable: true,
+  },
   TRB_REGISTRY_STORE_TIMEOUT: {
     meaning: 'The backend store did not confirm a write in time (50002).',
     retriable: true,
@@ -340,6 +469,96 @@ export const errorCodes = {
   TRB_REGISTRY_CLIENT: {
     meaning: 'A schema registry answered an HTTP client with an error; `status` and `errorCode` carry it.',
     retriable: false,
+  },
+  TRB_CODEGEN_NAME_CONFLICT: {
+    meaning:
+      'Two subjects generated into one file declare different types with the same name; generate one module per subject.',
+    retriable: false,
+  },
+
+  // REST proxy: `status` and `errorCode` carry Confluent REST Proxy's HTTP status and code
+  TRB_REST_PROXY: {
+    meaning: 'A REST proxy request failed (the generic code; the HTTP status and error code say more).',
+    retriable: false,
+  },
+  TRB_REST_BAD_REQUEST: {
+    meaning: 'A REST proxy request is malformed: a missing or ill-typed field, a body that is not a JSON object (400).',
+    retriable: false,
+  },
+  TRB_REST_MALFORMED_JSON: { meaning: 'A REST proxy request body is not valid JSON (400).', retriable: false },
+  TRB_REST_UNAUTHENTICATED: {
+    meaning: 'The Kafka cluster refused the credentials the REST proxy passed on (401, 40101).',
+    retriable: false,
+  },
+  TRB_REST_NO_CREDENTIALS: {
+    meaning: 'The REST proxy requires HTTP basic authentication and the request has none (401).',
+    retriable: false,
+  },
+  TRB_REST_FORBIDDEN: {
+    meaning: 'The Kafka cluster refused the request for lack of an ACL (403, 40301).',
+    retriable: false,
+  },
+  TRB_REST_NOT_FOUND: { meaning: 'No REST proxy endpoint has this path (404).', retriable: false },
+  TRB_REST_CLUSTER_NOT_FOUND: {
+    meaning: 'The cluster id in the path is not the id of the cluster the REST proxy serves (404).',
+    retriable: false,
+  },
+  TRB_REST_TOPIC_NOT_FOUND: { meaning: 'The topic does not exist (404, 40401).', retriable: false },
+  TRB_REST_PARTITION_NOT_FOUND: { meaning: 'The partition does not exist (404, 40402).', retriable: false },
+  TRB_REST_UNKNOWN_TOPIC: {
+    meaning: 'Records were sent to or read from a topic the cluster does not host (404, 40403).',
+    retriable: false,
+  },
+  TRB_REST_UNKNOWN_PARTITION: { meaning: 'Kafka answered UNKNOWN_TOPIC_OR_PARTITION (404, 40403).', retriable: false },
+  TRB_REST_CONSUMER_NOT_FOUND: {
+    meaning: 'The consumer instance does not exist (expired or deleted) (404, 40403).',
+    retriable: false,
+  },
+  TRB_REST_GROUP_NOT_FOUND: { meaning: 'The consumer group does not exist (404, 40405).', retriable: false },
+  TRB_REST_CONSUMER_FORMAT_MISMATCH: {
+    meaning: "The requested embedded format differs from the consumer instance's format (406, 40601).",
+    retriable: false,
+  },
+  TRB_REST_CONSUMER_EXISTS: {
+    meaning: 'A consumer instance with this name already exists in the group (409, 40902).',
+    retriable: false,
+  },
+  TRB_REST_ILLEGAL_STATE: {
+    meaning: 'The operation does not fit the consumer instance state, e.g. reading before subscribing (409, 40903).',
+    retriable: false,
+  },
+  TRB_REST_BAD_SUBSCRIPTION: {
+    meaning: 'A subscription names neither topics nor a topic pattern (422).',
+    retriable: false,
+  },
+  TRB_REST_TOO_LARGE: { meaning: 'A record is larger than the maximum message size (413).', retriable: false },
+  TRB_REST_MEDIA_TYPE: { meaning: 'The request content type is not one the endpoint accepts (415).', retriable: false },
+  TRB_REST_SCHEMA_MISSING: {
+    meaning: 'A produce request has keys or values but no key or value schema (422, 42201/42202).',
+    retriable: false,
+  },
+  TRB_REST_JSON_CONVERSION: {
+    meaning: 'A JSON value does not convert to the embedded format (422, 42203).',
+    retriable: false,
+  },
+  TRB_REST_CONSUMER_CONFIG: { meaning: 'A consumer instance configuration is invalid (422, 42204).', retriable: false },
+  TRB_REST_INVALID_SCHEMA: {
+    meaning: 'The schema is invalid or the schema registry refused it (422, 42205).',
+    retriable: false,
+  },
+  TRB_REST_INVALID_PAYLOAD: { meaning: 'A record of a produce request is invalid (422, 42206).', retriable: false },
+  TRB_REST_SERIALIZATION: { meaning: 'A record cannot be serialized with its schema (422, 42207).', retriable: false },
+  TRB_REST_BATCH_INVALID: { meaning: 'A v3 produce batch entry is invalid (422, 42208).', retriable: false },
+  TRB_REST_KAFKA_BAD_REQUEST: { meaning: 'Kafka rejected the request as invalid (400, 40002).', retriable: false },
+  TRB_REST_KAFKA: { meaning: 'Kafka answered an error that retrying does not fix (500, 50002).', retriable: false },
+  TRB_REST_KAFKA_RETRIABLE: { meaning: 'Kafka answered a retriable error (500, 50003).', retriable: true },
+  TRB_REST_REGISTRY: { meaning: 'The schema registry answered an error (500, 50001).', retriable: false },
+  TRB_REST_REGISTRY_UNAVAILABLE: { meaning: 'The schema registry cannot be reached (500, 50001).', retriable: true },
+  TRB_REST_BROKER_UNAVAILABLE: { meaning: 'No Kafka broker is available (503, 50302).', retriable: true },
+  TRB_REST_CLOSING: { meaning: 'The REST proxy is shutting down (503, 50301).', retriable: true },
+  TRB_REST_TOO_MANY_PRINCIPALS: {
+    meaning: 'Too many principals have Kafka clients open at once; try again later (429).',
+    retriable: true,
   },
 } as const satisfies Record<`TRB_${string}`, ErrorDescription>
 

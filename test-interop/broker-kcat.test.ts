@@ -1,13 +1,15 @@
 /**
  * kcat (librdkafka) against the broker: metadata (-L), keyed produce (-P -K), consume to the end (-C -e), group
  * consume with committed offsets (-G), offsets by timestamp (-Q), and librdkafka's compression codecs read back
- * by KafkaJS. kcat is a Debian package that CI installs, so a missing kcat fails here instead of skipping.
+ * by KafkaJS, and recompressed to a topic's compression.type. kcat is a Debian package that CI installs, so a missing kcat fails here instead of skipping.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import kafkajs from 'kafkajs'
-import { readBatchHeader } from '../src/protocol/record-batch.ts'
+import { KafkaWireClient } from '../src/client/wire-client.ts'
+import { ApiKeys } from '../src/protocol/generated/api-table.ts'
+import { iterateBatches, readBatchHeader } from '../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../test/helpers/broker.ts'
 import { registerKafkaJsCodecs } from '../test/helpers/kafkajs-codecs.ts'
 
@@ -52,6 +54,8 @@ describe('kcat against the broker', () => {
   let kafka: kafkajs.Kafka
   let admin: kafkajs.Admin
   const clients: { disconnect(): Promise<void> }[] = []
+  let rawConnection: KafkaWireClient | undefined
+  const raw = (): KafkaWireClient => rawConnection!
 
   async function createTopic(topic: string, numPartitions = 1): Promise<void> {
     assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true }), true)
@@ -96,8 +100,10 @@ describe('kcat against the broker', () => {
     kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'kcat-interop', logLevel: logLevel.NOTHING })
     admin = kafka.admin()
     await admin.connect()
+    rawConnection = await KafkaWireClient.connect(broker.bootstrap)
   })
   after(async () => {
+    rawConnection?.close()
     for (const c of clients) await c.disconnect().catch(() => {})
     await admin?.disconnect().catch(() => {})
     await broker?.close()
@@ -202,6 +208,55 @@ describe('kcat against the broker', () => {
         viaKafkaJS.map((m) => m.value?.toString()),
         values,
       )
+    })
+  }
+
+  for (const [produced, stored] of [
+    ['snappy', 'zstd'],
+    ['zstd', 'snappy'],
+    ['lz4', 'uncompressed'],
+  ] as const) {
+    test(`compression.type=${stored}: kcat -z ${produced} batches are recompressed and read back by kcat`, async () => {
+      const topic = `kc-recompress-${stored}`
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: stored }] }],
+      })
+      const values = Array.from({ length: 10 }, (_, i) => `${produced}-${i}-${'q'.repeat(100)}`)
+      await kcat(['-b', broker.bootstrap, '-P', '-t', topic, '-p', '0', '-z', produced], `${values.join('\n')}\n`)
+      const viaKcat = await kcat([
+        '-b',
+        broker.bootstrap,
+        '-C',
+        '-t',
+        topic,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-f',
+        '%o %s\n',
+      ])
+      assert.equal(viaKcat.stdout, values.map((v, i) => `${i} ${v}\n`).join(''))
+      const r = await raw().call(ApiKeys.Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1 }],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      })
+      const codecs = [...iterateBatches(r.responses[0].partitions[0].records)].map((b) => b.header.compression)
+      const id = { uncompressed: 0, snappy: 2, zstd: 4 }[stored]
+      assert.ok(codecs.length > 0 && codecs.every((c) => c === id), `stored codecs ${codecs}`)
     })
   }
 

@@ -53,7 +53,7 @@ export interface BenchOptions {
   startupRepeats: number
   /** Also drive Tributary with KafkaJS (BENCH_KAFKAJS=0 to skip). */
   kafkajs: boolean
-  /** Which systems to include (comma list of tributary,redis,nats). */
+  /** Which systems to include (comma list of tributary,redis,nats,kafka). */
   systems: string[]
 }
 
@@ -92,7 +92,7 @@ export function benchOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     startupPartitionsPerTopic: envInt('BENCH_STARTUP_PARTITIONS_PER_TOPIC', 10),
     startupRepeats: envInt('BENCH_STARTUP_REPEATS', q(3, 1)),
     kafkajs: process.env.BENCH_KAFKAJS !== '0',
-    systems: (process.env.BENCH_SYSTEMS ?? 'tributary,redis,nats').split(',').map((s) => s.trim()),
+    systems: (process.env.BENCH_SYSTEMS ?? 'tributary,redis,nats,kafka').split(',').map((s) => s.trim()),
   }
 }
 

@@ -149,7 +149,9 @@ export async function waitForTopics(
     const ready = md.topics.filter(
       (t) => t.errorCode === 0 && t.partitions.length >= partitions && t.partitions.every((p) => p.leaderId >= 0),
     )
-    if (ready.length === topics.length) return
+    // Apache Kafka names a leader in Metadata a moment before the leader serves the partition: a Fetch (leader
+    // only) at offset 0 tells when every partition is really served.
+    if (ready.length === topics.length && (await served(conn, ready))) return
     last = md.topics
       .filter((t) => t.errorCode !== 0)
       .slice(0, 3)
@@ -158,6 +160,20 @@ export async function waitForTopics(
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`topics not ready after ${timeoutMs} ms (${last || 'missing partitions'})`)
+}
+
+async function served(
+  conn: RawKafkaConnection,
+  topics: { name: string | null; partitions: { partitionIndex: number }[] }[],
+): Promise<boolean> {
+  try {
+    for (const t of topics) {
+      for (const p of t.partitions) await conn.fetch(t.name!, p.partitionIndex, 0, 1, 0)
+    }
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** One uncompressed batch of `count` records of `recordBytes` each (non-idempotent, so it can be re-sent). */

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
+import { startKafka } from '../../test/helpers/kafka.ts'
 import { REPO_ROOT } from './report.ts'
 
 export const HOST = '127.0.0.1'
@@ -253,4 +254,58 @@ export function binaryVersion(bin: string, arg = '--version'): string {
   const path = which(bin)
   if (!path) return 'not installed'
   return (spawnSync(path, [arg], { encoding: 'utf8' }).stdout ?? '').trim().split('\n')[0] ?? 'unknown'
+}
+
+export interface KafkaStartOptions {
+  /** A data dir to use (kept between starts: the second start is a restart); default a new temp dir. */
+  dataDir?: string
+  /** Kafka broker properties on top of Kafka's defaults. */
+  properties?: Record<string, string>
+}
+
+/** Kafka's durability settings compared in the benchmarks. */
+export const KAFKA_FLUSH_EVERY_MESSAGE = { 'log.flush.interval.messages': '1' }
+
+/**
+ * Apache Kafka 4.x, one KRaft node (broker + controller) with a 512 MiB heap, from the jars Maven resolves for
+ * test-interop/java (needs java and mvn). `startMs` of the result is spawn → first Metadata naming the broker.
+ */
+export async function startKafkaBroker(
+  baseDir: string,
+  opts: KafkaStartOptions = {},
+): Promise<ServerProcess & { startMs: number }> {
+  if (!which('java') || !which('mvn')) {
+    throw new PeerMissingError(
+      'java or mvn not found (apt-get install -y openjdk-17-jdk-headless maven): skipping Kafka',
+    )
+  }
+  const dataDir = opts.dataDir ?? makeTempDir(baseDir, 'kafka')
+  const kafka = await startKafka({ dataDir, config: opts.properties ?? {} })
+  const pid = kafka.process.pid!
+  return {
+    name: 'kafka',
+    pid,
+    port: kafka.port,
+    dataDir,
+    startMs: kafka.startMs,
+    rssBytes: () => readRss(pid),
+    cpuSeconds: () => readCpuSeconds(pid),
+    stop: () => kafka.stop(),
+    close: async () => {
+      await kafka.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+    output: () => {
+      try {
+        return readFileSync(kafka.logFile, 'utf8').slice(-8192)
+      } catch {
+        return ''
+      }
+    },
+  }
+}
+
+export function kafkaVersion(): string {
+  const pom = readFileSync(join(REPO_ROOT, 'test-interop', 'java', 'pom.xml'), 'utf8')
+  return `Apache Kafka ${/<kafka.version>([^<]+)</.exec(pom)?.[1] ?? 'unknown'} (KRaft, one node, -Xmx512m)`
 }

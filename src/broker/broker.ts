@@ -1,18 +1,19 @@
 /**
  * Assembles a broker: the log manager, the metadata log, the group coordinator and the Kafka listener.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { createLogger, type Logger, LogRateLimiter } from '../common/logger.ts'
+import { Metrics, type MetricsServer, serveMetrics } from '../common/metrics.ts'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerConfig } from './config.ts'
+import { ConnectionQuotas, DescriptorWatch } from './connection-limits.ts'
 import { GroupCoordinator } from './group/group-coordinator.ts'
 import type { HandlerSpec } from './handler.ts'
 import { allHandlers } from './handlers/index.ts'
 import { PartitionKeyedLog } from './internal-topic.ts'
-import { createLogger, type Logger } from './logger.ts'
-import { Metrics, serveMetrics } from './metrics.ts'
 import { Authorizer } from './security/acl.ts'
 import { withAuthorization } from './security/api-authorization.ts'
 import { ClientQuotaManager } from './security/quotas.ts'
@@ -56,15 +57,23 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const started = Date.now()
   const dataDir = resolve(config.dataDir)
-  mkdirSync(dataDir, { recursive: true })
+  makeDataDir(dataDir)
   const releaseLock = lockDataDir(dataDir)
   let logs: LogManager | undefined
+  const metrics = new Metrics()
+  /** What /ready reports: true from the moment clients are served until the broker starts stopping. */
+  let ready = false
+  let metricsServer: MetricsServer | undefined
   try {
+    // Up first, so that /health answers and /ready says "not yet" during a long recovery.
+    if (config.metricsPort >= 0) {
+      metricsServer = await serveMetrics(metrics, config.host, config.metricsPort, logger, () => ready)
+    }
     logs = await LogManager.open({
       dataDir,
       flushPolicy: config.flushPolicy,
       cleanerIntervalMs: config.logCleanerIntervalMs,
-      log: (message) => logger.child('log').info(message),
+      log: (message, level = 'info') => logger.child('log')[level](message),
     })
     const topics = await TopicRegistry.open({
       logs,
@@ -97,6 +106,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       },
       logger: logger.child('group-coordinator'),
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
       offsetsRetentionMs: config.offsetsRetentionMs,
       topicExists: (name: string) => topics.get(name) !== undefined,
     })
@@ -116,8 +126,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       allocateProducerId: () => topics.allocateProducerId(),
       logger: logger.child('transaction-coordinator'),
     })
-    const metrics = new Metrics()
     metrics.collect((m) => collectLogMetrics(m, topics))
+    metrics.collect((m) => collectGroupLag(m, topics, groups))
     await bootstrapSaslUsers(topics, config.saslUsers, logger)
     const authorizer = config.authorizerEnabled
       ? new Authorizer({
@@ -138,6 +148,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       authorizer,
       quotas,
       logger,
+      logLimiter: new LogRateLimiter(),
       metrics,
       appendWaiters,
       supportedApis: () => server!.apiVersions(),
@@ -149,6 +160,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       { name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: config.host, port: config.port },
     ]
     const tlsOptions = needsTls(listenerConfigs) ? readTlsFiles(config) : undefined
+    const connectionQuotas = new ConnectionQuotas(config.maxConnections, config.maxConnectionsPerIp)
+    const descriptors = new DescriptorWatch(logger.child('network'), services.logLimiter, () => connectionQuotas.total)
     const servers = listenerConfigs.map((l) => {
       const info: ListenerInfo = {
         name: l.name,
@@ -165,11 +178,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         logger: logger.child('network'),
         listener: info,
         tls: tlsOptions,
+        connectionQuotas,
+        descriptors,
+        connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+        saslServerMaxReceiveSize: config.saslServerMaxReceiveSize,
       })
     })
     server = servers[0]!
     await groups.load()
     await transactions.load()
+    logRecovery(logs, logger)
     const boundPorts: number[] = []
     try {
       for (const s of servers) boundPorts.push(await s.listen())
@@ -177,6 +195,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       for (const s of servers) await s.close().catch(() => {})
       throw err
     }
+    descriptors.start()
     const port = boundPorts[0]!
     servers.forEach((s, i) => {
       const l = listenerConfigs[i]!
@@ -190,8 +209,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       servers[0]!.listener.advertisedHost = config.advertisedHost
       servers[0]!.listener.advertisedPort = config.advertisedPort
     }
-    const metricsServer =
-      config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort, logger) : undefined
+    metrics.collect((m) =>
+      m.set('tributary_connections', 'Open client connections, all listeners', {}, connectionQuotas.total),
+    )
+    ready = true
     logger.info('broker started', {
       listener: `${config.host}:${port}`,
       listeners: servers.map((s, i) => `${s.listener.name}://${listenerConfigs[i]!.host}:${boundPorts[i]}`).join(','),
@@ -220,7 +241,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       close() {
         closing ??= (async () => {
           logger.info('broker stopping')
+          ready = false
           appendWaiters.wakeAll()
+          descriptors.stop()
           for (const s of servers) await s.close()
           await metricsServer?.close()
           await transactions.close()
@@ -233,6 +256,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       },
     }
   } catch (err) {
+    await metricsServer?.close().catch(() => {})
     await logs?.close().catch(() => {})
     releaseLock()
     throw err
@@ -247,6 +271,39 @@ async function bootstrapSaslUsers(topics: Topics, users: Record<string, string>,
       await topics.setScramCredential(user, m, await createCredential(m, password))
       logger.info('SCRAM credential created from sasl.users', { user, mechanism: m })
     }
+  }
+}
+
+/** Creates the data directory, or says in plain words why it cannot be one. */
+function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      // The path itself, or one of its parents, is a file.
+      let file = dataDir
+      while (file !== dirname(file) && !isFile(file)) file = dirname(file)
+      throw new TributaryError(
+        'TRB_DATA_DIR_INVALID',
+        `data directory ${dataDir} cannot be created: ${file} is a file, not a directory; choose another --data-dir`,
+      )
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new TributaryError(
+        'TRB_DATA_DIR_INVALID',
+        `data directory ${dataDir} cannot be created: permission denied (${code}); choose a --data-dir you can write`,
+      )
+    }
+    throw err
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile()
+  } catch {
+    return false
   }
 }
 
@@ -304,6 +361,28 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Consumer-group lag per partition: the high watermark minus the group's committed offset (what Kafka's tools and
+ * Burrow call lag), for every committed offset of every group, read at scrape time.
+ */
+function collectGroupLag(m: Metrics, topics: Topics, groups: GroupCoordinator): void {
+  for (const { groupId } of groups.listGroups()) {
+    for (const c of groups.committedOffsets(groupId)) {
+      const log = topics.partitionLog(c.topic, c.partition)
+      if (!log) continue
+      const labels = { group: groupId, topic: c.topic, partition: String(c.partition) }
+      const committed = Number(c.offset)
+      m.set('tributary_consumer_group_committed_offset', 'Offset a consumer group committed', labels, committed)
+      m.set(
+        'tributary_consumer_group_lag',
+        'Records a consumer group has not consumed yet: high watermark minus committed offset',
+        labels,
+        Math.max(0, log.highWatermark - committed),
+      )
+    }
+  }
+}
+
 /** Per-partition gauges, read from the logs at scrape time. */
 function collectLogMetrics(m: Metrics, topics: Topics): void {
   const list = topics.list()
@@ -318,4 +397,24 @@ function collectLogMetrics(m: Metrics, topics: Topics): void {
       m.set('tributary_log_size_bytes', 'Bytes of all segment files of the partition', labels, log.size)
     }
   }
+}
+
+/** One line at start saying what recovery did, when there was anything to recover or anything wrong. */
+function logRecovery(logs: LogManager, logger: Logger): void {
+  const r = logs.recoverySummary()
+  if (r.uncleanPartitions === 0 && r.bytesTruncated === 0 && r.damaged.length === 0) return
+  const fields = {
+    partitions: r.partitions,
+    uncleanPartitions: r.uncleanPartitions,
+    segmentsChecked: r.segmentsChecked,
+    bytesChecked: r.bytesChecked,
+    bytesTruncated: r.bytesTruncated,
+    partitionsTruncated: r.partitionsTruncated,
+    indexesRebuilt: r.indexesRebuilt,
+    openTransactions: r.openTransactions,
+    damagedSegments: r.damaged.length,
+  }
+  const what = r.uncleanPartitions > 0 ? 'recovered after an unclean shutdown' : 'log checks at start'
+  if (r.damaged.length > 0) logger.error(`${what}: damaged segments left as they are`, fields)
+  else logger.warn(what, fields)
 }

@@ -3,9 +3,9 @@
  * defaults, a properties/JSON file, TRIBUTARY_* environment variables and command-line flags.
  */
 import { readFileSync } from 'node:fs'
+import type { LogLevel } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import type { FlushPolicy } from '../log/index.ts'
-import type { LogLevel } from './logger.ts'
 import { SECURITY_PROTOCOLS, type SecurityProtocol } from './security/session.ts'
 
 /** One entry of `listeners`: e.g. SASL_PLAINTEXT://127.0.0.1:9093. */
@@ -33,11 +33,25 @@ export interface BrokerConfig {
   numPartitions: number
   /** socket.request.max.bytes: larger frames close the connection. */
   socketRequestMaxBytes: number
+  /** sasl.server.max.receive.size: largest frame accepted on a SASL listener before authentication completes. */
+  saslServerMaxReceiveSize: number
+  /** fetch.max.bytes: cap on the records of one Fetch response, whatever the request asks for. */
+  fetchMaxBytes: number
+  /** max.connections: open connections across all listeners; further connections are closed at accept. */
+  maxConnections: number
+  /** max.connections.per.ip: open connections from one client address. */
+  maxConnectionsPerIp: number
+  /** connections.max.idle.ms: a connection with no request in flight and no traffic for this long is closed. */
+  connectionsMaxIdleMs: number
+  /** connection.failed.authentication.delay.ms: a failed SASL login is answered (and closed) this much later. */
+  connectionFailedAuthenticationDelayMs: number
   /** Topic config defaults applied to every new topic (Kafka's log.* broker settings, in topic-config names). */
   topicDefaults: Record<string, string>
   flushPolicy: FlushPolicy
   /** group.initial.rebalance.delay.ms */
   groupInitialRebalanceDelayMs: number
+  /** group.min.session.timeout.ms: the shortest session timeout a member may ask for. */
+  groupMinSessionTimeoutMs: number
   /** offsets.retention.ms */
   offsetsRetentionMs: number
   /** log.retention.check.interval.ms: how often retention and compaction run. */
@@ -74,9 +88,16 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   autoCreateTopics: true,
   numPartitions: 1,
   socketRequestMaxBytes: 104857600,
+  saslServerMaxReceiveSize: 524288,
+  fetchMaxBytes: 57671680,
+  maxConnections: 2147483647,
+  maxConnectionsPerIp: 2147483647,
+  connectionsMaxIdleMs: 600000,
+  connectionFailedAuthenticationDelayMs: 100,
   topicDefaults: {},
   flushPolicy: { mode: 'group' },
   groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
   offsetsRetentionMs: 7 * 24 * 3600 * 1000,
   logCleanerIntervalMs: 300000,
   logLevel: 'info',
@@ -101,8 +122,16 @@ const PROPERTY_KEYS: Record<string, (c: BrokerConfig, v: string) => void> = {
   'auto.create.topics.enable': (c, v) => (c.autoCreateTopics = bool('auto.create.topics.enable', v)),
   'num.partitions': (c, v) => (c.numPartitions = int('num.partitions', v, 1)),
   'socket.request.max.bytes': (c, v) => (c.socketRequestMaxBytes = int('socket.request.max.bytes', v, 1024)),
+  'sasl.server.max.receive.size': (c, v) => (c.saslServerMaxReceiveSize = int('sasl.server.max.receive.size', v, 1)),
+  'fetch.max.bytes': (c, v) => (c.fetchMaxBytes = int('fetch.max.bytes', v, 0)),
+  'max.connections': (c, v) => (c.maxConnections = int('max.connections', v, 0)),
+  'max.connections.per.ip': (c, v) => (c.maxConnectionsPerIp = int('max.connections.per.ip', v, 0)),
+  'connections.max.idle.ms': (c, v) => (c.connectionsMaxIdleMs = int('connections.max.idle.ms', v, -1)),
+  'connection.failed.authentication.delay.ms': (c, v) =>
+    (c.connectionFailedAuthenticationDelayMs = int('connection.failed.authentication.delay.ms', v, 0)),
   'group.initial.rebalance.delay.ms': (c, v) =>
     (c.groupInitialRebalanceDelayMs = int('group.initial.rebalance.delay.ms', v, 0)),
+  'group.min.session.timeout.ms': (c, v) => (c.groupMinSessionTimeoutMs = int('group.min.session.timeout.ms', v, 1)),
   'offsets.retention.ms': (c, v) => (c.offsetsRetentionMs = int('offsets.retention.ms', v, 1)),
   'log.retention.check.interval.ms': (c, v) => (c.logCleanerIntervalMs = int('log.retention.check.interval.ms', v, 1)),
   'log.level': (c, v) => {

@@ -1,3 +1,4 @@
+export { createLogger, type Logger, type LogLevel } from '../common/logger.ts'
 export { type RunningBroker, type StartBrokerOptions, startBroker } from './broker.ts'
 export {
   type BrokerConfig,
@@ -8,7 +9,6 @@ export {
   resolveBrokerConfig,
 } from './config.ts'
 export type { HandlerSpec, RequestContext } from './handler.ts'
-export { createLogger, type Logger, type LogLevel } from './logger.ts'
 export {
   type AclBinding,
   AclOperation,

@@ -2,12 +2,13 @@
  * What request handlers can reach inside a running broker. Everything here is single-node: node id 0 leads every
  * partition and coordinates every group and transaction.
  */
+
+import type { Logger, LogRateLimiter } from '../common/logger.ts'
+import type { Metrics } from '../common/metrics.ts'
 import type { LogManager } from '../log/index.ts'
 import type { AppendWaiters } from './append-waiters.ts'
 import type { BrokerConfig } from './config.ts'
 import type { GroupCoordinator } from './group/group-coordinator.ts'
-import type { Logger } from './logger.ts'
-import type { Metrics } from './metrics.ts'
 import type { Authorizer } from './security/acl.ts'
 import type { ClientQuotaManager } from './security/quotas.ts'
 import type { TopicRegistry } from './topic-registry.ts'
@@ -20,6 +21,8 @@ export interface BrokerServices {
   topics: TopicRegistry
   groups: GroupCoordinator
   logger: Logger
+  /** For log lines clients can cause at will (failed logins, denials, refused connections). */
+  logLimiter: LogRateLimiter
   metrics: Metrics
   appendWaiters: AppendWaiters
   /** The transaction coordinator, when this broker runs one (without it transactional producers are refused). */

@@ -4,12 +4,12 @@
  * The metadata log is the source of truth; partition directories are reconciled with it at startup.
  */
 import { randomUUID } from 'node:crypto'
+import type { Logger } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import type { LogConfig, LogManager, PartitionLog } from '../log/index.ts'
 import { parseLogConfig, TOPIC_CONFIG_DEFINITIONS } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { appendDurably, replayLog } from './internal-topic.ts'
-import type { Logger } from './logger.ts'
 import type { AclBinding } from './security/acl.ts'
 import type { ScramCredential, ScramMechanism } from './security/scram.ts'
 
@@ -268,11 +268,47 @@ export class TopicRegistry {
       configs,
       internal: opts.internal ?? INTERNAL_TOPICS.has(name),
     }
-    await this.write(`topic:${name}`, { type: 'topic', topic })
-    const config = this.effectiveConfig(name)
-    for (let p = 0; p < topic.partitions; p++) await this.logs.getOrCreate(name, p, config)
+    // All or nothing: the partitions are created first and the topic exists only once its metadata record is
+    // durable. If anything fails (out of file descriptors, disk full) the partitions created so far are removed; a
+    // crash in between leaves directories that the next start removes (they are not in the metadata log).
+    const config = parseLogConfig({ ...this.topicDefaults, ...configs })
+    await this.createPartitions(name, 0, topic.partitions, config)
+    try {
+      await this.write(`topic:${name}`, { type: 'topic', topic })
+    } catch (err) {
+      await this.removePartitions(name, 0, topic.partitions)
+      throw creationFailed(name, -1, err)
+    }
     this.logger.info('topic created', { topic: name, partitions: topic.partitions, id: topic.id })
     return topic
+  }
+
+  /** Opens partitions [from, to) of a topic; on failure removes those it created and throws a TopicError. */
+  private async createPartitions(name: string, from: number, to: number, config: LogConfig): Promise<void> {
+    for (let p = from; p < to; p++) {
+      try {
+        await this.logs.getOrCreate(name, p, config)
+      } catch (err) {
+        const failure = creationFailed(name, p, err)
+        this.logger.warn('creating partitions failed; removing those created', {
+          topic: name,
+          partition: p,
+          err,
+        })
+        await this.removePartitions(name, from, to)
+        throw failure
+      }
+    }
+  }
+
+  private async removePartitions(name: string, from: number, to: number): Promise<void> {
+    for (let p = from; p < to; p++) {
+      try {
+        await this.logs.deletePartition(name, p)
+      } catch (err) {
+        this.logger.warn('could not remove a partition of a failed creation', { topic: name, partition: p, err })
+      }
+    }
   }
 
   delete(name: string): Promise<void> {
@@ -305,9 +341,14 @@ export class TopicRegistry {
         `Topic currently has ${t.partitions} partitions, which is higher than the requested ${total}.`,
       )
     }
-    await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, partitions: total } })
-    const config = this.effectiveConfig(name)
-    for (let p = t.partitions; p < total; p++) await this.logs.getOrCreate(name, p, config)
+    // As for topics: the new partitions exist first, the record that makes them visible comes last.
+    await this.createPartitions(name, t.partitions, total, this.effectiveConfig(name))
+    try {
+      await this.write(`topic:${name}`, { type: 'topic', topic: { ...t, partitions: total } })
+    } catch (err) {
+      await this.removePartitions(name, t.partitions, total)
+      throw creationFailed(name, -1, err)
+    }
     this.logger.info('partitions added', { topic: name, partitions: total })
   }
 
@@ -407,6 +448,20 @@ export function checkTopicConfigs(defaults: Record<string, string>, configs: Rec
   } catch (err) {
     throw new TopicError(ErrorCode.INVALID_CONFIG, (err as Error).message)
   }
+}
+
+/** Why creating a topic (or partition `partition`, -1 for its metadata record) failed, as Kafka's error. */
+function creationFailed(topic: string, partition: number, err: unknown): TopicError {
+  if (err instanceof TopicError) return err
+  const code = (err as NodeJS.ErrnoException).code
+  const cause =
+    code === 'EMFILE' || code === 'ENFILE'
+      ? `the broker is out of file descriptors (${code}); raise its limit (ulimit -n) or lower max.connections`
+      : code === 'ENOSPC'
+        ? 'the disk is full (ENOSPC)'
+        : (err as Error).message
+  const what = partition >= 0 ? `partition ${partition} of topic '${topic}'` : `topic '${topic}'`
+  return new TopicError(ErrorCode.UNKNOWN_SERVER_ERROR, `Could not create ${what}: ${cause}. Nothing was created.`)
 }
 
 function randomClusterId(): string {

@@ -1,5 +1,8 @@
+/**
+ * `tributary broker` and `tributary dev`: options here, the broker itself loaded only when one starts.
+ */
 import type { Command } from 'commander'
-import { type RunningBroker, resolveBrokerConfig, startBroker } from '../broker/index.ts'
+import type { BrokerConfig, RunningBroker } from '../broker/index.ts'
 
 export interface BrokerFlags {
   dataDir?: string
@@ -41,11 +44,35 @@ export function addBrokerOptions(cmd: Command): Command {
     .option('--config <file>', 'broker properties file (key=value lines or JSON)')
     .option('--set <key=value...>', 'any broker property, e.g. --set log.retention.ms=60000')
     .option('--log-level <level>', 'debug | info | warn | error | silent')
-    .option('--metrics-port <n>', 'serve Prometheus metrics at http://HOST:N/metrics (-1: off, the default)')
+    .option(
+      '--metrics-port <n>',
+      `serve Prometheus metrics, /health and /ready at http://HOST:N (-1: off; default off for broker, ${DEV_METRICS_PORT} for dev)`,
+    )
 }
 
-export async function runBroker(flags: BrokerFlags): Promise<RunningBroker> {
-  const config = resolveBrokerConfig({ file: flags.config, env: process.env, flags: brokerFlagsToProperties(flags) })
+/**
+ * `tributary dev` serves Prometheus metrics, /health and /ready by default on this port (the OpenTelemetry
+ * Prometheus exporter's usual port); `--metrics-port -1` turns them off.
+ */
+export const DEV_METRICS_PORT = 9464
+
+/** The broker config from flags, environment and file, over `defaults` (e.g. the dev command's). */
+export async function brokerConfig(
+  flags: BrokerFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: Partial<BrokerConfig> = {},
+): Promise<BrokerConfig> {
+  // Loaded on demand so that commands other than broker/dev start without the broker's modules.
+  const { DEFAULT_BROKER_CONFIG, resolveBrokerConfig } = await import('../broker/index.ts')
+  return resolveBrokerConfig(
+    { file: flags.config, env, flags: brokerFlagsToProperties(flags) },
+    { ...DEFAULT_BROKER_CONFIG, ...defaults },
+  )
+}
+
+export async function runBroker(flags: BrokerFlags, defaults: Partial<BrokerConfig> = {}): Promise<RunningBroker> {
+  const config = await brokerConfig(flags, process.env, defaults)
+  const { startBroker } = await import('../broker/index.ts')
   return startBroker(config)
 }
 

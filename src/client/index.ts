@@ -16,4 +16,10 @@ export {
   Producer,
   resolveBootstrap,
 } from './clients.ts'
+export * from './consumer-protocol.ts'
+export * from './fetcher.ts'
+export * from './group-member.ts'
+export * from './kafka-cluster.ts'
 export { KafkaKeyedLog, type KafkaKeyedLogOptions } from './kafka-keyed-log.ts'
+export * from './transactional-commit.ts'
+export { kafkaUnreachable } from './unreachable.ts'

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Admin, Consumer, Producer } from '@platformatic/kafka'
 import type { KeyedLog, KeyedRecord, LoggedRecord, ReplayOptions } from '../common/keyed-log.ts'
+import type { TributaryErrorCode } from '../errors.ts'
 import { createAdmin, createConsumer, createProducer, ensureTopic } from './clients.ts'
+import { kafkaUnreachable } from './unreachable.ts'
 
 export interface KafkaKeyedLogOptions {
   /** The topic; created on first use with one partition and `topicConfigs` when it does not exist. */
@@ -11,6 +13,8 @@ export interface KafkaKeyedLogOptions {
   clientId?: string
   /** Configs of the topic when it is created (default `cleanup.policy=compact`). */
   topicConfigs?: Record<string, string>
+  /** The code of the error raised when the cluster cannot be reached (default TRB_CLIENT_KAFKA_UNREACHABLE). */
+  unreachableCode?: TributaryErrorCode
 }
 
 const IS_CONTROL_BATCH = 0x20
@@ -28,6 +32,7 @@ export class KafkaKeyedLog implements KeyedLog {
   #bootstrap?: string | string[]
   #clientId: string
   #topicConfigs: Record<string, string>
+  #unreachableCode?: TributaryErrorCode
   #admin?: Admin
   #producer?: Producer
   #readers = new Set<Consumer>()
@@ -40,12 +45,17 @@ export class KafkaKeyedLog implements KeyedLog {
     this.#bootstrap = options.bootstrap
     this.#clientId = options.clientId ?? 'tributary-keyed-log'
     this.#topicConfigs = options.topicConfigs ?? { 'cleanup.policy': 'compact' }
+    this.#unreachableCode = options.unreachableCode
   }
 
   #init(): Promise<void> {
     this.#ready ??= (async () => {
       this.#admin = createAdmin({ bootstrap: this.#bootstrap, clientId: `${this.#clientId}-admin` })
-      await ensureTopic(this.#admin, this.topic, { partitions: 1, configs: this.#topicConfigs })
+      try {
+        await ensureTopic(this.#admin, this.topic, { partitions: 1, configs: this.#topicConfigs })
+      } catch (err) {
+        throw kafkaUnreachable(this.#bootstrap, `creating or finding topic ${this.topic}`, err, this.#unreachableCode)
+      }
       this.#producer = createProducer({ bootstrap: this.#bootstrap, clientId: `${this.#clientId}-producer`, acks: -1 })
     })()
     return this.#ready

@@ -225,6 +225,27 @@ export class KafkaWireClient {
     this.socket.write(bytes)
   }
 
+  /**
+   * Writes bytes as they are and resolves once the socket took them (after a 'drain' when it had to buffer), so a
+   * large stream is written at the pace the peer reads; rejects with ConnectionClosed if the connection ends first.
+   */
+  async writeAndDrain(bytes: Buffer | Uint8Array): Promise<void> {
+    if (this.#isClosed) throw this.#failure ?? new ConnectionClosed('connection already closed')
+    if (this.socket.write(bytes)) return
+    await new Promise<void>((resolve, reject) => {
+      const drained = () => {
+        this.socket.off('close', closed)
+        resolve()
+      }
+      const closed = () => {
+        this.socket.off('drain', drained)
+        reject(this.#failure ?? new ConnectionClosed('connection closed'))
+      }
+      this.socket.once('drain', drained)
+      this.socket.once('close', closed)
+    })
+  }
+
   /** The next response frame no request claimed (correlation id first); rejects if the connection ends instead. */
   nextFrame(): Promise<Buffer> {
     const f = this.#frames.shift()

@@ -4,6 +4,7 @@
  * synced, then renamed over the original, so a crash leaves either the old or the new segment, never a mix.
  */
 import fs from 'node:fs'
+import { TributaryError } from '../errors.ts'
 import { type BatchHeader, encodeRecordBatchPreserving, type KafkaRecord } from '../protocol/record-batch.ts'
 import { LogSegment, scanSegmentFile } from './segment.ts'
 
@@ -34,7 +35,7 @@ export async function compactSegment(
   let changed = false
   seg.acquire()
   try {
-    await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, async (b) => {
+    const { error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, async (b) => {
       const h = b.header
       const bytes = b.buf.subarray(b.start, b.end)
       if (h.isControl || h.recordCount === 0) {
@@ -51,6 +52,8 @@ export async function compactSegment(
       removedRecords += records.length - kept.length
       if (kept.length > 0 || opts.keepEmptyBatch(h)) out.push(await encodeRecordBatchPreserving(h, kept, bytes))
     })
+    // The rewrite would end where the damage starts and lose everything after it.
+    if (error) throw new TributaryError('TRB_LOG_CORRUPT', `cannot compact ${seg.logPath}: ${error}`)
     if (changed) fs.fdatasyncSync(fd)
   } catch (err) {
     fs.closeSync(fd)

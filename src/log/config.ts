@@ -24,6 +24,28 @@ export interface LogConfig {
   messageTimestampType: 'CreateTime' | 'LogAppendTime'
   /** index.interval.bytes: bytes between offset index entries */
   indexIntervalBytes: number
+  /** compression.type: 'producer' keeps each batch as produced; any other codec recompresses batches to it */
+  compressionType: CompressionType
+}
+
+export type CompressionType = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+
+/** The batch codec id (attributes bits 0-2) a topic's compression.type asks for, or null for 'producer'. */
+export function targetCodec(type: CompressionType): number | null {
+  switch (type) {
+    case 'producer':
+      return null
+    case 'uncompressed':
+      return 0
+    case 'gzip':
+      return 1
+    case 'snappy':
+      return 2
+    case 'lz4':
+      return 3
+    case 'zstd':
+      return 4
+  }
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
@@ -37,6 +59,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   maxMessageBytes: 1048588,
   messageTimestampType: 'CreateTime',
   indexIntervalBytes: 4096,
+  compressionType: 'producer',
 }) as LogConfig
 
 export type TopicConfigType = 'int' | 'long' | 'string' | 'list' | 'boolean'
@@ -105,11 +128,11 @@ export const TOPIC_CONFIG_DEFINITIONS: ReadonlyMap<string, TopicConfigDefinition
     def('string', 'CreateTime', oneOf('message.timestamp.type', ['CreateTime', 'LogAppendTime'])),
   ],
   ['index.interval.bytes', def('int', '4096', integer('index.interval.bytes', 0, INT_MAX))],
-  // Accepted for compatibility; no effect on the log itself.
   [
     'compression.type',
     def('string', 'producer', oneOf('compression.type', ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'])),
   ],
+  // Accepted for compatibility; no effect on the log itself.
   ['min.insync.replicas', def('int', '1', integer('min.insync.replicas', 1, INT_MAX))],
   ['max.compaction.lag.ms', def('long', '9223372036854775807', () => {})],
   ['min.cleanable.dirty.ratio', def('string', '0.5', () => {})],
@@ -173,6 +196,9 @@ export function parseLogConfig(overrides: Record<string, string>, base: LogConfi
       case 'index.interval.bytes':
         c.indexIntervalBytes = n()
         break
+      case 'compression.type':
+        c.compressionType = value.trim() as CompressionType
+        break
     }
   }
   return c
@@ -192,5 +218,6 @@ export function logConfigToStrings(c: LogConfig): Record<string, string> {
     'max.message.bytes': String(c.maxMessageBytes),
     'message.timestamp.type': c.messageTimestampType,
     'index.interval.bytes': String(c.indexIntervalBytes),
+    'compression.type': c.compressionType,
   }
 }

@@ -12,12 +12,22 @@ export {
   type TopicConfigType,
 } from './config.ts'
 export { type Flushable, type FlushPolicy, FlushScheduler } from './flush-scheduler.ts'
-export { DEFAULT_CLEANER_INTERVAL_MS, LogManager, type LogManagerOptions } from './log-manager.ts'
+export {
+  DEFAULT_CLEANER_INTERVAL_MS,
+  LogManager,
+  type LogManagerOptions,
+  type RecoverySummary,
+} from './log-manager.ts'
 export {
   type AppendResult,
+  type LogLineLevel,
+  type LogSlice,
   PartitionLog,
   type PartitionLogOptions,
   type ReadResult,
+  type RecoveryReport,
+  type SegmentDamage,
+  type SliceResult,
   TailCacheBudget,
 } from './partition-log.ts'
 export type { AbortedTxn, ProducerEntry } from './producer-state.ts'

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { LogConfig } from './config.ts'
 import { type FlushPolicy, FlushScheduler } from './flush-scheduler.ts'
-import { PartitionLog, TailCacheBudget } from './partition-log.ts'
+import { type LogLineLevel, PartitionLog, type SegmentDamage, TailCacheBudget } from './partition-log.ts'
 
 export const DEFAULT_CLEANER_INTERVAL_MS = 300000
 
@@ -18,9 +18,22 @@ export interface LogManagerOptions {
   now?: () => number
   /** Interval of the retention/compaction pass; 0 disables the timer (call runCleanerOnce). */
   cleanerIntervalMs?: number
-  log?: (message: string) => void
+  log?: (message: string, level?: LogLineLevel) => void
   /** Memory all partitions' tail caches may hold together (default 32 MiB). */
   tailCacheBytes?: number
+}
+
+export interface RecoverySummary {
+  partitions: number
+  /** Partitions opened without their clean-shutdown marker. */
+  uncleanPartitions: number
+  segmentsChecked: number
+  bytesChecked: number
+  bytesTruncated: number
+  partitionsTruncated: number
+  indexesRebuilt: number
+  openTransactions: number
+  damaged: SegmentDamage[]
 }
 
 function key(topic: string, partition: number): string {
@@ -31,7 +44,7 @@ export class LogManager {
   readonly dataDir: string
   readonly flusher: FlushScheduler
   private readonly now: () => number
-  private readonly logLine: (message: string) => void
+  private readonly logLine: (message: string, level?: LogLineLevel) => void
   private readonly tailCacheBudget: TailCacheBudget
   private readonly logs = new Map<string, PartitionLog>()
   private readonly opening = new Map<string, Promise<PartitionLog>>()
@@ -131,6 +144,55 @@ export class LogManager {
       fs.rmSync(path.join(this.dataDir, key(p.topic, p.partition)), { recursive: true, force: true })
       this.onDisk.splice(i, 1)
     }
+  }
+
+  /**
+   * What opening the partitions found, summed over the open logs: how many were recovered after an unclean
+   * shutdown, what was checked and truncated, damaged segments, and transactions left open.
+   */
+  recoverySummary(): RecoverySummary {
+    const sum: RecoverySummary = {
+      partitions: 0,
+      uncleanPartitions: 0,
+      segmentsChecked: 0,
+      bytesChecked: 0,
+      bytesTruncated: 0,
+      partitionsTruncated: 0,
+      indexesRebuilt: 0,
+      openTransactions: 0,
+      damaged: [],
+    }
+    for (const log of this.logs.values()) {
+      const r = log.recovery
+      sum.partitions++
+      if (r.uncleanShutdown) sum.uncleanPartitions++
+      sum.segmentsChecked += r.segmentsChecked
+      sum.bytesChecked += r.bytesChecked
+      sum.bytesTruncated += r.bytesTruncated
+      if (r.bytesTruncated > 0) sum.partitionsTruncated++
+      sum.indexesRebuilt += r.indexesRebuilt
+      sum.openTransactions += r.openTransactions
+      sum.damaged.push(...r.damaged)
+    }
+    return sum
+  }
+
+  /**
+   * Deletes one partition, open or only on disk, including a directory left by an open that failed part-way
+   * (a topic creation rolled back).
+   */
+  async deletePartition(topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition)
+    const pending = this.opening.get(k)
+    if (pending) await pending.catch(() => {})
+    const log = this.logs.get(k)
+    if (log) {
+      this.logs.delete(k)
+      await log.destroy()
+    }
+    const i = this.onDisk.findIndex((p) => p.topic === topic && p.partition === partition)
+    if (i >= 0) this.onDisk.splice(i, 1)
+    fs.rmSync(path.join(this.dataDir, k), { recursive: true, force: true })
   }
 
   /** One retention + compaction pass over all open logs. */

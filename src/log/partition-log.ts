@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { TributaryError } from '../errors.ts'
-import { decompress } from '../protocol/compression.ts'
+import { decompress, initCompression } from '../protocol/compression.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import {
   Attributes,
@@ -19,15 +19,24 @@ import {
   LogError,
   RECORD_BATCH_OVERHEAD,
   readBatchHeader,
+  recompressBatchSync,
   updateBatchCrc,
   validateRecordBatch,
   writeInt64,
 } from '../protocol/record-batch.ts'
 import { compactSegment } from './compaction.ts'
-import type { LogConfig } from './config.ts'
+import { type LogConfig, targetCodec } from './config.ts'
 import { type Flushable, type FlushScheduler, fdatasync } from './flush-scheduler.ts'
 import { type AbortedTxn, type ProducerEntry, type ProducerSnapshot, ProducerStateManager } from './producer-state.ts'
-import { LogSegment, readFully, scanSegmentFile, segmentFileName } from './segment.ts'
+import {
+  framingProblem,
+  LogSegment,
+  readFully,
+  type ScannedBatch,
+  type SegmentCheck,
+  scanSegmentFile,
+  segmentFileName,
+} from './segment.ts'
 
 export interface AppendResult {
   baseOffset: number
@@ -65,13 +74,87 @@ export interface ReadResult {
   lastStableOffset: number
 }
 
+/** What opening a partition found and did (logged at start; summed up by the broker). */
+export interface RecoveryReport {
+  /** Segments existed and the clean-shutdown marker did not. */
+  uncleanShutdown: boolean
+  /** Segments checked batch by batch with CRC-32C (the active one, and after a crash the one rolled last). */
+  segmentsChecked: number
+  batchesChecked: number
+  bytesChecked: number
+  bytesTruncated: number
+  /** One entry per truncated file: which, where and why. */
+  truncations: string[]
+  indexesRebuilt: number
+  /** Offset of the producer-state snapshot used, or -1 when state was rebuilt from the log alone. */
+  producerSnapshot: number
+  /** Batch headers replayed after the snapshot to rebuild producer state. */
+  batchesReplayed: number
+  /** Transactions left open in this partition (their producers may still end them, or they time out). */
+  openTransactions: number
+  /** Rolled segments whose tail is truncated or damaged; left as they are. */
+  damaged: SegmentDamage[]
+}
+
+export interface SegmentDamage {
+  file: string
+  /** Where the valid batches end. */
+  position: number
+  size: number
+  reason: string
+  /** The offsets [firstLostOffset, nextOffset) cannot be served. */
+  firstLostOffset: number
+  nextOffset: number
+}
+
+export type LogLineLevel = 'info' | 'warn' | 'error'
+/** A run of whole batches in one segment file, located but not read (see PartitionLog.readSlice). */
+export interface LogSlice {
+  readonly length: number
+  /** Reads `length` bytes at `position` within the slice into `buf` at `offset`. */
+  read(buf: Buffer, offset: number, length: number, position: number): Promise<void>
+  /** Lets the segment file go; until then it stays open (even if retention deletes it meanwhile). Idempotent. */
+  release(): void
+}
+
+export interface SliceResult extends Omit<ReadResult, 'records'> {
+  records: Buffer | LogSlice
+}
+
+class SegmentSlice implements LogSlice {
+  private released = false
+  constructor(
+    private readonly seg: LogSegment,
+    private readonly start: number,
+    readonly length: number,
+  ) {}
+
+  async read(buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+    if (this.released) throw new LogError(ErrorCode.UNKNOWN_SERVER_ERROR, 'read of a released log slice')
+    if (position < 0 || position + length > this.length) throw new RangeError('read outside the log slice')
+    const n = await readFully(this.seg.fd, buf, offset, length, this.start + position)
+    if (n !== length) {
+      throw new LogError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `short read of ${this.seg.logPath} at ${this.start + position}: ${n} of ${length} bytes`,
+      )
+    }
+  }
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.seg.release()
+  }
+}
+
 export interface PartitionLogOptions {
   dir: string
   config: LogConfig
   flusher: FlushScheduler
   now?: () => number
-  /** Receives one line per lifecycle event worth knowing (recovery truncation, rebuilt indexes). */
-  log?: (message: string) => void
+  /** Receives one line per lifecycle event worth knowing (recovery truncation, rebuilt indexes, damage found). */
+  log?: (message: string, level?: LogLineLevel) => void
   /**
    * Appends allowed to write on the thread pool (`writeAsync`) do so only from this size on (default 64 KiB):
    * a small write costs less than the hop to another thread and back, which would only delay its readers.
@@ -138,7 +221,23 @@ export class PartitionLog implements Flushable {
   private cfg: LogConfig
   private readonly flusher: FlushScheduler
   private readonly now: () => number
-  private readonly logLine: (message: string) => void
+  private readonly logLine: (message: string, level?: LogLineLevel) => void
+  /** What opening the log found and did. */
+  readonly recovery: RecoveryReport = {
+    uncleanShutdown: false,
+    segmentsChecked: 0,
+    batchesChecked: 0,
+    bytesChecked: 0,
+    bytesTruncated: 0,
+    truncations: [],
+    indexesRebuilt: 0,
+    producerSnapshot: -1,
+    batchesReplayed: 0,
+    openTransactions: 0,
+    damaged: [],
+  }
+  /** When each damaged batch position was last logged (reads keep hitting it; one line a minute is enough). */
+  private readonly corruptLogged = new Map<string, number>()
   private readonly asyncWriteMinBytes: number
   private readonly tailBudget: TailCacheBudget | null
   private segments: LogSegment[] = []
@@ -180,8 +279,16 @@ export class PartitionLog implements Flushable {
   }
 
   static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
+    // Appends recompress synchronously when a topic asks for a codec (compression.type), zstd included.
+    await initCompression()
     const log = new PartitionLog(opts)
-    await log.load()
+    try {
+      await log.load()
+    } catch (err) {
+      // A load that failed part-way (e.g. out of file descriptors) must not keep the files it opened.
+      for (const seg of log.segments) seg.close()
+      throw err
+    }
     return log
   }
 
@@ -269,24 +376,30 @@ export class PartitionLog implements Flushable {
     const markerPath = path.join(this.dir, CLEAN_SHUTDOWN_MARKER)
     const cleanShutdown = fs.existsSync(markerPath)
     fs.rmSync(markerPath, { force: true })
-    // Inactive segments are trusted: their end is the next segment's base offset. After a crash the one rolled
-    // last may still have an unsynced tail, so it is checked like the active segment.
+    const report = this.recovery
+    report.uncleanShutdown = !cleanShutdown && bases.length > 0
+    // Rolled segments were synced before anything after them was acknowledged: their end is the next segment's base
+    // offset. After a crash the one rolled last may still have an unsynced tail, so it is recovered like the active
+    // segment (checked in full, truncated at the first invalid batch). The others get a check of their tail (the
+    // batches after their last index entry, CRC included), which finds a truncated or damaged end at little cost.
     for (let i = 0; i < this.segments.length - 1; i++) {
       const seg = this.segments[i]!
-      seg.nextOffset = this.segments[i + 1]!.baseOffset
+      const next = this.segments[i + 1]!.baseOffset
+      seg.nextOffset = next
+      let check: SegmentCheck | null = null
       if (!cleanShutdown && i === this.segments.length - 2) {
-        const { validEnd, error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: true }, () => {})
-        if (validEnd < seg.size) {
-          this.logLine(`recovery: truncating ${seg.logPath} from ${seg.size} to ${validEnd} bytes (${error})`)
-          seg.truncateTo(validEnd)
-          fs.rmSync(seg.indexPath, { force: true })
-        }
+        const res = await this.recoverSegment(seg)
+        if (res.truncated > 0) fs.rmSync(seg.indexPath, { force: true })
       }
       if (!seg.loadIndexFiles()) {
         this.logLine(`rebuilding indexes of segment ${seg.baseOffset} in ${this.dir}`)
-        await seg.rebuildIndexes(this.cfg.indexIntervalBytes)
-        seg.nextOffset = this.segments[i + 1]!.baseOffset
+        report.indexesRebuilt++
+        check = await seg.rebuildIndexes(this.cfg.indexIntervalBytes)
+        seg.nextOffset = next
+      } else {
+        check = await seg.checkTail()
       }
+      if (check.validEnd < seg.size) this.reportDamage(seg, check, next)
       seg.closeIndexFds()
       // Only the max timestamp stays in memory; the entries reload on demand (bounded by indexCacheSize).
       seg.unloadIndexes()
@@ -296,6 +409,84 @@ export class PartitionLog implements Flushable {
     if (this.startOffset > this.logEndOffset) this.startOffset = this.logEndOffset
     this.durableEnd = this.logEndOffset
     await this.rebuildProducerState()
+    report.openTransactions = 0
+    for (const e of this.producerState.producers.values()) if (e.currentTxnFirstOffset >= 0) report.openTransactions++
+    if (report.uncleanShutdown || report.bytesTruncated > 0 || report.damaged.length > 0) {
+      const parts = [
+        `checked ${report.segmentsChecked} segment(s), ${report.bytesChecked} bytes in ${report.batchesChecked} batches`,
+        report.bytesTruncated > 0
+          ? `truncated ${report.bytesTruncated} bytes (${report.truncations.join('; ')})`
+          : 'nothing truncated',
+        `log end offset ${this.logEndOffset}`,
+        `producer state from ${report.producerSnapshot >= 0 ? `the snapshot at offset ${report.producerSnapshot}` : 'the log'} + ${report.batchesReplayed} batch header(s)`,
+        `${report.openTransactions} open transaction(s)`,
+      ]
+      if (report.damaged.length > 0) parts.push(`${report.damaged.length} damaged segment(s) left as they are`)
+      const why = report.uncleanShutdown ? 'after an unclean shutdown' : 'at start'
+      this.logLine(`recovered ${this.dir} ${why}: ${parts.join(', ')}`, report.bytesTruncated > 0 ? 'warn' : 'info')
+    }
+  }
+
+  /**
+   * Checks every batch of `seg` (headers and CRC-32C) and truncates the file at the first torn or invalid one: what
+   * follows it was never acknowledged (it was not synced) or cannot be framed any more. Counts into the report.
+   */
+  private async recoverSegment(
+    seg: LogSegment,
+    onBatch?: (b: ScannedBatch) => unknown,
+  ): Promise<{ validEnd: number; truncated: number }> {
+    const report = this.recovery
+    let last = seg.baseOffset - 1
+    let batches = 0
+    const { validEnd, error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: true }, (b) => {
+      if (b.header.baseOffset <= last) return false
+      last = b.header.baseOffset + b.header.lastOffsetDelta
+      batches++
+      return onBatch?.(b)
+    })
+    report.segmentsChecked++
+    report.batchesChecked += batches
+    report.bytesChecked += validEnd
+    const truncated = seg.size - validEnd
+    if (truncated > 0) {
+      const reason = error === 'stopped' ? 'batch offsets go backwards' : error
+      const cut = await this.describeAt(seg, validEnd)
+      report.bytesTruncated += truncated
+      report.truncations.push(`${path.basename(seg.logPath)} at ${validEnd}: ${reason}`)
+      this.logLine(
+        `recovery: truncating ${seg.logPath} from ${seg.size} to ${validEnd} bytes (${reason}); the last whole batch ends at offset ${last}${cut}`,
+        'warn',
+      )
+      seg.truncateTo(validEnd)
+      fs.fdatasyncSync(seg.fd)
+    }
+    return { validEnd, truncated }
+  }
+
+  /** What the bytes at `position` claim to be, for a log line about cutting or skipping them. */
+  private async describeAt(seg: LogSegment, position: number): Promise<string> {
+    const head = Buffer.alloc(RECORD_BATCH_OVERHEAD)
+    const n = await readFully(seg.fd, head, 0, head.length, position)
+    if (n < RECORD_BATCH_OVERHEAD || head[BatchOffsets.magic] !== 2) return ''
+    const base = readBatchHeader(head, 0)
+    return `; the cut batch claims offsets ${base.baseOffset}-${base.baseOffset + Math.max(base.lastOffsetDelta, 0)}`
+  }
+
+  /** A rolled segment whose tail does not frame or check: logged, and left as it is (reads there report it). */
+  private reportDamage(seg: LogSegment, check: SegmentCheck, next: number): void {
+    const damage = {
+      file: seg.logPath,
+      position: check.validEnd,
+      size: seg.size,
+      reason: check.error ?? 'unknown',
+      firstLostOffset: check.lastOffset + 1,
+      nextOffset: next,
+    }
+    this.recovery.damaged.push(damage)
+    this.logLine(
+      `damaged segment ${seg.logPath}: ${damage.reason} (position ${damage.position} of ${damage.size} bytes); offsets ${damage.firstLostOffset} to ${next - 1} cannot be served and fetches there answer CORRUPT_MESSAGE. The file is left as it is: 'tributary log verify --data-dir <dir>' reports every damaged batch`,
+      'error',
+    )
   }
 
   /** Scans the active segment verifying CRC-32C, truncates a torn or corrupt tail and rebuilds its indexes. */
@@ -305,18 +496,10 @@ export class PartitionLog implements Flushable {
     seg.maxTimestamp = -1
     seg.offsetOfMaxTimestamp = -1
     seg.nextOffset = seg.baseOffset
-    const { validEnd, error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: true }, (b) => {
-      if (b.header.baseOffset < seg.nextOffset) return false
+    await this.recoverSegment(seg, (b) => {
       seg.indexBatch(b.header, b.position, b.end - b.start, this.cfg.indexIntervalBytes)
       seg.nextOffset = b.header.baseOffset + b.header.lastOffsetDelta + 1
     })
-    if (validEnd < seg.size) {
-      this.logLine(
-        `recovery: truncating ${seg.logPath} from ${seg.size} to ${validEnd} bytes (${error === 'stopped' ? 'batch offsets go backwards' : error})`,
-      )
-      seg.truncateTo(validEnd)
-      fs.fdatasyncSync(seg.fd)
-    }
     // An empty segment starts its age with its first batch (record time), as Kafka does.
     if (seg.rollBaseTime < 0 && seg.size > 0) seg.rollBaseTime = seg.lastModifiedMs
     seg.writeIndexFiles()
@@ -346,6 +529,7 @@ export class PartitionLog implements Flushable {
         if (snap.version !== 1 || snap.offset !== s.offset) throw new Error('unexpected snapshot content')
         this.producerState.loadSnapshot(snap)
         from = s.offset
+        this.recovery.producerSnapshot = s.offset
         break
       } catch (err) {
         this.logLine(`ignoring producer snapshot ${s.file}: ${(err as Error).message}`)
@@ -356,6 +540,7 @@ export class PartitionLog implements Flushable {
       await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, (b) => {
         const h = b.header
         if (h.baseOffset < from || h.producerId < 0) return
+        this.recovery.batchesReplayed++
         let controlType = -1
         let coordinatorEpoch = -1
         if (h.isControl && h.compression === 0 && h.recordCount > 0) {
@@ -453,6 +638,7 @@ export class PartitionLog implements Flushable {
       toWrite.push(b)
     }
     if (toWrite.length === 0) return firstDuplicate!
+    records = this.recompress(records, toWrite)
 
     // Assign offsets and rewrite header fields.
     const appendTime = this.now()
@@ -560,6 +746,47 @@ export class PartitionLog implements Flushable {
       recordCount,
       ...(entry ? { visible: entry.visible } : {}),
     }
+  }
+
+  /**
+   * A topic whose compression.type names a codec stores every batch with that codec, as Kafka does: a batch produced
+   * with another one is rebuilt (see recompressBatchSync) and `toWrite` is pointed at the rebuilt bytes. Control
+   * batches are never compressed. Returns the buffer the batches are now in.
+   */
+  private recompress(records: Buffer, toWrite: PendingBatch[]): Buffer {
+    const target = targetCodec(this.cfg.compressionType)
+    if (target === null || toWrite.every((b) => b.header.isControl || b.header.compression === target)) return records
+    const parts: Buffer[] = []
+    let pos = 0
+    for (const b of toWrite) {
+      let bytes = records.subarray(b.start, b.end)
+      if (!b.header.isControl && b.header.compression !== target) {
+        try {
+          bytes = recompressBatchSync(records, b.start, b.end, target)
+        } catch (err) {
+          if (err instanceof LogError) throw err
+          throw new LogError(
+            ErrorCode.UNKNOWN_SERVER_ERROR,
+            `cannot recompress a batch to ${this.cfg.compressionType}: ${(err as Error).message}`,
+            { cause: err },
+          )
+        }
+        // As Kafka: the size limit applies to what is stored.
+        if (bytes.length > this.cfg.maxMessageBytes) {
+          throw new LogError(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            `record batch of ${bytes.length} bytes after recompression to ${this.cfg.compressionType} exceeds max.message.bytes ${this.cfg.maxMessageBytes}`,
+          )
+        }
+      }
+      parts.push(bytes)
+      b.start = pos
+      pos += bytes.length
+      b.end = pos
+    }
+    const out = Buffer.concat(parts, pos)
+    for (const b of toWrite) b.header = readBatchHeader(out, b.start)
+    return out
   }
 
   private clearTail(): void {
@@ -827,21 +1054,74 @@ export class PartitionLog implements Flushable {
     await this.ensureIndexes(seg)
     let pos = seg.lookupPosition(offset)
     const buf = Buffer.allocUnsafe(LOCATE_CHUNK)
+    let prevLast = -1
     while (pos + RECORD_BATCH_OVERHEAD <= limit) {
       const n = await readFully(seg.fd, buf, 0, Math.min(LOCATE_CHUNK, limit - pos), pos)
       let rel = 0
       while (rel + RECORD_BATCH_OVERHEAD <= n) {
+        const problem = framingProblem(buf, rel, limit - pos - rel)
+        if (problem) throw this.corruptAt(seg, pos + rel, problem, offset)
         const size = LOG_OVERHEAD + buf.readInt32BE(rel + BatchOffsets.batchLength)
         const base = buf.readInt32BE(rel) * 4294967296 + buf.readUInt32BE(rel + 4)
+        if (base <= prevLast || base < seg.baseOffset) {
+          throw this.corruptAt(seg, pos + rel, `base offset ${base} out of order`, offset)
+        }
         const last = base + buf.readInt32BE(rel + BatchOffsets.lastOffsetDelta)
         if (last >= offset) return pos + rel
-        if (size < RECORD_BATCH_OVERHEAD) return -1
+        prevLast = last
         rel += size
       }
       if (rel === 0) break
       pos += rel
     }
+    // Readers only see whole batches: bytes left over that cannot hold a batch header are a torn or cut batch.
+    if (pos < limit) throw this.corruptAt(seg, pos, `torn batch (${limit - pos} bytes left)`, offset)
     return -1
+  }
+
+  /**
+   * A batch on disk that cannot be framed: Kafka answers CORRUPT_MESSAGE, and so does this log, naming the file and
+   * position in the broker's log (once a minute per position, as consumers keep retrying).
+   */
+  private corruptAt(seg: LogSegment, position: number, problem: string, offset: number): LogError {
+    const key = `${seg.logPath}:${position}`
+    const now = Date.now()
+    const last = this.corruptLogged.get(key)
+    if (last === undefined || now - last >= 60000) {
+      if (this.corruptLogged.size >= 1000) this.corruptLogged.clear()
+      this.corruptLogged.set(key, now)
+      this.logLine(
+        `corrupt batch in ${seg.logPath} at position ${position}: ${problem}; a fetch at offset ${offset} is answered CORRUPT_MESSAGE`,
+        'error',
+      )
+    }
+    return new LogError(
+      ErrorCode.CORRUPT_MESSAGE,
+      `the batch at position ${position} of ${path.basename(seg.logPath)} (reading offset ${offset}) cannot be framed: ${problem}`,
+    )
+  }
+
+  /**
+   * Before sizing a buffer by a batch length read from disk: the batch must end at the end of the readable segment
+   * or where another batch starts (magic 2, a base offset after this batch's last). A damaged length field fails
+   * this, so no read allocates from it.
+   */
+  private async checkBatchEnd(
+    seg: LogSegment,
+    start: number,
+    size: number,
+    last: number,
+    limit: number,
+    offset: number,
+  ) {
+    const end = start + size
+    if (end === limit) return
+    const head = Buffer.alloc(BatchOffsets.magic + 1)
+    const n = await readFully(seg.fd, head, 0, head.length, end)
+    const base = n === head.length ? head.readInt32BE(0) * 4294967296 + head.readUInt32BE(4) : -1
+    if (n < head.length || head[BatchOffsets.magic] !== 2 || base <= last) {
+      throw this.corruptAt(seg, start, `batch length ${size - LOG_OVERHEAD} does not end on a batch boundary`, offset)
+    }
   }
 
   /**
@@ -883,32 +1163,135 @@ export class PartitionLog implements Flushable {
         const wanted = Math.min(Math.max(maxBytes, 0), limit - start)
         let buf = Buffer.allocUnsafe(Math.max(wanted, RECORD_BATCH_OVERHEAD))
         let n = await readFully(seg.fd, buf, 0, Math.min(buf.length, limit - start), start)
-        if (n < RECORD_BATCH_OVERHEAD) return result(Buffer.alloc(0))
+        if (n < RECORD_BATCH_OVERHEAD) throw this.corruptAt(seg, start, `torn batch (${n} bytes left)`, offset)
+        const problem = framingProblem(buf, 0, limit - start)
+        if (problem) throw this.corruptAt(seg, start, problem, offset)
         const firstSize = LOG_OVERHEAD + buf.readInt32BE(BatchOffsets.batchLength)
         const firstBase = buf.readInt32BE(0) * 4294967296 + buf.readUInt32BE(4)
         if (firstBase >= maxOffset) return result(Buffer.alloc(0))
         if (firstSize > wanted) {
           if (!minOne) return result(Buffer.alloc(0))
           if (firstSize > n) {
+            const firstLast = firstBase + buf.readInt32BE(BatchOffsets.lastOffsetDelta)
+            await this.checkBatchEnd(seg, start, firstSize, firstLast, limit, offset)
             buf = Buffer.allocUnsafe(firstSize)
             n = await readFully(seg.fd, buf, 0, firstSize, start)
+            if (n < firstSize) throw this.corruptAt(seg, start, `torn batch (${n} of ${firstSize} bytes)`, offset)
           }
           n = Math.min(n, firstSize)
         }
-        // Keep whole batches below maxOffset only.
+        // Keep whole batches below maxOffset only. A batch that does not frame ends the answer here; the fetch
+        // that starts at it is answered CORRUPT_MESSAGE.
         let end = 0
+        let prevLast = -1
         while (end + RECORD_BATCH_OVERHEAD <= n) {
+          if (framingProblem(buf, end, limit - start - end)) break
           const size = LOG_OVERHEAD + buf.readInt32BE(end + BatchOffsets.batchLength)
           const base = buf.readInt32BE(end) * 4294967296 + buf.readUInt32BE(end + 4)
-          if (size < RECORD_BATCH_OVERHEAD || end + size > n || base >= maxOffset) break
+          if (end + size > n || base >= maxOffset || base <= prevLast) break
+          const last = base + buf.readInt32BE(end + BatchOffsets.lastOffsetDelta)
+          // Where the next batch header is at hand, it must start where this batch's length says it ends.
+          const next = end + size
+          if (start + next < limit && next + BatchOffsets.magic < n) {
+            const nextBase = buf.readInt32BE(next) * 4294967296 + buf.readUInt32BE(next + 4)
+            if (buf[next + BatchOffsets.magic] !== 2 || nextBase <= last) {
+              if (end === 0) {
+                throw this.corruptAt(
+                  seg,
+                  start,
+                  `batch length ${size - LOG_OVERHEAD} does not end on a batch boundary`,
+                  offset,
+                )
+              }
+              break
+            }
+          }
+          prevLast = last
           end += size
         }
+        // The first batch frames but the file holds less of it than the segment claims: cut under us.
+        if (end === 0) throw this.corruptAt(seg, start, `torn batch (${n} of ${firstSize} bytes)`, offset)
         return result(buf.subarray(0, end))
       } finally {
         seg.release()
       }
     }
     return result(Buffer.alloc(0))
+  }
+
+  /**
+   * Like `read`, but a result larger than `inMemoryMaxBytes` is not read: it comes back as a LogSlice, the byte
+   * range of whole batches in one segment file, to be read piece by piece while it is sent (so an answer waiting
+   * for a slow client holds no memory). The range is found by walking batch headers with a small buffer. Results
+   * from the tail cache, small ones, and anything unusual (a first batch that cannot be framed) come from `read`.
+   */
+  async readSlice(
+    offset: number,
+    maxBytes: number,
+    opts: { minOneMessage?: boolean; maxOffset?: number; inMemoryMaxBytes: number },
+  ): Promise<SliceResult> {
+    this.ensureOpen()
+    const hw = this.highWatermark
+    const leo = this.logEndOffset
+    const maxOffset = Math.min(opts.maxOffset ?? hw, hw)
+    const minOne = opts.minOneMessage !== false
+    const viaRead = () => this.read(offset, maxBytes, opts)
+    if (offset < this.startOffset || offset > leo || offset >= maxOffset) return viaRead()
+    if (this.readTail(offset, Math.max(maxBytes, 0), maxOffset, minOne)) return viaRead()
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!
+      seg.acquire()
+      let handedOver = false
+      try {
+        const limit = this.readableLimit(seg)
+        const start = await this.locate(seg, offset, limit)
+        if (start < 0) continue
+        const end = await this.wholeBatchesEnd(seg, start, limit, Math.max(maxBytes, 0), maxOffset, minOne)
+        if (end === null || end - start <= opts.inMemoryMaxBytes) return viaRead()
+        handedOver = true
+        return {
+          records: new SegmentSlice(seg, start, end - start),
+          highWatermark: hw,
+          logStartOffset: this.startOffset,
+          lastStableOffset: this.lastStableOffset,
+        }
+      } finally {
+        if (!handedOver) seg.release()
+      }
+    }
+    return viaRead()
+  }
+
+  /**
+   * End position of the whole batches from `start` that `read` would return, found by reading headers only;
+   * null when the first batch cannot be framed (then `read` answers).
+   */
+  private async wholeBatchesEnd(
+    seg: LogSegment,
+    start: number,
+    limit: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOne: boolean,
+  ): Promise<number | null> {
+    const buf = Buffer.allocUnsafe(Math.min(LOCATE_CHUNK, Math.max(limit - start, RECORD_BATCH_OVERHEAD)))
+    let end = start
+    while (end + RECORD_BATCH_OVERHEAD <= limit) {
+      const n = await readFully(seg.fd, buf, 0, Math.min(buf.length, limit - end), end)
+      let rel = 0
+      while (rel + RECORD_BATCH_OVERHEAD <= n) {
+        const first = end + rel === start
+        const size = LOG_OVERHEAD + buf.readInt32BE(rel + BatchOffsets.batchLength)
+        const base = buf.readInt32BE(rel) * 4294967296 + buf.readUInt32BE(rel + 4)
+        if (size < RECORD_BATCH_OVERHEAD || end + rel + size > limit) return first ? null : end + rel
+        if (base >= maxOffset) return end + rel
+        if (end + rel + size - start > maxBytes && !(first && minOne)) return end + rel
+        rel += size
+      }
+      if (rel === 0) break
+      end += rel
+    }
+    return end
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -977,8 +1360,10 @@ export class PartitionLog implements Flushable {
     try {
       const pos = await this.locate(seg, best.offset, this.readableLimit(seg))
       if (pos < 0) return best
-      const head = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
+      const head = Buffer.alloc(RECORD_BATCH_OVERHEAD)
+      const limit = this.readableLimit(seg)
       await readFully(seg.fd, head, 0, RECORD_BATCH_OVERHEAD, pos)
+      if (framingProblem(head, 0, limit - pos)) return best
       const size = LOG_OVERHEAD + head.readInt32BE(BatchOffsets.batchLength)
       const buf = Buffer.allocUnsafe(size)
       await readFully(seg.fd, buf, 0, size, pos)
@@ -1092,17 +1477,25 @@ export class PartitionLog implements Flushable {
       }
       if (cleanable.length === 0) return { removedRecords: 0 }
 
-      // Pass 1: latest offset per key over the cleanable range.
+      // Pass 1: latest offset per key over the cleanable range. A damaged segment is never rewritten (that would
+      // drop what follows the damage), and nothing after it is cleaned: its keys are not known.
       const latest = new Map<string, number>()
-      for (const seg of cleanable) {
-        await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, async (b) => {
+      for (let i = 0; i < cleanable.length; i++) {
+        const seg = cleanable[i]!
+        const { error } = await scanSegmentFile(seg.fd, 0, seg.size, { verifyCrc: false }, async (b) => {
           const h = b.header
           if (h.isControl || h.recordCount === 0) return
           if (h.isTransactional && this.producerState.isAborted(h.producerId, h.baseOffset)) return
           const records = await this.decodeBatch(b.buf.subarray(b.start, b.end), h)
           for (const r of records) if (r.key) latest.set(r.key.toString('latin1'), r.offset)
         })
+        if (error) {
+          this.logLine(`compaction stops before damaged segment ${seg.logPath}: ${error}`, 'error')
+          cleanable.length = i
+          break
+        }
       }
+      if (cleanable.length === 0) return { removedRecords: 0 }
       // A producer's newest batch must keep its header so idempotence survives a rebuild from the log.
       const producerLastOffsets = new Map<number, number>()
       for (const e of this.producerState.producers.values()) producerLastOffsets.set(e.producerId, e.lastOffset)

@@ -193,9 +193,15 @@ export class ProducerStateManager {
     return min
   }
 
-  /** Aborted transactions overlapping [fetchOffset, upperBoundOffset). */
+  /**
+   * Aborted transactions overlapping [fetchOffset, upperBoundOffset), sorted by first offset. The protocol leaves the
+   * order open and librdkafka and the Java client sort the list themselves, but KafkaJS walks it assuming this order:
+   * in marker (last offset) order, a transaction that started earlier but aborted later was not skipped.
+   */
   abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
-    return this.aborted.filter((a) => a.lastOffset >= fetchOffset && a.firstOffset < upperBoundOffset)
+    return this.aborted
+      .filter((a) => a.lastOffset >= fetchOffset && a.firstOffset < upperBoundOffset)
+      .sort((x, y) => x.firstOffset - y.firstOffset)
   }
 
   isAborted(producerId: number, offset: number): boolean {

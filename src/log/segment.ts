@@ -41,6 +41,24 @@ export async function readFully(fd: number, buf: Buffer, offset: number, length:
   return done
 }
 
+/**
+ * Why the batch header at `rel` in `buf` cannot be framed, or null when it can: magic 2, a length at least a v2
+ * header and no longer than the `remaining` bytes of the segment from there, offsets that do not go backwards.
+ * Every length read from disk passes this before it is used, so a damaged length field is reported instead of
+ * served, skipped over or used to size a buffer.
+ */
+export function framingProblem(buf: Buffer, rel: number, remaining: number): string | null {
+  const magic = buf[rel + BatchOffsets.magic]
+  if (magic !== CURRENT_MAGIC) return `bad magic byte ${magic}`
+  const batchLength = buf.readInt32BE(rel + BatchOffsets.batchLength)
+  if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) return `batch length ${batchLength} is shorter than a header`
+  if (LOG_OVERHEAD + batchLength > remaining) {
+    return `batch length ${batchLength} runs past the end of the segment (${remaining} bytes left)`
+  }
+  if (buf.readInt32BE(rel + BatchOffsets.lastOffsetDelta) < 0) return 'negative lastOffsetDelta'
+  return null
+}
+
 export interface ScannedBatch {
   header: BatchHeader
   /** Buffer holding the whole batch at [start, end). */
@@ -106,6 +124,17 @@ export async function scanSegmentFile(
   return { validEnd: pos, error: null }
 }
 
+/** What a walk over a segment's batches found. */
+export interface SegmentCheck {
+  /** File position where the walk stopped: the file size when every batch was whole and valid. */
+  validEnd: number
+  /** Why the walk stopped before the end, or null. */
+  error: string | null
+  /** Last offset of the last valid batch walked (the walk's start offset - 1 when none). */
+  lastOffset: number
+  batches: number
+}
+
 export class LogSegment {
   readonly dir: string
   readonly baseOffset: number
@@ -150,8 +179,13 @@ export class LogSegment {
     const logPath = path.join(dir, segmentFileName(baseOffset, '.log'))
     const fd = fs.openSync(logPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644)
     const seg = new LogSegment(dir, baseOffset, fd, 0, now)
-    seg.resetIndexes()
-    seg.writeIndexFiles()
+    try {
+      seg.resetIndexes()
+      seg.writeIndexFiles()
+    } catch (err) {
+      seg.close() // e.g. out of file descriptors for the index files: do not keep the log file open
+      throw err
+    }
     return seg
   }
 
@@ -253,23 +287,59 @@ export class LogSegment {
     }
   }
 
-  /** Rebuilds indexes (and nextOffset / max timestamp) from the batches in the file. */
-  async rebuildIndexes(intervalBytes: number): Promise<void> {
+  /**
+   * Rebuilds indexes (and nextOffset / max timestamp) from the batches in the file. Batches that cannot be framed
+   * end the walk; the file is left as it is (reads past that point answer CORRUPT_MESSAGE) and the result says
+   * where and why, for the caller to report.
+   */
+  async rebuildIndexes(intervalBytes: number): Promise<SegmentCheck> {
     this.resetIndexes()
     this.maxTimestamp = -1
     this.offsetOfMaxTimestamp = -1
     this.nextOffset = this.baseOffset
-    const { validEnd } = await scanSegmentFile(this.fd, 0, this.size, { verifyCrc: false }, (b) => {
+    let batches = 0
+    const { validEnd, error } = await scanSegmentFile(this.fd, 0, this.size, { verifyCrc: false }, (b) => {
+      if (b.header.baseOffset < this.nextOffset) return false
       this.indexBatch(b.header, b.position, b.end - b.start, intervalBytes)
       this.nextOffset = b.header.baseOffset + b.header.lastOffsetDelta + 1
+      batches++
     })
-    if (validEnd < this.size) {
-      // A trusted (inactive) segment with a bad tail: keep the valid prefix rather than serving garbage.
-      fs.ftruncateSync(this.fd, validEnd)
-      this.size = validEnd
-    }
     this.finishTimeIndex()
     this.writeIndexFiles()
+    return {
+      validEnd,
+      error: error === 'stopped' ? `batch offsets go backwards at ${validEnd}` : error,
+      lastOffset: this.nextOffset - 1,
+      batches,
+    }
+  }
+
+  /** File position of the last offset index entry (0 without one): where a check of the segment's tail starts. */
+  lastIndexedPosition(): { position: number; offset: number } {
+    const offs = this.idxOffsets
+    if (!offs || offs.length === 0) return { position: 0, offset: this.baseOffset }
+    return { position: this.idxPositions![offs.length - 1]!, offset: this.baseOffset + offs[offs.length - 1]! }
+  }
+
+  /**
+   * Checks the batches from the last index entry to the end of the file, CRC included: a truncated or damaged
+   * tail is found at the cost of reading about one index interval. Needs the indexes loaded.
+   */
+  async checkTail(): Promise<SegmentCheck> {
+    const from = this.lastIndexedPosition()
+    let next = from.offset
+    let batches = 0
+    const { validEnd, error } = await scanSegmentFile(this.fd, from.position, this.size, { verifyCrc: true }, (b) => {
+      if (b.header.baseOffset < next) return false
+      next = b.header.baseOffset + b.header.lastOffsetDelta + 1
+      batches++
+    })
+    return {
+      validEnd,
+      error: error === 'stopped' ? `batch offsets go backwards at ${validEnd}` : error,
+      lastOffset: next - 1,
+      batches,
+    }
   }
 
   /** Updates in-memory indexes for a batch written at `position`; returns entries to append to the files. */

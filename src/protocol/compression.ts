@@ -3,11 +3,13 @@
  *
  * Snappy: the Java client writes the xerial "snappy-java" stream framing, librdkafka and others write raw snappy
  * blocks; decompression accepts both and compression writes xerial framing so Java consumers can read it.
- * LZ4: the standard LZ4 frame format (what Kafka has used since magic 1). Zstd: decode only (no compressor
- * dependency); a request to compress with zstd fails with TRB_COMPRESSION_UNSUPPORTED.
+ * LZ4: the standard LZ4 frame format (what Kafka has used since magic 1). Zstd: fzstd decodes; the zstd
+ * WebAssembly build compresses (level 3, Kafka's default), once `initCompression()` has loaded it — the async
+ * `compress` does that itself, `compressSync` fails with TRB_COMPRESSION_UNSUPPORTED before it.
  */
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
+import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm'
 import { decompress as zstdDecompress } from 'fzstd'
 import * as lz4 from 'lz4-napi'
 import * as snappy from 'snappy'
@@ -38,11 +40,28 @@ function unknownCodec(codec: number): TributaryError {
   return new TributaryError('TRB_COMPRESSION_FAILED', `unknown compression codec id ${codec}`)
 }
 
-function zstdUnsupported(): TributaryError {
-  return new TributaryError(
-    'TRB_COMPRESSION_UNSUPPORTED',
-    'zstd compression is not available (zstd batches can be decompressed, not produced)',
-  )
+/** Kafka's default compression.zstd.level. */
+const ZSTD_LEVEL = 3
+let zstdReady = false
+let zstdLoading: Promise<void> | null = null
+
+/** Loads what synchronous compression needs (the zstd WebAssembly module). Idempotent; cheap once done. */
+export function initCompression(): Promise<void> {
+  if (zstdReady) return Promise.resolve()
+  zstdLoading ??= zstdInit().then(() => {
+    zstdReady = true
+  })
+  return zstdLoading
+}
+
+function zstdCompressSync(buf: Buffer): Buffer {
+  if (!zstdReady) {
+    throw new TributaryError(
+      'TRB_COMPRESSION_UNSUPPORTED',
+      'zstd compression is not loaded yet (await initCompression() before compressing synchronously)',
+    )
+  }
+  return asBuffer(zstdCompress(buf, ZSTD_LEVEL))
 }
 
 export function isXerialSnappy(buf: Buffer): boolean {
@@ -108,7 +127,8 @@ export async function compress(codec: number, buf: Buffer, opts: CompressOptions
       case 3:
         return await lz4.compressFrame(buf)
       case 4:
-        throw zstdUnsupported()
+        await initCompression()
+        return zstdCompressSync(buf)
       default:
         throw unknownCodec(codec)
     }
@@ -130,7 +150,7 @@ export function compressSync(codec: number, buf: Buffer, opts: CompressOptions =
       case 3:
         return lz4.compressFrameSync(buf)
       case 4:
-        throw zstdUnsupported()
+        return zstdCompressSync(buf)
       default:
         throw unknownCodec(codec)
     }

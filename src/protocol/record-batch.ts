@@ -3,7 +3,14 @@
  * log can validate and index batches without decoding their records.
  */
 import { TributaryError, type TributaryErrorCode } from '../errors.ts'
-import { type CompressOptions, compress, decompress, decompressSync, isXerialSnappy } from './compression.ts'
+import {
+  type CompressOptions,
+  compress,
+  compressSync,
+  decompress,
+  decompressSync,
+  isXerialSnappy,
+} from './compression.ts'
 import { crc32c } from './crc32c.ts'
 import { ErrorCode } from './generated/error-codes.ts'
 
@@ -54,6 +61,7 @@ const LOG_ERROR_CODES = {
   [ErrorCode.INVALID_PRODUCER_EPOCH]: 'TRB_LOG_INVALID_PRODUCER_EPOCH',
   [ErrorCode.INVALID_TXN_STATE]: 'TRB_LOG_INVALID_TXN_STATE',
   [ErrorCode.KAFKA_STORAGE_ERROR]: 'TRB_LOG_KAFKA_STORAGE_ERROR',
+  [ErrorCode.UNKNOWN_SERVER_ERROR]: 'TRB_LOG_UNKNOWN_SERVER_ERROR',
 } as const satisfies Record<number, TributaryErrorCode>
 
 /** A Kafka error code the log rejects with. */
@@ -508,8 +516,45 @@ export function encodeRecordBatchSync(opts: EncodeBatchOptions): Buffer {
 }
 
 /**
+ * Rebuilds the batch at [start, end) of `buf` compressed with `codec`, as Kafka's LogValidator rebuilds a batch whose
+ * codec differs from the topic's `compression.type`: the records keep their keys, values, headers and timestamps and
+ * get offset deltas 0, 1, 2, ...; the base offset, producer id, epoch, base sequence, transactional flag, timestamp
+ * type and leader epoch are kept; the base and max timestamps are recomputed from the records. Snappy is written as
+ * raw blocks, which every client reads. Synchronous, for the append path (zstd needs `initCompression()` first).
+ */
+export function recompressBatchSync(buf: Buffer, start: number, end: number, codec: number): Buffer {
+  const header = readBatchHeader(buf, start)
+  const body =
+    header.compression === 0
+      ? buf.subarray(start + BatchOffsets.records, end)
+      : decompressSync(header.compression, buf.subarray(start + BatchOffsets.records, end))
+  const records = decodeRecords(header, body)
+  const enc = encodeRecords(
+    records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+    0,
+  )
+  const payload = codec === 0 ? enc.body : compressSync(codec, enc.body, { snappyFraming: 'raw' })
+  return assembleBatch(
+    {
+      baseOffset: header.baseOffset,
+      records: [],
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+      isTransactional: header.isTransactional,
+      isControl: header.isControl,
+      partitionLeaderEpoch: header.partitionLeaderEpoch,
+      timestampType: header.timestampType,
+    },
+    enc,
+    payload,
+    codec,
+  )
+}
+
+/**
  * Re-encodes a batch keeping its header (offsets, timestamps, producer fields, attributes) but only `records`,
- * which keep their offsets. Used by compaction. Batches whose codec cannot be written (zstd) are stored uncompressed.
+ * which keep their offsets. Used by compaction.
  * `original` (the batch being rewritten) lets snappy keep the framing its producer chose, so its consumers can read it.
  */
 export async function encodeRecordBatchPreserving(
@@ -527,7 +572,7 @@ export async function encodeRecordBatchPreserving(
       offsets: records.map((r) => r.offset),
     },
   )
-  const codec = header.compression === 4 || records.length === 0 ? 0 : header.compression
+  const codec = records.length === 0 ? 0 : header.compression
   const snappyFraming =
     original && codec === 2 && !isXerialSnappy(original.subarray(BatchOffsets.records)) ? 'raw' : 'xerial'
   const payload = codec === 0 ? enc.body : await compress(codec, enc.body, { snappyFraming })

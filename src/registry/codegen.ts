@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs'
+import { TributaryError } from '../errors.ts'
 import type { AvroModel, AvroNode } from './formats/avro.ts'
 import { FORMATS, type ResolvedReference } from './formats/index.ts'
 import type { JsonSchemaModel } from './formats/json-schema.ts'
@@ -15,43 +16,81 @@ export interface CodegenOptions {
   importFrom?: string
   /** Emit typed serde factories next to the types (default true). */
   serdes?: boolean
+  /** Extension of the imports between generated modules: `.js` (default, for tsc and bundlers) or `.ts`. */
+  importExtension?: '.js' | '.ts'
 }
 
-const RESERVED = new Set(['default', 'class', 'function', 'delete', 'new', 'interface', 'type', 'enum'])
+const RESERVED = new Set([
+  'default',
+  'class',
+  'function',
+  'delete',
+  'new',
+  'interface',
+  'type',
+  'enum',
+  'import',
+  'export',
+  'extends',
+  'in',
+  'of',
+])
 
-/** `com.acme.Order` → `Order`, `orders-value` → `OrdersValue`. */
-export function typeName(raw: string): string {
-  const last = raw.split('.').pop() ?? raw
-  const name = last
-    .split(/[^A-Za-z0-9]+/)
+function pascal(parts: string[]): string {
+  const name = parts
+    .flatMap((p) => p.split(/[^A-Za-z0-9]+/))
     .filter(Boolean)
     .map((p) => p[0].toUpperCase() + p.slice(1))
     .join('')
   const safe = /^[0-9]/.test(name) ? `T${name}` : name || 'Schema'
-  return RESERVED.has(safe) ? `${safe}Type` : safe
+  return RESERVED.has(safe.toLowerCase()) ? `${safe}Type` : safe
 }
 
+/** `com.acme.Order` → `Order`, `orders-value` → `OrdersValue`. */
+export function typeName(raw: string): string {
+  return pascal([raw.split('.').pop() ?? raw])
+}
+
+/** A subject as an identifier, every part of it kept: `com.acme.Order-value` → `ComAcmeOrderValue`. */
+export function subjectIdentifier(subject: string): string {
+  return pascal([subject])
+}
+
+const lowerFirst = (name: string) => `${name[0].toLowerCase()}${name.slice(1)}`
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name))
 const doc = (text: string | undefined, indent = '') => (text ? `${indent}/** ${text.replace(/\*\//g, '* /')} */\n` : '')
 
+/** Names a generated module uses itself, which a schema's type must not take. */
+const MODULE_NAMES = [
+  'Buffer',
+  'Record',
+  'AvroSerde',
+  'JsonSchemaSerde',
+  'ProtobufSerde',
+  'SchemaRegistryClient',
+  'SchemaSerdeOptions',
+]
+
+/** The type declarations of one subject, each schema-level name given one TypeScript name. */
 class Declarations {
   readonly order: string[] = []
   readonly bodies = new Map<string, string>()
   #used = new Map<string, string>()
+  #taken = new Set(MODULE_NAMES)
 
-  /** A unique TypeScript name for a schema-level full name. */
+  /**
+   * A unique TypeScript name for a schema-level full name: the last part of the name, else the whole name
+   * (`b.Order` → `BOrder` when `a.Order` took `Order`), else a number.
+   */
   nameFor(fullName: string, display = fullName): string {
     const existing = this.#used.get(fullName)
     if (existing) return existing
-    let name = typeName(display)
-    const taken = new Set(this.#used.values())
-    for (let i = 2; taken.has(name); i++) name = `${typeName(display)}${i}`
+    const candidates = [typeName(display), pascal(display.split('.'))]
+    let name = candidates.find((c) => !this.#taken.has(c))
+    for (let i = 2; !name; i++) if (!this.#taken.has(`${candidates[0]}${i}`)) name = `${candidates[0]}${i}`
+    this.#taken.add(name)
     this.#used.set(fullName, name)
     return name
-  }
-
-  has(fullName: string) {
-    return this.#used.has(fullName) && this.bodies.has(this.#used.get(fullName)!)
   }
 
   add(name: string, body: string) {
@@ -89,7 +128,8 @@ function avroType(node: AvroNode, decls: Declarations): string {
     case 'map':
       return `Record<string, ${avroType(node.values, decls)}>`
     case 'union':
-      return node.types.map((t) => avroType(t, decls)).join(' | ')
+      // An empty union has no values.
+      return node.types.length === 0 ? 'never' : node.types.map((t) => avroType(t, decls)).join(' | ')
     case 'fixed':
       return 'Buffer'
     case 'enum': {
@@ -236,81 +276,178 @@ function protoType(type: protobuf.Type, decls: Declarations): string {
 }
 const protoInProgress = new WeakSet<protobuf.Type>()
 
-/**
- * TypeScript for registered subjects: one declaration per named type (records, enums, messages, $defs) and, per
- * subject, a typed serde factory bound to the exact schema version.
- */
-export function generateTypeScript(inputs: CodegenInput[], options: CodegenOptions = {}): string {
+interface SubjectCode {
+  subject: string
+  identifier: string
+  decls: Declarations
+  serdeClass: string
+  factory: string
+}
+
+function subjectCode(input: CodegenInput, identifier: string, options: CodegenOptions): SubjectCode {
+  const { version: v, references } = input
   const decls = new Declarations()
-  const factories: string[] = []
-  const serdeClasses = new Set<string>()
-  for (const { version: v, references } of inputs) {
-    const parsed = FORMATS[v.schemaType].parse(
-      { schemaType: v.schemaType, schema: v.schema, references: v.references },
-      references,
-    )
-    let rootType: string
-    let serdeClass: string
-    let extra = ''
-    if (v.schemaType === 'AVRO') {
-      const root = (parsed.model as AvroModel).root
-      rootType = avroType(root, decls)
-      if (root.kind !== 'record' && root.kind !== 'enum') {
-        const alias = decls.nameFor(`subject:${v.subject}`, v.subject)
-        decls.add(alias, `export type ${alias} = ${rootType}\n`)
-        rootType = alias
-      }
-      serdeClass = 'AvroSerde'
-    } else if (v.schemaType === 'JSON') {
-      const schema = (parsed.model as JsonSchemaModel).schema
-      const title = typeof schema === 'object' && typeof schema.title === 'string' ? schema.title : v.subject
-      const name = decls.nameFor(`json:${title}`, title)
-      decls.add(name, `export type ${name} = ${jsonType(schema, schema as Json, decls, name)}\n`)
-      rootType = name
-      serdeClass = 'JsonSchemaSerde'
-    } else {
-      const model = parsed.model as ProtobufModel
-      const names = model.messages.map((m) => protoType(m, decls))
-      rootType = names[0] ?? 'unknown'
-      serdeClass = 'ProtobufSerde'
-      extra = model.messages[0] ? `, messageType: ${JSON.stringify(model.messages[0].fullName.replace(/^\./, ''))}` : ''
+  const parsed = FORMATS[v.schemaType].parse(
+    { schemaType: v.schemaType, schema: v.schema, references: v.references },
+    references,
+  )
+  let rootType: string
+  let serdeClass: string
+  let extra = ''
+  if (v.schemaType === 'AVRO') {
+    const root = (parsed.model as AvroModel).root
+    rootType = avroType(root, decls)
+    if (root.kind !== 'record' && root.kind !== 'enum') {
+      const alias = decls.nameFor(`subject:${v.subject}`, identifier)
+      decls.add(alias, `export type ${alias} = ${rootType}\n`)
+      rootType = alias
     }
-    serdeClasses.add(serdeClass)
-    const constName = `${typeName(v.subject)[0].toLowerCase()}${typeName(v.subject).slice(1)}`
-    factories.push(
-      [
-        `/** Subject ${JSON.stringify(v.subject)} version ${v.version} (schema id ${v.id}, ${v.schemaType}). */`,
-        `export const ${constName}Schema = {`,
-        `  subject: ${JSON.stringify(v.subject)},`,
-        `  version: ${v.version},`,
-        `  id: ${v.id},`,
-        `  schemaType: ${JSON.stringify(v.schemaType)} as const,`,
-        `  schema: ${JSON.stringify(v.schema)},`,
-        `  references: ${JSON.stringify(v.references)},`,
-        '}',
-        '',
-        ...(options.serdes === false
-          ? []
-          : [
-              `export function create${typeName(v.subject)}Serde(registry: SchemaRegistryClient | string, options: Partial<SchemaSerdeOptions> = {}) {`,
-              `  return new ${serdeClass}<${rootType}>({ registry, schema: ${constName}Schema.schema, references: ${constName}Schema.references, autoRegister: false${extra}, ...options })`,
-              '}',
-              '',
-            ]),
-      ].join('\n'),
-    )
+    serdeClass = 'AvroSerde'
+  } else if (v.schemaType === 'JSON') {
+    const schema = (parsed.model as JsonSchemaModel).schema
+    const title = typeof schema === 'object' && typeof schema.title === 'string' ? schema.title : identifier
+    const name = decls.nameFor(`json:${title}`, title)
+    decls.add(name, `export type ${name} = ${jsonType(schema, schema as Json, decls, name)}\n`)
+    rootType = name
+    serdeClass = 'JsonSchemaSerde'
+  } else {
+    const model = parsed.model as ProtobufModel
+    const names = model.messages.map((m) => protoType(m, decls))
+    rootType = names[0] ?? 'unknown'
+    serdeClass = 'ProtobufSerde'
+    extra = model.messages[0] ? `, messageType: ${JSON.stringify(model.messages[0].fullName.replace(/^\./, ''))}` : ''
   }
-  const header = [
-    '// Generated by `tributary registry codegen`. Do not edit: regenerate from the registry instead.',
+  const constName = `${lowerFirst(identifier)}Schema`
+  const factory = [
+    `/** Subject ${JSON.stringify(v.subject)} version ${v.version} (schema id ${v.id}, ${v.schemaType}). */`,
+    `export const ${constName} = {`,
+    `  subject: ${JSON.stringify(v.subject)},`,
+    `  version: ${v.version},`,
+    `  id: ${v.id},`,
+    `  schemaType: ${JSON.stringify(v.schemaType)} as const,`,
+    `  schema: ${JSON.stringify(v.schema)},`,
+    `  references: ${JSON.stringify(v.references)},`,
+    '}',
+    '',
+    ...(options.serdes === false
+      ? []
+      : [
+          `/** A serde for subject ${JSON.stringify(v.subject)}, typed with its schema's ${rootType}. */`,
+          `export function create${identifier}Serde(registry: SchemaRegistryClient | string, options: Partial<SchemaSerdeOptions> = {}) {`,
+          `  return new ${serdeClass}<${rootType}>({ registry, schema: ${constName}.schema, references: ${constName}.references, autoRegister: false${extra}, ...options })`,
+          '}',
+          '',
+        ]),
+  ].join('\n')
+  return { subject: v.subject, identifier, decls, serdeClass, factory }
+}
+
+/** Identifiers for the subjects, distinct even when two subjects differ only in punctuation or case. */
+function identifiers(inputs: CodegenInput[]): string[] {
+  const taken = new Set<string>()
+  return inputs.map(({ version }) => {
+    const base = subjectIdentifier(version.subject)
+    let id = base
+    for (let i = 2; taken.has(id.toLowerCase()); i++) id = `${base}${i}`
+    taken.add(id.toLowerCase())
+    return id
+  })
+}
+
+function header(serdeClasses: Iterable<string>, options: CodegenOptions, what: string): string {
+  return [
+    `// Generated by \`tributary registry codegen\`${what}. Do not edit: regenerate from the registry instead.`,
     '/* eslint-disable */',
     ...(options.serdes === false
       ? []
       : [
-          `import { ${[...serdeClasses].sort().join(', ')}, type SchemaRegistryClient, type SchemaSerdeOptions } from ${JSON.stringify(options.importFrom ?? 'tributary/registry')}`,
+          `import { ${[...new Set(serdeClasses)].sort().join(', ')}, type SchemaRegistryClient, type SchemaSerdeOptions } from ${JSON.stringify(options.importFrom ?? 'tributary/registry')}`,
         ]),
     '',
-  ]
-  return `${header.join('\n')}${decls.render()}\n${factories.join('\n')}`
+    '',
+  ].join('\n')
+}
+
+export class CodegenError extends TributaryError {}
+
+/**
+ * Everything in one module: a type per named schema type and, per subject, a typed serde factory bound to the exact
+ * schema version. Two subjects may share a declaration only if it is the same; different types with one name
+ * (an Avro `Order` and a Protobuf `Order`) are refused — write one module per subject (`generateModules`) instead.
+ */
+export function generateTypeScript(inputs: CodegenInput[], options: CodegenOptions = {}): string {
+  const ids = identifiers(inputs)
+  const subjects = inputs.map((input, i) => subjectCode(input, ids[i], options))
+  const merged = new Declarations()
+  const owner = new Map<string, string>()
+  for (const s of subjects) {
+    for (const name of s.decls.order) {
+      const body = s.decls.bodies.get(name)!
+      const before = merged.bodies.get(name)
+      if (before !== undefined && before !== body) {
+        throw new CodegenError(
+          'TRB_CODEGEN_NAME_CONFLICT',
+          `subjects ${JSON.stringify(owner.get(name))} and ${JSON.stringify(s.subject)} both declare a different type ${name}: generate one module per subject (--out-dir) instead of one file (--out)`,
+        )
+      }
+      if (before === undefined) owner.set(name, s.subject)
+      merged.add(name, body)
+    }
+  }
+  return `${header(
+    subjects.map((s) => s.serdeClass),
+    options,
+    '',
+  )}${merged.render()}\n${subjects.map((s) => s.factory).join('\n')}`
+}
+
+export interface GeneratedModules {
+  /** File name (relative to the output directory) → TypeScript source; `index.ts` re-exports every module. */
+  files: Map<string, string>
+  /** Per subject: its module file and the name `index.ts` exports it under. */
+  modules: { subject: string; file: string; namespace: string }[]
+}
+
+/** A file name for a subject: its characters kept where file systems allow them, never `index`. */
+function fileNames(inputs: CodegenInput[]): string[] {
+  const taken = new Set(['index'])
+  return inputs.map(({ version }) => {
+    const base = version.subject.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_') || 'subject'
+    let name = base
+    for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`
+    taken.add(name.toLowerCase())
+    return `${name}.ts`
+  })
+}
+
+/**
+ * One module per subject, each with its own types (so an Avro `Order` and a Protobuf `Order` never meet), and an
+ * `index.ts` that re-exports each module as a namespace named after its subject (`ordersValue.Order`).
+ */
+export function generateModules(inputs: CodegenInput[], options: CodegenOptions = {}): GeneratedModules {
+  const ids = identifiers(inputs)
+  const names = fileNames(inputs)
+  const ext = options.importExtension ?? '.js'
+  const files = new Map<string, string>()
+  const modules: GeneratedModules['modules'] = []
+  inputs.forEach((input, i) => {
+    const s = subjectCode(input, ids[i], options)
+    const what = ` from subject ${JSON.stringify(s.subject)}`
+    files.set(names[i], `${header([s.serdeClass], options, what)}${s.decls.render()}\n${s.factory}`)
+    modules.push({ subject: s.subject, file: names[i], namespace: lowerFirst(ids[i]) })
+  })
+  files.set(
+    'index.ts',
+    [
+      '// Generated by `tributary registry codegen`. Do not edit: regenerate from the registry instead.',
+      ...modules.map(
+        (m) =>
+          `/** Subject ${JSON.stringify(m.subject)}. */\nexport * as ${m.namespace} from ${JSON.stringify(`./${m.file.replace(/\.ts$/, ext)}`)}`,
+      ),
+      '',
+    ].join('\n'),
+  )
+  return { files, modules }
 }
 
 /** Fetches the chosen subjects (and everything they reference) from a registry for `generateTypeScript`. */

@@ -1,9 +1,10 @@
 import type { Producer } from '@platformatic/kafka'
-import { createAdmin, createProducer, ensureTopic, KafkaKeyedLog } from '../client/index.ts'
+import { createAdmin, createProducer, ensureTopic, KafkaKeyedLog, kafkaUnreachable } from '../client/index.ts'
 import type { SchemaChangeEvent, SchemaChangeSink } from './change-events.ts'
 
 export const SCHEMAS_TOPIC = '_schemas'
 export const SCHEMA_CHANGES_TOPIC = '_schemas_changes'
+const UNREACHABLE = 'TRB_REGISTRY_KAFKA_UNREACHABLE' as const
 
 export interface KafkaSchemaLogOptions {
   bootstrap?: string | string[]
@@ -21,6 +22,7 @@ export class KafkaSchemaLog extends KafkaKeyedLog {
       topic: options.topic ?? SCHEMAS_TOPIC,
       bootstrap: options.bootstrap,
       clientId: options.clientId ?? 'tributary-registry',
+      unreachableCode: UNREACHABLE,
     })
   }
 }
@@ -42,6 +44,8 @@ export class KafkaChangeSink implements SchemaChangeSink {
       const admin = createAdmin({ bootstrap: this.#bootstrap, clientId: 'tributary-registry-changes-admin' })
       try {
         await ensureTopic(admin, this.topic, { partitions: 1 })
+      } catch (err) {
+        throw kafkaUnreachable(this.#bootstrap, `creating or finding topic ${this.topic}`, err, UNREACHABLE)
       } finally {
         await admin.close()
       }

@@ -182,7 +182,8 @@ export class RegistryService {
         if (mode === 'READONLY' || mode === 'READONLY_OVERRIDE') {
           throw operationNotPermitted(`Subject ${subject} is in read-only mode`)
         }
-        const parsed = this.#parse(input)
+        // Confluent validates a new schema strictly, except an import that brings its own id.
+        const parsed = this.#parse(input, !(mode === 'IMPORT' && request.id !== undefined))
         const stored = this.#storedForm(parsed, options.normalize === true)
         const all = this.store.versions(subject)
         const live = all.filter((v) => !v.deleted)
@@ -254,7 +255,7 @@ export class RegistryService {
   ): Promise<CompatibilityResult> {
     const input = this.#input(request)
     await this.store.sync()
-    const parsed = this.#parse(input)
+    const parsed = this.#parse(input, true)
     const live = this.store.versions(subject).filter((v) => !v.deleted)
     const level = this.#effectiveCompatibility(subject)
     let previous: SchemaVersion[]
@@ -459,11 +460,14 @@ export class RegistryService {
     return out
   }
 
-  #parse(input: SchemaInput): ParsedSchema {
-    const key = JSON.stringify([input.schemaType, input.schema, input.references])
+  /** `validateAsNew`: the checks Confluent applies to a schema being registered; stored ones are read leniently. */
+  #parse(input: SchemaInput, validateAsNew = false): ParsedSchema {
+    const key = JSON.stringify([input.schemaType, input.schema, input.references, validateAsNew])
     const cached = this.#parsed.get(key)
     if (cached) return cached
-    const parsed = FORMATS[input.schemaType].parse(input, this.#resolveReferences(input.references))
+    const parsed = FORMATS[input.schemaType].parse(input, this.#resolveReferences(input.references), {
+      validateAsNew,
+    })
     if (this.#parsed.size >= PARSE_CACHE_SIZE) this.#parsed.delete(this.#parsed.keys().next().value as string)
     this.#parsed.set(key, parsed)
     return parsed

@@ -1,4 +1,4 @@
-import type protobuf from 'protobufjs'
+import protobuf from 'protobufjs'
 import type { ParsedSchema } from '../registry/formats/index.ts'
 import type { ProtobufModel } from '../registry/formats/protobuf.ts'
 import { type Codec, framed, SchemaSerde, type SchemaSerdeOptions } from './schema-serde.ts'
@@ -41,7 +41,7 @@ export class ProtobufSerde<T = unknown> extends SchemaSerde<T> {
       recordName: writerType?.fullName.replace(/^\./, ''),
       encode: framed((value) => {
         if (!writerType) throw new SerdeError('TRB_SERDE_CONFIG', `message type ${wanted ?? '(first)'} not in schema`)
-        const problem = writerType.verify(value as Record<string, unknown>)
+        const problem = writerType.verify(verifiable(writerType, value) as Record<string, unknown>)
         if (problem)
           throw new SerdeError('TRB_SERDE_INVALID_VALUE', `value does not match ${writerType.fullName}: ${problem}`)
         const payload = Buffer.from(writerType.encode(writerType.fromObject(value as Record<string, unknown>)).finish())
@@ -55,4 +55,36 @@ export class ProtobufSerde<T = unknown> extends SchemaSerde<T> {
       },
     }
   }
+}
+
+const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'])
+
+/**
+ * Values as protobufjs `verify` checks them. Values may give 64-bit integers as decimal strings and enums by name,
+ * as this serde decodes them and as the generated types declare them; `fromObject` converts both, `verify` only
+ * accepts numbers, so they are checked here and replaced by a number of the right kind for `verify`.
+ */
+function verifiable(type: protobuf.Type, value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || depth > 64) return value
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+  for (const field of type.fieldsArray) {
+    const v = out[field.name]
+    if (v === undefined || v === null) continue
+    const resolved = field.resolvedType
+    const one = (x: unknown): unknown => {
+      if (typeof x === 'string' && LONG_TYPES.has(field.type) && /^-?\d+$/.test(x)) return 0
+      if (typeof x === 'string' && resolved instanceof protobuf.Enum && Object.hasOwn(resolved.values, x)) {
+        return resolved.values[x]
+      }
+      if (resolved instanceof protobuf.Type) return verifiable(resolved, x, depth + 1)
+      return x
+    }
+    if (field instanceof protobuf.MapField) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        out[field.name] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, one(x)]))
+      }
+    } else if (field.repeated && Array.isArray(v)) out[field.name] = v.map(one)
+    else out[field.name] = one(v)
+  }
+  return out
 }

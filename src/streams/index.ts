@@ -52,8 +52,19 @@ export {
   WallclockTimestampExtractor,
 } from './processor/timestamp-extractor.ts'
 export { type StreamsConfig, type StreamsConfigInput, streamsConfig } from './runtime/config.ts'
+export {
+  KafkaStreams,
+  type KafkaStreamsOptions,
+  type KafkaStreamsState,
+  type StateListener,
+  type StreamsClientMetadata,
+  type StreamsUncaughtExceptionHandler,
+  type StreamThreadExceptionResponse,
+  type ThreadMetadata,
+} from './runtime/kafka-streams.ts'
 export type { ConsumerRecordLike } from './runtime/partition-group.ts'
 export { type CommitOffsets, StreamTask, type StreamTaskOptions, type TopicPartition } from './runtime/stream-task.ts'
+export { StreamsMetricNames } from './runtime/streams-metrics.ts'
 export { Serdes } from './serdes.ts'
 export * from './state/index.ts'
 export { TopologyDescription, type TopologyDescriptionJson } from './topology/description.ts'

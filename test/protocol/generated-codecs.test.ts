@@ -13,7 +13,7 @@ import * as generated from '../../src/protocol/generated/index.ts'
 import { Reader, Writer } from '../../src/protocol/primitives.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const specDir = join(here, '..', '..', '..', 'shared', 'kafka-protocol', 'messages')
+const specDir = join(here, '..', '..', 'scripts', 'kafka-protocol', 'messages')
 
 interface Field {
   name: string
@@ -162,7 +162,7 @@ const specs: Spec[] = existsSync(specDir)
   : []
 
 describe('generated codecs round-trip at every version', () => {
-  it('finds the Kafka message specs beside the project', () => {
+  it('finds the Kafka message specs in the repository', () => {
     assert.ok(specs.length > 150, `expected the message specs in ${specDir}`)
   })
   for (const spec of specs) {

@@ -4,7 +4,14 @@ import { test } from 'node:test'
 import { Reader, readRecordsBatches } from '@platformatic/kafka'
 import fc from 'fast-check'
 import { TributaryError } from '../../src/errors.ts'
-import { compress, compressSync, decompress, decompressSync, isXerialSnappy } from '../../src/protocol/compression.ts'
+import {
+  compress,
+  compressSync,
+  decompress,
+  decompressSync,
+  initCompression,
+  isXerialSnappy,
+} from '../../src/protocol/compression.ts'
 import {
   BatchOffsets,
   decodeControlRecordType,
@@ -247,7 +254,7 @@ test('every codec round-trips; snappy accepts xerial and raw framing', async () 
   assert.deepEqual(decompressSync(2, raw), data)
 })
 
-test('zstd: decompression works, compression fails with TRB_COMPRESSION_UNSUPPORTED', async () => {
+test('zstd: decompression works; compression at level 3 once the WebAssembly compressor is loaded', async () => {
   const content = encodeRecordBatchSync({ baseOffset: 0, records: [{ key: 'z', value: 'std', timestamp: 10 }] })
   const body = content.subarray(BatchOffsets.records)
   // A zstd frame holding one raw (stored) block: magic, single-segment header with 1-byte content size, block.
@@ -263,11 +270,19 @@ test('zstd: decompression works, compression fails with TRB_COMPRESSION_UNSUPPOR
   updateBatchCrc(batch, 0, batch.length)
   const decoded = await decodeRecordBatch(batch)
   assert.equal(decoded.records[0]!.value!.toString(), 'std')
-  await assert.rejects(compress(4, body), (e: unknown) => (e as TributaryError).code === 'TRB_COMPRESSION_UNSUPPORTED')
-  await assert.rejects(
-    encodeRecordBatch({ records: [{ value: 'x' }], compression: 4 }),
+  // Synchronous compression needs the compressor loaded first (the log loads it when it opens).
+  assert.throws(
+    () => compressSync(4, body),
     (e: unknown) => (e as TributaryError).code === 'TRB_COMPRESSION_UNSUPPORTED',
   )
+  const compressed = await compress(4, body)
+  assert.deepEqual(compressed.subarray(0, 4), Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
+  assert.deepEqual(await decompress(4, compressed), body)
+  await initCompression()
+  assert.deepEqual(decompressSync(4, compressSync(4, body)), body)
+  const encoded = await encodeRecordBatch({ records: [{ key: 'z', value: 'x'.repeat(500) }], compression: 4 })
+  assert.equal(encoded.readInt16BE(BatchOffsets.attributes) & 7, 4)
+  assert.equal((await decodeRecordBatch(encoded)).records[0]!.value!.toString(), 'x'.repeat(500))
 })
 
 test('undecodable compressed data fails with TRB_COMPRESSION_FAILED, never a crash', async () => {

@@ -130,10 +130,15 @@ describe('Avro schema resolution (Avro specification)', () => {
     assert.deepEqual(problems(list([{ name: 'x', type: 'int' }]), list([])), ['READER_FIELD_MISSING_DEFAULT_VALUE'])
   })
 
-  it('rejects invalid schemas and invalid defaults', () => {
-    assert.throws(() => parse({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'int', default: 'x' }] }), {
-      errorCode: 42201,
-    })
+  it('rejects invalid schemas and, for new schemas, invalid defaults', () => {
+    const bad = { type: 'record', name: 'R', fields: [{ name: 'a', type: 'int', default: 'x' }] }
+    assert.throws(
+      () =>
+        avroFormat.parse({ schemaType: 'AVRO', schema: JSON.stringify(bad), references: [] }, [], {
+          validateAsNew: true,
+        }),
+      { errorCode: 42201 },
+    )
     assert.throws(() => parse({ type: 'nonsense' }), { errorCode: 42201 })
   })
 })

@@ -9,6 +9,7 @@ import {
   JsonSchemaSerde,
   JsonSerde,
   kafkaSerdes,
+  ProtobufSerde,
   recordNameStrategy,
   SchemaRegistryClient,
   StringSerde,
@@ -123,6 +124,16 @@ describe('serdes in the Confluent wire format', () => {
     assert.deepEqual([...encodeMessageIndexes([0, 2])], [4, 0, 4])
     assert.deepEqual(decodeMessageIndexes(Buffer.from([4, 0, 4, 9])).indexes, [0, 2])
     assert.deepEqual([...decodeMessageIndexes(Buffer.from([0, 9])).payload], [9])
+  })
+
+  it('Protobuf: writes 64-bit integers given as strings and enums given by name, as it reads them', async () => {
+    const schema =
+      'syntax = "proto3";\nmessage Payment { int64 cents = 1; Method method = 2; repeated uint64 ids = 3; }\nenum Method { CARD = 0; CASH = 1; }\n'
+    const serde = new ProtobufSerde<Record<string, unknown>>({ registry: r.url, schema })
+    const value = { cents: '9007199254740993', method: 'CASH', ids: ['1', '18446744073709551615'] }
+    assert.deepEqual(await serde.deserialize(await serde.serialize('payments', value)), value)
+    await assert.rejects(serde.serialize('payments', { cents: 'many' }), { code: 'TRB_SERDE_INVALID_VALUE' })
+    await assert.rejects(serde.serialize('payments', { method: 'CHEQUE' }), { code: 'TRB_SERDE_INVALID_VALUE' })
   })
 
   it('plain serdes: JSON, string, bytes', async () => {

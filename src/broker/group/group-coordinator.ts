@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { KeyedLog, KeyedRecord } from '../../common/keyed-log.ts'
+import type { Logger } from '../../common/logger.ts'
 import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { Logger } from '../logger.ts'
 import {
   ClassicGroup,
   EMPTY_BYTES,

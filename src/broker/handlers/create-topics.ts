@@ -159,9 +159,16 @@ export const createTopicsHandler: HandlerSpec<CreateTopicsRequest, CreateTopicsR
         try {
           topicId = (await services.topics.create(t.name, { partitions: plan.partitions, configs: plan.configs })).id
         } catch (err) {
-          // Another request may have created the same topic since planTopic looked.
-          if (!(err instanceof TopicError)) throw err
-          results.push(failure(t.name, { errorCode: err.errorCode, message: err.message }))
+          // Another request may have created the same topic since planTopic looked, or the creation failed and was
+          // rolled back (out of file descriptors, disk full): this topic fails, the others of the request go on.
+          const e =
+            err instanceof TopicError
+              ? err
+              : new TopicError(ErrorCode.UNKNOWN_SERVER_ERROR, `Could not create topic '${t.name}': ${err}`)
+          if (e.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+            services.logger.child('metadata').warn('topic creation failed', { topic: t.name, reason: e.message })
+          }
+          results.push(failure(t.name, { errorCode: e.errorCode, message: e.message }))
           continue
         }
       }

@@ -17,9 +17,9 @@ export const describeTransactionsHandler: HandlerSpec<DescribeTransactionsReques
             transactionalId,
             errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
             transactionState: '',
-            producerId: -1n,
-            producerEpoch: -1,
-            transactionStartTimeMs: -1n,
+            producerId: 0n,
+            producerEpoch: 0,
+            transactionStartTimeMs: 0n,
           })),
         }
       }

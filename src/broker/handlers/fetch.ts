@@ -7,6 +7,7 @@ import type {
   PartitionDataInput,
 } from '../../protocol/generated/fetch-response.ts'
 import { AppendWaiters } from '../append-waiters.ts'
+import { MIN_REGION_BYTES, releaseRegion, standIn } from '../file-region.ts'
 import type { HandlerSpec, RequestContext } from '../handler.ts'
 
 const EMPTY = Buffer.alloc(0)
@@ -79,18 +80,31 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
         })
       }
     }
-    const responseMaxBytes = ctx.apiVersion >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER
+    // KIP-74: the broker's fetch.max.bytes caps the response whatever the request asks for.
+    const responseMaxBytes = Math.min(req.maxBytes, ctx.services.config.fetchMaxBytes)
     const readCommitted = req.isolationLevel === READ_COMMITTED
     const deadline = Date.now() + req.maxWaitMs
-    for (;;) {
-      const { bytes, errors } = await readAll(targets, responseMaxBytes, readCommitted)
-      const remaining = deadline - Date.now()
-      if (bytes >= req.minBytes || errors || remaining <= 0 || targets.length === 0 || ctx.signal.aborted) break
-      await waitForData(ctx, targets, remaining)
+    try {
+      for (;;) {
+        const { bytes, errors } = await readAll(targets, responseMaxBytes, readCommitted)
+        const remaining = deadline - Date.now()
+        if (bytes >= req.minBytes || errors || remaining <= 0 || targets.length === 0 || ctx.signal.aborted) break
+        await waitForData(ctx, targets, remaining)
+      }
+    } catch (err) {
+      for (const t of targets) releaseRegion(t.out.records)
+      throw err
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }
   },
 }
+
+/**
+ * Records a response reads into memory; larger partitions, and any once this much is held, are left in the segment
+ * files and streamed (see file-region.ts). Partitions under MIN_REGION_BYTES and tail-cache hits are always in
+ * memory. A connection has one Fetch in flight at a time (server.ts), so this bounds it per connection.
+ */
+const IN_MEMORY_BYTES = 1024 * 1024
 
 function waitForData(ctx: RequestContext, targets: Target[], timeoutMs: number): Promise<void> {
   const keys = targets.map((t) => AppendWaiters.key(t.topicName, t.partition))
@@ -103,11 +117,13 @@ async function readAll(
   readCommitted: boolean,
 ): Promise<{ bytes: number; errors: boolean }> {
   let bytes = 0
+  let inMemory = 0
   let errors = false
   for (const t of targets) {
     const log = t.log!
     const out = t.out
     out.errorCode = ErrorCode.NONE
+    releaseRegion(out.records) // a long poll reading again
     out.records = EMPTY
     const budget = Math.min(t.maxBytes, responseMaxBytes - bytes)
     const lso = log.lastStableOffset
@@ -116,12 +132,17 @@ async function readAll(
     out.logStartOffset = BigInt(log.logStartOffset)
     if (budget <= 0 && bytes > 0) continue
     try {
-      const res = await log.read(t.fetchOffset, Math.max(budget, 0), {
+      const res = await log.readSlice(t.fetchOffset, Math.max(budget, 0), {
         // KIP-74: the first non-empty partition of a response returns at least one whole batch.
         minOneMessage: bytes === 0,
         maxOffset: readCommitted ? lso : undefined,
+        // Larger records stay in the files and are streamed when the response is written.
+        inMemoryMaxBytes: Math.max(IN_MEMORY_BYTES - inMemory, MIN_REGION_BYTES - 1),
       })
-      out.records = res.records
+      if (Buffer.isBuffer(res.records)) {
+        out.records = res.records
+        inMemory += res.records.length
+      } else out.records = standIn(res.records)
       out.highWatermark = BigInt(res.highWatermark)
       out.lastStableOffset = BigInt(res.lastStableOffset)
       out.logStartOffset = BigInt(res.logStartOffset)

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { SaslAuthenticateRequest } from '../../protocol/generated/sasl-authenticate-request.ts'
 import type { SaslAuthenticateResponseInput } from '../../protocol/generated/sasl-authenticate-response.ts'
@@ -8,15 +9,25 @@ import { CloseConnection } from '../server.ts'
 
 const EMPTY = Buffer.alloc(0)
 
-function refuse(ctx: RequestContext, errorCode: number, message: string): never {
+/**
+ * Kafka answers a failed login, then closes the connection: the client learns why, and cannot try again on this
+ * connection. Both wait connection.failed.authentication.delay.ms, so guessing passwords costs the guesser time.
+ */
+async function refuse(ctx: RequestContext, errorCode: number, message: string): Promise<never> {
   ctx.services.metrics.inc('tributary_sasl_failures_total', 'Failed SASL authentications', {})
-  ctx.services.logger.child('security').info('authentication failed', {
+  ctx.services.logLimiter.log(ctx.services.logger.child('security'), 'info', 'authentication failed', {
     connection: ctx.connectionId,
     host: ctx.clientHost,
     reason: message,
   })
-  // Kafka answers, then closes the connection: the client learns why, and cannot try again on this connection.
+  await delayFailure(ctx)
   throw new CloseConnection(message, { errorCode, errorMessage: message, authBytes: EMPTY, sessionLifetimeMs: 0n })
+}
+
+/** Waits connection.failed.authentication.delay.ms (ends early, rejecting, if the connection closes meanwhile). */
+export async function delayFailure(ctx: RequestContext): Promise<void> {
+  const ms = ctx.services.config.connectionFailedAuthenticationDelayMs
+  if (ms > 0) await sleep(ms, undefined, { signal: ctx.signal })
 }
 
 export const saslAuthenticateHandler: HandlerSpec<SaslAuthenticateRequest, SaslAuthenticateResponseInput> = {

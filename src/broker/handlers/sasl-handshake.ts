@@ -5,6 +5,7 @@ import type { HandlerSpec } from '../handler.ts'
 import { SCRAM_MECHANISMS, type ScramMechanism, ScramServerExchange } from '../security/scram.ts'
 import { isSaslProtocol } from '../security/session.ts'
 import { CloseConnection } from '../server.ts'
+import { delayFailure } from './sasl-authenticate.ts'
 
 export const saslHandshakeHandler: HandlerSpec<SaslHandshakeRequest, SaslHandshakeResponseInput> = {
   apiKey: 17,
@@ -31,9 +32,12 @@ export const saslHandshakeHandler: HandlerSpec<SaslHandshakeRequest, SaslHandsha
       })
     }
     if (!mechanisms.includes(req.mechanism)) {
-      throw new CloseConnection(`unsupported SASL mechanism ${req.mechanism}`, {
-        errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
-        mechanisms,
+      // An authentication failure for Kafka: answered and closed after connection.failed.authentication.delay.ms.
+      return delayFailure(ctx).then(() => {
+        throw new CloseConnection(`unsupported SASL mechanism ${req.mechanism}`, {
+          errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+          mechanisms,
+        })
       })
     }
     session.saslMechanism = req.mechanism

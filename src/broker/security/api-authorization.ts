@@ -110,7 +110,8 @@ const fetchError = (partitionIndex: number, errorCode: number) => ({
   logStartOffset: -1n,
   abortedTransactions: null,
   preferredReadReplica: -1,
-  records: null,
+  // An empty record set, as Kafka sends: librdkafka cannot parse a null one (MessageSetSize -1) and retries forever.
+  records: Buffer.alloc(0),
 })
 
 const fetch: Rule = (req, ctx, next) => {
@@ -228,7 +229,9 @@ const metadataTopics: Rule = (req, ctx, next) => {
     const name = byId ? topics.getById(t.topicId)?.name : t.name
     if (name === undefined) return true
     if (!topicOk(ctx, Op.DESCRIBE, name)) {
-      denied.push(metadataTopicError(byId ? null : name, t.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+      // The name stays hidden; it is nullable in responses from v12 only (before, Kafka refuses lookups by id).
+      const shown = byId ? (ctx.apiVersion >= 12 ? null : '') : name
+      denied.push(metadataTopicError(shown, t.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
       return false
     }
     // Auto-creation needs CREATE on the cluster or the topic; without it Kafka answers TOPIC_AUTHORIZATION_FAILED.
@@ -245,7 +248,12 @@ const metadataTopics: Rule = (req, ctx, next) => {
     return true
   })
   if (denied.length === 0) return next(req)
-  return then(next({ ...req, topics: allowed }), (res) => ({ ...res, topics: [...res.topics, ...denied] }))
+  // In v0 an empty topic list means "all topics": when every named topic is refused the handler must not see one.
+  const noneLeft = allowed.length === 0 && ctx.apiVersion === 0
+  return then(next({ ...req, topics: allowed }), (res) => ({
+    ...res,
+    topics: [...(noneLeft ? [] : res.topics), ...denied],
+  }))
 }
 
 const partitionErrors = (topicsOf: Obj[], partitionsOf: (t: Obj) => number[], errorCode: number) =>

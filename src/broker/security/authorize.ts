@@ -1,3 +1,4 @@
+import { apiCodecs } from '../../protocol/generated/api-table.ts'
 import type { RequestContext } from '../handler.ts'
 import { AclOperation, CLUSTER_RESOURCE, ResourceType } from './acl.ts'
 
@@ -7,11 +8,24 @@ export function authorized(ctx: RequestContext, operation: number, resourceType:
   if (!a) return true
   const ok = a.authorize(ctx.principal, ctx.clientHost, operation, resourceType, name)
   if (!ok) {
+    const op = opName(operation)
     ctx.services.metrics.inc('tributary_authorization_denied_total', 'Requests or resources refused by ACLs', {
-      operation: opName(operation),
+      operation: op,
+    })
+    // Kafka's authorizer log line, rate-limited: a client retrying a denied request must not flood the log.
+    ctx.services.logLimiter.log(ctx.services.logger.child('authorizer'), 'info', 'authorization denied', {
+      principal: ctx.principal,
+      operation: op,
+      resource: `${resourceTypeName(resourceType)}:${name}`,
+      host: ctx.clientHost,
+      api: apiCodecs.get(ctx.apiKey)?.name ?? ctx.apiKey,
     })
   }
   return ok
+}
+
+function resourceTypeName(t: number): string {
+  return Object.entries(ResourceType).find(([, v]) => v === t)?.[0] ?? String(t)
 }
 
 export function clusterAuthorized(ctx: RequestContext, operation: number): boolean {

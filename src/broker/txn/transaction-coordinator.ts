@@ -16,10 +16,10 @@
  */
 
 import type { KeyedLog } from '../../common/keyed-log.ts'
+import type { Logger } from '../../common/logger.ts'
 import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { PendingTxnOffset } from '../group/group-coordinator.ts'
-import type { Logger } from '../logger.ts'
 import {
   cloneTransactionRecord,
   decodeTransactionKey,
@@ -453,14 +453,15 @@ export class TransactionCoordinator {
       const entry = this.txns.get(transactionalId)
       const errorCode = unavailable || (entry ? ErrorCode.NONE : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
       if (errorCode || !entry) {
+        // Kafka leaves every other field at the message's defaults (zeros) in an error answer.
         return {
           transactionalId,
           errorCode,
           state: '',
           timeoutMs: 0,
-          startTimestamp: -1,
-          producerId: -1,
-          producerEpoch: -1,
+          startTimestamp: 0,
+          producerId: 0,
+          producerEpoch: 0,
           partitions: [],
         }
       }

@@ -3,7 +3,6 @@
  * APIs (AlterUserScramCredentials, CreateAcls, AlterClientQuotas, ...), so they work on Kafka too.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import {
   AclOperation,
@@ -21,62 +20,42 @@ import {
   type ScramMechanism,
   saltPassword,
 } from '../../broker/security/scram.ts'
-import { KafkaWireClient, type SaslCredentials } from '../../client/wire-client.ts'
+import type { KafkaWireClient } from '../../client/wire-client.ts'
 import { TributaryError } from '../../errors.ts'
-import { ApiKeys } from '../../protocol/generated/api-table.ts'
-import { errorInfo } from '../../protocol/generated/error-codes.ts'
+import { addConnectionOptions, type ConnectionFlags, resolveConnection } from '../connection.ts'
+import type { CliContext } from '../context.ts'
+import { outputFormat, plural, printListing, printResult } from '../output.ts'
 
-/** Where the commands print (tests swap it to capture the output without touching process.stdout). */
-export const securityOutput = { write: (text: string): void => void process.stdout.write(text) }
+/** The generated API keys, loaded with the wire client when a command runs (not for --help). */
+type Wire = { ApiKeys: typeof import('../../protocol/generated/api-table.ts').ApiKeys; c: KafkaWireClient }
 
-interface ConnectionFlags {
-  bootstrap?: string
-  saslMechanism?: string
-  username?: string
-  password?: string
-  tls?: boolean
-  ca?: string
-}
-
-function addConnectionOptions(cmd: Command): Command {
-  return cmd
-    .option('--bootstrap <host:port>', 'broker address (default: $TRIBUTARY_BOOTSTRAP or 127.0.0.1:9092)')
-    .option('--sasl-mechanism <m>', 'log in with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512')
-    .option('--username <name>', 'SASL user')
-    .option('--password <pw>', 'SASL password (default: $TRIBUTARY_SASL_PASSWORD)')
-    .option('--tls', 'connect with TLS (SSL or SASL_SSL listener)')
-    .option('--ca <file>', 'PEM file of the CA that signed the broker certificate')
-}
-
-async function connect(flags: ConnectionFlags): Promise<KafkaWireClient> {
-  const bootstrap = flags.bootstrap ?? process.env.TRIBUTARY_BOOTSTRAP ?? '127.0.0.1:9092'
-  let sasl: SaslCredentials | undefined
-  if (flags.saslMechanism) {
-    const mechanism = flags.saslMechanism.toUpperCase()
-    if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(mechanism)) {
-      throw new TributaryError('TRB_CLI_USAGE', `unknown SASL mechanism ${flags.saslMechanism}`)
-    }
-    const password = flags.password ?? process.env.TRIBUTARY_SASL_PASSWORD
-    if (!flags.username || password === undefined) {
-      throw new TributaryError('TRB_CLI_USAGE', '--sasl-mechanism needs --username and --password')
-    }
-    sasl = { mechanism: mechanism as 'PLAIN', username: flags.username, password }
-  }
-  const tls = flags.tls ? (flags.ca ? { ca: readFileSync(flags.ca) } : {}) : undefined
-  return KafkaWireClient.connect(bootstrap, { sasl, tls, clientId: 'tributary-cli' })
-}
-
-async function withClient<T>(flags: ConnectionFlags, fn: (c: KafkaWireClient) => Promise<T>): Promise<T> {
-  const c = await connect(flags)
+async function withClient<T>(flags: ConnectionFlags, ctx: CliContext, fn: (w: Wire) => Promise<T>): Promise<T> {
+  const conn = resolveConnection(flags, ctx)
+  const [wire, { ApiKeys }] = await Promise.all([
+    import('../../client/wire-client.ts'),
+    import('../../protocol/generated/api-table.ts'),
+  ])
+  // These admin APIs are answered by any broker of a cluster (forwarded to the controller), so the first
+  // bootstrap address is enough.
+  const bootstrap = conn.bootstrap[0]!
+  let c: KafkaWireClient
   try {
-    return await fn(c)
+    c = await wire.KafkaWireClient.connect(bootstrap, { sasl: conn.sasl, tls: conn.tls, clientId: 'tributary-cli' })
+  } catch (err) {
+    if (err instanceof TributaryError) throw err
+    const e = err as NodeJS.ErrnoException
+    throw new TributaryError('TRB_CONNECTION_FAILED', `cannot reach the broker at ${bootstrap}: ${e.code ?? e.message}`)
+  }
+  try {
+    return await fn({ ApiKeys, c })
   } finally {
     c.close()
   }
 }
 
-function check(errorCode: number, errorMessage: string | null | undefined, what: string): void {
+async function check(errorCode: number, errorMessage: string | null | undefined, what: string): Promise<void> {
   if (errorCode === 0) return
+  const { errorInfo } = await import('../../protocol/generated/error-codes.ts')
   const name = errorInfo.get(errorCode)?.name ?? String(errorCode)
   throw new TributaryError('TRB_ADMIN_FAILED', `${what}: ${name}${errorMessage ? ` (${errorMessage})` : ''}`)
 }
@@ -177,7 +156,7 @@ function entityText(entity: { entityType: string; entityName: string | null }[])
   return entity.map((e) => `${e.entityType}=${e.entityName ?? '<default>'}`).join(',')
 }
 
-export function registerSecurityCommands(program: Command): void {
+export function registerSecurityCommands(program: Command, ctx: CliContext): void {
   const users = program
     .command('users')
     .description('SCRAM users of a running broker (Describe/AlterUserScramCredentials)')
@@ -204,26 +183,42 @@ export function registerSecurityCommands(program: Command): void {
           const saltedPassword = await saltPassword(m, flags.userPassword, salt, iterations)
           upsertions.push({ name, mechanism: SCRAM_MECHANISM_CODES[m], iterations, salt, saltedPassword })
         }
-        await withClient(flags, async (c) => {
+        await withClient(flags, ctx, async ({ ApiKeys, c }) => {
           const r = await c.call(ApiKeys.AlterUserScramCredentials, 0, { deletions: [], upsertions })
-          for (const x of r.results) check(x.errorCode, x.errorMessage, `user ${x.user}`)
+          for (const x of r.results) await check(x.errorCode, x.errorMessage, `user ${x.user}`)
         })
-        securityOutput.write(`user ${name}: ${mechanismsOf(flags.mechanism).join(', ')} credentials stored\n`)
+        const stored = mechanismsOf(flags.mechanism)
+        printResult(ctx, outputFormat(flags, ctx), `user ${name}: ${stored.join(', ')} credentials stored`, {
+          user: name,
+          mechanisms: stored,
+          iterations,
+        })
       },
     )
 
   addConnectionOptions(users.command('list').description('list users and their SCRAM mechanisms')).action(
     async (flags: ConnectionFlags) => {
-      await withClient(flags, async (c) => {
+      await withClient(flags, ctx, async ({ ApiKeys, c }) => {
         const r = await c.call(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
-        check(r.errorCode, r.errorMessage, 'describe users')
-        for (const u of r.results) {
-          const mechs = u.credentialInfos.map(
-            (i: { mechanism: number; iterations: number }) =>
-              `${SCRAM_MECHANISMS.find((m) => SCRAM_MECHANISM_CODES[m] === i.mechanism) ?? i.mechanism} (${i.iterations} iterations)`,
-          )
-          securityOutput.write(`${u.user}\t${mechs.join(', ')}\n`)
-        }
+        await check(r.errorCode, r.errorMessage, 'describe users')
+        const users = (
+          r.results as { user: string; credentialInfos: { mechanism: number; iterations: number }[] }[]
+        ).map((u) => ({
+          user: u.user,
+          credentials: u.credentialInfos.map((i) => ({
+            mechanism: SCRAM_MECHANISMS.find((m) => SCRAM_MECHANISM_CODES[m] === i.mechanism) ?? String(i.mechanism),
+            iterations: i.iterations,
+          })),
+        }))
+        printListing(ctx, outputFormat(flags, ctx), {
+          columns: ['USER', 'MECHANISMS'],
+          rows: users.map((u) => [
+            u.user,
+            u.credentials.map((c) => `${c.mechanism} (${c.iterations} iterations)`).join(', '),
+          ]),
+          json: users,
+          empty: 'no SCRAM users',
+        })
       })
     },
   )
@@ -231,17 +226,17 @@ export function registerSecurityCommands(program: Command): void {
   addConnectionOptions(users.command('delete <name>').description('delete a user'))
     .option('--mechanism <m>', 'SCRAM-SHA-256, SCRAM-SHA-512 or all', 'all')
     .action(async (name: string, flags: ConnectionFlags & { mechanism: string }) => {
-      await withClient(flags, async (c) => {
+      await withClient(flags, ctx, async ({ ApiKeys, c }) => {
         const existing = await c.call(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name }] })
-        check(existing.results[0]?.errorCode ?? 0, existing.results[0]?.errorMessage, `user ${name}`)
+        await check(existing.results[0]?.errorCode ?? 0, existing.results[0]?.errorMessage, `user ${name}`)
         const has = new Set(existing.results[0].credentialInfos.map((i: { mechanism: number }) => i.mechanism))
         const deletions = mechanismsOf(flags.mechanism)
           .map((m) => ({ name, mechanism: SCRAM_MECHANISM_CODES[m] }))
           .filter((d) => has.has(d.mechanism))
         const r = await c.call(ApiKeys.AlterUserScramCredentials, 0, { deletions, upsertions: [] })
-        for (const x of r.results) check(x.errorCode, x.errorMessage, `user ${x.user}`)
+        for (const x of r.results) await check(x.errorCode, x.errorMessage, `user ${x.user}`)
       })
-      securityOutput.write(`user ${name} deleted\n`)
+      printResult(ctx, outputFormat(flags, ctx), `user ${name} deleted`, { user: name, deleted: true })
     })
 
   const acls = program.command('acls').description('ACLs of a running broker (CreateAcls, DescribeAcls, DeleteAcls)')
@@ -258,11 +253,11 @@ export function registerSecurityCommands(program: Command): void {
       operation,
       permissionType: flags.deny ? AclPermission.DENY : AclPermission.ALLOW,
     }))
-    await withClient(flags, async (c) => {
+    await withClient(flags, ctx, async ({ ApiKeys, c }) => {
       const r = await c.call(ApiKeys.CreateAcls, 3, { creations })
-      for (const x of r.results) check(x.errorCode, x.errorMessage, 'create ACL')
+      for (const x of r.results) await check(x.errorCode, x.errorMessage, 'create ACL')
     })
-    securityOutput.write(`${creations.length} ACL(s) added\n`)
+    printResult(ctx, outputFormat(flags, ctx), `${plural(creations.length, 'ACL')} added`, { added: creations.length })
   })
 
   const filterOf = (flags: AclFlags, operation: number) => {
@@ -283,26 +278,47 @@ export function registerSecurityCommands(program: Command): void {
   }
 
   addAclOptions(acls.command('list').description('list ACLs, optionally filtered')).action(async (flags: AclFlags) => {
-    await withClient(flags, async (c) => {
+    await withClient(flags, ctx, async ({ ApiKeys, c }) => {
       const r = await c.call(
         ApiKeys.DescribeAcls,
         3,
         filterOf({ ...flags, host: flags.host === '*' ? undefined : flags.host }, operations(flags, true)[0]!),
       )
-      check(r.errorCode, r.errorMessage, 'describe ACLs')
+      await check(r.errorCode, r.errorMessage, 'describe ACLs')
+      const acls: Record<string, string>[] = []
       for (const res of r.resources) {
         for (const a of res.acls) {
-          securityOutput.write(
-            `${nameOf(ResourceType, res.resourceType)}:${nameOf(PatternType, res.patternType)}:${res.resourceName}\t${a.principal}\t${a.host}\t${nameOf(AclOperation, a.operation)}\t${nameOf(AclPermission, a.permissionType)}\n`,
-          )
+          acls.push({
+            resourceType: nameOf(ResourceType, res.resourceType),
+            patternType: nameOf(PatternType, res.patternType),
+            resourceName: res.resourceName,
+            principal: a.principal,
+            host: a.host,
+            operation: nameOf(AclOperation, a.operation),
+            permission: nameOf(AclPermission, a.permissionType),
+          })
         }
       }
+      printListing(ctx, outputFormat(flags, ctx), {
+        columns: ['RESOURCE', 'PATTERN', 'NAME', 'PRINCIPAL', 'HOST', 'OPERATION', 'PERMISSION'],
+        rows: acls.map((a) => [
+          a.resourceType,
+          a.patternType,
+          a.resourceName,
+          a.principal,
+          a.host,
+          a.operation,
+          a.permission,
+        ]),
+        json: acls,
+        empty: 'no ACLs',
+      })
     })
   })
 
   addAclOptions(acls.command('remove').description('remove every ACL matching the filter')).action(
     async (flags: AclFlags) => {
-      await withClient(flags, async (c) => {
+      await withClient(flags, ctx, async ({ ApiKeys, c }) => {
         const r = await c.call(ApiKeys.DeleteAcls, 3, {
           filters: operations(flags, true).map((op) =>
             filterOf({ ...flags, host: flags.host === '*' ? undefined : flags.host }, op),
@@ -310,10 +326,10 @@ export function registerSecurityCommands(program: Command): void {
         })
         let n = 0
         for (const f of r.filterResults) {
-          check(f.errorCode, f.errorMessage, 'delete ACLs')
+          await check(f.errorCode, f.errorMessage, 'delete ACLs')
           n += f.matchingAcls.length
         }
-        securityOutput.write(`${n} ACL(s) removed\n`)
+        printResult(ctx, outputFormat(flags, ctx), `${plural(n, 'ACL')} removed`, { removed: n })
       })
     },
   )
@@ -336,11 +352,14 @@ export function registerSecurityCommands(program: Command): void {
         .filter(([, v]) => v !== undefined)
         .map(([key, v]) => ({ key: key!, value: Number(v), remove: false }))
       if (ops.length === 0) throw new TributaryError('TRB_CLI_USAGE', 'give at least one quota value')
-      await withClient(flags, async (c) => {
+      await withClient(flags, ctx, async ({ ApiKeys, c }) => {
         const r = await c.call(ApiKeys.AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly: false })
-        check(r.entries[0].errorCode, r.entries[0].errorMessage, 'alter quotas')
+        await check(r.entries[0].errorCode, r.entries[0].errorMessage, 'alter quotas')
       })
-      securityOutput.write(`quotas set for ${entityText(entity)}\n`)
+      printResult(ctx, outputFormat(flags, ctx), `quotas set for ${entityText(entity)}`, {
+        entity: entityText(entity),
+        set: Object.fromEntries(ops.map((o) => [o.key, o.value])),
+      })
     })
 
   addQuotaEntityOptions(quotas.command('remove').description('remove quota values'))
@@ -354,25 +373,44 @@ export function registerSecurityCommands(program: Command): void {
       if (entity.length === 0)
         throw new TributaryError('TRB_CLI_USAGE', 'name --user/--user-default and/or --client-id/--client-default')
       const keys = flags.key ?? ['producer_byte_rate', 'consumer_byte_rate', 'request_percentage']
-      await withClient(flags, async (c) => {
+      await withClient(flags, ctx, async ({ ApiKeys, c }) => {
         const r = await c.call(ApiKeys.AlterClientQuotas, 1, {
           entries: [{ entity, ops: keys.map((key) => ({ key, value: 0, remove: true })) }],
           validateOnly: false,
         })
-        check(r.entries[0].errorCode, r.entries[0].errorMessage, 'alter quotas')
+        await check(r.entries[0].errorCode, r.entries[0].errorMessage, 'alter quotas')
       })
-      securityOutput.write(`quotas removed for ${entityText(entity)}\n`)
+      printResult(ctx, outputFormat(flags, ctx), `quotas removed for ${entityText(entity)}`, {
+        entity: entityText(entity),
+        removed: keys,
+      })
     })
 
   addConnectionOptions(quotas.command('describe').description('list every quota')).action(
     async (flags: ConnectionFlags) => {
-      await withClient(flags, async (c) => {
+      await withClient(flags, ctx, async ({ ApiKeys, c }) => {
         const r = await c.call(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
-        check(r.errorCode, r.errorMessage, 'describe quotas')
-        for (const e of r.entries ?? []) {
-          const values = e.values.map((v: { key: string; value: number }) => `${v.key}=${v.value}`).join(',')
-          securityOutput.write(`${entityText(e.entity)}\t${values}\n`)
-        }
+        await check(r.errorCode, r.errorMessage, 'describe quotas')
+        const entries = (
+          (r.entries ?? []) as {
+            entity: { entityType: string; entityName: string | null }[]
+            values: { key: string; value: number }[]
+          }[]
+        ).map((e) => ({
+          entity: entityText(e.entity),
+          quotas: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+        }))
+        printListing(ctx, outputFormat(flags, ctx), {
+          columns: ['ENTITY', 'QUOTAS'],
+          rows: entries.map((e) => [
+            e.entity,
+            Object.entries(e.quotas)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+          ]),
+          json: entries,
+          empty: 'no quotas',
+        })
       })
     },
   )

@@ -1,35 +1,21 @@
-import avsc from 'avsc'
+import type avsc from 'avsc'
+import { TributaryError } from '../../errors.ts'
 import { invalidSchema } from '../errors.ts'
 import type { Incompatibility, SchemaInput } from '../types.ts'
-import type { ParsedSchema, ResolvedReference, SchemaFormat } from './format.ts'
+import { avscTypeFor } from './avro-avsc.ts'
+import { type PlainJson, toPlain } from './avro-json.ts'
+import { type AvroNode, AvroParseError, AvroSchemaParser, PRIMITIVES } from './avro-parser.ts'
+import type { ParsedSchema, ParseOptions, ResolvedReference, SchemaFormat } from './format.ts'
 
-const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string'])
-
-export type AvroPrimitive = 'null' | 'boolean' | 'int' | 'long' | 'float' | 'double' | 'bytes' | 'string'
-export interface AvroField {
-  name: string
-  aliases: string[]
-  type: AvroNode
-  hasDefault: boolean
-  default?: unknown
-  doc?: string
-}
-export type AvroNode =
-  | { kind: 'primitive'; type: AvroPrimitive; logicalType?: string }
-  | { kind: 'record'; name: string; fullName: string; aliases: string[]; fields: AvroField[]; doc?: string }
-  | { kind: 'enum'; name: string; fullName: string; aliases: string[]; symbols: string[]; default?: string }
-  | { kind: 'fixed'; name: string; fullName: string; aliases: string[]; size: number; logicalType?: string }
-  | { kind: 'array'; items: AvroNode }
-  | { kind: 'map'; values: AvroNode }
-  | { kind: 'union'; types: AvroNode[] }
+export type { AvroField, AvroNode, AvroPrimitive } from './avro-parser.ts'
 
 export interface AvroModel {
   root: AvroNode
-  /** avsc type used by the serde; named types from references are registered in the same registry. */
-  type: avsc.Type
+  /** avsc type used by the serdes, built on first use (see avro-avsc.ts for how it differs from the schema). */
+  readonly type: avsc.Type
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+type Json = PlainJson
 
 function qualify(name: string, namespace: string | undefined): string {
   if (name.includes('.') || !namespace) return name
@@ -39,80 +25,6 @@ function qualify(name: string, namespace: string | undefined): string {
 function namespaceOf(fullName: string): string | undefined {
   const i = fullName.lastIndexOf('.')
   return i < 0 ? undefined : fullName.slice(0, i)
-}
-
-/** Turns Avro JSON into a graph of nodes with every name resolved, so compatibility never re-parses names. */
-export class AvroNodeBuilder {
-  readonly named = new Map<string, AvroNode>()
-
-  build(schema: Json, namespace: string | undefined): AvroNode {
-    if (typeof schema === 'string') {
-      if (PRIMITIVES.has(schema)) return { kind: 'primitive', type: schema as AvroPrimitive }
-      const found = this.named.get(qualify(schema, namespace)) ?? this.named.get(schema)
-      if (!found) throw new Error(`undefined name: ${schema}`)
-      return found
-    }
-    if (Array.isArray(schema)) return { kind: 'union', types: schema.map((s) => this.build(s, namespace)) }
-    if (schema === null || typeof schema !== 'object') throw new Error(`not a schema: ${JSON.stringify(schema)}`)
-    const type = schema.type
-    if (typeof type !== 'string') {
-      if (type !== undefined && typeof type === 'object') return this.build(type as Json, namespace)
-      throw new Error('missing type')
-    }
-    const logicalType = typeof schema.logicalType === 'string' ? schema.logicalType : undefined
-    if (PRIMITIVES.has(type)) return { kind: 'primitive', type: type as AvroPrimitive, logicalType }
-    if (type === 'array') return { kind: 'array', items: this.build(schema.items as Json, namespace) }
-    if (type === 'map') return { kind: 'map', values: this.build(schema.values as Json, namespace) }
-    if (type === 'record' || type === 'error' || type === 'enum' || type === 'fixed') {
-      const rawName = schema.name
-      if (typeof rawName !== 'string') throw new Error(`${type} without a name`)
-      const ns = typeof schema.namespace === 'string' ? schema.namespace || undefined : namespace
-      const fullName = qualify(rawName, ns)
-      const name = fullName.slice(fullName.lastIndexOf('.') + 1)
-      const ownNs = namespaceOf(fullName)
-      const aliases = Array.isArray(schema.aliases) ? schema.aliases.map((a) => qualify(String(a), ownNs)) : []
-      if (type === 'enum') {
-        const node: AvroNode = {
-          kind: 'enum',
-          name,
-          fullName,
-          aliases,
-          symbols: (schema.symbols as string[]) ?? [],
-          default: typeof schema.default === 'string' ? schema.default : undefined,
-        }
-        this.named.set(fullName, node)
-        return node
-      }
-      if (type === 'fixed') {
-        const node: AvroNode = { kind: 'fixed', name, fullName, aliases, size: Number(schema.size), logicalType }
-        this.named.set(fullName, node)
-        return node
-      }
-      const record: AvroNode & { kind: 'record' } = {
-        kind: 'record',
-        name,
-        fullName,
-        aliases,
-        fields: [],
-        doc: typeof schema.doc === 'string' ? schema.doc : undefined,
-      }
-      // Registered before its fields are built so recursive records resolve to this very node.
-      this.named.set(fullName, record)
-      for (const field of (schema.fields as { [key: string]: Json }[]) ?? []) {
-        record.fields.push({
-          name: String(field.name),
-          aliases: Array.isArray(field.aliases) ? field.aliases.map(String) : [],
-          type: this.build(field.type as Json, ownNs),
-          hasDefault: Object.hasOwn(field, 'default'),
-          default: field.default,
-          doc: typeof field.doc === 'string' ? field.doc : undefined,
-        })
-      }
-      return record
-    }
-    // A named type referenced in the object form: {"type": "com.acme.Name"}.
-    return this.build(type, namespace)
-  }
 }
 
 const ATTRIBUTE_ORDER = [
@@ -183,34 +95,45 @@ function normalizeAvro(schema: Json, namespace: string | undefined, seen: Set<st
   return out
 }
 
-function parseJson(text: string): Json {
-  try {
-    return JSON.parse(text) as Json
-  } catch {
-    // Confluent accepts a bare primitive name such as `string` for primitive schemas.
-    if (PRIMITIVES.has(text.trim())) return text.trim()
-    throw invalidSchema(`not valid JSON: ${text.slice(0, 80)}`)
-  }
-}
-
-export function parseAvro(input: SchemaInput, references: ResolvedReference[]): ParsedSchema {
-  const json = parseJson(input.schema)
-  const registry: Record<string, avsc.Type> = {}
-  const builder = new AvroNodeBuilder()
-  let type: avsc.Type
+/**
+ * Parses with Avro Java's rules (avro-parser.ts). `validateAsNew` (registration) checks names strictly and
+ * validates defaults, as Confluent does for new schemas; stored schemas are re-read leniently.
+ */
+export function parseAvro(
+  input: SchemaInput,
+  references: ResolvedReference[],
+  options: ParseOptions = {},
+): ParsedSchema {
+  const parser = new AvroSchemaParser({ validateAsNew: options.validateAsNew === true })
   let root: AvroNode
+  let json: Json
   try {
-    for (const ref of references) {
-      const refJson = parseJson(ref.schema)
-      avsc.Type.forSchema(refJson as avsc.Schema, { registry })
-      builder.build(refJson, undefined)
-    }
-    type = avsc.Type.forSchema(json as avsc.Schema, { registry })
-    root = builder.build(json, undefined)
+    for (const ref of references) parser.parse(ref.schema)
+    const parsed = parser.parse(input.schema)
+    root = parsed.root
+    json = toPlain(parsed.json)
   } catch (error) {
-    throw invalidSchema((error as Error).message)
+    if (error instanceof AvroParseError) throw invalidSchema(error.message)
+    throw error
   }
-  const model: AvroModel = { root, type }
+  let type: avsc.Type | undefined
+  const model: AvroModel = {
+    root,
+    get type() {
+      if (!type) {
+        try {
+          type = avscTypeFor(root)
+        } catch (error) {
+          throw new TributaryError(
+            'TRB_SERDE_UNSUPPORTED_SCHEMA',
+            `the Avro serdes cannot encode this schema (avsc: ${(error as Error).message})`,
+            { cause: error },
+          )
+        }
+      }
+      return type
+    },
+  }
   return {
     schemaType: 'AVRO',
     canonical: JSON.stringify(json),

@@ -20,12 +20,21 @@ export interface ParsedSchema {
   readonly model: unknown
 }
 
+export interface ParseOptions {
+  /**
+   * The schema is being registered (or tested) rather than re-read from the store: apply the checks Confluent
+   * applies to new schemas only (for Avro: strict names and valid defaults). Stored schemas are re-read leniently
+   * so that a rule added later never makes registered versions unreadable.
+   */
+  validateAsNew?: boolean
+}
+
 /**
  * One schema format. `check(reader, writer)` answers whether data written with `writer` can be read with
  * `reader`, listing every reason it cannot.
  */
 export interface SchemaFormat {
   readonly type: SchemaType
-  parse(input: SchemaInput, references: ResolvedReference[]): ParsedSchema
+  parse(input: SchemaInput, references: ResolvedReference[], options?: ParseOptions): ParsedSchema
   check(reader: ParsedSchema, writer: ParsedSchema): Incompatibility[]
 }

@@ -10,4 +10,4 @@ export const FORMATS: Record<SchemaType, SchemaFormat> = {
   PROTOBUF: protobufFormat,
 }
 
-export type { ParsedSchema, ResolvedReference, SchemaFormat } from './format.ts'
+export type { ParsedSchema, ParseOptions, ResolvedReference, SchemaFormat } from './format.ts'

@@ -1,7 +1,8 @@
 import protobuf from 'protobufjs'
 import { invalidSchema } from '../errors.ts'
-import type { Incompatibility, SchemaInput } from '../types.ts'
+import type { SchemaInput } from '../types.ts'
 import type { ParsedSchema, ResolvedReference, SchemaFormat } from './format.ts'
+import { checkProtobuf } from './protobuf-diff.ts'
 
 export interface ProtobufModel {
   root: protobuf.Root
@@ -11,6 +12,14 @@ export interface ProtobufModel {
   messages: protobuf.Type[]
   /** Message full name (without leading dot) → Confluent message-index path. */
   indexes: Map<string, number[]>
+  /** Top-level messages and enums of this file, in declaration order, as resolved in `root`. */
+  topLevel: (protobuf.Type | protobuf.Enum)[]
+  /**
+   * Every message and enum known to this schema (its file, its references, imported well-known types) by full
+   * name without the leading dot: the package of the file that declares it and where that file comes from
+   * (`''` for this file, `subject@version` for a reference).
+   */
+  typeOrigins: Map<string, { package: string; origin: string }>
 }
 
 const PARSE_OPTIONS = { keepCase: true }
@@ -49,6 +58,14 @@ function compactProto(text: string): string {
     .trim()
 }
 
+/** `proto2` (also when the file says nothing), `proto3`, or `editions`. */
+function syntaxOf(text: string): string {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '')
+  const syntax = /\bsyntax\s*=\s*["'](proto[23])["']/.exec(code)
+  if (syntax) return syntax[1]
+  return /\bedition\s*=/.test(code) ? 'editions' : 'proto2'
+}
+
 export function parseProtobuf(input: SchemaInput, references: ResolvedReference[]): ParsedSchema {
   const text = input.schema
   try {
@@ -75,12 +92,49 @@ export function parseProtobuf(input: SchemaInput, references: ResolvedReference[
       const resolved = root.lookupType(t.fullName)
       messages.push(resolved)
     }
+    const typeOrigins = new Map<string, { package: string; origin: string }>()
+    const collect = (parsed: protobuf.IParserResult, origin: string) => {
+      const base = parsed.package ? parsed.root.lookup(parsed.package) : parsed.root
+      const visit = (ns: protobuf.NamespaceBase) => {
+        for (const nested of ns.nestedArray) {
+          if (nested instanceof protobuf.Type || nested instanceof protobuf.Enum) {
+            const name = nested.fullName.replace(/^\./, '')
+            if (!typeOrigins.has(name)) typeOrigins.set(name, { package: parsed.package ?? '', origin })
+          }
+          if (nested instanceof protobuf.Namespace) visit(nested)
+        }
+      }
+      if (base instanceof protobuf.Namespace) visit(base)
+    }
+    collect(own, '')
+    for (const ref of references) {
+      collect(protobuf.parse(ref.schema, new protobuf.Root(), PARSE_OPTIONS), `${ref.subject}@${ref.version}`)
+    }
+    // Imported well-known types (google/protobuf/*.proto) not given as references.
+    const visitAll = (ns: protobuf.NamespaceBase) => {
+      for (const nested of ns.nestedArray) {
+        if (nested instanceof protobuf.Type || nested instanceof protobuf.Enum) {
+          const name = nested.fullName.replace(/^\./, '')
+          if (!typeOrigins.has(name)) {
+            const dot = name.lastIndexOf('.')
+            typeOrigins.set(name, { package: dot < 0 ? '' : name.slice(0, dot), origin: 'import' })
+          }
+        }
+        if (nested instanceof protobuf.Namespace) visitAll(nested)
+      }
+    }
+    visitAll(root)
+    const topLevel = ((ownPackage as protobuf.NamespaceBase | null)?.nestedArray ?? [])
+      .filter((n) => n instanceof protobuf.Type || n instanceof protobuf.Enum)
+      .map((n) => root.lookup(n.fullName) as protobuf.Type | protobuf.Enum)
     const model: ProtobufModel = {
       root,
       package: pkg,
-      syntax: (own as { syntax?: string }).syntax ?? 'proto2',
+      syntax: syntaxOf(text),
       messages,
       indexes,
+      topLevel,
+      typeOrigins,
     }
     const compact = compactProto(text)
     return {
@@ -97,158 +151,7 @@ export function parseProtobuf(input: SchemaInput, references: ResolvedReference[
   }
 }
 
-// Scalar types that share a wire encoding and so can replace each other (protobuf language guide, "Updating").
-const WIRE_GROUPS = [
-  ['int32', 'uint32', 'int64', 'uint64', 'bool'],
-  ['sint32', 'sint64'],
-  ['fixed32', 'sfixed32'],
-  ['fixed64', 'sfixed64'],
-  ['string', 'bytes'],
-]
-const VARINT = WIRE_GROUPS[0]
-const LENGTH_DELIMITED = new Set(['string', 'bytes'])
-const SCALARS = new Set([...WIRE_GROUPS.flat(), 'double', 'float'])
-
-type Kind = 'scalar' | 'message' | 'enum' | 'map'
-function kindOf(field: protobuf.Field): Kind {
-  if (field instanceof protobuf.MapField) return 'map'
-  if (SCALARS.has(field.type)) return 'scalar'
-  return field.resolvedType instanceof protobuf.Enum ? 'enum' : 'message'
-}
-
-function localName(fullName: string, pkg: string): string {
-  const n = fullName.replace(/^\./, '')
-  return pkg && n.startsWith(`${pkg}.`) ? n.slice(pkg.length + 1) : n
-}
-
-/**
- * Confluent's Protobuf rules, wire-level: fields are matched by number; renames, added or removed optional fields,
- * enum changes and added messages are compatible; removed messages, changed field kinds or wire types, required
- * field changes and oneof restructuring are not.
- */
-export function checkProtobuf(reader: ProtobufModel, writer: ProtobufModel): Incompatibility[] {
-  const out: Incompatibility[] = []
-  if (reader.package !== writer.package) {
-    out.push({
-      type: 'PACKAGE_CHANGED',
-      path: '#/package',
-      message: `package changed from '${writer.package}' to '${reader.package}'`,
-    })
-  }
-  const readerByName = new Map(reader.messages.map((m) => [localName(m.fullName, reader.package), m]))
-  for (const wm of writer.messages) {
-    const name = localName(wm.fullName, writer.package)
-    const path = `#/${name}`
-    const rm = readerByName.get(name)
-    if (!rm) {
-      out.push({ type: 'MESSAGE_REMOVED', path, message: `message '${name}' removed` })
-      continue
-    }
-    const readerFields = new Map(rm.fieldsArray.map((f) => [f.id, f]))
-    const writerFields = new Map(wm.fieldsArray.map((f) => [f.id, f]))
-    for (const wf of wm.fieldsArray) {
-      const fp = `${path}/${wf.id}`
-      const rf = readerFields.get(wf.id)
-      if (!rf) {
-        if (wf.required)
-          out.push({ type: 'REQUIRED_FIELD_REMOVED', path: fp, message: `required field '${wf.name}' removed` })
-        else if (wf.partOf && wf.partOf.oneof.length > 0 && !wf.partOf.name.startsWith('_')) {
-          out.push({
-            type: 'ONEOF_FIELD_REMOVED',
-            path: fp,
-            message: `field '${wf.name}' removed from oneof '${wf.partOf.name}'`,
-          })
-        }
-        continue
-      }
-      const wk = kindOf(wf)
-      const rk = kindOf(rf)
-      if (wk !== rk) {
-        const enumVarint =
-          (wk === 'enum' && rk === 'scalar' && VARINT.includes(rf.type)) ||
-          (rk === 'enum' && wk === 'scalar' && VARINT.includes(wf.type))
-        if (!enumVarint) {
-          out.push({ type: 'FIELD_KIND_CHANGED', path: fp, message: `field '${wf.name}' changed from ${wk} to ${rk}` })
-          continue
-        }
-      } else if (wk === 'scalar' && wf.type !== rf.type) {
-        if (!WIRE_GROUPS.some((g) => g.includes(wf.type) && g.includes(rf.type))) {
-          out.push({
-            type: 'FIELD_SCALAR_KIND_CHANGED',
-            path: fp,
-            message: `field '${wf.name}' changed from ${wf.type} to ${rf.type}, which are not wire-compatible`,
-          })
-        }
-      } else if ((wk === 'message' || wk === 'enum') && wf.resolvedType && rf.resolvedType) {
-        const wn = localName(wf.resolvedType.fullName, writer.package)
-        const rn = localName(rf.resolvedType.fullName, reader.package)
-        if (wn !== rn) {
-          out.push({
-            type: 'FIELD_NAMED_TYPE_CHANGED',
-            path: fp,
-            message: `field '${wf.name}' changed type from ${wn} to ${rn}`,
-          })
-        }
-      } else if (wk === 'map') {
-        const wmf = wf as unknown as protobuf.MapField
-        const rmf = rf as unknown as protobuf.MapField
-        if (wmf.keyType !== rmf.keyType || wmf.type !== rmf.type) {
-          out.push({
-            type: 'FIELD_KIND_CHANGED',
-            path: fp,
-            message: `map field '${wf.name}' changed its key or value type`,
-          })
-        }
-      }
-      if (!wf.required && rf.required) {
-        out.push({ type: 'REQUIRED_FIELD_ADDED', path: fp, message: `field '${wf.name}' became required` })
-      }
-      if (wf.repeated !== rf.repeated && wk !== 'map') {
-        const lengthDelimited = wk === 'message' || LENGTH_DELIMITED.has(wf.type)
-        if (!lengthDelimited) {
-          out.push({
-            type: 'FIELD_LABEL_CHANGED',
-            path: fp,
-            message: `field '${wf.name}' changed between singular and repeated`,
-          })
-        }
-      }
-      const wOneof = wf.partOf && !wf.partOf.name.startsWith('_') ? wf.partOf.name : undefined
-      const rOneof = rf.partOf && !rf.partOf.name.startsWith('_') ? rf.partOf.name : undefined
-      if (!wOneof && rOneof) {
-        const oneof = rm.oneofs?.[rOneof]
-        const existedBefore = wm.oneofs?.[rOneof] !== undefined
-        const movedIn = (oneof?.fieldsArray ?? []).filter((f) => {
-          const before = writerFields.get(f.id)
-          return before !== undefined && !(before.partOf && !before.partOf.name.startsWith('_'))
-        })
-        if (existedBefore) {
-          out.push({
-            type: 'FIELD_MOVED_TO_EXISTING_ONEOF',
-            path: fp,
-            message: `field '${wf.name}' moved into existing oneof '${rOneof}'`,
-          })
-        } else if (movedIn.length > 1 && movedIn[0].id === wf.id) {
-          out.push({
-            type: 'MULTIPLE_FIELDS_MOVED_TO_ONEOF',
-            path: `${path}/${rOneof}`,
-            message: `several existing fields moved into oneof '${rOneof}'`,
-          })
-        }
-      }
-    }
-    for (const rf of rm.fieldsArray) {
-      if (!writerFields.has(rf.id) && rf.required) {
-        out.push({
-          type: 'REQUIRED_FIELD_ADDED',
-          path: `${path}/${rf.id}`,
-          message: `required field '${rf.name}' added`,
-        })
-      }
-    }
-  }
-  return out
-}
+export { checkProtobuf }
 
 export const protobufFormat: SchemaFormat = {
   type: 'PROTOBUF',

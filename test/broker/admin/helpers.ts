@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrokerConfig, DEFAULT_BROKER_CONFIG } from '../../../src/broker/config.ts'
 import type { HandlerSpec, RequestContext } from '../../../src/broker/handler.ts'
-import { createLogger } from '../../../src/broker/logger.ts'
-import { Metrics } from '../../../src/broker/metrics.ts'
 import type { BrokerServices } from '../../../src/broker/services.ts'
 import { OFFSETS_TOPIC, TopicRegistry } from '../../../src/broker/topic-registry.ts'
+import { createLogger, LogRateLimiter } from '../../../src/common/logger.ts'
+import { Metrics } from '../../../src/common/metrics.ts'
 import { LogManager } from '../../../src/log/index.ts'
 import { Reader, Writer } from '../../../src/protocol/primitives.ts'
 import { encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
@@ -64,6 +64,7 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
       logs,
       topics,
       logger,
+      logLimiter: new LogRateLimiter(),
       // Admin handlers use neither groups nor append waiters.
       groups: undefined as unknown as BrokerServices['groups'],
       appendWaiters: undefined as unknown as BrokerServices['appendWaiters'],

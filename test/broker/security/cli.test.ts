@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
-import { securityOutput } from '../../../src/cli/commands/security.ts'
-import { buildProgram } from '../../../src/cli/main.ts'
 import { startTestBroker, type TestBroker } from '../../helpers/broker.ts'
+import { cli as run } from '../../helpers/cli.ts'
 
 describe('tributary users, acls, quotas', () => {
   let tb: TestBroker
@@ -30,26 +29,16 @@ describe('tributary users, acls, quotas', () => {
   after(() => tb.close())
 
   async function cli(...args: string[]): Promise<string> {
-    let out = ''
-    const write = securityOutput.write
-    securityOutput.write = (text) => {
-      out += text
-    }
-    try {
-      await buildProgram()
-        .exitOverride()
-        .parseAsync(['node', 'tributary', ...args])
-    } finally {
-      securityOutput.write = write
-    }
-    return out
+    const r = await run(args)
+    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`)
+    return r.stdout
   }
 
   test('manage users, ACLs and quotas of a running broker', async () => {
     await cli('users', 'add', 'erin', '--user-password', 'erin-pw', ...login)
     assert.match(
       await cli('users', 'list', ...login),
-      /^erin\tSCRAM-SHA-256 \(4096 iterations\), SCRAM-SHA-512 \(4096 iterations\)$/m,
+      /^erin +SCRAM-SHA-256 \(4096 iterations\), SCRAM-SHA-512 \(4096 iterations\)$/m,
     )
     await cli(
       'acls',
@@ -66,8 +55,11 @@ describe('tributary users, acls, quotas', () => {
       ...login,
     )
     const listed = await cli('acls', 'list', '--principal', 'User:erin', ...login)
-    assert.match(listed, /TOPIC:PREFIXED:erin-\tUser:erin\t\*\tWRITE\tALLOW/)
-    assert.match(listed, /TOPIC:PREFIXED:erin-\tUser:erin\t\*\tDESCRIBE\tALLOW/)
+    assert.match(listed, /^TOPIC +PREFIXED +erin- +User:erin +\* +WRITE +ALLOW$/m)
+    assert.match(listed, /^TOPIC +PREFIXED +erin- +User:erin +\* +DESCRIBE +ALLOW$/m)
+    const json = JSON.parse(await cli('acls', 'list', '--principal', 'User:erin', '--output', 'json', ...login))
+    assert.equal(json.length, 2)
+    assert.deepEqual(json.map((a: { operation: string }) => a.operation).sort(), ['DESCRIBE', 'WRITE'])
     await cli('acls', 'add', '--principal', 'User:erin', '--operation', 'CREATE', '--cluster', ...login)
 
     // erin can now log in and write to her topics.
@@ -84,12 +76,13 @@ describe('tributary users, acls, quotas', () => {
     await producer.disconnect()
 
     await cli('quotas', 'set', '--user', 'erin', '--producer-byte-rate', '1048576', ...login)
-    assert.match(await cli('quotas', 'describe', ...login), /^user=erin\tproducer_byte_rate=1048576$/m)
+    assert.match(await cli('quotas', 'describe', ...login), /^user=erin +producer_byte_rate=1048576$/m)
     await cli('quotas', 'remove', '--user', 'erin', ...login)
-    assert.equal(await cli('quotas', 'describe', ...login), '')
+    assert.equal(await cli('quotas', 'describe', ...login), 'no quotas\n')
+    assert.equal(await cli('quotas', 'describe', '--output', 'json', ...login), '[]\n')
 
-    assert.match(await cli('acls', 'remove', '--principal', 'User:erin', ...login), /3 ACL\(s\) removed/)
-    assert.equal(await cli('acls', 'list', '--principal', 'User:erin', ...login), '')
+    assert.match(await cli('acls', 'remove', '--principal', 'User:erin', ...login), /3 ACLs removed/)
+    assert.equal(await cli('acls', 'list', '--principal', 'User:erin', ...login), 'no ACLs\n')
     await cli('users', 'delete', 'erin', ...login)
     assert.doesNotMatch(await cli('users', 'list', ...login), /erin/)
   })

@@ -1,0 +1,249 @@
+/**
+ * Restores stores from their changelog topics (Kafka Streams' StoreChangelogReader). Active tasks read each
+ * changelog partition from their checkpoint to the end offset measured when restoration starts, then start
+ * processing; standby tasks keep reading for ever, so their stores stay warm. Records are written straight into
+ * the stores (below caching and logging). Progress (records/s, ETA) is logged and kept for the metrics.
+ */
+import { type FetchedPartition, type Fetcher, type KafkaCluster, listOffsets } from '../../client/index.ts'
+import type { Logger } from '../../common/logger.ts'
+import type { RestoreRecord } from '../state/state-store.ts'
+import type { StreamTask } from './stream-task.ts'
+
+export type ChangelogMode = 'active' | 'standby'
+
+interface ChangelogState {
+  readonly topic: string
+  readonly partition: number
+  readonly store: string
+  readonly task: StreamTask
+  mode: ChangelogMode
+  /** Offset of the last record applied to the store (-1: none; from the checkpoint when there is one). */
+  lastOffset: number
+  /** Where an active task's restoration ends (exclusive); undefined until measured. */
+  endOffset: number | undefined
+  startOffset: number
+  restored: number
+}
+
+export interface RestoreProgress {
+  readonly taskId: string
+  readonly store: string
+  readonly topic: string
+  readonly partition: number
+  readonly restored: number
+  readonly remaining: number
+}
+
+const key = (topic: string, partition: number) => `${topic}:${partition}`
+
+export class ChangelogReader {
+  readonly #fetcher: Fetcher
+  readonly #cluster: KafkaCluster
+  readonly #log: Logger | undefined
+  readonly #changelogs = new Map<string, ChangelogState>()
+  readonly #byTask = new Map<string, ChangelogState[]>()
+  /** Records restored into active tasks (for the restore-rate metric). */
+  restoredTotal = 0
+  #windowStart = Date.now()
+  #windowRecords = 0
+  #lastReport = Date.now()
+  /** Records per second over the last report window. */
+  rate = 0
+
+  constructor(options: { fetcher: Fetcher; cluster: KafkaCluster; log?: Logger }) {
+    this.#fetcher = options.fetcher
+    this.#cluster = options.cluster
+    this.#log = options.log
+  }
+
+  /** Starts reading a task's changelogs: from after the checkpointed offset, or from the beginning. */
+  register(task: StreamTask, mode: ChangelogMode, checkpoint: ReadonlyMap<string, number> | undefined): void {
+    const list: ChangelogState[] = []
+    for (const { store, topic, partition } of task.changelogPartitions()) {
+      const k = key(topic, partition)
+      const last = checkpoint?.get(k)
+      const state: ChangelogState = {
+        topic,
+        partition,
+        store,
+        task,
+        mode,
+        lastOffset: last ?? -1,
+        endOffset: undefined,
+        startOffset: last === undefined ? 0 : last + 1,
+        restored: 0,
+      }
+      this.#changelogs.set(k, state)
+      list.push(state)
+      this.#fetcher.assign(topic, partition, state.startOffset)
+    }
+    this.#byTask.set(task.id, list)
+  }
+
+  unregister(taskId: string): void {
+    for (const s of this.#byTask.get(taskId) ?? []) {
+      this.#changelogs.delete(key(s.topic, s.partition))
+      this.#fetcher.unassign(s.topic, s.partition)
+    }
+    this.#byTask.delete(taskId)
+  }
+
+  /** A standby becomes active: it only has to catch up from where it is (its delta), then it runs. */
+  promote(taskId: string): void {
+    for (const s of this.#byTask.get(taskId) ?? []) {
+      s.mode = 'active'
+      s.endOffset = undefined
+      s.startOffset = s.lastOffset + 1
+      s.restored = 0
+    }
+  }
+
+  has(taskId: string): boolean {
+    return this.#byTask.has(taskId)
+  }
+
+  /** Measures where restoration of active changelogs ends (the log end, or the last stable offset under EOS). */
+  async measureEndOffsets(): Promise<void> {
+    const pending = [...this.#changelogs.values()].filter((s) => s.mode === 'active' && s.endOffset === undefined)
+    if (pending.length === 0) return
+    const ends = await listOffsets(this.#cluster, pending, 'latest', this.#fetcher.isolationLevel)
+    for (const s of pending) {
+      s.endOffset = ends.get(key(s.topic, s.partition)) ?? 0
+      const remaining = Math.max(0, s.endOffset - s.startOffset)
+      if (remaining > 0) {
+        this.#log?.info('restoring store', {
+          task: s.task.id,
+          store: s.store,
+          changelog: `${s.topic}-${s.partition}`,
+          from: s.startOffset,
+          to: s.endOffset,
+          records: remaining,
+        })
+      }
+      if (this.#fetcher.position(s.topic, s.partition)! >= s.endOffset) this.#fetcher.pause(s.topic, s.partition)
+    }
+  }
+
+  /** Applies fetched changelog records to their stores. */
+  apply(batches: readonly FetchedPartition[]): void {
+    for (const b of batches) {
+      const s = this.#changelogs.get(key(b.topic, b.partition))
+      if (!s || b.records.length === 0) continue
+      const records: RestoreRecord[] = []
+      for (const r of b.records) {
+        if (r.key === null) continue
+        records.push({ key: r.key, value: r.value, timestamp: r.timestamp, offset: r.offset })
+      }
+      if (records.length > 0) s.task.restore(s.store, records)
+      s.lastOffset = b.records[b.records.length - 1].offset
+      if (s.mode === 'active') {
+        s.restored += b.records.length
+        this.restoredTotal += b.records.length
+        this.#windowRecords += b.records.length
+      }
+      // An active changelog read to its end stops fetching until the task runs (its own writes come after).
+      if (s.mode === 'active' && s.endOffset !== undefined && b.nextOffset >= s.endOffset) {
+        this.#fetcher.pause(s.topic, s.partition)
+      }
+    }
+    this.#maybeReport()
+  }
+
+  /** Whether every changelog of an active task is read to its end offset. */
+  restored(taskId: string): boolean {
+    for (const s of this.#byTask.get(taskId) ?? []) {
+      if (s.mode !== 'active') return false
+      if (s.endOffset === undefined) return false
+      const position = this.#fetcher.position(s.topic, s.partition) ?? 0
+      if (position < s.endOffset) return false
+    }
+    return true
+  }
+
+  /** After restoration, an active task's changelogs stop being read (it writes them itself). */
+  finish(taskId: string): { restored: number } {
+    let restored = 0
+    for (const s of this.#byTask.get(taskId) ?? []) {
+      restored += s.restored
+      this.#changelogs.delete(key(s.topic, s.partition))
+      this.#fetcher.unassign(s.topic, s.partition)
+    }
+    this.#byTask.delete(taskId)
+    return { restored }
+  }
+
+  /** The last offset applied per changelog partition of a task (what its checkpoint records). */
+  lastOffsets(taskId: string): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const s of this.#byTask.get(taskId) ?? [])
+      if (s.lastOffset >= 0) out.set(key(s.topic, s.partition), s.lastOffset)
+    return out
+  }
+
+  /** Whether any active task is restoring. */
+  restoring(): boolean {
+    for (const s of this.#changelogs.values()) if (s.mode === 'active') return true
+    return false
+  }
+
+  /** Whether anything is being read (restoring actives or standbys). */
+  reading(): boolean {
+    return this.#changelogs.size > 0
+  }
+
+  progress(): RestoreProgress[] {
+    const out: RestoreProgress[] = []
+    for (const s of this.#changelogs.values()) {
+      if (s.mode !== 'active') continue
+      const position = this.#fetcher.position(s.topic, s.partition) ?? s.startOffset
+      out.push({
+        taskId: s.task.id,
+        store: s.store,
+        topic: s.topic,
+        partition: s.partition,
+        restored: s.restored,
+        remaining: s.endOffset === undefined ? 0 : Math.max(0, s.endOffset - position),
+      })
+    }
+    return out
+  }
+
+  /** Standby lag per changelog partition (records behind the log end the fetcher last saw). */
+  standbyLag(): Array<{ taskId: string; topic: string; partition: number; lag: number }> {
+    const out: Array<{ taskId: string; topic: string; partition: number; lag: number }> = []
+    for (const s of this.#changelogs.values()) {
+      if (s.mode !== 'standby') continue
+      const end = this.#fetcher.endOffset(s.topic, s.partition)
+      const position = this.#fetcher.position(s.topic, s.partition) ?? 0
+      out.push({
+        taskId: s.task.id,
+        topic: s.topic,
+        partition: s.partition,
+        lag: end < 0 ? 0 : Math.max(0, end - position),
+      })
+    }
+    return out
+  }
+
+  #maybeReport(force = false) {
+    const now = Date.now()
+    const elapsed = now - this.#windowStart
+    if (elapsed >= 1000) {
+      this.rate = Math.round((this.#windowRecords * 1000) / elapsed)
+      this.#windowStart = now
+      this.#windowRecords = 0
+    }
+    if (!force && now - this.#lastReport < 10000) return
+    this.#lastReport = now
+    const progress = this.progress()
+    if (progress.length === 0) return
+    const remaining = progress.reduce((a, p) => a + p.remaining, 0)
+    const restored = progress.reduce((a, p) => a + p.restored, 0)
+    this.#log?.info('restoring', {
+      restored,
+      remaining,
+      recordsPerSecond: this.rate,
+      etaSeconds: this.rate > 0 ? Math.ceil(remaining / this.rate) : null,
+    })
+  }
+}
