@@ -10,7 +10,7 @@
  * Sizes: BENCH_SEC_BATCHES, BENCH_SEC_BATCH_RECORDS, BENCH_SEC_CONNECTIONS, BENCH_RECORD_BYTES, BENCH_ROUNDS.
  */
 import { ProduceAcks, Producer } from '@platformatic/kafka'
-import { rawClient } from '../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../src/client/wire-client.ts'
 import { ApiKeys } from '../src/protocol/generated/api-table.ts'
 import { createKafkaTopic } from './lib/drivers.ts'
 import { benchOptions } from './lib/options.ts'
@@ -74,10 +74,10 @@ async function produce(bootstrap: string, topic: string, sasl: boolean): Promise
 async function connect(bootstrap: string, sasl: boolean): Promise<number> {
   const start = process.hrtime.bigint()
   for (let i = 0; i < connections; i++) {
-    const c = await rawClient(bootstrap, {
+    const c = await KafkaWireClient.connect(bootstrap, {
       sasl: sasl ? { mechanism: 'SCRAM-SHA-256', username: USER, password: PASSWORD } : undefined,
     })
-    await c.request(ApiKeys.Metadata, 9, { topics: [] })
+    await c.call(ApiKeys.Metadata, 9, { topics: [] })
     c.close()
   }
   return connections / (Number(process.hrtime.bigint() - start) / 1e9)

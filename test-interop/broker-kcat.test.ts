@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import kafkajs from 'kafkajs'
-import { type RawClient, rawClient } from '../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../src/client/wire-client.ts'
 import { ApiKeys } from '../src/protocol/generated/api-table.ts'
 import { iterateBatches, readBatchHeader } from '../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../test/helpers/broker.ts'
@@ -54,8 +54,8 @@ describe('kcat against the broker', () => {
   let kafka: kafkajs.Kafka
   let admin: kafkajs.Admin
   const clients: { disconnect(): Promise<void> }[] = []
-  let rawConnection: RawClient | undefined
-  const raw = (): RawClient => rawConnection!
+  let rawConnection: KafkaWireClient | undefined
+  const raw = (): KafkaWireClient => rawConnection!
 
   async function createTopic(topic: string, numPartitions = 1): Promise<void> {
     assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true }), true)
@@ -100,7 +100,7 @@ describe('kcat against the broker', () => {
     kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'kcat-interop', logLevel: logLevel.NOTHING })
     admin = kafka.admin()
     await admin.connect()
-    rawConnection = await rawClient(broker.bootstrap)
+    rawConnection = await KafkaWireClient.connect(broker.bootstrap)
   })
   after(async () => {
     rawConnection?.close()
@@ -237,7 +237,7 @@ describe('kcat against the broker', () => {
         '%o %s\n',
       ])
       assert.equal(viaKcat.stdout, values.map((v, i) => `${i} ${v}\n`).join(''))
-      const r = await raw().request(ApiKeys.Fetch, 11, {
+      const r = await raw().call(ApiKeys.Fetch, 11, {
         replicaId: -1,
         maxWaitMs: 0,
         minBytes: 0,

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import { AclOperation, AclPermission, PatternType, ResourceType } from '../src/broker/security/acl.ts'
-import type { RawClient } from '../src/cli/commands/raw-kafka-client.ts'
+import type { KafkaWireClient } from '../src/client/wire-client.ts'
 import { ApiKeys } from '../src/protocol/generated/api-table.ts'
 import { ErrorCode, errorInfo } from '../src/protocol/generated/error-codes.ts'
 import { decodeRecordBatches, type EncodeBatchOptions, encodeRecordBatchSync } from '../src/protocol/record-batch.ts'
@@ -50,11 +50,11 @@ const V = {
 } as const
 
 async function createTopics(
-  c: RawClient,
+  c: KafkaWireClient,
   topics: { name: string; numPartitions?: number; replicationFactor?: number; configs?: Record<string, string> }[],
   validateOnly = false,
 ): Promise<Record<string, string>> {
-  const res = await c.request(ApiKeys.CreateTopics, V.createTopics, {
+  const res = await c.call(ApiKeys.CreateTopics, V.createTopics, {
     topics: topics.map((t) => ({
       name: t.name,
       numPartitions: t.numPartitions ?? 1,
@@ -70,8 +70,8 @@ async function createTopics(
   return out
 }
 
-async function listOffset(c: RawClient, topic: string, timestamp: bigint, partition = 0, isolationLevel = 0) {
-  const res = await c.request(ApiKeys.ListOffsets, V.listOffsets, {
+async function listOffset(c: KafkaWireClient, topic: string, timestamp: bigint, partition = 0, isolationLevel = 0) {
+  const res = await c.call(ApiKeys.ListOffsets, V.listOffsets, {
     replicaId: -1,
     isolationLevel,
     topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
@@ -81,7 +81,7 @@ async function listOffset(c: RawClient, topic: string, timestamp: bigint, partit
 }
 
 /** Creates topics and waits until every partition is led (Kafka's broker learns it just after the controller). */
-async function topic(c: RawClient, name: string, numPartitions = 1, configs: Record<string, string> = {}) {
+async function topic(c: KafkaWireClient, name: string, numPartitions = 1, configs: Record<string, string> = {}) {
   const created = await createTopics(c, [{ name, numPartitions, configs }])
   if (created[name] !== 'NONE') throw new Error(`creating ${name}: ${created[name]}`)
   for (let p = 0; p < numPartitions; p++) {
@@ -90,12 +90,12 @@ async function topic(c: RawClient, name: string, numPartitions = 1, configs: Rec
 }
 
 async function produce(
-  c: RawClient,
+  c: KafkaWireClient,
   topicName: string,
   batch: Buffer,
   opts: { partition?: number; transactionalId?: string | null; acks?: number } = {},
 ) {
-  const res = await c.request(ApiKeys.Produce, V.produce, {
+  const res = await c.call(ApiKeys.Produce, V.produce, {
     transactionalId: opts.transactionalId ?? null,
     acks: opts.acks ?? -1,
     timeoutMs: 10000,
@@ -105,8 +105,8 @@ async function produce(
   return { error: err(p.errorCode), baseOffset: p.baseOffset }
 }
 
-async function fetch(c: RawClient, topicName: string, offset: bigint, isolationLevel = 0, partition = 0) {
-  const res = await c.request(ApiKeys.Fetch, V.fetch, {
+async function fetch(c: KafkaWireClient, topicName: string, offset: bigint, isolationLevel = 0, partition = 0) {
+  const res = await c.call(ApiKeys.Fetch, V.fetch, {
     replicaId: -1,
     maxWaitMs: 0,
     minBytes: 0,
@@ -153,10 +153,10 @@ async function fetch(c: RawClient, topicName: string, offset: bigint, isolationL
   }
 }
 
-async function findCoordinator(c: RawClient, key: string, keyType: 0 | 1): Promise<string> {
+async function findCoordinator(c: KafkaWireClient, key: string, keyType: 0 | 1): Promise<string> {
   let last = 0
   await until(async () => {
-    last = (await c.request(ApiKeys.FindCoordinator, V.findCoordinator, { key, keyType })).errorCode
+    last = (await c.call(ApiKeys.FindCoordinator, V.findCoordinator, { key, keyType })).errorCode
     return last !== ErrorCode.COORDINATOR_NOT_AVAILABLE
   }, `the coordinator of ${key}`)
   return err(last)
@@ -170,8 +170,8 @@ const RETRIABLE_COORDINATOR: number[] = [
 ]
 
 /** AddPartitionsToTxn v3 and below answer per partition; the first partition's error stands for the call. */
-async function addPartitionsV3(c: RawClient, body: Record<string, unknown>) {
-  const r = await c.request(ApiKeys.AddPartitionsToTxn, V.addPartitionsToTxn, body)
+async function addPartitionsV3(c: KafkaWireClient, body: Record<string, unknown>) {
+  const r = await c.call(ApiKeys.AddPartitionsToTxn, V.addPartitionsToTxn, body)
   return { ...r, errorCode: r.errorCode || r.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode }
 }
 
@@ -185,11 +185,11 @@ async function retrying<T extends { errorCode: number }>(call: () => Promise<T>,
   return res
 }
 
-async function initProducerId(c: RawClient, transactionalId: string | null, timeoutMs = 60000) {
+async function initProducerId(c: KafkaWireClient, transactionalId: string | null, timeoutMs = 60000) {
   if (transactionalId !== null) await findCoordinator(c, transactionalId, 1)
   const res = await retrying(
     () =>
-      c.request(ApiKeys.InitProducerId, V.initProducerId, {
+      c.call(ApiKeys.InitProducerId, V.initProducerId, {
         transactionalId,
         transactionTimeoutMs: timeoutMs,
         producerId: -1n,
@@ -223,12 +223,12 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
   test('unknown topics with auto-creation off', async (t) => {
     await run(t, async (side) => {
       const c = await side.connect()
-      const md = await c.request(ApiKeys.Metadata, V.metadata, {
+      const md = await c.call(ApiKeys.Metadata, V.metadata, {
         topics: [{ name: 'diff-nowhere' }],
         allowAutoTopicCreation: true,
         includeTopicAuthorizedOperations: false,
       })
-      const after = await c.request(ApiKeys.Metadata, V.metadata, {
+      const after = await c.call(ApiKeys.Metadata, V.metadata, {
         topics: [{ name: 'diff-nowhere' }],
         allowAutoTopicCreation: false,
         includeTopicAuthorizedOperations: false,
@@ -293,11 +293,11 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
         const atEnd = await fetch(c, 'diff-range', 4n)
         const past = await fetch(c, 'diff-range', 9n)
         const negative = await fetch(c, 'diff-range', -3n)
-        const del = await c.request(ApiKeys.DeleteRecords, 2, {
+        const del = await c.call(ApiKeys.DeleteRecords, 2, {
           topics: [{ name: 'diff-range', partitions: [{ partitionIndex: 0, offset: 2n }] }],
           timeoutMs: 5000,
         })
-        const delPast = await c.request(ApiKeys.DeleteRecords, 2, {
+        const delPast = await c.call(ApiKeys.DeleteRecords, 2, {
           topics: [{ name: 'diff-range', partitions: [{ partitionIndex: 0, offset: 99n }] }],
           timeoutMs: 5000,
         })
@@ -394,7 +394,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       async (side) => {
         const c = await side.connect()
         await topic(c, 'diff-configs', 1, { 'retention.ms': '3600000' })
-        const res = await c.request(ApiKeys.DescribeConfigs, V.describeConfigs, {
+        const res = await c.call(ApiKeys.DescribeConfigs, V.describeConfigs, {
           resources: [{ resourceType: 2, resourceName: 'diff-configs', configurationKeys: null }],
           includeSynonyms: false,
           includeDocumentation: false,
@@ -418,7 +418,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
             type: e.configType,
           }
         }
-        const unknown = await c.request(ApiKeys.DescribeConfigs, V.describeConfigs, {
+        const unknown = await c.call(ApiKeys.DescribeConfigs, V.describeConfigs, {
           resources: [{ resourceType: 2, resourceName: 'diff-no-such-topic', configurationKeys: null }],
           includeSynonyms: false,
           includeDocumentation: false,
@@ -490,7 +490,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
         seq += values.length
         const ended = await retrying(
           () =>
-            c.request(ApiKeys.EndTxn, V.endTxn, {
+            c.call(ApiKeys.EndTxn, V.endTxn, {
               transactionalId: txId,
               producerId: ids.producerId,
               producerEpoch: ids.producerEpoch,
@@ -521,7 +521,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       out['read_uncommitted'] = uncommittedRead
       out['latest, read_committed'] = await listOffset(c, 'diff-tx-out', -1n, 0, 1)
       out['latest, read_uncommitted'] = await listOffset(c, 'diff-tx-out', -1n, 0, 0)
-      const described = await c.request(ApiKeys.DescribeTransactions, V.describeTransactions, {
+      const described = await c.call(ApiKeys.DescribeTransactions, V.describeTransactions, {
         transactionalIds: [txId, 'diff-tx-unknown'],
       })
       const unknown = described.transactionStates[1]
@@ -552,7 +552,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       const first = await initProducerId(c, txId)
       const endTxn = (producerId: bigint, producerEpoch: number, transactionalId = txId, committed = true) =>
         retrying(
-          () => c.request(ApiKeys.EndTxn, V.endTxn, { transactionalId, producerId, producerEpoch, committed }),
+          () => c.call(ApiKeys.EndTxn, V.endTxn, { transactionalId, producerId, producerEpoch, committed }),
           'EndTxn',
         ).then((r) => err(r.errorCode))
       const addPartitions = (producerId: bigint, producerEpoch: number, partitions = [0]) =>
@@ -622,7 +622,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       const describe = async () => {
         // Kafka answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS while its group coordinator loads.
         const g = await retrying(async () => {
-          const res = await a.request(ApiKeys.DescribeGroups, V.describeGroups, {
+          const res = await a.call(ApiKeys.DescribeGroups, V.describeGroups, {
             groups: [groupId],
             includeAuthorizedOperations: false,
           })
@@ -636,8 +636,8 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
           g.members.map((m: { memberId: string }) => who(m.memberId)).sort(),
         ]
       }
-      const join = (via: RawClient, memberId: string, sessionTimeoutMs = 10000) =>
-        via.request(ApiKeys.JoinGroup, V.joinGroup, {
+      const join = (via: KafkaWireClient, memberId: string, sessionTimeoutMs = 10000) =>
+        via.call(ApiKeys.JoinGroup, V.joinGroup, {
           groupId,
           sessionTimeoutMs,
           rebalanceTimeoutMs: 10000,
@@ -654,13 +654,13 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
         members: unknown[]
       }) => [err(r.errorCode), r.generationId, r.protocolName, who(r.leader), r.members.length]
       const sync = (
-        via: RawClient,
+        via: KafkaWireClient,
         memberId: string,
         generationId: number,
         assignments: { memberId: string; assignment: Buffer }[],
       ) =>
         via
-          .request(ApiKeys.SyncGroup, V.syncGroup, {
+          .call(ApiKeys.SyncGroup, V.syncGroup, {
             groupId,
             generationId,
             memberId,
@@ -668,9 +668,9 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
             assignments,
           })
           .then((r) => [err(r.errorCode), r.assignment.toString()])
-      const heartbeat = (via: RawClient, memberId: string, generationId: number) =>
+      const heartbeat = (via: KafkaWireClient, memberId: string, generationId: number) =>
         via
-          .request(ApiKeys.Heartbeat, V.heartbeat, { groupId, generationId, memberId, groupInstanceId: null })
+          .call(ApiKeys.Heartbeat, V.heartbeat, { groupId, generationId, memberId, groupInstanceId: null })
           .then((r) => err(r.errorCode))
 
       out['describe before any member'] = await describe()
@@ -710,7 +710,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       out['B syncs'] = await bSync
       out['describe with two members'] = await describe()
 
-      const left = await b.request(ApiKeys.LeaveGroup, V.leaveGroup, {
+      const left = await b.call(ApiKeys.LeaveGroup, V.leaveGroup, {
         groupId,
         members: [
           { memberId: B, groupInstanceId: null },
@@ -725,7 +725,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       const a3 = await join(a, A)
       out['A rejoins alone'] = joined(a3)
       out['A syncs alone'] = await sync(a, A, a3.generationId, [{ memberId: A, assignment: Buffer.from('p0,p1') }])
-      const commit = await a.request(ApiKeys.OffsetCommit, V.offsetCommit, {
+      const commit = await a.call(ApiKeys.OffsetCommit, V.offsetCommit, {
         groupId,
         generationIdOrMemberEpoch: a3.generationId,
         memberId: A,
@@ -738,13 +738,13 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
         ],
       })
       out['commit for an unknown topic'] = err(commit.topics[0].partitions[0].errorCode)
-      const aLeft = await a.request(ApiKeys.LeaveGroup, V.leaveGroup, {
+      const aLeft = await a.call(ApiKeys.LeaveGroup, V.leaveGroup, {
         groupId,
         members: [{ memberId: A, groupInstanceId: null }],
       })
       out['A leaves'] = err(aLeft.errorCode)
       out['describe when empty'] = await describe()
-      const listed = await a.request(ApiKeys.ListGroups, V.listGroups, { statesFilter: ['Empty'] })
+      const listed = await a.call(ApiKeys.ListGroups, V.listGroups, { statesFilter: ['Empty'] })
       out['listed as Empty'] = listed.groups
         .filter((g: { groupId: string }) => g.groupId === groupId)
         .map((g: { groupState: string; protocolType: string }) => [g.groupState, g.protocolType])
@@ -760,8 +760,8 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
       await topic(admin, 'diff-acl-w1')
       await produce(admin, 'diff-acl', batch(['secret']))
       const alice = await side.connect('alice')
-      const metadataOf = async (via: RawClient, topics: string[] | null) => {
-        const res = await via.request(ApiKeys.Metadata, V.metadata, {
+      const metadataOf = async (via: KafkaWireClient, topics: string[] | null) => {
+        const res = await via.call(ApiKeys.Metadata, V.metadata, {
           topics: topics === null ? null : topics.map((name) => ({ name })),
           allowAutoTopicCreation: false,
           includeTopicAuthorizedOperations: false,
@@ -771,9 +771,9 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
           .map((x: { name: string; errorCode: number }) => [x.name, err(x.errorCode)])
           .sort()
       }
-      const probe = async (via: RawClient) => {
+      const probe = async (via: KafkaWireClient) => {
         const group = 'diff-acl-group'
-        const joinRes = await via.request(ApiKeys.JoinGroup, V.joinGroup, {
+        const joinRes = await via.call(ApiKeys.JoinGroup, V.joinGroup, {
           groupId: group,
           sessionTimeoutMs: 10000,
           rebalanceTimeoutMs: 10000,
@@ -782,7 +782,7 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
           protocolType: 'consumer',
           protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
         })
-        const commit = await via.request(ApiKeys.OffsetCommit, V.offsetCommit, {
+        const commit = await via.call(ApiKeys.OffsetCommit, V.offsetCommit, {
           groupId: group,
           generationIdOrMemberEpoch: -1,
           memberId: '',
@@ -796,18 +796,18 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
             },
           ],
         })
-        const fetched = await via.request(ApiKeys.OffsetFetch, V.offsetFetch, {
+        const fetched = await via.call(ApiKeys.OffsetFetch, V.offsetFetch, {
           groupId: group,
           topics: [{ name: 'diff-acl', partitionIndexes: [0] }],
           requireStable: false,
         })
-        const described = await via.request(ApiKeys.DescribeConfigs, V.describeConfigs, {
+        const described = await via.call(ApiKeys.DescribeConfigs, V.describeConfigs, {
           resources: [{ resourceType: 2, resourceName: 'diff-acl', configurationKeys: ['retention.ms'] }],
           includeSynonyms: false,
           includeDocumentation: false,
         })
-        const deleted = await via.request(ApiKeys.DeleteTopics, 4, { topicNames: ['diff-acl-w1'], timeoutMs: 5000 })
-        const acls = await via.request(ApiKeys.DescribeAcls, 2, {
+        const deleted = await via.call(ApiKeys.DeleteTopics, 4, { topicNames: ['diff-acl-w1'], timeoutMs: 5000 })
+        const acls = await via.call(ApiKeys.DescribeAcls, 2, {
           resourceTypeFilter: 1,
           resourceNameFilter: null,
           patternTypeFilter: 1,
@@ -816,17 +816,17 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
           operation: 1,
           permissionType: 1,
         })
-        const groups = await via.request(ApiKeys.DescribeGroups, V.describeGroups, {
+        const groups = await via.call(ApiKeys.DescribeGroups, V.describeGroups, {
           groups: [group],
           includeAuthorizedOperations: false,
         })
-        const initTx = await via.request(ApiKeys.InitProducerId, V.initProducerId, {
+        const initTx = await via.call(ApiKeys.InitProducerId, V.initProducerId, {
           transactionalId: 'diff-acl-tx',
           transactionTimeoutMs: 60000,
           producerId: -1n,
           producerEpoch: -1,
         })
-        const initIdem = await via.request(ApiKeys.InitProducerId, V.initProducerId, {
+        const initIdem = await via.call(ApiKeys.InitProducerId, V.initProducerId, {
           transactionalId: null,
           transactionTimeoutMs: 60000,
           producerId: -1n,
@@ -843,11 +843,10 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
           'delete topic': err(deleted.responses[0].errorCode),
           describeConfigs: err(described.results[0].errorCode),
           'find group coordinator': err(
-            (await via.request(ApiKeys.FindCoordinator, V.findCoordinator, { key: group, keyType: 0 })).errorCode,
+            (await via.call(ApiKeys.FindCoordinator, V.findCoordinator, { key: group, keyType: 0 })).errorCode,
           ),
           'find transaction coordinator': err(
-            (await via.request(ApiKeys.FindCoordinator, V.findCoordinator, { key: 'diff-acl-tx', keyType: 1 }))
-              .errorCode,
+            (await via.call(ApiKeys.FindCoordinator, V.findCoordinator, { key: 'diff-acl-tx', keyType: 1 })).errorCode,
           ),
           joinGroup: err(joinRes.errorCode),
           offsetCommit: [err(commit.errorCode ?? 0), err(commit.topics[0].partitions[0].errorCode)],
@@ -885,15 +884,15 @@ describe('differential: Apache Kafka 4.x and Tributary answer alike', () => {
         acl(ResourceType.GROUP, 'diff-acl-', AclOperation.READ, PatternType.PREFIXED),
         acl(ResourceType.TRANSACTIONAL_ID, 'diff-acl-tx', AclOperation.DESCRIBE),
       ]
-      const created = await admin.request(ApiKeys.CreateAcls, V.createAcls, { creations })
+      const created = await admin.call(ApiKeys.CreateAcls, V.createAcls, { creations })
       // Kafka's brokers learn new ACLs from the metadata log a moment after CreateAcls is answered.
       await until(async () => {
-        const r = await alice.request(ApiKeys.Metadata, V.metadata, {
+        const r = await alice.call(ApiKeys.Metadata, V.metadata, {
           topics: [{ name: 'diff-acl' }],
           allowAutoTopicCreation: false,
           includeTopicAuthorizedOperations: false,
         })
-        const d = await admin.request(ApiKeys.DescribeAcls, 2, {
+        const d = await admin.call(ApiKeys.DescribeAcls, 2, {
           resourceTypeFilter: 1,
           resourceNameFilter: null,
           patternTypeFilter: 1,

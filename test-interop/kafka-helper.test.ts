@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { rawClient } from '../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../src/client/wire-client.ts'
 import { ApiKeys } from '../src/protocol/generated/api-table.ts'
 import { startKafka } from '../test/helpers/kafka.ts'
 
@@ -39,8 +39,8 @@ describe('Apache Kafka test helper', () => {
     const pid = kafka.process.pid!
     try {
       assert.match(kafka.bootstrap, /^127\.0\.0\.1:\d+$/)
-      const c = await rawClient(kafka.bootstrap)
-      const md = await c.request(ApiKeys.Metadata, 12, {
+      const c = await KafkaWireClient.connect(kafka.bootstrap)
+      const md = await c.call(ApiKeys.Metadata, 12, {
         topics: null,
         allowAutoTopicCreation: false,
         includeTopicAuthorizedOperations: false,

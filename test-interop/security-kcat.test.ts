@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../src/broker/security/acl.ts'
-import { type RawClient, rawClient } from '../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../src/client/wire-client.ts'
 import { ApiKeys } from '../src/protocol/generated/api-table.ts'
 import { startTestBroker, type TestBroker } from '../test/helpers/broker.ts'
 
@@ -58,7 +58,7 @@ describe('kcat on secured listeners', {
   skip: process.env.TRIBUTARY_BOOTSTRAP ? 'needs a broker whose listeners and users it configures' : false,
 }, () => {
   let tb: TestBroker
-  let admin: RawClient
+  let admin: KafkaWireClient
   const listener = (p: string) => tb.broker!.listeners.find((l) => l.securityProtocol === p)!.bootstrap
 
   before(async () => {
@@ -74,7 +74,7 @@ describe('kcat on secured listeners', {
       authorizerEnabled: true,
       superUsers: ['User:admin'],
     })
-    admin = await rawClient(listener('SASL_PLAINTEXT'), {
+    admin = await KafkaWireClient.connect(listener('SASL_PLAINTEXT'), {
       sasl: { mechanism: 'SCRAM-SHA-256', username: 'admin', password: 'admin-pw' },
     })
   })
@@ -142,7 +142,7 @@ describe('kcat on secured listeners', {
   test('ACLs: alice may produce and consume in a group only with WRITE, READ and group READ', async () => {
     const b = listener('SASL_PLAINTEXT')
     const auth = sasl('SCRAM-SHA-256', 'alice', 'alice-pw')
-    const created = await admin.request(ApiKeys.CreateTopics, 5, {
+    const created = await admin.call(ApiKeys.CreateTopics, 5, {
       topics: [{ name: 'kcat-acl', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
     })
@@ -159,7 +159,7 @@ describe('kcat on secured listeners', {
       operation,
       permissionType: AclPermission.ALLOW,
     })
-    const acls = await admin.request(ApiKeys.CreateAcls, 3, {
+    const acls = await admin.call(ApiKeys.CreateAcls, 3, {
       creations: [grant(RT.TOPIC, 'kcat-acl', Op.WRITE), grant(RT.TOPIC, 'kcat-acl', Op.READ)],
     })
     assert.deepEqual(
@@ -181,7 +181,7 @@ describe('kcat on secured listeners', {
       'auto.offset.reset=earliest',
     ])
     assert.match(noGroup.stderr, /authoriz/i)
-    await admin.request(ApiKeys.CreateAcls, 3, { creations: [grant(RT.GROUP, 'kcat-group', Op.READ)] })
+    await admin.call(ApiKeys.CreateAcls, 3, { creations: [grant(RT.GROUP, 'kcat-group', Op.READ)] })
     const consumed = await kcat([
       '-b',
       b,
@@ -201,13 +201,13 @@ describe('kcat on secured listeners', {
   test('ACLs: each refusal kcat meets is reported once and ends kcat (no protocol errors, no retry loop)', async () => {
     const b = listener('SASL_PLAINTEXT')
     const auth = sasl('SCRAM-SHA-256', 'bob', 'bob-pw')
-    const upsert = await admin.request(ApiKeys.CreateTopics, 5, {
+    const upsert = await admin.call(ApiKeys.CreateTopics, 5, {
       topics: [{ name: 'kcat-denied', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
     })
     assert.equal(upsert.topics[0].errorCode, 0)
     const grant = (resourceType: number, resourceName: string, operation: number) =>
-      admin.request(ApiKeys.CreateAcls, 3, {
+      admin.call(ApiKeys.CreateAcls, 3, {
         creations: [
           {
             resourceType,

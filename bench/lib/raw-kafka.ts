@@ -1,17 +1,16 @@
 /**
  * A minimal Kafka connection for measuring the broker rather than a client library: pre-encoded record
  * batches go out as Produce requests and Fetch responses are counted without decoding records.
- * Built on the project's generated codecs; only non-flexible request versions are used.
+ * Built on the project's one wire client (src/client/wire-client.ts); only non-flexible request versions are used.
  */
-import { connect, type Socket } from 'node:net'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
+import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { encodeFetchRequest } from '../../src/protocol/generated/fetch-request.ts'
 import { decodeFetchResponse } from '../../src/protocol/generated/fetch-response.ts'
 import { encodeMetadataRequest } from '../../src/protocol/generated/metadata-request.ts'
 import { decodeMetadataResponse, type MetadataResponse } from '../../src/protocol/generated/metadata-response.ts'
 import { encodeProduceRequest } from '../../src/protocol/generated/produce-request.ts'
 import { decodeProduceResponse } from '../../src/protocol/generated/produce-response.ts'
-import { encodeRequestHeader } from '../../src/protocol/generated/request-header.ts'
-import { Reader, Writer } from '../../src/protocol/primitives.ts'
 import { BatchOffsets, batchSizeAt, encodeRecordBatchSync, readInt64 } from '../../src/protocol/record-batch.ts'
 
 const PRODUCE_VERSION = 7
@@ -19,107 +18,20 @@ const FETCH_VERSION = 11
 const METADATA_VERSION = 4
 const EMPTY = Buffer.alloc(0)
 
-interface Pending {
-  resolve(body: Reader): void
-  reject(err: Error): void
-}
-
+/** The bench's requests over the project's one wire client. */
 export class RawKafkaConnection {
-  private socket: Socket
-  private pending = new Map<number, Pending>()
-  private nextCorrelationId = 1
-  private chunks: Buffer[] = []
-  private buffered = 0
-  private closedError: Error | undefined
+  private constructor(private readonly wire: KafkaWireClient) {}
 
-  private constructor(socket: Socket) {
-    this.socket = socket
-    socket.on('data', (d: Buffer) => this.onData(d))
-    const fail = (err: Error) => {
-      this.closedError = err
-      for (const p of this.pending.values()) p.reject(err)
-      this.pending.clear()
-    }
-    socket.on('error', fail)
-    socket.on('close', () => fail(new Error('connection closed by broker')))
-  }
-
-  static open(host: string, port: number): Promise<RawKafkaConnection> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ host, port, noDelay: true })
-      s.once('connect', () => {
-        s.off('error', reject)
-        resolve(new RawKafkaConnection(s))
-      })
-      s.once('error', reject)
-    })
+  static async open(host: string, port: number): Promise<RawKafkaConnection> {
+    return new RawKafkaConnection(await KafkaWireClient.connect({ host, port }, { clientId: 'bench' }))
   }
 
   close(): void {
-    this.socket.destroy()
-  }
-
-  private onData(d: Buffer): void {
-    this.chunks.push(d)
-    this.buffered += d.length
-    while (this.buffered >= 4) {
-      let head = this.chunks[0]!
-      if (head.length < 4) {
-        head = Buffer.concat(this.chunks)
-        this.chunks = [head]
-      }
-      const size = head.readInt32BE(0)
-      if (this.buffered < 4 + size) return
-      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks)
-      const frame = all.subarray(4, 4 + size)
-      const rest = all.subarray(4 + size)
-      this.chunks = rest.length > 0 ? [rest] : []
-      this.buffered = rest.length
-      const correlationId = frame.readInt32BE(0)
-      const p = this.pending.get(correlationId)
-      if (p) {
-        this.pending.delete(correlationId)
-        p.resolve(new Reader(frame, 4))
-      }
-    }
-  }
-
-  /**
-   * Sends one request (header v1) and resolves with the response body after the v0 response header. `tail`, if
-   * given, is sent as-is after the encoded body (and counted in the frame size), so a large record batch goes to
-   * the socket without being copied into the request buffer first; the body must then end with the int32 length
-   * field of those bytes, which is filled in here.
-   */
-  request(apiKey: number, apiVersion: number, encodeBody: (w: Writer) => void, tail?: Buffer): Promise<Reader> {
-    if (this.closedError) return Promise.reject(this.closedError)
-    const correlationId = this.nextCorrelationId++
-    const w = new Writer(1024)
-    w.int32(0)
-    encodeRequestHeader(w, 1, {
-      requestApiKey: apiKey,
-      requestApiVersion: apiVersion,
-      correlationId,
-      clientId: 'bench',
-    })
-    encodeBody(w)
-    const frame = w.toBuffer()
-    frame.writeInt32BE(frame.length - 4 + (tail?.length ?? 0), 0)
-    if (tail) frame.writeInt32BE(tail.length, frame.length - 4)
-    return new Promise((resolve, reject) => {
-      this.pending.set(correlationId, { resolve, reject })
-      if (!tail) {
-        this.socket.write(frame)
-        return
-      }
-      this.socket.cork()
-      this.socket.write(frame)
-      this.socket.write(tail)
-      this.socket.uncork()
-    })
+    this.wire.close()
   }
 
   async metadata(topics: string[] | null, allowAutoTopicCreation = false): Promise<MetadataResponse> {
-    const r = await this.request(3, METADATA_VERSION, (w) =>
+    const r = await this.wire.send(ApiKeys.Metadata, METADATA_VERSION, (w) =>
       encodeMetadataRequest(w, METADATA_VERSION, {
         topics: topics === null ? null : topics.map((name) => ({ name })),
         allowAutoTopicCreation,
@@ -133,8 +45,8 @@ export class RawKafkaConnection {
     // With one partition its records are the request's last field: encode an empty one, then put the batch's
     // length in its place and send the batch itself behind the request, as a client writing its batch buffer would.
     const single = batches.size === 1 ? [...batches][0]! : undefined
-    const r = await this.request(
-      0,
+    const r = await this.wire.send(
+      ApiKeys.Produce,
       PRODUCE_VERSION,
       (w) => {
         encodeProduceRequest(w, PRODUCE_VERSION, {
@@ -172,7 +84,7 @@ export class RawKafkaConnection {
     maxBytes: number,
     maxWaitMs = 500,
   ): Promise<{ bytes: number; records: Buffer | null; nextOffset: number; highWatermark: number }> {
-    const r = await this.request(1, FETCH_VERSION, (w) =>
+    const r = await this.wire.send(ApiKeys.Fetch, FETCH_VERSION, (w) =>
       encodeFetchRequest(w, FETCH_VERSION, {
         replicaId: -1,
         maxWaitMs,

@@ -108,10 +108,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       })
     }
     const groups = new GroupCoordinator({
-      store: {
-        append: (records) => replicas.appendInternal(OFFSETS_TOPIC, 0, records),
-        load: () => replicas.replayInternal(OFFSETS_TOPIC, 0),
-      },
+      store: replicas.internalKeyedLog(OFFSETS_TOPIC, 0),
       clock: { now: () => Date.now() },
       timers: {
         setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
@@ -125,10 +122,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     })
     topics.onDeleted((topic) => groups.onTopicDeleted(topic))
     const transactions = new TransactionCoordinator({
-      store: {
-        append: (records) => replicas.appendInternal(TRANSACTION_STATE_TOPIC, 0, records),
-        load: () => replicas.replayInternal(TRANSACTION_STATE_TOPIC, 0),
-      },
+      store: replicas.internalKeyedLog(TRANSACTION_STATE_TOPIC, 0),
       groups,
       writeMarker: (topic, partition, producerId, epoch, commit) =>
         replicas.appendTxnMarker(topic, partition, producerId, epoch, commit),

@@ -6,13 +6,15 @@
  * waiting on its partition, internal topics' included. Handlers translate wire versions to these calls and the
  * results to responses.
  */
+
+import type { KeyedRecord } from '../common/keyed-log.ts'
 import type { Logger } from '../common/logger.ts'
 import { type AbortedTxn, LogError, type LogManager, type LogSlice, type PartitionLog } from '../log/index.ts'
 import { ErrorCode } from '../protocol/generated/error-codes.ts'
 import { Attributes, BatchOffsets, encodeRecordBatchSync, RECORD_BATCH_OVERHEAD } from '../protocol/record-batch.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { MIN_REGION_BYTES } from './file-region.ts'
-import { type KeyValue, replayLog } from './internal-topic.ts'
+import { PartitionKeyedLog } from './internal-topic.ts'
 
 /** What checks a transactional produce (the transaction coordinator, KIP-890 part 1). */
 export interface TransactionalProduceVerifier {
@@ -221,23 +223,29 @@ export class ReplicaManager {
   }
 
   /** Appends broker-internal key/value records as one batch and resolves once they are durable. */
-  async appendInternal(topic: string, partition: number, records: KeyValue[], timestamp = Date.now()): Promise<void> {
-    if (records.length === 0) return
+  async appendInternal(
+    topic: string,
+    partition: number,
+    records: readonly KeyedRecord[],
+    timestamp = Date.now(),
+  ): Promise<number> {
     const log = this.logs.get(topic, partition)
     if (!log) throw new LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topic}-${partition}`)
+    if (records.length === 0) return log.logEndOffset - 1
     const batch = encodeRecordBatchSync({
       records: records.map((r) => ({ key: r.key, value: r.value, timestamp })),
     })
     const res = log.append(batch)
     this.waiters.notify(topic, partition)
     await log.waitDurable(res.lastOffset)
+    return res.lastOffset
   }
 
-  /** Every record of an internal topic's partition from its start, in offset order (state replay at startup). */
-  replayInternal(topic: string, partition: number): AsyncGenerator<KeyValue & { offset: number }> {
+  /** An internal topic's partition as a KeyedLog whose appends go through appendInternal. */
+  internalKeyedLog(topic: string, partition: number): PartitionKeyedLog {
     const log = this.logs.get(topic, partition)
     if (!log) throw new LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topic}-${partition}`)
-    return replayLog(log)
+    return new PartitionKeyedLog(log, (records) => this.appendInternal(topic, partition, records))
   }
 
   // ---------------------------------------------------------------------------------------------------------------

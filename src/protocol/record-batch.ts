@@ -2,7 +2,7 @@
  * RecordBatch v2 (magic 2): the unit Kafka stores and ships. Header fields are read straight from the buffer so the
  * log can validate and index batches without decoding their records.
  */
-import { TributaryError } from '../errors.ts'
+import { TributaryError, type TributaryErrorCode } from '../errors.ts'
 import {
   type CompressOptions,
   compress,
@@ -12,7 +12,7 @@ import {
   isXerialSnappy,
 } from './compression.ts'
 import { crc32c } from './crc32c.ts'
-import { ErrorCode, errorInfo } from './generated/error-codes.ts'
+import { ErrorCode } from './generated/error-codes.ts'
 
 /** Byte offsets of the v2 batch header fields. */
 export const BatchOffsets = {
@@ -50,14 +50,32 @@ export const NO_PRODUCER_ID = -1
 export const NO_PRODUCER_EPOCH = -1
 export const NO_SEQUENCE = -1
 
+/** The Kafka error codes a log rejection carries, each with its declared TRB_LOG_* code (its Kafka name). */
+const LOG_ERROR_CODES = {
+  [ErrorCode.OFFSET_OUT_OF_RANGE]: 'TRB_LOG_OFFSET_OUT_OF_RANGE',
+  [ErrorCode.CORRUPT_MESSAGE]: 'TRB_LOG_CORRUPT_MESSAGE',
+  [ErrorCode.INVALID_RECORD]: 'TRB_LOG_INVALID_RECORD',
+  [ErrorCode.MESSAGE_TOO_LARGE]: 'TRB_LOG_MESSAGE_TOO_LARGE',
+  [ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT]: 'TRB_LOG_UNSUPPORTED_FOR_MESSAGE_FORMAT',
+  [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]: 'TRB_LOG_OUT_OF_ORDER_SEQUENCE_NUMBER',
+  [ErrorCode.INVALID_PRODUCER_EPOCH]: 'TRB_LOG_INVALID_PRODUCER_EPOCH',
+  [ErrorCode.INVALID_TXN_STATE]: 'TRB_LOG_INVALID_TXN_STATE',
+  [ErrorCode.KAFKA_STORAGE_ERROR]: 'TRB_LOG_KAFKA_STORAGE_ERROR',
+  [ErrorCode.UNKNOWN_SERVER_ERROR]: 'TRB_LOG_UNKNOWN_SERVER_ERROR',
+  [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]: 'TRB_LOG_UNKNOWN_TOPIC_OR_PARTITION',
+} as const satisfies Record<number, TributaryErrorCode>
+
+/** A Kafka error code the log rejects with. */
+export type LogRejection = keyof typeof LOG_ERROR_CODES
+
 /**
  * A rejection the broker turns into a Kafka error code in the response. Defined next to the codec (which is pure)
  * so validation here and in the log share one class; `src/log` re-exports it.
  */
 export class LogError extends TributaryError {
-  readonly errorCode: number
-  constructor(errorCode: number, message: string, options?: { cause?: unknown }) {
-    super(`TRB_LOG_${errorInfo.get(errorCode)?.name ?? 'ERROR'}`, message, options)
+  readonly errorCode: LogRejection
+  constructor(errorCode: LogRejection, message: string, options?: { cause?: unknown }) {
+    super(LOG_ERROR_CODES[errorCode], message, options)
     this.errorCode = errorCode
     this.name = 'LogError'
   }

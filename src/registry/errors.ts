@@ -1,13 +1,17 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError, type TributaryErrorCode } from '../errors.ts'
+
+/** The declared codes a RegistryError carries. */
+export type RegistryErrorCode = Extract<TributaryErrorCode, 'TRB_REGISTRY' | `TRB_REGISTRY_${string}`>
 
 /**
  * An error the REST API answers with. `errorCode` is Confluent's numeric code (40401, 42201, ...) that clients
  * switch on; `status` is the HTTP status it travels with.
  */
 export class RegistryError extends TributaryError {
+  declare readonly code: RegistryErrorCode
   readonly status: number
   readonly errorCode: number
-  constructor(status: number, errorCode: number, message: string, code = 'TRB_REGISTRY') {
+  constructor(status: number, errorCode: number, message: string, code: RegistryErrorCode = 'TRB_REGISTRY') {
     super(code, message)
     this.status = status
     this.errorCode = errorCode

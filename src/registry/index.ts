@@ -4,7 +4,35 @@
  * the Confluent wire format.
  */
 
-export { kafkaSerdes } from '../serde/kafka-serdes.ts'
+// The serdes are the serde module's (`tributary/serde`); the registry re-exports what it always exported.
+export {
+  AvroSerde,
+  type AvroSerdeOptions,
+  BytesSerde,
+  decodeMessageIndexes,
+  decodeWire,
+  encodeMessageIndexes,
+  encodeWire,
+  JsonSchemaSerde,
+  JsonSerde,
+  kafkaSerdes,
+  MAGIC_BYTE,
+  ProtobufSerde,
+  type RecordLocation,
+  RegistryClientError,
+  recordNameStrategy,
+  SchemaRegistryClient,
+  SchemaSerde,
+  type SchemaSerdeOptions,
+  type Serde,
+  SerdeError,
+  StringSerde,
+  SubjectNameStrategies,
+  type SubjectNameStrategy,
+  type SyncSerde,
+  topicNameStrategy,
+  topicRecordNameStrategy,
+} from '../serde/index.ts'
 export { InMemoryChangeSink, type SchemaChangeEvent, type SchemaChangeSink } from './change-events.ts'
 export { type CompatibilityResult, checkCompatibility } from './compatibility.ts'
 export { RegistryError } from './errors.ts'
@@ -22,32 +50,4 @@ export { RegistryService } from './registry-service.ts'
 export { createRegistryRestApi } from './rest-api.ts'
 export { InMemorySchemaLog, type SchemaLog, type SchemaLogRecord } from './schema-log.ts'
 export { SchemaStore } from './schema-store.ts'
-export { BytesSerde, JsonSerde, StringSerde } from './serde/plain-serdes.ts'
-export { RegistryClientError, SchemaRegistryClient } from './serde/registry-client.ts'
-export {
-  AvroSerde,
-  type AvroSerdeOptions,
-  JsonSchemaSerde,
-  ProtobufSerde,
-  SchemaSerde,
-  type SchemaSerdeOptions,
-  type Serde,
-  type SyncSerde,
-} from './serde/schema-serde.ts'
-export {
-  recordNameStrategy,
-  SubjectNameStrategies,
-  type SubjectNameStrategy,
-  topicNameStrategy,
-  topicRecordNameStrategy,
-} from './serde/subject-strategy.ts'
-export {
-  decodeMessageIndexes,
-  decodeWire,
-  encodeMessageIndexes,
-  encodeWire,
-  MAGIC_BYTE,
-  type RecordLocation,
-  SerdeError,
-} from './serde/wire-format.ts'
 export * from './types.ts'

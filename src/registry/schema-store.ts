@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { storeError, storeTimeout } from './errors.ts'
-import type { SchemaLog, SchemaLogRecord } from './schema-log.ts'
+import type { SchemaLog } from './schema-log.ts'
 import type { CompatibilityLevel, Mode, SchemaReference, SchemaType, SchemaVersion } from './types.ts'
 
 /**
@@ -13,14 +13,7 @@ export type StoreKey =
   | { keytype: 'CONFIG'; subject: string | null }
   | { keytype: 'MODE'; subject: string | null }
 
-export interface SchemaClaimValue {
-  subject: string
-  version: number
-  id: number
-  schemaType: SchemaType
-  schema: string
-  references: SchemaReference[]
-  deleted: boolean
+export interface SchemaClaimValue extends SchemaVersion {
   /** Offset of the record that first made this claim; absent on the first record (its own offset is used). */
   claimOffset?: number
 }
@@ -76,7 +69,15 @@ export class SchemaStore {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    await this.log.subscribe((r) => this.#apply(r))
+    await this.log.replay(
+      (r) =>
+        this.#apply({
+          offset: r.offset,
+          key: r.key.toString('utf8'),
+          value: r.value && r.value.length > 0 ? r.value.toString('utf8') : null,
+        }),
+      { follow: true },
+    )
     await this.sync()
   }
 
@@ -124,7 +125,7 @@ export class SchemaStore {
     })
   }
 
-  #apply(record: SchemaLogRecord): void {
+  #apply(record: { offset: number; key: string; value: string | null }): void {
     if (record.offset <= this.#applied) return
     this.#applied = record.offset
     try {
@@ -324,7 +325,7 @@ export class SchemaStore {
 
   async #append(key: string, value: string | null): Promise<number> {
     try {
-      return await this.log.append(key, value)
+      return await this.log.append([{ key: Buffer.from(key), value: value === null ? null : Buffer.from(value) }])
     } catch (error) {
       throw storeError((error as Error).message)
     }

@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError, type TributaryErrorCode } from '../errors.ts'
 
 /** Where a record came from, so decoding errors can name it. */
 export interface RecordLocation {
@@ -39,10 +39,14 @@ export function describeLocation(where: RecordLocation = {}): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : ''
 }
 
+/** The declared codes a SerdeError carries. */
+export type SerdeErrorCode = Extract<TributaryErrorCode, `TRB_SERDE_${string}`>
+
 /** A value that cannot be serialized, or bytes that cannot be decoded; the message names the record. */
 export class SerdeError extends TributaryError {
+  declare readonly code: SerdeErrorCode
   readonly location: RecordLocation
-  constructor(code: string, message: string, location: RecordLocation = {}, cause?: unknown) {
+  constructor(code: SerdeErrorCode, message: string, location: RecordLocation = {}, cause?: unknown) {
     super(code, `${message}${describeLocation(location)}`, cause === undefined ? undefined : { cause })
     this.name = 'SerdeError'
     this.location = location

@@ -4,110 +4,27 @@
  * connection and the reference partition reads back unchanged.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
+import { ConnectionClosed, KafkaWireClient } from '../../src/client/wire-client.ts'
+import { decodeResponseFrame, sizePrefixed } from '../../src/protocol/framing.ts'
+import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
-import { Reader, Writer } from '../../src/protocol/primitives.ts'
-import {
-  BatchOffsets,
-  decodeRecordBatches,
-  encodeRecordBatchSync,
-  updateBatchCrc,
-} from '../../src/protocol/record-batch.ts'
+import { Writer } from '../../src/protocol/primitives.ts'
+import { BatchOffsets, encodeRecordBatchSync, updateBatchCrc } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+import { fetchValues } from '../helpers/wire.ts'
 
 const MAX_REQUEST_BYTES = 1024 * 1024
 
-class ConnectionClosed extends Error {}
-
-/** A Kafka connection without a client library: frames out, frames in, and the moment the broker hangs up. */
-class WireConnection {
-  private pending = Buffer.alloc(0)
-  private frames: Buffer[] = []
-  private waiting: { resolve(frame: Buffer): void; reject(err: Error): void }[] = []
-  private correlationId = 0
-  readonly closed: Promise<void>
-  isClosed = false
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => this.onData(d))
-    socket.on('error', () => {})
-    this.closed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.isClosed = true
-        for (const w of this.waiting.splice(0)) w.reject(new ConnectionClosed('broker closed the connection'))
-        resolve()
-      }),
-    )
-  }
-
-  static connect(port: number): Promise<WireConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new WireConnection(socket)))
-      socket.once('error', reject)
-    })
-  }
-
-  private onData(d: Buffer): void {
-    this.pending = Buffer.concat([this.pending, d])
-    while (this.pending.length >= 4 && this.pending.length >= 4 + this.pending.readInt32BE(0)) {
-      const size = this.pending.readInt32BE(0)
-      const frame = this.pending.subarray(4, 4 + size)
-      this.pending = this.pending.subarray(4 + size)
-      const w = this.waiting.shift()
-      if (w) w.resolve(frame)
-      else this.frames.push(frame)
-    }
-  }
-
-  write(bytes: Buffer): void {
-    this.socket.write(bytes)
-  }
-
-  /** Next response frame (correlation id first); rejects with ConnectionClosed if the broker hangs up instead. */
-  nextFrame(): Promise<Buffer> {
-    const f = this.frames.shift()
-    if (f) return Promise.resolve(f)
-    if (this.isClosed) return Promise.reject(new ConnectionClosed('connection already closed'))
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }))
-  }
-
-  /** Request header v1 (v2 for flexible versions) followed by the encoded body, without the size prefix. */
-  encodeRequest(apiKey: number, version: number, body: unknown): { payload: Buffer; correlationId: number } {
-    const codec = apiCodecs.get(apiKey)!
-    const correlationId = ++this.correlationId
-    const w = new Writer()
-    w.int16(apiKey).int16(version).int32(correlationId).nullableString('bad-input-test')
-    if (codec.flexibleMin >= 0 && version >= codec.flexibleMin) w.uvarint(0)
-    codec.encodeRequest(w, version, body)
-    return { payload: w.toBuffer(), correlationId }
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: the response type depends on the API key chosen at run time
-  async call<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
-    const { payload, correlationId } = this.encodeRequest(apiKey, version, body)
-    this.write(framed(payload))
-    return decodeResponse(await this.nextFrame(), apiKey, version, correlationId) as T
-  }
-
-  close(): void {
-    this.socket.destroy()
-  }
-}
-
-function framed(payload: Buffer, size = payload.length): Buffer {
-  const head = Buffer.allocUnsafe(4)
-  head.writeInt32BE(size, 0)
-  return Buffer.concat([head, payload])
+/** A connection to the broker under test, without a client library. */
+function connect(port: number): Promise<KafkaWireClient> {
+  return KafkaWireClient.connect({ host: '127.0.0.1', port }, { clientId: 'bad-input-test' })
 }
 
 function decodeResponse(frame: Buffer, apiKey: number, version: number, correlationId: number): unknown {
-  const codec = apiCodecs.get(apiKey)!
-  const r = new Reader(frame)
-  assert.equal(r.int32(), correlationId, 'response carries the request correlation id')
-  if (codec.flexibleMin >= 0 && version >= codec.flexibleMin && apiKey !== ApiKeys.ApiVersions) r.taggedFields()
-  return codec.decodeResponse(r, version)
+  const res = decodeResponseFrame(frame, apiKey, version)
+  assert.equal(res.correlationId, correlationId, 'response carries the request correlation id')
+  return res.body
 }
 
 function produceBody(topic: string, records: Buffer, partition = 0) {
@@ -124,7 +41,7 @@ function batch(records: { key?: string | null; value: string }[]): Buffer {
 }
 
 /** Produce v7 (the newest KafkaJS speaks) answering with the partition's error code. */
-async function produce(conn: WireConnection, topic: string, records: Buffer, version = 7) {
+async function produce(conn: KafkaWireClient, topic: string, records: Buffer, version = 7) {
   const res = await conn.call(ApiKeys.Produce, version, produceBody(topic, records))
   return res.responses[0].partitionResponses[0] as {
     errorCode: number
@@ -134,35 +51,16 @@ async function produce(conn: WireConnection, topic: string, records: Buffer, ver
 }
 
 async function readValues(port: number, topic: string, partition = 0): Promise<string[]> {
-  const conn = await WireConnection.connect(port)
+  const conn = await connect(port)
   try {
-    const res = await conn.call(ApiKeys.Fetch, 11, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 16 * 1024 * 1024,
-      isolationLevel: 0,
-      topics: [
-        {
-          topic,
-          partitions: [{ partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024 }],
-        },
-      ],
-    })
-    const p = res.responses[0].partitions[0]
-    assert.equal(p.errorCode, ErrorCode.NONE)
-    const values: string[] = []
-    for (const b of await decodeRecordBatches(p.records ?? Buffer.alloc(0))) {
-      for (const r of b.records) values.push(r.value?.toString() ?? '<null>')
-    }
-    return values
+    return await fetchValues(conn, topic, partition)
   } finally {
     conn.close()
   }
 }
 
 async function createTopic(port: number, name: string, configs: Record<string, string> = {}): Promise<number> {
-  const conn = await WireConnection.connect(port)
+  const conn = await connect(port)
   try {
     const res = await conn.call(ApiKeys.CreateTopics, 4, {
       topics: [
@@ -195,7 +93,7 @@ describe('bad input', {
     tb = await startTestBroker({ socketRequestMaxBytes: MAX_REQUEST_BYTES })
     port = tb.broker!.port
     assert.equal(await createTopic(port, 'ledger'), ErrorCode.NONE)
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     const res = await produce(conn, 'ledger', batch(ledger.map((value) => ({ value }))))
     assert.equal(res.errorCode, ErrorCode.NONE)
     conn.close()
@@ -204,7 +102,7 @@ describe('bad input', {
 
   /** The broker answers Metadata on a new connection and the reference partition is exactly what was written. */
   async function assertStillServes(): Promise<void> {
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     const md = await conn.call(ApiKeys.Metadata, 9, { topics: null, allowAutoTopicCreation: false })
     conn.close()
     assert.ok(md.topics.some((t: { name: string }) => t.name === 'ledger'))
@@ -212,20 +110,20 @@ describe('bad input', {
   }
 
   /** The broker hangs up without answering anything sent on this connection. */
-  async function assertClosedWithoutResponse(conn: WireConnection): Promise<void> {
+  async function assertClosedWithoutResponse(conn: KafkaWireClient): Promise<void> {
     await assert.rejects(conn.nextFrame(), ConnectionClosed)
     await conn.closed
   }
 
   it('closes the connection on a negative frame size', async () => {
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     conn.write(Buffer.from([0xff, 0xff, 0xff, 0xfe, 0, 18, 0, 0]))
     await assertClosedWithoutResponse(conn)
     await assertStillServes()
   })
 
   it('closes the connection on a frame above socket.request.max.bytes before reading its body', async () => {
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     // Only the size prefix is sent: Kafka rejects the size itself, without waiting for (or buffering) the body.
     const head = Buffer.alloc(4)
     head.writeInt32BE(MAX_REQUEST_BYTES + 1, 0)
@@ -235,14 +133,14 @@ describe('bad input', {
   })
 
   it('accepts a request of exactly socket.request.max.bytes', async () => {
-    const conn = await WireConnection.connect(port)
-    const { payload, correlationId } = conn.encodeRequest(ApiKeys.Metadata, 9, {
+    const conn = await connect(port)
+    const { payload, correlationId } = conn.encode(ApiKeys.Metadata, 9, {
       topics: null,
       allowAutoTopicCreation: false,
     })
     // Pad with bytes the Metadata decoder never reads: the frame is legal as long as its size is within the limit.
     const padded = Buffer.concat([payload, Buffer.alloc(MAX_REQUEST_BYTES - payload.length)])
-    conn.write(framed(padded))
+    conn.write(sizePrefixed(padded))
     const res = decodeResponse(await conn.nextFrame(), ApiKeys.Metadata, 9, correlationId) as { topics: unknown[] }
     assert.ok(res.topics.length >= 1)
     conn.close()
@@ -251,8 +149,8 @@ describe('bad input', {
 
   it('closes the connection on an empty frame and on a frame too short for a request header', async () => {
     for (const payload of [Buffer.alloc(0), Buffer.from([0, 3, 0, 9, 0, 0])]) {
-      const conn = await WireConnection.connect(port)
-      conn.write(framed(payload))
+      const conn = await connect(port)
+      conn.write(sizePrefixed(payload))
       await assertClosedWithoutResponse(conn)
     }
     await assertStillServes()
@@ -260,21 +158,21 @@ describe('bad input', {
 
   it('closes the connection on a truncated or malformed request body', async () => {
     // Truncated: the frame is complete, but the Produce body inside it stops in the middle of its record batch.
-    let conn = await WireConnection.connect(port)
-    const full = conn.encodeRequest(ApiKeys.Produce, 7, produceBody('ledger', batch([{ value: 'never-stored' }])))
-    conn.write(framed(full.payload.subarray(0, full.payload.length - 20)))
+    let conn = await connect(port)
+    const full = conn.encode(ApiKeys.Produce, 7, produceBody('ledger', batch([{ value: 'never-stored' }])))
+    conn.write(sizePrefixed(full.payload.subarray(0, full.payload.length - 20)))
     await assertClosedWithoutResponse(conn)
 
     // Malformed: a Metadata v1 request whose topic array claims more entries than the frame holds.
-    conn = await WireConnection.connect(port)
-    const header = conn.encodeRequest(ApiKeys.Metadata, 1, { topics: [] }).payload.subarray(0, -4)
-    conn.write(framed(Buffer.concat([header, Buffer.from([0x00, 0x01, 0x00, 0x00])])))
+    conn = await connect(port)
+    const header = conn.encode(ApiKeys.Metadata, 1, { topics: [] }).payload.subarray(0, -4)
+    conn.write(sizePrefixed(Buffer.concat([header, Buffer.from([0x00, 0x01, 0x00, 0x00])])))
     await assertClosedWithoutResponse(conn)
 
     // A frame cut short by the client hanging up mid-body: nothing to answer, nothing stored.
-    conn = await WireConnection.connect(port)
-    const partial = conn.encodeRequest(ApiKeys.Produce, 7, produceBody('ledger', batch([{ value: 'half-sent' }])))
-    conn.write(framed(partial.payload).subarray(0, 30))
+    conn = await connect(port)
+    const partial = conn.encode(ApiKeys.Produce, 7, produceBody('ledger', batch([{ value: 'half-sent' }])))
+    conn.write(sizePrefixed(partial.payload).subarray(0, 30))
     conn.socket.end()
     await conn.closed
     await assertStillServes()
@@ -282,9 +180,9 @@ describe('bad input', {
 
   it('closes the connection on an unknown API key and on a known key the broker does not serve', async () => {
     for (const apiKey of [9999, -1, ApiKeys.LeaderAndIsr]) {
-      const conn = await WireConnection.connect(port)
+      const conn = await connect(port)
       const w = new Writer().int16(apiKey).int16(0).int32(42).nullableString('bad-input-test')
-      conn.write(framed(w.toBuffer()))
+      conn.write(sizePrefixed(w.toBuffer()))
       await assertClosedWithoutResponse(conn)
     }
     await assertStillServes()
@@ -297,20 +195,20 @@ describe('bad input', {
       [ApiKeys.Metadata, 99],
       [ApiKeys.Fetch, 3],
     ] as const) {
-      const conn = await WireConnection.connect(port)
+      const conn = await connect(port)
       const w = new Writer().int16(apiKey).int16(version).int32(7).nullableString('bad-input-test').int32(-1)
-      conn.write(framed(w.toBuffer()))
+      conn.write(sizePrefixed(w.toBuffer()))
       await assertClosedWithoutResponse(conn)
     }
     await assertStillServes()
   })
 
   it('answers a flood of pipelined requests sent in one write, in order, with bounded work in flight', async () => {
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     const requests = Array.from({ length: 2000 }, () =>
-      conn.encodeRequest(ApiKeys.Metadata, 9, { topics: [{ name: 'ledger' }], allowAutoTopicCreation: false }),
+      conn.encode(ApiKeys.Metadata, 9, { topics: [{ name: 'ledger' }], allowAutoTopicCreation: false }),
     )
-    conn.write(Buffer.concat(requests.map((r) => framed(r.payload))))
+    conn.write(Buffer.concat(requests.map((r) => sizePrefixed(r.payload))))
     for (const r of requests) {
       const md = decodeResponse(await conn.nextFrame(), ApiKeys.Metadata, 9, r.correlationId) as {
         topics: { errorCode: number }[]
@@ -322,11 +220,11 @@ describe('bad input', {
   })
 
   it('answers ApiVersions of an unsupported version with a v0 body: UNSUPPORTED_VERSION and the supported ranges', async () => {
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     // A future flexible version the broker cannot parse: the body is opaque, the header is v2.
     const w = new Writer().int16(ApiKeys.ApiVersions).int16(127).int32(555).nullableString('bad-input-test').uvarint(0)
     w.raw(Buffer.from([0xde, 0xad, 0xbe, 0xef]))
-    conn.write(framed(w.toBuffer()))
+    conn.write(sizePrefixed(w.toBuffer()))
     const res = decodeResponse(await conn.nextFrame(), ApiKeys.ApiVersions, 0, 555) as {
       errorCode: number
       apiKeys: { apiKey: number; minVersion: number; maxVersion: number }[]
@@ -347,7 +245,7 @@ describe('bad input', {
   })
 
   it('rejects a record batch whose CRC does not match with CORRUPT_MESSAGE and stores nothing', async () => {
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     for (const version of [7, 9]) {
       const b = batch([{ value: 'tampered' }])
       // Flip a bit in the value after the CRC was computed, as a bad NIC or a buggy client would.
@@ -369,13 +267,13 @@ describe('bad input', {
 
   it('sends nothing back for an acks=0 produce, and closes the connection when one fails', async () => {
     assert.equal(await createTopic(port, 'fire-and-forget'), ErrorCode.NONE)
-    const conn = await WireConnection.connect(port)
-    const ok = conn.encodeRequest(ApiKeys.Produce, 7, {
+    const conn = await connect(port)
+    const ok = conn.encode(ApiKeys.Produce, 7, {
       ...produceBody('fire-and-forget', batch([{ value: 'sent-blind' }])),
       acks: 0,
     })
-    const probe = conn.encodeRequest(ApiKeys.ApiVersions, 0, {})
-    conn.write(Buffer.concat([framed(ok.payload), framed(probe.payload)]))
+    const probe = conn.encode(ApiKeys.ApiVersions, 0, {})
+    conn.write(Buffer.concat([sizePrefixed(ok.payload), sizePrefixed(probe.payload)]))
     // The first frame back answers the probe: the produce got no response of its own.
     const first = await conn.nextFrame()
     assert.equal(first.readInt32BE(0), probe.correlationId)
@@ -384,13 +282,15 @@ describe('bad input', {
     // to requests sent before it.
     const bad = batch([{ value: 'tampered-blind' }])
     bad[bad.length - 2]! ^= 0x01
-    const before = conn.encodeRequest(ApiKeys.Metadata, 9, {
+    const before = conn.encode(ApiKeys.Metadata, 9, {
       topics: [{ name: 'ledger' }],
       allowAutoTopicCreation: false,
     })
-    const failing = conn.encodeRequest(ApiKeys.Produce, 7, { ...produceBody('fire-and-forget', bad), acks: 0 })
-    const after = conn.encodeRequest(ApiKeys.ApiVersions, 0, {})
-    conn.write(Buffer.concat([framed(before.payload), framed(failing.payload), framed(after.payload)]))
+    const failing = conn.encode(ApiKeys.Produce, 7, { ...produceBody('fire-and-forget', bad), acks: 0 })
+    const after = conn.encode(ApiKeys.ApiVersions, 0, {})
+    conn.write(
+      Buffer.concat([sizePrefixed(before.payload), sizePrefixed(failing.payload), sizePrefixed(after.payload)]),
+    )
     assert.equal((await conn.nextFrame()).readInt32BE(0), before.correlationId)
     await assertClosedWithoutResponse(conn)
     assert.deepEqual(await readValues(port, 'fire-and-forget'), ['sent-blind'])
@@ -402,7 +302,7 @@ describe('bad input', {
     // compressed batch on append, so such a batch never reaches the log where no consumer could read it.
     // Its own topic, so a broker that stores the batch fails this test only.
     assert.equal(await createTopic(port, 'garbled-compressed'), ErrorCode.NONE)
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     for (const codec of [1, 2, 3, 4]) {
       const b = batch([{ value: 'to-be-garbled' }])
       b.writeInt16BE(codec, BatchOffsets.attributes)
@@ -418,7 +318,7 @@ describe('bad input', {
 
   it('rejects an uncompressed batch whose records do not decode with INVALID_RECORD and stores nothing', async () => {
     assert.equal(await createTopic(port, 'garbled-records'), ErrorCode.NONE)
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     const b = batch([{ value: 'v' }])
     // The last byte of a record is its header count (a zigzag varint): 0x31 decodes to -25 headers.
     b[b.length - 1] = 0x31
@@ -436,7 +336,7 @@ describe('bad input', {
     })
 
     it('rejects an empty record set with INVALID_RECORD', async () => {
-      const conn = await WireConnection.connect(port)
+      const conn = await connect(port)
       const res = await produce(conn, 'record-set-rules', Buffer.alloc(0))
       assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
       conn.close()
@@ -452,14 +352,14 @@ describe('bad input', {
       value.copy(body, 22)
       const head = Buffer.alloc(12)
       head.writeInt32BE(body.length, 8)
-      const conn = await WireConnection.connect(port)
+      const conn = await connect(port)
       const res = await produce(conn, 'record-set-rules', Buffer.concat([head, body]))
       assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
       conn.close()
     })
 
     it('rejects more than one record batch per partition with INVALID_RECORD', async () => {
-      const conn = await WireConnection.connect(port)
+      const conn = await connect(port)
       const two = Buffer.concat([batch([{ value: 'first' }]), batch([{ value: 'second' }])])
       const res = await produce(conn, 'record-set-rules', two)
       assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
@@ -471,7 +371,7 @@ describe('bad input', {
       const b = batch([{ value: 'zstd-too-early' }])
       b.writeInt16BE(4, BatchOffsets.attributes)
       updateBatchCrc(b, 0, b.length)
-      const conn = await WireConnection.connect(port)
+      const conn = await connect(port)
       const res = await produce(conn, 'record-set-rules', b, 6)
       assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)
       conn.close()
@@ -481,7 +381,7 @@ describe('bad input', {
 
   it('rejects a record batch above max.message.bytes with MESSAGE_TOO_LARGE and stores nothing', async () => {
     assert.equal(await createTopic(port, 'small-messages', { 'max.message.bytes': '2048' }), ErrorCode.NONE)
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     const big = await produce(conn, 'small-messages', batch([{ value: 'x'.repeat(4096) }]))
     assert.equal(big.errorCode, ErrorCode.MESSAGE_TOO_LARGE)
     const fits = await produce(conn, 'small-messages', batch([{ value: 'y'.repeat(512) }]))
@@ -501,7 +401,7 @@ describe('bad input', {
         `CreateTopics ${JSON.stringify(name)}`,
       )
     }
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     for (const name of invalid.filter((n) => n !== '')) {
       const md = await conn.call(ApiKeys.Metadata, 9, { topics: [{ name }], allowAutoTopicCreation: true })
       assert.equal(md.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION, `Metadata ${JSON.stringify(name)}`)
@@ -517,7 +417,7 @@ describe('bad input', {
 
   it('answers Metadata v0-v9 for an empty topic name with INVALID_TOPIC_EXCEPTION instead of closing the connection', async () => {
     // Before v10 a topic is named, never looked up by id: "" is just an invalid name.
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     for (const version of [1, 9]) {
       const md = await conn.call(ApiKeys.Metadata, version, { topics: [{ name: '' }], allowAutoTopicCreation: true })
       assert.equal(md.topics[0].name, '')
@@ -529,7 +429,7 @@ describe('bad input', {
 
   it('rejects a record without a key on a compacted topic with INVALID_RECORD and stores nothing of its batch', async () => {
     assert.equal(await createTopic(port, 'customer-profiles', { 'cleanup.policy': 'compact' }), ErrorCode.NONE)
-    const conn = await WireConnection.connect(port)
+    const conn = await connect(port)
     const mixed = batch([
       { key: 'alice', value: 'v1' },
       { key: null, value: 'keyless' },

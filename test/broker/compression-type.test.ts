@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Consumer, stringDeserializers } from '@platformatic/kafka'
 import kafkajs from 'kafkajs'
-import { type RawClient, rawClient } from '../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
 import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { decodeRecordBatches, iterateBatches, validateRecordBatch } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
@@ -34,13 +34,13 @@ interface StoredBatch {
 
 describe('compression.type recompresses on append', () => {
   let tb: TestBroker
-  let raw: RawClient
+  let raw: KafkaWireClient
   let kafka: kafkajs.Kafka
   let admin: kafkajs.Admin
 
   before(async () => {
     tb = await startTestBroker()
-    raw = await rawClient(tb.bootstrap)
+    raw = await KafkaWireClient.connect(tb.bootstrap)
     kafka = new Kafka({ brokers: [tb.bootstrap], logLevel: logLevel.NOTHING, clientId: 'compression-type' })
     admin = kafka.admin()
     await admin.connect()
@@ -53,7 +53,7 @@ describe('compression.type recompresses on append', () => {
 
   /** Every batch of partition 0 from offset 0, as a consumer receives it (Fetch v11), with its CRC checked. */
   async function fetchBatches(topic: string, isolationLevel = 0): Promise<StoredBatch[]> {
-    const r = await raw.request(ApiKeys.Fetch, 11, {
+    const r = await raw.call(ApiKeys.Fetch, 11, {
       replicaId: -1,
       maxWaitMs: 0,
       minBytes: 0,

@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
+import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { decodeRecordBatches, encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
-import { ApiKeys, WireClient } from './wire-client.ts'
 
 const PARTITIONS = 24
 const FETCH_MAX_BYTES = 4 * 1024 * 1024
@@ -51,13 +52,13 @@ function fetchAll(topic: string, maxBytes: number, partitionMaxBytes: number, pa
 
 describe('fetch responses streamed from the segment files', () => {
   let tb: TestBroker
-  let wire: WireClient
+  let wire: KafkaWireClient
   /** Bytes of each partition's log in the "mixed" topic (they differ so some are read, some streamed). */
   const sizes: number[] = []
 
   before(async () => {
     tb = await startTestBroker({ fetchMaxBytes: FETCH_MAX_BYTES })
-    wire = await WireClient.connect(tb.broker!.port)
+    wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: tb.broker!.port })
     for (const [name, n, configs] of [
       ['mixed', PARTITIONS, []],
       ['capped', 1, []],
@@ -119,10 +120,12 @@ describe('fetch responses streamed from the segment files', () => {
       // KiB are streamed.
       const ascending = [...Array(PARTITIONS).keys()]
       const descending = [...ascending].reverse()
-      wire.send(ApiKeys.Fetch, version, fetchAll('mixed', FETCH_MAX_BYTES, FETCH_MAX_BYTES, ascending))
-      wire.send(ApiKeys.Fetch, version, fetchAll('mixed', FETCH_MAX_BYTES, FETCH_MAX_BYTES, descending))
-      for (const partitions of [ascending, descending]) {
-        const res = await wire.next()
+      const answers = [
+        wire.call(ApiKeys.Fetch, version, fetchAll('mixed', FETCH_MAX_BYTES, FETCH_MAX_BYTES, ascending)),
+        wire.call(ApiKeys.Fetch, version, fetchAll('mixed', FETCH_MAX_BYTES, FETCH_MAX_BYTES, descending)),
+      ]
+      for (const [i, partitions] of [ascending, descending].entries()) {
+        const res = await answers[i]!
         const parts = res.responses[0].partitions as { partitionIndex: number; errorCode: number; records: Buffer }[]
         assert.deepEqual(
           parts.map((x) => x.partitionIndex),

@@ -8,23 +8,24 @@
  */
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
-import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createLogger } from '../../src/broker/index.ts'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
+import { encodeRequestPayload, sizePrefixed, writeRequestHeader } from '../../src/protocol/framing.ts'
 import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { Reader, Writer } from '../../src/protocol/primitives.ts'
 import {
   BatchOffsets,
   decodeRecordBatch,
-  decodeRecordBatches,
   encodeRecordBatchSync,
   LOG_OVERHEAD,
   updateBatchCrc,
   validateRecordBatch,
 } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+import { fetchValues } from '../helpers/wire.ts'
 
 const SEED = Number(process.env.TRIBUTARY_FUZZ_SEED ?? 0x7a1b5eed) >>> 0
 const FRAMES = Number(process.env.TRIBUTARY_FUZZ_FRAMES ?? 4000)
@@ -54,27 +55,16 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>
 
-function framed(payload: Buffer, size = payload.length): Buffer {
-  const head = Buffer.allocUnsafe(4)
-  head.writeInt32BE(size, 0)
-  return Buffer.concat([head, payload])
-}
-
 let nextCorrelationId = 1
 
 function encodeRequest(apiKey: number, version: number, body: unknown): Buffer {
-  const codec = apiCodecs.get(apiKey)!
-  const w = new Writer()
-  w.int16(apiKey).int16(version).int32(nextCorrelationId++).nullableString('fuzzer')
-  if (codec.flexibleMin >= 0 && version >= codec.flexibleMin) w.uvarint(0)
-  codec.encodeRequest(w, version, body)
-  return w.toBuffer()
+  return encodeRequestPayload({ apiKey, version, correlationId: nextCorrelationId++, clientId: 'fuzzer' }, body)
 }
 
+/** A request header, also for API keys and versions that do not exist. */
 function header(apiKey: number, version: number): Buffer {
-  const codec = apiCodecs.get(apiKey)
-  const w = new Writer().int16(apiKey).int16(version).int32(nextCorrelationId++).nullableString('fuzzer')
-  if (codec && codec.flexibleMin >= 0 && version >= codec.flexibleMin) w.uvarint(0)
+  const w = new Writer()
+  writeRequestHeader(w, { apiKey, version, correlationId: nextCorrelationId++, clientId: 'fuzzer' })
   return w.toBuffer()
 }
 
@@ -270,125 +260,67 @@ function blocksForLong(payload: Buffer): boolean {
 
 /** A connection that sends fuzz frames, each followed by an ApiVersions probe whose answer proves it was processed. */
 class FuzzConnection {
-  private pending = Buffer.alloc(0)
-  private closed = false
-  private onEvent: (() => void) | null = null
-  private probeAnswered = new Set<number>()
-  readonly done: Promise<void>
-  /** Correlation ids of responses, in arrival order. */
-  readonly answered: number[] = []
+  private constructor(readonly wire: KafkaWireClient) {}
 
-  constructor(readonly socket: net.Socket) {
-    socket.on('error', () => {})
-    socket.on('data', (d) => {
-      this.pending = Buffer.concat([this.pending, d])
-      while (this.pending.length >= 4) {
-        const size = this.pending.readInt32BE(0)
-        assert.ok(size >= 4 && size <= 64 * 1024 * 1024, `response frame size ${size}`)
-        if (this.pending.length < 4 + size) break
-        const id = this.pending.readInt32BE(4)
-        this.answered.push(id)
-        this.probeAnswered.add(id)
-        this.pending = this.pending.subarray(4 + size)
-      }
-      this.onEvent?.()
-    })
-    this.done = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.closed = true
-        this.onEvent?.()
-        resolve()
-      }),
+  /** Response frames must be sane: a size below 4 or above 64 MiB fails the client's connection (`failure`). */
+  static async open(port: number): Promise<FuzzConnection> {
+    const wire = await KafkaWireClient.connect(
+      { host: '127.0.0.1', port },
+      { clientId: 'fuzzer', maxFrameBytes: 64 * 1024 * 1024 },
     )
-  }
-
-  static open(port: number): Promise<FuzzConnection> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new FuzzConnection(s)))
-      s.once('error', reject)
-    })
+    return new FuzzConnection(wire)
   }
 
   get isClosed(): boolean {
-    return this.closed
+    return this.wire.isClosed
   }
 
   /** Writes the bytes (split at random points, to exercise frame reassembly) and a probe; resolves on its answer or on close. */
   async send(rng: Rng, frames: Buffer[]): Promise<void> {
+    // The probe's correlation id comes from the same sequence as the fuzz frames', so no answer is mistaken for it.
     const probeId = nextCorrelationId++
-    const probe = new Writer().int16(ApiKeys.ApiVersions).int16(0).int32(probeId).nullableString('probe').toBuffer()
-    const bytes = Buffer.concat([...frames, framed(probe)])
+    const probe = encodeRequestPayload(
+      { apiKey: ApiKeys.ApiVersions, version: 0, correlationId: probeId, clientId: 'probe' },
+      {},
+    )
+    const bytes = Buffer.concat([...frames, sizePrefixed(probe)])
     let at = 0
     while (at < bytes.length) {
       const n = rng.next() < 0.7 ? bytes.length - at : 1 + rng.int(bytes.length - at)
-      this.socket.write(bytes.subarray(at, at + n))
+      this.wire.write(bytes.subarray(at, at + n))
       at += n
     }
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (this.closed || this.probeAnswered.has(probeId)) {
-          this.onEvent = null
-          resolve()
-        }
-      }
-      this.onEvent = check
-      check()
-    })
+    try {
+      while ((await this.wire.nextFrame()).readInt32BE(0) !== probeId) {}
+    } catch {
+      // The broker closed the connection: that ends this round too.
+    }
+    assert.equal(this.wire.failure, undefined, 'the broker answered with a malformed frame')
   }
 
   /** Sends bytes that leave the broker waiting for more (a frame size larger than what follows), then hangs up. */
   async sendAndHangUp(bytes: Buffer): Promise<void> {
-    this.socket.end(bytes)
-    await this.done
+    this.wire.socket.end(bytes)
+    await this.wire.closed
+  }
+
+  /** Sends a request and disconnects at once, while it may be in flight. */
+  async sendAndDisconnect(bytes: Buffer): Promise<void> {
+    this.wire.write(bytes)
+    this.wire.close()
+    await this.wire.closed
   }
 
   destroy(): void {
-    this.socket.destroy()
+    this.wire.close()
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the response type depends on the API key chosen at run time
-type Decoded = Record<string, any>
-
-interface Wire {
-  call(apiKey: number, version: number, body: unknown): Promise<Decoded>
-  close(): void
+function wire(port: number): Promise<KafkaWireClient> {
+  return KafkaWireClient.connect({ host: '127.0.0.1', port }, { clientId: 'fuzzer' })
 }
 
-async function wire(port: number): Promise<Wire> {
-  const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s))
-    s.once('error', reject)
-  })
-  let pending = Buffer.alloc(0)
-  const waiting: ((frame: Buffer) => void)[] = []
-  socket.on('data', (d) => {
-    pending = Buffer.concat([pending, d])
-    while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-      const size = pending.readInt32BE(0)
-      waiting.shift()?.(pending.subarray(4, 4 + size))
-      pending = pending.subarray(4 + size)
-    }
-  })
-  return {
-    async call(apiKey, version, body) {
-      const payload = encodeRequest(apiKey, version, body)
-      const frame = new Promise<Buffer>((resolve, reject) => {
-        waiting.push(resolve)
-        socket.once('close', () => reject(new Error('connection closed')))
-      })
-      socket.write(framed(payload))
-      const r = new Reader(await frame)
-      assert.equal(r.int32(), payload.readInt32BE(4))
-      const codec = apiCodecs.get(apiKey)!
-      if (codec.flexibleMin >= 0 && version >= codec.flexibleMin && apiKey !== ApiKeys.ApiVersions) r.taggedFields()
-      return codec.decodeResponse(r, version) as Decoded
-    },
-    close: () => socket.destroy(),
-  }
-}
-
-async function produceValues(w: Wire, topic: string, partition: number, values: string[]): Promise<bigint> {
+async function produceValues(w: KafkaWireClient, topic: string, partition: number, values: string[]): Promise<bigint> {
   const records = encodeRecordBatchSync({ records: values.map((value) => ({ key: `k-${value}`, value })) })
   const res = await w.call(ApiKeys.Produce, 9, {
     transactionalId: null,
@@ -399,26 +331,6 @@ async function produceValues(w: Wire, topic: string, partition: number, values: 
   const p = res.responses[0].partitionResponses[0]
   assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage)
   return p.baseOffset
-}
-
-async function fetchValues(w: Wire, topic: string, partition: number): Promise<string[]> {
-  const res = await w.call(ApiKeys.Fetch, 11, {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 16 * 1024 * 1024,
-    isolationLevel: 0,
-    topics: [
-      { topic, partitions: [{ partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 8 * 1024 * 1024 }] },
-    ],
-  })
-  const p = res.responses[0].partitions[0]
-  assert.equal(p.errorCode, ErrorCode.NONE)
-  const values: string[] = []
-  for (const b of await decodeRecordBatches(p.records ?? Buffer.alloc(0))) {
-    for (const r of b.records) values.push(r.value?.toString() ?? '<null>')
-  }
-  return values
 }
 
 /**
@@ -499,7 +411,7 @@ describe('fuzzing the Kafka listener', {
           -1 - rng.int(1000),
           MAX_REQUEST_BYTES + 1 + rng.int(1000),
         ])
-        await conn.sendAndHangUp(framed(seed.payload, size))
+        await conn.sendAndHangUp(sizePrefixed(seed.payload, size))
         sent++
         conn = await FuzzConnection.open(port)
         connections++
@@ -508,9 +420,7 @@ describe('fuzzing the Kafka listener', {
       if (roll < 0.06) {
         // Abrupt disconnect while a request may be in flight (aborts waiting handlers).
         const seed = rng.pick(seeds(rng))
-        conn.socket.write(framed(seed.payload))
-        conn.destroy()
-        await conn.done
+        await conn.sendAndDisconnect(sizePrefixed(seed.payload))
         sent++
         conn = await FuzzConnection.open(port)
         connections++
@@ -520,7 +430,7 @@ describe('fuzzing the Kafka listener', {
       for (let i = rng.next() < 0.8 ? 1 : 2 + rng.int(4); i > 0; i--) {
         const payload = rng.next() < 0.25 ? randomFrame(rng) : mutate(rng, rng.pick(seeds(rng)))
         if (blocksForLong(payload)) continue
-        frames.push(framed(payload))
+        frames.push(sizePrefixed(payload))
       }
       await conn.send(rng, frames)
       sent += frames.length

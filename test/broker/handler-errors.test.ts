@@ -10,13 +10,13 @@ import { Kafka, logLevel } from 'kafkajs'
 import { errorResponse } from '../../src/broker/error-response.ts'
 import type { HandlerSpec } from '../../src/broker/handler.ts'
 import { allHandlers } from '../../src/broker/handlers/index.ts'
+import { ConnectionClosed, KafkaWireClient } from '../../src/client/wire-client.ts'
 import { createLogger } from '../../src/common/logger.ts'
 import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { Reader, Writer, ZERO_UUID } from '../../src/protocol/primitives.ts'
 import { encodeRecordBatchSync } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
-import { ConnectionClosed, WireClient } from './wire-client.ts'
 
 const BOOM = 'boom'
 /** Produce requests to this (existing) topic fail in the handler. */
@@ -141,7 +141,7 @@ describe('a handler that fails', () => {
   after(() => tb.close())
 
   it('answers UNKNOWN_SERVER_ERROR and keeps the connection (non-flexible and flexible versions)', async () => {
-    const wire = await WireClient.connect(tb.broker!.port)
+    const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: tb.broker!.port })
     try {
       for (const version of [1, 12]) {
         const res = await wire.call(ApiKeys.Metadata, version, {
@@ -200,9 +200,10 @@ describe('a handler that fails', () => {
   })
 
   it('closes the connection for a failed acks=0 Produce, whose client reads no response', async () => {
-    const wire = await WireClient.connect(tb.broker!.port)
+    const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: tb.broker!.port })
     try {
-      wire.send(ApiKeys.Produce, 7, {
+      // acks=0: the call resolves once written, and the broker answers nothing.
+      await wire.call(ApiKeys.Produce, 7, {
         transactionalId: null,
         acks: 0,
         timeoutMs: 1000,
@@ -213,7 +214,7 @@ describe('a handler that fails', () => {
           },
         ],
       })
-      await assert.rejects(wire.next(), ConnectionClosed)
+      await assert.rejects(wire.nextFrame(), ConnectionClosed)
     } finally {
       wire.close()
     }

@@ -6,22 +6,23 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
 import { decodeKey } from '../../src/broker/group/state-store.ts'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
+import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { decodeRecordBatch, encodeRecordBatchSync, iterateBatches } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
-import { ApiKeys, WireClient } from './wire-client.ts'
 
 const OFFSETS_TOPIC = '__consumer_offsets'
 
 describe('replica manager', () => {
   let broker: TestBroker
-  let wire: WireClient
-  let poller: WireClient
+  let wire: KafkaWireClient
+  let poller: KafkaWireClient
 
   before(async () => {
     broker = await startTestBroker()
-    wire = await WireClient.connect(broker.broker!.port)
-    poller = await WireClient.connect(broker.broker!.port)
+    wire = await KafkaWireClient.connect(broker.bootstrap)
+    poller = await KafkaWireClient.connect(broker.bootstrap)
     const kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'rm-test', logLevel: logLevel.NOTHING })
     const admin = kafka.admin()
     await admin.connect()

@@ -4,11 +4,10 @@
  * partitions, Metadata auto-creation and invalid topic names.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { ApiKeys, apiCodecs } from '../../src/protocol/generated/api-table.ts'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
+import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
-import { Reader, Writer } from '../../src/protocol/primitives.ts'
 import {
   batchSizeAt,
   decodeRecordBatches,
@@ -19,63 +18,6 @@ import {
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
 
 const SAFETY_MS = 20000
-
-/** One Kafka connection: request frames out, response frames in, in order. */
-class Wire {
-  #pending = Buffer.alloc(0)
-  #waiting: { resolve(frame: Buffer): void; reject(err: Error): void }[] = []
-  #correlationId = 0
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => {
-      this.#pending = Buffer.concat([this.#pending, d])
-      while (this.#pending.length >= 4 && this.#pending.length >= 4 + this.#pending.readInt32BE(0)) {
-        const size = this.#pending.readInt32BE(0)
-        const frame = this.#pending.subarray(4, 4 + size)
-        this.#pending = this.#pending.subarray(4 + size)
-        this.#waiting.shift()?.resolve(frame)
-      }
-    })
-    socket.on('error', () => {})
-    socket.once('close', () => {
-      for (const w of this.#waiting.splice(0)) w.reject(new Error('broker closed the connection'))
-    })
-  }
-
-  static connect(bootstrap: string): Promise<Wire> {
-    const [host, port] = bootstrap.split(':') as [string, string]
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(port), host, () => resolve(new Wire(socket)))
-      socket.once('error', reject)
-    })
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: the response type depends on the API key chosen at run time
-  call<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
-    const codec = apiCodecs.get(apiKey)!
-    const correlationId = ++this.#correlationId
-    const flexible = codec.flexibleMin >= 0 && version >= codec.flexibleMin
-    const w = new Writer()
-    w.int16(apiKey).int16(version).int32(correlationId).nullableString('protocol-edges')
-    if (flexible) w.uvarint(0)
-    codec.encodeRequest(w, version, body)
-    const payload = w.toBuffer()
-    const head = Buffer.allocUnsafe(4)
-    head.writeInt32BE(payload.length, 0)
-    const response = new Promise<Buffer>((resolve, reject) => this.#waiting.push({ resolve, reject }))
-    this.socket.write(Buffer.concat([head, payload]))
-    return within(response, `response to api ${apiKey} v${version}`).then((frame) => {
-      const r = new Reader(frame)
-      assert.equal(r.int32(), correlationId)
-      if (flexible && apiKey !== ApiKeys.ApiVersions) r.taggedFields()
-      return codec.decodeResponse(r, version) as T
-    })
-  }
-
-  close(): void {
-    this.socket.destroy()
-  }
-}
 
 /** Polls another process's state until `ready` holds (there is no event to await across the wire). */
 async function until(ready: () => Promise<boolean>, what: string, ms = SAFETY_MS): Promise<void> {
@@ -110,11 +52,14 @@ const METADATA_V = 9
 
 describe('protocol edges over the wire', () => {
   let broker: TestBroker
-  let wire: Wire
-  const opened: Wire[] = []
+  let wire: KafkaWireClient
+  const opened: KafkaWireClient[] = []
 
-  async function connect(): Promise<Wire> {
-    const w = await Wire.connect(broker.bootstrap)
+  // An unanswered request fails its connection after SAFETY_MS instead of hanging the suite.
+  const connectTo = (bootstrap: string) =>
+    KafkaWireClient.connect(bootstrap, { clientId: 'protocol-edges', requestTimeoutMs: SAFETY_MS })
+  async function connect(): Promise<KafkaWireClient> {
+    const w = await connectTo(broker.bootstrap)
     opened.push(w)
     return w
   }
@@ -492,7 +437,7 @@ describe('protocol edges over the wire', () => {
       return
     }
     const strict = await startTestBroker({ autoCreateTopics: false })
-    const w = await Wire.connect(strict.bootstrap)
+    const w = await connectTo(strict.bootstrap)
     try {
       const res = await metadata(['edge-auto-disabled'], true, w)
       assert.equal(res.topics[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -569,9 +514,9 @@ describe('protocol edges over the wire', () => {
   test('acks=0 gets no response; invalid acks get INVALID_REQUIRED_ACKS', async () => {
     const topic = 'edge-acks'
     await createTopic(topic)
-    // Fire-and-forget: the next frame on the connection must answer the Metadata request, not the produce.
+    // Fire-and-forget: the first frame back on the connection must answer the Metadata request behind the produce.
     const w = await connect()
-    const silent = w.call(ApiKeys.Produce, PRODUCE_V, {
+    const silent = w.encode(ApiKeys.Produce, PRODUCE_V, {
       transactionalId: null,
       acks: 0,
       timeoutMs: 5000,
@@ -579,17 +524,15 @@ describe('protocol edges over the wire', () => {
         { name: topic, partitionData: [{ index: 0, records: encodeRecordBatchSync({ records: [{ value: 'q' }] }) }] },
       ],
     })
-    silent.catch(() => {})
-    const md = w.call(ApiKeys.Metadata, METADATA_V, {
+    const md = w.encode(ApiKeys.Metadata, METADATA_V, {
       topics: [{ name: topic }],
       allowAutoTopicCreation: false,
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     })
-    // The wire matches frames in order: the first frame back goes to the produce call and must be Metadata's.
-    await assert.rejects(silent, /correlation|Expected/)
+    w.write(Buffer.concat([silent.frame, md.frame]))
+    assert.equal((await w.nextFrame()).readInt32BE(0), md.correlationId)
     w.close()
-    md.catch(() => {})
     assert.equal((await fetchOne(topic, 0, 0n)).highWatermark, 1n, 'the acks=0 record was written')
     assert.equal((await produce(topic, [{ value: 'r' }], 0, {}, 2)).errorCode, ErrorCode.INVALID_REQUIRED_ACKS)
     assert.equal((await fetchOne(topic, 0, 0n)).highWatermark, 1n, 'nothing written with invalid acks')
@@ -792,7 +735,7 @@ describe('protocol edges over the wire', () => {
   test('a group member that stops heartbeating is removed after its session timeout', async () => {
     const groupId = 'edge-dead-member'
     const SESSION_MS = 6000 // the broker's group.min.session.timeout.ms
-    const join = (via: Wire, memberId: string) =>
+    const join = (via: KafkaWireClient, memberId: string) =>
       via.call(ApiKeys.JoinGroup, 5, {
         groupId,
         sessionTimeoutMs: SESSION_MS,
@@ -802,7 +745,7 @@ describe('protocol edges over the wire', () => {
         protocolType: 'consumer',
         protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
       })
-    const joinAsNew = async (via: Wire) => {
+    const joinAsNew = async (via: KafkaWireClient) => {
       // JoinGroup v4+: a new member first learns its id (MEMBER_ID_REQUIRED), then joins with it.
       // Kafka answers COORDINATOR_LOAD_IN_PROGRESS while it loads a new group coordinator; clients retry.
       // biome-ignore lint/suspicious/noExplicitAny: the decoded JoinGroup response

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict'
 import { isDeepStrictEqual } from 'node:util'
 import { type RunningBroker, startBroker } from '../../src/broker/index.ts'
-import { type RawClient, rawClient } from '../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../src/client/wire-client.ts'
 import { tempDir } from './broker.ts'
 import { type RunningKafka, startKafka } from './kafka.ts'
 
@@ -23,7 +23,7 @@ export interface Side {
   bootstrap: string
   saslBootstrap: string
   /** A raw connection: PLAINTEXT (a super user) without `user`, else SASL PLAIN as that user. */
-  connect(user?: User): Promise<RawClient>
+  connect(user?: User): Promise<KafkaWireClient>
 }
 
 export interface Pair {
@@ -34,18 +34,18 @@ export interface Pair {
 
 export async function startPair(): Promise<Pair> {
   const dir = tempDir('tributary-differential-')
-  const clients: RawClient[] = []
+  const clients: KafkaWireClient[] = []
   const side = (name: Side['name'], bootstrap: string, saslBootstrap: string): Side => ({
     name,
     bootstrap,
     saslBootstrap,
     async connect(user) {
       const c = user
-        ? await rawClient(saslBootstrap, {
+        ? await KafkaWireClient.connect(saslBootstrap, {
             clientId: 'differential',
             sasl: { mechanism: 'PLAIN', username: user, password: USERS[user] },
           })
-        : await rawClient(bootstrap, { clientId: 'differential' })
+        : await KafkaWireClient.connect(bootstrap, { clientId: 'differential' })
       clients.push(c)
       return c
     },

@@ -22,7 +22,7 @@ describe('schema log on an unreachable Kafka', () => {
     const log = new KafkaSchemaLog({ bootstrap: `127.0.0.1:${port}` })
     try {
       await assert.rejects(
-        log.subscribe(() => {}),
+        log.replay(() => {}),
         (err: Error & { code?: string }) => {
           assert.equal(err.code, 'TRB_REGISTRY_KAFKA_UNREACHABLE')
           assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`))

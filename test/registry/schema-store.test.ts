@@ -5,6 +5,11 @@ import { RegistryService } from '../../src/registry/registry-service.ts'
 import { InMemorySchemaLog } from '../../src/registry/schema-log.ts'
 import { SchemaStore } from '../../src/registry/schema-store.ts'
 
+/** Writes one record as another registry instance would: key and value are UTF-8 JSON. */
+function appendJson(log: InMemorySchemaLog, key: string, value: string) {
+  return log.append([{ key: Buffer.from(key), value: Buffer.from(value) }])
+}
+
 async function instance(log: InMemorySchemaLog) {
   const store = new SchemaStore(log, { timeoutMs: 2000 })
   await store.start()
@@ -95,15 +100,18 @@ describe('log-backed schema store', () => {
       references: [],
       deleted: false,
     }
-    await log.append(
+    await appendJson(
+      log,
       JSON.stringify({ keytype: 'SCHEMA', subject: 's', version: 1, claim: 'w' }),
       JSON.stringify(winner),
     )
-    await log.append(
+    await appendJson(
+      log,
       JSON.stringify({ keytype: 'SCHEMA', subject: 's', version: 1, claim: 'l' }),
       JSON.stringify({ ...winner, id: 2, schema: '"int"' }),
     )
-    await log.append(
+    await appendJson(
+      log,
       JSON.stringify({ keytype: 'SCHEMA', subject: 's', version: 1, claim: 'w' }),
       JSON.stringify({ ...winner, deleted: true, claimOffset: 0 }),
     )
@@ -132,11 +140,11 @@ describe('log-backed schema store', () => {
       references: [],
       deleted: false,
     }
-    await log.append(loserKey, JSON.stringify(loser))
+    await appendJson(log, loserKey, JSON.stringify(loser))
     await a.store.sync()
     await a.service.register('other-subject', avro('Next'))
     assert.ok(
-      log.records.some((r) => r.key === loserKey && r.value === null),
+      log.records.some((r) => r.key.toString() === loserKey && r.value === null),
       'the next write swept the rejected claim',
     )
     await a.service.deleteSubject('crash')

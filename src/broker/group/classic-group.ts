@@ -2,6 +2,8 @@
  * The in-memory model of one classic consumer group: its members, its state in the rebalance protocol, and its
  * committed offsets. The GroupCoordinator drives the state transitions; this file only holds and queries state.
  */
+
+import type { TimerHandle } from '../../common/time.ts'
 import {
   type ConsumerProtocolSubscription,
   decodeConsumerProtocolSubscription,
@@ -9,7 +11,6 @@ import {
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import { Reader } from '../../protocol/primitives.ts'
 import type { StoredOffset } from './state-store.ts'
-import type { TimerHandle } from './time.ts'
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
 

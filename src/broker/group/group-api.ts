@@ -2,7 +2,9 @@
  * What the group coordinator's callers pass and get back: options, the parameters of each group API, and the views
  * of groups and offsets the console and CLI read; and the small helpers both group managers use.
  */
+import type { KeyedLog } from '../../common/keyed-log.ts'
 import type { Logger } from '../../common/logger.ts'
+import type { Clock, Timers } from '../../common/time.ts'
 import {
   EMPTY_BYTES,
   type GroupProtocol,
@@ -10,11 +12,10 @@ import {
   type JoinGroupResult,
   type SyncGroupResult,
 } from './classic-group.ts'
-import type { GroupStateStore, StoredOffset } from './state-store.ts'
-import type { Clock, Timers } from './time.ts'
+import type { StoredOffset } from './state-store.ts'
 
 export interface GroupCoordinatorOptions {
-  store: GroupStateStore
+  store: KeyedLog
   clock?: Clock
   timers?: Timers
   logger?: Logger

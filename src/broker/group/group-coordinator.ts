@@ -1,11 +1,13 @@
 /**
  * The group coordinator for classic (JoinGroup/SyncGroup) consumer groups, with Kafka's semantics: a thin facade
  * over membership and rebalancing (GroupMetadataManager) and committed offsets (OffsetMetadataManager), which share
- * one GroupStateStore. load() replays that store at startup; until it finishes every group API answers
+ * one KeyedLog. load() replays that store at startup; until it finishes every group API answers
  * COORDINATOR_LOAD_IN_PROGRESS. Assignments and subscriptions are opaque bytes relayed between members; the only
  * bytes ever read are `consumer` protocol subscriptions, to know which topics a group is subscribed to.
  */
+import type { KeyedLog, KeyedRecord } from '../../common/keyed-log.ts'
 import type { Logger } from '../../common/logger.ts'
+import { type Clock, systemClock, systemTimers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { JoinGroupResult, SyncGroupResult } from './classic-group.ts'
 import {
@@ -33,18 +35,15 @@ import {
   decodeKey,
   decodeOffsetValue,
   encodeGroupKey,
-  type GroupStateRecord,
-  type GroupStateStore,
   type StoredGroup,
   type StoredOffset,
 } from './state-store.ts'
-import { type Clock, systemClock, systemTimers } from './time.ts'
 
 export type { GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.ts'
 export type * from './group-api.ts'
 
 export class GroupCoordinator {
-  private readonly store: GroupStateStore
+  private readonly store: KeyedLog
   private readonly clock: Clock
   private readonly logger: Logger
   private readonly meta: GroupMetadataManager
@@ -79,7 +78,7 @@ export class GroupCoordinator {
     const offsetValues = new Map<string, Map<string, Map<number, StoredOffset | null>>>()
     let records = 0
     let skipped = 0
-    for await (const record of this.store.load()) {
+    await this.store.replay((record) => {
       records++
       try {
         const key = decodeKey(record.key)
@@ -94,7 +93,7 @@ export class GroupCoordinator {
         skipped++
         this.logger.warn('skipping unreadable group state record', { err })
       }
-    }
+    })
     if (this.meta.status === 'closed') return
     const now = this.clock.now()
     this.meta.restore(groupValues)
@@ -140,7 +139,7 @@ export class GroupCoordinator {
     const unavailable = this.availabilityError()
     if (unavailable) return groupIds.map((groupId) => ({ groupId, errorCode: unavailable }))
     const results: { groupId: string; errorCode: number }[] = []
-    const tombstones: GroupStateRecord[] = []
+    const tombstones: KeyedRecord[] = []
     const deleted: { groupId: string; errorCode: number }[] = []
     for (const groupId of groupIds) {
       const group = groupId ? this.meta.groups.get(groupId) : undefined

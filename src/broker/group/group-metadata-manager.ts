@@ -8,8 +8,11 @@
  * Every state change happens synchronously inside one call; JoinGroup and SyncGroup return promises that the
  * rebalance resolves.
  */
+
 import { randomUUID } from 'node:crypto'
+import type { KeyedLog } from '../../common/keyed-log.ts'
 import type { Logger } from '../../common/logger.ts'
+import type { Clock, Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import { ClassicGroup, EMPTY_BYTES, GroupMember, type JoinGroupResult, type SyncGroupResult } from './classic-group.ts'
 import {
@@ -26,14 +29,13 @@ import {
 } from './group-api.ts'
 import { groupFromRecord, groupRecordValue } from './group-records.ts'
 import { describeGroup, describeGroups, listGroups } from './group-views.ts'
-import { encodeGroupKey, type GroupStateStore, type StoredGroup } from './state-store.ts'
-import type { Clock, Timers } from './time.ts'
+import { encodeGroupKey, type StoredGroup } from './state-store.ts'
 
 /** Kafka gives a member that joined but never got a JoinGroup response this long before dropping it. */
 const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000
 
 export interface GroupMetadataManagerOptions {
-  store: GroupStateStore
+  store: KeyedLog
   clock: Clock
   timers: Timers
   logger: Logger
@@ -45,7 +47,7 @@ export interface GroupMetadataManagerOptions {
 export class GroupMetadataManager {
   readonly groups = new Map<string, ClassicGroup>()
   status: 'loading' | 'active' | 'closed' = 'loading'
-  private readonly store: GroupStateStore
+  private readonly store: KeyedLog
   private readonly clock: Clock
   private readonly timers: Timers
   private readonly logger: Logger

@@ -1,4 +1,5 @@
-/** Consumer groups: the classic group coordinator, its durable state store and its notion of time. */
+/** Consumer groups: the classic group coordinator and its durable state (time comes from src/common/time.ts). */
+
 export { CONSUMER_PROTOCOL_TYPE, GROUP_STATES, parseSubscription } from './classic-group.ts'
 export type {
   CommittedOffsetInfo,
@@ -13,7 +14,3 @@ export type {
   SyncGroupResult,
 } from './group-coordinator.ts'
 export { GroupCoordinator } from './group-coordinator.ts'
-export type { GroupStateRecord, GroupStateStore } from './state-store.ts'
-export { MemoryGroupStateStore } from './state-store.ts'
-export type { Clock, Timers } from './time.ts'
-export { ManualTime, systemClock, systemTimers } from './time.ts'

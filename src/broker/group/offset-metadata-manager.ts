@@ -4,7 +4,9 @@
  * offsets of deleted topics, and retention (offsets.retention.ms). Offsets live on each group of the
  * GroupMetadataManager, whose membership checks a member's commit must pass.
  */
+import type { KeyedLog, KeyedRecord } from '../../common/keyed-log.ts'
 import type { Logger } from '../../common/logger.ts'
+import type { Clock, Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { ClassicGroup, GroupMember } from './classic-group.ts'
 import {
@@ -18,18 +20,10 @@ import {
   type TopicPartitionsResult,
 } from './group-api.ts'
 import type { GroupMetadataManager } from './group-metadata-manager.ts'
-import {
-  encodeGroupKey,
-  encodeOffsetKey,
-  encodeOffsetValue,
-  type GroupStateRecord,
-  type GroupStateStore,
-  type StoredOffset,
-} from './state-store.ts'
-import type { Clock, Timers } from './time.ts'
+import { encodeGroupKey, encodeOffsetKey, encodeOffsetValue, type StoredOffset } from './state-store.ts'
 
 export interface OffsetMetadataManagerOptions {
-  store: GroupStateStore
+  store: KeyedLog
   clock: Clock
   timers: Timers
   logger: Logger
@@ -40,7 +34,7 @@ export interface OffsetMetadataManagerOptions {
 }
 
 export class OffsetMetadataManager {
-  private readonly store: GroupStateStore
+  private readonly store: KeyedLog
   private readonly clock: Clock
   private readonly timers: Timers
   private readonly logger: Logger
@@ -91,8 +85,8 @@ export class OffsetMetadataManager {
   }
 
   /** Tombstones for every committed offset of `group` (the group is being deleted). */
-  tombstonesOf(group: ClassicGroup): GroupStateRecord[] {
-    const out: GroupStateRecord[] = []
+  tombstonesOf(group: ClassicGroup): KeyedRecord[] {
+    const out: KeyedRecord[] = []
     for (const [topic, parts] of group.offsets) {
       for (const partition of parts.keys())
         out.push({ key: encodeOffsetKey(group.groupId, topic, partition), value: null })
@@ -410,7 +404,7 @@ export class OffsetMetadataManager {
   async expireOffsets(): Promise<number> {
     if (this.status !== 'active') return 0
     const now = this.clock.now()
-    const tombstones: GroupStateRecord[] = []
+    const tombstones: KeyedRecord[] = []
     let expired = 0
     for (const group of [...this.groups.values()]) {
       let subscribed: Set<string> | null = null

@@ -1,6 +1,6 @@
 /**
- * Durable group state: committed offsets and group metadata, written as key/value records to a GroupStateStore
- * (the broker backs it by the compacted internal topic `__consumer_offsets`; tests use MemoryGroupStateStore).
+ * Durable group state: committed offsets and group metadata, written as key/value records to a KeyedLog (the
+ * broker's compacted internal topic `__consumer_offsets`; tests use an InMemoryKeyedLog).
  *
  * Record format (Tributary's own, not Kafka's `__consumer_offsets` schema):
  *
@@ -21,18 +21,6 @@
  */
 import { TributaryError } from '../../errors.ts'
 import { Reader, Writer } from '../../protocol/primitives.ts'
-
-export interface GroupStateRecord {
-  key: Buffer
-  value: Buffer | null
-}
-
-export interface GroupStateStore {
-  /** Append key/value records (value null = tombstone) durably; resolves once durable. */
-  append(records: GroupStateRecord[]): Promise<void>
-  /** Every record from the beginning, in order (latest value per key wins) — used once at startup. */
-  load(): AsyncIterable<GroupStateRecord>
-}
 
 export const OFFSET_KEY_KIND = 0
 export const GROUP_KEY_KIND = 1
@@ -161,31 +149,4 @@ function parseValue(value: Buffer): Record<string, unknown> {
     throw new TributaryError('TRB_GROUP_STATE_UNKNOWN_VERSION', `unsupported group state value version ${j.v}`)
   }
   return j
-}
-
-/** A GroupStateStore in memory: for tests, and for a broker that does not need group state to survive restarts. */
-export class MemoryGroupStateStore implements GroupStateStore {
-  readonly records: GroupStateRecord[] = []
-  /** Set to make the next appends fail (tests of store errors). */
-  failAppends: Error | null = null
-
-  async append(records: GroupStateRecord[]): Promise<void> {
-    if (this.failAppends) throw this.failAppends
-    for (const r of records) this.records.push({ key: Buffer.from(r.key), value: r.value && Buffer.from(r.value) })
-  }
-
-  async *load(): AsyncIterable<GroupStateRecord> {
-    for (const r of [...this.records]) yield r
-  }
-
-  /** Latest value per key, as a compacted topic would eventually hold it (tombstoned keys omitted). */
-  compacted(): GroupStateRecord[] {
-    const latest = new Map<string, GroupStateRecord>()
-    for (const r of this.records) {
-      const k = r.key.toString('hex')
-      latest.delete(k)
-      latest.set(k, r)
-    }
-    return [...latest.values()].filter((r) => r.value !== null)
-  }
 }

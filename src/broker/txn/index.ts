@@ -4,7 +4,6 @@ export type {
   InitProducerIdParams,
   ProducerIdAndEpoch,
   TransactionCoordinatorOptions,
-  TransactionStateStore,
   TxnGroupOffsets,
   TxnIdentity,
 } from './transaction-coordinator.ts'

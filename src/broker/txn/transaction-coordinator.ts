@@ -15,10 +15,11 @@
  * CONCURRENT_TRANSACTIONS: both save clients a retry and are indistinguishable otherwise.
  */
 
+import type { KeyedLog } from '../../common/keyed-log.ts'
 import type { Logger } from '../../common/logger.ts'
+import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { PendingTxnOffset } from '../group/group-coordinator.ts'
-import { type Clock, systemClock, systemTimers, type Timers } from '../group/time.ts'
 import {
   cloneTransactionRecord,
   decodeTransactionKey,
@@ -30,12 +31,6 @@ import {
   type TransactionState,
   type TxnOffset,
 } from './transaction-state.ts'
-
-/** Key/value records appended durably and replayed at startup (the broker backs it by `__transaction_state`). */
-export interface TransactionStateStore {
-  append(records: { key: Buffer; value: Buffer | null }[]): Promise<void>
-  load(): AsyncIterable<{ key: Buffer; value: Buffer | null }>
-}
 
 /** What the coordinator needs from the group coordinator for TxnOffsetCommit. */
 export interface TxnGroupOffsets {
@@ -51,7 +46,8 @@ export interface TxnGroupOffsets {
 }
 
 export interface TransactionCoordinatorOptions {
-  store: TransactionStateStore
+  /** Where transaction state is kept: the broker's `__transaction_state` partition. */
+  store: KeyedLog
   groups: TxnGroupOffsets
   /** Writes a COMMIT/ABORT marker for the producer to the partition and resolves once it is durable. */
   writeMarker(topic: string, partition: number, producerId: number, epoch: number, commit: boolean): Promise<void>
@@ -148,14 +144,14 @@ export class TransactionCoordinator {
   async load(): Promise<void> {
     const latest = new Map<string, TransactionRecord | null>()
     let skipped = 0
-    for await (const r of this.opts.store.load()) {
+    await this.opts.store.replay((r) => {
       try {
         latest.set(decodeTransactionKey(r.key), r.value ? decodeTransactionValue(r.value) : null)
       } catch (err) {
         skipped++
         this.logger.warn('skipping unreadable transaction state record', { err })
       }
-    }
+    })
     if (this.status === 'closed') return
     for (const [id, record] of latest) {
       if (!record) continue

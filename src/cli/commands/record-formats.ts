@@ -21,11 +21,11 @@ export function usesRegistry(f: RecordFormat): f is keyof typeof SCHEMA_TYPES {
   return f in SCHEMA_TYPES
 }
 
-type SchemaSerdeModule = typeof import('../../registry/serde/schema-serde.ts')
+type SchemaSerdeModule = typeof import('../../serde/index.ts')
 type AnySerde = InstanceType<SchemaSerdeModule['AvroSerde']>
 
 async function serdeModule(): Promise<SchemaSerdeModule> {
-  return import('../../registry/serde/schema-serde.ts')
+  return import('../../serde/index.ts')
 }
 
 function cause(err: unknown): string {

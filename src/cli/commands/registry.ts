@@ -96,7 +96,7 @@ export function registerRegistryCommands(program: Command, ctx: CliContext = pro
       if (flags.importExtension !== '.js' && flags.importExtension !== '.ts') {
         throw new Error(`--import-extension must be .js or .ts, not ${flags.importExtension}`)
       }
-      const { SchemaRegistryClient } = await import('../../registry/serde/registry-client.ts')
+      const { SchemaRegistryClient } = await import('../../serde/registry-client.ts')
       const { fetchCodegenInputs, generateModules, generateTypeScript } = await import('../../registry/codegen.ts')
       const client = new SchemaRegistryClient(flags.registry)
       let wanted = flags.subject.map(parseSubjectArg)

@@ -20,27 +20,27 @@ import {
   type ScramMechanism,
   saltPassword,
 } from '../../broker/security/scram.ts'
+import type { KafkaWireClient } from '../../client/wire-client.ts'
 import { TributaryError } from '../../errors.ts'
 import { addConnectionOptions, type ConnectionFlags, resolveConnection } from '../connection.ts'
 import type { CliContext } from '../context.ts'
 import { outputFormat, plural, printListing, printResult } from '../output.ts'
-import type { RawClient } from './raw-kafka-client.ts'
 
-/** The generated API keys and error names, loaded with the raw client when a command runs (not for --help). */
-type Wire = { ApiKeys: typeof import('../../protocol/generated/api-table.ts').ApiKeys; c: RawClient }
+/** The generated API keys, loaded with the wire client when a command runs (not for --help). */
+type Wire = { ApiKeys: typeof import('../../protocol/generated/api-table.ts').ApiKeys; c: KafkaWireClient }
 
 async function withClient<T>(flags: ConnectionFlags, ctx: CliContext, fn: (w: Wire) => Promise<T>): Promise<T> {
   const conn = resolveConnection(flags, ctx)
-  const [{ rawClient }, { ApiKeys }] = await Promise.all([
-    import('./raw-kafka-client.ts'),
+  const [wire, { ApiKeys }] = await Promise.all([
+    import('../../client/wire-client.ts'),
     import('../../protocol/generated/api-table.ts'),
   ])
   // These admin APIs are answered by any broker of a cluster (forwarded to the controller), so the first
   // bootstrap address is enough.
   const bootstrap = conn.bootstrap[0]!
-  let c: RawClient
+  let c: KafkaWireClient
   try {
-    c = await rawClient(bootstrap, { sasl: conn.sasl, tls: conn.tls, clientId: 'tributary-cli' })
+    c = await wire.KafkaWireClient.connect(bootstrap, { sasl: conn.sasl, tls: conn.tls, clientId: 'tributary-cli' })
   } catch (err) {
     if (err instanceof TributaryError) throw err
     const e = err as NodeJS.ErrnoException
@@ -184,7 +184,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
           upsertions.push({ name, mechanism: SCRAM_MECHANISM_CODES[m], iterations, salt, saltedPassword })
         }
         await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-          const r = await c.request(ApiKeys.AlterUserScramCredentials, 0, { deletions: [], upsertions })
+          const r = await c.call(ApiKeys.AlterUserScramCredentials, 0, { deletions: [], upsertions })
           for (const x of r.results) await check(x.errorCode, x.errorMessage, `user ${x.user}`)
         })
         const stored = mechanismsOf(flags.mechanism)
@@ -199,7 +199,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
   addConnectionOptions(users.command('list').description('list users and their SCRAM mechanisms')).action(
     async (flags: ConnectionFlags) => {
       await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-        const r = await c.request(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
+        const r = await c.call(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
         await check(r.errorCode, r.errorMessage, 'describe users')
         const users = (
           r.results as { user: string; credentialInfos: { mechanism: number; iterations: number }[] }[]
@@ -227,13 +227,13 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
     .option('--mechanism <m>', 'SCRAM-SHA-256, SCRAM-SHA-512 or all', 'all')
     .action(async (name: string, flags: ConnectionFlags & { mechanism: string }) => {
       await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-        const existing = await c.request(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name }] })
+        const existing = await c.call(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name }] })
         await check(existing.results[0]?.errorCode ?? 0, existing.results[0]?.errorMessage, `user ${name}`)
         const has = new Set(existing.results[0].credentialInfos.map((i: { mechanism: number }) => i.mechanism))
         const deletions = mechanismsOf(flags.mechanism)
           .map((m) => ({ name, mechanism: SCRAM_MECHANISM_CODES[m] }))
           .filter((d) => has.has(d.mechanism))
-        const r = await c.request(ApiKeys.AlterUserScramCredentials, 0, { deletions, upsertions: [] })
+        const r = await c.call(ApiKeys.AlterUserScramCredentials, 0, { deletions, upsertions: [] })
         for (const x of r.results) await check(x.errorCode, x.errorMessage, `user ${x.user}`)
       })
       printResult(ctx, outputFormat(flags, ctx), `user ${name} deleted`, { user: name, deleted: true })
@@ -254,7 +254,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
       permissionType: flags.deny ? AclPermission.DENY : AclPermission.ALLOW,
     }))
     await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-      const r = await c.request(ApiKeys.CreateAcls, 3, { creations })
+      const r = await c.call(ApiKeys.CreateAcls, 3, { creations })
       for (const x of r.results) await check(x.errorCode, x.errorMessage, 'create ACL')
     })
     printResult(ctx, outputFormat(flags, ctx), `${plural(creations.length, 'ACL')} added`, { added: creations.length })
@@ -279,7 +279,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
 
   addAclOptions(acls.command('list').description('list ACLs, optionally filtered')).action(async (flags: AclFlags) => {
     await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-      const r = await c.request(
+      const r = await c.call(
         ApiKeys.DescribeAcls,
         3,
         filterOf({ ...flags, host: flags.host === '*' ? undefined : flags.host }, operations(flags, true)[0]!),
@@ -319,7 +319,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
   addAclOptions(acls.command('remove').description('remove every ACL matching the filter')).action(
     async (flags: AclFlags) => {
       await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-        const r = await c.request(ApiKeys.DeleteAcls, 3, {
+        const r = await c.call(ApiKeys.DeleteAcls, 3, {
           filters: operations(flags, true).map((op) =>
             filterOf({ ...flags, host: flags.host === '*' ? undefined : flags.host }, op),
           ),
@@ -353,7 +353,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
         .map(([key, v]) => ({ key: key!, value: Number(v), remove: false }))
       if (ops.length === 0) throw new TributaryError('TRB_CLI_USAGE', 'give at least one quota value')
       await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-        const r = await c.request(ApiKeys.AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly: false })
+        const r = await c.call(ApiKeys.AlterClientQuotas, 1, { entries: [{ entity, ops }], validateOnly: false })
         await check(r.entries[0].errorCode, r.entries[0].errorMessage, 'alter quotas')
       })
       printResult(ctx, outputFormat(flags, ctx), `quotas set for ${entityText(entity)}`, {
@@ -374,7 +374,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
         throw new TributaryError('TRB_CLI_USAGE', 'name --user/--user-default and/or --client-id/--client-default')
       const keys = flags.key ?? ['producer_byte_rate', 'consumer_byte_rate', 'request_percentage']
       await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-        const r = await c.request(ApiKeys.AlterClientQuotas, 1, {
+        const r = await c.call(ApiKeys.AlterClientQuotas, 1, {
           entries: [{ entity, ops: keys.map((key) => ({ key, value: 0, remove: true })) }],
           validateOnly: false,
         })
@@ -389,7 +389,7 @@ export function registerSecurityCommands(program: Command, ctx: CliContext): voi
   addConnectionOptions(quotas.command('describe').description('list every quota')).action(
     async (flags: ConnectionFlags) => {
       await withClient(flags, ctx, async ({ ApiKeys, c }) => {
-        const r = await c.request(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
+        const r = await c.call(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
         await check(r.errorCode, r.errorMessage, 'describe quotas')
         const entries = (
           (r.entries ?? []) as {

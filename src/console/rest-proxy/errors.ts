@@ -1,4 +1,4 @@
-import { TributaryError } from '../../errors.ts'
+import { TributaryError, type TributaryErrorCode } from '../../errors.ts'
 
 /**
  * An error the REST proxy answers with: HTTP `status` and Confluent's numeric `errorCode` (40401, 42206, ...) that
@@ -7,7 +7,7 @@ import { TributaryError } from '../../errors.ts'
 export class RestProxyError extends TributaryError {
   readonly status: number
   readonly errorCode: number
-  constructor(status: number, errorCode: number, message: string, code = 'TRB_REST_PROXY') {
+  constructor(status: number, errorCode: number, message: string, code: TributaryErrorCode = 'TRB_REST_PROXY') {
     super(code, message)
     this.status = status
     this.errorCode = errorCode

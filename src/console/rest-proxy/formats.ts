@@ -5,10 +5,10 @@
  */
 import type { ParsedSchema, ResolvedReference } from '../../registry/formats/index.ts'
 import { FORMATS } from '../../registry/formats/index.ts'
-import { RegistryClientError, SchemaRegistryClient } from '../../registry/serde/registry-client.ts'
-import { AvroSerde, JsonSchemaSerde, ProtobufSerde } from '../../registry/serde/schema-serde.ts'
-import { SubjectNameStrategies } from '../../registry/serde/subject-strategy.ts'
-import type { SchemaInput, SchemaReference, SchemaType } from '../../registry/types.ts'
+import { AvroSerde, JsonSchemaSerde, ProtobufSerde } from '../../serde/index.ts'
+import { RegistryClientError, SchemaRegistryClient } from '../../serde/registry-client.ts'
+import type { SchemaInput, SchemaReference, SchemaType } from '../../serde/schema-types.ts'
+import { SubjectNameStrategies } from '../../serde/subject-strategy.ts'
 import { badRequest, invalidSchema, RestProxyError, serializationFailed } from './errors.ts'
 
 export const EMBEDDED_TYPES = ['BINARY', 'JSON', 'STRING', 'AVRO', 'JSONSCHEMA', 'PROTOBUF'] as const

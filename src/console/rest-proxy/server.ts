@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { resolveBootstrap } from '../../client/index.ts'
-import { SchemaRegistryClient } from '../../registry/serde/registry-client.ts'
+import { SchemaRegistryClient } from '../../serde/registry-client.ts'
 import { ConsumerInstances } from './consumer-instances.ts'
 import { type ProxyContext, setClients } from './context.ts'
 import {

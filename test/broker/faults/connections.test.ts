@@ -10,26 +10,27 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, afterEach, describe, it } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
+import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { tempDir } from '../../helpers/broker.ts'
-import { ApiKeys, WireClient } from '../wire-client.ts'
 import { type FaultBroker, limitFds, MiB, peakRss, resetPeakRss, rss, spawnFaultBroker } from './child.ts'
 
 const API_VERSIONS = { clientSoftwareName: 'faults', clientSoftwareVersion: '1' }
 
 /** Opens a connection from `localAddress` (any 127/8 address is this machine) and waits until it is open. */
-function connectFrom(port: number, localAddress: string): Promise<WireClient> {
+function connectFrom(port: number, localAddress: string): Promise<KafkaWireClient> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => {
       socket.off('error', reject)
-      resolve(WireClient.adopt(socket))
+      resolve(KafkaWireClient.adopt(socket))
     })
     socket.once('error', reject)
   })
 }
 
 /** Whether the broker still answers on this connection (false once it has closed it). */
-async function answers(wire: WireClient): Promise<boolean> {
+async function answers(wire: KafkaWireClient): Promise<boolean> {
   try {
     const res = await wire.call(ApiKeys.ApiVersions, 3, API_VERSIONS)
     return res.errorCode === ErrorCode.NONE
@@ -71,7 +72,7 @@ async function readAll(broker: FaultBroker, topic: string, n: number): Promise<s
 describe('connection limits of a broker process', () => {
   const dir = tempDir()
   let broker: FaultBroker | undefined
-  const open: WireClient[] = []
+  const open: KafkaWireClient[] = []
 
   afterEach(async () => {
     for (const w of open.splice(0)) w.close()
@@ -134,10 +135,10 @@ describe('connection limits of a broker process', () => {
       'group.initial.rebalance.delay.ms=0',
     ])
     await produceSome(broker, 'polled', 1)
-    const idle = await WireClient.connect(broker.port)
+    const idle = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     open.push(idle)
     assert.equal(await answers(idle), true)
-    const polling = await WireClient.connect(broker.port)
+    const polling = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     open.push(polling)
     // A long poll (1.5 s, past the idle timeout) at the end of the log: no data arrives, the answer comes at maxWait.
     const meta = await polling.call(ApiKeys.Metadata, 12, {
@@ -187,7 +188,7 @@ describe('connection limits of a broker process', () => {
     // Idle connections until the broker can take no more: the kernel accepts them, the broker closes the surplus.
     let refused = 0
     for (let i = 0; i < 80; i++) {
-      const w = await WireClient.connect(broker.port)
+      const w = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
       open.push(w)
       if (!(await answers(w))) refused++
     }
@@ -207,7 +208,7 @@ describe('connection limits of a broker process', () => {
 })
 
 /** Connects until the broker answers (it sees the closes of freed connections in its own time). */
-async function waitForAnswer(port: number, from: string): Promise<WireClient> {
+async function waitForAnswer(port: number, from: string): Promise<KafkaWireClient> {
   for (;;) {
     const w = await connectFrom(port, from)
     if (await answers(w)) return w

@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
+import { ConnectionClosed, KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { type Logger, LogRateLimiter } from '../../../src/common/logger.ts'
+import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { tempDir } from '../../helpers/broker.ts'
-import { ApiKeys, ConnectionClosed, WireClient } from '../wire-client.ts'
 import { type FaultBroker, MiB, peakRss, resetPeakRss, rss, spawnFaultBroker } from './child.ts'
 
 const DELAY_MS = 100
@@ -22,7 +23,7 @@ const MEMORY_BOUND = 48 * MiB
 
 /** One PLAIN login over a raw connection: the time from SaslAuthenticate to its answer, and the answer. */
 async function plainLogin(port: number, user: string, password: string) {
-  const wire = await WireClient.connect(port)
+  const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port })
   try {
     const hs = await wire.call(ApiKeys.SaslHandshake, 1, { mechanism: 'PLAIN' })
     assert.equal(hs.errorCode, ErrorCode.NONE)

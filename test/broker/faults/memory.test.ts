@@ -11,10 +11,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
+import { ConnectionClosed, KafkaWireClient } from '../../../src/client/wire-client.ts'
+import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { decodeRecordBatches, encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
 import { tempDir } from '../../helpers/broker.ts'
-import { ApiKeys, ConnectionClosed, WireClient } from '../wire-client.ts'
 import { type FaultBroker, MiB, peakRss, resetPeakRss, rss, spawnFaultBroker } from './child.ts'
 
 const TOPIC = 'large'
@@ -80,7 +81,7 @@ describe('memory of a broker process under clients that do not read', () => {
       '--set',
       'group.initial.rebalance.delay.ms=0',
     ])
-    const wire = await WireClient.connect(broker.port)
+    const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     const created = await wire.call(ApiKeys.CreateTopics, 5, {
       topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
@@ -109,18 +110,20 @@ describe('memory of a broker process under clients that do not read', () => {
   })
 
   it('serves 16 pipelined 100 MB fetches on one connection within the bound, and every answer whole', async () => {
-    const wire = await WireClient.connect(broker.port)
+    const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     resetPeakRss(broker.pid)
     const rssBefore = rss(broker.pid)
     wire.socket.pause() // read nothing until all are sent and the broker had its chance to pile them up
-    for (let i = 0; i < 16; i++) wire.send(ApiKeys.Fetch, 11, fetchRequest(BigInt(i % 4), 100_000_000))
+    const answers = Array.from({ length: 16 }, (_, i) =>
+      wire.call(ApiKeys.Fetch, 11, fetchRequest(BigInt(i % 4), 100_000_000)),
+    )
     // Give the broker its chance to take all 16 in before anything is read: a request sent later on another
     // connection is answered (not a guarantee that the 16 were handled, only that they arrived first).
-    const other = await WireClient.connect(broker.port)
+    const other = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     await other.call(ApiKeys.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' })
     other.close()
     wire.socket.resume()
-    for (let i = 0; i < 16; i++) await assertComplete(await wire.next(), i % 4)
+    for (let i = 0; i < 16; i++) await assertComplete(await answers[i]!, i % 4)
     const grown = peakRss(broker.pid) - rssBefore
     assert.ok(grown <= MEMORY_BOUND, `16 unread fetches added ${(grown / MiB).toFixed(0)} MiB`)
     wire.close()
@@ -129,11 +132,12 @@ describe('memory of a broker process under clients that do not read', () => {
   it('holds 8 slow readers within the bound and releases them when they close', async () => {
     resetPeakRss(broker.pid)
     const rssBefore = rss(broker.pid)
-    const readers: WireClient[] = []
+    const readers: KafkaWireClient[] = []
     for (let i = 0; i < 8; i++) {
-      const w = await WireClient.connect(broker.port)
+      const w = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
       w.socket.pause()
-      w.send(ApiKeys.Fetch, 11, fetchRequest(0n, 100_000_000))
+      // Never read: the connection is closed below, which rejects the call.
+      w.call(ApiKeys.Fetch, 11, fetchRequest(0n, 100_000_000)).catch(() => {})
       readers.push(w)
     }
     // Each gets its answer started (the first bytes arrive) but reads no further.
@@ -147,7 +151,7 @@ describe('memory of a broker process under clients that do not read', () => {
     await Promise.all(readers.map((w) => w.closed))
     assert.ok(grown <= MEMORY_BOUND, `8 slow readers added ${(grown / MiB).toFixed(0)} MiB`)
     // The broker still answers a full read, and its memory is back near where it was.
-    const wire = await WireClient.connect(broker.port)
+    const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     await assertComplete(await wire.call(ApiKeys.Fetch, 11, fetchRequest(0n, 100_000_000)))
     wire.close()
     assert.ok(rss(broker.pid) - rssBefore <= MEMORY_BOUND, 'memory is released after the slow readers closed')
@@ -157,7 +161,9 @@ describe('memory of a broker process under clients that do not read', () => {
     const saslPort = Number(/SASL_PLAINTEXT:\/\/[^,"]*:(\d+)/.exec(broker.output())![1])
     resetPeakRss(broker.pid)
     const rssBefore = rss(broker.pid)
-    const conns = await Promise.all(Array.from({ length: 6 }, () => WireClient.connect(saslPort)))
+    const conns = await Promise.all(
+      Array.from({ length: 6 }, () => KafkaWireClient.connect({ host: '127.0.0.1', port: saslPort })),
+    )
     const chunk = Buffer.alloc(MiB, 0x41)
     await Promise.all(
       conns.map(async (w) => {
@@ -167,8 +173,8 @@ describe('memory of a broker process under clients that do not read', () => {
         // The broker must hang up long before 64 MiB arrive: it knows from the size prefix.
         await assert.rejects(
           (async () => {
-            await w.writeRaw(head)
-            for (; written < 64; written++) await w.writeRaw(chunk)
+            await w.writeAndDrain(head)
+            for (; written < 64; written++) await w.writeAndDrain(chunk)
             throw new Error('the broker took 64 MiB from an unauthenticated client')
           })(),
           ConnectionClosed,

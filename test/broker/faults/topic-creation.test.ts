@@ -9,11 +9,12 @@ import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
+import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { ZERO_UUID } from '../../../src/protocol/primitives.ts'
 import { encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
 import { tempDir } from '../../helpers/broker.ts'
-import { ApiKeys, WireClient } from '../wire-client.ts'
 import { type FaultBroker, limitFds, MiB, openFds, peakRss, resetPeakRss, rss, spawnFaultBroker } from './child.ts'
 
 /** Descriptors left to the broker: enough for a few small topics (a new partition takes 3), not for 40 partitions. */
@@ -40,7 +41,7 @@ describe('topic creation when file descriptors run out', () => {
   })
 
   it('rolls the topic back, answers an error, and goes on serving', async () => {
-    const wire = await WireClient.connect(broker.port)
+    const wire = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     limitFds(broker.pid, SPARE_FDS)
     const fdsBefore = openFds(broker.pid)
     resetPeakRss(broker.pid)
@@ -78,7 +79,7 @@ describe('topic creation when file descriptors run out', () => {
     wire.close()
 
     // A topic that fits is created and works end to end.
-    const small = await WireClient.connect(broker.port)
+    const small = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     const ok = await small.call(ApiKeys.CreateTopics, 5, createTopic('narrow', 2))
     assert.equal(ok.topics[0].errorCode, ErrorCode.NONE)
     small.close()
@@ -93,7 +94,7 @@ describe('topic creation when file descriptors run out', () => {
     // After a restart (with descriptors to spare) the failed topic is still absent and the records are all there.
     await broker.stop()
     broker = await spawnFaultBroker(dir.path, ['--set', 'group.initial.rebalance.delay.ms=0'])
-    const again = await WireClient.connect(broker.port)
+    const again = await KafkaWireClient.connect({ host: '127.0.0.1', port: broker.port })
     const all2 = await again.call(ApiKeys.Metadata, 12, { topics: null, allowAutoTopicCreation: false })
     again.close()
     assert.ok(!all2.topics.some((t: { name: string }) => t.name === 'wide'))

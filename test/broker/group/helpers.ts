@@ -3,22 +3,22 @@ import {
   type GroupCoordinatorOptions,
   type JoinGroupParams,
 } from '../../../src/broker/group/group-coordinator.ts'
-import { MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
-import { ManualTime } from '../../../src/broker/group/time.ts'
+import { InMemoryKeyedLog } from '../../../src/common/keyed-log.ts'
+import { ManualTime } from '../../../src/common/time.ts'
 import { encodeConsumerProtocolSubscription } from '../../../src/protocol/generated/consumer-protocol-subscription.ts'
 import { Writer } from '../../../src/protocol/primitives.ts'
 
 export interface Harness {
   coordinator: GroupCoordinator
   time: ManualTime
-  store: MemoryGroupStateStore
+  store: InMemoryKeyedLog
 }
 
 export async function startCoordinator(
-  options: Partial<GroupCoordinatorOptions> & { time?: ManualTime; store?: MemoryGroupStateStore } = {},
+  options: Partial<GroupCoordinatorOptions> & { time?: ManualTime; store?: InMemoryKeyedLog } = {},
 ): Promise<Harness> {
   const time = options.time ?? new ManualTime()
-  const store = options.store ?? new MemoryGroupStateStore()
+  const store = options.store ?? new InMemoryKeyedLog()
   const coordinator = new GroupCoordinator({
     initialRebalanceDelayMs: 0,
     ...options,

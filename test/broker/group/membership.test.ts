@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { GroupCoordinator } from '../../../src/broker/group/group-coordinator.ts'
-import { MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
+import { InMemoryKeyedLog } from '../../../src/common/keyed-log.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { type Harness, joinAndSync, joinParams, peek, startCoordinator, subscription } from './helpers.ts'
 
@@ -358,7 +358,7 @@ describe('classic group membership', () => {
   })
 
   test('before load answers COORDINATOR_LOAD_IN_PROGRESS; close answers waiters COORDINATOR_NOT_AVAILABLE', async () => {
-    const unloaded = new GroupCoordinator({ store: new MemoryGroupStateStore() })
+    const unloaded = new GroupCoordinator({ store: new InMemoryKeyedLog() })
     assert.equal((await unloaded.joinGroup(joinParams())).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
     await unloaded.close()
     const h = await startCoordinator({ initialRebalanceDelayMs: 3000 })

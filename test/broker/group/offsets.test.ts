@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { OffsetCommitParams } from '../../../src/broker/group/group-coordinator.ts'
-import { decodeKey, encodeOffsetKey, MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
-import { ManualTime } from '../../../src/broker/group/time.ts'
+import { decodeKey, encodeOffsetKey } from '../../../src/broker/group/state-store.ts'
+import { InMemoryKeyedLog } from '../../../src/common/keyed-log.ts'
+import { ManualTime } from '../../../src/common/time.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { joinAndSync, joinParams, startCoordinator, subscription } from './helpers.ts'
 
@@ -168,7 +169,7 @@ describe('committed offsets', () => {
 
   test('offsets and group metadata survive a coordinator restart on the same store', async () => {
     const time = new ManualTime()
-    const store = new MemoryGroupStateStore()
+    const store = new InMemoryKeyedLog()
     const h = await startCoordinator({ time, store })
     const join = await h.coordinator.joinGroup(joinParams({ groupInstanceId: 'pod-0' }))
     await h.coordinator.syncGroup({
@@ -223,7 +224,7 @@ describe('committed offsets', () => {
     const key = encodeOffsetKey('grp', 'topic', 5)
     assert.equal(key.readInt16BE(0), 0)
     assert.deepEqual(decodeKey(key), { kind: 'offset', group: 'grp', topic: 'topic', partition: 5 })
-    const store = new MemoryGroupStateStore()
+    const store = new InMemoryKeyedLog()
     await store.append([
       { key: Buffer.from([0, 9, 1]), value: Buffer.from('junk') },
       {

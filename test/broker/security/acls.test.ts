@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka'
 import { Kafka, logLevel } from 'kafkajs'
 import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../../../src/broker/security/acl.ts'
-import { type RawClient, rawClient } from '../../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode as E } from '../../../src/protocol/generated/error-codes.ts'
 import { encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
@@ -37,19 +37,19 @@ type Creation = ReturnType<typeof allow>
 
 describe('ACLs', () => {
   let tb: TestBroker
-  let admin: RawClient
-  let alice: RawClient
+  let admin: KafkaWireClient
+  let alice: KafkaWireClient
   const bootstrap = () => tb.broker!.listeners.find((l) => l.securityProtocol === SASL)!.bootstrap
 
   async function grant(...creations: Creation[]) {
-    const r = await admin.request(ApiKeys.CreateAcls, 3, { creations })
+    const r = await admin.call(ApiKeys.CreateAcls, 3, { creations })
     assert.deepEqual(
       r.results.map((x: { errorCode: number }) => x.errorCode),
       creations.map(() => E.NONE),
     )
   }
   async function revokeAll() {
-    await admin.request(ApiKeys.DeleteAcls, 3, {
+    await admin.call(ApiKeys.DeleteAcls, 3, {
       filters: [
         {
           resourceTypeFilter: RT.ANY,
@@ -75,9 +75,9 @@ describe('ACLs', () => {
       superUsers: ['User:admin'],
       autoCreateTopics: true,
     })
-    admin = await rawClient(bootstrap(), { sasl: ADMIN })
-    alice = await rawClient(bootstrap(), { sasl: ALICE })
-    const created = await admin.request(ApiKeys.CreateTopics, 5, {
+    admin = await KafkaWireClient.connect(bootstrap(), { sasl: ADMIN })
+    alice = await KafkaWireClient.connect(bootstrap(), { sasl: ALICE })
+    const created = await admin.call(ApiKeys.CreateTopics, 5, {
       topics: ['orders', 'payments', 'doomed'].map((name) => ({
         name,
         numPartitions: 1,
@@ -109,7 +109,7 @@ describe('ACLs', () => {
       api: 'Produce (WRITE topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.WRITE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.Produce, 7, {
+        const r = await alice.call(ApiKeys.Produce, 7, {
           transactionalId: null,
           acks: -1,
           timeoutMs: 5000,
@@ -126,7 +126,7 @@ describe('ACLs', () => {
       api: 'Fetch (READ topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.READ)],
       run: async () => {
-        const r = await alice.request(ApiKeys.Fetch, 11, {
+        const r = await alice.call(ApiKeys.Fetch, 11, {
           replicaId: -1,
           maxWaitMs: 0,
           minBytes: 0,
@@ -160,7 +160,7 @@ describe('ACLs', () => {
       api: 'ListOffsets (DESCRIBE topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.DESCRIBE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.ListOffsets, 5, {
+        const r = await alice.call(ApiKeys.ListOffsets, 5, {
           replicaId: -1,
           isolationLevel: 0,
           topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, timestamp: -1n, currentLeaderEpoch: -1 }] }],
@@ -174,7 +174,7 @@ describe('ACLs', () => {
       api: 'Metadata of a named topic (DESCRIBE topic), an unknown one looks the same when unauthorized',
       grants: [allow(RT.TOPIC, 'orders', Op.DESCRIBE), allow(RT.TOPIC, 'ghost', Op.DESCRIBE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.Metadata, 9, {
+        const r = await alice.call(ApiKeys.Metadata, 9, {
           topics: [{ name: 'orders' }, { name: 'ghost' }],
           allowAutoTopicCreation: false,
         })
@@ -191,7 +191,7 @@ describe('ACLs', () => {
         allow(RT.TOPIC, 'auto-', Op.CREATE, { resourcePatternType: PatternType.PREFIXED }),
       ],
       run: async () => {
-        const r = await alice.request(ApiKeys.Metadata, 9, {
+        const r = await alice.call(ApiKeys.Metadata, 9, {
           topics: [{ name: 'auto-made' }],
           allowAutoTopicCreation: true,
         })
@@ -204,7 +204,7 @@ describe('ACLs', () => {
       api: 'CreateTopics (CREATE topic)',
       grants: [allow(RT.TOPIC, 'fresh', Op.CREATE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.CreateTopics, 5, {
+        const r = await alice.call(ApiKeys.CreateTopics, 5, {
           topics: [{ name: 'fresh', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
           timeoutMs: 5000,
         })
@@ -217,7 +217,7 @@ describe('ACLs', () => {
       api: 'DeleteTopics (DELETE topic)',
       grants: [allow(RT.TOPIC, 'doomed', Op.DELETE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.DeleteTopics, 4, { topicNames: ['doomed'], timeoutMs: 5000 })
+        const r = await alice.call(ApiKeys.DeleteTopics, 4, { topicNames: ['doomed'], timeoutMs: 5000 })
         return r.responses.map((t: { errorCode: number }) => t.errorCode)
       },
       denied: [E.TOPIC_AUTHORIZATION_FAILED],
@@ -227,7 +227,7 @@ describe('ACLs', () => {
       api: 'OffsetCommit (READ group and topic)',
       grants: [allow(RT.GROUP, 'g1', Op.READ), allow(RT.TOPIC, 'orders', Op.READ)],
       run: async () => {
-        const r = await alice.request(ApiKeys.OffsetCommit, 7, {
+        const r = await alice.call(ApiKeys.OffsetCommit, 7, {
           groupId: 'g1',
           generationIdOrMemberEpoch: -1,
           memberId: '',
@@ -248,7 +248,7 @@ describe('ACLs', () => {
       api: 'OffsetFetch (DESCRIBE group and topic)',
       grants: [allow(RT.GROUP, 'g1', Op.DESCRIBE), allow(RT.TOPIC, 'orders', Op.DESCRIBE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.OffsetFetch, 7, {
+        const r = await alice.call(ApiKeys.OffsetFetch, 7, {
           groupId: 'g1',
           topics: [{ name: 'orders', partitionIndexes: [0] }],
           requireStable: false,
@@ -264,7 +264,7 @@ describe('ACLs', () => {
     {
       api: 'FindCoordinator (DESCRIBE group)',
       grants: [allow(RT.GROUP, 'g1', Op.DESCRIBE)],
-      run: async () => [(await alice.request(ApiKeys.FindCoordinator, 3, { key: 'g1', keyType: 0 })).errorCode],
+      run: async () => [(await alice.call(ApiKeys.FindCoordinator, 3, { key: 'g1', keyType: 0 })).errorCode],
       denied: [E.GROUP_AUTHORIZATION_FAILED],
       allowed: [E.NONE],
     },
@@ -272,7 +272,7 @@ describe('ACLs', () => {
       api: 'JoinGroup (READ group)',
       grants: [allow(RT.GROUP, 'g2', Op.READ)],
       run: async () => {
-        const r = await alice.request(ApiKeys.JoinGroup, 5, {
+        const r = await alice.call(ApiKeys.JoinGroup, 5, {
           groupId: 'g2',
           sessionTimeoutMs: 10000,
           rebalanceTimeoutMs: 10000,
@@ -291,7 +291,7 @@ describe('ACLs', () => {
       api: 'DescribeGroups (DESCRIBE group)',
       grants: [allow(RT.GROUP, 'g1', Op.DESCRIBE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.DescribeGroups, 4, { groups: ['g1'], includeAuthorizedOperations: false })
+        const r = await alice.call(ApiKeys.DescribeGroups, 4, { groups: ['g1'], includeAuthorizedOperations: false })
         return r.groups.map((g: { errorCode: number }) => g.errorCode)
       },
       denied: [E.GROUP_AUTHORIZATION_FAILED],
@@ -301,7 +301,7 @@ describe('ACLs', () => {
       api: 'DeleteGroups (DELETE group)',
       grants: [allow(RT.GROUP, 'never-used', Op.DELETE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.DeleteGroups, 2, { groupsNames: ['never-used'] })
+        const r = await alice.call(ApiKeys.DeleteGroups, 2, { groupsNames: ['never-used'] })
         return r.results.map((g: { errorCode: number }) => g.errorCode)
       },
       denied: [E.GROUP_AUTHORIZATION_FAILED],
@@ -312,7 +312,7 @@ describe('ACLs', () => {
       api: 'DescribeConfigs (DESCRIBE_CONFIGS topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.DESCRIBE_CONFIGS)],
       run: async () => {
-        const r = await alice.request(ApiKeys.DescribeConfigs, 3, {
+        const r = await alice.call(ApiKeys.DescribeConfigs, 3, {
           resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: null }],
           includeSynonyms: false,
           includeDocumentation: false,
@@ -326,7 +326,7 @@ describe('ACLs', () => {
       api: 'IncrementalAlterConfigs (ALTER_CONFIGS topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.ALTER_CONFIGS)],
       run: async () => {
-        const r = await alice.request(ApiKeys.IncrementalAlterConfigs, 1, {
+        const r = await alice.call(ApiKeys.IncrementalAlterConfigs, 1, {
           resources: [
             {
               resourceType: 2,
@@ -345,7 +345,7 @@ describe('ACLs', () => {
       api: 'CreatePartitions (ALTER topic)',
       grants: [allow(RT.TOPIC, 'payments', Op.ALTER)],
       run: async () => {
-        const r = await alice.request(ApiKeys.CreatePartitions, 1, {
+        const r = await alice.call(ApiKeys.CreatePartitions, 1, {
           topics: [{ name: 'payments', count: 2, assignments: null }],
           timeoutMs: 5000,
           validateOnly: false,
@@ -359,7 +359,7 @@ describe('ACLs', () => {
       api: 'DeleteRecords (DELETE topic)',
       grants: [allow(RT.TOPIC, 'orders', Op.DELETE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.DeleteRecords, 1, {
+        const r = await alice.call(ApiKeys.DeleteRecords, 1, {
           topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, offset: 0n }] }],
           timeoutMs: 5000,
         })
@@ -372,8 +372,7 @@ describe('ACLs', () => {
       api: 'InitProducerId, idempotent (IDEMPOTENT_WRITE cluster)',
       grants: [allow(RT.CLUSTER, 'kafka-cluster', Op.IDEMPOTENT_WRITE)],
       run: async () => [
-        (await alice.request(ApiKeys.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60000 }))
-          .errorCode,
+        (await alice.call(ApiKeys.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60000 })).errorCode,
       ],
       denied: [E.CLUSTER_AUTHORIZATION_FAILED],
       allowed: [E.NONE],
@@ -382,7 +381,7 @@ describe('ACLs', () => {
       api: 'InitProducerId, transactional (WRITE transactional id)',
       grants: [allow(RT.TRANSACTIONAL_ID, 'tx-1', Op.WRITE)],
       run: async () => [
-        (await alice.request(ApiKeys.InitProducerId, 1, { transactionalId: 'tx-1', transactionTimeoutMs: 60000 }))
+        (await alice.call(ApiKeys.InitProducerId, 1, { transactionalId: 'tx-1', transactionTimeoutMs: 60000 }))
           .errorCode,
       ],
       denied: [E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED],
@@ -392,7 +391,7 @@ describe('ACLs', () => {
       api: 'DescribeCluster (DESCRIBE cluster)',
       grants: [allow(RT.CLUSTER, 'kafka-cluster', Op.DESCRIBE)],
       run: async () => [
-        (await alice.request(ApiKeys.DescribeCluster, 0, { includeClusterAuthorizedOperations: false })).errorCode,
+        (await alice.call(ApiKeys.DescribeCluster, 0, { includeClusterAuthorizedOperations: false })).errorCode,
       ],
       denied: [E.CLUSTER_AUTHORIZATION_FAILED],
       allowed: [E.NONE],
@@ -401,7 +400,7 @@ describe('ACLs', () => {
       api: 'DescribeAcls (DESCRIBE cluster)',
       grants: [allow(RT.CLUSTER, 'kafka-cluster', Op.DESCRIBE)],
       run: async () => {
-        const r = await alice.request(ApiKeys.DescribeAcls, 3, {
+        const r = await alice.call(ApiKeys.DescribeAcls, 3, {
           resourceTypeFilter: RT.ANY,
           resourceNameFilter: null,
           patternTypeFilter: PatternType.ANY,
@@ -419,7 +418,7 @@ describe('ACLs', () => {
       api: 'CreateAcls (ALTER cluster)',
       grants: [allow(RT.CLUSTER, 'kafka-cluster', Op.ALTER)],
       run: async () => {
-        const r = await alice.request(ApiKeys.CreateAcls, 3, {
+        const r = await alice.call(ApiKeys.CreateAcls, 3, {
           creations: [allow(RT.TOPIC, 'x', Op.READ, { principal: 'User:zed' })],
         })
         return r.results.map((x: { errorCode: number }) => x.errorCode)
@@ -430,7 +429,7 @@ describe('ACLs', () => {
     {
       api: 'DescribeUserScramCredentials (DESCRIBE cluster)',
       grants: [allow(RT.CLUSTER, 'kafka-cluster', Op.DESCRIBE)],
-      run: async () => [(await alice.request(ApiKeys.DescribeUserScramCredentials, 0, { users: null })).errorCode],
+      run: async () => [(await alice.call(ApiKeys.DescribeUserScramCredentials, 0, { users: null })).errorCode],
       denied: [E.CLUSTER_AUTHORIZATION_FAILED],
       allowed: [E.NONE],
     },
@@ -438,7 +437,7 @@ describe('ACLs', () => {
       api: 'DescribeClientQuotas (DESCRIBE_CONFIGS cluster)',
       grants: [allow(RT.CLUSTER, 'kafka-cluster', Op.DESCRIBE_CONFIGS)],
       run: async () => [
-        (await alice.request(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })).errorCode,
+        (await alice.call(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })).errorCode,
       ],
       denied: [E.CLUSTER_AUTHORIZATION_FAILED],
       allowed: [E.NONE],
@@ -458,12 +457,12 @@ describe('ACLs', () => {
   test('Metadata for all topics lists only the topics the principal may describe; ListGroups only its groups', async () => {
     await revokeAll()
     await grant(allow(RT.TOPIC, 'orders', Op.READ), allow(RT.GROUP, 'g1', Op.DESCRIBE))
-    const md = await alice.request(ApiKeys.Metadata, 9, { topics: null, allowAutoTopicCreation: false })
+    const md = await alice.call(ApiKeys.Metadata, 9, { topics: null, allowAutoTopicCreation: false })
     assert.deepEqual(
       md.topics.map((t: { name: string }) => t.name),
       ['orders'],
     )
-    await admin.request(ApiKeys.OffsetCommit, 7, {
+    await admin.call(ApiKeys.OffsetCommit, 7, {
       groupId: 'g-hidden',
       generationIdOrMemberEpoch: -1,
       memberId: '',
@@ -475,7 +474,7 @@ describe('ACLs', () => {
         },
       ],
     })
-    const groups = await alice.request(ApiKeys.ListGroups, 4, { statesFilter: [] })
+    const groups = await alice.call(ApiKeys.ListGroups, 4, { statesFilter: [] })
     assert.ok(!groups.groups.some((g: { groupId: string }) => g.groupId === 'g-hidden'))
     await revokeAll()
   })
@@ -487,7 +486,7 @@ describe('ACLs', () => {
       allow(RT.CLUSTER, 'kafka-cluster', Op.DESCRIBE),
       allow(RT.GROUP, 'g1', Op.READ),
     )
-    const md = await alice.request(ApiKeys.Metadata, 9, {
+    const md = await alice.call(ApiKeys.Metadata, 9, {
       topics: [{ name: 'orders' }],
       allowAutoTopicCreation: false,
       includeClusterAuthorizedOperations: true,
@@ -496,9 +495,9 @@ describe('ACLs', () => {
     // READ implies DESCRIBE: bits 3 and 8.
     assert.equal(md.topics[0].topicAuthorizedOperations, (1 << Op.READ) | (1 << Op.DESCRIBE))
     assert.equal(md.clusterAuthorizedOperations, 1 << Op.DESCRIBE)
-    const dc = await alice.request(ApiKeys.DescribeCluster, 0, { includeClusterAuthorizedOperations: true })
+    const dc = await alice.call(ApiKeys.DescribeCluster, 0, { includeClusterAuthorizedOperations: true })
     assert.equal(dc.clusterAuthorizedOperations, 1 << Op.DESCRIBE)
-    const dg = await alice.request(ApiKeys.DescribeGroups, 4, { groups: ['g1'], includeAuthorizedOperations: true })
+    const dg = await alice.call(ApiKeys.DescribeGroups, 4, { groups: ['g1'], includeAuthorizedOperations: true })
     assert.equal(dg.groups[0].authorizedOperations, (1 << Op.READ) | (1 << Op.DESCRIBE))
     await revokeAll()
   })
@@ -506,7 +505,7 @@ describe('ACLs', () => {
   test('DeleteTopics of a missing topic: TOPIC_AUTHORIZATION_FAILED without DESCRIBE, UNKNOWN_TOPIC_OR_PARTITION with it', async () => {
     await revokeAll()
     const del = async () =>
-      (await alice.request(ApiKeys.DeleteTopics, 4, { topicNames: ['never-there'], timeoutMs: 5000 })).responses[0]
+      (await alice.call(ApiKeys.DeleteTopics, 4, { topicNames: ['never-there'], timeoutMs: 5000 })).responses[0]
         .errorCode
     assert.equal(await del(), E.TOPIC_AUTHORIZATION_FAILED)
     await grant(allow(RT.TOPIC, 'never-there', Op.DESCRIBE))
@@ -516,9 +515,9 @@ describe('ACLs', () => {
 
   test('an acks=0 produce to a topic it may not write closes the connection, as Kafka does', async () => {
     await revokeAll()
-    const c = await rawClient(bootstrap(), { sasl: ALICE })
+    const c = await KafkaWireClient.connect(bootstrap(), { sasl: ALICE })
     try {
-      const sent = c.request(ApiKeys.Produce, 7, {
+      const sent = c.call(ApiKeys.Produce, 7, {
         transactionalId: null,
         acks: 0,
         timeoutMs: 5000,
@@ -537,23 +536,23 @@ describe('ACLs', () => {
       allow(RT.TOPIC, 'ord', Op.ALL, { resourcePatternType: PatternType.PREFIXED }),
       allow(RT.TOPIC, 'orders', Op.WRITE, { permissionType: AclPermission.DENY }),
     )
-    const r = await alice.request(ApiKeys.Produce, 7, {
+    const r = await alice.call(ApiKeys.Produce, 7, {
       transactionalId: null,
       acks: -1,
       timeoutMs: 5000,
       topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batch() }] }],
     })
     assert.equal(r.responses[0].partitionResponses[0].errorCode, E.TOPIC_AUTHORIZATION_FAILED)
-    const md = await alice.request(ApiKeys.Metadata, 9, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false })
+    const md = await alice.call(ApiKeys.Metadata, 9, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false })
     assert.equal(md.topics[0].errorCode, E.NONE)
     await revokeAll()
   })
 
   test('PLAINTEXT clients are User:ANONYMOUS and get nothing without ACLs', async () => {
     const plain = tb.broker!.listeners.find((l) => l.securityProtocol === 'PLAINTEXT')!.bootstrap
-    const c = await rawClient(plain)
+    const c = await KafkaWireClient.connect(plain)
     try {
-      const md = await c.request(ApiKeys.Metadata, 9, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false })
+      const md = await c.call(ApiKeys.Metadata, 9, { topics: [{ name: 'orders' }], allowAutoTopicCreation: false })
       assert.equal(md.topics[0].errorCode, E.TOPIC_AUTHORIZATION_FAILED)
     } finally {
       c.close()
@@ -652,8 +651,8 @@ describe('ACLs', () => {
     admin.close()
     alice.close()
     await tb.restart()
-    admin = await rawClient(bootstrap(), { sasl: ADMIN })
-    alice = await rawClient(bootstrap(), { sasl: ALICE })
+    admin = await KafkaWireClient.connect(bootstrap(), { sasl: ADMIN })
+    alice = await KafkaWireClient.connect(bootstrap(), { sasl: ALICE })
     const pk2 = new Admin({
       clientId: 'acl-admin-2',
       bootstrapBrokers: [bootstrap()],

@@ -10,7 +10,7 @@ import { Consumer, stringDeserializers } from '@platformatic/kafka'
 import { Kafka, logLevel } from 'kafkajs'
 import { allHandlers } from '../../../src/broker/handlers/index.ts'
 import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../../../src/broker/security/acl.ts'
-import { type RawClient, rawClient } from '../../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode as E } from '../../../src/protocol/generated/error-codes.ts'
 import { encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
@@ -66,18 +66,18 @@ interface Case {
 
 describe('authorization denials: parseable responses in every served version', () => {
   let tb: TestBroker
-  let admin: RawClient
-  let alice: RawClient
+  let admin: KafkaWireClient
+  let alice: KafkaWireClient
   let topicId = ''
   const bootstrap = () => tb.broker!.listeners.find((l) => l.securityProtocol === SASL)!.bootstrap
 
   async function grant(creations: Grant[]) {
     if (creations.length === 0) return
-    const r = await admin.request(ApiKeys.CreateAcls, 3, { creations })
+    const r = await admin.call(ApiKeys.CreateAcls, 3, { creations })
     assert.ok(r.results.every((x: { errorCode: number }) => x.errorCode === E.NONE))
   }
   async function revokeAll() {
-    await admin.request(ApiKeys.DeleteAcls, 3, {
+    await admin.call(ApiKeys.DeleteAcls, 3, {
       filters: [
         {
           resourceTypeFilter: RT.ANY,
@@ -100,16 +100,16 @@ describe('authorization denials: parseable responses in every served version', (
       superUsers: ['User:admin'],
       autoCreateTopics: true,
     })
-    admin = await rawClient(bootstrap(), { sasl: ADMIN })
-    alice = await rawClient(bootstrap(), { sasl: ALICE })
-    await admin.request(ApiKeys.CreateTopics, 5, {
+    admin = await KafkaWireClient.connect(bootstrap(), { sasl: ADMIN })
+    alice = await KafkaWireClient.connect(bootstrap(), { sasl: ALICE })
+    await admin.call(ApiKeys.CreateTopics, 5, {
       topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
     })
-    const md = await admin.request(ApiKeys.Metadata, 12, { topics: [{ name: TOPIC, topicId: undefined }] })
+    const md = await admin.call(ApiKeys.Metadata, 12, { topics: [{ name: TOPIC, topicId: undefined }] })
     topicId = md.topics[0].topicId
     // Something to read, so an authorized fetch would return records.
-    await admin.request(ApiKeys.Produce, 7, {
+    await admin.call(ApiKeys.Produce, 7, {
       transactionalId: null,
       acks: -1,
       timeoutMs: 5000,
@@ -604,11 +604,11 @@ describe('authorization denials: parseable responses in every served version', (
       await revokeAll()
       await grant(c.grants ?? [])
       // One connection per case: a case that fails by a closed connection must not fail the others.
-      const client = await rawClient(bootstrap(), { sasl: ALICE })
+      const client = await KafkaWireClient.connect(bootstrap(), { sasl: ALICE })
       try {
         for (let v = h.minVersion; v <= h.maxVersion; v++) {
           if (c.versions && !c.versions(v)) continue
-          const res = await client.request(c.apiKey, v, c.body(v)).catch((err: Error) => {
+          const res = await client.call(c.apiKey, v, c.body(v)).catch((err: Error) => {
             throw new Error(`v${v}: no parseable answer (${err.message})`)
           })
           const codes = errorCodes(res).filter((x) => x !== E.NONE)
@@ -627,22 +627,22 @@ describe('authorization denials: parseable responses in every served version', (
   test('listings leave out what the principal may not describe: Metadata (all), ListGroups, ListTransactions', async () => {
     await revokeAll()
     for (let v = 1; v <= 12; v++) {
-      const md = await alice.request(ApiKeys.Metadata, v, { topics: null, allowAutoTopicCreation: false })
+      const md = await alice.call(ApiKeys.Metadata, v, { topics: null, allowAutoTopicCreation: false })
       assert.deepEqual(md.topics, [], `Metadata v${v}`)
     }
-    await admin.request(ApiKeys.OffsetCommit, 7, { ...offsetCommitBody(), groupId: 'hidden-group' })
+    await admin.call(ApiKeys.OffsetCommit, 7, { ...offsetCommitBody(), groupId: 'hidden-group' })
     for (let v = 0; v <= 5; v++) {
-      const lg = await alice.request(ApiKeys.ListGroups, v, { statesFilter: [], typesFilter: [] })
+      const lg = await alice.call(ApiKeys.ListGroups, v, { statesFilter: [], typesFilter: [] })
       assert.equal(lg.errorCode, E.NONE)
       assert.ok(!lg.groups.some((g: { groupId: string }) => g.groupId === 'hidden-group'), `ListGroups v${v}`)
     }
-    const pid = await admin.request(ApiKeys.InitProducerId, 1, {
+    const pid = await admin.call(ApiKeys.InitProducerId, 1, {
       transactionalId: 'hidden-tx',
       transactionTimeoutMs: 60000,
     })
     assert.equal(pid.errorCode, E.NONE)
     for (let v = 0; v <= 1; v++) {
-      const lt = await alice.request(ApiKeys.ListTransactions, v, { stateFilters: [], producerIdFilters: [] })
+      const lt = await alice.call(ApiKeys.ListTransactions, v, { stateFilters: [], producerIdFilters: [] })
       assert.deepEqual(lt.transactionStates, [], `ListTransactions v${v}`)
     }
   })

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { Admin } from '@platformatic/kafka'
 import { ClientQuotaManager } from '../../../src/broker/security/quotas.ts'
 import type { QuotaEntity } from '../../../src/broker/topic-registry.ts'
-import { type RawClient, rawClient } from '../../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode as E } from '../../../src/protocol/generated/error-codes.ts'
 import { encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
@@ -84,9 +84,9 @@ describe('quotas on a broker', () => {
       await admin.close()
     }
     await tb.restart()
-    const c = await rawClient(tb.bootstrap)
+    const c = await KafkaWireClient.connect(tb.bootstrap)
     try {
-      const all = await c.request(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
+      const all = await c.call(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
       assert.equal(all.errorCode, E.NONE)
       const flat = all.entries.map(
         (e: {
@@ -101,19 +101,19 @@ describe('quotas on a broker', () => {
         ['client-id=<default>', 'consumer_byte_rate=2048'],
         ['user=alice', 'producer_byte_rate=1024'],
       ])
-      const users = await c.request(ApiKeys.DescribeClientQuotas, 1, {
+      const users = await c.call(ApiKeys.DescribeClientQuotas, 1, {
         components: [{ entityType: 'user', matchType: 0, match: 'alice' }],
         strict: true,
       })
       assert.equal(users.entries.length, 1)
-      const bad = await c.request(ApiKeys.AlterClientQuotas, 1, {
+      const bad = await c.call(ApiKeys.AlterClientQuotas, 1, {
         entries: [
           { entity: [{ entityType: 'user', entityName: 'x' }], ops: [{ key: 'bogus_rate', value: 1, remove: false }] },
         ],
         validateOnly: false,
       })
       assert.equal(bad.entries[0].errorCode, E.INVALID_REQUEST)
-      const removed = await c.request(ApiKeys.AlterClientQuotas, 1, {
+      const removed = await c.call(ApiKeys.AlterClientQuotas, 1, {
         entries: [
           {
             entity: [{ entityType: 'user', entityName: 'alice' }],
@@ -130,7 +130,7 @@ describe('quotas on a broker', () => {
         removed.entries.map((e: { errorCode: number }) => e.errorCode),
         [E.NONE, E.NONE],
       )
-      const none = await c.request(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
+      const none = await c.call(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false })
       assert.deepEqual(none.entries, [])
     } finally {
       c.close()
@@ -139,8 +139,8 @@ describe('quotas on a broker', () => {
 
   test('a throttled producer is held within 10% of its byte rate; an unthrottled one is not slowed', async () => {
     const RATE = 200_000
-    const admin = await rawClient(tb.bootstrap)
-    await admin.request(ApiKeys.AlterClientQuotas, 1, {
+    const admin = await KafkaWireClient.connect(tb.bootstrap)
+    await admin.call(ApiKeys.AlterClientQuotas, 1, {
       entries: [
         {
           entity: [{ entityType: 'client-id', entityName: 'slow' }],
@@ -152,14 +152,14 @@ describe('quotas on a broker', () => {
     admin.close()
     const payload = Buffer.alloc(20_000, 7)
     const batch = encodeRecordBatchSync({ records: [{ key: null, value: payload }] })
-    const slow = await rawClient(tb.bootstrap, { clientId: 'slow' })
-    const fast = await rawClient(tb.bootstrap, { clientId: 'fast' })
+    const slow = await KafkaWireClient.connect(tb.bootstrap, { clientId: 'slow' })
+    const fast = await KafkaWireClient.connect(tb.bootstrap, { clientId: 'fast' })
     const RUN_MS = 3000
-    const run = async (c: RawClient) => {
+    const run = async (c: KafkaWireClient) => {
       const acks: { at: number; bytes: number; throttle: number }[] = []
       const t0 = performance.now()
       while (performance.now() - t0 < RUN_MS) {
-        const r = await c.request(ApiKeys.Produce, 7, {
+        const r = await c.call(ApiKeys.Produce, 7, {
           transactionalId: null,
           acks: 1,
           timeoutMs: 5000,
@@ -171,7 +171,7 @@ describe('quotas on a broker', () => {
       return acks
     }
     try {
-      await fast.request(ApiKeys.Metadata, 9, { topics: [{ name: 'quota-test' }], allowAutoTopicCreation: true })
+      await fast.call(ApiKeys.Metadata, 9, { topics: [{ name: 'quota-test' }], allowAutoTopicCreation: true })
       const [slowAcks, fastAcks] = await Promise.all([run(slow), run(fast)])
       // Past the one-second burst allowance the throttled client runs at its quota.
       const steady = slowAcks.filter((a) => a.at >= 1200)
@@ -195,8 +195,8 @@ describe('quotas on a broker', () => {
   })
 
   test('a consumer over its consumer_byte_rate gets throttle_time_ms on Fetch', async () => {
-    const admin = await rawClient(tb.bootstrap)
-    await admin.request(ApiKeys.AlterClientQuotas, 1, {
+    const admin = await KafkaWireClient.connect(tb.bootstrap)
+    await admin.call(ApiKeys.AlterClientQuotas, 1, {
       entries: [
         {
           entity: [{ entityType: 'client-id', entityName: 'reader' }],
@@ -206,18 +206,18 @@ describe('quotas on a broker', () => {
       validateOnly: false,
     })
     const batch = encodeRecordBatchSync({ records: [{ key: null, value: Buffer.alloc(30_000, 1) }] })
-    await admin.request(ApiKeys.Metadata, 9, { topics: [{ name: 'quota-fetch' }], allowAutoTopicCreation: true })
-    await admin.request(ApiKeys.Produce, 7, {
+    await admin.call(ApiKeys.Metadata, 9, { topics: [{ name: 'quota-fetch' }], allowAutoTopicCreation: true })
+    await admin.call(ApiKeys.Produce, 7, {
       transactionalId: null,
       acks: 1,
       timeoutMs: 5000,
       topicData: [{ name: 'quota-fetch', partitionData: [{ index: 0, records: batch }] }],
     })
     admin.close()
-    const c = await rawClient(tb.bootstrap, { clientId: 'reader' })
+    const c = await KafkaWireClient.connect(tb.bootstrap, { clientId: 'reader' })
     try {
       const fetch = () =>
-        c.request(ApiKeys.Fetch, 11, {
+        c.call(ApiKeys.Fetch, 11, {
           replicaId: -1,
           maxWaitMs: 0,
           minBytes: 0,
@@ -251,8 +251,8 @@ describe('quotas on a broker', () => {
   })
 
   test('an old Produce version (before KIP-219) gets its response delayed by the throttle time', async () => {
-    const admin = await rawClient(tb.bootstrap)
-    await admin.request(ApiKeys.AlterClientQuotas, 1, {
+    const admin = await KafkaWireClient.connect(tb.bootstrap)
+    await admin.call(ApiKeys.AlterClientQuotas, 1, {
       entries: [
         {
           entity: [{ entityType: 'client-id', entityName: 'old' }],
@@ -262,11 +262,11 @@ describe('quotas on a broker', () => {
       validateOnly: false,
     })
     admin.close()
-    const c = await rawClient(tb.bootstrap, { clientId: 'old' })
+    const c = await KafkaWireClient.connect(tb.bootstrap, { clientId: 'old' })
     const batch = encodeRecordBatchSync({ records: [{ key: null, value: Buffer.alloc(13_000) }] })
     try {
       const t0 = performance.now()
-      const r = await c.request(ApiKeys.Produce, 5, {
+      const r = await c.call(ApiKeys.Produce, 5, {
         transactionalId: null,
         acks: 1,
         timeoutMs: 5000,

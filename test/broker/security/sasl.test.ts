@@ -8,7 +8,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { Producer, stringSerializers } from '@platformatic/kafka'
 import { Kafka, logLevel } from 'kafkajs'
-import { rawClient } from '../../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { startTestBroker, type TestBroker } from '../../helpers/broker.ts'
@@ -108,30 +108,30 @@ describe('SASL', () => {
   })
 
   test('a request before authentication closes the connection', async () => {
-    const c = await rawClient(saslBootstrap(tb))
+    const c = await KafkaWireClient.connect(saslBootstrap(tb))
     try {
-      const versions = await c.request(ApiKeys.ApiVersions, 3, {
+      const versions = await c.call(ApiKeys.ApiVersions, 3, {
         clientSoftwareName: 'raw',
         clientSoftwareVersion: '1',
       })
       assert.equal(versions.errorCode, ErrorCode.NONE)
-      await assert.rejects(c.request(ApiKeys.Metadata, 9, { topics: null }), /closed/)
+      await assert.rejects(c.call(ApiKeys.Metadata, 9, { topics: null }), /closed/)
     } finally {
       c.close()
     }
   })
 
   test('a wrong SCRAM proof gets SASL_AUTHENTICATION_FAILED and then the connection is closed', async () => {
-    const c = await rawClient(saslBootstrap(tb))
+    const c = await KafkaWireClient.connect(saslBootstrap(tb))
     try {
-      const hs = await c.request(ApiKeys.SaslHandshake, 1, { mechanism: 'SCRAM-SHA-256' })
+      const hs = await c.call(ApiKeys.SaslHandshake, 1, { mechanism: 'SCRAM-SHA-256' })
       assert.equal(hs.errorCode, ErrorCode.NONE)
       assert.deepEqual([...hs.mechanisms].sort(), ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])
-      const first = await c.request(ApiKeys.SaslAuthenticate, 2, { authBytes: Buffer.from('n,,n=alice,r=abc') })
+      const first = await c.call(ApiKeys.SaslAuthenticate, 2, { authBytes: Buffer.from('n,,n=alice,r=abc') })
       assert.equal(first.errorCode, ErrorCode.NONE)
       const serverFirst = first.authBytes.toString()
       const nonce = /r=([^,]+)/.exec(serverFirst)![1]
-      const res = await c.request(ApiKeys.SaslAuthenticate, 2, {
+      const res = await c.call(ApiKeys.SaslAuthenticate, 2, {
         authBytes: Buffer.from(`c=biws,r=${nonce},p=${randomBytes(32).toString('base64')}`),
       })
       assert.equal(res.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED)
@@ -142,9 +142,9 @@ describe('SASL', () => {
   })
 
   test('an unsupported mechanism gets UNSUPPORTED_SASL_MECHANISM and the enabled list', async () => {
-    const c = await rawClient(saslBootstrap(tb))
+    const c = await KafkaWireClient.connect(saslBootstrap(tb))
     try {
-      const hs = await c.request(ApiKeys.SaslHandshake, 1, { mechanism: 'GSSAPI' })
+      const hs = await c.call(ApiKeys.SaslHandshake, 1, { mechanism: 'GSSAPI' })
       assert.equal(hs.errorCode, ErrorCode.UNSUPPORTED_SASL_MECHANISM)
       assert.ok(hs.mechanisms.includes('SCRAM-SHA-512'))
       await c.closed
@@ -154,9 +154,9 @@ describe('SASL', () => {
   })
 
   test('SaslHandshake v0 (unframed tokens) is refused and the connection closed', async () => {
-    const c = await rawClient(saslBootstrap(tb))
+    const c = await KafkaWireClient.connect(saslBootstrap(tb))
     try {
-      const hs = await c.request(ApiKeys.SaslHandshake, 0, { mechanism: 'PLAIN' })
+      const hs = await c.call(ApiKeys.SaslHandshake, 0, { mechanism: 'PLAIN' })
       assert.equal(hs.errorCode, ErrorCode.ILLEGAL_SASL_STATE)
       await c.closed
     } finally {
@@ -165,9 +165,9 @@ describe('SASL', () => {
   })
 
   test('SaslHandshake on a PLAINTEXT listener is ILLEGAL_SASL_STATE', async () => {
-    const c = await rawClient(plainBootstrap(tb))
+    const c = await KafkaWireClient.connect(plainBootstrap(tb))
     try {
-      const hs = await c.request(ApiKeys.SaslHandshake, 1, { mechanism: 'PLAIN' })
+      const hs = await c.call(ApiKeys.SaslHandshake, 1, { mechanism: 'PLAIN' })
       assert.equal(hs.errorCode, ErrorCode.ILLEGAL_SASL_STATE)
     } finally {
       c.close()
@@ -178,10 +178,10 @@ describe('SASL', () => {
     const attempts = 60
     const storm = Promise.all(
       Array.from({ length: attempts }, async (_, i) => {
-        const c = await rawClient(saslBootstrap(tb))
+        const c = await KafkaWireClient.connect(saslBootstrap(tb))
         try {
-          await c.request(ApiKeys.SaslHandshake, 1, { mechanism: 'PLAIN' })
-          const r = await c.request(ApiKeys.SaslAuthenticate, 1, {
+          await c.call(ApiKeys.SaslHandshake, 1, { mechanism: 'PLAIN' })
+          const r = await c.call(ApiKeys.SaslAuthenticate, 1, {
             authBytes: Buffer.from(`\u0000alice\u0000wrong-${i}`),
           })
           return r.errorCode
@@ -191,12 +191,12 @@ describe('SASL', () => {
       }),
     )
     // Meanwhile a PLAINTEXT client's metadata round trips stay fast.
-    const c = await rawClient(plainBootstrap(tb))
+    const c = await KafkaWireClient.connect(plainBootstrap(tb))
     let slowest = 0
     try {
       for (let i = 0; i < 20; i++) {
         const t0 = performance.now()
-        await c.request(ApiKeys.Metadata, 9, { topics: [] })
+        await c.call(ApiKeys.Metadata, 9, { topics: [] })
         slowest = Math.max(slowest, performance.now() - t0)
       }
     } finally {
@@ -208,12 +208,12 @@ describe('SASL', () => {
   })
 
   test('AlterUserScramCredentials adds a user that can log in, Describe lists it, and it survives a restart', async () => {
-    const c = await rawClient(plainBootstrap(tb))
+    const c = await KafkaWireClient.connect(plainBootstrap(tb))
     const salt = randomBytes(16)
     const iterations = 4096
     const saltedPassword = pbkdf2Sync('carol-secret', salt, iterations, 64, 'sha512')
     try {
-      const altered = await c.request(ApiKeys.AlterUserScramCredentials, 0, {
+      const altered = await c.call(ApiKeys.AlterUserScramCredentials, 0, {
         deletions: [],
         upsertions: [{ name: 'carol', mechanism: 2, iterations, salt, saltedPassword }],
       })
@@ -221,12 +221,12 @@ describe('SASL', () => {
         altered.results.map((r: { user: string; errorCode: number }) => [r.user, r.errorCode]),
         [['carol', ErrorCode.NONE]],
       )
-      const tooFew = await c.request(ApiKeys.AlterUserScramCredentials, 0, {
+      const tooFew = await c.call(ApiKeys.AlterUserScramCredentials, 0, {
         deletions: [],
         upsertions: [{ name: 'dave', mechanism: 1, iterations: 1000, salt, saltedPassword }],
       })
       assert.equal(tooFew.results[0].errorCode, ErrorCode.UNACCEPTABLE_CREDENTIAL)
-      const missing = await c.request(ApiKeys.AlterUserScramCredentials, 0, {
+      const missing = await c.call(ApiKeys.AlterUserScramCredentials, 0, {
         deletions: [{ name: 'nobody', mechanism: 1 }],
         upsertions: [],
       })
@@ -235,12 +235,12 @@ describe('SASL', () => {
       c.close()
     }
     await tb.restart()
-    const d = await rawClient(plainBootstrap(tb))
+    const d = await KafkaWireClient.connect(plainBootstrap(tb))
     try {
-      const described = await d.request(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name: 'carol' }] })
+      const described = await d.call(ApiKeys.DescribeUserScramCredentials, 0, { users: [{ name: 'carol' }] })
       assert.equal(described.results[0].errorCode, ErrorCode.NONE)
       assert.deepEqual(described.results[0].credentialInfos, [{ mechanism: 2, iterations: 4096 }])
-      const all = await d.request(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
+      const all = await d.call(ApiKeys.DescribeUserScramCredentials, 0, { users: null })
       assert.deepEqual(
         all.results.map((r: { user: string }) => r.user),
         ['alice', 'bob', 'carol'],

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Producer, stringSerializers } from '@platformatic/kafka'
 import { Kafka, logLevel } from 'kafkajs'
-import { rawClient } from '../../../src/cli/commands/raw-kafka-client.ts'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { startTestBroker, type TestBroker } from '../../helpers/broker.ts'
 
@@ -69,10 +69,10 @@ describe('TLS listeners', () => {
   })
 
   test('a client that does not trust the certificate cannot connect; plain TCP to a TLS port gets nothing', async () => {
-    await assert.rejects(rawClient(at('SSL'), { tls: {} }), /self-signed|certificate/i)
-    const c = await rawClient(at('SSL'))
+    await assert.rejects(KafkaWireClient.connect(at('SSL'), { tls: {} }), /self-signed|certificate/i)
+    const c = await KafkaWireClient.connect(at('SSL'))
     try {
-      await assert.rejects(c.request(ApiKeys.ApiVersions, 0, {}), /closed/)
+      await assert.rejects(c.call(ApiKeys.ApiVersions, 0, {}), /closed/)
     } finally {
       c.close()
     }

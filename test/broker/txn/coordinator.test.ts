@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { GroupCoordinator } from '../../../src/broker/group/group-coordinator.ts'
-import { MemoryGroupStateStore } from '../../../src/broker/group/state-store.ts'
-import { ManualTime } from '../../../src/broker/group/time.ts'
 import { TransactionCoordinator } from '../../../src/broker/txn/index.ts'
+import { InMemoryKeyedLog } from '../../../src/common/keyed-log.ts'
+import { ManualTime } from '../../../src/common/time.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 
 interface Marker {
@@ -19,7 +19,7 @@ interface Marker {
   commit: boolean
 }
 
-async function harness(store = new MemoryGroupStateStore(), groupStore = new MemoryGroupStateStore()) {
+async function harness(store = new InMemoryKeyedLog(), groupStore = new InMemoryKeyedLog()) {
   const time = new ManualTime()
   const markers: Marker[] = []
   let failMarkers = false

@@ -5,20 +5,22 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
+import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import { decodeRecordBatches } from '../../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../../helpers/broker.ts'
-import { ApiKeys, txnBatch, Wire } from './wire.ts'
+import { txnBatch } from './txn-helpers.ts'
 
 const READ_COMMITTED = 1
 const READ_UNCOMMITTED = 0
 
 describe('transaction APIs on the wire', () => {
   let broker: TestBroker
-  let wire: Wire
+  let wire: KafkaWireClient
   before(async () => {
     broker = await startTestBroker()
-    wire = await Wire.connect(broker.bootstrap)
+    wire = await KafkaWireClient.connect(broker.bootstrap)
     const created = await wire.call(ApiKeys.CreateTopics, 4, {
       topics: ['t1', 't2', 'input'].map((name) => ({
         name,
@@ -351,7 +353,7 @@ describe('transaction APIs on the wire', () => {
     })
     wire.close()
     await broker.restart()
-    wire = await Wire.connect(broker.bootstrap)
+    wire = await KafkaWireClient.connect(broker.bootstrap)
 
     const state = await describeTxn('survivor')
     assert.equal(state.transactionState, 'Ongoing')

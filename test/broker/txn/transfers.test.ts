@@ -8,8 +8,9 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, test } from 'node:test'
 import kafkajs from 'kafkajs'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { type ChildBroker, spawnBroker, tempDir } from '../../helpers/broker.ts'
-import { readCommitted, Wire } from './wire.ts'
+import { readCommitted } from './txn-helpers.ts'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -46,7 +47,7 @@ function freePort(): Promise<number> {
 }
 
 async function ledgerSnapshot(bootstrap: string): Promise<Leg[]> {
-  const wire = await Wire.connect(bootstrap)
+  const wire = await KafkaWireClient.connect(bootstrap)
   try {
     const legs: Leg[] = []
     for (let p = 0; p < PARTITIONS; p++) {

@@ -29,7 +29,7 @@ export interface AppProcess {
 export function spawnApp(name: string, script: string, config: Record<string, unknown>): AppProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', script)], {
     cwd: root,
-    env: { ...process.env, TRB_TEST_APP: JSON.stringify(config) },
+    env: { ...process.env, TRIBUTARY_TEST_APP: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const events: AppEvent[] = []

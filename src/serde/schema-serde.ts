@@ -1,18 +1,12 @@
-import type avsc from 'avsc'
-import protobuf from 'protobufjs'
-import type { Serde, SyncSerde } from '../../serde/serde.ts'
-import type { AvroModel } from '../formats/avro.ts'
-import { FORMATS, type ParsedSchema, type ResolvedReference } from '../formats/index.ts'
-import type { JsonSchemaModel } from '../formats/json-schema.ts'
-import type { ProtobufModel } from '../formats/protobuf.ts'
-import type { SchemaInput, SchemaReference, SchemaType } from '../types.ts'
+import { FORMATS, type ParsedSchema, type ResolvedReference } from '../registry/formats/index.ts'
 import { SchemaRegistryClient } from './registry-client.ts'
+import type { SchemaInput, SchemaReference, SchemaType } from './schema-types.ts'
+import { type RecordLocation, SerdeError, type SyncSerde } from './serde.ts'
 import { type SubjectNameStrategy, topicNameStrategy } from './subject-strategy.ts'
-import { decodeMessageIndexes, decodeWire, encodeWire, type RecordLocation, SerdeError } from './wire-format.ts'
+import { decodeWire, encodeWire } from './wire-format.ts'
 
-export type { Serde, SyncSerde }
-
-interface Codec {
+/** A schema compiled for one serde: encodes values into the wire format and decodes its payloads. */
+export interface Codec {
   parsed: ParsedSchema
   recordName: string | undefined
   /** The complete wire record: header with `schemaId`, then the payload. */
@@ -22,7 +16,7 @@ interface Codec {
 }
 
 /** For formats that produce a payload separately: prefix it with the header. */
-const framed =
+export const framed =
   (encodePayload: (value: unknown) => { payload: Uint8Array; indexes?: number[] }) => (value: unknown, id: number) => {
     const { payload, indexes } = encodePayload(value)
     return encodeWire(id, payload, indexes)
@@ -257,196 +251,4 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
     }
     return out
   }
-}
-
-export interface AvroSerdeOptions extends SchemaSerdeOptions {
-  /** Read into this schema (Avro schema resolution) instead of the writer's. */
-  readerSchema?: string | object
-}
-
-export class AvroSerde<T = unknown> extends SchemaSerde<T> {
-  readonly schemaType = 'AVRO' as const
-  #reader?: avsc.Type
-
-  constructor(options: AvroSerdeOptions) {
-    super(options)
-    if (options.readerSchema !== undefined) {
-      const text = this.schemaText(options.readerSchema)
-      this.#reader = (
-        FORMATS.AVRO.parse({ schemaType: 'AVRO', schema: text, references: [] }, []).model as AvroModel
-      ).type
-    }
-  }
-
-  protected schemaText(schema: string | object): string {
-    return typeof schema === 'string' ? schema : JSON.stringify(schema)
-  }
-
-  protected makeCodec(parsed: ParsedSchema): Codec {
-    const { type, root } = parsed.model as AvroModel
-    const reader = this.#reader
-    const resolver = reader ? reader.createResolver(type) : undefined
-    let scratch = Buffer.allocUnsafeSlow(16 * 1024)
-    return {
-      parsed,
-      recordName: root.kind === 'record' || root.kind === 'enum' || root.kind === 'fixed' ? root.fullName : undefined,
-      encode(value, id) {
-        let end: number
-        try {
-          // avsc checks every value while writing, so invalid input throws here without a separate isValid pass.
-          for (;;) {
-            end = type.encode(value, scratch, 5)
-            if (end >= 0) break
-            scratch = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, scratch.length - end + 5))
-          }
-        } catch (error) {
-          const paths: string[] = []
-          type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '<root>') })
-          throw new SerdeError(
-            'TRB_SERDE_INVALID_VALUE',
-            `value does not match Avro schema at ${paths.join(', ') || (error as Error).message}`,
-          )
-        }
-        const out = Buffer.allocUnsafe(end)
-        scratch.copy(out, 5, 5, end)
-        out[0] = 0
-        out.writeUInt32BE(id, 1)
-        return out
-      },
-      decode(data, offset) {
-        if (resolver) return reader!.fromBuffer(data.subarray(offset), resolver)
-        const { value, offset: end } = type.decode(data, offset)
-        if (end !== data.length) {
-          throw new Error(end < 0 ? 'truncated payload' : `${data.length - end} trailing bytes after the record`)
-        }
-        return value
-      },
-    }
-  }
-}
-
-export interface JsonSchemaSerdeOptions extends SchemaSerdeOptions {
-  /** Validate values against the schema on serialize and deserialize (default true on serialize only). */
-  validateOnSerialize?: boolean
-  validateOnDeserialize?: boolean
-}
-
-export class JsonSchemaSerde<T = unknown> extends SchemaSerde<T> {
-  readonly schemaType = 'JSON' as const
-
-  constructor(options: JsonSchemaSerdeOptions) {
-    super(options)
-  }
-
-  protected schemaText(schema: string | object): string {
-    return typeof schema === 'string' ? schema : JSON.stringify(schema)
-  }
-
-  protected makeCodec(parsed: ParsedSchema): Codec {
-    const model = parsed.model as JsonSchemaModel
-    const opts = this.options as JsonSchemaSerdeOptions
-    const title =
-      typeof model.schema === 'object' && typeof model.schema.title === 'string' ? model.schema.title : undefined
-    return {
-      parsed,
-      recordName: title,
-      encode: framed((value) => {
-        if (opts.validateOnSerialize !== false && !model.validate(value)) {
-          throw new SerdeError('TRB_SERDE_INVALID_VALUE', `value does not match JSON Schema: ${model.errors()}`)
-        }
-        return { payload: Buffer.from(JSON.stringify(value)) }
-      }),
-      decode(data, offset) {
-        const value = JSON.parse(data.toString('utf8', offset))
-        if (opts.validateOnDeserialize && !model.validate(value)) {
-          throw new SerdeError('TRB_SERDE_INVALID_VALUE', `record does not match JSON Schema: ${model.errors()}`)
-        }
-        return value
-      },
-    }
-  }
-}
-
-export interface ProtobufSerdeOptions extends SchemaSerdeOptions {
-  /** Fully qualified message type to write; defaults to the first message in the file. */
-  messageType?: string
-  /** protobufjs toObject conversion for decoded messages. */
-  toObject?: protobuf.IConversionOptions
-}
-
-export class ProtobufSerde<T = unknown> extends SchemaSerde<T> {
-  readonly schemaType = 'PROTOBUF' as const
-
-  constructor(options: ProtobufSerdeOptions) {
-    super(options)
-  }
-
-  protected schemaText(schema: string | object): string {
-    if (typeof schema !== 'string') throw new SerdeError('TRB_SERDE_CONFIG', 'a Protobuf schema is .proto text')
-    return schema
-  }
-
-  protected makeCodec(parsed: ParsedSchema): Codec {
-    const model = parsed.model as ProtobufModel
-    const opts = this.options as ProtobufSerdeOptions
-    const wanted = opts.messageType?.replace(/^\./, '')
-    const writerType = wanted ? model.messages.find((m) => m.fullName.replace(/^\./, '') === wanted) : model.messages[0]
-    const conversion: protobuf.IConversionOptions = opts.toObject ?? {
-      longs: String,
-      enums: String,
-      bytes: Buffer as unknown as typeof String,
-    }
-    const byIndexes = new Map<string, protobuf.Type>()
-    for (const m of model.messages) byIndexes.set(JSON.stringify(model.indexes.get(m.fullName.replace(/^\./, ''))), m)
-    return {
-      parsed,
-      recordName: writerType?.fullName.replace(/^\./, ''),
-      encode: framed((value) => {
-        if (!writerType) throw new SerdeError('TRB_SERDE_CONFIG', `message type ${wanted ?? '(first)'} not in schema`)
-        const problem = writerType.verify(verifiable(writerType, value) as Record<string, unknown>)
-        if (problem)
-          throw new SerdeError('TRB_SERDE_INVALID_VALUE', `value does not match ${writerType.fullName}: ${problem}`)
-        const payload = Buffer.from(writerType.encode(writerType.fromObject(value as Record<string, unknown>)).finish())
-        return { payload, indexes: model.indexes.get(writerType.fullName.replace(/^\./, '')) }
-      }),
-      decode(data, offset) {
-        const { indexes, payload } = decodeMessageIndexes(data.subarray(offset))
-        const type = byIndexes.get(JSON.stringify(indexes))
-        if (!type) throw new Error(`no message at index path [${indexes.join(', ')}]`)
-        return type.toObject(type.decode(payload), conversion)
-      },
-    }
-  }
-}
-
-const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'])
-
-/**
- * Values as protobufjs `verify` checks them. Values may give 64-bit integers as decimal strings and enums by name,
- * as this serde decodes them and as the generated types declare them; `fromObject` converts both, `verify` only
- * accepts numbers, so they are checked here and replaced by a number of the right kind for `verify`.
- */
-function verifiable(type: protobuf.Type, value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || depth > 64) return value
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
-  for (const field of type.fieldsArray) {
-    const v = out[field.name]
-    if (v === undefined || v === null) continue
-    const resolved = field.resolvedType
-    const one = (x: unknown): unknown => {
-      if (typeof x === 'string' && LONG_TYPES.has(field.type) && /^-?\d+$/.test(x)) return 0
-      if (typeof x === 'string' && resolved instanceof protobuf.Enum && Object.hasOwn(resolved.values, x)) {
-        return resolved.values[x]
-      }
-      if (resolved instanceof protobuf.Type) return verifiable(resolved, x, depth + 1)
-      return x
-    }
-    if (field instanceof protobuf.MapField) {
-      if (v && typeof v === 'object' && !Array.isArray(v)) {
-        out[field.name] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, one(x)]))
-      }
-    } else if (field.repeated && Array.isArray(v)) out[field.name] = v.map(one)
-    else out[field.name] = one(v)
-  }
-  return out
 }

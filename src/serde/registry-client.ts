@@ -1,5 +1,5 @@
-import { TributaryError } from '../../errors.ts'
-import type { SchemaInput, SchemaReference, SchemaType, SchemaVersion } from '../types.ts'
+import { TributaryError } from '../errors.ts'
+import type { SchemaInput, SchemaReference, SchemaType, SchemaVersion } from './schema-types.ts'
 
 export interface RegisteredSchema {
   schemaType: SchemaType

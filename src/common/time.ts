@@ -1,6 +1,7 @@
 /**
- * Time as the group coordinator sees it. Session timeouts, rebalance timeouts, the initial rebalance delay and the
- * offset-retention sweep all go through these two interfaces so that tests can drive them deterministically.
+ * Time as every module sees it: the group coordinator's session and rebalance timeouts, the transaction
+ * coordinator's timeouts, retention sweeps, and later stream punctuation and workflow timers all go through these
+ * two interfaces, so that tests drive them deterministically with ManualTime.
  */
 
 export interface Clock {

@@ -1,6 +1,4 @@
-import { type RecordLocation, SerdeError } from '../../serde/serde.ts'
-
-export { describeLocation, type RecordLocation, SerdeError } from '../../serde/serde.ts'
+import { type RecordLocation, SerdeError } from './serde.ts'
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, then the encoded payload. */
 export const MAGIC_BYTE = 0

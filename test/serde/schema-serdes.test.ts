@@ -15,8 +15,8 @@ import {
   StringSerde,
   topicNameStrategy,
   topicRecordNameStrategy,
-} from '../../src/registry/index.ts'
-import { type MemoryRegistry, startMemoryRegistry, userV1, userV2 } from './helpers.ts'
+} from '../../src/serde/index.ts'
+import { type MemoryRegistry, startMemoryRegistry, userV1, userV2 } from '../registry/helpers.ts'
 
 describe('serdes in the Confluent wire format', () => {
   let r: MemoryRegistry
@@ -164,5 +164,15 @@ describe('serdes in the Confluent wire format', () => {
     await fresh.consumer.beforeDeserialization(valueBytes, 'value', consumed, cb)
     assert.deepEqual({ ...fresh.consumer.deserializers.value!(valueBytes, undefined, consumed) }, { id: 3, name: 'h' })
     assert.equal(fresh.consumer.deserializers.key!(keyBytes, undefined, consumed), 'k1')
+  })
+})
+
+describe('tributary/registry', () => {
+  it('re-exports the serde module’s serdes, so imports from the registry keep working', async () => {
+    const registry: Record<string, unknown> = await import('../../src/registry/index.ts')
+    const serde: Record<string, unknown> = await import('../../src/serde/index.ts')
+    for (const name of ['AvroSerde', 'JsonSchemaSerde', 'ProtobufSerde', 'SchemaRegistryClient', 'SerdeError']) {
+      assert.equal(registry[name], serde[name], name)
+    }
   })
 })

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createAdmin, createConsumer, createProducer, ensureTopic } from '../../src/client/index.ts'
-import { AvroSerde, kafkaSerdes, StringSerde } from '../../src/registry/index.ts'
+import { AvroSerde, kafkaSerdes, StringSerde } from '../../src/serde/index.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
-import { type MemoryRegistry, startMemoryRegistry, userV1 } from './helpers.ts'
+import { type MemoryRegistry, startMemoryRegistry, userV1 } from '../registry/helpers.ts'
 
 type User = { id: number; name: string }
 
