@@ -56,6 +56,10 @@ export const StreamsErrorCode = {
   CLOSE_TIMEOUT: 'TRB_STREAMS_CLOSE_TIMEOUT',
   /** The reset tool refused to run (the application still has active members) or failed. */
   RESET_FAILED: 'TRB_STREAMS_RESET_FAILED',
+  /** A record arrived after its window closed (window end + grace): dropped (see late.records.dead.letter.topic). */
+  LATE_RECORD: 'TRB_STREAMS_LATE_RECORD',
+  /** A suppress() buffer configured with shutDownWhenFull() went over its limit. */
+  BUFFER_FULL: 'TRB_STREAMS_BUFFER_FULL',
 } as const
 
 export type StreamsErrorCode = (typeof StreamsErrorCode)[keyof typeof StreamsErrorCode]

@@ -23,6 +23,8 @@ import { Serdes } from '../serdes.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import { KTable } from './ktable.ts'
 import { type Branched, type Grouped, type Materialized, Named, type Produced, type Repartitioned } from './options.ts'
+import { type SessionWindowedKStream, type TimeWindowedKStream, windowedBy } from './windowed-kstream.ts'
+import type { SessionWindows, SlidingWindows, TimeWindows } from './windows.ts'
 
 type KV<K, V> = { key: K; value: V }
 
@@ -469,6 +471,14 @@ export class KGroupedStream<K, V> {
       undefined,
       (store) => new KStreamAggregate<K, V, A>(store, initializer, aggregator),
     )
+  }
+
+  /** Aggregates per window: time windows (tumbling, hopping), sliding windows or session windows. */
+  windowedBy(windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
+  windowedBy(windows: TimeWindows | SlidingWindows | SessionWindows) {
+    this.stream.builder.check()
+    return windowedBy(this, windows)
   }
 
   /** Starts a co-grouped aggregation: several grouped streams into one aggregate store. */

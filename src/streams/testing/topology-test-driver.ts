@@ -12,6 +12,7 @@ import type { KeyValueStore } from '../state/key-value-store.ts'
 import { MeteredKeyValueStore, TimestampedStoreFacade } from '../state/layers.ts'
 import { RecordCache } from '../state/record-cache.ts'
 import type { StateStore } from '../state/state-store.ts'
+import type { SessionStore, WindowStore } from '../state/window-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import { TestInputTopic, TestOutputTopic } from './test-topics.ts'
 
@@ -306,6 +307,23 @@ export class TopologyTestDriver {
       throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `store ${name} is not a timestamped key-value store`)
     }
     return store as unknown as KeyValueStore<K, { value: V; timestamp: number }>
+  }
+
+  /** A window store by name (timestamped for DSL stores: values are `{ value, timestamp }`). */
+  getWindowStore<K, V>(name: string): WindowStore<K, V> | undefined {
+    return this.#store(name) as WindowStore<K, V> | undefined
+  }
+
+  getSessionStore<K, V>(name: string): SessionStore<K, V> | undefined {
+    return this.#store(name) as SessionStore<K, V> | undefined
+  }
+
+  /**
+   * The task metrics Kafka's driver shows, by Kafka's names (group `stream-task-metrics`):
+   * `dropped-records-total` counts records skipped (late for their windows, or by a continue-on-error handler).
+   */
+  metrics(): Map<string, number> {
+    return new Map([['stream-task-metrics:dropped-records-total', this.#task?.droppedRecords ?? 0]])
   }
 
   /** Records the topology produced to `topic` and nobody read yet (all topics when omitted): for debugging. */
