@@ -1,6 +1,7 @@
 export { BranchedKStream, CogroupedKStream, KGroupedStream, KStream } from './kstream.ts'
 export { GlobalKTable, KGroupedTable, KTable } from './ktable.ts'
 export { Branched, Consumed, Grouped, Materialized, Named, Produced, Repartitioned, type StoreType } from './options.ts'
+export { StreamJoined } from './stream-stream-join.ts'
 export { StreamsBuilder } from './streams-builder.ts'
 export { BufferConfig, Suppressed } from './suppressed.ts'
 export { SessionWindowedKStream, TimeWindowedKStream } from './windowed-kstream.ts'

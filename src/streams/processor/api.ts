@@ -100,5 +100,5 @@ export interface InternalProcessorContext<KForward = unknown, VForward = unknown
   currentNodeHandle(): unknown
   forwardFrom(node: unknown, record: Record<unknown, unknown>): void
   /** A record a windowed operator dropped as late: counted in the task's dropped-records (dsl/windowed-kstream). */
-  recordDropped?(reason: string): void
+  recordDropped?(reason: string, late?: boolean): void
 }

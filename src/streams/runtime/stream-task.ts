@@ -1099,8 +1099,9 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
   }
 
   /** A late record dropped by a windowed operator (Kafka's dropped-records task metric). */
-  recordDropped(reason: string): void {
-    this.#task.lateRecordDropped(this.#node?.name ?? null, reason)
+  recordDropped(reason: string, late = true): void {
+    if (late) this.#task.lateRecordDropped(this.#node?.name ?? null, reason)
+    else this.#task.droppedRecords++
   }
 }
 
