@@ -27,6 +27,7 @@ export type Merger<K, A> = (key: K, aggregate1: A, aggregate2: A) => A
 
 function skipNull(ctx: Ctx, what: string): void {
   const m = ctx.recordMetadata()
+  ctx.recordDropped?.(`${what}: null key`, false)
   process.emitWarning(
     `${what}: skipping record with null key or value${m ? ` (topic ${m.topic}, partition ${m.partition}, offset ${m.offset})` : ''}`,
     { code: 'TRB_STREAMS_SKIPPED_RECORD' },
@@ -107,7 +108,8 @@ export class KStreamWindowAggregate<K, V, A> extends WindowedSupplier<K, V, A> {
         store = ctx.getStateStore(self.storeName)
       },
       process(r) {
-        if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) {
+        // Kafka 4.x skips only null keys here: a null value is aggregated (count counts it).
+        if (r.key === null || r.key === undefined) {
           skipNull(ctx, 'windowed aggregation')
           return
         }
@@ -175,7 +177,7 @@ export class KStreamSlidingWindowAggregate<K, V, A> extends WindowedSupplier<K, 
       current: ValueAndTimestamp<A | null>,
       closeTime: number,
     ) => {
-      if (window.endMs > closeTime) {
+      if (window.endMs >= closeTime) {
         const oldAgg = current.value
         const newAgg = self.aggregator(r.key, r.value, oldAgg as A)
         const timestamp = oldAgg === null ? r.timestamp : Math.max(r.timestamp, current.timestamp)
@@ -197,9 +199,33 @@ export class KStreamSlidingWindowAggregate<K, V, A> extends WindowedSupplier<K, 
       store.put(r.key, agg, window.startMs)
       ctx.forward(new Record(new Windowed(r.key, window), change(agg.value, null), agg.timestamp, r.headers))
     }
-    const previousRightMissing = (starts: Set<number>, prevRightStart: number, ts: number) =>
-      !starts.has(prevRightStart) && prevRightStart + diff >= ts
     const fresh = (ts: number): ValueAndTimestamp<A | null> => ({ value: self.initializer(), timestamp: ts })
+    const createPreviousRight = (r: Record<K, V>, start: number, closeTime: number) =>
+      updateAndForward(r, win(start), fresh(r.timestamp), closeTime)
+
+    const createWindows = (
+      r: Record<K, V>,
+      closeTime: number,
+      starts: Set<number>,
+      rightAgg: ValueAndTimestamp<A> | undefined,
+      leftAgg: ValueAndTimestamp<A> | undefined,
+      leftCreated: boolean,
+      rightCreated: boolean,
+      previous: number | undefined,
+    ) => {
+      const ts = r.timestamp
+      if (previous !== undefined) {
+        const start = previous + 1
+        if (!starts.has(start) && start + diff >= ts) createPreviousRight(r, start, closeTime)
+      }
+      if (!leftCreated) {
+        const leftNotEmpty = previous !== undefined && ts - diff <= previous
+        const base: ValueAndTimestamp<A | null> =
+          leftNotEmpty && leftAgg ? { value: leftAgg.value, timestamp: ts } : fresh(ts)
+        updateAndForward(r, win(ts - diff), base, closeTime)
+      }
+      if (!rightCreated && rightAgg !== undefined && rightAgg.timestamp > ts) createRight(r, rightAgg)
+    }
 
     const processEarly = (r: Record<K, V>, closeTime: number) => {
       const ts = r.timestamp
@@ -223,16 +249,44 @@ export class KStreamSlidingWindowAggregate<K, V, A> extends WindowedSupplier<K, 
           throw streamsError('TRB_STREAMS_ILLEGAL_STATE', `sliding windows: unexpected window at ${start} for ${ts}`)
         }
       }
-      if (previous !== undefined && previousRightMissing(starts, previous + 1, ts)) {
-        updateAndForward(r, win(previous + 1), fresh(ts), closeTime)
-      }
-      if (rightAgg === undefined && combined !== undefined && combined.value.timestamp > ts) {
-        createRight(r, combined.value)
-      } else if (!rightCreated && rightAgg !== undefined && rightAgg.timestamp > ts) {
-        createRight(r, rightAgg)
-      }
+      if (rightAgg === undefined && combined !== undefined && combined.value.timestamp > ts) rightAgg = combined.value
+      if (!rightCreated && rightAgg !== undefined && rightAgg.timestamp > ts) createRight(r, rightAgg)
+      if (previous !== undefined && !starts.has(previous + 1)) createPreviousRight(r, previous + 1, closeTime)
       if (combined === undefined) updateAndForward(r, win(0), fresh(ts), closeTime)
       else updateAndForward(r, combined.window, combined.value, closeTime)
+    }
+
+    /** Kafka's processReverse: windows from the latest start backwards (the stores here all iterate backwards). */
+    const processReverse = (r: Record<K, V>, closeTime: number) => {
+      const ts = r.timestamp
+      const starts = new Set<number>()
+      let leftAgg: ValueAndTimestamp<A> | undefined
+      let rightAgg: ValueAndTimestamp<A> | undefined
+      let leftCreated = false
+      let rightCreated = false
+      let previous: number | undefined
+      for (const kv of [...store.backwardFetch(r.key, r.key, Math.max(0, ts - 2 * diff), ts + 1)]) {
+        const start = kv.key.window.startMs
+        starts.add(start)
+        const end = start + diff
+        const maxTs = kv.value.timestamp
+        if (start === ts + 1) {
+          rightCreated = true
+        } else if (end > ts) {
+          if (rightAgg === undefined) rightAgg = kv.value
+          updateAndForward(r, kv.key.window, kv.value, closeTime)
+        } else if (end === ts) {
+          leftCreated = true
+          updateAndForward(r, kv.key.window, kv.value, closeTime)
+          if (maxTs < ts) previous = maxTs
+          else return
+        } else {
+          leftAgg = kv.value
+          previous = maxTs
+          break
+        }
+      }
+      createWindows(r, closeTime, starts, rightAgg, leftAgg, leftCreated, rightCreated, previous)
     }
 
     const p: Processor<K, V, Windowed<K>, Change<A>> = {
@@ -248,51 +302,15 @@ export class KStreamSlidingWindowAggregate<K, V, A> extends WindowedSupplier<K, 
         const ts = r.timestamp
         observedStreamTime = Math.max(observedStreamTime, ts)
         const closeTime = observedStreamTime - self.windows.gracePeriodMs()
-        if (ts + 1 + diff <= closeTime) {
-          dropLate(ctx, 'sliding-window aggregation', ts, `all its windows closed at ${closeTime}`)
+        if (ts + diff < closeTime) {
+          dropLate(ctx, 'sliding-window aggregation', ts, `window [${ts},${ts + diff}] closed at ${closeTime}`)
           return
         }
         if (ts < diff) {
           processEarly(r, closeTime)
           return
         }
-        const starts = new Set<number>()
-        let leftAgg: ValueAndTimestamp<A> | undefined
-        let rightAgg: ValueAndTimestamp<A> | undefined
-        let leftCreated = false
-        let rightCreated = false
-        let previous: number | undefined
-        for (const kv of [...store.fetch(r.key, r.key, Math.max(0, ts - 2 * diff), ts + 1)]) {
-          const start = kv.key.window.startMs
-          starts.add(start)
-          const end = start + diff
-          const maxTs = kv.value.timestamp
-          if (end < ts) {
-            leftAgg = kv.value
-            previous = maxTs
-          } else if (end === ts) {
-            leftCreated = true
-            if (maxTs < ts) previous = maxTs
-            updateAndForward(r, kv.key.window, kv.value, closeTime)
-          } else if (end > ts && start <= ts) {
-            rightAgg = kv.value
-            updateAndForward(r, kv.key.window, kv.value, closeTime)
-          } else if (start === ts + 1) {
-            rightCreated = true
-          } else {
-            throw streamsError('TRB_STREAMS_ILLEGAL_STATE', `sliding windows: unexpected window at ${start} for ${ts}`)
-          }
-        }
-        if (previous !== undefined && previousRightMissing(starts, previous + 1, ts)) {
-          updateAndForward(r, win(previous + 1), fresh(ts), closeTime)
-        }
-        if (!leftCreated) {
-          const leftNotEmpty = previous !== undefined && ts - diff <= previous
-          const base: ValueAndTimestamp<A | null> =
-            leftNotEmpty && leftAgg ? { value: leftAgg.value, timestamp: ts } : fresh(ts)
-          updateAndForward(r, win(ts - diff), base, closeTime)
-        }
-        if (!rightCreated && rightAgg !== undefined && rightAgg.timestamp > ts) createRight(r, rightAgg)
+        processReverse(r, closeTime)
       },
     }
     return p as unknown as Processor<never, never, never, never>
@@ -348,7 +366,7 @@ export class KStreamSessionWindowAggregate<K, V, A> extends WindowedSupplier<K, 
         store = ctx.getStateStore(self.storeName)
       },
       process(r) {
-        if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) {
+        if (r.key === null || r.key === undefined) {
           skipNull(ctx, 'session-windowed aggregation')
           return
         }
