@@ -9,8 +9,6 @@ const cfg = {
   'default.key.serde': S,
   'default.value.serde': S,
   'default.dsl.store': 'in_memory' as const,
-  // Kafka Streams throttles outer-join emission to once a wall-clock second; the driver's clock does not move.
-  '__emit.interval.ms.kstreams.outer.join.spurious.results.fix__': 0,
 }
 
 type Side = 'L' | 'R'

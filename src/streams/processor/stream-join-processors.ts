@@ -146,7 +146,9 @@ export function kstreamKStreamJoin<K, VL, VR, VOut>(o: StreamJoinSideOptions<K, 
     })
 
     const emitNonJoined = (store: KeyValueStore<Buffer, Buffer>, record: Record<K, unknown>) => {
-      if (tracker.minTime + joinAfterMs + o.graceMs >= tracker.streamTime) return
+      // With no pending record minTime is Long.MAX_VALUE in Kafka, and the sum overflows: the check passes there.
+      const empty = tracker.minTime === Number.MAX_SAFE_INTEGER
+      if (!empty && tracker.minTime + joinAfterMs + o.graceMs >= tracker.streamTime) return
       const now = ctx.currentSystemTimeMs()
       if (now < tracker.nextTimeToEmit) return
       tracker.nextTimeToEmit = now + tracker.emitIntervalMs

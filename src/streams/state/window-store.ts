@@ -301,13 +301,14 @@ export class WindowStoreImpl<K, V> extends SegmentedBase<K, V> implements Window
 
   put(key: K, value: V | null, windowStartMs: number): void {
     const k = this.serKey(key)
+    const isNull = value === null || value === undefined
+    // Kafka ignores deletes when duplicates are retained (and they do not move the store's stream time).
+    if (isNull && this.retainDuplicates) return
     this.observe(windowStartMs)
     if (windowStartMs < this.earliestLive) return // expired: Kafka skips writes to dropped segments
-    const isNull = value === null || value === undefined
     if (this.retainDuplicates) {
-      if (isNull) return // Kafka ignores deletes when duplicates are retained
       this.#seq = (this.#seq + 1) >>> 0
-      this.inner.put(windowKey(k, windowStartMs, this.#seq), this.#serValue(value))
+      this.inner.put(windowKey(k, windowStartMs, this.#seq), this.#serValue(value as V))
     } else {
       this.inner.put(windowKey(k, windowStartMs, 0), isNull ? null : this.#serValue(value))
     }

@@ -6,6 +6,7 @@ import { SerdeError } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import type { Headers } from '../processor/record.ts'
 import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
+import { EMIT_INTERVAL_CONFIG } from '../processor/stream-join-processors.ts'
 import { type StreamsConfigInput, streamsConfig } from '../runtime/config.ts'
 import { StreamTask } from '../runtime/stream-task.ts'
 import type { KeyValueStore } from '../state/key-value-store.ts'
@@ -70,7 +71,8 @@ export class TopologyTestDriver {
     this.#ownsStateDir = config['state.dir'] === undefined
     this.#stateDir = config['state.dir'] ?? mkdtempSync(join(tmpdir(), 'tributary-ttd-'))
     const cfg = streamsConfig(
-      { ...config, 'state.dir': this.#stateDir },
+      // As Kafka's driver: no wall-clock throttle of stream-stream outer-join results (the mock clock stands still).
+      { [EMIT_INTERVAL_CONFIG]: 0, ...config, 'state.dir': this.#stateDir },
       { 'application.id': 'topology-test-driver', 'bootstrap.servers': 'localhost:9092' },
     )
     this.applicationId = cfg.applicationId
