@@ -2,7 +2,9 @@
  * Stream processing throughput, side by side on one Tributary broker process and the same input, in alternating
  * rounds: a hand-written @platformatic/kafka consume→produce loop (the peer) against KafkaStreams running
  *   - map/filter (stateless, at_least_once and exactly_once_v2),
- *   - count by key into the LMDB store (at_least_once and exactly_once_v2).
+ *   - count by key into the LMDB store (at_least_once and exactly_once_v2),
+ *   - tumbling window count (1-minute windows) over all keys (100k by default) into an LMDB window store,
+ *   - stream-stream join: the input split in two streams (alternate records) joined by key within 1 minute.
  * Each run reads the whole input topic from the start. The loop is done when it has produced its last output;
  * a KafkaStreams run when it has processed the last record and close() has committed. Ratios are to the loop's
  * records/s.
@@ -16,7 +18,16 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 import { ensureTopic, KafkaCluster } from '../src/client/index.ts'
-import { KafkaStreams, Produced, Serdes, StreamsBuilder, type Topology } from '../src/streams/index.ts'
+import {
+  JoinWindows,
+  KafkaStreams,
+  KeyValue,
+  Produced,
+  Serdes,
+  StreamsBuilder,
+  TimeWindows,
+  type Topology,
+} from '../src/streams/index.ts'
 import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import { HOST, makeTempDir, startTributary } from './lib/servers.ts'
@@ -151,6 +162,37 @@ function countTopology(output: string): Topology {
   return builder.build()
 }
 
+/** `tumbling window count over 100k keys`: counts per key and 1-minute window (an LMDB window store). */
+function tumblingCountTopology(output: string): Topology {
+  const builder = new StreamsBuilder()
+  builder
+    .stream<string, Buffer>(INPUT)
+    .peek(noteFirst)
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeWithNoGrace(60_000))
+    .count()
+    .toStream()
+    .map((w, n) => KeyValue.pair(w.key, n))
+    .to(output, Produced.with(Serdes.String(), Serdes.Long()))
+  return builder.build()
+}
+
+/** `stream-stream join`: alternate records form the two sides, joined by key within a minute (inner join). */
+function streamJoinTopology(output: string): Topology {
+  const builder = new StreamsBuilder()
+  let seq = 0
+  const input = builder
+    .stream<string, Buffer>(INPUT)
+    .peek(noteFirst)
+    .peek(() => {
+      seq++
+    })
+  const left = input.filter(() => seq % 2 === 0)
+  const right = input.filter(() => seq % 2 === 1)
+  left.join(right, (a) => a, JoinWindows.ofTimeDifferenceWithNoGrace(60_000)).to(output)
+  return builder.build()
+}
+
 /**
  * A KafkaStreams run with Kafka Streams' default commit interval (30 s under at_least_once, 100 ms under
  * exactly_once_v2): from the first processed record until the last one is processed and close() has committed.
@@ -191,7 +233,15 @@ async function streamsRun(
   }
 }
 
-const ALL_SERIES = ['loop', 'map', 'map-eos', 'count-lmdb', 'count-lmdb-eos'] as const
+const ALL_SERIES = [
+  'loop',
+  'map',
+  'map-eos',
+  'count-lmdb',
+  'count-lmdb-eos',
+  'tumbling-count',
+  'stream-stream-join',
+] as const
 type Series = (typeof ALL_SERIES)[number]
 /** BENCH_STREAMS_SERIES=loop,map to run some only (for profiling). */
 const SERIES = (process.env.BENCH_STREAMS_SERIES?.split(',') ?? [...ALL_SERIES]) as Series[]
@@ -211,7 +261,11 @@ try {
               ? await streamsRun('map-eos', round, mapTopology, 'exactly_once_v2')
               : s === 'count-lmdb'
                 ? await streamsRun('count', round, countTopology, 'at_least_once')
-                : await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
+                : s === 'count-lmdb-eos'
+                  ? await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
+                  : s === 'tumbling-count'
+                    ? await streamsRun('tumbling', round, tumblingCountTopology, 'at_least_once')
+                    : await streamsRun('ssjoin', round, streamJoinTopology, 'at_least_once')
       runs.get(s)!.push(run)
       log(`round ${round + 1}/${rounds} ${s}: ${fmt(run.recordsPerSec, 0)} records/s`)
     }
@@ -253,6 +307,8 @@ writeResult('streams', {
   ratios: {
     mapToLoop: ratio(median('map'), loopRate),
     countLmdbToLoop: ratio(median('count-lmdb'), loopRate),
+    tumblingCountToLoop: ratio(median('tumbling-count'), loopRate),
+    streamStreamJoinToLoop: ratio(median('stream-stream-join'), loopRate),
     eosToAlosMap: eosMap,
     eosToAlosCount: eosCount,
   },
