@@ -4,13 +4,22 @@ import {
   BufferConfig,
   KeyValue,
   Materialized,
+  type ProcessorContext,
   Serdes,
+  type SessionStore,
+  SessionWindow,
   SessionWindows,
   SlidingWindows,
+  Stores,
+  type Record as StreamRecord,
   StreamsBuilder,
   Suppressed,
+  TimeWindow,
   TimeWindows,
-  type Windowed,
+  Topology,
+  Windowed,
+  WindowedSerdes,
+  type WindowStore,
 } from '../../src/streams/index.ts'
 import { TopologyTestDriver } from '../../src/streams/testing/index.ts'
 
@@ -403,5 +412,141 @@ describe('suppress', () => {
       () => b.stream<string, string>('in').toTable().suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded())),
       { code: 'TRB_STREAMS_INVALID_TOPOLOGY' },
     )
+  })
+})
+
+describe('window stores: Kafka layouts, LMDB, serdes', () => {
+  it('changelog keys are Kafka window/session store keys; values are logged with the window timestamp', () => {
+    const b = new StreamsBuilder()
+    const g = b.stream<string, string>('in').groupByKey()
+    g.windowedBy(TimeWindows.ofSizeWithNoGrace(10)).count(Materialized.as<string, number>('tw'))
+    g.windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5)).count(Materialized.as<string, number>('sw'))
+    const driver = new TopologyTestDriver(b.build(), cfg)
+    const input = driver.createInputTopic('in', S, S)
+    input.pipeInput('ab', 'x', 12)
+    input.pipeInput('ab', 'y', 14)
+    const tw = driver.createOutputTopic('win-tw-changelog', Serdes.Bytes(), Serdes.Long()).readRecordsToList()
+    const key = (start: number, seq: number) => {
+      const k = Buffer.alloc(14)
+      k.write('ab')
+      k.writeBigInt64BE(BigInt(start), 2)
+      k.writeUInt32BE(seq, 10)
+      return k.toString('hex')
+    }
+    assert.deepEqual(
+      tw.map((r) => [r.key?.toString('hex'), r.value, r.timestamp]),
+      [
+        [key(10, 0), 1, 12],
+        [key(10, 0), 2, 14],
+      ],
+    )
+    const sw = driver.createOutputTopic('win-sw-changelog', Serdes.Bytes(), Serdes.Long()).readRecordsToList()
+    const skey = (start: number, end: number) => {
+      const k = Buffer.alloc(18)
+      k.write('ab')
+      k.writeBigInt64BE(BigInt(end), 2)
+      k.writeBigInt64BE(BigInt(start), 10)
+      return k.toString('hex')
+    }
+    assert.deepEqual(
+      sw.map((r) => [r.key?.toString('hex'), r.value]),
+      [
+        [skey(12, 12), 1],
+        [skey(12, 12), null],
+        [skey(12, 14), 2],
+      ],
+    )
+    driver.close()
+  })
+
+  it('LMDB window and session stores from the Processor API, with retention', () => {
+    const topology = new Topology()
+      .addSource('src', 'in')
+      .addProcessor(
+        'p',
+        () => {
+          let w: WindowStore<string, string>
+          let s: SessionStore<string, string>
+          return {
+            init(c: ProcessorContext<string, string>) {
+              w = c.getStateStore('w')
+              s = c.getStateStore('s')
+            },
+            process(r: StreamRecord<string, string>) {
+              w.put(r.key, r.value, r.timestamp)
+              s.put(new Windowed(r.key, new SessionWindow(r.timestamp, r.timestamp + 1)), r.value)
+            },
+          }
+        },
+        'src',
+      )
+      .addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore('w', 100, 10), S, S), 'p')
+      .addStateStore(Stores.sessionStoreBuilder(Stores.persistentSessionStore('s', 100), S, S), 'p')
+    const driver = new TopologyTestDriver(topology, cfg)
+    const input = driver.createInputTopic('in', S, S)
+    input.pipeInput('k', 'a', 5)
+    input.pipeInput('k', 'b', 50)
+    const w = driver.getWindowStore<string, string>('w')!
+    const s = driver.getSessionStore<string, string>('s')!
+    assert.equal(w.persistent(), true)
+    assert.deepEqual(
+      [...w.fetch('k', 0, 1000)].map((kv) => `${kv.key}=${kv.value}`),
+      ['5=a', '50=b'],
+    )
+    input.pipeInput('k', 'c', 200) // stream time 200: windows before 101 expired
+    assert.deepEqual(
+      [...w.fetch('k', 0, 1000)].map((kv) => `${kv.key}=${kv.value}`),
+      ['200=c'],
+    )
+    input.pipeInput('k', 'old', 20) // older than stream time - retention: not written
+    assert.equal(w.fetch('k', 20), undefined)
+    assert.deepEqual(
+      [...s.findSessions('k', 0, 1000)].map((kv) => `${kv.key.window.startMs}=${kv.value}`),
+      ['200=c'],
+    )
+    driver.close()
+  })
+
+  it('windowed serdes use Kafka layouts and reject short input', () => {
+    const t = WindowedSerdes.timeWindowedSerdeFrom(S, 10)
+    const bytes = t.serializeSync('t', new Windowed('k', new TimeWindow(20, 30)))
+    assert.equal(bytes.toString('hex'), `6b${(20).toString(16).padStart(16, '0')}`)
+    assert.equal(fmt(t.deserializeSync(bytes)), 'k@20/30')
+    const s = WindowedSerdes.sessionWindowedSerdeFrom(S)
+    const sb = s.serializeSync('t', new Windowed('k', new SessionWindow(3, 9)))
+    assert.equal(sb.toString('hex'), `6b${'9'.padStart(16, '0')}${'3'.padStart(16, '0')}`)
+    assert.equal(fmt(s.deserializeSync(sb)), 'k@3/9')
+    assert.throws(() => t.deserializeSync(Buffer.alloc(3)), { code: 'TRB_STREAMS_INVALID_ARGUMENT' })
+  })
+
+  it('replay equals live: tumbling and session final tables are the same in order and shuffled within grace', () => {
+    const records: In[] = []
+    for (let i = 0; i < 60; i++) records.push([`k${i % 3}`, 'v', i * 4])
+    let seed = 5
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const shuffled: In[] = []
+    for (let i = 0; i < records.length; i += 5) shuffled.push(...records.slice(i, i + 5).sort(() => rand() - 0.5))
+    const finalTable = (inputs: In[]) => {
+      const { out, dropped } = run((b) => {
+        const g = b.stream<string, string>('in').groupByKey()
+        toOut(g.windowedBy(TimeWindows.ofSizeAndGrace(25, 30)).count())
+        g.windowedBy(SessionWindows.ofInactivityGapAndGrace(11, 30))
+          .count()
+          .toStream()
+          .map((w, v) => KeyValue.pair(`s:${fmt(w)}`, v === null ? null : String(v)))
+          .to('out')
+      }, inputs)
+      assert.equal(dropped, 0)
+      const table = new Map<string, string | null>()
+      for (const [k, v] of out) table.set(k!, v)
+      for (const [k, v] of [...table]) if (v === null) table.delete(k)
+      return table
+    }
+    const live = finalTable(records)
+    assert.ok(live.size > 10)
+    assert.deepEqual(finalTable(shuffled), live)
   })
 })
