@@ -77,6 +77,23 @@ describe('time windows', () => {
     assert.equal(dropped, 2)
   })
 
+  it('late.records.dead.letter.topic receives the late input records with the reason in headers', () => {
+    const b = new StreamsBuilder()
+    b.stream<string, string>('in').groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(10)).count()
+    const driver = new TopologyTestDriver(b.build(), { ...cfg, 'late.records.dead.letter.topic': 'late' })
+    const input = driver.createInputTopic('in', S, S)
+    input.pipeInput('a', 'on-time', 15)
+    input.pipeInput('a', 'late', 3)
+    const late = driver.createOutputTopic('late', S, S).readRecordsToList()
+    assert.deepEqual(
+      late.map((r) => [r.key, r.value, r.timestamp]),
+      [['a', 'late', 3]],
+    )
+    const exception = late[0]!.headers.lastHeader('__streams.errors.exception')?.value?.toString()
+    assert.match(exception ?? '', /too late/)
+    driver.close()
+  })
+
   it('hopping windows: a record counts in every window that holds it; timestamp is the max of the window', () => {
     const { out } = run(
       (b) =>
