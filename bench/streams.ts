@@ -3,8 +3,10 @@
  * rounds: a hand-written @platformatic/kafka consume→produce loop (the peer) against KafkaStreams running
  *   - map/filter (stateless, at_least_once and exactly_once_v2),
  *   - count by key into the LMDB store (at_least_once and exactly_once_v2),
- * and the same topologies in Kafka Streams 4.x (Java, test-interop/java/src/KafkaStreamsApp.java; RocksDB for the
- * count) on the same broker and input, when java and mvn are installed.
+ *   - tumbling window count (1-minute windows) over all keys (100k by default) into an LMDB window store,
+ *   - stream-stream join: the input split in two streams (alternate records) joined by key within 1 minute,
+ * and the map and count topologies in Kafka Streams 4.x (Java, test-interop/java/src/KafkaStreamsApp.java; RocksDB
+ * for the count) on the same broker and input, when java and mvn are installed.
  * Each run reads the whole input topic from the start. The loop is done when it has produced its last output;
  * a KafkaStreams run when it has processed the last record and close() has committed. Ratios are to the loop's
  * records/s.
@@ -18,7 +20,16 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 import { ensureTopic, KafkaCluster } from '../src/client/index.ts'
-import { KafkaStreams, Produced, Serdes, StreamsBuilder, type Topology } from '../src/streams/index.ts'
+import {
+  JoinWindows,
+  KafkaStreams,
+  KeyValue,
+  Produced,
+  Serdes,
+  StreamsBuilder,
+  TimeWindows,
+  type Topology,
+} from '../src/streams/index.ts'
 import { startKafkaStreamsApp } from '../test/helpers/kafka-streams-app.ts'
 import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
@@ -154,6 +165,37 @@ function countTopology(output: string): Topology {
   return builder.build()
 }
 
+/** `tumbling window count over 100k keys`: counts per key and 1-minute window (an LMDB window store). */
+function tumblingCountTopology(output: string): Topology {
+  const builder = new StreamsBuilder()
+  builder
+    .stream<string, Buffer>(INPUT)
+    .peek(noteFirst)
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeWithNoGrace(60_000))
+    .count()
+    .toStream()
+    .map((w, n) => KeyValue.pair(w.key, n))
+    .to(output, Produced.with(Serdes.String(), Serdes.Long()))
+  return builder.build()
+}
+
+/** `stream-stream join`: alternate records form the two sides, joined by key within a minute (inner join). */
+function streamJoinTopology(output: string): Topology {
+  const builder = new StreamsBuilder()
+  let seq = 0
+  const input = builder
+    .stream<string, Buffer>(INPUT)
+    .peek(noteFirst)
+    .peek(() => {
+      seq++
+    })
+  const left = input.filter(() => seq % 2 === 0)
+  const right = input.filter(() => seq % 2 === 1)
+  left.join(right, (a) => a, JoinWindows.ofTimeDifferenceWithNoGrace(60_000)).to(output)
+  return builder.build()
+}
+
 /**
  * A KafkaStreams run with Kafka Streams' default commit interval (30 s under at_least_once, 100 ms under
  * exactly_once_v2): from the first processed record until the last one is processed and close() has committed.
@@ -229,7 +271,16 @@ async function javaRun(
 }
 
 const JAVA_SERIES = ['kstreams-map', 'kstreams-map-eos', 'kstreams-count', 'kstreams-count-eos'] as const
-const ALL_SERIES = ['loop', 'map', 'map-eos', 'count-lmdb', 'count-lmdb-eos', ...JAVA_SERIES] as const
+const ALL_SERIES = [
+  'loop',
+  'map',
+  'map-eos',
+  'count-lmdb',
+  'count-lmdb-eos',
+  'tumbling-count',
+  'stream-stream-join',
+  ...JAVA_SERIES,
+] as const
 type Series = (typeof ALL_SERIES)[number]
 const javaAvailable = Boolean(which('java') && which('mvn'))
 if (!javaAvailable)
@@ -256,13 +307,17 @@ try {
                 ? await streamsRun('count', round, countTopology, 'at_least_once')
                 : s === 'count-lmdb-eos'
                   ? await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
-                  : s === 'kstreams-map'
-                    ? await javaRun(s, round, 'map', 'at_least_once')
-                    : s === 'kstreams-map-eos'
-                      ? await javaRun(s, round, 'map', 'exactly_once_v2')
-                      : s === 'kstreams-count'
-                        ? await javaRun(s, round, 'count', 'at_least_once')
-                        : await javaRun(s, round, 'count', 'exactly_once_v2')
+                  : s === 'tumbling-count'
+                    ? await streamsRun('tumbling', round, tumblingCountTopology, 'at_least_once')
+                    : s === 'stream-stream-join'
+                      ? await streamsRun('ssjoin', round, streamJoinTopology, 'at_least_once')
+                      : s === 'kstreams-map'
+                        ? await javaRun(s, round, 'map', 'at_least_once')
+                        : s === 'kstreams-map-eos'
+                          ? await javaRun(s, round, 'map', 'exactly_once_v2')
+                          : s === 'kstreams-count'
+                            ? await javaRun(s, round, 'count', 'at_least_once')
+                            : await javaRun(s, round, 'count', 'exactly_once_v2')
       runs.get(s)!.push(run)
       log(`round ${round + 1}/${rounds} ${s}: ${fmt(run.recordsPerSec, 0)} records/s`)
     }
@@ -323,6 +378,8 @@ writeResult('streams', {
   ratios: {
     mapToLoop: ratio(median('map'), loopRate),
     countLmdbToLoop: ratio(median('count-lmdb'), loopRate),
+    tumblingCountToLoop: ratio(median('tumbling-count'), loopRate),
+    streamStreamJoinToLoop: ratio(median('stream-stream-join'), loopRate),
     eosToAlosMap: eosMap,
     eosToAlosCount: eosCount,
     ...(javaAvailable

@@ -397,6 +397,15 @@ export const errorCodes = {
     meaning: 'An internal (repartition or changelog) topic exists with a partition count the topology cannot use.',
     retriable: false,
   },
+  TRB_STREAMS_LATE_RECORD: {
+    meaning:
+      'A record arrived after its window closed (window end + grace) and was dropped (see late.records.dead.letter.topic).',
+    retriable: false,
+  },
+  TRB_STREAMS_BUFFER_FULL: {
+    meaning: 'A suppress() buffer configured with shutDownWhenFull() went over its limit.',
+    retriable: false,
+  },
   TRB_STREAMS_STATE_DIR_LOCKED: {
     meaning: 'Another live process uses the same state directory for this application.',
     retriable: false,

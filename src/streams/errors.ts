@@ -31,6 +31,8 @@ export const StreamsErrorCode = {
   APPLICATION_SHUTDOWN: 'TRB_STREAMS_APPLICATION_SHUTDOWN',
   CLOSE_TIMEOUT: 'TRB_STREAMS_CLOSE_TIMEOUT',
   RESET_FAILED: 'TRB_STREAMS_RESET_FAILED',
+  LATE_RECORD: 'TRB_STREAMS_LATE_RECORD',
+  BUFFER_FULL: 'TRB_STREAMS_BUFFER_FULL',
 } as const satisfies Record<string, TributaryErrorCode>
 
 export type StreamsErrorCode = (typeof StreamsErrorCode)[keyof typeof StreamsErrorCode]

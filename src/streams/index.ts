@@ -51,6 +51,7 @@ export {
   UsePartitionTimeOnInvalidTimestamp,
   WallclockTimestampExtractor,
 } from './processor/timestamp-extractor.ts'
+export type { BufferFullStrategy, Merger } from './processor/window-processors.ts'
 export { type StreamsConfig, type StreamsConfigInput, streamsConfig } from './runtime/config.ts'
 export {
   KafkaStreams,

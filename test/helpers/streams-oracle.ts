@@ -15,7 +15,15 @@ export interface OracleRecord {
   timestamp: number
 }
 
-export type OracleTopology = 'word-count' | 'ktable-aggregate'
+export type OracleTopology =
+  | 'word-count'
+  | 'ktable-aggregate'
+  | 'window-tumbling-count'
+  | 'window-hopping-count'
+  | 'window-sliding-count'
+  | 'window-session-count'
+  | 'window-suppress'
+  | 'ss-join'
 
 const RUN_TIMEOUT_MS = 120000
 

@@ -23,6 +23,9 @@ import { Serdes } from '../serdes.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import { KTable } from './ktable.ts'
 import { type Branched, type Grouped, type Materialized, Named, type Produced, type Repartitioned } from './options.ts'
+import { type StreamJoined, streamStreamJoin } from './stream-stream-join.ts'
+import { type SessionWindowedKStream, type TimeWindowedKStream, windowedBy } from './windowed-kstream.ts'
+import type { JoinWindows, SessionWindows, SlidingWindows, TimeWindows } from './windows.ts'
 
 type KV<K, V> = { key: K; value: V }
 
@@ -244,6 +247,40 @@ export class KStream<K, V> {
         t.addStateStore(builder.storeBuilder(storeName, materialized, keySerde, valueSerde), name)
     })
     return new KTable<K, V>(builder, name, keySerde, valueSerde, source, materialized?.storeName)
+  }
+
+  /**
+   * Windowed inner join with another stream (Kafka Streams' KStream-KStream join): each pair of records with the same
+   * key whose timestamps are within the JoinWindows. Output timestamp: the larger of the two. The joiner gets
+   * (this value, other value, key).
+   */
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value1: V, value2: VO, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    return streamStreamJoin(this, other, joiner as never, windows, streamJoined, 'inner')
+  }
+
+  /** Windowed left join: records of this stream without a match are joined with null once their window closes. */
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value1: V, value2: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    return streamStreamJoin(this, other, joiner as never, windows, streamJoined, 'left')
+  }
+
+  /** Windowed outer join: unmatched records of either side are joined with null once their window closes. */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value1: V | null, value2: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    return streamStreamJoin(this, other, joiner, windows, streamJoined, 'outer')
   }
 
   groupByKey(grouped?: Grouped<K, V>): KGroupedStream<K, V> {
@@ -469,6 +506,14 @@ export class KGroupedStream<K, V> {
       undefined,
       (store) => new KStreamAggregate<K, V, A>(store, initializer, aggregator),
     )
+  }
+
+  /** Aggregates per window: time windows (tumbling, hopping), sliding windows or session windows. */
+  windowedBy(windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
+  windowedBy(windows: TimeWindows | SlidingWindows | SessionWindows) {
+    this.stream.builder.check()
+    return windowedBy(this, windows)
   }
 
   /** Starts a co-grouped aggregation: several grouped streams into one aggregate store. */

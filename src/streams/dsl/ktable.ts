@@ -20,6 +20,7 @@ import { Serdes } from '../serdes.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import { KStream } from './kstream.ts'
 import { type Grouped, type Materialized, Named } from './options.ts'
+import { type Suppressed, suppress } from './suppress.ts'
 
 function nameOf(named: Named | string | undefined): string | undefined {
   return typeof named === 'string' ? Named.as(named).name : named?.name
@@ -129,6 +130,11 @@ export class KTable<K, V> implements KTableParent {
       undefined,
       (q) => new KTableMapValues(this, mapper, q),
     )
+  }
+
+  /** Holds back updates: final results per window (untilWindowCloses) or at most one per key per time limit. */
+  suppress(suppressed: Suppressed): KTable<K, V> {
+    return suppress(this, suppressed)
   }
 
   /** The table's updates as a stream (deletes are records with a null value). */

@@ -242,6 +242,15 @@ export class Materialized<K, V> {
     this.loggingEnabled = false
     return this
   }
+  /** How long a window or session store keeps windows (at least window size + grace; that is the default). */
+  withRetention(retentionMs: number): this {
+    if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) {
+      throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `retention must be >= 0 ms, got ${retentionMs}`)
+    }
+    this.retentionMs = retentionMs
+    return this
+  }
+  retentionMs?: number
   withStoreType(type: StoreType): this {
     this.storeType = type
     return this

@@ -99,4 +99,6 @@ export interface InternalProcessorContext<KForward = unknown, VForward = unknown
   extends ProcessorContext<KForward, VForward> {
   currentNodeHandle(): unknown
   forwardFrom(node: unknown, record: Record<unknown, unknown>): void
+  /** A record a windowed operator dropped as late: counted in the task's dropped-records (dsl/windowed-kstream). */
+  recordDropped?(reason: string, late?: boolean): void
 }

@@ -14,7 +14,7 @@ import {
   type TopicNameExtractor,
 } from '../processor/api.ts'
 import { isDefaultsAware } from '../processor/change-serde.ts'
-import type { ErrorHandlerContext, HandlerResponse } from '../processor/exception-handlers.ts'
+import { deadLetterRecord, type ErrorHandlerContext, type HandlerResponse } from '../processor/exception-handlers.ts'
 import { Headers, Record, type RecordMetadata } from '../processor/record.ts'
 import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
 import { changelogTopicFor, MeteredKeyValueStore } from '../state/layers.ts'
@@ -756,6 +756,20 @@ export class StreamTask {
     this.droppedRecords++
   }
 
+  /**
+   * Counts a record dropped as late in dropped-records and, when `late.records.dead.letter.topic` is set, sends the
+   * input record's bytes there with the reason in the dead-letter headers.
+   */
+  lateRecordDropped(node: string | null, reason: string): void {
+    this.droppedRecords++
+    const topic = this.config.originals['late.records.dead.letter.topic']
+    if (typeof topic === 'string' && topic !== '') {
+      const context = this.errorContext(node)
+      const error = streamsError('TRB_STREAMS_LATE_RECORD', reason)
+      this.#emit(deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error), node)
+    }
+  }
+
   handleProcessingError(node: string, record: Record<unknown, unknown> | undefined, error: Error): void {
     const response = this.config.processingExceptionHandler.handle(
       this.errorContext(node),
@@ -1082,6 +1096,12 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
   /** Forwards `record` as if `node` (from currentNodeHandle) were processing. */
   forwardFrom(node: unknown, record: Record<unknown, unknown>): void {
     this.withNode(node as RuntimeNode, this.#record, () => this.forward(record))
+  }
+
+  /** A late record dropped by a windowed operator (Kafka's dropped-records task metric). */
+  recordDropped(reason: string, late = true): void {
+    if (late) this.#task.lateRecordDropped(this.#node?.name ?? null, reason)
+    else this.#task.droppedRecords++
   }
 }
 

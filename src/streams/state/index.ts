@@ -37,3 +37,15 @@ export {
   Stores,
   validateStoreName,
 } from './stores.ts'
+export {
+  type ReadOnlySessionStore,
+  type ReadOnlyWindowStore,
+  type SessionBytesStoreSupplier,
+  type SessionStore,
+  SessionStoreBuilder,
+  type TimestampedWindowStore,
+  type WindowBytesStoreSupplier,
+  type WindowStore,
+  WindowStoreBuilder,
+  type WindowStoreIterator,
+} from './window-store.ts'

@@ -6,6 +6,13 @@ import type { BytesKeyValueStore, KeyValueStore, TimestampedKeyValueStore } from
 import { CachingKeyValueStore, ChangeLoggingKeyValueBytesStore, MeteredKeyValueStore } from './layers.ts'
 import { LmdbKeyValueStore, type LmdbStoreOptions } from './lmdb-store.ts'
 import type { StateStore } from './state-store.ts'
+import {
+  type SessionBytesStoreSupplier,
+  type SessionStoreBuilder,
+  type WindowBytesStoreSupplier,
+  type WindowStoreBuilder,
+  WindowStores,
+} from './window-store.ts'
 
 /** Makes the innermost bytes store (Kafka Streams' KeyValueBytesStoreSupplier). */
 export interface KeyValueBytesStoreSupplier {
@@ -149,5 +156,42 @@ export const Stores = {
       valueSerde as SyncSerde<unknown> | undefined,
       true,
     )
+  },
+  // Window and session stores (state/window-store.ts); called through, so the two modules may load in any order.
+  inMemoryWindowStore(name: string, retentionPeriodMs: number, windowSizeMs: number, retainDuplicates = false) {
+    return WindowStores.inMemoryWindowStore(name, retentionPeriodMs, windowSizeMs, retainDuplicates)
+  },
+  persistentWindowStore(name: string, retentionPeriodMs: number, windowSizeMs: number, retainDuplicates = false) {
+    return WindowStores.persistentWindowStore(name, retentionPeriodMs, windowSizeMs, retainDuplicates)
+  },
+  persistentTimestampedWindowStore(name: string, retentionPeriodMs: number, windowSizeMs: number, retain = false) {
+    return WindowStores.persistentTimestampedWindowStore(name, retentionPeriodMs, windowSizeMs, retain)
+  },
+  inMemorySessionStore(name: string, retentionPeriodMs: number): SessionBytesStoreSupplier {
+    return WindowStores.inMemorySessionStore(name, retentionPeriodMs)
+  },
+  persistentSessionStore(name: string, retentionPeriodMs: number): SessionBytesStoreSupplier {
+    return WindowStores.persistentSessionStore(name, retentionPeriodMs)
+  },
+  windowStoreBuilder<K, V>(
+    supplier: WindowBytesStoreSupplier,
+    keySerde?: SyncSerde<K>,
+    valueSerde?: SyncSerde<V>,
+  ): WindowStoreBuilder<K, V> {
+    return WindowStores.windowStoreBuilder(supplier, keySerde, valueSerde)
+  },
+  timestampedWindowStoreBuilder<K, V>(
+    supplier: WindowBytesStoreSupplier,
+    keySerde?: SyncSerde<K>,
+    valueSerde?: SyncSerde<V>,
+  ): WindowStoreBuilder<K, ValueAndTimestamp<V>> {
+    return WindowStores.timestampedWindowStoreBuilder(supplier, keySerde, valueSerde)
+  },
+  sessionStoreBuilder<K, V>(
+    supplier: SessionBytesStoreSupplier,
+    keySerde?: SyncSerde<K>,
+    valueSerde?: SyncSerde<V>,
+  ): SessionStoreBuilder<K, V> {
+    return WindowStores.sessionStoreBuilder(supplier, keySerde, valueSerde)
   },
 }

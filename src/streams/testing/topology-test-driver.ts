@@ -6,12 +6,14 @@ import { SerdeError } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import type { Headers } from '../processor/record.ts'
 import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
+import { EMIT_INTERVAL_CONFIG } from '../processor/stream-join-processors.ts'
 import { type StreamsConfigInput, streamsConfig } from '../runtime/config.ts'
 import { StreamTask } from '../runtime/stream-task.ts'
 import type { KeyValueStore } from '../state/key-value-store.ts'
 import { MeteredKeyValueStore, TimestampedStoreFacade } from '../state/layers.ts'
 import { RecordCache } from '../state/record-cache.ts'
 import type { StateStore } from '../state/state-store.ts'
+import type { SessionStore, WindowStore } from '../state/window-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import { TestInputTopic, TestOutputTopic } from './test-topics.ts'
 
@@ -69,7 +71,8 @@ export class TopologyTestDriver {
     this.#ownsStateDir = config['state.dir'] === undefined
     this.#stateDir = config['state.dir'] ?? mkdtempSync(join(tmpdir(), 'tributary-ttd-'))
     const cfg = streamsConfig(
-      { ...config, 'state.dir': this.#stateDir },
+      // As Kafka's driver: no wall-clock throttle of stream-stream outer-join results (the mock clock stands still).
+      { [EMIT_INTERVAL_CONFIG]: 0, ...config, 'state.dir': this.#stateDir },
       { 'application.id': 'topology-test-driver', 'bootstrap.servers': 'localhost:9092' },
     )
     this.applicationId = cfg.applicationId
@@ -306,6 +309,23 @@ export class TopologyTestDriver {
       throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `store ${name} is not a timestamped key-value store`)
     }
     return store as unknown as KeyValueStore<K, { value: V; timestamp: number }>
+  }
+
+  /** A window store by name (timestamped for DSL stores: values are `{ value, timestamp }`). */
+  getWindowStore<K, V>(name: string): WindowStore<K, V> | undefined {
+    return this.#store(name) as WindowStore<K, V> | undefined
+  }
+
+  getSessionStore<K, V>(name: string): SessionStore<K, V> | undefined {
+    return this.#store(name) as SessionStore<K, V> | undefined
+  }
+
+  /**
+   * The task metrics Kafka's driver shows, by Kafka's names (group `stream-task-metrics`):
+   * `dropped-records-total` counts records skipped (late for their windows, or by a continue-on-error handler).
+   */
+  metrics(): Map<string, number> {
+    return new Map([['stream-task-metrics:dropped-records-total', this.#task?.droppedRecords ?? 0]])
   }
 
   /** Records the topology produced to `topic` and nobody read yet (all topics when omitted): for debugging. */
