@@ -23,6 +23,7 @@ export type {
   Reducer,
   ValueMapperWithKey,
 } from './processor/dsl-processors.ts'
+export type { ValueJoiner, ValueJoinerWithKey } from './processor/join-processors.ts'
 export {
   DeadLetterHeaders,
   type DeserializationExceptionHandler,

@@ -2,3 +2,5 @@ export { BranchedKStream, CogroupedKStream, KGroupedStream, KStream } from './ks
 export { GlobalKTable, KGroupedTable, KTable } from './ktable.ts'
 export { Branched, Consumed, Grouped, Materialized, Named, Produced, Repartitioned, type StoreType } from './options.ts'
 export { StreamsBuilder } from './streams-builder.ts'
+export type { ForeignKeyExtractor } from './foreign-key-join.ts'
+export { Joined, TableJoined } from './join-options.ts'

@@ -19,9 +19,12 @@ import {
   type Reducer,
   type ValueMapperWithKey,
 } from '../processor/dsl-processors.ts'
+import type { ValueJoinerWithKey } from '../processor/join-processors.ts'
 import { Serdes } from '../serdes.ts'
 import type { InternalBuilder } from './internal-builder.ts'
-import { KTable } from './ktable.ts'
+import type { Joined } from './join-options.ts'
+import { GlobalKTable, KTable } from './ktable.ts'
+import { streamGlobalTableJoin, streamTableJoin } from './table-joins.ts'
 import { type Branched, type Grouped, type Materialized, Named, type Produced, type Repartitioned } from './options.ts'
 
 type KV<K, V> = { key: K; value: V }
@@ -211,6 +214,70 @@ export class KStream<K, V> {
         topic as string,
         parent,
       ),
+    )
+  }
+
+  /**
+   * Joins each record with a table (Kafka Streams' KStream-KTable and KStream-GlobalKTable inner joins). Only stream
+   * records trigger the join; a record whose key has no row in the table is dropped, as are records with a null key
+   * or value. The joiner gets the stream value, the table value and the record's key; the output keeps the stream
+   * record's key and timestamp. A stream whose key changed is repartitioned first (the table's topic and the
+   * repartition topic are co-partitioned). With a GlobalKTable, `keySelector` maps each record to the table's key and
+   * nothing is repartitioned.
+   */
+  join<VT, VR>(table: KTable<K, VT>, joiner: ValueJoinerWithKey<K, V, VT, VR>, joined?: Joined<K, V, VT>): KStream<K, VR>
+  join<GK, GV, VR>(
+    globalTable: GlobalKTable<GK, GV>,
+    keySelector: KeyValueMapper<K, V, GK>,
+    joiner: ValueJoinerWithKey<K, V, GV, VR>,
+    named?: Named | string,
+  ): KStream<K, VR>
+  join(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    return this.#tableJoin(false, other, a, b, c)
+  }
+
+  /**
+   * Left join with a table: as join(), but a record without a row in the table is joined with null (and a record
+   * whose key, or mapped key, is null is kept too, joined with null, as Kafka Streams 4.x does).
+   */
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoinerWithKey<K, V, VT | null, VR>,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>
+  leftJoin<GK, GV, VR>(
+    globalTable: GlobalKTable<GK, GV>,
+    keySelector: KeyValueMapper<K, V, GK>,
+    joiner: ValueJoinerWithKey<K, V, GV | null, VR>,
+    named?: Named | string,
+  ): KStream<K, VR>
+  leftJoin(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    return this.#tableJoin(true, other, a, b, c)
+  }
+
+  #tableJoin(left: boolean, other: unknown, a: unknown, b: unknown, c: unknown): KStream<K, unknown> {
+    if (other instanceof GlobalKTable) {
+      return streamGlobalTableJoin(
+        this,
+        other,
+        a as KeyValueMapper<K, V, unknown>,
+        b as ValueJoinerWithKey<K, V, unknown, unknown>,
+        nameOf(c as Named | string | undefined),
+        left,
+      )
+    }
+    if (other instanceof KTable) {
+      return streamTableJoin(
+        this,
+        other as KTable<K, unknown>,
+        a as ValueJoinerWithKey<K, V, unknown, unknown>,
+        b as Joined<K, V, unknown> | undefined,
+        left,
+      )
+    }
+    throw streamsError(
+      'TRB_STREAMS_INVALID_ARGUMENT',
+      `${left ? 'leftJoin' : 'join'}(): the other side must be a KTable or a GlobalKTable`,
     )
   }
 

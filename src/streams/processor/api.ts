@@ -99,4 +99,9 @@ export interface InternalProcessorContext<KForward = unknown, VForward = unknown
   extends ProcessorContext<KForward, VForward> {
   currentNodeHandle(): unknown
   forwardFrom(node: unknown, record: Record<unknown, unknown>): void
+  /**
+   * Counts a record a DSL processor skipped on purpose (a null key or value a join cannot use, a stale foreign-key
+   * response...): Kafka Streams' dropped-records sensor. `reason` labels the metric.
+   */
+  recordDropped(reason: string): void
 }

@@ -271,8 +271,10 @@ export class StreamTask {
   #state: TaskState = 'created'
   commitNeeded = false
   commitRequested = false
-  /** Records skipped (bad timestamp, undecodable, failed processing with CONTINUE). */
+  /** Records skipped (bad timestamp, undecodable, failed processing with CONTINUE, dropped by a DSL processor). */
   droppedRecords = 0
+  /** Records dropped by DSL processors, by reason (Kafka Streams' dropped-records sensor); the runtime reports them. */
+  readonly droppedByReason = new Map<string, number>()
   processedRecords = 0
 
   constructor(options: StreamTaskOptions) {
@@ -756,6 +758,17 @@ export class StreamTask {
     this.droppedRecords++
   }
 
+  /** A DSL processor skipped the record being processed (see InternalProcessorContext.recordDropped). */
+  recordDropped(node: string | undefined, reason: string): void {
+    this.droppedRecords++
+    this.droppedByReason.set(reason, (this.droppedByReason.get(reason) ?? 0) + 1)
+    const m = this.context.recordMetadata()
+    this.#log(
+      `task ${this.id}: ${node ?? 'a processor'} skipped a record (${reason})` +
+        (m ? ` at ${m.topic}-${m.partition}@${m.offset}` : ''),
+    )
+  }
+
   handleProcessingError(node: string, record: Record<unknown, unknown> | undefined, error: Error): void {
     const response = this.config.processingExceptionHandler.handle(
       this.errorContext(node),
@@ -1077,6 +1090,10 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
   /** The node running now, to forward from it later (a cache flush forwards from the store's processor). */
   currentNodeHandle(): unknown {
     return this.#node
+  }
+
+  recordDropped(reason: string): void {
+    this.#task.recordDropped(this.#node?.name, reason)
   }
 
   /** Forwards `record` as if `node` (from currentNodeHandle) were processing. */
