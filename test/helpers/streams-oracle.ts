@@ -15,7 +15,13 @@ export interface OracleRecord {
   timestamp: number
 }
 
-export type OracleTopology = 'word-count' | 'ktable-aggregate'
+export type OracleTopology =
+  | 'word-count'
+  | 'ktable-aggregate'
+  | 'stream-table-join'
+  | 'table-table-join'
+  | 'fk-join'
+  | 'self-join'
 
 const RUN_TIMEOUT_MS = 120000
 

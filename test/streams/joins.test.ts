@@ -26,8 +26,6 @@ const cfg = {
 const joiner = (l: string | null, r: string | null) => `[${l},${r}]`
 
 type Row = { left?: string | null; right?: string | null }
-/** Each row of a documented table: what enters at timestamp i+1 and what the join emits (undefined: nothing). */
-type TableRow = [Row, ...Array<string | null | undefined>]
 
 function driveJoin(build: (b: StreamsBuilder) => void, rows: Row[]): Array<Array<[string | null, number]>> {
   const b = new StreamsBuilder()
@@ -286,7 +284,7 @@ describe('KTable-KTable join (developer guide table)', () => {
     const b = new StreamsBuilder()
     const l = b.table<string, string>('left')
     const r = b.table<string, string>('right')
-    l.join(r, (a, c) => `${c}`, Materialized.as<string, string>('joined'))
+    l.join(r, (_a, c) => `${c}`, Materialized.as<string, string>('joined'))
       .groupBy((k, v) => KeyValue.pair(v, k))
       .count()
       .toStream()
@@ -300,6 +298,7 @@ describe('KTable-KTable join (developer guide table)', () => {
     li.pipeInput('k2', 'y', 3)
     ri.pipeInput('k1', 'blue', 4)
     const store = driver.getKeyValueStore<string, string>('joined')
+    assert.ok(store, 'the materialized join result is a store')
     assert.equal(store.get('k1'), 'blue')
     assert.equal(store.get('k2'), 'red')
     const counts = driver.createOutputTopic('out', S, Serdes.Long()).readKeyValuesToMap()

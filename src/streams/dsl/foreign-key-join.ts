@@ -4,7 +4,8 @@
  * (or `<name>-subscription-registration-topic` / `<name>-subscription-response-topic` with TableJoined.as), a
  * subscription store, and node names generated in Kafka Streams' order, so describe() matches Kafka's.
  */
-import { Serdes } from '../serdes.ts'
+
+import type { SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import type { StreamPartitioner } from '../processor/api.ts'
 import { KTableSource, type ValueGetterSupplier } from '../processor/dsl-processors.ts'
@@ -21,8 +22,8 @@ import {
   subscriptionSend,
 } from '../processor/foreign-key-join.ts'
 import type { ValueJoiner } from '../processor/join-processors.ts'
+import { Serdes } from '../serdes.ts'
 import { Stores } from '../state/stores.ts'
-import type { SyncSerde } from '../../serde/serde.ts'
 import type { TableJoined } from './join-options.ts'
 import { KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
@@ -75,7 +76,10 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
   const responseTopic = `${nameFor('-subscription-response', 'KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-')}-topic`
   const responseSinkName = nameFor('-subscription-response-sink', 'KTABLE-SINK-')
   const responseSourceName = nameFor('-subscription-response-source', 'KTABLE-SOURCE-')
-  const resolverName = nameFor('-subscription-response-resolver', 'KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-RESOLVER-PROCESSOR-')
+  const resolverName = nameFor(
+    '-subscription-response-resolver',
+    'KTABLE-FK-JOIN-SUBSCRIPTION-RESPONSE-RESOLVER-PROCESSOR-',
+  )
   const resultName = nameFor('-result', 'KTABLE-FK-JOIN-OUTPUT-')
   const resultStore = materialized?.storeName ?? b.newStoreName('KTABLE-FK-JOIN-OUTPUT-')
 
@@ -172,7 +176,8 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
     t.connectProcessorAndStateStores(resolverName, ...leftStores)
     t.addProcessor(resultName, result, resolverName)
     linkUpstream(t, resultName, [leftNode])
-    if (result.materialized) t.addStateStore(b.storeBuilder(resultStore, materialized, keySerde, valueSerde), resultName)
+    if (result.materialized)
+      t.addStateStore(b.storeBuilder(resultStore, materialized, keySerde, valueSerde), resultName)
   })
   return new KTable<K, VR>(b, resultName, keySerde, valueSerde, result, materialized?.storeName)
 }

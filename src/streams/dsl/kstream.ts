@@ -24,8 +24,8 @@ import { Serdes } from '../serdes.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import type { Joined } from './join-options.ts'
 import { GlobalKTable, KTable } from './ktable.ts'
-import { streamGlobalTableJoin, streamTableJoin } from './table-joins.ts'
 import { type Branched, type Grouped, type Materialized, Named, type Produced, type Repartitioned } from './options.ts'
+import { streamGlobalTableJoin, streamTableJoin } from './table-joins.ts'
 
 type KV<K, V> = { key: K; value: V }
 
@@ -225,7 +225,11 @@ export class KStream<K, V> {
    * repartition topic are co-partitioned). With a GlobalKTable, `keySelector` maps each record to the table's key and
    * nothing is repartitioned.
    */
-  join<VT, VR>(table: KTable<K, VT>, joiner: ValueJoinerWithKey<K, V, VT, VR>, joined?: Joined<K, V, VT>): KStream<K, VR>
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoinerWithKey<K, V, VT, VR>,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>
   join<GK, GV, VR>(
     globalTable: GlobalKTable<GK, GV>,
     keySelector: KeyValueMapper<K, V, GK>,

@@ -6,6 +6,7 @@
 import type { SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import type { KeyValueMapper } from '../processor/dsl-processors.ts'
+import { storeValueGetter } from '../processor/dsl-processors.ts'
 import {
   KStreamKTableJoin,
   KTableKTableJoin,
@@ -13,7 +14,6 @@ import {
   type ValueJoiner,
   type ValueJoinerWithKey,
 } from '../processor/join-processors.ts'
-import { storeValueGetter } from '../processor/dsl-processors.ts'
 import type { Topology } from '../topology/topology.ts'
 import type { Joined } from './join-options.ts'
 import { KStream } from './kstream.ts'
@@ -206,7 +206,8 @@ export function tableTableJoin<K, V, VO, VR>(
     t.addProcessor(mergeName, merger, thisName, otherName)
     t.connectProcessorAndStateStores(thisName, ...otherStores)
     t.connectProcessorAndStateStores(otherName, ...thisStores)
-    if (storeName !== undefined) t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, valueSerde), mergeName)
+    if (storeName !== undefined)
+      t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, valueSerde), mergeName)
     copartition(t, [leftNode, rightNode])
   })
   return new KTable<K, VR>(b, mergeName, keySerde, valueSerde, merger, materialized?.storeName)

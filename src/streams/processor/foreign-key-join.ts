@@ -210,7 +210,10 @@ class CombinedKeySchema<KO, K> {
     return out
   }
   toBytes(foreignKey: KO, primaryKey: K): Buffer {
-    return Buffer.concat([this.prefix(foreignKey), this.#pkSerde.serializeSync(this.#pkTopic, primaryKey, { isKey: true })])
+    return Buffer.concat([
+      this.prefix(foreignKey),
+      this.#pkSerde.serializeSync(this.#pkTopic, primaryKey, { isKey: true }),
+    ])
   }
   primaryKeyOf(bytes: Buffer): K {
     const fkLength = bytes.readInt32BE(0)
@@ -241,11 +244,13 @@ function resolve<K, V, KO, VO, VR>(spec: ForeignKeyJoinSpec<K, V, KO, VO, VR>, c
   const keySerde = (spec.leftKeySerde ?? ctx.keySerde) as SyncSerde<K> | undefined
   const valueSerde = (spec.leftValueSerde ?? ctx.valueSerde) as SyncSerde<V> | undefined
   const fkSerde = (spec.foreignKeySerde ?? ctx.keySerde) as SyncSerde<KO> | undefined
-  if (!keySerde) throw streamsError('TRB_STREAMS_MISSING_SERDE', `${spec.subscriptionTopic}: ${missingSerde('left key').message}`)
+  if (!keySerde)
+    throw streamsError('TRB_STREAMS_MISSING_SERDE', `${spec.subscriptionTopic}: ${missingSerde('left key').message}`)
   if (!valueSerde) {
     throw streamsError('TRB_STREAMS_MISSING_SERDE', `${spec.subscriptionTopic}: ${missingSerde('left value').message}`)
   }
-  if (!fkSerde) throw streamsError('TRB_STREAMS_MISSING_SERDE', `${spec.subscriptionTopic}: ${missingSerde('foreign key').message}`)
+  if (!fkSerde)
+    throw streamsError('TRB_STREAMS_MISSING_SERDE', `${spec.subscriptionTopic}: ${missingSerde('foreign key').message}`)
   const fkTopic = `${base}-fk`
   const vhTopic = `${base}-vh`
   return {

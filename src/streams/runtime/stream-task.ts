@@ -395,7 +395,7 @@ export class StreamTask {
     for (const name of topology.storeNames()) {
       if (!storeNames.has(name)) continue
       const entry = topology.store(name)!
-      const store = entry.builder.build({ dslStore: cfg.dslStore })
+      const store = entry.builder.build({ dslStore: cfg.dslStore, cachingDisabled: cfg.cacheMaxBytes === 0 })
       this.context.initializingStore = { name, changelog: entry.builder.loggingEnabled }
       if (entry.builder.persistent) mkdirSync(this.stateDir, { recursive: true })
       store.init(this.context, store)

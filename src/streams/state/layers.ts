@@ -1,7 +1,7 @@
 import { SerdeError, type SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
-import { change, type Headers, KeyValue, type ValueAndTimestamp } from '../processor/record.ts'
 import { isDefaultsAware } from '../processor/change-serde.ts'
+import { change, type Headers, KeyValue, type ValueAndTimestamp } from '../processor/record.ts'
 import { encodeTimestamped, rawValueOf, timestampOf } from './bytes.ts'
 import type {
   BytesKeyValueStore,
