@@ -95,7 +95,7 @@ describe('joins in the KafkaStreams runtime', () => {
         products,
         (v) => v.split(':')[0]!,
         (o, p) => `${o}=${p}`,
-        TableJoined.as('order-product'),
+        TableJoined.as<string, string>('order-product'),
       )
       .toStream()
       .to('fk-out')
