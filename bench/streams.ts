@@ -2,7 +2,10 @@
  * Stream processing throughput, side by side on one Tributary broker process and the same input, in alternating
  * rounds: a hand-written @platformatic/kafka consume→produce loop (the peer) against KafkaStreams running
  *   - map/filter (stateless, at_least_once and exactly_once_v2),
- *   - count by key into the LMDB store (at_least_once and exactly_once_v2).
+ *   - count by key into the LMDB store (at_least_once and exactly_once_v2),
+ *   - stream-table join: each input record joined with a KTable (LMDB) of one row per key, read from a
+ *     co-partitioned topic filled before the input (so the table is loaded before the stream's records, which
+ *     have later timestamps; the run is timed from the first stream record).
  * Each run reads the whole input topic from the start. The loop is done when it has produced its last output;
  * a KafkaStreams run when it has processed the last record and close() has committed. Ratios are to the loop's
  * records/s.
@@ -36,6 +39,7 @@ const valueBytes = envInt('BENCH_STREAMS_VALUE_BYTES', 100)
 const partitions = envInt('BENCH_STREAMS_PARTITIONS', 4)
 const rounds = opts.rounds
 const INPUT = 'bench-streams-in'
+const TABLE = 'bench-streams-table'
 
 /** The map/filter both sides do: drop keys ending in 7, turn the value's bytes to upper case. */
 const keep = (key: string) => !key.endsWith('7')
@@ -57,9 +61,24 @@ const cluster = new KafkaCluster({ bootstrap })
 
 async function fillInput(): Promise<void> {
   await ensureTopic(cluster.admin, INPUT, { partitions })
+  await ensureTopic(cluster.admin, TABLE, { partitions })
   const producer = new Producer({ clientId: 'bench-fill', bootstrapBrokers: [bootstrap], acks: ProduceAcks.ALL })
   const value = Buffer.alloc(valueBytes, 0x61)
   try {
+    // The table first (one row per key, partitioned as the input), so its rows have the earlier timestamps.
+    if (SERIES.includes('stream-table-join')) {
+      for (let start = 0; start < keys; start += 1000) {
+        const n = Math.min(1000, keys - start)
+        await producer.send({
+          messages: Array.from({ length: n }, (_, j) => ({
+            topic: TABLE,
+            key: Buffer.from(`key-${start + j}`),
+            value: Buffer.from(`row-${start + j}`),
+            partition: (start + j) % partitions,
+          })),
+        })
+      }
+    }
     for (let start = 0; start < records; start += 1000) {
       const n = Math.min(1000, records - start)
       await producer.send({
@@ -151,6 +170,17 @@ function countTopology(output: string): Topology {
   return builder.build()
 }
 
+function joinTopology(output: string): Topology {
+  const builder = new StreamsBuilder()
+  const table = builder.table<string, Buffer>(TABLE)
+  builder
+    .stream<string, Buffer>(INPUT)
+    .peek(noteFirst)
+    .join(table, (value, row) => Buffer.concat([row, value]))
+    .to(output)
+  return builder.build()
+}
+
 /**
  * A KafkaStreams run with Kafka Streams' default commit interval (30 s under at_least_once, 100 ms under
  * exactly_once_v2): from the first processed record until the last one is processed and close() has committed.
@@ -191,7 +221,7 @@ async function streamsRun(
   }
 }
 
-const ALL_SERIES = ['loop', 'map', 'map-eos', 'count-lmdb', 'count-lmdb-eos'] as const
+const ALL_SERIES = ['loop', 'map', 'map-eos', 'count-lmdb', 'count-lmdb-eos', 'stream-table-join'] as const
 type Series = (typeof ALL_SERIES)[number]
 /** BENCH_STREAMS_SERIES=loop,map to run some only (for profiling). */
 const SERIES = (process.env.BENCH_STREAMS_SERIES?.split(',') ?? [...ALL_SERIES]) as Series[]
@@ -211,7 +241,9 @@ try {
               ? await streamsRun('map-eos', round, mapTopology, 'exactly_once_v2')
               : s === 'count-lmdb'
                 ? await streamsRun('count', round, countTopology, 'at_least_once')
-                : await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
+                : s === 'stream-table-join'
+                  ? await streamsRun('join', round, joinTopology, 'at_least_once')
+                  : await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
       runs.get(s)!.push(run)
       log(`round ${round + 1}/${rounds} ${s}: ${fmt(run.recordsPerSec, 0)} records/s`)
     }
@@ -253,6 +285,7 @@ writeResult('streams', {
   ratios: {
     mapToLoop: ratio(median('map'), loopRate),
     countLmdbToLoop: ratio(median('count-lmdb'), loopRate),
+    streamTableJoinToLoop: ratio(median('stream-table-join'), loopRate),
     eosToAlosMap: eosMap,
     eosToAlosCount: eosCount,
   },
