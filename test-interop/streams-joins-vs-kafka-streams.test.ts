@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { Serdes, StreamsBuilder } from '../src/streams/index.ts'
+import { Joined, Serdes, StreamsBuilder } from '../src/streams/index.ts'
 import { TopologyTestDriver } from '../src/streams/testing/index.ts'
 import { type OracleRecord, type OracleTopology, runStreamsOracleCases } from '../test/helpers/streams-oracle.ts'
 
@@ -92,6 +92,23 @@ const selfJoin = drive(
   ['inner-out', 'outer-out', 'left-out'],
 )
 
+const rekeyGlobal = drive(
+  (b) => {
+    const users = b.table<string, string>('users')
+    const regions = b.globalTable<string, string>('regions')
+    const clicks = b.stream<string, string>('clicks')
+    clicks
+      .selectKey((_k, v) => v.slice(0, v.indexOf(':')))
+      .leftJoin(users, joiner, Joined.with(S, S, S, 'by-user'))
+      .to('rekey-out')
+    const sel = (k: string, v: string) => (v.endsWith('!') ? (null as unknown as string) : k)
+    clicks.join(regions, sel, joiner).to('global-inner-out')
+    clicks.leftJoin(regions, sel, joiner).to('global-left-out')
+  },
+  ['users', 'regions', 'clicks'],
+  ['rekey-out', 'global-inner-out', 'global-left-out'],
+)
+
 const timestamp = fc.integer({ min: 0, max: 10_000 })
 const keys = fc.constantFrom('k1', 'k2', 'k3')
 const value = (topic: string, values: string[], nullKeys = false) =>
@@ -111,6 +128,19 @@ const tableTableInputs = fc.array(fc.oneof(value('left-table', ['A', 'B', 'C']),
 const selfJoinInputs = fc.array(fc.oneof(value('left-table', ['A', 'B']), value('orders', ['x', 'y'])), {
   maxLength: 14,
 })
+const rekeyGlobalInputs = fc.array(
+  fc.oneof(
+    value('users', ['Ann', 'Bob']),
+    value('regions', ['eu', 'us']),
+    fc.record({
+      topic: fc.constant('clicks'),
+      key: fc.option(keys, { nil: null, freq: 8 }),
+      value: fc.constantFrom('k1:/a', 'k2:/b', 'k3:/c!', 'k1:/d!'),
+      timestamp,
+    }),
+  ),
+  { maxLength: 16 },
+)
 const fkInputs = fc.array(
   fc.oneof(
     value('orders', ['p1:1', 'p1:2', 'p2:1', 'p3:5', ':9']),
@@ -153,6 +183,9 @@ describe('tributary/streams joins against Kafka Streams 4.x (TopologyTestDriver)
   })
   test('self joins: a table with itself, a stream with its own table', async () => {
     await compare('self-join', selfJoinInputs, selfJoin)
+  })
+  test('re-keyed stream-table join (repartitioned) and KStream-GlobalKTable join / leftJoin', async () => {
+    await compare('rekey-global-join', rekeyGlobalInputs, rekeyGlobal, false)
   })
   test('foreign-key KTable-KTable join and leftJoin', async () => {
     await compare('fk-join', fkInputs, fkJoin)

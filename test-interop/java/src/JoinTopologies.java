@@ -4,6 +4,9 @@
 //   table-table-join        left-table join / leftJoin / outerJoin right-table     -> inner-out, left-out, outer-out
 //   fk-join                 orders (table, value "<product>:<n>") join / leftJoin products (table) on the product
 //                           -> fk-inner-out, fk-left-out
+//   rekey-global-join       clicks (value "<user>:<page>") re-keyed by user leftJoin users (repartitioned), and clicks
+//                           join / leftJoin the global table regions by key (null key when the value ends with "!")
+//                           -> rekey-out, global-inner-out, global-left-out
 //   self-join               left-table join / outerJoin itself, orders (stream) leftJoin left-table
 //                           -> inner-out, outer-out, left-out
 
@@ -14,6 +17,8 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.GlobalKTable;
+import org.apache.kafka.streams.kstream.Joined;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Produced;
@@ -106,6 +111,25 @@ final class JoinTopologies {
             },
             List.of("left-table", "orders"),
             strings("inner-out", "outer-out", "left-out")));
+    m.put(
+        "rekey-global-join",
+        new StreamsOracle.Named(
+            () -> {
+              StreamsBuilder b = new StreamsBuilder();
+              KTable<String, String> users = b.table("users", c);
+              GlobalKTable<String, String> regions = b.globalTable("regions", c);
+              KStream<String, String> clicks = b.stream("clicks", c);
+              // value "<user>:<page>": re-keyed by user, so repartitioned before the stream-table join
+              clicks
+                  .selectKey((k, v) -> v.substring(0, v.indexOf(':')))
+                  .leftJoin(users, JOINER, Joined.with(Serdes.String(), Serdes.String(), Serdes.String(), "by-user"))
+                  .to("rekey-out", p);
+              clicks.join(regions, (k, v) -> v.endsWith("!") ? null : k, JOINER).to("global-inner-out", p);
+              clicks.leftJoin(regions, (k, v) -> v.endsWith("!") ? null : k, JOINER).to("global-left-out", p);
+              return b.build();
+            },
+            List.of("users", "regions", "clicks"),
+            strings("rekey-out", "global-inner-out", "global-left-out")));
     return m;
   }
 }
