@@ -7,6 +7,9 @@
  *   - stream-stream join: the input split in two streams (alternate records) joined by key within 1 minute,
  * and the map and count topologies in Kafka Streams 4.x (Java, test-interop/java/src/KafkaStreamsApp.java; RocksDB
  * for the count) on the same broker and input, when java and mvn are installed.
+ *   - stream-table join: each input record joined with a KTable (LMDB) of one row per key, read from a
+ *     co-partitioned topic filled before the input (so the table is loaded before the stream's records, which
+ *     have later timestamps; the run is timed from the first stream record).
  * Each run reads the whole input topic from the start. The loop is done when it has produced its last output;
  * a KafkaStreams run when it has processed the last record and close() has committed. Ratios are to the loop's
  * records/s.
@@ -50,6 +53,7 @@ const valueBytes = envInt('BENCH_STREAMS_VALUE_BYTES', 100)
 const partitions = envInt('BENCH_STREAMS_PARTITIONS', 4)
 const rounds = opts.rounds
 const INPUT = 'bench-streams-in'
+const TABLE = 'bench-streams-table'
 
 /** The map/filter both sides do: drop keys ending in 7, turn the value's bytes to upper case. */
 const keep = (key: string) => !key.endsWith('7')
@@ -71,9 +75,24 @@ const cluster = new KafkaCluster({ bootstrap })
 
 async function fillInput(): Promise<void> {
   await ensureTopic(cluster.admin, INPUT, { partitions })
+  await ensureTopic(cluster.admin, TABLE, { partitions })
   const producer = new Producer({ clientId: 'bench-fill', bootstrapBrokers: [bootstrap], acks: ProduceAcks.ALL })
   const value = Buffer.alloc(valueBytes, 0x61)
   try {
+    // The table first (one row per key, partitioned as the input), so its rows have the earlier timestamps.
+    if (SERIES.includes('stream-table-join')) {
+      for (let start = 0; start < keys; start += 1000) {
+        const n = Math.min(1000, keys - start)
+        await producer.send({
+          messages: Array.from({ length: n }, (_, j) => ({
+            topic: TABLE,
+            key: Buffer.from(`key-${start + j}`),
+            value: Buffer.from(`row-${start + j}`),
+            partition: (start + j) % partitions,
+          })),
+        })
+      }
+    }
     for (let start = 0; start < records; start += 1000) {
       const n = Math.min(1000, records - start)
       await producer.send({
@@ -196,6 +215,18 @@ function streamJoinTopology(output: string): Topology {
   return builder.build()
 }
 
+/** `stream-table join`: each input record joined with a one-row-per-key KTable (LMDB). */
+function joinTopology(output: string): Topology {
+  const builder = new StreamsBuilder()
+  const table = builder.table<string, Buffer>(TABLE)
+  builder
+    .stream<string, Buffer>(INPUT)
+    .peek(noteFirst)
+    .join(table, (value, row) => Buffer.concat([row, value]))
+    .to(output)
+  return builder.build()
+}
+
 /**
  * A KafkaStreams run with Kafka Streams' default commit interval (30 s under at_least_once, 100 ms under
  * exactly_once_v2): from the first processed record until the last one is processed and close() has committed.
@@ -279,6 +310,7 @@ const ALL_SERIES = [
   'count-lmdb-eos',
   'tumbling-count',
   'stream-stream-join',
+  'stream-table-join',
   ...JAVA_SERIES,
 ] as const
 type Series = (typeof ALL_SERIES)[number]
@@ -290,34 +322,27 @@ const SERIES = (process.env.BENCH_STREAMS_SERIES?.split(',') ?? [...ALL_SERIES])
   (s) => javaAvailable || !s.startsWith('kstreams-'),
 ) as Series[]
 const runs = new Map<Series, Run[]>(SERIES.map((s) => [s, []]))
+const RUNNERS: Record<Series, (round: number) => Promise<Run>> = {
+  loop: (round) => loop(round),
+  map: (round) => streamsRun('map', round, mapTopology, 'at_least_once'),
+  'map-eos': (round) => streamsRun('map-eos', round, mapTopology, 'exactly_once_v2'),
+  'count-lmdb': (round) => streamsRun('count', round, countTopology, 'at_least_once'),
+  'count-lmdb-eos': (round) => streamsRun('count-eos', round, countTopology, 'exactly_once_v2'),
+  'tumbling-count': (round) => streamsRun('tumbling', round, tumblingCountTopology, 'at_least_once'),
+  'stream-stream-join': (round) => streamsRun('ssjoin', round, streamJoinTopology, 'at_least_once'),
+  'stream-table-join': (round) => streamsRun('join', round, joinTopology, 'at_least_once'),
+  'kstreams-map': (round) => javaRun('kstreams-map', round, 'map', 'at_least_once'),
+  'kstreams-map-eos': (round) => javaRun('kstreams-map-eos', round, 'map', 'exactly_once_v2'),
+  'kstreams-count': (round) => javaRun('kstreams-count', round, 'count', 'at_least_once'),
+  'kstreams-count-eos': (round) => javaRun('kstreams-count-eos', round, 'count', 'exactly_once_v2'),
+}
 try {
   log(`filling ${INPUT}: ${records} records, ${keys} keys, ${valueBytes} B values, ${partitions} partitions`)
   await fillInput()
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [...SERIES] : [...SERIES].reverse()
     for (const s of order) {
-      const run =
-        s === 'loop'
-          ? await loop(round)
-          : s === 'map'
-            ? await streamsRun('map', round, mapTopology, 'at_least_once')
-            : s === 'map-eos'
-              ? await streamsRun('map-eos', round, mapTopology, 'exactly_once_v2')
-              : s === 'count-lmdb'
-                ? await streamsRun('count', round, countTopology, 'at_least_once')
-                : s === 'count-lmdb-eos'
-                  ? await streamsRun('count-eos', round, countTopology, 'exactly_once_v2')
-                  : s === 'tumbling-count'
-                    ? await streamsRun('tumbling', round, tumblingCountTopology, 'at_least_once')
-                    : s === 'stream-stream-join'
-                      ? await streamsRun('ssjoin', round, streamJoinTopology, 'at_least_once')
-                      : s === 'kstreams-map'
-                        ? await javaRun(s, round, 'map', 'at_least_once')
-                        : s === 'kstreams-map-eos'
-                          ? await javaRun(s, round, 'map', 'exactly_once_v2')
-                          : s === 'kstreams-count'
-                            ? await javaRun(s, round, 'count', 'at_least_once')
-                            : await javaRun(s, round, 'count', 'exactly_once_v2')
+      const run = await RUNNERS[s](round)
       runs.get(s)!.push(run)
       log(`round ${round + 1}/${rounds} ${s}: ${fmt(run.recordsPerSec, 0)} records/s`)
     }
@@ -380,6 +405,7 @@ writeResult('streams', {
     countLmdbToLoop: ratio(median('count-lmdb'), loopRate),
     tumblingCountToLoop: ratio(median('tumbling-count'), loopRate),
     streamStreamJoinToLoop: ratio(median('stream-stream-join'), loopRate),
+    streamTableJoinToLoop: ratio(median('stream-table-join'), loopRate),
     eosToAlosMap: eosMap,
     eosToAlosCount: eosCount,
     ...(javaAvailable

@@ -32,6 +32,7 @@ export {
   type ProcessingExceptionHandler,
   type ProductionExceptionHandler,
 } from './processor/exception-handlers.ts'
+export type { ValueJoiner, ValueJoinerWithKey } from './processor/join-processors.ts'
 export {
   type Change,
   type Header,

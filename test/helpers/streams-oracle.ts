@@ -5,6 +5,9 @@
  * test-interop/README.md.
  */
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { javaArgs, javaClasspath } from './kafka.ts'
 
 export interface OracleRecord {
@@ -24,6 +27,11 @@ export type OracleTopology =
   | 'window-session-count'
   | 'window-suppress'
   | 'ss-join'
+  | 'stream-table-join'
+  | 'table-table-join'
+  | 'fk-join'
+  | 'self-join'
+  | 'rekey-global-join'
 
 const RUN_TIMEOUT_MS = 120000
 
@@ -37,6 +45,10 @@ export async function runStreamsOracleCases(
   config: Record<string, string> = {},
 ): Promise<OracleRecord[][]> {
   const classpath = await javaClasspath()
+  // A state directory of its own: Kafka Streams' default (/tmp/kafka-streams/<application.id>) is shared by every
+  // oracle run on the machine, and two runs at once would remove each other's RocksDB files.
+  const stateDir = config['state.dir'] === undefined ? mkdtempSync(join(tmpdir(), 'streams-oracle-')) : undefined
+  if (stateDir) config = { ...config, 'state.dir': stateDir }
   const input = cases.map((records) => records.map((r) => JSON.stringify(r)).join('\n')).join('\n{"reset":true}\n')
   const args = [
     ...javaArgs(classpath),
@@ -64,6 +76,7 @@ export async function runStreamsOracleCases(
       child.stdin.end(`${input}\n`)
     },
   )
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true })
   if (code !== 0) throw new Error(`StreamsOracle ${topology} exited with ${code}:\n${stderr.slice(-4000)}`)
   const results: OracleRecord[][] = [[]]
   for (const line of stdout.split('\n')) {

@@ -1,3 +1,5 @@
+export type { ForeignKeyExtractor } from './foreign-key-join.ts'
+export { Joined, TableJoined } from './join-options.ts'
 export { BranchedKStream, CogroupedKStream, KGroupedStream, KStream } from './kstream.ts'
 export { GlobalKTable, KGroupedTable, KTable } from './ktable.ts'
 export { Branched, Consumed, Grouped, Materialized, Named, Produced, Repartitioned, type StoreType } from './options.ts'

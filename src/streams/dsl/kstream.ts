@@ -19,11 +19,14 @@ import {
   type Reducer,
   type ValueMapperWithKey,
 } from '../processor/dsl-processors.ts'
+import type { ValueJoinerWithKey } from '../processor/join-processors.ts'
 import { Serdes } from '../serdes.ts'
 import type { InternalBuilder } from './internal-builder.ts'
-import { KTable } from './ktable.ts'
+import type { Joined } from './join-options.ts'
+import { GlobalKTable, KTable } from './ktable.ts'
 import { type Branched, type Grouped, type Materialized, Named, type Produced, type Repartitioned } from './options.ts'
 import { type StreamJoined, streamStreamJoin } from './stream-stream-join.ts'
+import { streamGlobalTableJoin, streamTableJoin } from './table-joins.ts'
 import { type SessionWindowedKStream, type TimeWindowedKStream, windowedBy } from './windowed-kstream.ts'
 import type { JoinWindows, SessionWindows, SlidingWindows, TimeWindows } from './windows.ts'
 
@@ -217,6 +220,105 @@ export class KStream<K, V> {
     )
   }
 
+  /**
+   * Joins each record with a table (Kafka Streams' KStream-KTable and KStream-GlobalKTable inner joins). Only stream
+   * records trigger the join; a record whose key has no row in the table is dropped, as are records with a null key
+   * or value. The joiner gets the stream value, the table value and the record's key; the output keeps the stream
+   * record's key and timestamp. A stream whose key changed is repartitioned first (the table's topic and the
+   * repartition topic are co-partitioned). With a GlobalKTable, `keySelector` maps each record to the table's key and
+   * nothing is repartitioned.
+   *
+   * With another KStream and JoinWindows it is the windowed KStream-KStream inner join: each pair of records with the
+   * same key whose timestamps are within the windows. Output timestamp: the larger of the two. The joiner gets
+   * (this value, other value, key).
+   */
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoinerWithKey<K, V, VO, VR>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoinerWithKey<K, V, VT, VR>,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>
+  join<GK, GV, VR>(
+    globalTable: GlobalKTable<GK, GV>,
+    keySelector: KeyValueMapper<K, V, GK>,
+    joiner: ValueJoinerWithKey<K, V, GV, VR>,
+    named?: Named | string,
+  ): KStream<K, VR>
+  join(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    if (other instanceof KStream) return this.#streamJoin('inner', other, a, b, c)
+    return this.#tableJoin(false, other, a, b, c)
+  }
+
+  /**
+   * Left join with a table: as join(), but a record without a row in the table is joined with null (and a record
+   * whose key, or mapped key, is null is kept too, joined with null, as Kafka Streams 4.x does). With another KStream
+   * and JoinWindows, the windowed left join: records of this stream without a match are joined with null once their
+   * window closes.
+   */
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoinerWithKey<K, V, VO | null, VR>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoinerWithKey<K, V, VT | null, VR>,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>
+  leftJoin<GK, GV, VR>(
+    globalTable: GlobalKTable<GK, GV>,
+    keySelector: KeyValueMapper<K, V, GK>,
+    joiner: ValueJoinerWithKey<K, V, GV | null, VR>,
+    named?: Named | string,
+  ): KStream<K, VR>
+  leftJoin(other: unknown, a: unknown, b?: unknown, c?: unknown): KStream<K, unknown> {
+    if (other instanceof KStream) return this.#streamJoin('left', other, a, b, c)
+    return this.#tableJoin(true, other, a, b, c)
+  }
+
+  #streamJoin(kind: 'inner' | 'left', other: KStream<K, unknown>, a: unknown, b: unknown, c: unknown) {
+    return streamStreamJoin(
+      this,
+      other,
+      a as never,
+      b as JoinWindows,
+      c as StreamJoined<K, V, unknown> | undefined,
+      kind,
+    )
+  }
+
+  #tableJoin(left: boolean, other: unknown, a: unknown, b: unknown, c: unknown): KStream<K, unknown> {
+    if (other instanceof GlobalKTable) {
+      return streamGlobalTableJoin(
+        this,
+        other,
+        a as KeyValueMapper<K, V, unknown>,
+        b as ValueJoinerWithKey<K, V, unknown, unknown>,
+        nameOf(c as Named | string | undefined),
+        left,
+      )
+    }
+    if (other instanceof KTable) {
+      return streamTableJoin(
+        this,
+        other as KTable<K, unknown>,
+        a as ValueJoinerWithKey<K, V, unknown, unknown>,
+        b as Joined<K, V, unknown> | undefined,
+        left,
+      )
+    }
+    throw streamsError(
+      'TRB_STREAMS_INVALID_ARGUMENT',
+      `${left ? 'leftJoin' : 'join'}(): the other side must be a KStream, a KTable or a GlobalKTable`,
+    )
+  }
+
   /** Writes through an internal topic `<application.id>-<name>-repartition` and reads it back. */
   repartition(repartitioned?: Repartitioned<K, V>): KStream<K, V> {
     this.builder.check()
@@ -247,30 +349,6 @@ export class KStream<K, V> {
         t.addStateStore(builder.storeBuilder(storeName, materialized, keySerde, valueSerde), name)
     })
     return new KTable<K, V>(builder, name, keySerde, valueSerde, source, materialized?.storeName)
-  }
-
-  /**
-   * Windowed inner join with another stream (Kafka Streams' KStream-KStream join): each pair of records with the same
-   * key whose timestamps are within the JoinWindows. Output timestamp: the larger of the two. The joiner gets
-   * (this value, other value, key).
-   */
-  join<VO, VR>(
-    other: KStream<K, VO>,
-    joiner: (value1: V, value2: VO, key: K) => VR,
-    windows: JoinWindows,
-    streamJoined?: StreamJoined<K, V, VO>,
-  ): KStream<K, VR> {
-    return streamStreamJoin(this, other, joiner as never, windows, streamJoined, 'inner')
-  }
-
-  /** Windowed left join: records of this stream without a match are joined with null once their window closes. */
-  leftJoin<VO, VR>(
-    other: KStream<K, VO>,
-    joiner: (value1: V, value2: VO | null, key: K) => VR,
-    windows: JoinWindows,
-    streamJoined?: StreamJoined<K, V, VO>,
-  ): KStream<K, VR> {
-    return streamStreamJoin(this, other, joiner as never, windows, streamJoined, 'left')
   }
 
   /** Windowed outer join: unmatched records of either side are joined with null once their window closes. */

@@ -16,11 +16,15 @@ import {
   type ValueGetterSupplier,
   type ValueMapperWithKey,
 } from '../processor/dsl-processors.ts'
+import type { ValueJoiner } from '../processor/join-processors.ts'
 import { Serdes } from '../serdes.ts'
+import { type ForeignKeyExtractor, foreignKeyJoin } from './foreign-key-join.ts'
 import type { InternalBuilder } from './internal-builder.ts'
+import type { TableJoined } from './join-options.ts'
 import { KStream } from './kstream.ts'
-import { type Grouped, type Materialized, Named } from './options.ts'
+import { type Grouped, Materialized, Named } from './options.ts'
 import { type Suppressed, suppress } from './suppress.ts'
+import { type TableJoinType, tableTableJoin } from './table-joins.ts'
 
 function nameOf(named: Named | string | undefined): string | undefined {
   return typeof named === 'string' ? Named.as(named).name : named?.name
@@ -145,6 +149,121 @@ export class KTable<K, V> implements KTableParent {
     const parent = this.nodeName
     b.add((t) => t.addProcessor(name, ktableToStream(), parent))
     return new KStream<K, V>(b, name, this.keySerde, this.valueSerde, false)
+  }
+
+  /**
+   * Inner join with another table on the key (both tables are materialized): a row exists in the result while both
+   * sides have one; an update on either side emits the joined row (its timestamp the larger of the two inputs'),
+   * a deletion on either side deletes it. The result is materialized only when a Materialized is given.
+   *
+   * With a foreign-key extractor instead, joins each row with the row of `other` whose key the extractor returns
+   * from the row's value (Kafka Streams' foreign-key join; see docs/streams/joins.md).
+   */
+  join<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: ValueJoiner<V, VO, VR>,
+    named?: Named | string,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>
+  join<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V, VO, VR>, materialized: Materialized<K, VR>): KTable<K, VR>
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: ForeignKeyExtractor<K, V, KO>,
+    joiner: ValueJoiner<V, VO, VR>,
+    tableJoined?: TableJoined<K, KO>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: ForeignKeyExtractor<K, V, KO>,
+    joiner: ValueJoiner<V, VO, VR>,
+    materialized: Materialized<K, VR>,
+  ): KTable<K, VR>
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation of the typed overloads above
+  join(other: KTable<any, any>, a: unknown, b?: unknown, c?: unknown, d?: unknown): KTable<K, any> {
+    return this.#join('inner', other, a, b, c, d)
+  }
+
+  /**
+   * Left join with another table on the key: every row of this table is in the result, joined with the other
+   * table's row or with null. With a foreign-key extractor, a left foreign-key join.
+   */
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: ValueJoiner<V, VO | null, VR>,
+    named?: Named | string,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: ValueJoiner<V, VO | null, VR>,
+    materialized: Materialized<K, VR>,
+  ): KTable<K, VR>
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: ForeignKeyExtractor<K, V, KO>,
+    joiner: ValueJoiner<V, VO | null, VR>,
+    tableJoined?: TableJoined<K, KO>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: ForeignKeyExtractor<K, V, KO>,
+    joiner: ValueJoiner<V, VO | null, VR>,
+    materialized: Materialized<K, VR>,
+  ): KTable<K, VR>
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation of the typed overloads above
+  leftJoin(other: KTable<any, any>, a: unknown, b?: unknown, c?: unknown, d?: unknown): KTable<K, any> {
+    return this.#join('left', other, a, b, c, d)
+  }
+
+  /** Outer join with another table on the key: a row exists while either side has one (the other side null). */
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: ValueJoiner<V | null, VO | null, VR>,
+    named?: Named | string,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: ValueJoiner<V | null, VO | null, VR>,
+    materialized: Materialized<K, VR>,
+  ): KTable<K, VR>
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation of the typed overloads above
+  outerJoin(other: KTable<any, any>, a: unknown, b?: unknown, c?: unknown): KTable<K, any> {
+    return this.#join('outer', other, a, b, c, undefined)
+  }
+
+  #join(
+    type: TableJoinType,
+    other: KTable<unknown, unknown>,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+  ): KTable<K, unknown> {
+    if (type !== 'outer' && typeof b === 'function') {
+      const [tableJoined, materialized] =
+        c instanceof Materialized ? [undefined, c] : [c as TableJoined<K, unknown> | undefined, d]
+      return foreignKeyJoin(
+        this,
+        other,
+        a as ForeignKeyExtractor<K, V, unknown>,
+        b as ValueJoiner<V | null, unknown, unknown>,
+        tableJoined,
+        materialized as Materialized<K, unknown> | undefined,
+        type === 'left',
+      )
+    }
+    const [named, materialized] = b instanceof Materialized ? [undefined, b] : [b as Named | string | undefined, c]
+    return tableTableJoin(
+      this as KTable<K, V>,
+      other as KTable<K, unknown>,
+      a as ValueJoiner<V | null, unknown, unknown>,
+      nameOf(named),
+      materialized as Materialized<K, unknown> | undefined,
+      type,
+    )
   }
 
   /** Re-groups the table by a new key; the aggregation subtracts a row's old value and adds its new one. */

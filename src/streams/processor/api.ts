@@ -99,6 +99,10 @@ export interface InternalProcessorContext<KForward = unknown, VForward = unknown
   extends ProcessorContext<KForward, VForward> {
   currentNodeHandle(): unknown
   forwardFrom(node: unknown, record: Record<unknown, unknown>): void
-  /** A record a windowed operator dropped as late: counted in the task's dropped-records (dsl/windowed-kstream). */
-  recordDropped?(reason: string, late?: boolean): void
+  /**
+   * Counts a record a DSL processor skipped on purpose (a null key or value a join cannot use, a stale foreign-key
+   * response, a record too late for its window...): Kafka Streams' dropped-records sensor. `reason` labels the
+   * metric; `late` records also go to `late.records.dead.letter.topic` when one is set.
+   */
+  recordDropped(reason: string, late?: boolean): void
 }

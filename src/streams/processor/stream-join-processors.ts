@@ -212,7 +212,7 @@ export function kstreamKStreamJoin<K, VL, VR, VOut>(o: StreamJoinSideOptions<K, 
           return
         }
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) {
-          ctx.recordDropped?.('stream-stream join: record with null key or value skipped', false)
+          ctx.recordDropped('stream-stream join: record with null key or value skipped')
           return
         }
         if (ts === tracker.streamTime && outerStore) emitNonJoined(outerStore, r)

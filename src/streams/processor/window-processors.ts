@@ -27,7 +27,7 @@ export type Merger<K, A> = (key: K, aggregate1: A, aggregate2: A) => A
 
 function skipNull(ctx: Ctx, what: string): void {
   const m = ctx.recordMetadata()
-  ctx.recordDropped?.(`${what}: null key`, false)
+  ctx.recordDropped(`${what}: null key`)
   process.emitWarning(
     `${what}: skipping record with null key or value${m ? ` (topic ${m.topic}, partition ${m.partition}, offset ${m.offset})` : ''}`,
     { code: 'TRB_STREAMS_SKIPPED_RECORD' },
@@ -36,7 +36,7 @@ function skipNull(ctx: Ctx, what: string): void {
 
 function dropLate(ctx: Ctx, what: string, timestamp: number, detail: string): void {
   const reason = `${what}: record with timestamp ${timestamp} is too late (${detail}); dropped`
-  if (ctx.recordDropped) ctx.recordDropped(reason)
+  ctx.recordDropped(reason, true)
 }
 
 /** A windowed aggregation's supplier: also the KTable's link (old values, value getter) and its close delay. */

@@ -271,8 +271,10 @@ export class StreamTask {
   #state: TaskState = 'created'
   commitNeeded = false
   commitRequested = false
-  /** Records skipped (bad timestamp, undecodable, failed processing with CONTINUE). */
+  /** Records skipped (bad timestamp, undecodable, failed processing with CONTINUE, dropped by a DSL processor). */
   droppedRecords = 0
+  /** Records dropped by DSL processors, by reason (Kafka Streams' dropped-records sensor); the runtime reports them. */
+  readonly droppedByReason = new Map<string, number>()
   processedRecords = 0
 
   constructor(options: StreamTaskOptions) {
@@ -393,7 +395,7 @@ export class StreamTask {
     for (const name of topology.storeNames()) {
       if (!storeNames.has(name)) continue
       const entry = topology.store(name)!
-      const store = entry.builder.build({ dslStore: cfg.dslStore })
+      const store = entry.builder.build({ dslStore: cfg.dslStore, cachingDisabled: cfg.cacheMaxBytes === 0 })
       this.context.initializingStore = { name, changelog: entry.builder.loggingEnabled }
       if (entry.builder.persistent) mkdirSync(this.stateDir, { recursive: true })
       store.init(this.context, store)
@@ -756,17 +758,29 @@ export class StreamTask {
     this.droppedRecords++
   }
 
-  /**
-   * Counts a record dropped as late in dropped-records and, when `late.records.dead.letter.topic` is set, sends the
-   * input record's bytes there with the reason in the dead-letter headers.
-   */
-  lateRecordDropped(node: string | null, reason: string): void {
+  /** A DSL processor skipped the record being processed (see InternalProcessorContext.recordDropped). */
+  recordDropped(node: string | undefined, reason: string): void {
     this.droppedRecords++
+    this.droppedByReason.set(reason, (this.droppedByReason.get(reason) ?? 0) + 1)
+    const m = this.context.recordMetadata()
+    this.#log(
+      `task ${this.id}: ${node ?? 'a processor'} skipped a record (${reason})` +
+        (m ? ` at ${m.topic}-${m.partition}@${m.offset}` : ''),
+    )
+  }
+
+  /**
+   * Counts a record dropped as late in dropped-records (labelled "late record") and, when
+   * `late.records.dead.letter.topic` is set, sends the input record's bytes there with `reason` in the dead-letter
+   * headers.
+   */
+  lateRecordDropped(node: string | undefined, reason: string): void {
+    this.recordDropped(node, 'late record')
     const topic = this.config.originals['late.records.dead.letter.topic']
     if (typeof topic === 'string' && topic !== '') {
-      const context = this.errorContext(node)
+      const context = this.errorContext(node ?? null)
       const error = streamsError('TRB_STREAMS_LATE_RECORD', reason)
-      this.#emit(deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error), node)
+      this.#emit(deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error), node ?? null)
     }
   }
 
@@ -1093,15 +1107,14 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
     return this.#node
   }
 
+  recordDropped(reason: string, late = false): void {
+    if (late) this.#task.lateRecordDropped(this.#node?.name, reason)
+    else this.#task.recordDropped(this.#node?.name, reason)
+  }
+
   /** Forwards `record` as if `node` (from currentNodeHandle) were processing. */
   forwardFrom(node: unknown, record: Record<unknown, unknown>): void {
     this.withNode(node as RuntimeNode, this.#record, () => this.forward(record))
-  }
-
-  /** A late record dropped by a windowed operator (Kafka's dropped-records task metric). */
-  recordDropped(reason: string, late = true): void {
-    if (late) this.#task.lateRecordDropped(this.#node?.name ?? null, reason)
-    else this.#task.droppedRecords++
   }
 }
 

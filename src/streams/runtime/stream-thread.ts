@@ -460,6 +460,8 @@ export class StreamThread {
       }
       task.maybePunctuateSystemTime(Date.now())
       this.#metrics.processed(task.id, n)
+      for (const [reason, count] of task.droppedByReason) this.#metrics.dropped(reason, count)
+      task.droppedByReason.clear()
       const pending = task.pendingPreparation()
       if (pending) await pending
       for (const [, q] of task.partitionGroup.queues) {

@@ -71,7 +71,7 @@ export class StreamsMetrics {
     if (n > 0)
       this.registry.inc(
         StreamsMetricNames.DROPPED,
-        'Records skipped by an exception handler',
+        'Records skipped: by an exception handler, or by a DSL processor (null join key, stale foreign-key response)',
         this.labels({ reason }),
         n,
       )

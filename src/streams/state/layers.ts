@@ -1,5 +1,6 @@
 import { SerdeError, type SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
+import { isDefaultsAware } from '../processor/change-serde.ts'
 import { change, type Headers, KeyValue, type ValueAndTimestamp } from '../processor/record.ts'
 import { encodeTimestamped, rawValueOf, timestampOf } from './bytes.ts'
 import type {
@@ -351,6 +352,10 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, WrappedS
 
   init(context: StateStoreContext, root: StateStore): void {
     this.#context = context
+    const defaults = { key: context.defaultKeySerde, value: context.defaultValueSerde }
+    // A wrapping serde built without its inner serde (a join's internal formats) takes the configured defaults.
+    if (isDefaultsAware(this.#keySerde)) this.#keySerde = this.#keySerde.withDefaults(defaults) as SyncSerde<K>
+    if (isDefaultsAware(this.#valueSerde)) this.#valueSerde = this.#valueSerde.withDefaults(defaults)
     this.#keySerde ??= context.defaultKeySerde as SyncSerde<K> | undefined
     this.#valueSerde ??= context.defaultValueSerde
     if (!this.#keySerde || !this.#valueSerde) {

@@ -24,6 +24,8 @@ export interface KeyValueBytesStoreSupplier {
 /** What the task tells a builder: the store type configured for DSL stores without a supplier. */
 export interface BuildOptions {
   readonly dslStore?: 'lmdb' | 'in_memory'
+  /** statestore.cache.max.bytes is 0: no caching layer at all, as Kafka Streams (KAFKA-6998). */
+  readonly cachingDisabled?: boolean
 }
 
 /** Builds a store with its layers; the topology holds builders, each task builds its own store instances. */
@@ -103,7 +105,7 @@ export class KeyValueStoreBuilder<K, V> implements StoreBuilder<KeyValueStore<K,
   build(options?: BuildOptions): KeyValueStore<K, V> {
     let store: BytesKeyValueStore = this.supplier.get(options)
     if (this.loggingEnabled) store = new ChangeLoggingKeyValueBytesStore(store, this.timestamped)
-    if (this.cachingEnabled) store = new CachingKeyValueStore(store)
+    if (this.cachingEnabled && !options?.cachingDisabled) store = new CachingKeyValueStore(store)
     return new MeteredKeyValueStore<K, V>(store, this.keySerde, this.valueSerde, this.timestamped)
   }
 }

@@ -95,6 +95,7 @@ public final class StreamsOracle {
             List.of("user-regions"),
             Map.of("region-counts", Serdes.Long().deserializer())));
     TOPOLOGIES.putAll(WindowTopologies.all());
+    TOPOLOGIES.putAll(JoinTopologies.all());
   }
 
   static final ObjectMapper JSON = new ObjectMapper();
