@@ -56,6 +56,30 @@ export const StreamsErrorCode = {
   CLOSE_TIMEOUT: 'TRB_STREAMS_CLOSE_TIMEOUT',
   /** The reset tool refused to run (the application still has active members) or failed. */
   RESET_FAILED: 'TRB_STREAMS_RESET_FAILED',
+  /** Interactive queries: KafkaStreams has not been started yet (Kafka's StreamsNotStartedException). */
+  NOT_STARTED: 'TRB_STREAMS_NOT_STARTED',
+  /**
+   * Interactive queries: the store is on this instance but cannot answer yet — it is being restored, or the
+   * application is rebalancing. Retry later on the same instance (or query a standby with stale stores enabled).
+   */
+  STORE_NOT_YET_AVAILABLE: 'TRB_STREAMS_STORE_NOT_YET_AVAILABLE',
+  /**
+   * Interactive queries: the store (or the asked partition of it) is not on this instance any more — it moved to
+   * another instance in a rebalance (Kafka's StateStoreMigratedException). Find its host again and retry there.
+   */
+  STORE_MIGRATED: 'TRB_STREAMS_STORE_MIGRATED',
+  /** Interactive queries: KafkaStreams is shutting down, stopped or failed (Kafka's StateStoreNotAvailableException). */
+  STORE_NOT_AVAILABLE: 'TRB_STREAMS_STORE_NOT_AVAILABLE',
+  /** Interactive queries: the store exists but is not of the asked type (a window query on a key-value store...). */
+  STORE_TYPE_MISMATCH: 'TRB_STREAMS_STORE_TYPE_MISMATCH',
+  /** Interactive queries: the asked partition of the store does not exist (Kafka's InvalidStateStorePartitionException). */
+  INVALID_STORE_PARTITION: 'TRB_STREAMS_INVALID_STORE_PARTITION',
+  /** Interactive queries: the store did not reach the asked position (PositionBound) within the timeout. */
+  POSITION_NOT_REACHED: 'TRB_STREAMS_POSITION_NOT_REACHED',
+  /** Interactive queries over HTTP: the instance holding the data could not be reached or answered badly. */
+  QUERY_ROUTING_FAILED: 'TRB_STREAMS_QUERY_ROUTING_FAILED',
+  /** Interactive queries over HTTP: the request is malformed (a bad key, position, range or parameter). */
+  INVALID_QUERY: 'TRB_STREAMS_INVALID_QUERY',
 } as const
 
 export type StreamsErrorCode = (typeof StreamsErrorCode)[keyof typeof StreamsErrorCode]
@@ -64,6 +88,24 @@ export class StreamsError extends TributaryError {
   constructor(code: StreamsErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options)
     this.name = 'StreamsError'
+  }
+}
+
+/**
+ * A state store cannot be queried right now (Kafka Streams' InvalidStateStoreException and its kinds). The code
+ * says which kind: TRB_STREAMS_STORE_NOT_YET_AVAILABLE (restoring, rebalancing: retry here), TRB_STREAMS_STORE_MIGRATED
+ * (moved: look the host up again), TRB_STREAMS_STORE_NOT_AVAILABLE (shutting down), TRB_STREAMS_NOT_STARTED,
+ * TRB_STREAMS_INVALID_STORE_PARTITION.
+ */
+export class InvalidStateStoreError extends StreamsError {
+  constructor(code: StreamsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'InvalidStateStoreError'
+  }
+
+  /** Whether retrying may succeed (after a rebalance or restoration settles). */
+  get retriable(): boolean {
+    return this.code === StreamsErrorCode.STORE_NOT_YET_AVAILABLE || this.code === StreamsErrorCode.STORE_MIGRATED
   }
 }
 
