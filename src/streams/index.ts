@@ -77,6 +77,14 @@ export {
   type StateStoreProvider,
   StoreQueryParameters,
 } from './query/store-types.ts'
+export {
+  CompositeReadOnlySessionStore,
+  CompositeReadOnlyWindowStore,
+  type QueryableSessionStore,
+  type QueryableWindowStore,
+  type WindowedKey,
+  type WindowStoreIterator as QueryableWindowStoreIterator,
+} from './query/window-store-types.ts'
 export type { StateRestoreListener } from './runtime/changelog-reader.ts'
 export { type StreamsConfig, type StreamsConfigInput, streamsConfig } from './runtime/config.ts'
 export {

@@ -579,10 +579,14 @@ export function registerInteractiveQueries(
         },
         (parts) => {
           const lists = parts.map((p) => p.entries as Array<Record<string, unknown>>)
-          const withBytes = lists.every((l) => l.every((e) => typeof e.keyBytes === 'string'))
+          // Key bytes are a Buffer in this instance's own part and base64 in a part forwarded from another one.
+          const withBytes = lists.every((l) =>
+            l.every((e) => typeof e.keyBytes === 'string' || Buffer.isBuffer(e.keyBytes)),
+          )
           let entries = lists.flat()
           if (withBytes) {
-            const bytes = (e: Record<string, unknown>) => Buffer.from(e.keyBytes as string, 'base64')
+            const bytes = (e: Record<string, unknown>) =>
+              Buffer.isBuffer(e.keyBytes) ? e.keyBytes : Buffer.from(e.keyBytes as string, 'base64')
             entries = entries.sort((a, b) => (reverse ? -1 : 1) * Buffer.compare(bytes(a), bytes(b)))
           }
           const truncated = entries.length > limit || parts.some((p) => p.truncated === true)

@@ -11,6 +11,7 @@ import type { ReadOnlyKeyValueStore } from '../state/key-value-store.ts'
 import type { StateStore } from '../state/state-store.ts'
 import { CompositeReadOnlyKeyValueStore, type KeyValueView, keyValueView } from './composite-key-value-store.ts'
 import type { Position } from './position.ts'
+import { windowQueryableStoreTypes } from './window-store-types.ts'
 
 /** One local instance of a store, as the provider hands it to a view. */
 export interface LocalStoreInstance<S = unknown> {
@@ -84,6 +85,8 @@ export const QueryableStoreTypes = {
       create: (provider, name) => new CompositeReadOnlyKeyValueStore<K, ValueAndTimestamp<V>>(provider, name),
     }
   },
+  /** windowStore(), timestampedWindowStore(), sessionStore(): see window-store-types.ts. */
+  ...windowQueryableStoreTypes,
 }
 
 /** What to query: a store name and type, optionally one partition, optionally standbys and restoring stores too. */

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { stringSerializers } from '@platformatic/kafka'
 import { setTimeout as delay } from 'node:timers/promises'
+import { stringSerializers } from '@platformatic/kafka'
 import {
   createProducer,
   decodeSubscription,
@@ -20,7 +20,7 @@ import {
   KafkaCluster,
 } from '../../../src/client/index.ts'
 import {
-  InvalidStateStoreError,
+  type InvalidStateStoreError,
   KafkaStreams,
   Materialized,
   Position,
@@ -97,9 +97,16 @@ async function until<T>(what: string, check: () => T | undefined | false, timeou
   }
 }
 
-async function get(port: number, path: string): Promise<{ status: number; body: Record<string, any>; retryAfter: string | null }> {
+async function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: Record<string, any>; retryAfter: string | null }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`)
-  return { status: response.status, body: await response.json(), retryAfter: response.headers.get('retry-after') }
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, any>,
+    retryAfter: response.headers.get('retry-after'),
+  }
 }
 
 /** Sends one click per call (so each send's offset is that click's), returning the clicks' offsets. */
@@ -160,7 +167,10 @@ describe('interactive queries on two instances', () => {
       const meta = a.streams.queryMetadataForKey('clicks-per-user', user)
       assert.deepEqual(b.streams.queryMetadataForKey('clicks-per-user', user), meta)
       assert.equal(meta.standbyHosts.length, 1)
-      assert.notEqual(`${meta.standbyHosts[0]!.host}:${meta.standbyHosts[0]!.port}`, `${meta.activeHost.host}:${meta.activeHost.port}`)
+      assert.notEqual(
+        `${meta.standbyHosts[0]!.host}:${meta.standbyHosts[0]!.port}`,
+        `${meta.activeHost.host}:${meta.activeHost.port}`,
+      )
       owner.set(user, `${meta.activeHost.host}:${meta.activeHost.port}`)
     }
     const onB = USERS.filter((u) => owner.get(u) === hostB)
@@ -232,7 +242,10 @@ describe('interactive queries on two instances', () => {
     assert.equal(answered.body.value, before + 1)
 
     // The programmatic API: the composite view reads this instance's partitions only.
-    const params = StoreQueryParameters.fromNameAndType('clicks-per-user', QueryableStoreTypes.keyValueStore<string, number>())
+    const params = StoreQueryParameters.fromNameAndType(
+      'clicks-per-user',
+      QueryableStoreTypes.keyValueStore<string, number>(),
+    )
     await a.streams.waitForPosition(params, PositionBound.at(written))
     const storeA = a.streams.store(params)
     assert.equal(storeA.get(onA[0]!), USERS.indexOf(onA[0]!) + 1)
@@ -242,7 +255,10 @@ describe('interactive queries on two instances', () => {
       [...onA].sort(),
     )
     const timestamped = a.streams.store(
-      StoreQueryParameters.fromNameAndType('clicks-per-user', QueryableStoreTypes.timestampedKeyValueStore<string, number>()),
+      StoreQueryParameters.fromNameAndType(
+        'clicks-per-user',
+        QueryableStoreTypes.timestampedKeyValueStore<string, number>(),
+      ),
     )
     assert.equal(timestamped.get(onA[0]!)?.value, USERS.indexOf(onA[0]!) + 1)
     const partitionOfB = a.streams.queryMetadataForKey('clicks-per-user', onB[0]!).partition
@@ -295,7 +311,10 @@ describe('interactive queries on two instances', () => {
       const m = a.streams.state === 'RUNNING' && a.streams.allMetadata()
       return m && m.length === 1 && m[0]!.topicPartitions.length === PARTITIONS
     })
-    const alone = await get(a.streams.queriesPort!, `/stores/clicks-per-user/keys/${target}?position=${encodeURIComponent(next.toString())}`)
+    const alone = await get(
+      a.streams.queriesPort!,
+      `/stores/clicks-per-user/keys/${target}?position=${encodeURIComponent(next.toString())}`,
+    )
     assert.equal(alone.status, 200, JSON.stringify(alone.body))
     assert.equal(alone.body.value, before + 1)
     assert.equal(alone.body.host, hostA)
@@ -314,7 +333,8 @@ describe('interactive queries on two instances', () => {
       await gate
       const out = new Map<string, Buffer>()
       const endpoints = new Map<string, string | null>()
-      for (const m of members) endpoints.set(m.memberId, decodeSubscriptionInfo(decodeSubscription(m.metadata).userData).endpoint)
+      for (const m of members)
+        endpoints.set(m.memberId, decodeSubscriptionInfo(decodeSubscription(m.metadata).userData).endpoint)
       const worker = members.find((m) => endpoints.get(m.memberId) !== null)
       const partitionsByHost: Record<string, string[]> = {}
       if (worker) partitionsByHost[endpoints.get(worker.memberId)!] = [`${input}:0`, `${input}:1`]
@@ -342,7 +362,13 @@ describe('interactive queries on two instances', () => {
         name: 'stream',
         metadata: encodeSubscription({
           topics: [input],
-          userData: encodeSubscriptionInfo({ processId: 'test-leader', endpoint: null, prevActive: [], prevStandby: [], stateTasks: {} }),
+          userData: encodeSubscriptionInfo({
+            processId: 'test-leader',
+            endpoint: null,
+            prevActive: [],
+            prevStandby: [],
+            stateTasks: {},
+          }),
           ownedPartitions: [],
         }),
       },
@@ -389,7 +415,10 @@ describe('interactive queries on two instances', () => {
       assert.equal(during.body.retriable, true)
       assert.equal(during.retryAfter, '1')
       assert.match(during.body.message, /rebalancing/)
-      const params = StoreQueryParameters.fromNameAndType('clicks-per-user', QueryableStoreTypes.keyValueStore<string, number>())
+      const params = StoreQueryParameters.fromNameAndType(
+        'clicks-per-user',
+        QueryableStoreTypes.keyValueStore<string, number>(),
+      )
       assert.throws(
         () => c.streams.store(params).get('ann'),
         (e: InvalidStateStoreError) => e.code === 'TRB_STREAMS_STORE_NOT_YET_AVAILABLE',
@@ -430,7 +459,10 @@ describe('interactive queries on two instances', () => {
     const first = instance(appId, input, config)
     await first.streams.start()
     const written = await click(input, ['ann', 'bo', 'ann', 'cy'])
-    const params = StoreQueryParameters.fromNameAndType('clicks-per-user', QueryableStoreTypes.keyValueStore<string, number>())
+    const params = StoreQueryParameters.fromNameAndType(
+      'clicks-per-user',
+      QueryableStoreTypes.keyValueStore<string, number>(),
+    )
     await first.streams.waitForPosition(params, PositionBound.at(written), { timeout: 30000 })
     await first.streams.close()
 
