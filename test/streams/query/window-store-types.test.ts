@@ -19,7 +19,7 @@ import { Stores } from '../../../src/streams/state/stores.ts'
 
 const storeBase = (name: string) => ({
   name,
-  persistent: false,
+  persistent: () => false,
   isOpen: () => true,
   init() {},
   flush() {},

@@ -29,12 +29,19 @@ import {
   Serdes,
   StoreQueryParameters,
   StreamsBuilder,
+  Topology,
+  type WindowedKey,
 } from '../../../src/streams/index.ts'
+import type { ProcessorContext } from '../../../src/streams/processor/api.ts'
+import { KeyValue, type Record as StreamsRecord } from '../../../src/streams/processor/record.ts'
 import {
   decodeSubscriptionInfo,
   encodeAssignmentInfo,
   encodeSubscriptionInfo,
 } from '../../../src/streams/runtime/assignor.ts'
+import { makeIterator } from '../../../src/streams/state/key-value-store.ts'
+import type { StateStore, StateStoreContext } from '../../../src/streams/state/state-store.ts'
+import type { StoreBuilder } from '../../../src/streams/state/stores.ts'
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.ts'
 import { stateRecorder } from './helpers.ts'
 
@@ -122,6 +129,99 @@ async function click(topic: string, users: string[]) {
     await producer.close()
   }
   return Position.fromOffsets(offsets)
+}
+
+/**
+ * A minimal in-memory window store (one per task) with Kafka Streams' read methods, built by a StoreBuilder without
+ * changelog: what the window and session query types need from a store, independently of the DSL's window stores.
+ */
+class TestWindowStore implements StateStore {
+  readonly name: string
+  readonly windowSize = 10
+  #open = false
+  readonly #windows = new Map<string, number>()
+  constructor(name: string) {
+    this.name = name
+  }
+  init(context: StateStoreContext, root: StateStore) {
+    // No changelog: nothing to restore.
+    context.register(root, () => {})
+    this.#open = true
+  }
+  flush() {}
+  close() {
+    this.#open = false
+  }
+  persistent() {
+    return false
+  }
+  isOpen() {
+    return this.#open
+  }
+  put(key: string, value: number, start: number) {
+    this.#windows.set(JSON.stringify([key, start]), value)
+  }
+  #rows(from: string | null, to: string | null, t0: number, t1: number) {
+    return [...this.#windows]
+      .map(([k, v]) => [...(JSON.parse(k) as [string, number]), v] as [string, number, number])
+      .filter(([k, s]) => (from === null || k >= from) && (to === null || k <= to) && s >= t0 && s <= t1)
+      .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x - y))
+  }
+  #windowed(rows: Array<[string, number, number]>) {
+    return makeIterator(
+      rows
+        .map(
+          ([key, start, v]) =>
+            new KeyValue<WindowedKey<string>, number>({ key, window: { startMs: start, endMs: start + 10 } }, v),
+        )
+        [Symbol.iterator](),
+    )
+  }
+  fetch(...args: unknown[]): unknown {
+    if (args.length === 2) return this.#windows.get(JSON.stringify(args))
+    if (args.length === 3) {
+      const [key, t0, t1] = args as [string, number, number]
+      return makeIterator(
+        this.#rows(key, key, t0, t1)
+          .map(([, s, v]) => new KeyValue(s, v))
+          [Symbol.iterator](),
+      )
+    }
+    const [from, to, t0, t1] = args as [string | null, string | null, number, number]
+    return this.#windowed(this.#rows(from, to, t0, t1))
+  }
+  backwardFetch(...args: unknown[]): unknown {
+    const it = this.fetch(...args) as Iterable<KeyValue<unknown, number>>
+    return makeIterator([...it].reverse()[Symbol.iterator]())
+  }
+  all() {
+    return this.#windowed(this.#rows(null, null, 0, Number.MAX_SAFE_INTEGER))
+  }
+  backwardAll() {
+    return this.#windowed(this.#rows(null, null, 0, Number.MAX_SAFE_INTEGER).reverse())
+  }
+  fetchAll(t0: number, t1: number) {
+    return this.#windowed(this.#rows(null, null, t0, t1))
+  }
+  backwardFetchAll(t0: number, t1: number) {
+    return this.#windowed(this.#rows(null, null, t0, t1).reverse())
+  }
+}
+
+function testWindowStoreBuilder(name: string): StoreBuilder<TestWindowStore> {
+  const builder: StoreBuilder<TestWindowStore> = {
+    name,
+    loggingEnabled: false,
+    cachingEnabled: false,
+    logConfig: {},
+    persistent: false,
+    withCachingEnabled: () => builder,
+    withCachingDisabled: () => builder,
+    withLoggingEnabled: () => builder,
+    withLoggingDisabled: () => builder,
+    build: () => new TestWindowStore(name),
+  }
+  return builder
 }
 
 const USERS = Array.from({ length: 12 }, (_, i) => `user-${i}`)
@@ -501,5 +601,92 @@ describe('interactive queries on two instances', () => {
       () => second.streams.store(params),
       (e: InvalidStateStoreError) => e.code === 'TRB_STREAMS_STORE_NOT_AVAILABLE' && !e.retriable,
     )
+  })
+  it('queries a window store of the Processor API through QueryableStoreTypes.windowStore()', async () => {
+    const input = 'iq-window-clicks'
+    await ensureTopic(admin.admin, input, { partitions: 2 })
+    const topology = new Topology()
+      .addSource('clicks', input)
+      .addProcessor(
+        'count-per-10ms',
+        () => {
+          let store: TestWindowStore
+          return {
+            init(c: ProcessorContext<never, never>) {
+              store = c.getStateStore('clicks-per-10ms')
+            },
+            process(r: StreamsRecord<string, string>) {
+              const start = r.timestamp - (r.timestamp % 10)
+              store.put(r.key, ((store.fetch(r.key, start) as number | undefined) ?? 0) + 1, start)
+            },
+          }
+        },
+        'clicks',
+      )
+      .addStateStore(testWindowStoreBuilder('clicks-per-10ms'), 'count-per-10ms')
+    const d = tempDir('trb-streams-iq-')
+    dirs.push(d)
+    const streams = new KafkaStreams(topology, {
+      'application.id': 'iq-windows',
+      'bootstrap.servers': broker.bootstrap,
+      'default.key.serde': Serdes.String(),
+      'default.value.serde': Serdes.String(),
+      'state.dir': d.path,
+      'commit.interval.ms': 100,
+      'log.level': 'silent',
+    })
+    open.push(streams)
+    const states = stateRecorder(streams)
+    await streams.start()
+    await states.reach('RUNNING')
+    const producer = createProducer({ bootstrap: broker.bootstrap, serializers: stringSerializers })
+    const offsets: Array<{ topic: string; partition: number; offset: bigint }> = []
+    try {
+      for (const [key, ts] of [
+        ['ann', 1000],
+        ['ann', 1004],
+        ['ann', 1012],
+        ['bo', 1001],
+        ['cy', 1030],
+      ] as const) {
+        const sent = await producer.send({
+          messages: [{ topic: input, key, value: 'click', timestamp: BigInt(ts) }],
+          acks: -1,
+        })
+        offsets.push(...(sent.offsets ?? []))
+      }
+    } finally {
+      await producer.close()
+    }
+    const params = StoreQueryParameters.fromNameAndType(
+      'clicks-per-10ms',
+      QueryableStoreTypes.windowStore<string, number>(),
+    )
+    await streams.waitForPosition(params, PositionBound.at(Position.fromOffsets(offsets)), { timeout: 30000 })
+    const windows = streams.store(params)
+    assert.equal(windows.fetch('ann', 1000), 2)
+    assert.deepEqual(
+      [...windows.fetch('ann', 0, 2000)].map((e) => [e.key, e.value]),
+      [
+        [1000, 2],
+        [1010, 1],
+      ],
+    )
+    assert.deepEqual(
+      [...windows.fetchAll(1000, 1000)].map((e) => `${e.key.key}@${e.key.window.startMs}=${e.value}`).sort(),
+      ['ann@1000=2', 'bo@1000=1'],
+    )
+    assert.equal([...windows.all()].length, 4)
+    // The store is no key-value store, nor a session store.
+    const mismatch = (e: InvalidStateStoreError) => e.code === 'TRB_STREAMS_STORE_TYPE_MISMATCH'
+    assert.throws(
+      () => streams.store(StoreQueryParameters.fromNameAndType('clicks-per-10ms', QueryableStoreTypes.keyValueStore())),
+      mismatch,
+    )
+    assert.throws(
+      () => streams.store(StoreQueryParameters.fromNameAndType('clicks-per-10ms', QueryableStoreTypes.sessionStore())),
+      mismatch,
+    )
+    await streams.close()
   })
 })
