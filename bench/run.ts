@@ -20,6 +20,7 @@ const ALL = [
   'registry-serde',
   'streams',
   'streams-restore',
+  'streams-iq',
   'cli',
   'rest-proxy',
 ]

@@ -237,6 +237,31 @@ if (sr) {
   )
 }
 
+const iq = load('streams-iq')
+if (iq) {
+  out.push(
+    `### Interactive-query latency p50/p99 local and routed (${iq.date.slice(0, 16)}Z, ${iq.workload.keys} keys, ${iq.workload.queries} sequential queries)`,
+    '',
+  )
+  const l = iq.latencyMicros
+  const r = (name: string, v: { p50: number; p99: number }) => [
+    name,
+    fmt(v.p50),
+    fmt(v.p99),
+    fmt(v.p50 / l.reference.p50, 2),
+    fmt(v.p99 / l.reference.p99, 2),
+  ]
+  table(
+    ['query', 'p50 µs', 'p99 µs', 'p50 / reference', 'p99 / reference'],
+    [
+      r('store().get in process', l.inProcess),
+      r('HTTP, local key', l.local),
+      r('HTTP, routed to the other instance', l.routed),
+      r('reference: bare node:http from a Map', l.reference),
+    ],
+  )
+}
+
 const markdown = out.join('\n')
 if (process.argv.includes('--write')) {
   // Replaces only the generated section; the prose around it (analysis, targets) is written by hand.

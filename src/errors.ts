@@ -406,6 +406,52 @@ export const errorCodes = {
     meaning: 'A suppress() buffer configured with shutDownWhenFull() went over its limit.',
     retriable: false,
   },
+  TRB_STREAMS_NOT_STARTED: {
+    meaning: "Interactive queries: KafkaStreams has not been started yet (Kafka's StreamsNotStartedException).",
+    retriable: false,
+  },
+  TRB_STREAMS_STORE_NOT_YET_AVAILABLE: {
+    meaning:
+      'Interactive queries: the store is on this instance but cannot answer yet — it is being restored, or the application is rebalancing. Retry later on the same instance (or query a standby with stale stores enabled).',
+    retriable: true,
+  },
+  TRB_STREAMS_STORE_MIGRATED: {
+    meaning:
+      "Interactive queries: the store (or the asked partition of it) is not on this instance any more — it moved to another instance in a rebalance (Kafka's StateStoreMigratedException). Find its host again and retry there.",
+    retriable: true,
+  },
+  TRB_STREAMS_STORE_NOT_AVAILABLE: {
+    meaning:
+      "Interactive queries: KafkaStreams is shutting down, stopped or failed (Kafka's StateStoreNotAvailableException).",
+    retriable: false,
+  },
+  TRB_STREAMS_STORE_TYPE_MISMATCH: {
+    meaning:
+      'Interactive queries: the store exists but is not of the asked type (a window query on a key-value store...).',
+    retriable: false,
+  },
+  TRB_STREAMS_INVALID_STORE_PARTITION: {
+    meaning:
+      "Interactive queries: the asked partition of the store does not exist (Kafka's InvalidStateStorePartitionException).",
+    retriable: false,
+  },
+  TRB_STREAMS_POSITION_NOT_REACHED: {
+    meaning: 'Interactive queries: the store did not reach the asked position (PositionBound) within the timeout.',
+    retriable: true,
+  },
+  TRB_STREAMS_QUERY_ROUTING_FAILED: {
+    meaning: 'Interactive queries over HTTP: the instance holding the data could not be reached or answered badly.',
+    retriable: true,
+  },
+  TRB_STREAMS_INVALID_QUERY: {
+    meaning: 'Interactive queries over HTTP: the request is malformed (a bad key, position, range or parameter).',
+    retriable: false,
+  },
+  TRB_STREAMS_QUERY_FAILED: {
+    meaning:
+      'Interactive queries over HTTP: the query failed in a way no other code describes (an error in the store).',
+    retriable: false,
+  },
   TRB_STREAMS_STATE_DIR_LOCKED: {
     meaning: 'Another live process uses the same state directory for this application.',
     retriable: false,

@@ -33,6 +33,15 @@ export const StreamsErrorCode = {
   RESET_FAILED: 'TRB_STREAMS_RESET_FAILED',
   LATE_RECORD: 'TRB_STREAMS_LATE_RECORD',
   BUFFER_FULL: 'TRB_STREAMS_BUFFER_FULL',
+  NOT_STARTED: 'TRB_STREAMS_NOT_STARTED',
+  STORE_NOT_YET_AVAILABLE: 'TRB_STREAMS_STORE_NOT_YET_AVAILABLE',
+  STORE_MIGRATED: 'TRB_STREAMS_STORE_MIGRATED',
+  STORE_NOT_AVAILABLE: 'TRB_STREAMS_STORE_NOT_AVAILABLE',
+  STORE_TYPE_MISMATCH: 'TRB_STREAMS_STORE_TYPE_MISMATCH',
+  INVALID_STORE_PARTITION: 'TRB_STREAMS_INVALID_STORE_PARTITION',
+  POSITION_NOT_REACHED: 'TRB_STREAMS_POSITION_NOT_REACHED',
+  QUERY_ROUTING_FAILED: 'TRB_STREAMS_QUERY_ROUTING_FAILED',
+  INVALID_QUERY: 'TRB_STREAMS_INVALID_QUERY',
 } as const satisfies Record<string, TributaryErrorCode>
 
 export type StreamsErrorCode = (typeof StreamsErrorCode)[keyof typeof StreamsErrorCode]
@@ -41,6 +50,19 @@ export class StreamsError extends TributaryError {
   constructor(code: StreamsErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options)
     this.name = 'StreamsError'
+  }
+}
+
+/**
+ * A state store cannot be queried right now (Kafka Streams' InvalidStateStoreException and its kinds). The code
+ * says which kind: TRB_STREAMS_STORE_NOT_YET_AVAILABLE (restoring, rebalancing: retry here), TRB_STREAMS_STORE_MIGRATED
+ * (moved: look the host up again), TRB_STREAMS_STORE_NOT_AVAILABLE (shutting down), TRB_STREAMS_NOT_STARTED,
+ * TRB_STREAMS_INVALID_STORE_PARTITION.
+ */
+export class InvalidStateStoreError extends StreamsError {
+  constructor(code: StreamsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'InvalidStateStoreError'
   }
 }
 

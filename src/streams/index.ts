@@ -4,7 +4,7 @@
  * (in-memory or LMDB) backed by changelog topics. `tributary/testing` runs topologies without a broker.
  */
 export * from './dsl/index.ts'
-export { StreamsError, StreamsErrorCode } from './errors.ts'
+export { InvalidStateStoreError, StreamsError, StreamsErrorCode } from './errors.ts'
 export type {
   Cancellable,
   Processor,
@@ -53,6 +53,41 @@ export {
   WallclockTimestampExtractor,
 } from './processor/timestamp-extractor.ts'
 export type { BufferFullStrategy, Merger } from './processor/window-processors.ts'
+export {
+  CompositeReadOnlyKeyValueStore,
+  type KeyValueView,
+} from './query/composite-key-value-store.ts'
+export {
+  errorAnswer,
+  type InteractiveQueriesOptions,
+  keyParserFor,
+  registerInteractiveQueries,
+  serveInteractiveQueries,
+} from './query/http-server.ts'
+export {
+  type HostInfo,
+  KEY_QUERY_METADATA_NOT_AVAILABLE,
+  type KeyQueryMetadata,
+  type StreamsMetadata,
+  UNAVAILABLE_HOST,
+} from './query/metadata.ts'
+export { Position, PositionBound } from './query/position.ts'
+export {
+  type LocalStoreInstance,
+  type QueryableStoreType,
+  QueryableStoreTypes,
+  type StateStoreProvider,
+  StoreQueryParameters,
+} from './query/store-types.ts'
+export {
+  CompositeReadOnlySessionStore,
+  CompositeReadOnlyWindowStore,
+  type QueryableSessionStore,
+  type QueryableWindowStore,
+  type WindowedKey,
+  type WindowStoreIterator as QueryableWindowStoreIterator,
+} from './query/window-store-types.ts'
+export type { StateRestoreListener } from './runtime/changelog-reader.ts'
 export { type StreamsConfig, type StreamsConfigInput, streamsConfig } from './runtime/config.ts'
 export {
   KafkaStreams,

@@ -23,6 +23,31 @@ interface ChangelogState {
   endOffset: number | undefined
   startOffset: number
   restored: number
+  /** Whether the restore listener was told this changelog's restoration started (so it hears of its end). */
+  announced: boolean
+}
+
+/**
+ * Hears about the restoration of active tasks' stores (Kafka Streams' StateRestoreListener). Called on the
+ * processing loop, synchronously: keep it short. Standby replicas reading their changelogs are not reported.
+ */
+export interface StateRestoreListener {
+  /** A store partition starts restoring from `startingOffset` up to `endingOffset` (exclusive). */
+  onRestoreStart?(
+    partition: { topic: string; partition: number },
+    storeName: string,
+    startingOffset: number,
+    endingOffset: number,
+  ): void
+  /** A batch of changelog records was written into the store; `batchEndOffset` is the last one's offset. */
+  onBatchRestored?(
+    partition: { topic: string; partition: number },
+    storeName: string,
+    batchEndOffset: number,
+    numRestored: number,
+  ): void
+  /** The store partition is restored; the task starts processing once all of its stores are. */
+  onRestoreEnd?(partition: { topic: string; partition: number }, storeName: string, totalRestored: number): void
 }
 
 export interface RestoreProgress {
@@ -50,10 +75,22 @@ export class ChangelogReader {
   /** Records per second over the last report window. */
   rate = 0
 
-  constructor(options: { fetcher: Fetcher; cluster: KafkaCluster; log?: Logger }) {
+  readonly #listener: StateRestoreListener | undefined
+
+  constructor(options: { fetcher: Fetcher; cluster: KafkaCluster; log?: Logger; listener?: StateRestoreListener }) {
     this.#fetcher = options.fetcher
     this.#cluster = options.cluster
     this.#log = options.log
+    this.#listener = options.listener
+  }
+
+  #notify(what: string, call: (l: StateRestoreListener) => void) {
+    if (!this.#listener) return
+    try {
+      call(this.#listener)
+    } catch (error) {
+      this.#log?.warn('state restore listener threw', { callback: what, error: (error as Error).message })
+    }
   }
 
   /** Starts reading a task's changelogs: from after the checkpointed offset, or from the beginning. */
@@ -72,6 +109,7 @@ export class ChangelogReader {
         endOffset: undefined,
         startOffset: last === undefined ? 0 : last + 1,
         restored: 0,
+        announced: false,
       }
       this.#changelogs.set(k, state)
       list.push(state)
@@ -95,6 +133,7 @@ export class ChangelogReader {
       s.endOffset = undefined
       s.startOffset = s.lastOffset + 1
       s.restored = 0
+      s.announced = false
     }
   }
 
@@ -119,6 +158,10 @@ export class ChangelogReader {
           to: s.endOffset,
           records: remaining,
         })
+        s.announced = true
+        this.#notify('onRestoreStart', (l) =>
+          l.onRestoreStart?.({ topic: s.topic, partition: s.partition }, s.store, s.startOffset, s.endOffset!),
+        )
       }
       if (this.#fetcher.position(s.topic, s.partition)! >= s.endOffset) this.#fetcher.pause(s.topic, s.partition)
     }
@@ -140,6 +183,11 @@ export class ChangelogReader {
         s.restored += b.records.length
         this.restoredTotal += b.records.length
         this.#windowRecords += b.records.length
+        const end = s.lastOffset
+        const n = b.records.length
+        this.#notify('onBatchRestored', (l) =>
+          l.onBatchRestored?.({ topic: s.topic, partition: s.partition }, s.store, end, n),
+        )
       }
       // An active changelog read to its end stops fetching until the task runs (its own writes come after).
       if (s.mode === 'active' && s.endOffset !== undefined && b.nextOffset >= s.endOffset) {
@@ -165,6 +213,11 @@ export class ChangelogReader {
     let restored = 0
     for (const s of this.#byTask.get(taskId) ?? []) {
       restored += s.restored
+      if (s.announced) {
+        this.#notify('onRestoreEnd', (l) =>
+          l.onRestoreEnd?.({ topic: s.topic, partition: s.partition }, s.store, s.restored),
+        )
+      }
       this.#changelogs.delete(key(s.topic, s.partition))
       this.#fetcher.unassign(s.topic, s.partition)
     }

@@ -17,6 +17,7 @@ import { isDefaultsAware } from '../processor/change-serde.ts'
 import { deadLetterRecord, type ErrorHandlerContext, type HandlerResponse } from '../processor/exception-handlers.ts'
 import { Headers, Record, type RecordMetadata } from '../processor/record.ts'
 import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
+import { Position } from '../query/position.ts'
 import { changelogTopicFor, MeteredKeyValueStore } from '../state/layers.ts'
 import type { RecordCache } from '../state/record-cache.ts'
 import type {
@@ -276,6 +277,8 @@ export class StreamTask {
   /** Records dropped by DSL processors, by reason (Kafka Streams' dropped-records sensor); the runtime reports them. */
   readonly droppedByReason = new Map<string, number>()
   processedRecords = 0
+  /** Input offsets known to be applied before this task read anything (the committed ones, from the runtime). */
+  readonly #seededPosition = Position.empty()
 
   constructor(options: StreamTaskOptions) {
     this.id = options.id
@@ -538,6 +541,29 @@ export class StreamTask {
     if (this.#idleSince === undefined) this.#idleSince = now
     if (now - this.#idleSince >= idle) return true
     return false
+  }
+
+  /**
+   * The offsets of the input records this task has applied, per input partition (what interactive queries report
+   * as the position of its stores): the last record processed or skipped, or what the runtime seeded from the
+   * committed offsets the task started from. A record is applied once `process()` returns: its writes are visible
+   * to reads through the stores (held in the record cache or not).
+   */
+  position(): Position {
+    const p = this.#seededPosition.copy()
+    for (const q of this.partitionGroup.queues.values()) {
+      const seeded = p.offset(q.topic, q.partition)
+      if (q.lastOffset >= 0 && (seeded === undefined || q.lastOffset > seeded)) {
+        p.withComponent(q.topic, q.partition, q.lastOffset)
+      }
+    }
+    return p
+  }
+
+  /** Records that everything before `offset` + 1 of an input partition is applied (the committed offset − 1). */
+  seedPosition(topic: string, partition: number, offset: number): void {
+    if (offset < 0) return
+    this.#seededPosition.merge(Position.empty().withComponent(topic, partition, offset))
   }
 
   /** Processes one record (the lowest-timestamp head); returns false when none could be processed. */

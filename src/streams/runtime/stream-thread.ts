@@ -24,8 +24,9 @@ import {
 } from '../../client/index.ts'
 import type { Logger } from '../../common/logger.ts'
 import { StreamsError, streamsError } from '../errors.ts'
+import { Position } from '../query/position.ts'
 import { RecordCache } from '../state/record-cache.ts'
-import type { RecordContext } from '../state/state-store.ts'
+import type { RecordContext, StateStore } from '../state/state-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import {
   AssignmentError,
@@ -37,7 +38,7 @@ import {
   encodeSubscriptionInfo,
   type MemberState,
 } from './assignor.ts'
-import { ChangelogReader } from './changelog-reader.ts'
+import { ChangelogReader, type StateRestoreListener } from './changelog-reader.ts'
 import type { StreamsConfig } from './config.ts'
 import { GlobalStateUpdater } from './global-state.ts'
 import { ensureInternalTopics } from './internal-topics.ts'
@@ -70,6 +71,19 @@ export interface StreamThreadEvents {
   onPhase(phase: 'rebalancing' | 'running'): void
   /** The assignment says the application must stop (missing topics, another member's shutdown request). */
   onAssignmentError(error: StreamsError, shutdownApplication: boolean): void
+  /** Records were processed, or tasks opened, closed or finished restoring (what position waiters look at). */
+  onProgress?(): void
+}
+
+/** One local instance of a store, for interactive queries. */
+export interface LocalStore {
+  readonly taskId: string
+  readonly partition: number
+  readonly kind: 'active' | 'standby'
+  readonly phase: 'restoring' | 'running'
+  readonly store: StateStore
+  /** Input offsets applied (empty unless an active running task: restored state has no known position). */
+  readonly position: Position
 }
 
 export interface StreamThreadOptions {
@@ -81,6 +95,7 @@ export interface StreamThreadOptions {
   readonly log: Logger
   readonly metrics: StreamsMetrics
   readonly events: StreamThreadEvents
+  readonly restoreListener?: StateRestoreListener
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -185,6 +200,7 @@ export class StreamThread {
       fetcher: this.#changelogFetcher,
       cluster: this.#changelogCluster,
       log: this.#log,
+      listener: options.restoreListener,
     })
     this.#cache = new RecordCache(this.#config.cacheMaxBytes)
     this.#producer = this.#newProducer()
@@ -328,6 +344,46 @@ export class StreamThread {
     return this.#assignment
   }
 
+  /** The task plan (tasks with their input partitions) of the last rebalance or start. */
+  plan(): TaskPlan | undefined {
+    return this.#plan
+  }
+
+  /** Every local instance of a store: active tasks (running or restoring) and standbys. */
+  localStores(name: string): LocalStore[] {
+    const out: LocalStore[] = []
+    for (const a of this.#active.values()) {
+      const store = a.task.getStore(name)
+      if (!store) continue
+      out.push({
+        taskId: a.task.id,
+        partition: a.def.partition,
+        kind: 'active',
+        phase: a.phase,
+        store,
+        position: a.phase === 'running' ? a.task.position() : Position.empty(),
+      })
+    }
+    for (const sb of this.#standby.values()) {
+      const store = sb.task.getStore(name)
+      if (!store) continue
+      out.push({
+        taskId: sb.task.id,
+        partition: sb.def.partition,
+        kind: 'standby',
+        phase: 'running',
+        store,
+        position: Position.empty(),
+      })
+    }
+    return out.sort((x, y) => x.partition - y.partition)
+  }
+
+  /** A global store of this instance, if the topology has one by that name. */
+  globalStore(name: string): StateStore | undefined {
+    return this.#global?.stores().get(name)
+  }
+
   /** The store of an active task (or undefined), for tests and interactive queries. */
   store(taskId: string, name: string) {
     return this.#active.get(taskId)?.task.getStore(name)
@@ -448,6 +504,7 @@ export class StreamThread {
   async #process(): Promise<void> {
     const budgetEnd = Date.now() + this.#settings.processBudgetMs
     const limit = this.#config.bufferedRecordsPerPartition
+    let progressed = false
     for (const a of this.#active.values()) {
       if (a.phase !== 'running') continue
       const task = a.task
@@ -467,8 +524,12 @@ export class StreamThread {
       for (const [, q] of task.partitionGroup.queues) {
         if (q.size < limit / 2 && this.#input.isPaused(q.topic, q.partition)) this.#input.resume(q.topic, q.partition)
       }
-      if (n > 0) this.#collector.sendPending()
+      if (n > 0) {
+        this.#collector.sendPending()
+        progressed = true
+      }
     }
+    if (progressed) this.#events.onProgress?.()
   }
 
   async #flushGuarded(): Promise<void> {
@@ -603,6 +664,7 @@ export class StreamThread {
     const assignment = decodeAssignment(joined.assignment)
     const info = decodeAssignmentInfo(assignment.userData)
     this.#assignment = info
+    this.#events.onProgress?.()
     if (info.errorCode !== AssignmentError.NONE) {
       const shutdown = info.errorCode === AssignmentError.SHUTDOWN_APPLICATION
       const code =
@@ -821,8 +883,11 @@ export class StreamThread {
         for (const tp of a.def.inputs) {
           const key = `${tp.topic}:${tp.partition}`
           const offset = committed.get(key)
-          if (offset !== undefined) a.startOffsets.set(key, Number(offset))
-          else {
+          if (offset !== undefined) {
+            a.startOffsets.set(key, Number(offset))
+            // Everything before the committed offset is in the (restored) stores: their position starts there.
+            a.task.seedPosition(tp.topic, tp.partition, Number(offset) - 1)
+          } else {
             const policy = this.#resetPolicy(tp.topic)
             if (policy === 'none') {
               throw streamsError(
@@ -926,6 +991,7 @@ export class StreamThread {
       changed = true
     }
     if (changed && this.#allRunning() && !this.#member.rebalanceNeeded) this.#events.onPhase('running')
+    if (changed) this.#events.onProgress?.()
   }
 
   #allRunning(): boolean {

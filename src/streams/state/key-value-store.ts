@@ -69,6 +69,7 @@ export function makeIterator<K, V>(
   let peeked: IteratorResult<KeyValue<K, V>> | undefined
   let closed = false
   const close = () => {
+    peeked = undefined
     if (closed) return
     closed = true
     source.return?.()

@@ -150,8 +150,11 @@ describe('KafkaStreams on one instance', () => {
     // The assignment tells which instance (application.server) holds which partitions, for interactive queries.
     assert.deepEqual(streams.metadataForAllStreamsClients(), [
       {
+        hostInfo: { host: 'localhost', port: 7070 },
         host: 'localhost',
         port: 7070,
+        stateStoreNames: ['counts-store'],
+        standbyStateStoreNames: [],
         topicPartitions: [
           'wc-lines:0',
           'wc-lines:1',
