@@ -5,6 +5,7 @@
  *   npm run bench                      # full run (~10 minutes here)
  *   npm run bench -- --quick           # smoke run with small sizes
  *   npm run bench -- --only latency,rss
+ *   npm run bench -- --no-build          # do not run `npm run build` first
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -53,6 +54,22 @@ function run(script: string): Promise<number> {
     )
     child.once('exit', (code) => resolve(code ?? 1))
   })
+}
+
+/**
+ * The servers run from dist/ as users run them (bench/lib/servers.ts): build it first, so the figures are of the
+ * current sources. `--no-build` skips this (the servers then run through tsx if dist/ is older than src/).
+ */
+if (!args.includes('--no-build')) {
+  log('npm run build (the broker runs from dist/, as `npm start` runs it)')
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' })
+    child.once('exit', (c) => resolve(c ?? 1))
+  })
+  if (code !== 0) {
+    process.stderr.write('npm run build failed: not benchmarking stale or missing dist/\n')
+    process.exit(1)
+  }
 }
 
 const failed: string[] = []
