@@ -5,13 +5,22 @@
  * ran (or where its state is), and places `num.standby.replicas` standbys of every stateful task on other members.
  * The assignment user data carries each member's active and standby tasks and, for interactive queries, which
  * host (`application.server`) holds which partitions.
+ *
+ * Rebalancing is cooperative (KIP-429, as Kafka Streams since 2.4): a member keeps running its tasks while the
+ * group rebalances, and the leader never gives a task to a new member while another member still owns it. Such a
+ * task is assigned to nobody in this generation; its owner, seeing it gone from its assignment, commits and
+ * closes it, then rejoins at once, and the follow-up rebalance gives the task to its new member. So a task moves
+ * in two phases and two members never run it at the same time (see `cooperativeHandoff`).
  */
 import { streamsError } from '../errors.ts'
 import { compareTaskIds, type TaskDef } from './task-plan.ts'
 
 const SUBSCRIPTION_MAGIC = 'TRBS'
 const ASSIGNMENT_MAGIC = 'TRBA'
-export const SUBSCRIPTION_VERSION = 1
+/** Version 2: the member rebalances cooperatively (keeps its tasks while joining, revokes only what moves). */
+export const SUBSCRIPTION_VERSION = 2
+/** Subscriptions from this version on come from members that hand tasks over in two phases. */
+export const COOPERATIVE_SUBSCRIPTION_VERSION = 2
 export const ASSIGNMENT_VERSION = 1
 
 export interface SubscriptionInfo {
@@ -181,4 +190,36 @@ export function assignTasks(
   for (const list of active.values()) list.sort(compareTaskIds)
   for (const list of standby.values()) list.sort(compareTaskIds)
   return { active, standby }
+}
+
+/**
+ * Withholds, for this generation, every active task the target assignment gives to a member while another member
+ * still owns it (it ran it in the previous generation and rebalances cooperatively): the owner first revokes it
+ * (commit, close) and rejoins, and the follow-up rebalance assigns it. Members on the eager protocol (subscription
+ * version 1) committed and let go of everything before joining, so their tasks move at once. Returns the active
+ * tasks to send now and the tasks held back.
+ */
+export function cooperativeHandoff(
+  members: readonly MemberState[],
+  target: ReadonlyMap<string, readonly string[]>,
+): { active: Map<string, string[]>; withheld: string[] } {
+  const owners = new Map<string, string[]>()
+  for (const m of members) {
+    if (m.info.version < COOPERATIVE_SUBSCRIPTION_VERSION) continue
+    for (const task of m.info.prevActive) owners.set(task, [...(owners.get(task) ?? []), m.memberId])
+  }
+  const active = new Map<string, string[]>()
+  const withheld: string[] = []
+  for (const [memberId, tasks] of target) {
+    const now: string[] = []
+    for (const task of tasks) {
+      const claimants = owners.get(task) ?? []
+      const claimedElsewhere = !claimants.includes(memberId) && claimants.length > 0
+      if (claimedElsewhere) withheld.push(task)
+      else now.push(task)
+    }
+    active.set(memberId, now)
+  }
+  withheld.sort(compareTaskIds)
+  return { active, withheld }
 }

@@ -2,7 +2,9 @@
  * The processing loop of an instance (Kafka Streams' StreamThread; Node runs one per process): it is the group
  * member, owns the active and standby tasks the leader assigns it, restores their stores, fetches input, runs the
  * tasks, commits (offsets, or the transaction under exactly_once_v2) every commit.interval.ms, and rebalances
- * eagerly: commit everything, rejoin, keep the tasks that stay, close the ones that move, open the new ones.
+ * cooperatively: it rejoins without committing or closing anything, keeps the tasks that stay open and running
+ * (state, caches and transaction untouched), and only when its assignment takes tasks away does it commit and
+ * close those, then rejoin at once so the follow-up rebalance hands them to their new member (assignor.ts).
  */
 import { compatibilityPartitioner, type Producer } from '@platformatic/kafka'
 import {
@@ -32,6 +34,7 @@ import {
   AssignmentError,
   type AssignmentInfo,
   assignTasks,
+  cooperativeHandoff,
   decodeAssignmentInfo,
   decodeSubscriptionInfo,
   encodeAssignmentInfo,
@@ -47,7 +50,7 @@ import type { RuntimeSettings } from './runtime-settings.ts'
 import type { StateDirectory } from './state-directory.ts'
 import { StreamTask, type TopicPartition } from './stream-task.ts'
 import { StreamsMetricNames, type StreamsMetrics } from './streams-metrics.ts'
-import { planTasks, type TaskDef, type TaskPlan, TaskPlanError } from './task-plan.ts'
+import { compareTaskIds, planTasks, type TaskDef, type TaskPlan, TaskPlanError } from './task-plan.ts'
 
 const PROTOCOL_NAME = 'stream'
 
@@ -651,10 +654,9 @@ export class StreamThread {
   async #rebalance(): Promise<void> {
     this.#events.onPhase('rebalancing')
     this.#metrics.rebalance()
-    if (this.#joined) {
-      if (this.#member.lost) await this.#closeAllDirty()
-      else await this.#commitGuarded()
-    }
+    // Cooperative: the tasks stay open while joining; only a member dropped from the group (its tasks may already
+    // run elsewhere) closes them first, without committing.
+    if (this.#joined && this.#member.lost) await this.#closeAllDirty()
     const joined = await this.#member.join(
       () => this.#protocols(),
       (members) => this.#leaderAssign(members),
@@ -680,7 +682,7 @@ export class StreamThread {
       return
     }
     await this.#applyAssignment(info)
-    if (this.#allRunning()) this.#events.onPhase('running')
+    if (this.#allRunning() && !this.#member.rebalanceNeeded) this.#events.onPhase('running')
   }
 
   #protocols() {
@@ -688,7 +690,7 @@ export class StreamThread {
     const info = encodeSubscriptionInfo({
       processId: this.#processId,
       endpoint: this.#settings.applicationServer,
-      prevActive: [...this.#active.keys()],
+      prevActive: [...this.#active.keys()].sort(compareTaskIds),
       prevStandby: [...this.#standby.keys()],
       stateTasks: this.#stateDir.tasksWithState(),
       shutdownRequested: this.#shutdownRequested,
@@ -696,9 +698,22 @@ export class StreamThread {
     return [
       {
         name: PROTOCOL_NAME,
-        metadata: encodeSubscription({ topics: [...sourceTopics].sort(), userData: info, ownedPartitions: [] }),
+        metadata: encodeSubscription({
+          topics: [...sourceTopics].sort(),
+          userData: info,
+          ownedPartitions: this.#ownedPartitions(),
+        }),
       },
     ]
+  }
+
+  /** Input partitions of the active tasks, as the consumer protocol's owned partitions (what tools display). */
+  #ownedPartitions(): Array<{ topic: string; partitions: number[] }> {
+    const byTopic = new Map<string, number[]>()
+    for (const a of this.#active.values()) {
+      for (const tp of a.def.inputs) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition])
+    }
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((x, y) => x - y) }))
   }
 
   /** The leader's job: plan tasks and internal topics from the cluster's topics, create them, assign. */
@@ -755,7 +770,9 @@ export class StreamThread {
       }
       throw error
     }
-    const { active, standby } = assignTasks(states, plan.tasks, this.#settings.numStandbyReplicas)
+    const target = assignTasks(states, plan.tasks, this.#settings.numStandbyReplicas)
+    const { standby } = target
+    const { active, withheld } = cooperativeHandoff(states, target.active)
     const partitionsByHost: Record<string, string[]> = {}
     const standbyPartitionsByHost: Record<string, string[]> = {}
     for (const s of states) {
@@ -792,6 +809,7 @@ export class StreamThread {
     this.#log.info('assigned tasks', {
       members: states.length,
       tasks: plan.tasks.size,
+      handingOver: withheld,
       assignment: Object.fromEntries(
         states.map((s) => [
           s.info.processId.slice(0, 8),
@@ -830,10 +848,15 @@ export class StreamThread {
     if ([...newActive, ...newStandby].some((id) => !plan.tasks.has(id))) await this.planTasks()
     const tasks = this.#plan!.tasks
     await this.#refreshPartitionCounts()
-    // Close what moved away (the commit before joining made it clean).
-    for (const [id, a] of this.#active) {
-      if (newActive.has(id)) continue
-      await this.#closeActive(a, true)
+    // Revoke what moves away: commit (under exactly_once_v2 the one transaction covers every task), close cleanly,
+    // then rejoin at once: the follow-up rebalance gives these tasks to their new member, which therefore starts
+    // from offsets and changelogs this member has committed.
+    const revoked = [...this.#active.values()].filter((a) => !newActive.has(a.task.id))
+    if (revoked.length > 0) {
+      await this.#commitGuarded()
+      for (const a of revoked) if (this.#active.get(a.task.id) === a) await this.#closeActive(a, true)
+      if (!this.#member.lost) this.#member.rebalanceNeeded = true
+      this.#log.info('tasks revoked', { tasks: revoked.map((a) => a.task.id) })
     }
     for (const [id, s] of this.#standby) {
       if (newStandby.has(id) && !newActive.has(id)) continue
@@ -863,6 +886,7 @@ export class StreamThread {
         this.#changelogs.register(task, 'active', checkpoint)
       }
       this.#active.set(id, entry)
+      this.#metrics.taskCreated('active')
       created.push(entry)
     }
     for (const id of info.standby) {
@@ -871,6 +895,7 @@ export class StreamThread {
       const checkpoint = this.#openCheckpoint(id)
       const task = this.#newTask(def)
       this.#standby.set(id, { task, def })
+      this.#metrics.taskCreated('standby')
       this.#changelogs.register(task, 'standby', checkpoint)
     }
     // Where each new task starts reading its input: committed offsets, stable (no pending transaction).
@@ -1003,6 +1028,7 @@ export class StreamThread {
 
   async #closeActive(a: ActiveTask, clean: boolean): Promise<void> {
     this.#active.delete(a.task.id)
+    this.#metrics.taskClosed('active')
     for (const tp of a.def.inputs) {
       this.#input.unassign(tp.topic, tp.partition)
       this.#inputOwner.delete(`${tp.topic}:${tp.partition}`)
@@ -1027,6 +1053,7 @@ export class StreamThread {
 
   async #closeStandby(s: StandbyTask): Promise<void> {
     this.#standby.delete(s.task.id)
+    this.#metrics.taskClosed('standby')
     this.#writeStandbyCheckpoint(s)
     this.#changelogs.unregister(s.task.id)
     await s.task.close(false).catch((error) => {

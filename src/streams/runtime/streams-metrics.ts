@@ -20,6 +20,8 @@ export const StreamsMetricNames = {
   STATE: 'tributary_streams_state',
   TASKS: 'tributary_streams_tasks',
   REBALANCES: 'tributary_streams_rebalances_total',
+  TASKS_CREATED: 'tributary_streams_tasks_created_total',
+  TASKS_CLOSED: 'tributary_streams_tasks_closed_total',
 } as const
 
 export class StreamsMetrics {
@@ -94,5 +96,15 @@ export class StreamsMetrics {
 
   rebalance(): void {
     this.registry.inc(StreamsMetricNames.REBALANCES, 'Rebalances this instance took part in', this.labels())
+  }
+
+  /** A task was opened on this instance (`kind`: active, or standby); a standby promoted to active counts too. */
+  taskCreated(kind: 'active' | 'standby'): void {
+    this.registry.inc(StreamsMetricNames.TASKS_CREATED, 'Tasks opened on this instance', this.labels({ kind }))
+  }
+
+  /** A task was closed on this instance (it moved away, or the instance stops). */
+  taskClosed(kind: 'active' | 'standby'): void {
+    this.registry.inc(StreamsMetricNames.TASKS_CLOSED, 'Tasks closed on this instance', this.labels({ kind }))
   }
 }

@@ -3,11 +3,14 @@ import { describe, it } from 'node:test'
 import { Materialized, Serdes, StreamsBuilder } from '../../../src/streams/index.ts'
 import {
   assignTasks,
+  COOPERATIVE_SUBSCRIPTION_VERSION,
+  cooperativeHandoff,
   decodeAssignmentInfo,
   decodeSubscriptionInfo,
   encodeAssignmentInfo,
   encodeSubscriptionInfo,
   type MemberState,
+  SUBSCRIPTION_VERSION,
   type SubscriptionInfo,
 } from '../../../src/streams/runtime/assignor.ts'
 import { planTasks, type TaskDef, TaskPlanError } from '../../../src/streams/runtime/task-plan.ts'
@@ -82,7 +85,7 @@ describe('task assignment', () => {
       stateTasks: { '0_1': 42 },
       shutdownRequested: false,
     }
-    assert.deepEqual(decodeSubscriptionInfo(encodeSubscriptionInfo(info)), { version: 1, ...info })
+    assert.deepEqual(decodeSubscriptionInfo(encodeSubscriptionInfo(info)), { version: SUBSCRIPTION_VERSION, ...info })
     const assignment = {
       errorCode: 0,
       active: ['0_1'],
@@ -130,5 +133,34 @@ describe('task planning', () => {
       (e: TaskPlanError) =>
         e instanceof TaskPlanError && e.reason === 'missing-source-topics' && /words/.test(e.message),
     )
+  })
+
+  it('hands a task over in two phases: withheld while another cooperative member still owns it', () => {
+    const all = [...tasks(6).keys()]
+    const coop = (id: string, info: Partial<SubscriptionInfo> = {}) =>
+      member(id, { version: COOPERATIVE_SUBSCRIPTION_VERSION, ...info })
+    // Phase 1: b joins; a still owns everything, so b gets nothing yet and a keeps only what stays with it.
+    const first = [coop('a', { prevActive: all }), coop('b')]
+    const target = assignTasks(first, tasks(6), 0)
+    const phase1 = cooperativeHandoff(first, target.active)
+    assert.deepEqual(phase1.active.get('a'), ['0_0', '0_1', '0_2'])
+    assert.deepEqual(phase1.active.get('b'), [])
+    assert.deepEqual(phase1.withheld, ['0_3', '0_4', '0_5'])
+    // Phase 2: a has revoked them (its subscription lists only what it kept), so b gets them now.
+    const second = [coop('a', { prevActive: ['0_0', '0_1', '0_2'], stateTasks: { '0_3': 5 } }), coop('b')]
+    const phase2 = cooperativeHandoff(second, assignTasks(second, tasks(6), 0).active)
+    assert.deepEqual(phase2.active.get('a'), ['0_0', '0_1', '0_2'])
+    assert.deepEqual(phase2.active.get('b'), ['0_3', '0_4', '0_5'])
+    assert.deepEqual(phase2.withheld, [])
+    // An eager member (version 1) let go of its tasks before joining: they move at once.
+    const eager = [member('a', { prevActive: all }), coop('b')]
+    const direct = cooperativeHandoff(eager, assignTasks(eager, tasks(6), 0).active)
+    assert.deepEqual(direct.active.get('b'), ['0_3', '0_4', '0_5'])
+    assert.deepEqual(direct.withheld, [])
+    // A task two members claim (a zombie's leftover) stays with the one the target names.
+    const both = [coop('a', { prevActive: ['0_0'] }), coop('b', { prevActive: ['0_0'] })]
+    const kept = cooperativeHandoff(both, new Map([['a', ['0_0']], ['b', []]]))
+    assert.deepEqual(kept.active.get('a'), ['0_0'])
+    assert.deepEqual(kept.withheld, [])
   })
 })
