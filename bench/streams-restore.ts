@@ -2,93 +2,79 @@
  * State restoration and memory: a KafkaStreams instance (a child process) restores a count store of N keys on
  * LMDB from its changelog into an empty state directory; then, stopped cleanly, it restarts from its checkpoint.
  * Reported: restore records/s (goal ≥ 200k/s), the time a checkpointed restart takes, and the instance's RSS with
- * the N keys in LMDB (goal < 200 MiB for 1M keys). As a reference in the same run, the changelog is read by
- * @platformatic/kafka's Consumer without storing anything.
+ * the N keys in LMDB (goal < 200 MiB for 1M keys), with where that memory is (V8 heap, buffers, anonymous memory,
+ * LMDB's mapped file pages). As a reference in the same run, the changelog is read by @platformatic/kafka's
+ * Consumer without storing anything.
  *
- *   node --import tsx bench/streams-restore.ts [--quick]
+ * The child runs the compiled library (dist/, built by `npm run build` when missing or older than src/) as a user
+ * runs it; `--tsx` runs it from the TypeScript sources through tsx instead (its loader adds tens of MiB).
+ *
+ *   node --import tsx bench/streams-restore.ts [--quick] [--tsx]
  *
  * Sizes: BENCH_RESTORE_KEYS (default 1,000,000; quick 100,000), BENCH_STREAMS_PARTITIONS, BENCH_ROUNDS.
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
+import ts from 'typescript'
 import { ensureTopic, KafkaCluster } from '../src/client/index.ts'
-import { KafkaStreams, Materialized, Serdes, type StateStore, StreamsBuilder } from '../src/streams/index.ts'
+import { APP, CHANGELOG, type ChildReport, INPUT } from './lib/streams-restore-child.ts'
 import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import { HOST, makeTempDir, readRss, startTributary } from './lib/servers.ts'
 import { spread } from './lib/stats.ts'
 
-const APP = 'bench-restore'
-const INPUT = 'bench-restore-in'
-const CHANGELOG = `${APP}-counts-changelog`
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const childSource = join(root, 'bench', 'lib', 'streams-restore-child.ts')
 
-function topology() {
-  const builder = new StreamsBuilder()
-  builder.stream<string, string>(INPUT).groupByKey().count(Materialized.as<string, number>('counts'))
-  return builder.build()
-}
-
-// ---- the child: one KafkaStreams instance ------------------------------------------------------------------------
-
-if (process.argv[2] === '--child') {
-  const [bootstrap, stateDir] = process.argv.slice(3)
-  const streams = new KafkaStreams(topology(), {
-    'application.id': APP,
-    'bootstrap.servers': bootstrap,
-    'default.key.serde': Serdes.String(),
-    'default.value.serde': Serdes.String(),
-    'state.dir': stateDir,
-    'log.level': 'warn',
-    ...(process.env.BENCH_RESTORE_FETCH_BYTES
-      ? { 'restore.consumer.fetch.max.bytes': Number(process.env.BENCH_RESTORE_FETCH_BYTES) }
-      : {}),
-  })
-  const baselineRss = process.memoryUsage().rss
-  const started = process.hrtime.bigint()
-  const running = new Promise<void>((resolve) => {
-    streams.setStateListener((state) => {
-      if (state === 'RUNNING') resolve()
-    })
-  })
-  await streams.start()
-  await running
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  let keys = 0
-  for (const store of streams.localStores<StateStore & { approximateNumEntries(): number }>('counts').values()) {
-    keys += store.approximateNumEntries()
-  }
-  process.stdout.write(`${JSON.stringify({ restored: streams.restoredRecords, seconds, keys, baselineRss })}\n`)
-  process.stdin.resume()
-  process.stdin.once('end', async () => {
-    await streams.close()
-    process.exit(0)
-  })
-} else {
-  await main()
-}
-
-interface ChildRun {
-  restored: number
-  seconds: number
-  keys: number
-  /** RSS of the child before start() (modules loaded, tsx's loader included: ~50 MiB more than compiled JS). */
-  baselineRss: number
+interface ChildRun extends ChildReport {
   rssBytes: number
 }
 
-function runChild(bootstrap: string, stateDir: string): Promise<ChildRun> {
+/** How the child is started: compiled JS (dist/, no loader) or the sources through tsx. */
+interface ChildCommand {
+  readonly args: string[]
+  readonly env: Record<string, string>
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/** Builds dist/ if it is missing or older than src/, and transpiles the child to plain JS in `dir`. */
+function compiledChild(dir: string): ChildCommand {
+  const entry = join(root, 'dist', 'streams', 'index.js')
+  if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(root, 'src'))) {
+    log('building dist/ (npm run build) for the compiled child')
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
+  }
+  const js = ts.transpileModule(readFileSync(childSource, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText
+  const file = join(dir, 'streams-restore-child.mjs')
+  writeFileSync(file, js)
+  return { args: [file], env: { BENCH_STREAMS_MODULE: pathToFileURL(entry).href } }
+}
+
+function runChild(command: ChildCommand, bootstrap: string, stateDir: string): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', bootstrap, stateDir], {
+    const child = spawn(process.execPath, [...command.args, '--child', bootstrap, stateDir], {
       stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...command.env },
     })
     let out = ''
     child.stdout.on('data', (d) => {
       out += d
       const nl = out.indexOf('\n')
       if (nl < 0) return
-      const report = JSON.parse(out.slice(0, nl)) as Omit<ChildRun, 'rssBytes'>
+      const report = JSON.parse(out.slice(0, nl)) as ChildReport
       const rssBytes = readRss(child.pid!)
       child.once('exit', (code) =>
         code === 0 ? resolve({ ...report, rssBytes }) : reject(new Error(`child exited ${code}`)),
@@ -103,7 +89,11 @@ async function main() {
   const opts = benchOptions()
   const keys = Number(process.env.BENCH_RESTORE_KEYS ?? (opts.quick ? 100000 : 1000000))
   const partitions = Number(process.env.BENCH_STREAMS_PARTITIONS ?? 4)
+  const tsxChild = process.argv.includes('--tsx')
   const dataDir = makeTempDir(opts.baseDir, 'streams-restore')
+  const command: ChildCommand = tsxChild
+    ? { args: ['--import', 'tsx', childSource], env: {} }
+    : compiledChild(dataDir)
   const server = await startTributary({ dataDir, properties: { 'group.initial.rebalance.delay.ms': '0' } })
   const bootstrap = `${HOST}:${server.port}`
   const cluster = new KafkaCluster({ bootstrap })
@@ -152,7 +142,7 @@ async function main() {
       await consumer.close(true)
 
       const stateDir = mkdtempSync(join(dataDir, 'state-'))
-      const restore = await runChild(bootstrap, stateDir)
+      const restore = await runChild(command, bootstrap, stateDir)
       if (restore.restored !== keys || restore.keys !== keys) {
         throw new Error(`restored ${restore.restored} records into ${restore.keys} keys, expected ${keys}`)
       }
@@ -160,7 +150,7 @@ async function main() {
       log(
         `round ${round + 1}: restored ${keys} in ${fmt(restore.seconds, 2)} s, RSS ${fmt(restore.rssBytes / 2 ** 20)} MiB`,
       )
-      const restart = await runChild(bootstrap, stateDir)
+      const restart = await runChild(command, bootstrap, stateDir)
       restarts.push(restart)
       log(`round ${round + 1}: checkpointed restart restored ${restart.restored} in ${fmt(restart.seconds, 2)} s`)
       rmSync(stateDir, { recursive: true, force: true })
@@ -176,6 +166,7 @@ async function main() {
   const rss = spread(restores.map((r) => r.rssBytes / 2 ** 20))
   const growth = spread(restores.map((r) => (r.rssBytes - r.baselineRss) / 2 ** 20))
   const restartSeconds = spread(restarts.map((r) => r.seconds))
+  const mib = (pick: (m: ChildRun['memory']) => number) => fmt(spread(restores.map((r) => pick(r.memory) / 2 ** 20)).median)
   printTable(
     `State restoration (${keys} keys on LMDB, ${partitions} partitions, median of ${opts.rounds})`,
     ['measure', 'value', 'goal'],
@@ -187,12 +178,21 @@ async function main() {
         `${fmt(restartSeconds.median, 2)} (${restarts[0]?.restored})`,
         '0 replayed',
       ],
-      [`RSS after restoring ${keys} keys, MiB`, fmt(rss.median), keys >= 1000000 ? '< 200' : ''],
+      [
+        `RSS after restoring ${keys} keys, MiB (${tsxChild ? 'sources through tsx' : 'compiled dist/'})`,
+        fmt(rss.median),
+        keys >= 1000000 ? '< 200' : '',
+      ],
       ['  of which growth since before start(), MiB', fmt(growth.median), ''],
+      ['  anonymous (heap, buffers, native) / mapped files (LMDB, code), MiB', `${mib((m) => m.rssAnon)} / ${mib((m) => m.rssFile)}`, ''],
+      ['  V8 heap used / total, MiB', `${mib((m) => m.heapUsed)} / ${mib((m) => m.heapTotal)}`, ''],
+      ['  external (of which array buffers), MiB', `${mib((m) => m.external)} (${mib((m) => m.arrayBuffers)})`, ''],
+      ['  LMDB data file size, MiB', mib((m) => m.lmdbFileBytes), ''],
     ],
   )
   writeResult('streams-restore', {
-    command: `node --import tsx bench/streams-restore.ts${opts.quick ? ' --quick' : ''}`,
+    command: `node --import tsx bench/streams-restore.ts${opts.quick ? ' --quick' : ''}${tsxChild ? ' --tsx' : ''}`,
+    child: tsxChild ? 'tsx' : 'compiled',
     workload: { keys, partitions, rounds: opts.rounds },
     restoreRecordsPerSec: restoreRate,
     consumerReadRecordsPerSec: readRate,

@@ -41,6 +41,10 @@ export interface StreamsConfigInput {
   'default.dsl.store'?: DslStoreType | 'rocksDB'
   'num.standby.replicas'?: number | string
   'application.server'?: string
+  /** Serve interactive queries over HTTP on this port (0: a free one); off when unset. */
+  'interactive.queries.port'?: number | string
+  /** The address the query server binds (default 127.0.0.1). */
+  'interactive.queries.host'?: string
   [other: string]: unknown
 }
 
@@ -60,6 +64,8 @@ export interface StreamsConfig {
   readonly deadLetterQueueTopic: string | undefined
   readonly stateDir: string
   readonly dslStore: DslStoreType
+  /** The interactive-queries HTTP endpoint (`interactive.queries.port` / `.host`), or undefined when off. */
+  readonly interactiveQueries: { readonly port: number; readonly host: string } | undefined
   /** Everything as given, for `context.appConfigs`. */
   readonly originals: Readonly<Record<string, unknown>>
 }
@@ -103,6 +109,25 @@ export function streamsConfig(
   if (dslRaw !== 'in_memory' && dslRaw !== 'lmdb' && dslRaw !== 'rocksDB') {
     throw streamsError('TRB_STREAMS_INVALID_CONFIG', `default.dsl.store must be lmdb or in_memory, got ${dslRaw}`)
   }
+  const iqPortRaw = all['interactive.queries.port']
+  let interactiveQueries: StreamsConfig['interactiveQueries']
+  if (iqPortRaw !== undefined && iqPortRaw !== null && iqPortRaw !== '') {
+    const port = Number(iqPortRaw)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw streamsError(
+        'TRB_STREAMS_INVALID_CONFIG',
+        `interactive.queries.port must be a port number (0..65535; 0: a free one), got ${JSON.stringify(iqPortRaw)}`,
+      )
+    }
+    const host = all['interactive.queries.host'] ?? '127.0.0.1'
+    if (typeof host !== 'string' || host.trim() === '') {
+      throw streamsError(
+        'TRB_STREAMS_INVALID_CONFIG',
+        `interactive.queries.host must be a host name or address, got ${JSON.stringify(host)}`,
+      )
+    }
+    interactiveQueries = { port, host }
+  }
   const cacheMax =
     all['statestore.cache.max.bytes'] !== undefined
       ? num(all, 'statestore.cache.max.bytes', 10485760)
@@ -138,6 +163,7 @@ export function streamsConfig(
     deadLetterQueueTopic: dlq,
     stateDir: all['state.dir'] ?? join(tmpdir(), 'tributary-streams'),
     dslStore,
+    interactiveQueries,
     originals: Object.freeze({ ...all }),
   }
 }

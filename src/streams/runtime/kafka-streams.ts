@@ -255,13 +255,8 @@ export class KafkaStreams {
    * started before joining the group so the endpoint advertised as `application.server` answers from the start.
    */
   async #startQueryServer(): Promise<void> {
-    const raw = this.#config.originals['interactive.queries.port']
-    if (raw === undefined || raw === null || raw === '') return
-    const port = Number(raw)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw streamsError('TRB_STREAMS_INVALID_CONFIG', `interactive.queries.port must be a port number, got ${raw}`)
-    }
-    const host = String(this.#config.originals['interactive.queries.host'] ?? '127.0.0.1')
+    if (!this.#config.interactiveQueries) return
+    const { host, port } = this.#config.interactiveQueries
     const { serveInteractiveQueries } = await import('../query/http-server.ts')
     this.#queryServer = await serveInteractiveQueries(this, { host, port, logger: this.#log })
     if (!this.#applicationServer) {
