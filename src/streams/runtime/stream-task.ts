@@ -1,210 +1,43 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { SyncSerde } from '../../serde/serde.ts'
-import { SerdeError } from '../../serde/serde.ts'
-import { StreamsError, streamsError } from '../errors.ts'
+import { streamsError } from '../errors.ts'
 import {
   type Cancellable,
   type Processor,
-  type ProcessorContext,
   type PunctuationType,
   type Punctuator,
   type StreamPartitioner,
   supplierGet,
   type TopicNameExtractor,
 } from '../processor/api.ts'
-import { isDefaultsAware } from '../processor/change-serde.ts'
-import { deadLetterRecord, type ErrorHandlerContext, type HandlerResponse } from '../processor/exception-handlers.ts'
-import { Headers, Record, type RecordMetadata } from '../processor/record.ts'
-import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
+import { deadLetterRecord, type ErrorHandlerContext } from '../processor/exception-handlers.ts'
+import { Headers, Record } from '../processor/record.ts'
+import type { RecordCollector } from '../processor/record-collector.ts'
 import { Position } from '../query/position.ts'
 import { changelogTopicFor, MeteredKeyValueStore } from '../state/layers.ts'
 import type { RecordCache } from '../state/record-cache.ts'
-import type {
-  RecordContext,
-  RestoreCallback,
-  RestoreRecord,
-  StateStore,
-  StateStoreContext,
-} from '../state/state-store.ts'
+import type { RecordContext, RestoreCallback, RestoreRecord, StateStore } from '../state/state-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import type { StreamsConfig } from './config.ts'
 import { type ConsumerRecordLike, PartitionGroup, RecordQueue } from './partition-group.ts'
+import { PunctuationQueue, type PunctuationSchedule } from './punctuation-queue.ts'
+import { type InputRecordContext, TaskContext } from './task-context.ts'
+import {
+  asError,
+  isFinal,
+  isNotReady,
+  NO_RECORD_CONTEXT,
+  ProcessorRuntimeNode,
+  type RuntimeNode,
+  SinkRuntimeNode,
+  SourceRuntimeNode,
+  withDefaults,
+} from './task-nodes.ts'
+import { TaskOutput } from './task-output.ts'
 
 export interface TopicPartition {
   readonly topic: string
   readonly partition: number
-}
-
-const NO_RECORD_CONTEXT: RecordContext = Object.freeze({
-  timestamp: 0,
-  topic: null,
-  partition: -1,
-  offset: -1,
-  headers: new Headers(),
-})
-
-function isNotReady(error: unknown): boolean {
-  return error instanceof SerdeError && error.code === 'TRB_SERDE_NOT_READY'
-}
-
-/** Errors that already went through a handler (or must stop the task as they are): never handled twice. */
-function isFinal(error: unknown): boolean {
-  return (
-    error instanceof StreamsError &&
-    (error.code === 'TRB_STREAMS_PROCESSING_FAILED' ||
-      error.code === 'TRB_STREAMS_PRODUCTION_FAILED' ||
-      error.code === 'TRB_STREAMS_DESERIALIZATION_FAILED' ||
-      error.code === 'TRB_STREAMS_ILLEGAL_STATE')
-  )
-}
-
-function withDefaults(serde: SyncSerde<unknown> | undefined, cfg: StreamsConfig): SyncSerde<unknown> | undefined {
-  return isDefaultsAware(serde) ? serde.withDefaults({ key: cfg.defaultKeySerde, value: cfg.defaultValueSerde }) : serde
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e))
-}
-
-// ---- runtime nodes ------------------------------------------------------------------------------------------------
-
-abstract class RuntimeNode {
-  readonly name: string
-  readonly children: RuntimeNode[] = []
-  readonly childByName = new Map<string, RuntimeNode>()
-  constructor(name: string) {
-    this.name = name
-  }
-  abstract process(record: Record<unknown, unknown>): void
-  init(_task: StreamTask): void {}
-  close(): void {}
-}
-
-class SourceRuntimeNode extends RuntimeNode {
-  readonly #task: StreamTask
-  constructor(name: string, task: StreamTask) {
-    super(name)
-    this.#task = task
-  }
-  process(record: Record<unknown, unknown>): void {
-    this.#task.context.forward(record)
-  }
-}
-
-class ProcessorRuntimeNode extends RuntimeNode {
-  readonly processor: Processor<unknown, unknown, unknown, unknown>
-  readonly stores: ReadonlySet<string>
-  readonly #task: StreamTask
-  constructor(
-    name: string,
-    processor: Processor<unknown, unknown, unknown, unknown>,
-    stores: ReadonlySet<string>,
-    task: StreamTask,
-  ) {
-    super(name)
-    this.processor = processor
-    this.stores = stores
-    this.#task = task
-  }
-  override init(): void {
-    this.processor.init?.(this.#task.context as ProcessorContext<unknown, unknown>)
-  }
-  process(record: Record<unknown, unknown>): void {
-    try {
-      this.processor.process(record)
-    } catch (error) {
-      if (isFinal(error) || isNotReady(error)) throw error
-      this.#task.handleProcessingError(this.name, record, asError(error))
-    }
-  }
-  override close(): void {
-    this.processor.close?.()
-  }
-}
-
-class SinkRuntimeNode extends RuntimeNode {
-  readonly #task: StreamTask
-  readonly topic: string | undefined
-  readonly extractor: TopicNameExtractor<unknown, unknown> | undefined
-  readonly keySerde: SyncSerde<unknown>
-  readonly valueSerde: SyncSerde<unknown>
-  readonly partitioner: StreamPartitioner<unknown, unknown> | undefined
-  constructor(
-    name: string,
-    task: StreamTask,
-    topic: string | undefined,
-    extractor: TopicNameExtractor<unknown, unknown> | undefined,
-    keySerde: SyncSerde<unknown>,
-    valueSerde: SyncSerde<unknown>,
-    partitioner: StreamPartitioner<unknown, unknown> | undefined,
-  ) {
-    super(name)
-    this.#task = task
-    this.topic = topic
-    this.extractor = extractor
-    this.keySerde = keySerde
-    this.valueSerde = valueSerde
-    this.partitioner = partitioner
-  }
-  process(record: Record<unknown, unknown>): void {
-    const task = this.#task
-    let topic = this.topic
-    if (topic === undefined) {
-      topic = this.extractor!(record.key, record.value, task.context.recordMetadata())
-      if (typeof topic !== 'string' || !topic) {
-        throw streamsError(
-          'TRB_STREAMS_INVALID_ARGUMENT',
-          `topic name extractor of sink ${this.name} returned ${JSON.stringify(topic)}`,
-        )
-      }
-    }
-    task.send(this, task.resolveTopic(topic), record)
-  }
-}
-
-interface PunctuationSchedule {
-  node: RuntimeNode
-  time: number
-  readonly interval: number
-  readonly punctuator: Punctuator
-  cancelled: boolean
-}
-
-/** Punctuations of one type, earliest first (Kafka Streams' PunctuationQueue). */
-class PunctuationQueue {
-  #schedules: PunctuationSchedule[] = []
-
-  add(s: PunctuationSchedule): void {
-    this.#schedules.push(s)
-    this.#schedules.sort((a, b) => a.time - b.time)
-  }
-
-  /** Runs every schedule due at `now`; a missed interval is skipped, not run twice. */
-  maybePunctuate(now: number, run: (s: PunctuationSchedule, now: number) => void): boolean {
-    let punctuated = false
-    while (this.#schedules.length > 0 && this.#schedules[0].time <= now) {
-      const s = this.#schedules.shift()!
-      if (s.cancelled) continue
-      run(s, now)
-      if (!s.cancelled) {
-        let next = s.time + s.interval
-        if (now >= next) next = s.time + (Math.floor((now - s.time) / s.interval) + 1) * s.interval
-        s.time = next
-        this.add(s)
-      }
-      punctuated = true
-    }
-    return punctuated
-  }
-
-  canPunctuate(now: number): boolean {
-    return this.#schedules.some((s) => !s.cancelled && s.time <= now)
-  }
-
-  clear(): void {
-    this.#schedules = []
-  }
 }
 
 interface RegisteredStore {
@@ -263,9 +96,7 @@ export class StreamTask {
   readonly #globalStores: ReadonlyMap<string, StateStore>
   readonly #streamTimePunctuations = new PunctuationQueue()
   readonly #wallClockPunctuations = new PunctuationQueue()
-  readonly #pending: Promise<void>[] = []
-  /** Output waiting behind a serde preparation, in send order (thunks that send or retry serializing). */
-  readonly #deferred: Array<() => boolean> = []
+  readonly #output: TaskOutput
   readonly #lags = new Map<string, number>()
   readonly #log: (message: string) => void
   #idleSince: number | undefined
@@ -285,6 +116,7 @@ export class StreamTask {
     this.topology = options.topology
     this.config = options.config
     this.#collector = options.collector
+    this.#output = new TaskOutput(this, options.collector)
     this.cache = options.config.cacheMaxBytes > 0 ? options.cache : undefined
     this.#clock = options.clock ?? Date.now
     this.#globalStores = options.globalStores ?? new Map()
@@ -521,7 +353,7 @@ export class StreamTask {
    * ones are known to have nothing more (lag 0), or max.task.idle.ms has passed (or is negative).
    */
   isProcessable(now = this.#clock()): boolean {
-    if (this.#state !== 'running' || this.#pending.length > 0 || this.#deferred.length > 0) return false
+    if (this.#state !== 'running' || this.#output.blocked) return false
     const group = this.partitionGroup
     if (!group.anyBuffered()) return false
     if (group.allBuffered()) {
@@ -666,99 +498,11 @@ export class StreamTask {
 
   // ---- output ---------------------------------------------------------------------------------------------------
 
-  #origin(node: string | null) {
-    return { taskId: this.id, processorNodeId: node }
-  }
-
-  #emit(record: ProducedRecord, node: string | null): void {
-    if (this.#deferred.length > 0) {
-      this.#deferred.push(() => {
-        this.#collector.send(record, this.#origin(node))
-        return true
-      })
-    } else {
-      this.#collector.send(record, this.#origin(node))
-    }
-  }
-
-  /** Serializes and sends a record from a sink; serdes that need preparation defer it, keeping send order. */
-  send(sink: SinkRuntimeNode, topic: string, record: Record<unknown, unknown>): void {
-    const attempt = (): boolean => {
-      let key: Buffer | null
-      let value: Buffer | null
-      let origin: 'key' | 'value' = 'key'
-      try {
-        key =
-          record.key === null || record.key === undefined
-            ? null
-            : sink.keySerde.serializeSync(topic, record.key, { isKey: true })
-        origin = 'value'
-        value =
-          record.value === null || record.value === undefined
-            ? null
-            : sink.valueSerde.serializeSync(topic, record.value, { isKey: false })
-      } catch (error) {
-        if (isNotReady(error)) {
-          const serde = origin === 'key' ? sink.keySerde : sink.valueSerde
-          this.#pending.push(serde.prepareSerialize(topic, { isKey: origin === 'key' }))
-          return false
-        }
-        const response = this.config.productionExceptionHandler.handleSerializationException(
-          this.errorContext(sink.name),
-          { topic, key: record.key, value: record.value },
-          asError(error),
-          origin,
-        )
-        this.#applyResponse(response, sink.name, () =>
-          streamsError(
-            'TRB_STREAMS_PRODUCTION_FAILED',
-            `sink ${sink.name} cannot serialize the record's ${origin} for topic ${topic}: ${asError(error).message}`,
-            error,
-          ),
-        )
-        return true
-      }
-      let partitions: readonly (number | undefined)[] = [undefined]
-      if (sink.partitioner) {
-        const count = this.#collector.partitionsFor(topic)
-        if (count === undefined) {
-          throw streamsError(
-            'TRB_STREAMS_ILLEGAL_STATE',
-            `sink ${sink.name}: the partition count of ${topic} is not known`,
-          )
-        }
-        const chosen = sink.partitioner(topic, record.key, record.value, count)
-        if (chosen !== undefined) partitions = typeof chosen === 'number' ? [chosen] : chosen
-        for (const p of partitions) {
-          if (p !== undefined && (!Number.isInteger(p) || p < 0 || p >= count)) {
-            throw streamsError(
-              'TRB_STREAMS_INVALID_ARGUMENT',
-              `partitioner of sink ${sink.name} chose partition ${p} of ${topic}, which has ${count}`,
-            )
-          }
-        }
-      }
-      for (const partition of partitions) {
-        const out: ProducedRecord = {
-          topic,
-          partition,
-          key,
-          value,
-          timestamp: record.timestamp,
-          headers: record.headers,
-        }
-        this.#collector.send(out, this.#origin(sink.name))
-      }
-      return true
-    }
-    if (this.#deferred.length > 0 || !attempt()) this.#deferred.push(attempt)
-  }
-
   /** Changelog writes of the stores (through the context). */
   logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number, headers: Headers): void {
     const s = this.#stores.get(storeName)
     const topic = s?.changelogTopic ?? changelogTopicFor(this.config.applicationId, storeName)
-    this.#emit({ topic, partition: this.partition, key, value, timestamp, headers }, null)
+    this.#output.emit({ topic, partition: this.partition, key, value, timestamp, headers }, null)
   }
 
   // ---- errors -----------------------------------------------------------------------------------------------------
@@ -776,12 +520,6 @@ export class StreamTask {
       sourceRawKey: rc.rawKey ?? null,
       sourceRawValue: rc.rawValue ?? null,
     }
-  }
-
-  #applyResponse(response: HandlerResponse, node: string | null, fail: () => Error): void {
-    for (const r of response?.deadLetterRecords ?? []) this.#emit(r, node)
-    if (!response || response.action !== 'continue') throw fail()
-    this.droppedRecords++
   }
 
   /** A DSL processor skipped the record being processed (see InternalProcessorContext.recordDropped). */
@@ -806,7 +544,7 @@ export class StreamTask {
     if (typeof topic === 'string' && topic !== '') {
       const context = this.errorContext(node ?? null)
       const error = streamsError('TRB_STREAMS_LATE_RECORD', reason)
-      this.#emit(deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error), node ?? null)
+      this.#output.emit(deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error), node ?? null)
     }
   }
 
@@ -816,7 +554,7 @@ export class StreamTask {
       { key: record?.key, value: record?.value },
       error,
     )
-    this.#applyResponse(response, node, () =>
+    this.#output.applyResponse(response, node, () =>
       streamsError(
         'TRB_STREAMS_PROCESSING_FAILED',
         `processor ${node} failed in task ${this.id}: ${error.message}`,
@@ -841,7 +579,7 @@ export class StreamTask {
       if (isNotReady(error)) {
         const serde = part === 'key' ? queue.source.keySerde : queue.source.valueSerde
         const p = serde.prepareDeserialize((part === 'key' ? raw.key : raw.value)!, { ...where, isKey: part === 'key' })
-        this.#pending.push(p.then(() => queue.updateHead()))
+        this.#output.deferPreparation(p.then(() => queue.updateHead()))
         return 'not-ready'
       }
       const headers = raw.headers instanceof Headers ? raw.headers : new Headers(raw.headers ?? [])
@@ -861,7 +599,7 @@ export class StreamTask {
         { key: raw.key, value: raw.value },
         asError(error),
       )
-      this.#applyResponse(response, queue.source.name, () =>
+      this.#output.applyResponse(response, queue.source.name, () =>
         streamsError(
           'TRB_STREAMS_DESERIALIZATION_FAILED',
           `cannot deserialize the ${part} of the record at ${raw.topic}-${raw.partition} offset ${raw.offset}: ` +
@@ -874,28 +612,20 @@ export class StreamTask {
     }
   }
 
-  // ---- asynchronous preparation ---------------------------------------------------------------------------------
+  // ---- output and asynchronous preparation -----------------------------------------------------------------------
+
+  /** Serializes and sends a record from a sink; serdes that need preparation defer it, keeping send order. */
+  send(sink: SinkRuntimeNode, topic: string, record: Record<unknown, unknown>): void {
+    this.#output.send(sink, topic, record)
+  }
 
   /** A serde preparation the task waits for before going on; undefined when nothing is pending. */
   pendingPreparation(): Promise<void> | undefined {
-    if (this.#pending.length === 0 && this.#deferred.length === 0) return undefined
-    return this.#drain()
+    return this.#output.pendingPreparation()
   }
 
   deferPreparation(p: Promise<void>): void {
-    this.#pending.push(p)
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#deferred.length > 0) {
-      const pending = this.#pending.splice(0)
-      await Promise.all(pending)
-      while (this.#deferred.length > 0) {
-        const next = this.#deferred[0]
-        if (!next()) break
-        this.#deferred.shift()
-      }
-    }
+    this.#output.deferPreparation(p)
   }
 
   // ---- commit -----------------------------------------------------------------------------------------------------
@@ -961,189 +691,4 @@ export class StreamTask {
     if (errors.length === 1) throw errors[0]
     if (errors.length > 1) throw new AggregateError(errors, `task ${this.id}: errors while closing`)
   }
-}
-
-interface InputRecordContext extends RecordContext {
-  readonly rawKey?: Buffer | null
-  readonly rawValue?: Buffer | null
-}
-
-/**
- * The context of one task: what processors see (ProcessorContext) and what stores see (StateStoreContext). One
- * instance per task; the current node and record context move as records are forwarded.
- */
-export class TaskContext implements ProcessorContext<unknown, unknown>, StateStoreContext {
-  readonly #task: StreamTask
-  #node: RuntimeNode | undefined
-  #record: RecordContext = NO_RECORD_CONTEXT
-  initializingStore: { name: string; changelog: boolean } | undefined
-
-  constructor(task: StreamTask) {
-    this.#task = task
-  }
-
-  get applicationId(): string {
-    return this.#task.config.applicationId
-  }
-  get taskId(): string {
-    return this.#task.id
-  }
-  get partition(): number {
-    return this.#task.partition
-  }
-  get appConfigs(): Readonly<globalThis.Record<string, unknown>> {
-    return this.#task.config.originals
-  }
-  get keySerde(): SyncSerde<unknown> | undefined {
-    return this.#task.config.defaultKeySerde
-  }
-  get valueSerde(): SyncSerde<unknown> | undefined {
-    return this.#task.config.defaultValueSerde
-  }
-  get defaultKeySerde(): SyncSerde<unknown> | undefined {
-    return this.#task.config.defaultKeySerde
-  }
-  get defaultValueSerde(): SyncSerde<unknown> | undefined {
-    return this.#task.config.defaultValueSerde
-  }
-  get stateDir(): string | undefined {
-    return this.#task.stateDir
-  }
-  get cache(): RecordCache | undefined {
-    return this.#task.cache
-  }
-
-  get currentNodeName(): string | undefined {
-    return this.#node?.name
-  }
-
-  /** Runs `fn` as `node` with `record` as the record context, restoring both after. */
-  withNode<T>(node: RuntimeNode | undefined, record: RecordContext, fn: () => T): T {
-    const prevNode = this.#node
-    const prevRecord = this.#record
-    this.#node = node
-    this.#record = record
-    try {
-      return fn()
-    } finally {
-      this.#node = prevNode
-      this.#record = prevRecord
-    }
-  }
-
-  currentRecordContext(): RecordContext {
-    return this.#record
-  }
-
-  forward<K, V>(record: Record<K, V>, childName?: string): void {
-    const node = this.#node
-    if (!node) throw streamsError('TRB_STREAMS_ILLEGAL_STATE', 'forward() called outside of processing')
-    const prev = this.#record
-    const ctx: RecordContext & { rawKey?: Buffer | null; rawValue?: Buffer | null } = {
-      timestamp: record.timestamp,
-      topic: prev.topic,
-      partition: prev.partition,
-      offset: prev.offset,
-      headers: record.headers,
-      rawKey: (prev as InputRecordContext).rawKey,
-      rawValue: (prev as InputRecordContext).rawValue,
-    }
-    this.#record = ctx
-    try {
-      if (childName !== undefined) {
-        const child = node.childByName.get(childName)
-        if (!child) {
-          throw streamsError('TRB_STREAMS_UNKNOWN_NODE', `processor ${node.name} has no child named ${childName}`)
-        }
-        this.#node = child
-        child.process(record as Record<unknown, unknown>)
-      } else {
-        for (const child of node.children) {
-          this.#node = child
-          child.process(record as Record<unknown, unknown>)
-        }
-      }
-    } finally {
-      this.#node = node
-      this.#record = prev
-    }
-  }
-
-  recordMetadata(): RecordMetadata | undefined {
-    const r = this.#record
-    return r.topic === null ? undefined : { topic: r.topic, partition: r.partition, offset: r.offset }
-  }
-
-  currentStreamTimeMs(): number {
-    return this.#task.streamTime()
-  }
-
-  currentSystemTimeMs(): number {
-    return this.#task.currentSystemTimeMs()
-  }
-
-  getStateStore<S extends StateStore = StateStore>(name: string): S {
-    const node = this.#node
-    const store = this.#task.getStore(name)
-    if (node instanceof ProcessorRuntimeNode && !node.stores.has(name) && !isGlobal(this.#task, name)) {
-      throw streamsError(
-        'TRB_STREAMS_UNKNOWN_STORE',
-        `processor ${node.name} has no access to state store ${name}: connect it (process(supplier, '${name}') or ` +
-          'connectProcessorAndStateStores)',
-      )
-    }
-    if (!store) throw streamsError('TRB_STREAMS_UNKNOWN_STORE', `state store ${name} is not in this topology`)
-    return store as S
-  }
-
-  schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
-    if (!this.#node) throw streamsError('TRB_STREAMS_ILLEGAL_STATE', 'schedule() must be called from a processor')
-    return this.#task.schedule(this.#node, intervalMs, type, punctuator)
-  }
-
-  commit(): void {
-    this.#task.commitRequested = true
-  }
-
-  // StateStoreContext
-
-  register(store: StateStore, restore: RestoreCallback): void {
-    const init = this.initializingStore
-    this.#task.registerStore(store, restore, init?.name === store.name ? init.changelog : false)
-  }
-
-  logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number, headers?: Headers): void {
-    this.#task.logChange(storeName, key, value, timestamp, headers ?? new Headers())
-  }
-
-  recordContext(): RecordContext {
-    return this.#record
-  }
-
-  setRecordContext(context: RecordContext): void {
-    this.#record = context
-  }
-
-  deferPreparation(preparation: Promise<void>): void {
-    this.#task.deferPreparation(preparation)
-  }
-
-  /** The node running now, to forward from it later (a cache flush forwards from the store's processor). */
-  currentNodeHandle(): unknown {
-    return this.#node
-  }
-
-  recordDropped(reason: string, late = false): void {
-    if (late) this.#task.lateRecordDropped(this.#node?.name, reason)
-    else this.#task.recordDropped(this.#node?.name, reason)
-  }
-
-  /** Forwards `record` as if `node` (from currentNodeHandle) were processing. */
-  forwardFrom(node: unknown, record: Record<unknown, unknown>): void {
-    this.withNode(node as RuntimeNode, this.#record, () => this.forward(record))
-  }
-}
-
-function isGlobal(task: StreamTask, name: string): boolean {
-  return task.topology.store(name)?.global === true
 }
