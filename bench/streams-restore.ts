@@ -20,11 +20,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 import ts from 'typescript'
 import { ensureTopic, KafkaCluster } from '../src/client/index.ts'
-import { APP, CHANGELOG, type ChildReport, INPUT } from './lib/streams-restore-child.ts'
 import { benchOptions } from './lib/options.ts'
 import { fmt, log, printTable, writeResult } from './lib/report.ts'
 import { HOST, makeTempDir, readRss, startTributary } from './lib/servers.ts'
 import { spread } from './lib/stats.ts'
+import { APP, CHANGELOG, type ChildReport, INPUT } from './lib/streams-restore-child.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const childSource = join(root, 'bench', 'lib', 'streams-restore-child.ts')
@@ -91,9 +91,7 @@ async function main() {
   const partitions = Number(process.env.BENCH_STREAMS_PARTITIONS ?? 4)
   const tsxChild = process.argv.includes('--tsx')
   const dataDir = makeTempDir(opts.baseDir, 'streams-restore')
-  const command: ChildCommand = tsxChild
-    ? { args: ['--import', 'tsx', childSource], env: {} }
-    : compiledChild(dataDir)
+  const command: ChildCommand = tsxChild ? { args: ['--import', 'tsx', childSource], env: {} } : compiledChild(dataDir)
   const server = await startTributary({ dataDir, properties: { 'group.initial.rebalance.delay.ms': '0' } })
   const bootstrap = `${HOST}:${server.port}`
   const cluster = new KafkaCluster({ bootstrap })
@@ -166,7 +164,8 @@ async function main() {
   const rss = spread(restores.map((r) => r.rssBytes / 2 ** 20))
   const growth = spread(restores.map((r) => (r.rssBytes - r.baselineRss) / 2 ** 20))
   const restartSeconds = spread(restarts.map((r) => r.seconds))
-  const mib = (pick: (m: ChildRun['memory']) => number) => fmt(spread(restores.map((r) => pick(r.memory) / 2 ** 20)).median)
+  const mib = (pick: (m: ChildRun['memory']) => number) =>
+    fmt(spread(restores.map((r) => pick(r.memory) / 2 ** 20)).median)
   printTable(
     `State restoration (${keys} keys on LMDB, ${partitions} partitions, median of ${opts.rounds})`,
     ['measure', 'value', 'goal'],
@@ -184,7 +183,11 @@ async function main() {
         keys >= 1000000 ? '< 200' : '',
       ],
       ['  of which growth since before start(), MiB', fmt(growth.median), ''],
-      ['  anonymous (heap, buffers, native) / mapped files (LMDB, code), MiB', `${mib((m) => m.rssAnon)} / ${mib((m) => m.rssFile)}`, ''],
+      [
+        '  anonymous (heap, buffers, native) / mapped files (LMDB, code), MiB',
+        `${mib((m) => m.rssAnon)} / ${mib((m) => m.rssFile)}`,
+        '',
+      ],
       ['  V8 heap used / total, MiB', `${mib((m) => m.heapUsed)} / ${mib((m) => m.heapTotal)}`, ''],
       ['  external (of which array buffers), MiB', `${mib((m) => m.external)} (${mib((m) => m.arrayBuffers)})`, ''],
       ['  LMDB data file size, MiB', mib((m) => m.lmdbFileBytes), ''],

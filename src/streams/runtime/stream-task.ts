@@ -544,7 +544,10 @@ export class StreamTask {
     if (typeof topic === 'string' && topic !== '') {
       const context = this.errorContext(node ?? null)
       const error = streamsError('TRB_STREAMS_LATE_RECORD', reason)
-      this.#output.emit(deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error), node ?? null)
+      this.#output.emit(
+        deadLetterRecord(topic, context.sourceRawKey, context.sourceRawValue, context, error),
+        node ?? null,
+      )
     }
   }
 

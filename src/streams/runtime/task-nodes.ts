@@ -35,14 +35,16 @@ export function isFinal(error: unknown): boolean {
   )
 }
 
-export function withDefaults(serde: SyncSerde<unknown> | undefined, cfg: StreamsConfig): SyncSerde<unknown> | undefined {
+export function withDefaults(
+  serde: SyncSerde<unknown> | undefined,
+  cfg: StreamsConfig,
+): SyncSerde<unknown> | undefined {
   return isDefaultsAware(serde) ? serde.withDefaults({ key: cfg.defaultKeySerde, value: cfg.defaultValueSerde }) : serde
 }
 
 export function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e))
 }
-
 
 /** A node of the topology as one task runs it: forwards to its children in the task's context. */
 export abstract class RuntimeNode {

@@ -159,7 +159,13 @@ describe('task planning', () => {
     assert.deepEqual(direct.withheld, [])
     // A task two members claim (a zombie's leftover) stays with the one the target names.
     const both = [coop('a', { prevActive: ['0_0'] }), coop('b', { prevActive: ['0_0'] })]
-    const kept = cooperativeHandoff(both, new Map([['a', ['0_0']], ['b', []]]))
+    const kept = cooperativeHandoff(
+      both,
+      new Map([
+        ['a', ['0_0']],
+        ['b', []],
+      ]),
+    )
     assert.deepEqual(kept.active.get('a'), ['0_0'])
     assert.deepEqual(kept.withheld, [])
   })

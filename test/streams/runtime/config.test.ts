@@ -29,10 +29,10 @@ describe('streams config', () => {
         message: /interactive\.queries\.port must be a port number/,
       })
     }
-    assert.throws(
-      () => streamsConfig({ ...base, 'interactive.queries.port': 0, 'interactive.queries.host': ' ' }),
-      { code: 'TRB_STREAMS_INVALID_CONFIG', message: /interactive\.queries\.host/ },
-    )
+    assert.throws(() => streamsConfig({ ...base, 'interactive.queries.port': 0, 'interactive.queries.host': ' ' }), {
+      code: 'TRB_STREAMS_INVALID_CONFIG',
+      message: /interactive\.queries\.host/,
+    })
     const builder = new StreamsBuilder()
     builder.stream('in').to('out')
     assert.throws(() => new KafkaStreams(builder.build(), { ...base, 'interactive.queries.port': 'x' }), {

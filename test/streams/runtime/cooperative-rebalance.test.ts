@@ -12,12 +12,14 @@ import {
   Grouped,
   KafkaStreams,
   Materialized,
+  type Processor,
   type ProcessorContext,
   Produced,
   Serdes,
+  type StateStore,
+  type Record as StreamRecord,
   StreamsBuilder,
   StreamsMetricNames,
-  type StateStore,
 } from '../../../src/streams/index.ts'
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.ts'
 import { expectedCounts, produceEvents, readTableUntil } from './helpers.ts'
@@ -47,17 +49,17 @@ const runningOn = new Map<string, string>()
 const overlaps: string[] = []
 
 /** Passes records on; records in `runningOn` which instance runs the task, and any moment two would at once. */
-function tracker(instance: string) {
+function tracker<V>(instance: string): () => Processor<string, V, string, V> {
   return () => {
-    let ctx: ProcessorContext<string, unknown> | undefined
+    let ctx: ProcessorContext<string, V> | undefined
     return {
-      init(context: ProcessorContext<string, unknown>) {
+      init(context: ProcessorContext<string, V>) {
         ctx = context
         const other = runningOn.get(context.taskId)
         if (other !== undefined && other !== instance) overlaps.push(`${context.taskId} on ${other} and ${instance}`)
         runningOn.set(context.taskId, instance)
       },
-      process(record: Parameters<ProcessorContext<string, unknown>['forward']>[0]) {
+      process(record: StreamRecord<string, V>) {
         ctx!.forward(record)
       },
       close() {
@@ -71,11 +73,11 @@ function countingApp(instance: string, input: string, output: string, applicatio
   const builder = new StreamsBuilder()
   builder
     .stream<string, string>(input)
-    .process(tracker(instance))
-    .groupBy((_id, account) => account as string, Grouped.with(Serdes.String(), Serdes.String()))
+    .process(tracker<string>(instance))
+    .groupBy((_id, account) => account, Grouped.with(Serdes.String(), Serdes.String()))
     .count(Materialized.as<string, number>('counts'))
     .toStream()
-    .process(tracker(instance))
+    .process(tracker<number>(instance))
     .to(output, Produced.with(Serdes.String(), Serdes.Long()))
   const dir = tempDir('trb-streams-coop-')
   dirs.push(dir)
