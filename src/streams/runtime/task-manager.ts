@@ -273,7 +273,10 @@ export class TaskManager {
       await this.#options.commit()
       for (const a of revoked) if (this.active.get(a.task.id) === a) await this.closeActive(a, true)
       if (!this.#member.lost) this.#member.rebalanceNeeded = true
-      this.#log.info('tasks revoked', { tasks: revoked.map((a) => a.task.id) })
+      this.#log.info('tasks revoked', {
+        generation: this.#member.generationId,
+        tasks: revoked.map((a) => a.task.id),
+      })
     }
     for (const [id, s] of this.standby) {
       if (newStandby.has(id) && !newActive.has(id)) continue

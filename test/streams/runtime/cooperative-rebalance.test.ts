@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { ensureTopic, KafkaCluster } from '../../../src/client/index.ts'
+import type { Logger } from '../../../src/common/logger.ts'
 import {
   Grouped,
   KafkaStreams,
@@ -69,6 +70,27 @@ function tracker<V>(instance: string): () => Processor<string, V, string, V> {
   }
 }
 
+/** Lifecycle log events of both instances, in order: which tasks each revoked or holds, per generation. */
+const events: Array<{ instance: string; msg: string; generation: number; tasks: string[] }> = []
+
+/** A logger (KafkaStreams' `logger` option) that keeps the task lifecycle events and drops the rest. */
+function recordingLogger(instance: string): Logger {
+  const keep = (msg: string, fields?: globalThis.Record<string, unknown>) => {
+    if (msg === 'tasks revoked' || msg === 'assignment applied') {
+      const tasks = (msg === 'tasks revoked' ? fields?.tasks : fields?.active) as string[]
+      events.push({ instance, msg, generation: Number(fields?.generation), tasks })
+    }
+  }
+  const logger: Logger = {
+    debug: () => {},
+    info: keep,
+    warn: keep,
+    error: keep,
+    child: () => logger,
+  }
+  return logger
+}
+
 function countingApp(instance: string, input: string, output: string, applicationId: string) {
   const builder = new StreamsBuilder()
   builder
@@ -81,20 +103,23 @@ function countingApp(instance: string, input: string, output: string, applicatio
     .to(output, Produced.with(Serdes.String(), Serdes.Long()))
   const dir = tempDir('trb-streams-coop-')
   dirs.push(dir)
-  return new KafkaStreams(builder.build(), {
-    'application.id': applicationId,
-    'bootstrap.servers': broker.bootstrap,
-    'default.key.serde': Serdes.String(),
-    'default.value.serde': Serdes.String(),
-    'state.dir': dir.path,
-    'processing.guarantee': 'exactly_once_v2',
-    'default.dsl.store': 'lmdb',
-    'commit.interval.ms': 100,
-    'session.timeout.ms': 1500,
-    'heartbeat.interval.ms': 200,
-    'transaction.timeout.ms': 5000,
-    'log.level': 'warn',
-  })
+  return new KafkaStreams(
+    builder.build(),
+    {
+      'application.id': applicationId,
+      'bootstrap.servers': broker.bootstrap,
+      'default.key.serde': Serdes.String(),
+      'default.value.serde': Serdes.String(),
+      'state.dir': dir.path,
+      'processing.guarantee': 'exactly_once_v2',
+      'default.dsl.store': 'lmdb',
+      'commit.interval.ms': 100,
+      'session.timeout.ms': 1500,
+      'heartbeat.interval.ms': 200,
+      'transaction.timeout.ms': 5000,
+    },
+    { logger: recordingLogger(instance) },
+  )
 }
 
 /** A counter of the instance's Prometheus metrics (0 when absent). */
@@ -112,16 +137,23 @@ async function metric(streams: KafkaStreams, name: string, labels: Record<string
 const activeOf = (s: KafkaStreams) =>
   (s.metadataForLocalThreads()[0]?.activeTasks ?? []).filter((t) => t.phase === 'running').map((t) => t.taskId)
 
+/** Checks to run after every state change of any instance (listeners are set once, before start). */
+const onStateChange = new Set<() => void>()
+
 /** Resolves when `done()` holds, checking after every state change of the instances. */
-function until(instances: KafkaStreams[], done: () => boolean, what: string, timeoutMs = 90000): Promise<void> {
+function until(done: () => boolean, what: string, timeoutMs = 90000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not reached: ${what}`)), timeoutMs)
     const check = () => {
       if (!done()) return
+      onStateChange.delete(check)
       clearTimeout(timer)
       resolve()
     }
-    for (const s of instances) s.setStateListener(check)
+    const timer = setTimeout(() => {
+      onStateChange.delete(check)
+      reject(new Error(`not reached: ${what}`))
+    }, timeoutMs)
+    onStateChange.add(check)
     check()
   })
 }
@@ -135,9 +167,16 @@ describe('cooperative rebalancing', () => {
     await ensureTopic(admin.admin, output, { partitions: PARTITIONS })
     const a = countingApp('a', input, output, applicationId)
     const b = countingApp('b', input, output, applicationId)
+    for (const s of [a, b]) {
+      s.setStateListener(() =>
+        setImmediate(() => {
+          for (const check of [...onStateChange]) check()
+        }),
+      )
+    }
     try {
       await a.start()
-      await until([a], () => a.state === 'RUNNING' && activeOf(a).length === ALL_TASKS, 'a runs every task')
+      await until(() => a.state === 'RUNNING' && activeOf(a).length === ALL_TASKS, 'a runs every task')
       await produceEvents(broker.bootstrap, input, 0, PHASE, ACCOUNTS)
       await readTableUntil(broker.bootstrap, output, (t) =>
         [...expectedCounts(PHASE, ACCOUNTS)].every(([k, v]) => t.get(k) === v),
@@ -156,7 +195,6 @@ describe('cooperative rebalancing', () => {
       await b.start()
       const phase2 = produceEvents(broker.bootstrap, input, PHASE, PHASE, ACCOUNTS)
       await until(
-        [a, b],
         () =>
           a.state === 'RUNNING' &&
           b.state === 'RUNNING' &&
@@ -184,6 +222,15 @@ describe('cooperative rebalancing', () => {
       assert.deepEqual(overlaps, [], 'no task ran on both instances at once')
       for (const task of stayed) assert.equal(runningOn.get(task), 'a')
       for (const task of moved) assert.equal(runningOn.get(task), 'b')
+      // Each moving task was revoked by a in one generation and given to b only in a later one.
+      for (const task of moved) {
+        const revoked = events.find((e) => e.instance === 'a' && e.msg === 'tasks revoked' && e.tasks.includes(task))
+        const assigned = events.find(
+          (e) => e.instance === 'b' && e.msg === 'assignment applied' && e.tasks.includes(task),
+        )
+        assert.ok(revoked && assigned, `${task}: revoked on a and assigned to b`)
+        assert.ok(assigned.generation > revoked.generation, `${task}: assigned to b after a revoked it`)
+      }
 
       // Every input counted exactly once.
       const expected = expectedCounts(2 * PHASE, ACCOUNTS)
