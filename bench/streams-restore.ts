@@ -85,6 +85,8 @@ function runChild(command: ChildCommand, bootstrap: string, stateDir: string): P
   })
 }
 
+await main()
+
 async function main() {
   const opts = benchOptions()
   const keys = Number(process.env.BENCH_RESTORE_KEYS ?? (opts.quick ? 100000 : 1000000))
