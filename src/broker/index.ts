@@ -8,7 +8,7 @@ export {
   readConfigFile,
   resolveBrokerConfig,
 } from './config.ts'
-export type { HandlerSpec, RequestContext } from './handler.ts'
+export type { Authorization, AuthorizeRequest, HandlerSpec, RequestContext } from './handler.ts'
 export {
   type AclBinding,
   AclOperation,

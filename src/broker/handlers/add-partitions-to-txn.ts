@@ -3,8 +3,11 @@ import type {
   AddPartitionsToTxnResponseInput,
   AddPartitionsToTxnTopicResultInput,
 } from '../../protocol/generated/add-partitions-to-txn-response.ts'
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { topicAuthorized, transactionalIdAuthorized } from '../security/authorize.ts'
 import { fencingErrorFor } from '../txn/index.ts'
 
 /**
@@ -12,9 +15,10 @@ import { fencingErrorFor } from '../txn/index.ts'
  * verification, which a single-node broker does internally.
  */
 export const addPartitionsToTxnHandler: HandlerSpec<AddPartitionsToTxnRequest, AddPartitionsToTxnResponseInput> = {
-  apiKey: 24,
+  apiKey: ApiKeys.AddPartitionsToTxn,
   minVersion: 0,
   maxVersion: 3,
+  authorize: authorizeAddPartitionsToTxn,
   async handle(req, ctx) {
     const txns = ctx.services.transactions
     const results = txns
@@ -47,4 +51,35 @@ export const addPartitionsToTxnHandler: HandlerSpec<AddPartitionsToTxnRequest, A
     }
     return { throttleTimeMs: 0, resultsByTopicV3AndBelow: [...byTopic.values()] }
   },
+}
+
+/**
+ * Kafka: WRITE on the transactional id and on every topic. When any topic is refused nothing is added: the others
+ * are OPERATION_NOT_ATTEMPTED.
+ */
+function authorizeAddPartitionsToTxn(
+  req: AddPartitionsToTxnRequest,
+  ctx: RequestContext,
+): Authorization<AddPartitionsToTxnRequest, AddPartitionsToTxnResponseInput> {
+  const topics = req.v3AndBelowTopics
+  const refusal = (errorCode: (topic: string) => number) => ({
+    refused: {
+      throttleTimeMs: 0,
+      resultsByTopicV3AndBelow: topics.map((t) => ({
+        name: t.name,
+        resultsByPartition: t.partitions.map((partitionIndex) => ({
+          partitionIndex,
+          partitionErrorCode: errorCode(t.name),
+        })),
+      })),
+    },
+  })
+  if (!transactionalIdAuthorized(ctx, AclOperation.WRITE, req.v3AndBelowTransactionalId)) {
+    return refusal(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  }
+  const refused = new Set(topics.filter((t) => !topicAuthorized(ctx, AclOperation.WRITE, t.name)).map((t) => t.name))
+  if (refused.size === 0) return { allowed: req }
+  return refusal((topic) =>
+    refused.has(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED,
+  )
 }

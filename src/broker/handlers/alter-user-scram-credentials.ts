@@ -3,6 +3,7 @@ import type {
   AlterUserScramCredentialsResponseInput,
   AlterUserScramCredentialsResultInput,
 } from '../../protocol/generated/alter-user-scram-credentials-response.ts'
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { HandlerSpec } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
@@ -20,9 +21,11 @@ export const alterUserScramCredentialsHandler: HandlerSpec<
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponseInput
 > = {
-  apiKey: 51,
+  apiKey: ApiKeys.AlterUserScramCredentials,
   minVersion: 0,
   maxVersion: 0,
+  // Authorization: the handler checks the cluster permission this API needs.
+  authorize: 'in-handler',
   async handle(req, ctx) {
     const users = [...new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)])]
     if (!clusterAuthorized(ctx, AclOperation.ALTER)) {

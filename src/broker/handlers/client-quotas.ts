@@ -1,5 +1,6 @@
 import type { AlterClientQuotasRequest } from '../../protocol/generated/alter-client-quotas-request.ts'
 import type { AlterClientQuotasResponseInput } from '../../protocol/generated/alter-client-quotas-response.ts'
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DescribeClientQuotasRequest } from '../../protocol/generated/describe-client-quotas-request.ts'
 import type {
   DescribeClientQuotasResponseInput,
@@ -18,9 +19,11 @@ const MATCH_ANY = 2
 
 export const describeClientQuotasHandler: HandlerSpec<DescribeClientQuotasRequest, DescribeClientQuotasResponseInput> =
   {
-    apiKey: 48,
+    apiKey: ApiKeys.DescribeClientQuotas,
     minVersion: 0,
     maxVersion: 1,
+    // Authorization: the handler checks the cluster permission this API needs.
+    authorize: 'in-handler',
     handle(req, ctx) {
       const error = (errorCode: number, errorMessage: string | null) => ({
         throttleTimeMs: 0,
@@ -63,7 +66,9 @@ export const describeClientQuotasHandler: HandlerSpec<DescribeClientQuotasReques
   }
 
 export const alterClientQuotasHandler: HandlerSpec<AlterClientQuotasRequest, AlterClientQuotasResponseInput> = {
-  apiKey: 49,
+  apiKey: ApiKeys.AlterClientQuotas,
+  // Authorization: the handler checks the cluster permission this API needs.
+  authorize: 'in-handler',
   minVersion: 0,
   maxVersion: 1,
   async handle(req, ctx) {

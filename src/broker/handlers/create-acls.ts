@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { CreateAclsRequest } from '../../protocol/generated/create-acls-request.ts'
 import type { CreateAclsResponseInput } from '../../protocol/generated/create-acls-response.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
@@ -6,9 +7,11 @@ import { type AclBinding, AclOperation, bindingProblem } from '../security/acl.t
 import { clusterAuthorized } from '../security/authorize.ts'
 
 export const createAclsHandler: HandlerSpec<CreateAclsRequest, CreateAclsResponseInput> = {
-  apiKey: 30,
+  apiKey: ApiKeys.CreateAcls,
   minVersion: 0,
   maxVersion: 3,
+  // Authorization: the handler checks the cluster permission this API needs.
+  authorize: 'in-handler',
   async handle(req, ctx) {
     const each = (errorCode: number, errorMessage: string | null) => ({
       throttleTimeMs: 0,

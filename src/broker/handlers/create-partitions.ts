@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type {
   CreatePartitionsRequest,
   CreatePartitionsTopic,
@@ -7,11 +8,13 @@ import type {
   CreatePartitionsTopicResultInput,
 } from '../../protocol/generated/create-partitions-response.ts'
 import { ErrorCode, errorInfo } from '../../protocol/generated/error-codes.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import type { ConfigProblem } from '../resource-configs.ts'
+import { AclOperation } from '../security/acl.ts'
+import { partitionBy, topicAuthorized } from '../security/authorize.ts'
 import type { BrokerServices } from '../services.ts'
 import { TopicError } from '../topic-registry.ts'
 import { replicaAssignmentProblem } from './create-topics.ts'
-import type { ConfigProblem } from './describe-configs.ts'
 
 /** Partitions are never added to this many at once (Kafka caps one request's records similarly). */
 const MAX_PARTITIONS = 100000
@@ -63,9 +66,10 @@ function growProblem(services: BrokerServices, t: CreatePartitionsTopic): Config
 }
 
 export const createPartitionsHandler: HandlerSpec<CreatePartitionsRequest, CreatePartitionsResponseInput> = {
-  apiKey: 37,
+  apiKey: ApiKeys.CreatePartitions,
   minVersion: 0,
   maxVersion: 3,
+  authorize: authorizeCreatePartitions,
   async handle(req, ctx) {
     const { services } = ctx
     const counts = new Map<string, number>()
@@ -98,4 +102,27 @@ export const createPartitionsHandler: HandlerSpec<CreatePartitionsRequest, Creat
     }
     return { throttleTimeMs: 0, results }
   },
+}
+
+/** Kafka: ALTER on each topic. */
+function authorizeCreatePartitions(
+  req: CreatePartitionsRequest,
+  ctx: RequestContext,
+): Authorization<CreatePartitionsRequest, CreatePartitionsResponseInput> {
+  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.ALTER, t.name))
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      results: [
+        ...(res.results ?? []),
+        ...refused.map((t) => ({
+          name: t.name,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: 'Authorization failed.',
+        })),
+      ],
+    }),
+  }
 }

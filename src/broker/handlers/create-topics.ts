@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { CreatableTopic, CreateTopicsRequest } from '../../protocol/generated/create-topics-request.ts'
 import type {
   CreatableTopicResultInput,
@@ -5,10 +6,12 @@ import type {
 } from '../../protocol/generated/create-topics-response.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import { ZERO_UUID } from '../../protocol/primitives.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { type ConfigProblem, topicConfigEntries, topicOverridesProblem } from '../resource-configs.ts'
+import { AclOperation } from '../security/acl.ts'
+import { clusterAuthorized, partitionBy, topicAuthorized } from '../security/authorize.ts'
 import type { BrokerServices } from '../services.ts'
 import { METADATA_TOPIC, TopicError, topicNameProblem } from '../topic-registry.ts'
-import { type ConfigProblem, topicConfigEntries, topicOverridesProblem } from './describe-configs.ts'
 
 /** This broker is the only node: every replica list is [nodeId]. */
 const REPLICATION_FACTOR = 1
@@ -133,9 +136,10 @@ function failure(name: string, p: ConfigProblem): CreatableTopicResultInput {
 }
 
 export const createTopicsHandler: HandlerSpec<CreateTopicsRequest, CreateTopicsResponseInput> = {
-  apiKey: 19,
+  apiKey: ApiKeys.CreateTopics,
   minVersion: 0,
   maxVersion: 7,
+  authorize: authorizeCreateTopics,
   async handle(req, ctx) {
     const { services } = ctx
     const counts = new Map<string, number>()
@@ -191,4 +195,36 @@ export const createTopicsHandler: HandlerSpec<CreateTopicsRequest, CreateTopicsR
     }
     return { throttleTimeMs: 0, topics: results }
   },
+}
+
+/** Kafka: CREATE on the cluster, or else on each topic. */
+function authorizeCreateTopics(
+  req: CreateTopicsRequest,
+  ctx: RequestContext,
+): Authorization<CreateTopicsRequest, CreateTopicsResponseInput> {
+  const clusterCreate = clusterAuthorized(ctx, AclOperation.CREATE)
+  const [allowed, refused] = partitionBy(
+    req.topics,
+    (t) => clusterCreate || topicAuthorized(ctx, AclOperation.CREATE, t.name),
+  )
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [
+        ...(res.topics ?? []),
+        ...refused.map((t) => ({
+          name: t.name,
+          topicId: ZERO_UUID,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: 'Authorization failed.',
+          topicConfigErrorCode: 0,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: [],
+        })),
+      ],
+    }),
+  }
 }

@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DeleteAclsRequest } from '../../protocol/generated/delete-acls-request.ts'
 import type {
   DeleteAclsFilterResultInput,
@@ -9,9 +10,11 @@ import { AclOperation, filterMatches } from '../security/acl.ts'
 import { clusterAuthorized } from '../security/authorize.ts'
 
 export const deleteAclsHandler: HandlerSpec<DeleteAclsRequest, DeleteAclsResponseInput> = {
-  apiKey: 31,
+  apiKey: ApiKeys.DeleteAcls,
   minVersion: 0,
   maxVersion: 3,
+  // Authorization: the handler checks the cluster permission this API needs.
+  authorize: 'in-handler',
   async handle(req, ctx) {
     const each = (errorCode: number, errorMessage: string | null) => ({
       throttleTimeMs: 0,

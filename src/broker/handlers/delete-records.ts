@@ -1,4 +1,5 @@
 import { LogError } from '../../log/index.ts'
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DeleteRecordsRequest } from '../../protocol/generated/delete-records-request.ts'
 import type {
   DeleteRecordsPartitionResultInput,
@@ -6,16 +7,19 @@ import type {
   DeleteRecordsTopicResultInput,
 } from '../../protocol/generated/delete-records-response.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { partitionBy, topicAuthorized } from '../security/authorize.ts'
 import { METADATA_TOPIC } from '../topic-registry.ts'
 
 /** DeleteRecords offset meaning "up to the high watermark". */
 const HIGH_WATERMARK = -1n
 
 export const deleteRecordsHandler: HandlerSpec<DeleteRecordsRequest, DeleteRecordsResponseInput> = {
-  apiKey: 21,
+  apiKey: ApiKeys.DeleteRecords,
   minVersion: 0,
   maxVersion: 2,
+  authorize: authorizeDeleteRecords,
   async handle(req, ctx) {
     const { services } = ctx
     const topics: DeleteRecordsTopicResultInput[] = []
@@ -61,4 +65,30 @@ export const deleteRecordsHandler: HandlerSpec<DeleteRecordsRequest, DeleteRecor
     }
     return { throttleTimeMs: 0, topics }
   },
+}
+
+/** Kafka: DELETE on each topic. */
+function authorizeDeleteRecords(
+  req: DeleteRecordsRequest,
+  ctx: RequestContext,
+): Authorization<DeleteRecordsRequest, DeleteRecordsResponseInput> {
+  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.DELETE, t.name))
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [
+        ...(res.topics ?? []),
+        ...refused.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            lowWatermark: -1n,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          })),
+        })),
+      ],
+    }),
+  }
 }

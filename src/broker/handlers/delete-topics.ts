@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DeleteTopicsRequest } from '../../protocol/generated/delete-topics-request.ts'
 import type {
   DeletableTopicResultInput,
@@ -5,7 +6,9 @@ import type {
 } from '../../protocol/generated/delete-topics-response.ts'
 import { ErrorCode, errorInfo } from '../../protocol/generated/error-codes.ts'
 import { ZERO_UUID } from '../../protocol/primitives.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { partitionBy, topicAuthorized } from '../security/authorize.ts'
 import { METADATA_TOPIC, TopicError } from '../topic-registry.ts'
 
 function result(name: string | null, topicId: string, errorCode: number, message?: string): DeletableTopicResultInput {
@@ -18,9 +21,10 @@ function result(name: string | null, topicId: string, errorCode: number, message
 }
 
 export const deleteTopicsHandler: HandlerSpec<DeleteTopicsRequest, DeleteTopicsResponseInput> = {
-  apiKey: 20,
+  apiKey: ApiKeys.DeleteTopics,
   minVersion: 0,
   maxVersion: 6,
+  authorize: authorizeDeleteTopics,
   async handle(req, ctx) {
     const { topics } = ctx.services
     const responses: DeletableTopicResultInput[] = []
@@ -110,4 +114,42 @@ export const deleteTopicsHandler: HandlerSpec<DeleteTopicsRequest, DeleteTopicsR
     }
     return { throttleTimeMs: 0, responses }
   },
+}
+
+/**
+ * Kafka: DELETE on each existing topic; a client that may DESCRIBE a missing topic learns it is unknown. Topics
+ * named by an unknown id go to the handler, which answers UNKNOWN_TOPIC_ID.
+ */
+function authorizeDeleteTopics(
+  req: DeleteTopicsRequest,
+  ctx: RequestContext,
+): Authorization<DeleteTopicsRequest, DeleteTopicsResponseInput> {
+  const { topics } = ctx.services
+  const ok = (name: string | null) => {
+    if (name === null) return true
+    if (!topics.get(name)) return topicAuthorized(ctx, AclOperation.DESCRIBE, name)
+    return topicAuthorized(ctx, AclOperation.DELETE, name)
+  }
+  const refusal = (name: string | null, topicId: string) => ({
+    name,
+    topicId,
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    errorMessage: 'Authorization failed.',
+  })
+  let narrowed: DeleteTopicsRequest
+  let refusals: DeletableTopicResultInput[]
+  if (ctx.apiVersion >= 6) {
+    const [allowed, refused] = partitionBy(req.topics, (t) => ok(t.name ?? topics.getById(t.topicId)?.name ?? null))
+    narrowed = { ...req, topics: allowed }
+    refusals = refused.map((t) => refusal(t.name, t.topicId))
+  } else {
+    const [allowed, refused] = partitionBy(req.topicNames, ok)
+    narrowed = { ...req, topicNames: allowed }
+    refusals = refused.map((name) => refusal(name, ZERO_UUID))
+  }
+  if (refusals.length === 0) return { allowed: req }
+  return {
+    allowed: narrowed,
+    complete: (res) => ({ ...res, responses: [...(res.responses ?? []), ...refusals] }),
+  }
 }

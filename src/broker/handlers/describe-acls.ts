@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DescribeAclsRequest } from '../../protocol/generated/describe-acls-request.ts'
 import type {
   DescribeAclsResourceInput,
@@ -9,9 +10,11 @@ import { AclOperation, filterMatches } from '../security/acl.ts'
 import { clusterAuthorized } from '../security/authorize.ts'
 
 export const describeAclsHandler: HandlerSpec<DescribeAclsRequest, DescribeAclsResponseInput> = {
-  apiKey: 29,
+  apiKey: ApiKeys.DescribeAcls,
   minVersion: 0,
   maxVersion: 3,
+  // Authorization: the handler checks the cluster permission this API needs.
+  authorize: 'in-handler',
   handle(req, ctx) {
     const error = (errorCode: number, errorMessage: string | null) => ({
       throttleTimeMs: 0,

@@ -1,25 +1,27 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DescribeClusterRequest } from '../../protocol/generated/describe-cluster-request.ts'
 import type { DescribeClusterResponseInput } from '../../protocol/generated/describe-cluster-response.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation, CLUSTER_RESOURCE, ResourceType } from '../security/acl.ts'
+import {
+  authorizedOperations,
+  CLUSTER_OPERATIONS,
+  clusterAuthorized,
+  OPERATIONS_NOT_REQUESTED as OPS_NOT_REQUESTED,
+} from '../security/authorize.ts'
 
 /** DescribeCluster EndpointType ids (KIP-919). */
 const EndpointType = { UNKNOWN: 0, BROKER: 1, CONTROLLER: 2 } as const
 
-/** Kafka's "authorized operations not requested" marker. */
-const OPS_NOT_REQUESTED = -2147483648
-
-/** AclOperation ids Kafka supports on the CLUSTER resource; without an authorizer every one is allowed. */
-const CLUSTER_OPERATIONS = [
-  5 /* CREATE */, 7 /* ALTER */, 8 /* DESCRIBE */, 9 /* CLUSTER_ACTION */, 10 /* DESCRIBE_CONFIGS */,
-  11 /* ALTER_CONFIGS */, 12 /* IDEMPOTENT_WRITE */,
-]
+/** Without an authorizer every operation Kafka reports on the cluster is allowed. */
 const ALL_CLUSTER_OPERATIONS = CLUSTER_OPERATIONS.reduce((mask, op) => mask | (1 << op), 0)
 
 export const describeClusterHandler: HandlerSpec<DescribeClusterRequest, DescribeClusterResponseInput> = {
-  apiKey: 60,
+  apiKey: ApiKeys.DescribeCluster,
   minVersion: 0,
   maxVersion: 1,
+  authorize: authorizeDescribeCluster,
   handle(req, ctx) {
     const { services } = ctx
     const base = { throttleTimeMs: 0, endpointType: req.endpointType, clusterId: services.clusterId }
@@ -54,4 +56,40 @@ export const describeClusterHandler: HandlerSpec<DescribeClusterRequest, Describ
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPS_NOT_REQUESTED,
     }
   },
+}
+
+/** Kafka: DESCRIBE on the cluster; the authorized operations on it when asked for. */
+function authorizeDescribeCluster(
+  req: DescribeClusterRequest,
+  ctx: RequestContext,
+): Authorization<DescribeClusterRequest, DescribeClusterResponseInput> {
+  if (!clusterAuthorized(ctx, AclOperation.DESCRIBE)) {
+    return {
+      refused: {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        endpointType: req.endpointType,
+        clusterId: '',
+        controllerId: -1,
+        brokers: [],
+        clusterAuthorizedOperations: OPS_NOT_REQUESTED,
+      },
+    }
+  }
+  return {
+    allowed: req,
+    complete: (res) =>
+      req.includeClusterAuthorizedOperations && res.errorCode === ErrorCode.NONE
+        ? {
+            ...res,
+            clusterAuthorizedOperations: authorizedOperations(
+              ctx,
+              ResourceType.CLUSTER,
+              CLUSTER_RESOURCE,
+              CLUSTER_OPERATIONS,
+            ),
+          }
+        : res,
+  }
 }

@@ -1,15 +1,25 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DescribeGroupsRequest } from '../../protocol/generated/describe-groups-request.ts'
 import type { DescribeGroupsResponseInput } from '../../protocol/generated/describe-groups-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import { ErrorCode } from '../../protocol/generated/error-codes.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation, ResourceType } from '../security/acl.ts'
+import {
+  authorizedOperations,
+  GROUP_OPERATIONS,
+  groupAuthorized,
+  OPERATIONS_NOT_REQUESTED,
+  partitionBy,
+} from '../security/authorize.ts'
 
-/** Kafka's AclOperation codes allowed on a group resource: READ (3), DELETE (6), DESCRIBE (8). */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8)
-const OPERATIONS_NOT_REQUESTED = -2147483648
+/** Without ACLs every operation Kafka reports on a group is allowed: READ, DELETE and DESCRIBE. */
+const ALL_GROUP_OPERATIONS = GROUP_OPERATIONS.reduce((bits, op) => bits | (1 << op), 0)
 
 export const describeGroupsHandler: HandlerSpec<DescribeGroupsRequest, DescribeGroupsResponseInput> = {
-  apiKey: 15,
+  apiKey: ApiKeys.DescribeGroups,
   minVersion: 0,
   maxVersion: 5,
+  authorize: authorizeDescribeGroups,
   handle(req, ctx) {
     const withOperations = ctx.apiVersion >= 3 && req.includeAuthorizedOperations
     return {
@@ -20,8 +30,42 @@ export const describeGroupsHandler: HandlerSpec<DescribeGroupsRequest, DescribeG
         protocolType: g.protocolType,
         protocolData: g.protocol,
         members: g.members,
-        authorizedOperations: withOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+        authorizedOperations: withOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED,
       })),
     }
   },
+}
+
+/** Kafka: DESCRIBE on each group; the authorized operations on each described group when asked for (v3+). */
+function authorizeDescribeGroups(
+  req: DescribeGroupsRequest,
+  ctx: RequestContext,
+): Authorization<DescribeGroupsRequest, DescribeGroupsResponseInput> {
+  const [allowed, refused] = partitionBy(req.groups, (g) => groupAuthorized(ctx, AclOperation.DESCRIBE, g))
+  const withOps = ctx.apiVersion >= 3 && req.includeAuthorizedOperations
+  return {
+    allowed: { ...req, groups: allowed },
+    complete: (res) => ({
+      ...res,
+      groups: [
+        ...(res.groups ?? []).map((g) =>
+          withOps && g.errorCode === ErrorCode.NONE
+            ? {
+                ...g,
+                authorizedOperations: authorizedOperations(ctx, ResourceType.GROUP, g.groupId ?? '', GROUP_OPERATIONS),
+              }
+            : g,
+        ),
+        ...refused.map((groupId) => ({
+          errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+          groupId,
+          groupState: '',
+          protocolType: '',
+          protocolData: '',
+          members: [],
+          authorizedOperations: OPERATIONS_NOT_REQUESTED,
+        })),
+      ],
+    }),
+  }
 }

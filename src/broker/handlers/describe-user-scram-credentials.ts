@@ -1,3 +1,4 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DescribeUserScramCredentialsRequest } from '../../protocol/generated/describe-user-scram-credentials-request.ts'
 import type {
   DescribeUserScramCredentialsResponseInput,
@@ -13,9 +14,11 @@ export const describeUserScramCredentialsHandler: HandlerSpec<
   DescribeUserScramCredentialsRequest,
   DescribeUserScramCredentialsResponseInput
 > = {
-  apiKey: 50,
+  apiKey: ApiKeys.DescribeUserScramCredentials,
   minVersion: 0,
   maxVersion: 0,
+  // Authorization: the handler checks the cluster permission this API needs.
+  authorize: 'in-handler',
   handle(req, ctx) {
     if (!clusterAuthorized(ctx, AclOperation.DESCRIBE)) {
       return {

@@ -1,13 +1,16 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { FetchRequest } from '../../protocol/generated/fetch-request.ts'
+import type { FetchRequest, FetchTopic } from '../../protocol/generated/fetch-request.ts'
 import type {
   FetchableTopicResponseInput,
   FetchResponseInput,
   PartitionDataInput,
 } from '../../protocol/generated/fetch-response.ts'
 import { standIn } from '../file-region.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import type { FetchPartition } from '../replica-manager.ts'
+import { AclOperation } from '../security/acl.ts'
+import { clusterAuthorized, partitionBy, topicAuthorized } from '../security/authorize.ts'
 
 const EMPTY = Buffer.alloc(0)
 const READ_COMMITTED = 1
@@ -22,9 +25,10 @@ interface Target {
  * declined by answering session id 0, which the protocol allows: clients then keep sending full fetch requests.
  */
 export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
-  apiKey: 1,
+  apiKey: ApiKeys.Fetch,
   minVersion: 4,
   maxVersion: 17,
+  authorize: authorizeFetch,
   async handle(req, ctx) {
     if (req.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] }
@@ -98,4 +102,44 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
     })
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }
   },
+}
+
+/** Kafka: a follower's fetch needs CLUSTER_ACTION; a consumer's READ on each topic. */
+function authorizeFetch(req: FetchRequest, ctx: RequestContext): Authorization<FetchRequest, FetchResponseInput> {
+  const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId
+  const follower = replicaId >= 0
+  const followerOk = follower && clusterAuthorized(ctx, AclOperation.CLUSTER_ACTION)
+  const nameOf = (t: FetchTopic) =>
+    ctx.apiVersion >= 13 ? (ctx.services.topics.getById(t.topicId)?.name ?? null) : t.topic
+  const [allowed, refused] = partitionBy(req.topics, (t) => {
+    const name = nameOf(t)
+    if (name === null) return true // unknown topic id: the handler answers UNKNOWN_TOPIC_ID
+    return follower ? followerOk : topicAuthorized(ctx, AclOperation.READ, name)
+  })
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      responses: [
+        ...(res.responses ?? []),
+        ...refused.map((t) => ({
+          topic: t.topic,
+          topicId: t.topicId,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partition,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            highWatermark: -1n,
+            lastStableOffset: -1n,
+            logStartOffset: -1n,
+            abortedTransactions: null,
+            preferredReadReplica: -1,
+            // An empty record set, as Kafka sends: librdkafka cannot parse a null one (MessageSetSize -1) and
+            // retries forever.
+            records: EMPTY,
+          })),
+        })),
+      ],
+    }),
+  }
 }

@@ -1,4 +1,5 @@
 import { TOPIC_CONFIG_DEFINITIONS } from '../../log/index.ts'
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type {
   AlterableConfig,
@@ -8,15 +9,20 @@ import type {
   AlterConfigsResourceResponseInput,
   IncrementalAlterConfigsResponseInput,
 } from '../../protocol/generated/incremental-alter-configs-response.ts'
-import type { HandlerSpec } from '../handler.ts'
-import type { BrokerServices } from '../services.ts'
-import { brokerAlterProblem, replaceTopicConfigs, unsupportedResourceProblem, withConfigLock } from './alter-configs.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import {
+  brokerAlterProblem,
   type ConfigProblem,
+  ConfigResourceType,
   effectiveTopicConfigValue,
-  ResourceType,
+  replaceTopicConfigs,
   topicResourceProblem,
-} from './describe-configs.ts'
+  unsupportedResourceProblem,
+  withConfigLock,
+} from '../resource-configs.ts'
+import { AclOperation } from '../security/acl.ts'
+import { configResourceAuthorization } from '../security/authorize.ts'
+import type { BrokerServices } from '../services.ts'
 
 /** AlterConfigOp.OpType ids. */
 export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
@@ -93,9 +99,10 @@ export const incrementalAlterConfigsHandler: HandlerSpec<
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponseInput
 > = {
-  apiKey: 44,
+  apiKey: ApiKeys.IncrementalAlterConfigs,
   minVersion: 0,
   maxVersion: 1,
+  authorize: authorizeIncrementalAlterConfigs,
   async handle(req, ctx) {
     const { services } = ctx
     const key = (type: number, name: string) => `${type}:${name}`
@@ -113,7 +120,7 @@ export const incrementalAlterConfigsHandler: HandlerSpec<
         problem = requestProblem(r.configs)
       }
       if (!problem) {
-        if (r.resourceType === ResourceType.TOPIC) {
+        if (r.resourceType === ConfigResourceType.TOPIC) {
           problem = topicResourceProblem(r.resourceName)
           if (!problem) {
             // Read-modify-write of the overrides must not interleave with another change to the same topic.
@@ -124,7 +131,7 @@ export const incrementalAlterConfigsHandler: HandlerSpec<
               return replaceTopicConfigs(services, r.resourceName, next.configs, req.validateOnly)
             })
           }
-        } else if (r.resourceType === ResourceType.BROKER) {
+        } else if (r.resourceType === ConfigResourceType.BROKER) {
           problem = brokerAlterProblem(r.resourceName, services.config.nodeId, r.configs.length)
         } else {
           problem = unsupportedResourceProblem(r.resourceType)
@@ -139,4 +146,28 @@ export const incrementalAlterConfigsHandler: HandlerSpec<
     }
     return { throttleTimeMs: 0, responses }
   },
+}
+
+/** Kafka: ALTER_CONFIGS on each topic, or on the cluster for broker resources. */
+function authorizeIncrementalAlterConfigs(
+  req: IncrementalAlterConfigsRequest,
+  ctx: RequestContext,
+): Authorization<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponseInput> {
+  const { allowed, refused } = configResourceAuthorization(ctx, AclOperation.ALTER_CONFIGS, req.resources)
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, resources: allowed },
+    complete: (res) => ({
+      ...res,
+      responses: [
+        ...(res.responses ?? []),
+        ...refused.map(({ resource, errorCode }) => ({
+          errorCode,
+          errorMessage: null,
+          resourceType: resource.resourceType,
+          resourceName: resource.resourceName,
+        })),
+      ],
+    }),
+  }
 }

@@ -1,7 +1,10 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { InitProducerIdRequest } from '../../protocol/generated/init-producer-id-request.ts'
 import type { InitProducerIdResponseInput } from '../../protocol/generated/init-producer-id-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation, ResourceType } from '../security/acl.ts'
+import { clusterAuthorized, transactionalIdAuthorized } from '../security/authorize.ts'
 import { fencingErrorFor } from '../txn/index.ts'
 
 /**
@@ -9,9 +12,10 @@ import { fencingErrorFor } from '../txn/index.ts'
  * transactional.id, even when they pass their previous id after a sequence error).
  */
 export const initProducerIdHandler: HandlerSpec<InitProducerIdRequest, InitProducerIdResponseInput> = {
-  apiKey: 22,
+  apiKey: ApiKeys.InitProducerId,
   minVersion: 0,
   maxVersion: 5,
+  authorize: authorizeInitProducerId,
   async handle(req, ctx) {
     if (req.transactionalId !== null) {
       const handler = ctx.services.transactions
@@ -39,4 +43,27 @@ export const initProducerIdHandler: HandlerSpec<InitProducerIdRequest, InitProdu
     const producerId = await ctx.services.producerIds.allocateProducerId()
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch: 0 }
   },
+}
+
+/**
+ * Kafka: WRITE on the transactional id; an idempotent producer (KIP-679) needs IDEMPOTENT_WRITE on the cluster or
+ * WRITE on some topic.
+ */
+function authorizeInitProducerId(
+  req: InitProducerIdRequest,
+  ctx: RequestContext,
+): Authorization<InitProducerIdRequest, InitProducerIdResponseInput> {
+  const refused = (errorCode: number) => ({
+    refused: { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 },
+  })
+  if (req.transactionalId !== null) {
+    return transactionalIdAuthorized(ctx, AclOperation.WRITE, req.transactionalId)
+      ? { allowed: req }
+      : refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  }
+  const ok =
+    clusterAuthorized(ctx, AclOperation.IDEMPOTENT_WRITE) ||
+    ctx.services.authorizer?.authorizeAny(ctx.principal, ctx.clientHost, AclOperation.WRITE, ResourceType.TOPIC) !==
+      false
+  return ok ? { allowed: req } : refused(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
 }

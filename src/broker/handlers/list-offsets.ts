@@ -1,10 +1,13 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { ListOffsetsRequest } from '../../protocol/generated/list-offsets-request.ts'
 import type {
   ListOffsetsPartitionResponseInput,
   ListOffsetsResponseInput,
 } from '../../protocol/generated/list-offsets-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { partitionBy, topicAuthorized } from '../security/authorize.ts'
 
 const LATEST = -1n
 const EARLIEST = -2n
@@ -14,9 +17,10 @@ const LATEST_TIERED = -5n
 const READ_COMMITTED = 1
 
 export const listOffsetsHandler: HandlerSpec<ListOffsetsRequest, ListOffsetsResponseInput> = {
-  apiKey: 2,
+  apiKey: ApiKeys.ListOffsets,
   minVersion: 0,
   maxVersion: 9,
+  authorize: authorizeListOffsets,
   async handle(req, ctx) {
     const { topics } = ctx.services
     const out = []
@@ -83,4 +87,33 @@ export const listOffsetsHandler: HandlerSpec<ListOffsetsRequest, ListOffsetsResp
     }
     return { throttleTimeMs: 0, topics: out }
   },
+}
+
+/** Kafka: DESCRIBE on each topic. */
+function authorizeListOffsets(
+  req: ListOffsetsRequest,
+  ctx: RequestContext,
+): Authorization<ListOffsetsRequest, ListOffsetsResponseInput> {
+  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.DESCRIBE, t.name))
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [
+        ...(res.topics ?? []),
+        ...refused.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            oldStyleOffsets: [],
+            timestamp: -1n,
+            offset: -1n,
+            leaderEpoch: -1,
+          })),
+        })),
+      ],
+    }),
+  }
 }

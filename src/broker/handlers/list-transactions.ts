@@ -1,12 +1,16 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { ListTransactionsRequest } from '../../protocol/generated/list-transactions-request.ts'
 import type { ListTransactionsResponseInput } from '../../protocol/generated/list-transactions-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { transactionalIdAuthorized } from '../security/authorize.ts'
 
 export const listTransactionsHandler: HandlerSpec<ListTransactionsRequest, ListTransactionsResponseInput> = {
-  apiKey: 66,
+  apiKey: ApiKeys.ListTransactions,
   minVersion: 0,
   maxVersion: 1,
+  authorize: authorizeListTransactions,
   handle(req, ctx) {
     const txns = ctx.services.transactions
     if (!txns) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters: [], transactionStates: [] }
@@ -27,4 +31,20 @@ export const listTransactionsHandler: HandlerSpec<ListTransactionsRequest, ListT
       })),
     }
   },
+}
+
+/** Kafka: only the transactions whose id the principal may DESCRIBE are listed. */
+function authorizeListTransactions(
+  req: ListTransactionsRequest,
+  ctx: RequestContext,
+): Authorization<ListTransactionsRequest, ListTransactionsResponseInput> {
+  return {
+    allowed: req,
+    complete: (res) => ({
+      ...res,
+      transactionStates: (res.transactionStates ?? []).filter((t) =>
+        transactionalIdAuthorized(ctx, AclOperation.DESCRIBE, t.transactionalId ?? ''),
+      ),
+    }),
+  }
 }

@@ -1,13 +1,20 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { MetadataRequest } from '../../protocol/generated/metadata-request.ts'
 import type { MetadataResponseInput, MetadataResponseTopicInput } from '../../protocol/generated/metadata-response.ts'
 import { ZERO_UUID } from '../../protocol/primitives.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation, CLUSTER_RESOURCE, ResourceType } from '../security/acl.ts'
+import {
+  authorizedOperations,
+  CLUSTER_OPERATIONS,
+  clusterAuthorized,
+  OPERATIONS_NOT_REQUESTED as OPS_NOT_REQUESTED,
+  TOPIC_OPERATIONS,
+  topicAuthorized,
+} from '../security/authorize.ts'
 import type { BrokerServices } from '../services.ts'
 import { METADATA_TOPIC, TopicError, type TopicInfo } from '../topic-registry.ts'
-
-/** Kafka's "authorized operations not requested" marker. */
-const OPS_NOT_REQUESTED = -2147483648
 
 export function describeTopic(services: BrokerServices, t: TopicInfo): MetadataResponseTopicInput {
   const node = services.config.nodeId
@@ -38,9 +45,10 @@ function topicError(name: string | null, topicId: string, errorCode: number): Me
 }
 
 export const metadataHandler: HandlerSpec<MetadataRequest, MetadataResponseInput> = {
-  apiKey: 3,
+  apiKey: ApiKeys.Metadata,
   minVersion: 0,
   maxVersion: 12,
+  authorize: authorizeMetadata,
   async handle(req, ctx) {
     const { services } = ctx
     const topics: MetadataResponseTopicInput[] = []
@@ -104,4 +112,86 @@ export const metadataHandler: HandlerSpec<MetadataRequest, MetadataResponseInput
       clusterAuthorizedOperations: OPS_NOT_REQUESTED,
     }
   },
+}
+
+type MetadataAuthorization = Authorization<MetadataRequest, MetadataResponseInput>
+
+/** Kafka: DESCRIBE on each topic, CREATE to auto-create one; the authorized operations when asked for (v8+). */
+function authorizeMetadata(req: MetadataRequest, ctx: RequestContext): MetadataAuthorization {
+  const decision = authorizeTopics(req, ctx)
+  const withTopicOps = ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations
+  const withClusterOps = ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations
+  if ((!withTopicOps && !withClusterOps) || 'refused' in decision) return decision
+  const completeTopics = decision.complete
+  return {
+    allowed: decision.allowed,
+    complete: (response) => {
+      const res = completeTopics ? completeTopics(response) : response
+      return {
+        ...res,
+        clusterAuthorizedOperations: withClusterOps
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE, CLUSTER_OPERATIONS)
+          : res.clusterAuthorizedOperations,
+        topics: (res.topics ?? []).map((t) =>
+          withTopicOps && t.errorCode === ErrorCode.NONE
+            ? {
+                ...t,
+                topicAuthorizedOperations: authorizedOperations(
+                  ctx,
+                  ResourceType.TOPIC,
+                  t.name ?? '',
+                  TOPIC_OPERATIONS,
+                ),
+              }
+            : t,
+        ),
+      }
+    },
+  }
+}
+
+function authorizeTopics(req: MetadataRequest, ctx: RequestContext): MetadataAuthorization {
+  const requested = req.topics
+  if (requested === null || (ctx.apiVersion === 0 && requested.length === 0)) {
+    return {
+      allowed: req,
+      complete: (res) => ({
+        ...res,
+        topics: (res.topics ?? []).filter((t) => topicAuthorized(ctx, AclOperation.DESCRIBE, t.name ?? '')),
+      }),
+    }
+  }
+  const { topics, config } = ctx.services
+  const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation) && config.autoCreateTopics
+  const refused: MetadataResponseTopicInput[] = []
+  const allowed = requested.filter((t) => {
+    const byId = ctx.apiVersion >= 10 && (t.name === null || t.name === '')
+    const name = byId ? topics.getById(t.topicId)?.name : t.name
+    if (name === undefined || name === null) return true
+    if (!topicAuthorized(ctx, AclOperation.DESCRIBE, name)) {
+      // The name stays hidden; it is nullable in responses from v12 only (before, Kafka refuses lookups by id).
+      const shown = byId ? (ctx.apiVersion >= 12 ? null : '') : name
+      refused.push(topicError(shown, t.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+      return false
+    }
+    // Auto-creation needs CREATE on the cluster or the topic; without it Kafka answers TOPIC_AUTHORIZATION_FAILED.
+    if (
+      !topics.get(name) &&
+      autoCreate &&
+      topics.validateName(name) === null &&
+      !clusterAuthorized(ctx, AclOperation.CREATE) &&
+      !topicAuthorized(ctx, AclOperation.CREATE, name)
+    ) {
+      refused.push(topicError(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+      return false
+    }
+    return true
+  })
+  if (refused.length === 0) return { allowed: req }
+  // In v0 an empty topic list means "all topics": when every named topic is refused the handler must not see one.
+  const noneLeft = allowed.length === 0 && ctx.apiVersion === 0
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({ ...res, topics: [...(noneLeft ? [] : (res.topics ?? [])), ...refused] }),
+  }
 }

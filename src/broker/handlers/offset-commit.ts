@@ -1,13 +1,17 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { OffsetCommitRequest } from '../../protocol/generated/offset-commit-request.ts'
 import type { OffsetCommitResponseInput } from '../../protocol/generated/offset-commit-response.ts'
 import { partitionExists, partitionKey } from '../group/handler-support.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { groupAuthorized, partitionBy, partitionErrors, topicAuthorized } from '../security/authorize.ts'
 
 export const offsetCommitHandler: HandlerSpec<OffsetCommitRequest, OffsetCommitResponseInput> = {
-  apiKey: 8,
+  apiKey: ApiKeys.OffsetCommit,
   minVersion: 0,
   maxVersion: 9,
+  authorize: authorizeOffsetCommit,
   async handle(req, ctx) {
     const v = ctx.apiVersion
     const known = req.topics
@@ -46,4 +50,23 @@ export const offsetCommitHandler: HandlerSpec<OffsetCommitRequest, OffsetCommitR
       })),
     }
   },
+}
+
+/** Kafka: READ on the group, then READ on each topic. */
+function authorizeOffsetCommit(
+  req: OffsetCommitRequest,
+  ctx: RequestContext,
+): Authorization<OffsetCommitRequest, OffsetCommitResponseInput> {
+  if (!groupAuthorized(ctx, AclOperation.READ, req.groupId)) {
+    return { refused: { throttleTimeMs: 0, topics: partitionErrors(req.topics, ErrorCode.GROUP_AUTHORIZATION_FAILED) } }
+  }
+  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.READ, t.name))
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [...(res.topics ?? []), ...partitionErrors(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
+    }),
+  }
 }

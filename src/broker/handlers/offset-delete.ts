@@ -1,13 +1,17 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { OffsetDeleteRequest } from '../../protocol/generated/offset-delete-request.ts'
 import type { OffsetDeleteResponseInput } from '../../protocol/generated/offset-delete-response.ts'
 import { partitionExists, partitionKey } from '../group/handler-support.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { groupAuthorized, partitionBy, partitionErrors, topicAuthorized } from '../security/authorize.ts'
 
 export const offsetDeleteHandler: HandlerSpec<OffsetDeleteRequest, OffsetDeleteResponseInput> = {
-  apiKey: 47,
+  apiKey: ApiKeys.OffsetDelete,
   minVersion: 0,
   maxVersion: 0,
+  authorize: authorizeOffsetDelete,
   async handle(req, ctx) {
     const known = req.topics
       .map((t) => ({
@@ -31,4 +35,23 @@ export const offsetDeleteHandler: HandlerSpec<OffsetDeleteRequest, OffsetDeleteR
       })),
     }
   },
+}
+
+/** Kafka: DELETE on the group, then READ on each topic. */
+function authorizeOffsetDelete(
+  req: OffsetDeleteRequest,
+  ctx: RequestContext,
+): Authorization<OffsetDeleteRequest, OffsetDeleteResponseInput> {
+  if (!groupAuthorized(ctx, AclOperation.DELETE, req.groupId)) {
+    return { refused: { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] } }
+  }
+  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.READ, t.name))
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [...(res.topics ?? []), ...partitionErrors(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
+    }),
+  }
 }

@@ -1,10 +1,13 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { OffsetForLeaderEpochRequest } from '../../protocol/generated/offset-for-leader-epoch-request.ts'
 import type {
   EpochEndOffsetInput,
   OffsetForLeaderEpochResponseInput,
 } from '../../protocol/generated/offset-for-leader-epoch-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { clusterAuthorized, partitionBy, topicAuthorized } from '../security/authorize.ts'
 
 /**
  * A single never-failing-over leader has one epoch, 0, which covers the whole log: its end offset is the log end.
@@ -12,9 +15,10 @@ import type { HandlerSpec } from '../handler.ts'
  */
 export const offsetForLeaderEpochHandler: HandlerSpec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponseInput> =
   {
-    apiKey: 23,
+    apiKey: ApiKeys.OffsetForLeaderEpoch,
     minVersion: 0,
     maxVersion: 4,
+    authorize: authorizeOffsetForLeaderEpoch,
     handle(req, ctx) {
       const { topics } = ctx.services
       return {
@@ -53,3 +57,35 @@ export const offsetForLeaderEpochHandler: HandlerSpec<OffsetForLeaderEpochReques
       }
     },
   }
+
+/** Kafka: a follower needs CLUSTER_ACTION; a consumer DESCRIBE on each topic. */
+function authorizeOffsetForLeaderEpoch(
+  req: OffsetForLeaderEpochRequest,
+  ctx: RequestContext,
+): Authorization<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponseInput> {
+  const follower = req.replicaId >= 0
+  const [allowed, refused] = partitionBy(req.topics, (t) =>
+    follower
+      ? clusterAuthorized(ctx, AclOperation.CLUSTER_ACTION)
+      : topicAuthorized(ctx, AclOperation.DESCRIBE, t.topic),
+  )
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [
+        ...(res.topics ?? []),
+        ...refused.map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) => ({
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            partition: p.partition,
+            leaderEpoch: -1,
+            endOffset: -1n,
+          })),
+        })),
+      ],
+    }),
+  }
+}

@@ -1,23 +1,26 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { ProduceRequest } from '../../protocol/generated/produce-request.ts'
+import type { ProduceRequest, TopicProduceData } from '../../protocol/generated/produce-request.ts'
 import type {
   PartitionProduceResponseInput,
   ProduceResponseInput,
   TopicProduceResponseInput,
 } from '../../protocol/generated/produce-response.ts'
 import { batchSizeAt, LOG_OVERHEAD } from '../../protocol/record-batch.ts'
-import type { HandlerSpec } from '../handler.ts'
-import { CloseConnection } from '../server.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import { partitionBy, topicAuthorized, transactionalIdAuthorized } from '../security/authorize.ts'
 
 /**
  * Appends happen synchronously, in request order, before the handler first yields; the response then waits for
  * durability (group commit) of every partition it wrote, as acks=1/-1 promise.
  */
 export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> = {
-  apiKey: 0,
+  apiKey: ApiKeys.Produce,
   // Record batch v2 only: Produce v3+ (older versions carry message sets v0/v1).
   minVersion: 3,
   maxVersion: 11,
+  authorize: authorizeProduce,
   handle(req, ctx) {
     const { services } = ctx
     const acks = req.acks
@@ -95,13 +98,62 @@ export const produceHandler: HandlerSpec<ProduceRequest, ProduceResponseInput> =
       const failed = responses.flatMap((t) =>
         (t.partitionResponses ?? []).filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => `${t.name}-${p.index}`),
       )
-      if (failed.length > 0) throw new CloseConnection(`acks=0 produce failed for ${failed.join(', ')}`)
+      if (failed.length > 0) ctx.closeConnection(`acks=0 produce failed for ${failed.join(', ')}`)
       return undefined
     }
     const response: ProduceResponseInput = { responses, throttleTimeMs: 0 }
     if (durable.length === 0) return response
     return Promise.all(durable).then(() => response)
   },
+}
+
+/** Kafka: WRITE on the transactional id (when there is one) and on each topic. */
+function authorizeProduce(
+  req: ProduceRequest,
+  ctx: RequestContext,
+): Authorization<ProduceRequest, ProduceResponseInput> {
+  if (req.transactionalId !== null && !transactionalIdAuthorized(ctx, AclOperation.WRITE, req.transactionalId)) {
+    // acks=0 clients read no response: Kafka tells them about any error by closing the connection.
+    if (req.acks === 0) {
+      ctx.closeConnection('acks=0 produce refused: transactional id not authorized')
+      return { refused: undefined }
+    }
+    return {
+      refused: {
+        throttleTimeMs: 0,
+        responses: req.topicData.map((t) => refusedTopic(t, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)),
+      },
+    }
+  }
+  const [allowed, refused] = partitionBy(req.topicData, (t) => topicAuthorized(ctx, AclOperation.WRITE, t.name))
+  if (refused.length === 0) return { allowed: req }
+  // The allowed topics are still written; the client learns of the refused ones by the close.
+  if (req.acks === 0) ctx.closeConnection('acks=0 produce refused: topic not authorized')
+  return {
+    allowed: { ...req, topicData: allowed },
+    complete: (res) => ({
+      ...res,
+      responses: [
+        ...(res.responses ?? []),
+        ...refused.map((t) => refusedTopic(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
+      ],
+    }),
+  }
+}
+
+function refusedTopic(t: TopicProduceData, errorCode: number): TopicProduceResponseInput {
+  return {
+    name: t.name,
+    partitionResponses: t.partitionData.map((p) => ({
+      index: p.index,
+      errorCode,
+      baseOffset: -1n,
+      logAppendTimeMs: -1n,
+      logStartOffset: -1n,
+      recordErrors: [],
+      errorMessage: null,
+    })),
+  }
 }
 
 /** MAGIC byte position in a batch, and the zstd codec id (attributes bits 0-2). */

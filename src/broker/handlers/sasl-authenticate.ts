@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { SaslAuthenticateRequest } from '../../protocol/generated/sasl-authenticate-request.ts'
 import type { SaslAuthenticateResponseInput } from '../../protocol/generated/sasl-authenticate-response.ts'
 import type { HandlerSpec, RequestContext } from '../handler.ts'
 import { parsePlain, SaslFailure, SCRAM_MECHANISMS, verifyPassword } from '../security/scram.ts'
 import { isSaslProtocol } from '../security/session.ts'
-import { CloseConnection } from '../server.ts'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -13,7 +13,7 @@ const EMPTY = Buffer.alloc(0)
  * Kafka answers a failed login, then closes the connection: the client learns why, and cannot try again on this
  * connection. Both wait connection.failed.authentication.delay.ms, so guessing passwords costs the guesser time.
  */
-async function refuse(ctx: RequestContext, errorCode: number, message: string): Promise<never> {
+async function refuse(ctx: RequestContext, errorCode: number, message: string): Promise<SaslAuthenticateResponseInput> {
   ctx.services.metrics.inc('tributary_sasl_failures_total', 'Failed SASL authentications', {})
   ctx.services.logLimiter.log(ctx.services.logger.child('security'), 'info', 'authentication failed', {
     connection: ctx.connectionId,
@@ -21,7 +21,8 @@ async function refuse(ctx: RequestContext, errorCode: number, message: string): 
     reason: message,
   })
   await delayFailure(ctx)
-  throw new CloseConnection(message, { errorCode, errorMessage: message, authBytes: EMPTY, sessionLifetimeMs: 0n })
+  ctx.closeConnection(message)
+  return { errorCode, errorMessage: message, authBytes: EMPTY, sessionLifetimeMs: 0n }
 }
 
 /** Waits connection.failed.authentication.delay.ms (ends early, rejecting, if the connection closes meanwhile). */
@@ -31,9 +32,11 @@ export async function delayFailure(ctx: RequestContext): Promise<void> {
 }
 
 export const saslAuthenticateHandler: HandlerSpec<SaslAuthenticateRequest, SaslAuthenticateResponseInput> = {
-  apiKey: 36,
+  apiKey: ApiKeys.SaslAuthenticate,
   minVersion: 0,
   maxVersion: 2,
+  // Authorization: the SASL exchange establishes the principal that ACLs are checked for.
+  authorize: 'in-handler',
   async handle(req, ctx) {
     const session = ctx.session
     if (!session || !isSaslProtocol(session.listener.securityProtocol) || session.authenticated) {

@@ -1,7 +1,16 @@
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { TxnOffsetCommitRequest } from '../../protocol/generated/txn-offset-commit-request.ts'
 import type { TxnOffsetCommitResponseInput } from '../../protocol/generated/txn-offset-commit-response.ts'
-import type { HandlerSpec } from '../handler.ts'
+import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
+import { AclOperation } from '../security/acl.ts'
+import {
+  groupAuthorized,
+  partitionBy,
+  partitionErrors,
+  topicAuthorized,
+  transactionalIdAuthorized,
+} from '../security/authorize.ts'
 import { fencingErrorFor } from '../txn/index.ts'
 
 /**
@@ -9,9 +18,10 @@ import { fencingErrorFor } from '../txn/index.ts'
  * requireStable) until EndTxn commits them; v3 adds the member and generation checks of KIP-447.
  */
 export const txnOffsetCommitHandler: HandlerSpec<TxnOffsetCommitRequest, TxnOffsetCommitResponseInput> = {
-  apiKey: 28,
+  apiKey: ApiKeys.TxnOffsetCommit,
   minVersion: 0,
   maxVersion: 4,
+  authorize: authorizeTxnOffsetCommit,
   async handle(req, ctx) {
     const v = ctx.apiVersion
     const txns = ctx.services.transactions
@@ -58,4 +68,31 @@ export const txnOffsetCommitHandler: HandlerSpec<TxnOffsetCommitRequest, TxnOffs
       })),
     }
   },
+}
+
+/** Kafka: WRITE on the transactional id, READ on the group, then READ on each topic. */
+function authorizeTxnOffsetCommit(
+  req: TxnOffsetCommitRequest,
+  ctx: RequestContext,
+): Authorization<TxnOffsetCommitRequest, TxnOffsetCommitResponseInput> {
+  if (!transactionalIdAuthorized(ctx, AclOperation.WRITE, req.transactionalId)) {
+    return {
+      refused: {
+        throttleTimeMs: 0,
+        topics: partitionErrors(req.topics, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+      },
+    }
+  }
+  if (!groupAuthorized(ctx, AclOperation.READ, req.groupId)) {
+    return { refused: { throttleTimeMs: 0, topics: partitionErrors(req.topics, ErrorCode.GROUP_AUTHORIZATION_FAILED) } }
+  }
+  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.READ, t.name))
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({
+      ...res,
+      topics: [...(res.topics ?? []), ...partitionErrors(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
+    }),
+  }
 }

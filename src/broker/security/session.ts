@@ -2,6 +2,7 @@
  * Per-connection security state: which listener the client came in on and, on SASL listeners, how far the SASL
  * exchange got. Until it completes, only ApiVersions, SaslHandshake and SaslAuthenticate are served.
  */
+import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { ScramServerExchange } from './scram.ts'
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL'
@@ -30,6 +31,13 @@ export function isSaslProtocol(p: SecurityProtocol): boolean {
 }
 
 export const ANONYMOUS = 'User:ANONYMOUS'
+
+/** Requests a SASL listener serves before authentication completes (nor are they charged to client quotas). */
+export const PRE_AUTHENTICATION_APIS: ReadonlySet<number> = new Set([
+  ApiKeys.ApiVersions,
+  ApiKeys.SaslHandshake,
+  ApiKeys.SaslAuthenticate,
+])
 
 export function newSession(listener: ListenerInfo): ConnectionSession {
   return { listener, principal: ANONYMOUS, authenticated: !isSaslProtocol(listener.securityProtocol) }

@@ -108,6 +108,9 @@ export async function startAdminHarness(overrides: Partial<BrokerConfig> = {}): 
         connectionId: 'test',
         services: harness.services,
         signal: new AbortController().signal,
+        closeConnection(reason) {
+          throw new Error(`an admin API asked to close the connection: ${reason}`)
+        },
       }
       const response = await handler.handle(request, ctx)
       if (response === undefined) throw new Error('handler sent no response')

@@ -143,6 +143,9 @@ function fakeContext(groups: GroupCoordinator, apiKey: number, apiVersion: numbe
     connectionId: 'conn-1',
     services,
     signal: new AbortController().signal,
+    closeConnection(reason) {
+      throw new Error(`a group API asked to close the connection: ${reason}`)
+    },
   }
 }
 
