@@ -10,7 +10,9 @@
  * by the fetch handler when a long poll reads again, and, should all of those be missed, when the stand-in is
  * garbage collected.
  */
+import type { Socket } from 'node:net'
 import type { LogSlice } from '../log/index.ts'
+import { FramePool } from './frame-pool.ts'
 
 /**
  * Smaller slices must be read into memory: the codec copies buffers under 4 KiB (LARGE_CHUNK in
@@ -46,4 +48,52 @@ export function releaseRegion(chunk: Buffer | null | undefined): void {
   regions.delete(chunk)
   unreleased.unregister(slice)
   slice.release()
+}
+
+/** Records streamed from segment files are read and written in pieces of this size, one read ahead. */
+const STREAM_PIECE = 256 * 1024
+
+/** Buffers for the pieces of streamed records, shared by all connections (returned once the socket wrote them). */
+const streamPieces = new FramePool(0, STREAM_PIECE, 8 * 1024 * 1024)
+
+/**
+ * Writes a slice's bytes to the socket a piece at a time: the next piece is read while the socket sends the
+ * current one, and reading waits while the socket holds more than a piece (a client that does not read costs at
+ * most two pieces). Resolves once every piece is handed to the socket, or early when the socket is destroyed.
+ */
+export async function sendRegion(socket: Socket, region: LogSlice): Promise<void> {
+  const readPiece = async (position: number) => {
+    const n = Math.min(STREAM_PIECE, region.length - position)
+    const buf = streamPieces.acquire(n)
+    await region.read(buf, 0, n, position)
+    return { buf, n }
+  }
+  let position = 0
+  let next: Promise<{ buf: Buffer; n: number }> | null = readPiece(0)
+  try {
+    while (next) {
+      const { buf, n } = await next
+      position += n
+      next = position < region.length && !socket.destroyed ? readPiece(position) : null
+      if (socket.destroyed) return
+      socket.write(buf.subarray(0, n), () => streamPieces.release(buf))
+      if (socket.writableLength > STREAM_PIECE) await drained(socket)
+    }
+  } finally {
+    // The slice is released after this returns: no read of it may still be running then.
+    if (next) await next.catch(() => {})
+  }
+}
+
+/** Resolves when the socket has written what it holds, or has closed. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
 }
