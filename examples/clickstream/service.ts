@@ -11,7 +11,10 @@ import { clickstreamConfig, clickstreamTopology } from './topology.ts'
 
 const stateDir = process.argv[2] ?? join(tmpdir(), `clickstream-${process.pid}`)
 await createTopics(bootstrap)
-const streams = new KafkaStreams(clickstreamTopology(), { ...clickstreamConfig(bootstrap, stateDir), 'log.level': 'info' })
+const streams = new KafkaStreams(clickstreamTopology(), {
+  ...clickstreamConfig(bootstrap, stateDir),
+  'log.level': 'info',
+})
 const stop = async () => {
   await streams.close({ timeout: 30000 })
   process.exit(0)

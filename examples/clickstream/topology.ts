@@ -71,8 +71,7 @@ export function clickstreamTopology(): Topology {
     .windowedBy(SessionWindows.ofInactivityGapAndGrace(INACTIVITY_GAP_MS, GRACE_MS))
     .aggregate<Activity>(
       () => ({ views: 0, clicks: 0 }),
-      (_user, event, a) =>
-        event.kind === 'view' ? { ...a, views: a.views + 1 } : { ...a, clicks: a.clicks + 1 },
+      (_user, event, a) => (event.kind === 'view' ? { ...a, views: a.views + 1 } : { ...a, clicks: a.clicks + 1 }),
       (_user, a, b) => ({ views: a.views + b.views, clicks: a.clicks + b.clicks }),
       Materialized.as<string, Activity>('user-sessions').withValueSerde(Serdes.Json<Activity>()),
     )

@@ -17,9 +17,9 @@ import type { KafkaStreams } from '../runtime/kafka-streams.ts'
 import type { KeyValueIterator } from '../state/key-value-store.ts'
 import type { StateStore } from '../state/state-store.ts'
 import { type KeyValueView, keyValueView, mergeIterators } from './composite-key-value-store.ts'
+import { registerWindowRoutes } from './http-window-routes.ts'
 import { endpointOf, type HostInfo, type KeyQueryMetadata } from './metadata.ts'
 import { Position, PositionBound } from './position.ts'
-import { registerWindowRoutes } from './http-window-routes.ts'
 import { type LocalStoreInstance, type QueryableStoreType, StoreQueryParameters } from './store-types.ts'
 
 export interface InteractiveQueriesOptions {

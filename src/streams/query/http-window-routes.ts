@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ValueAndTimestamp } from '../processor/record.ts'
 import type { KeyValueIterator } from '../state/key-value-store.ts'
 import type { StateStore } from '../state/state-store.ts'
-import { type Answer, type CommonParams, bool, int, type LocalPart, single } from './http-server.ts'
+import { type Answer, bool, type CommonParams, int, type LocalPart, single } from './http-server.ts'
 import type { Position } from './position.ts'
 import type { LocalStoreInstance, QueryableStoreType } from './store-types.ts'
 import {
@@ -124,7 +124,8 @@ export function registerWindowRoutes(app: FastifyInstance, c: WindowRouteContext
     const to = int(single(query, toName), toName, 0, MAX_TIME) ?? MAX_TIME
     return { from, to }
   }
-  const limitOf = (query: Record<string, unknown>) => int(single(query, 'limit'), 'limit', 1, c.maxLimit) ?? c.defaultLimit
+  const limitOf = (query: Record<string, unknown>) =>
+    int(single(query, 'limit'), 'limit', 1, c.maxLimit) ?? c.defaultLimit
 
   /** Merges the instances' parts of a gathered query: entries in one order, cut at the limit. */
   const mergeEntries = (reverse: boolean, limit: number) => (parts: LocalPart[]) => {
@@ -147,7 +148,12 @@ export function registerWindowRoutes(app: FastifyInstance, c: WindowRouteContext
       const reverse = bool(single(query, 'reverse'), 'reverse')
       const limit = limitOf(query)
       return c.byKey(req, path(store, 'keys', keyText, 'windows'), async (key, partition, q) => {
-        const instances = await c.localInstances(store, RAW_WINDOW, q, partition === undefined ? undefined : [partition])
+        const instances = await c.localInstances(
+          store,
+          RAW_WINDOW,
+          q,
+          partition === undefined ? undefined : [partition],
+        )
         let windows: Array<Record<string, unknown>> = []
         let truncated = false
         for (const i of instances) {

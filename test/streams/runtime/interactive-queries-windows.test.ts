@@ -42,10 +42,13 @@ after(async () => {
 function instance(applicationId: string, input: string) {
   const builder = new StreamsBuilder()
   const clicks = builder.stream<string, string>(input).groupByKey()
-  clicks.windowedBy(TimeWindows.ofSizeWithNoGrace(MINUTE)).count(Materialized.as<string, number>('clicks-per-minute'))
+  // Kept an hour (the default retention, size + grace, would expire a window as soon as the next one starts).
+  clicks
+    .windowedBy(TimeWindows.ofSizeWithNoGrace(MINUTE))
+    .count(Materialized.as<string, number>('clicks-per-minute').withRetention(60 * MINUTE))
   clicks
     .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(30_000))
-    .count(Materialized.as<string, number>('click-sessions'))
+    .count(Materialized.as<string, number>('click-sessions').withRetention(60 * MINUTE))
   const d = tempDir('trb-streams-iqw-')
   dirs.push(d)
   const streams = new KafkaStreams(builder.build(), {
@@ -124,14 +127,17 @@ describe('interactive queries of window and session stores on two instances', ()
 
     // Each user: two clicks in the first minute (one session), one in the next minute (a second session).
     const base = Date.now() - (Date.now() % MINUTE) - 10 * MINUTE
-    const written = await click(
-      input,
-      USERS.flatMap((u): Array<[string, number]> => [
-        [u, base + 1_000],
-        [u, base + 2_000],
-        [u, base + MINUTE + 1_000],
-      ]),
-    )
+    // The first minute's clicks of every user before any of the second (without grace, a click after the
+    // partition's stream time passed its window's end would be dropped as late).
+    const written = await click(input, [
+      ...USERS.flatMap(
+        (u): Array<[string, number]> => [
+          [u, base + 1_000],
+          [u, base + 2_000],
+        ],
+      ),
+      ...USERS.map((u): [string, number] => [u, base + MINUTE + 1_000]),
+    ])
     const token = encodeURIComponent(written.toString())
     const owner = new Map<string, string>()
     for (const user of USERS) {
@@ -144,7 +150,10 @@ describe('interactive queries of window and session stores on two instances', ()
 
     // A key's windows, asked of A for every user (B's are routed to B), waiting for the clicks.
     for (const user of USERS) {
-      const { status, body } = await get(a.queriesPort!, `/stores/clicks-per-minute/keys/${user}/windows?position=${token}`)
+      const { status, body } = await get(
+        a.queriesPort!,
+        `/stores/clicks-per-minute/keys/${user}/windows?position=${token}`,
+      )
       assert.equal(status, 200, JSON.stringify(body))
       assert.equal(body.host, owner.get(user))
       assert.equal(body.key, user)
@@ -188,7 +197,16 @@ describe('interactive queries of window and session stores on two instances', ()
       const range = await get(port, `/stores/clicks-per-minute/windows?keyFrom=user-1&keyTo=user-2`)
       assert.deepEqual(
         range.body.entries.map((e: Record<string, unknown>) => `${e.key}@${(e.start as number) - base}`),
-        ['user-1@0', 'user-10@0', 'user-11@0', 'user-2@0', 'user-1@60000', 'user-10@60000', 'user-11@60000', 'user-2@60000'],
+        [
+          'user-1@0',
+          'user-10@0',
+          'user-11@0',
+          'user-2@0',
+          'user-1@60000',
+          'user-10@60000',
+          'user-11@60000',
+          'user-2@60000',
+        ],
       )
       const limited = await get(port, `/stores/clicks-per-minute/windows?limit=3`)
       assert.equal(limited.body.entries.length, 3)
@@ -197,7 +215,10 @@ describe('interactive queries of window and session stores on two instances', ()
 
     // A key's sessions, routed to the owner; a session range query gathered from both.
     for (const user of [onA[0]!, onB[0]!]) {
-      const { status, body } = await get(b.queriesPort!, `/stores/click-sessions/keys/${user}/sessions?position=${token}`)
+      const { status, body } = await get(
+        b.queriesPort!,
+        `/stores/click-sessions/keys/${user}/sessions?position=${token}`,
+      )
       assert.equal(status, 200, JSON.stringify(body))
       assert.equal(body.host, owner.get(user))
       assert.deepEqual(

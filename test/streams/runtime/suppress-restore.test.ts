@@ -95,7 +95,10 @@ describe('suppress buffer across restarts (exactly_once_v2)', () => {
       // w1's counts are held back and committed to the buffer's changelog; then a clean stop.
       await bufferLogged(KEYS, w1)
       await second.stop()
-      assert.ok(second.events.some((e) => e.event === 'closed' && e.clean === true), second.output())
+      assert.ok(
+        second.events.some((e) => e.event === 'closed' && e.clean === true),
+        second.output(),
+      )
 
       // 3. A clean restart on a fresh state directory: the buffer comes back from its changelog only.
       const third = await start('third', stateDir())
