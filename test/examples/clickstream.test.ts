@@ -91,7 +91,7 @@ describe('examples/clickstream', () => {
       assert.equal((await script('send.ts', 'view', 'carol', '/home', '12')).stdout, 'sent view carol\n')
       assert.equal((await script('send.ts', 'view', 'carol', '/bikes', '11')).stdout, 'sent view carol\n')
       assert.equal((await script('send.ts', 'click', 'carol', '/ads/velo', '10')).stdout, 'sent click carol\n')
-      const line = 'carol: 3 events over 2 min: 2 views, 1 clicks, click-through rate 0.33\n'
+      const line = 'carol: 3 events over 2 min: 2 views, 1 clicks, click-through rate 0.50\n'
       let report = ''
       for (let i = 0; i < 300 && report !== line; i++) {
         if (service.exitCode !== null) assert.fail(`the service exited:\n${output}`)
