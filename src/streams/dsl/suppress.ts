@@ -1,6 +1,7 @@
 /** KTable.suppress() (Kafka Streams' KTableImpl.suppress): adds the suppress processor after a (windowed) table. */
 import { streamsError } from '../errors.ts'
 import { KTableSuppress } from '../processor/window-processors.ts'
+import { SuppressionBufferBuilder } from '../state/suppression-buffer.ts'
 import { KTable } from './ktable.ts'
 import type { Suppressed } from './suppressed.ts'
 
@@ -33,7 +34,11 @@ export function suppress<K, V>(table: KTable<K, V>, suppressed: Suppressed): KTa
     keySerde: table.keySerde,
     valueSerde: table.valueSerde,
   })
+  const buffer = new SuppressionBufferBuilder<K, V>(storeName, table.keySerde, table.valueSerde)
+  const limits = suppressed.bufferConfig
+  if (limits.loggingEnabled) buffer.withLoggingEnabled({ ...limits.logConfig })
+  else buffer.withLoggingDisabled()
   const parent = table.nodeName
-  b.add((t) => t.addProcessor(name, supplier, parent))
+  b.add((t) => t.addProcessor(name, supplier, parent).addStateStore(buffer, name))
   return new KTable<K, V>(b, name, table.keySerde, table.valueSerde, supplier, undefined)
 }

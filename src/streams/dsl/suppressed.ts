@@ -10,11 +10,33 @@ export class BufferConfig {
   readonly maxRecords: number
   readonly maxBytes: number
   readonly strategy: BufferFullStrategy
+  /** Whether the buffer is backed by a changelog topic (on by default, as Kafka Streams). */
+  readonly loggingEnabled: boolean
+  /** Configs of the buffer's changelog topic (cleanup.policy=compact is always set). */
+  readonly logConfig: Readonly<Record<string, string>>
 
-  private constructor(maxRecords: number, maxBytes: number, strategy: BufferFullStrategy) {
+  private constructor(
+    maxRecords: number,
+    maxBytes: number,
+    strategy: BufferFullStrategy,
+    loggingEnabled = true,
+    logConfig: Readonly<Record<string, string>> = {},
+  ) {
     this.maxRecords = maxRecords
     this.maxBytes = maxBytes
     this.strategy = strategy
+    this.loggingEnabled = loggingEnabled
+    this.logConfig = logConfig
+  }
+
+  #with(changes: Partial<Pick<BufferConfig, 'maxRecords' | 'maxBytes' | 'strategy'>>): BufferConfig {
+    return new BufferConfig(
+      changes.maxRecords ?? this.maxRecords,
+      changes.maxBytes ?? this.maxBytes,
+      changes.strategy ?? this.strategy,
+      this.loggingEnabled,
+      this.logConfig,
+    )
   }
 
   /** No limit: the buffer holds whatever is not yet due (memory permitting). */
@@ -33,24 +55,35 @@ export class BufferConfig {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `BufferConfig max records must be an integer >= 0, got ${n}`)
     }
-    return new BufferConfig(n, this.maxBytes, this.strategy)
+    return this.#with({ maxRecords: n })
   }
   withMaxBytes(n: number): BufferConfig {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `BufferConfig max bytes must be an integer >= 0, got ${n}`)
     }
-    return new BufferConfig(this.maxRecords, n, this.strategy)
+    return this.#with({ maxBytes: n })
   }
   withNoBound(): BufferConfig {
-    return new BufferConfig(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, this.strategy)
+    return this.#with({ maxRecords: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY })
   }
   /** When full, stop the application with TRB_STREAMS_BUFFER_FULL (so results are never emitted early). */
   shutDownWhenFull(): BufferConfig {
-    return new BufferConfig(this.maxRecords, this.maxBytes, 'shut_down')
+    return this.#with({ strategy: 'shut_down' })
   }
   /** When full, emit the oldest records before their time (results may then not be final). */
   emitEarlyWhenFull(): BufferConfig {
-    return new BufferConfig(this.maxRecords, this.maxBytes, 'emit')
+    return this.#with({ strategy: 'emit' })
+  }
+  /**
+   * Backs the buffer with its changelog topic `<application.id>-<name>-store-changelog` (the default), with these
+   * topic configs: what is buffered survives a restart or a move to another instance.
+   */
+  withLoggingEnabled(config: Record<string, string> = {}): BufferConfig {
+    return new BufferConfig(this.maxRecords, this.maxBytes, this.strategy, true, { ...config })
+  }
+  /** No changelog: a restart loses what was buffered (results held back are then never emitted). */
+  withLoggingDisabled(): BufferConfig {
+    return new BufferConfig(this.maxRecords, this.maxBytes, this.strategy, false, {})
   }
 }
 

@@ -15,6 +15,7 @@ import {
   Windowed,
 } from '../dsl/windows.ts'
 import { streamsError } from '../errors.ts'
+import type { BufferedChange, InMemoryTimeOrderedKeyValueBuffer } from '../state/suppression-buffer.ts'
 import type { SessionStore, TimestampedWindowStore } from '../state/window-store.ts'
 import type { InternalProcessorContext, Processor } from './api.ts'
 import type { Aggregator, Initializer, KTableSupplier, ValueGetterSupplier } from './dsl-processors.ts'
@@ -415,16 +416,6 @@ export interface BufferLimits {
   readonly strategy: BufferFullStrategy
 }
 
-interface Buffered<K, V> {
-  key: K
-  order: string
-  time: number
-  change: Change<V>
-  timestamp: number
-  headers: Headers
-  bytes: number
-}
-
 /**
  * suppress() (Kafka's KTableSuppressProcessor with its in-memory time-ordered buffer): holds each key's latest
  * change until its time (window end for untilWindowCloses, record time for untilTimeLimit) is at least the wait
@@ -469,45 +460,9 @@ export class KTableSuppress<K, V> implements KTableSupplier {
   get(): Processor<never, never, never, never> {
     const self = this
     let ctx: Ctx
+    let buffer: InMemoryTimeOrderedKeyValueBuffer<K, V>
     let observedStreamTime = -1
-    let totalBytes = 0
-    // Kept sorted by (time, key bytes); keys map to their entry.
-    const byKey = new Map<string, Buffered<K, V>>()
-    let sorted: Array<Buffered<K, V>> = []
-    let dirty = false
-    const topic = () => `${ctx.applicationId}-${self.name}-changelog`
-    const keyBytes = (key: K): Buffer => {
-      // The table's key serde (a windowed serde for windowed tables) gives Kafka's buffer key bytes.
-      if (self.keySerde) return self.keySerde.serializeSync(topic(), key, { isKey: true })
-      const serde = ctx.keySerde
-      if (key instanceof Windowed) {
-        const k = serde ? serde.serializeSync(topic(), key.key, { isKey: true }) : Buffer.from(JSON.stringify(key.key))
-        const w = key.window
-        const session = w instanceof SessionWindow && !(w instanceof SlidingWindow)
-        const tail = Buffer.alloc(session ? 16 : 8)
-        if (session) {
-          tail.writeBigInt64BE(BigInt(w.endMs), 0)
-          tail.writeBigInt64BE(BigInt(w.startMs), 8)
-        } else tail.writeBigInt64BE(BigInt(w.startMs), 0)
-        return Buffer.concat([k, tail])
-      }
-      return serde ? serde.serializeSync(topic(), key, { isKey: true }) : Buffer.from(JSON.stringify(key))
-    }
-    const valueBytes = (v: V | null): number => {
-      if (v === null || v === undefined) return 0
-      const serde = (self.valueSerde ?? ctx.valueSerde) as SyncSerde<unknown> | undefined
-      return serde ? serde.serializeSync(topic(), v).length : Buffer.byteLength(JSON.stringify(v) ?? '')
-    }
-    const sort = () => {
-      if (!dirty) return
-      sorted = [...byKey.values()].sort((a, b) =>
-        a.time !== b.time ? a.time - b.time : a.order < b.order ? -1 : a.order > b.order ? 1 : 0,
-      )
-      dirty = false
-    }
-    const emit = (e: Buffered<K, V>) => {
-      byKey.delete(e.order)
-      totalBytes -= e.bytes
+    const emit = (e: BufferedChange<K, V>) => {
       // untilWindowCloses drops tombstones (a closed window has no deletes to tell); untilTimeLimit keeps them.
       if (self.windowEnd && (e.change.newValue === null || e.change.newValue === undefined)) return
       ctx.forward(
@@ -519,48 +474,31 @@ export class KTableSuppress<K, V> implements KTableSupplier {
         ) as Record<unknown, unknown>,
       )
     }
-    const overCapacity = () => byKey.size > self.limits.maxRecords || totalBytes > self.limits.maxBytes
+    const overCapacity = () =>
+      buffer.numRecords() > self.limits.maxRecords || buffer.bufferSize() > self.limits.maxBytes
     const p: Processor<K, Change<V>, K, Change<V>> = {
       init(c) {
         ctx = c as Ctx
+        // The buffer was rebuilt from its changelog before processors start.
+        buffer = ctx.getStateStore(self.name)
       },
       process(r) {
         observedStreamTime = Math.max(observedStreamTime, r.timestamp)
         const time = self.windowEnd ? (r.key as unknown as Windowed<unknown>).window.endMs : r.timestamp
-        const kb = keyBytes(r.key)
-        const order = kb.toString('latin1')
-        const previous = byKey.get(order)
-        const entry: Buffered<K, V> = {
-          key: r.key,
-          order,
-          time: previous?.time ?? time,
-          change: change(r.value.newValue, previous ? previous.change.oldValue : r.value.oldValue),
-          timestamp: r.timestamp,
-          headers: r.headers,
-          bytes: kb.length + valueBytes(r.value.newValue) + valueBytes(r.value.oldValue) + 8,
-        }
-        if (previous) totalBytes -= previous.bytes
-        totalBytes += entry.bytes
-        byKey.set(order, entry)
-        dirty = true
+        buffer.put(r.key, time, r.value, r.timestamp, r.headers)
         // Evict what is due.
         const expiry = observedStreamTime - self.waitMs
-        sort()
-        let i = 0
-        while (i < sorted.length && sorted[i].time <= expiry) emit(sorted[i++])
-        if (i > 0) sorted = sorted.slice(i)
+        buffer.evictWhile((e) => e.time <= expiry, emit)
         if (overCapacity()) {
           if (self.limits.strategy === 'shut_down') {
             throw streamsError(
               'TRB_STREAMS_BUFFER_FULL',
-              `suppress buffer ${self.name} is full (${byKey.size} records, ${totalBytes} bytes; limits ` +
-                `${self.limits.maxRecords} records, ${self.limits.maxBytes} bytes) and is configured to shut down ` +
-                'when full: raise the limits or use emitEarlyWhenFull()',
+              `suppress buffer ${self.name} is full (${buffer.numRecords()} records, ${buffer.bufferSize()} bytes; ` +
+                `limits ${self.limits.maxRecords} records, ${self.limits.maxBytes} bytes) and is configured to shut ` +
+                'down when full: raise the limits or use emitEarlyWhenFull()',
             )
           }
-          let j = 0
-          while (j < sorted.length && overCapacity()) emit(sorted[j++])
-          if (j > 0) sorted = sorted.slice(j)
+          buffer.evictWhile(overCapacity, emit)
         }
       },
     }

@@ -17,6 +17,7 @@ import type { KafkaStreams } from '../runtime/kafka-streams.ts'
 import type { KeyValueIterator } from '../state/key-value-store.ts'
 import type { StateStore } from '../state/state-store.ts'
 import { type KeyValueView, keyValueView, mergeIterators } from './composite-key-value-store.ts'
+import { registerWindowRoutes } from './http-window-routes.ts'
 import { endpointOf, type HostInfo, type KeyQueryMetadata } from './metadata.ts'
 import { Position, PositionBound } from './position.ts'
 import { type LocalStoreInstance, type QueryableStoreType, StoreQueryParameters } from './store-types.ts'
@@ -48,6 +49,13 @@ interface RawKeyValue {
   readonly timestamped: boolean
 }
 
+/** One instance's part of a query over the whole store (its partitions, their position, the answer's fields). */
+export interface LocalPart {
+  readonly partitions: number[]
+  readonly position: Position
+  readonly [field: string]: unknown
+}
+
 function isKeyValueStore(store: StateStore): boolean {
   const s = store as unknown as Record<string, unknown>
   return typeof s.get === 'function' && typeof s.range === 'function' && typeof s.prefixScan === 'function'
@@ -65,12 +73,12 @@ const RAW_KEY_VALUE: QueryableStoreType<null, RawKeyValue> = {
 }
 
 /** An HTTP answer: status and JSON body. */
-interface Answer {
+export interface Answer {
   readonly status: number
   readonly body: Record<string, unknown>
 }
 
-interface CommonParams {
+export interface CommonParams {
   readonly position: Position | undefined
   readonly timeoutMs: number
   readonly stale: boolean
@@ -80,7 +88,7 @@ interface CommonParams {
   readonly forward: URLSearchParams
 }
 
-function invalid(message: string): StreamsError {
+export function invalid(message: string): StreamsError {
   return streamsError('TRB_STREAMS_INVALID_QUERY', message)
 }
 
@@ -123,21 +131,21 @@ export function toJson(body: unknown): string {
   })
 }
 
-function bool(value: unknown, name: string): boolean {
+export function bool(value: unknown, name: string): boolean {
   if (value === undefined || value === '') return false
   if (value === 'true' || value === '1') return true
   if (value === 'false' || value === '0') return false
   throw invalid(`${name} must be true or false, got '${value}'`)
 }
 
-function int(value: unknown, name: string, min: number, max: number): number | undefined {
+export function int(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined || value === '') return undefined
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) throw invalid(`${name} must be an integer in ${min}..${max}`)
   return n
 }
 
-function single(query: Record<string, unknown>, name: string): string | undefined {
+export function single(query: Record<string, unknown>, name: string): string | undefined {
   const v = query[name]
   if (Array.isArray(v)) throw invalid(`${name} is given more than once`)
   return v === undefined ? undefined : String(v)
@@ -348,12 +356,6 @@ export function registerInteractiveQueries(
       }
     }
     throw streamsError('TRB_STREAMS_QUERY_ROUTING_FAILED', failures.join('; '))
-  }
-
-  interface LocalPart {
-    readonly partitions: number[]
-    readonly position: Position
-    readonly [field: string]: unknown
   }
 
   /**
@@ -615,6 +617,22 @@ export function registerInteractiveQueries(
       )
     }),
   )
+
+  // ---- window and session stores (query/http-window-routes.ts) ----------------------------------------------
+
+  registerWindowRoutes(app, {
+    prefix,
+    defaultLimit,
+    maxLimit: MAX_LIMIT,
+    send,
+    byKey,
+    gathered,
+    localInstances,
+    parseKey,
+    positionOf,
+    positionFields,
+    host: () => (self() ? endpointOf(self()!) : null),
+  })
 
   app.setNotFoundHandler((req, reply) =>
     send(reply, async () => {

@@ -73,15 +73,15 @@ function hasMethods(store: StateStore, names: string[]): boolean {
   return names.every((n) => typeof s[n] === 'function')
 }
 
-function isWindowStore(store: StateStore): boolean {
+export function isWindowStore(store: StateStore): boolean {
   return hasMethods(store, ['fetch', 'fetchAll', 'backwardFetch', 'all']) && !hasMethods(store, ['findSessions'])
 }
 
-function isSessionStore(store: StateStore): boolean {
+export function isSessionStore(store: StateStore): boolean {
   return hasMethods(store, ['findSessions', 'fetchSession', 'fetch'])
 }
 
-function isTimestamped(store: StateStore): boolean {
+export function isTimestamped(store: StateStore): boolean {
   return (store as { timestamped?: unknown }).timestamped === true
 }
 
@@ -96,7 +96,7 @@ function mapValues<K, A, B>(it: KeyValueIterator<K, A>, fn: (a: A) => B): KeyVal
  * The read-only view of one window store instance: every read method of the store, values mapped by `value` (a
  * timestamped store read as a plain one loses its timestamps, as Kafka Streams' facade does).
  */
-function windowView<K, V>(store: StateStore, value: (raw: unknown) => V): QueryableWindowStore<K, V> {
+export function windowView<K, V>(store: StateStore, value: (raw: unknown) => V): QueryableWindowStore<K, V> {
   const s = store as unknown as Record<string, AnyMethod>
   const call = (method: string, args: unknown[]) => s[method]!.apply(store, args)
   const iterator = (raw: KeyValueIterator<unknown, unknown>) => mapValues(raw, value)
