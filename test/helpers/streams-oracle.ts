@@ -32,6 +32,8 @@ export type OracleTopology =
   | 'fk-join'
   | 'self-join'
   | 'rekey-global-join'
+  | 'versioned-table'
+  | 'versioned-grace-join'
 
 const RUN_TIMEOUT_MS = 120000
 

@@ -4,6 +4,7 @@ import type { StreamPartitioner } from '../processor/api.ts'
 import { kstreamFilter } from '../processor/dsl-processors.ts'
 import { FailOnInvalidTimestamp } from '../processor/timestamp-extractor.ts'
 import { type KeyValueStoreBuilder, Stores } from '../state/stores.ts'
+import { isVersionedSupplier } from '../state/versioned-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import type { Materialized } from './options.ts'
 
@@ -125,6 +126,12 @@ export class InternalBuilder {
     keySerde: SyncSerde<K> | undefined,
     valueSerde: SyncSerde<V> | undefined,
   ): KeyValueStoreBuilder<K, unknown> {
+    if (isVersionedSupplier(m?.storeSupplier)) {
+      throw streamsError(
+        'TRB_STREAMS_INVALID_ARGUMENT',
+        `store ${storeName}: a versioned store materializes a source table (builder.table) only; use a key-value store here`,
+      )
+    }
     const supplier =
       m?.storeSupplier ??
       (m?.storeType === 'in_memory'

@@ -66,8 +66,8 @@ export class Joined<K, V, VO> {
   }
   /**
    * Buffers stream records this long (stream time) before joining, so that a table update with an earlier timestamp
-   * arriving late is still seen. Kafka Streams allows it only when the table is versioned; tables here are not
-   * versioned, so a join with a grace period fails with a clear error when it is built (docs/streams/joins.md).
+   * arriving late is still seen. Only with a versioned table (Materialized.as(Stores.persistentVersionedKeyValueStore
+   * (...))), as in Kafka Streams: otherwise the join fails with a clear error (docs/streams/joins.md).
    */
   withGracePeriod(ms: number): this {
     if (!Number.isFinite(ms) || ms < 0) {

@@ -7,6 +7,7 @@ import { InternalBuilder } from './internal-builder.ts'
 import { KStream } from './kstream.ts'
 import { GlobalKTable, KTable } from './ktable.ts'
 import type { Consumed, Materialized } from './options.ts'
+import { isVersionedMaterialized, versionedTableStoreBuilder } from './versioned.ts'
 
 /**
  * Builds a topology with the DSL (Kafka Streams' StreamsBuilder). Node and store names are generated as Kafka
@@ -53,6 +54,7 @@ export class StreamsBuilder {
     const sourceName = b.nameOr(source, 'KSTREAM-SOURCE-')
     const tableName = b.nameOr(consumed?.name, 'KTABLE-SOURCE-')
     const tableSource = new KTableSource<K, V>(storeName, materialized?.storeName)
+    tableSource.versioned = isVersionedMaterialized(materialized as Materialized<unknown, unknown> | undefined)
     b.add((t) => {
       t.addSource(
         {
@@ -66,7 +68,12 @@ export class StreamsBuilder {
       )
       t.addProcessor(tableName, tableSource, sourceName)
       if (tableSource.materialized)
-        t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, valueSerde), tableName)
+        t.addStateStore(
+          tableSource.versioned
+            ? versionedTableStoreBuilder(materialized!, keySerde, valueSerde)
+            : b.storeBuilder(storeName, materialized, keySerde, valueSerde),
+          tableName,
+        )
     })
     return new KTable<K, V>(b, tableName, keySerde, valueSerde, tableSource, materialized?.storeName)
   }

@@ -19,6 +19,7 @@ import type { Joined } from './join-options.ts'
 import { KStream } from './kstream.ts'
 import { type GlobalKTable, KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
+import { streamTableGraceJoin } from './versioned.ts'
 
 /**
  * The source nodes upstream of `nodes` within their sub-topology (Kafka Streams' subTopologySourceNodes): parent
@@ -96,11 +97,7 @@ export function streamTableJoin<K, V, VT, VR>(
   }
   const name = b.nameOr(joined?.name, leftJoin ? 'KSTREAM-LEFTJOIN-' : 'KSTREAM-JOIN-')
   if (joined?.gracePeriodMs !== undefined) {
-    throw streamsError(
-      'TRB_STREAMS_INVALID_ARGUMENT',
-      `${name}: the KTable must be versioned to use a grace period in a stream-table join, and versioned stores ` +
-        'are not supported yet: drop Joined.withGracePeriod (docs/streams/joins.md)',
-    )
+    return streamTableGraceJoin(b, stream, parent, keySerde, table, joiner, joined, leftJoin, name)
   }
   const getter = table.valueGetterSupplier() as import('../processor/dsl-processors.ts').ValueGetterSupplier<K, VT>
   const stores = getter.storeNames()

@@ -5,6 +5,12 @@
 import { streamsError } from '../errors.ts'
 import type { KeyValueStore, TimestampedKeyValueStore } from '../state/key-value-store.ts'
 import { isCachedStore } from '../state/key-value-store.ts'
+import {
+  isVersionedKeyValueStore,
+  PUT_RETURN_CODE_NOT_PUT,
+  PUT_RETURN_CODE_VALID_TO_UNDEFINED,
+  type VersionedKeyValueStore,
+} from '../state/versioned-store.ts'
 import type { InternalProcessorContext, Processor, ProcessorContext } from './api.ts'
 import { type Change, change, Record, type ValueAndTimestamp } from './record.ts'
 
@@ -191,6 +197,10 @@ export class TupleForwarder<K, V> {
 export interface ValueGetter<K, V> {
   init(ctx: ProcessorContext): void
   get(key: K): ValueAndTimestamp<V> | null
+  /** Whether the table reads a versioned store (known after init): joins then look values up as of a time. */
+  isVersioned?(): boolean
+  /** The value as of a timestamp (versioned tables only). */
+  getAsOf?(key: K, asOfTimestamp: number): ValueAndTimestamp<V> | null
 }
 
 export type ValueGetterSupplier<K, V> = { get(): ValueGetter<K, V>; storeNames(): string[] }
@@ -205,6 +215,8 @@ export function storeValueGetter<K, V>(storeName: string): ValueGetterSupplier<K
           store = ctx.getStateStore(storeName)
         },
         get: (key) => store.get(key) ?? null,
+        isVersioned: () => isVersionedKeyValueStore(store),
+        getAsOf: (key, asOf) => (store as unknown as VersionedKeyValueStore<K, V>).get(key, asOf),
       }
     },
   }
@@ -221,6 +233,8 @@ export class KTableSource<K, V> implements KTableSupplier {
   readonly storeName: string
   queryableName: string | undefined
   sendOldValues = false
+  /** Materialized in a versioned store (Materialized.as(Stores.persistentVersionedKeyValueStore(...))). */
+  versioned = false
 
   constructor(storeName: string, queryableName: string | undefined) {
     this.storeName = storeName
@@ -251,13 +265,15 @@ export class KTableSource<K, V> implements KTableSupplier {
     const self = this
     let ctx: Ctx
     let store: TimestampedKeyValueStore<K, V> | undefined
+    let versioned: VersionedKeyValueStore<K, V> | undefined
     let forwarder: TupleForwarder<K, V> | undefined
     const p: Processor<K, V, K, Change<V>> = {
       init(c) {
         ctx = c as Ctx
         if (self.queryableName !== undefined) {
           const s = ctx.getStateStore<TimestampedKeyValueStore<K, never>>(self.queryableName)
-          store = s as never
+          if (isVersionedKeyValueStore(s)) versioned = s as unknown as VersionedKeyValueStore<K, V>
+          else store = s as never
           forwarder = new TupleForwarder(s, ctx, self.sendOldValues) as never
         }
       },
@@ -266,7 +282,9 @@ export class KTableSource<K, V> implements KTableSupplier {
           droppedNullKey('KTable source', ctx)
           return
         }
-        if (store && forwarder) {
+        if (versioned && forwarder) {
+          versionedTableUpdate(versioned, forwarder, r)
+        } else if (store && forwarder) {
           const old = store.get(r.key)
           store.put(
             r.key,
@@ -320,6 +338,13 @@ abstract class KTableDerived<K, V, VR> implements KTableSupplier {
           init: (ctx: ProcessorContext) => getter.init(ctx),
           get: (key: unknown) => {
             const vt = getter.get(key as K)
+            if (!vt) return null
+            const v = this.compute(key as K, vt.value)
+            return v === null || v === undefined ? null : { value: v, timestamp: vt.timestamp }
+          },
+          isVersioned: () => getter.isVersioned?.() ?? false,
+          getAsOf: (key: unknown, asOf: number) => {
+            const vt = getter.getAsOf?.(key as K, asOf) ?? null
             if (!vt) return null
             const v = this.compute(key as K, vt.value)
             return v === null || v === undefined ? null : { value: v, timestamp: vt.timestamp }
@@ -586,3 +611,20 @@ export function ktableToStream<K, V>() {
 }
 
 export type { KeyValueStore }
+
+/**
+ * A KTable source update into a versioned store (Kafka Streams' KTableSource with KIP-914 semantics): the old value
+ * is the latest version; an update older than the history retention is neither stored nor forwarded; an
+ * out-of-order update (older than the latest version) is stored and forwarded with `isLatest` false.
+ */
+function versionedTableUpdate<K, V>(
+  store: VersionedKeyValueStore<K, V>,
+  forwarder: TupleForwarder<K, V>,
+  r: Record<K, V>,
+): void {
+  const old = store.get(r.key)
+  const value = r.value === undefined ? null : r.value
+  const code = store.put(r.key, value, r.timestamp)
+  if (code === PUT_RETURN_CODE_NOT_PUT) return
+  forwarder.maybeForward(r.withValue(change(value, old?.value ?? null, code === PUT_RETURN_CODE_VALID_TO_UNDEFINED)))
+}

@@ -83,7 +83,10 @@ export class KStreamKTableJoin<K, V, KT, VT, VR> {
           ctx.recordDropped(DropReason.NULL_JOIN_KEY_OR_VALUE)
           return
         }
-        const other = isNull(mapped) ? null : (getter.get(mapped)?.value ?? null)
+        // A versioned table answers with the version valid at the stream record's time (KIP-914).
+        const other = isNull(mapped)
+          ? null
+          : ((getter.isVersioned?.() ? getter.getAsOf!(mapped, r.timestamp) : getter.get(mapped))?.value ?? null)
         if (leftJoin || other !== null) ctx.forward(r.withValue(joiner(r.value, other, r.key)))
       },
     }

@@ -49,3 +49,12 @@ export {
   WindowStoreBuilder,
   type WindowStoreIterator,
 } from './window-store.ts'
+export {
+  isVersionedKeyValueStore,
+  PUT_RETURN_CODE_NOT_PUT,
+  PUT_RETURN_CODE_VALID_TO_UNDEFINED,
+  type VersionedBytesStoreSupplier,
+  type VersionedKeyValueStore,
+  VersionedKeyValueStoreBuilder,
+  type VersionedRecord,
+} from './versioned-store.ts'

@@ -7,6 +7,11 @@ import { CachingKeyValueStore, ChangeLoggingKeyValueBytesStore, MeteredKeyValueS
 import { LmdbKeyValueStore, type LmdbStoreOptions } from './lmdb-store.ts'
 import type { StateStore } from './state-store.ts'
 import {
+  type VersionedBytesStoreSupplier,
+  type VersionedKeyValueStoreBuilder,
+  VersionedStores,
+} from './versioned-store.ts'
+import {
   type SessionBytesStoreSupplier,
   type SessionStoreBuilder,
   type WindowBytesStoreSupplier,
@@ -195,5 +200,23 @@ export const Stores = {
     valueSerde?: SyncSerde<V>,
   ): SessionStoreBuilder<K, V> {
     return WindowStores.sessionStoreBuilder(supplier, keySerde, valueSerde)
+  },
+  // Versioned key-value stores (state/versioned-store.ts).
+  persistentVersionedKeyValueStore(
+    name: string,
+    historyRetentionMs: number,
+    segmentIntervalMs?: number,
+  ): VersionedBytesStoreSupplier {
+    return VersionedStores.persistentVersionedKeyValueStore(name, historyRetentionMs, segmentIntervalMs)
+  },
+  inMemoryVersionedKeyValueStore(name: string, historyRetentionMs: number): VersionedBytesStoreSupplier {
+    return VersionedStores.inMemoryVersionedKeyValueStore(name, historyRetentionMs)
+  },
+  versionedKeyValueStoreBuilder<K, V>(
+    supplier: VersionedBytesStoreSupplier,
+    keySerde?: SyncSerde<K>,
+    valueSerde?: SyncSerde<V>,
+  ): VersionedKeyValueStoreBuilder<K, V> {
+    return VersionedStores.versionedKeyValueStoreBuilder(supplier, keySerde, valueSerde)
   },
 }

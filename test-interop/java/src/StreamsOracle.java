@@ -96,6 +96,7 @@ public final class StreamsOracle {
             Map.of("region-counts", Serdes.Long().deserializer())));
     TOPOLOGIES.putAll(WindowTopologies.all());
     TOPOLOGIES.putAll(JoinTopologies.all());
+    TOPOLOGIES.putAll(VersionedTopologies.all());
   }
 
   static final ObjectMapper JSON = new ObjectMapper();
