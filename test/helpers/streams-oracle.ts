@@ -34,6 +34,7 @@ export type OracleTopology =
   | 'rekey-global-join'
   | 'versioned-table'
   | 'versioned-grace-join'
+  | 'versioned-table-join'
 
 const RUN_TIMEOUT_MS = 120000
 

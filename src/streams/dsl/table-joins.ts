@@ -19,7 +19,7 @@ import type { Joined } from './join-options.ts'
 import { KStream } from './kstream.ts'
 import { type GlobalKTable, KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
-import { streamTableGraceJoin } from './versioned.ts'
+import { isVersionedUpstream, streamTableGraceJoin } from './versioned.ts'
 
 /**
  * The source nodes upstream of `nodes` within their sub-topology (Kafka Streams' subTopologySourceNodes): parent
@@ -179,6 +179,8 @@ export function tableTableJoin<K, V, VO, VR>(
   const otherKind = type === 'inner' ? 'inner' : type === 'left' ? 'right' : 'outer'
   const joinThis = new KTableKTableJoin<K, V, VO, VR>(thisKind, left, right, joiner)
   const joinOther = new KTableKTableJoin<K, VO, V, VR>(otherKind, right, left, reverse)
+  joinThis.useVersionedSemantics = isVersionedUpstream(left as KTable<unknown, unknown>)
+  joinOther.useVersionedSemantics = isVersionedUpstream(right as KTable<unknown, unknown>)
   const thisName = named !== undefined ? `${named}-join-this` : b.newProcessorName('KTABLE-JOINTHIS-')
   const otherName = named !== undefined ? `${named}-join-other` : b.newProcessorName('KTABLE-JOINOTHER-')
   if (named !== undefined) {

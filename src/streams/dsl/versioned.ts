@@ -19,7 +19,7 @@ import {
 import type { InternalBuilder } from './internal-builder.ts'
 import type { Joined } from './join-options.ts'
 import { KStream } from './kstream.ts'
-import type { KTable } from './ktable.ts'
+import { KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
 import { copartition } from './table-joins.ts'
 
@@ -49,6 +49,20 @@ function outputVersioned(table: KTable<unknown, unknown>): boolean | undefined {
   const supplier = table.supplier
   if (supplier instanceof KTableSource) return supplier.versioned
   return undefined
+}
+
+/**
+ * Whether a table's updates come from a versioned table (Kafka Streams' isVersionedOrVersionedUpstream): a versioned
+ * source table, or a filter/mapValues of one that is not materialized in a store of its own.
+ */
+export function isVersionedUpstream(table: KTable<unknown, unknown>): boolean {
+  const supplier = table.supplier
+  if (supplier instanceof KTableSource) return supplier.versioned
+  const derived = supplier as { parent?: unknown; queryableName?: string }
+  if (derived.parent instanceof KTable && derived.queryableName === undefined) {
+    return isVersionedUpstream(derived.parent as KTable<unknown, unknown>)
+  }
+  return false
 }
 
 /** The processor and buffer of a stream-table join with a grace period, below `parent` (the stream). */

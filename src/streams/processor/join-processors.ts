@@ -37,6 +37,7 @@ export const DropReason = {
   NULL_KEY: 'null-key',
   NULL_FOREIGN_KEY: 'null-foreign-key',
   STALE_FK_RESPONSE: 'stale-foreign-key-response',
+  OUT_OF_ORDER_VERSIONED: 'out-of-order-versioned-table-update',
 } as const
 
 // ---- stream-table ---------------------------------------------------------------------------------------------------
@@ -112,6 +113,8 @@ export class KTableKTableJoin<K, V1, V2, VR> implements KTableSupplier {
   readonly #getter2: ValueGetterSupplier<K, V2>
   readonly #joiner: ValueJoiner<V1 | null, V2 | null, VR>
   sendOldValues = false
+  /** table1 is versioned (KIP-914): its out-of-order updates are dropped (and counted), as Kafka Streams does. */
+  useVersionedSemantics = false
 
   constructor(
     kind: TableJoinKind,
@@ -178,6 +181,10 @@ export class KTableKTableJoin<K, V1, V2, VR> implements KTableSupplier {
       process(r) {
         if (isNull(r.key)) {
           ctx.recordDropped(DropReason.NULL_KEY)
+          return
+        }
+        if (self.useVersionedSemantics && !r.value.isLatest) {
+          ctx.recordDropped(DropReason.OUT_OF_ORDER_VERSIONED)
           return
         }
         const { newValue, oldValue, isLatest } = r.value

@@ -4,6 +4,8 @@
 //                         join / leftJoin users, no grace -> inner-out, left-out
 //   versioned-grace-join  orders join users (grace 500 ms) -> inner-out; orders leftJoin users.mapValues(v + "!")
 //                         (grace 2000 ms) -> left-out; users versioned (history 3000 ms)
+//   versioned-table-join  users (versioned) join / outerJoin left-table; left-table leftJoin users.mapValues(v + "!")
+//                         -> inner-out, left-out, outer-out (out-of-order versioned updates are dropped)
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -70,6 +72,20 @@ final class VersionedTopologies {
             },
             List.of("orders", "users"),
             JoinTopologies.strings("inner-out", "left-out")));
+    m.put(
+        "versioned-table-join",
+        new StreamsOracle.Named(
+            () -> {
+              StreamsBuilder b = new StreamsBuilder();
+              KTable<String, String> users = versionedUsers(b, c);
+              KTable<String, String> other = b.table("left-table", c);
+              users.join(other, JoinTopologies.JOINER).toStream().to("inner-out", p);
+              other.leftJoin(users.mapValues(v -> v + "!"), JoinTopologies.JOINER).toStream().to("left-out", p);
+              users.outerJoin(other, JoinTopologies.JOINER).toStream().to("outer-out", p);
+              return b.build();
+            },
+            List.of("users", "left-table"),
+            JoinTopologies.strings("inner-out", "left-out", "outer-out")));
     return m;
   }
 }
