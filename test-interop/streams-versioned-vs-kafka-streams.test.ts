@@ -84,7 +84,13 @@ const tableJoin = drive(
     const users = versionedUsers(b)
     const other = b.table<string, string>('left-table')
     users.join(other, joiner).toStream().to('inner-out')
-    other.leftJoin(users.mapValues((v) => `${v}!`), joiner).toStream().to('left-out')
+    other
+      .leftJoin(
+        users.mapValues((v) => `${v}!`),
+        joiner,
+      )
+      .toStream()
+      .to('left-out')
     users.outerJoin(other, joiner).toStream().to('outer-out')
   },
   ['users', 'left-table'],

@@ -38,6 +38,15 @@ export {
   validateStoreName,
 } from './stores.ts'
 export {
+  isVersionedKeyValueStore,
+  PUT_RETURN_CODE_NOT_PUT,
+  PUT_RETURN_CODE_VALID_TO_UNDEFINED,
+  type VersionedBytesStoreSupplier,
+  type VersionedKeyValueStore,
+  VersionedKeyValueStoreBuilder,
+  type VersionedRecord,
+} from './versioned-store.ts'
+export {
   type ReadOnlySessionStore,
   type ReadOnlyWindowStore,
   type SessionBytesStoreSupplier,
@@ -49,12 +58,3 @@ export {
   WindowStoreBuilder,
   type WindowStoreIterator,
 } from './window-store.ts'
-export {
-  isVersionedKeyValueStore,
-  PUT_RETURN_CODE_NOT_PUT,
-  PUT_RETURN_CODE_VALID_TO_UNDEFINED,
-  type VersionedBytesStoreSupplier,
-  type VersionedKeyValueStore,
-  VersionedKeyValueStoreBuilder,
-  type VersionedRecord,
-} from './versioned-store.ts'

@@ -78,7 +78,10 @@ export function defaultSegmentInterval(historyRetentionMs: number): number {
 
 function checkDuration(name: string, what: string, ms: number, min: number): void {
   if (!Number.isSafeInteger(ms) || ms < min) {
-    throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `store ${name}: ${what} must be an integer >= ${min} ms, got ${ms}`)
+    throw streamsError(
+      'TRB_STREAMS_INVALID_ARGUMENT',
+      `store ${name}: ${what} must be an integer >= ${min} ms, got ${ms}`,
+    )
   }
 }
 

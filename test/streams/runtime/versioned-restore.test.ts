@@ -58,7 +58,8 @@ const values = (records: Array<{ value: Buffer | null }>) => records.map((r) => 
 
 describe('versioned tables on the runtime', () => {
   it('restores a versioned store from its changelog after a restart on a fresh state directory', async () => {
-    for (const t of ['vr-users', 'vr-orders', 'vr-table-out', 'vr-out']) await ensureTopic(admin.admin, t, { partitions: 1 })
+    for (const t of ['vr-users', 'vr-orders', 'vr-table-out', 'vr-out'])
+      await ensureTopic(admin.admin, t, { partitions: 1 })
     const topology = () => {
       const builder = new StreamsBuilder()
       const users = builder.table<string, string>(
@@ -112,7 +113,11 @@ describe('versioned tables on the runtime', () => {
       const described = await kafkaAdmin.describeConfigs({
         includeSynonyms: false,
         resources: [
-          { type: ConfigResourceTypes.TOPIC, name: changelog, configNames: ['cleanup.policy', 'min.compaction.lag.ms'] },
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: changelog,
+            configNames: ['cleanup.policy', 'min.compaction.lag.ms'],
+          },
         ],
       })
       const entries = new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))

@@ -10,14 +10,19 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { Serdes } from '../../../src/streams/index.ts'
 import { Headers } from '../../../src/streams/processor/record.ts'
-import type { RestoreCallback, RestoreRecord, StateStore, StateStoreContext } from '../../../src/streams/state/state-store.ts'
+import type {
+  RestoreCallback,
+  RestoreRecord,
+  StateStore,
+  StateStoreContext,
+} from '../../../src/streams/state/state-store.ts'
 import { Stores } from '../../../src/streams/state/stores.ts'
 import {
   PUT_RETURN_CODE_NOT_PUT,
   PUT_RETURN_CODE_VALID_TO_UNDEFINED,
   type VersionedBytesStoreSupplier,
   type VersionedKeyValueStore,
-  VersionedKeyValueStoreImpl,
+  type VersionedKeyValueStoreImpl,
 } from '../../../src/streams/state/versioned-store.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'trb-versioned-'))
@@ -98,7 +103,12 @@ for (const [label, make] of kinds) {
 
     it('get(key) is the latest version; get(key, asOf) the version valid then, with validTo', async () => {
       const { store } = open(make(1_000_000))
-      for (const [v, ts] of [['v1', 10], ['v3', 30], ['v2', 20]] as const) store.put('k', v, ts)
+      for (const [v, ts] of [
+        ['v1', 10],
+        ['v3', 30],
+        ['v2', 20],
+      ] as const)
+        store.put('k', v, ts)
       assert.deepEqual(at(store, 'k'), { value: 'v3', timestamp: 30 })
       assert.equal(at(store, 'k', 9), null)
       assert.deepEqual(at(store, 'k', 10), { value: 'v1', timestamp: 10, validTo: 20 })
@@ -213,7 +223,10 @@ describe('versioned store: LMDB persistence', () => {
 describe('versioned store builder', () => {
   it('changelog config as Kafka Streams: compact, min.compaction.lag.ms = history retention + 1 day', () => {
     const builder = Stores.versionedKeyValueStoreBuilder(Stores.persistentVersionedKeyValueStore('s', 60_000))
-    assert.deepEqual(builder.logConfig, { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(60_000 + 86_400_000) })
+    assert.deepEqual(builder.logConfig, {
+      'cleanup.policy': 'compact',
+      'min.compaction.lag.ms': String(60_000 + 86_400_000),
+    })
     builder.withLoggingEnabled({ 'min.compaction.lag.ms': '5' })
     assert.equal(builder.logConfig['min.compaction.lag.ms'], '5')
     assert.throws(() => builder.withCachingEnabled(), /do not support caching/)
