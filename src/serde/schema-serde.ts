@@ -1,4 +1,4 @@
-import { FORMATS, type ParsedSchema, type ResolvedReference } from '../registry/formats/index.ts'
+import { FORMATS, type ParsedSchema, type ResolvedReference } from './formats/index.ts'
 import { SchemaRegistryClient } from './registry-client.ts'
 import type { SchemaInput, SchemaReference, SchemaType } from './schema-types.ts'
 import { type RecordLocation, SerdeError, type SyncSerde } from './serde.ts'

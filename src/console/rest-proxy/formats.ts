@@ -3,8 +3,8 @@
  * BINARY (base64), JSON, STRING need nothing else; AVRO, JSONSCHEMA and PROTOBUF go through the schema registry
  * and the Confluent wire format (magic byte, schema id, payload), using the registry module's codecs.
  */
-import type { ParsedSchema, ResolvedReference } from '../../registry/formats/index.ts'
-import { FORMATS } from '../../registry/formats/index.ts'
+import type { ParsedSchema, ResolvedReference } from '../../serde/formats/index.ts'
+import { FORMATS } from '../../serde/formats/index.ts'
 import { AvroSerde, JsonSchemaSerde, ProtobufSerde } from '../../serde/index.ts'
 import { RegistryClientError, SchemaRegistryClient } from '../../serde/registry-client.ts'
 import type { SchemaInput, SchemaReference, SchemaType } from '../../serde/schema-types.ts'

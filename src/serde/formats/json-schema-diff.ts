@@ -1,4 +1,4 @@
-import type { Incompatibility } from '../types.ts'
+import type { Incompatibility } from './format.ts'
 import type { NodeOf, SchemaNode } from './json-schema-model.ts'
 
 /**
