@@ -335,7 +335,8 @@ export class ReplicaManager {
   ): { errorCode: number; leaderEpoch: number; endOffset: number } {
     const log = this.logs.get(topic, partition)
     if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 }
-    if (currentLeaderEpoch > LEADER_EPOCH) return { errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 }
+    if (currentLeaderEpoch > LEADER_EPOCH)
+      return { errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 }
     if (leaderEpoch > LEADER_EPOCH) return { errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1 }
     return { errorCode: ErrorCode.NONE, leaderEpoch: LEADER_EPOCH, endOffset: log.logEndOffset }
   }

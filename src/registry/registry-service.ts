@@ -1,3 +1,4 @@
+import { FORMATS, InvalidSchemaError, type ParsedSchema, type ResolvedReference } from '../serde/formats/index.ts'
 import type { SchemaChangeInput, SchemaChangeSink } from './change-events.ts'
 import { type CompatibilityResult, checkCompatibility } from './compatibility.ts'
 import {
@@ -20,7 +21,6 @@ import {
   versionNotSoftDeleted,
   versionSoftDeleted,
 } from './errors.ts'
-import { FORMATS, InvalidSchemaError, type ParsedSchema, type ResolvedReference } from '../serde/formats/index.ts'
 import type { SchemaStore, StoredSchema } from './schema-store.ts'
 import {
   COMPATIBILITY_LEVELS,

@@ -1,6 +1,12 @@
 import protobuf from 'protobufjs'
 import type { SchemaInput } from '../schema-types.ts'
-import { InvalidSchemaError, invalidSchema, type ParsedSchema, type ResolvedReference, type SchemaFormat } from './format.ts'
+import {
+  InvalidSchemaError,
+  invalidSchema,
+  type ParsedSchema,
+  type ResolvedReference,
+  type SchemaFormat,
+} from './format.ts'
 import { checkProtobuf } from './protobuf-diff.ts'
 
 export interface ProtobufModel {
