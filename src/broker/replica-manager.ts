@@ -77,7 +77,7 @@ export interface FetchParams {
 }
 
 /** ListOffsets' sentinel timestamps (Kafka's ListOffsetsRequest constants); any other negative is invalid. */
-export const OffsetLookup = {
+export const ListOffsetsTimestamp = {
   LATEST: -1,
   EARLIEST: -2,
   MAX_TIMESTAMP: -3,
@@ -279,7 +279,7 @@ export class ReplicaManager {
   // start (DeleteRecords)
 
   /**
-   * The offset ListOffsets answers for `timestamp`: one of the OffsetLookup sentinels (latest, earliest, max
+   * The offset ListOffsets answers for `timestamp`: one of the ListOffsetsTimestamp sentinels (latest, earliest, max
    * timestamp, ...) or a time in ms, giving the first record at or after it. `readCommitted` stops at the last
    * stable offset. A single leader that never fails over has epoch 0: a `currentLeaderEpoch` beyond it is unknown.
    */
@@ -295,18 +295,18 @@ export class ReplicaManager {
     if (opts.currentLeaderEpoch > LEADER_EPOCH) return { ...result, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH }
     let found: { offset: number; timestamp: number } | null
     switch (timestamp) {
-      case OffsetLookup.LATEST:
+      case ListOffsetsTimestamp.LATEST:
         found = { offset: opts.readCommitted ? log.lastStableOffset : log.highWatermark, timestamp: -1 }
         break
-      case OffsetLookup.EARLIEST:
-      case OffsetLookup.EARLIEST_LOCAL:
+      case ListOffsetsTimestamp.EARLIEST:
+      case ListOffsetsTimestamp.EARLIEST_LOCAL:
         found = { offset: log.logStartOffset, timestamp: -1 }
         break
-      case OffsetLookup.LATEST_TIERED:
+      case ListOffsetsTimestamp.LATEST_TIERED:
         // Nothing is tiered: Kafka answers -1 here when tiered storage is off.
         found = { offset: -1, timestamp: -1 }
         break
-      case OffsetLookup.MAX_TIMESTAMP:
+      case ListOffsetsTimestamp.MAX_TIMESTAMP:
         found = await log.maxTimestamp()
         break
       default:
