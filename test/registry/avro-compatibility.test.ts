@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { checkCompatibility } from '../../src/registry/compatibility.ts'
-import { avroFormat } from '../../src/serde/formats/avro.ts'
 import type { CompatibilityLevel } from '../../src/registry/types.ts'
+import { avroFormat } from '../../src/serde/formats/avro.ts'
 
 const parse = (schema: unknown) =>
   avroFormat.parse({ schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }, [])

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { checkCompatibility } from '../../src/registry/compatibility.ts'
-import { type AvroModel, avroFormat } from '../../src/serde/formats/avro.ts'
 import { AvroSerde } from '../../src/serde/avro-serde.ts'
+import { type AvroModel, avroFormat } from '../../src/serde/formats/avro.ts'
 import { type MemoryRegistry, startMemoryRegistry } from './helpers.ts'
 
 // Each case states what Avro's Java parser (1.12, as Confluent's registry runs it) does with the schema.

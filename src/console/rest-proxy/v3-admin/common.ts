@@ -86,7 +86,11 @@ export function configData(
   }
 }
 
-export async function describeConfigs(clients: PrincipalClients, resourceType: 2 | 4, resourceName: string) {
+export async function describeConfigs(
+  clients: PrincipalClients,
+  resourceType: 2 | 4,
+  resourceName: string,
+): Promise<ConfigDescription['configs']> {
   const [result] = await kafka(() =>
     clients.admin.describeConfigs({
       resources: [{ resourceType, resourceName, configurationKeys: null }],
