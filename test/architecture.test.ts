@@ -52,8 +52,7 @@ interface KnownViolation {
   removedBy: string
 }
 
-const KNOWN_VIOLATIONS: KnownViolation[] = [
-]
+const KNOWN_VIOLATIONS: KnownViolation[] = []
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
