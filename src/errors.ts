@@ -291,6 +291,10 @@ export const errorCodes = {
     meaning: 'A synchronous serde call ran before its prepareSerialize/prepareDeserialize.',
     retriable: false,
   },
+  TRB_SERDE_INVALID_SCHEMA: {
+    meaning: 'A schema does not parse in its format (Avro, JSON Schema, Protobuf) or a reference does not resolve.',
+    retriable: false,
+  },
   TRB_SERDE_UNSUPPORTED_SCHEMA: {
     meaning: 'An Avro schema the registry accepts cannot be built by the Avro serdes (avsc); none is known.',
     retriable: false,

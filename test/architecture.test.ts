@@ -52,18 +52,7 @@ interface KnownViolation {
   removedBy: string
 }
 
-const FORMATS_MOVE = 'issue 9 (serdes): schema parsing moves from src/registry/formats to src/serde/formats'
-
-const KNOWN_VIOLATIONS: KnownViolation[] = [
-  { from: 'src/serde/avro-serde.ts', to: 'src/registry/formats/avro.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/serde/avro-serde.ts', to: 'src/registry/formats/index.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/serde/json-schema-serde.ts', to: 'src/registry/formats/index.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/serde/json-schema-serde.ts', to: 'src/registry/formats/json-schema.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/serde/protobuf-serde.ts', to: 'src/registry/formats/index.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/serde/protobuf-serde.ts', to: 'src/registry/formats/protobuf.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/serde/schema-serde.ts', to: 'src/registry/formats/index.ts', removedBy: FORMATS_MOVE },
-  { from: 'src/console/rest-proxy/formats.ts', to: 'src/registry/formats/index.ts', removedBy: FORMATS_MOVE },
-]
+const KNOWN_VIOLATIONS: KnownViolation[] = []
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {

@@ -2,9 +2,10 @@
  * The one owner of partition operations (Kafka's ReplicaManager). Appending: from clients (producer state and
  * transactional checks, written on the thread pool, durability wait), transaction markers, and broker-internal
  * records (__consumer_offsets, __transaction_state, __cluster_metadata). Reading: byte limits, isolation level,
- * aborted ranges, and waiting for data (long-poll fetches park in `waiters`). Every append wakes the fetches
- * waiting on its partition, internal topics' included. Handlers translate wire versions to these calls and the
- * results to responses.
+ * aborted ranges, and waiting for data (long-poll fetches park in `waiters`). Offsets: lookups by time or position
+ * with isolation (ListOffsets), epoch end offsets (OffsetForLeaderEpoch), and deleting records below an offset
+ * (DeleteRecords). Every append wakes the fetches waiting on its partition, internal topics' included. Handlers
+ * translate wire versions to these calls and the results to responses.
  */
 
 import type { KeyedRecord } from '../common/keyed-log.ts'
@@ -74,6 +75,31 @@ export interface FetchParams {
   /** Ends a long poll early (connection closed, broker stopping). */
   signal: AbortSignal
 }
+
+/** ListOffsets' sentinel timestamps (Kafka's ListOffsetsRequest constants); any other negative is invalid. */
+export const ListOffsetsTimestamp = {
+  LATEST: -1,
+  EARLIEST: -2,
+  MAX_TIMESTAMP: -3,
+  EARLIEST_LOCAL: -4,
+  LATEST_TIERED: -5,
+} as const
+
+export interface OffsetLookupResult {
+  errorCode: number
+  /** -1 when no record matches. */
+  offset: number
+  /** The matching record's timestamp; -1 for position lookups (latest, earliest). */
+  timestamp: number
+  /** The epoch of the offset: 0 when one was found, else -1. */
+  leaderEpoch: number
+}
+
+/** DeleteRecords' offset meaning "up to the high watermark". */
+export const DELETE_TO_HIGH_WATERMARK = -1
+
+/** The only leader epoch: one broker leads every partition and never fails over. */
+const LEADER_EPOCH = 0
 
 const EMPTY = Buffer.alloc(0)
 
@@ -246,6 +272,100 @@ export class ReplicaManager {
     const log = this.logs.get(topic, partition)
     if (!log) throw new LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topic}-${partition}`)
     return new PartitionKeyedLog(log, (records) => this.appendInternal(topic, partition, records))
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Offsets: lookups by time or position (ListOffsets), epoch end offsets (OffsetForLeaderEpoch), and moving the log
+  // start (DeleteRecords)
+
+  /**
+   * The offset ListOffsets answers for `timestamp`: one of the ListOffsetsTimestamp sentinels (latest, earliest, max
+   * timestamp, ...) or a time in ms, giving the first record at or after it. `readCommitted` stops at the last
+   * stable offset. A single leader that never fails over has epoch 0: a `currentLeaderEpoch` beyond it is unknown.
+   */
+  async fetchOffsetForTimestamp(
+    topic: string,
+    partition: number,
+    timestamp: number,
+    opts: { readCommitted: boolean; currentLeaderEpoch: number },
+  ): Promise<OffsetLookupResult> {
+    const result: OffsetLookupResult = { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 }
+    const log = this.logs.get(topic, partition)
+    if (!log) return { ...result, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }
+    if (opts.currentLeaderEpoch > LEADER_EPOCH) return { ...result, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH }
+    let found: { offset: number; timestamp: number } | null
+    switch (timestamp) {
+      case ListOffsetsTimestamp.LATEST:
+        found = { offset: opts.readCommitted ? log.lastStableOffset : log.highWatermark, timestamp: -1 }
+        break
+      case ListOffsetsTimestamp.EARLIEST:
+      case ListOffsetsTimestamp.EARLIEST_LOCAL:
+        found = { offset: log.logStartOffset, timestamp: -1 }
+        break
+      case ListOffsetsTimestamp.LATEST_TIERED:
+        // Nothing is tiered: Kafka answers -1 here when tiered storage is off.
+        found = { offset: -1, timestamp: -1 }
+        break
+      case ListOffsetsTimestamp.MAX_TIMESTAMP:
+        found = await log.maxTimestamp()
+        break
+      default:
+        if (timestamp < 0) return { ...result, errorCode: ErrorCode.INVALID_REQUEST }
+        found = await log.offsetForTimestamp(timestamp)
+        if (found && opts.readCommitted && found.offset >= log.lastStableOffset) found = null
+    }
+    if (!found) return result
+    return {
+      ...result,
+      offset: found.offset,
+      timestamp: found.timestamp,
+      leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1,
+    }
+  }
+
+  /**
+   * The end offset of `leaderEpoch` (Kafka's lastOffsetForLeaderEpoch). The one epoch, 0, covers the whole log, so
+   * its end is the log end; a later epoch is unknown (-1, -1), and a `currentLeaderEpoch` beyond 0 is refused.
+   */
+  lastOffsetForLeaderEpoch(
+    topic: string,
+    partition: number,
+    leaderEpoch: number,
+    currentLeaderEpoch: number,
+  ): { errorCode: number; leaderEpoch: number; endOffset: number } {
+    const log = this.logs.get(topic, partition)
+    if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 }
+    if (currentLeaderEpoch > LEADER_EPOCH)
+      return { errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 }
+    if (leaderEpoch > LEADER_EPOCH) return { errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1 }
+    return { errorCode: ErrorCode.NONE, leaderEpoch: LEADER_EPOCH, endOffset: log.logEndOffset }
+  }
+
+  /**
+   * DeleteRecords: moves the partition's log start to `offset` (DELETE_TO_HIGH_WATERMARK: the high watermark) and
+   * resolves once the new start is persisted and the segments below it are gone, with the new low watermark.
+   * Internal topics and partitions whose cleanup.policy lacks `delete` (compacted topics keep the latest value per
+   * key) are refused, and so is an offset beyond the high watermark (records not yet durable cannot be deleted).
+   */
+  async deleteRecords(
+    topic: string,
+    partition: number,
+    offset: number,
+    internal: boolean,
+  ): Promise<{ errorCode: number; lowWatermark: number }> {
+    if (internal) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, lowWatermark: -1 }
+    const log = this.logs.get(topic, partition)
+    if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 }
+    if (!log.config.cleanupPolicy.delete) return { errorCode: ErrorCode.POLICY_VIOLATION, lowWatermark: -1 }
+    const hw = log.highWatermark
+    const target = offset === DELETE_TO_HIGH_WATERMARK ? hw : offset
+    if (target < 0 || target > hw) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 }
+    try {
+      return { errorCode: ErrorCode.NONE, lowWatermark: await log.deleteRecordsBefore(target) }
+    } catch (err) {
+      if (!(err instanceof LogError)) throw err
+      return { errorCode: err.errorCode, lowWatermark: -1 }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -31,6 +31,17 @@ export function createLogger(
   }
 }
 
+/** A logger that drops everything (the default of components built without one, e.g. in unit tests). */
+export const noopLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return noopLogger
+  },
+}
+
 function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString()
   if (value instanceof Error) return { message: value.message, code: (value as { code?: string }).code }

@@ -1,9 +1,9 @@
 import protobuf from 'protobufjs'
 import { TributaryError } from '../errors.ts'
-import type { AvroModel, AvroNode } from './formats/avro.ts'
-import { FORMATS, type ResolvedReference } from './formats/index.ts'
-import type { JsonSchemaModel } from './formats/json-schema.ts'
-import type { ProtobufModel } from './formats/protobuf.ts'
+import type { AvroModel, AvroNode } from '../serde/formats/avro.ts'
+import { FORMATS, type ResolvedReference } from '../serde/formats/index.ts'
+import type { JsonSchemaModel } from '../serde/formats/json-schema.ts'
+import type { ProtobufModel } from '../serde/formats/protobuf.ts'
 import type { SchemaVersion } from './types.ts'
 
 export interface CodegenInput {

@@ -1,4 +1,4 @@
-import type { ParsedSchema, SchemaFormat } from './formats/format.ts'
+import type { ParsedSchema, SchemaFormat } from '../serde/formats/format.ts'
 import type { CompatibilityLevel, Incompatibility } from './types.ts'
 
 export interface PreviousSchema {

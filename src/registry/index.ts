@@ -4,6 +4,10 @@
  * the Confluent wire format.
  */
 
+export { type AvroNode, checkAvro } from '../serde/formats/avro.ts'
+export { FORMATS, type ParsedSchema, type SchemaFormat } from '../serde/formats/index.ts'
+export { checkJsonSchema } from '../serde/formats/json-schema.ts'
+export { checkProtobuf } from '../serde/formats/protobuf.ts'
 // The serdes are the serde module's (`tributary/serde`); the registry re-exports what it always exported.
 export {
   AvroSerde,
@@ -36,10 +40,6 @@ export {
 export { InMemoryChangeSink, type SchemaChangeEvent, type SchemaChangeSink } from './change-events.ts'
 export { type CompatibilityResult, checkCompatibility } from './compatibility.ts'
 export { RegistryError } from './errors.ts'
-export { type AvroNode, checkAvro } from './formats/avro.ts'
-export { FORMATS, type ParsedSchema, type SchemaFormat } from './formats/index.ts'
-export { checkJsonSchema } from './formats/json-schema.ts'
-export { checkProtobuf } from './formats/protobuf.ts'
 export { KafkaChangeSink, KafkaSchemaLog, SCHEMA_CHANGES_TOPIC, SCHEMAS_TOPIC } from './kafka-schema-log.ts'
 export {
   type RunningSchemaRegistry,

@@ -1,3 +1,4 @@
+import { FORMATS, InvalidSchemaError, type ParsedSchema, type ResolvedReference } from '../serde/formats/index.ts'
 import type { SchemaChangeInput, SchemaChangeSink } from './change-events.ts'
 import { type CompatibilityResult, checkCompatibility } from './compatibility.ts'
 import {
@@ -20,7 +21,6 @@ import {
   versionNotSoftDeleted,
   versionSoftDeleted,
 } from './errors.ts'
-import { FORMATS, type ParsedSchema, type ResolvedReference } from './formats/index.ts'
 import type { SchemaStore, StoredSchema } from './schema-store.ts'
 import {
   COMPATIBILITY_LEVELS,
@@ -465,9 +465,13 @@ export class RegistryService {
     const key = JSON.stringify([input.schemaType, input.schema, input.references, validateAsNew])
     const cached = this.#parsed.get(key)
     if (cached) return cached
-    const parsed = FORMATS[input.schemaType].parse(input, this.#resolveReferences(input.references), {
-      validateAsNew,
-    })
+    let parsed: ParsedSchema
+    try {
+      parsed = FORMATS[input.schemaType].parse(input, this.#resolveReferences(input.references), { validateAsNew })
+    } catch (error) {
+      if (error instanceof InvalidSchemaError) throw invalidSchema(error.detail)
+      throw error
+    }
     if (this.#parsed.size >= PARSE_CACHE_SIZE) this.#parsed.delete(this.#parsed.keys().next().value as string)
     this.#parsed.set(key, parsed)
     return parsed

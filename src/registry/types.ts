@@ -18,9 +18,5 @@ export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number]
 export const MODES = ['READWRITE', 'READONLY', 'READONLY_OVERRIDE', 'IMPORT'] as const
 export type Mode = (typeof MODES)[number]
 
-/** One reason two schemas are incompatible: where (a JSON-pointer-like path) and why. */
-export interface Incompatibility {
-  type: string
-  path: string
-  message: string
-}
+/** One reason two schemas are incompatible; the schema formats (src/serde/formats) report them. */
+export type { Incompatibility } from '../serde/formats/format.ts'

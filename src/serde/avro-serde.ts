@@ -1,6 +1,6 @@
 import type avsc from 'avsc'
-import type { AvroModel } from '../registry/formats/avro.ts'
-import { FORMATS, type ParsedSchema } from '../registry/formats/index.ts'
+import type { AvroModel } from './formats/avro.ts'
+import { FORMATS, type ParsedSchema } from './formats/index.ts'
 import { type Codec, SchemaSerde, type SchemaSerdeOptions } from './schema-serde.ts'
 import { SerdeError } from './serde.ts'
 

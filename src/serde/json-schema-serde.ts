@@ -1,5 +1,5 @@
-import type { ParsedSchema } from '../registry/formats/index.ts'
-import type { JsonSchemaModel } from '../registry/formats/json-schema.ts'
+import type { ParsedSchema } from './formats/index.ts'
+import type { JsonSchemaModel } from './formats/json-schema.ts'
 import { type Codec, framed, SchemaSerde, type SchemaSerdeOptions } from './schema-serde.ts'
 import { SerdeError } from './serde.ts'
 

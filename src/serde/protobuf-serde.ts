@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs'
-import type { ParsedSchema } from '../registry/formats/index.ts'
-import type { ProtobufModel } from '../registry/formats/protobuf.ts'
+import type { ParsedSchema } from './formats/index.ts'
+import type { ProtobufModel } from './formats/protobuf.ts'
 import { type Codec, framed, SchemaSerde, type SchemaSerdeOptions } from './schema-serde.ts'
 import { SerdeError } from './serde.ts'
 import { decodeMessageIndexes } from './wire-format.ts'

@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors.ts'
+import type { ResolvedReference } from './formats/format.ts'
 import type { SchemaInput, SchemaReference, SchemaType, SchemaVersion } from './schema-types.ts'
 
 export interface RegisteredSchema {
@@ -107,6 +108,23 @@ export class SchemaRegistryClient {
     return this.request<SchemaVersion>('GET', `/subjects/${encodeURIComponent(subject)}/versions/${version}`).then(
       (v) => ({ ...v, schemaType: v.schemaType ?? 'AVRO', references: v.references ?? [] }),
     )
+  }
+
+  /**
+   * The schemas `refs` name, each after the ones it references in turn (deepest first, each once): what a schema
+   * format needs to parse a schema with references. Version -1 is the latest.
+   */
+  async resolveReferences(refs: SchemaReference[], seen = new Set<string>()): Promise<ResolvedReference[]> {
+    const out: ResolvedReference[] = []
+    for (const ref of refs) {
+      const key = `${ref.subject}\u0000${ref.version}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      const v = await this.getVersion(ref.subject, ref.version === -1 ? 'latest' : ref.version)
+      out.push(...(await this.resolveReferences(v.references, seen)))
+      out.push({ ...ref, version: v.version, schemaType: v.schemaType, schema: v.schema })
+    }
+    return out
   }
 
   getSubjects(): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { FORMATS, type ParsedSchema, type ResolvedReference } from '../registry/formats/index.ts'
+import { FORMATS, type ParsedSchema } from './formats/index.ts'
 import { SchemaRegistryClient } from './registry-client.ts'
 import type { SchemaInput, SchemaReference, SchemaType } from './schema-types.ts'
 import { type RecordLocation, SerdeError, type SyncSerde } from './serde.ts'
@@ -235,20 +235,7 @@ export abstract class SchemaSerde<T> implements SyncSerde<T> {
   }
 
   async #codecFor(input: SchemaInput): Promise<Codec> {
-    const references = await this.#resolveReferences(input.references)
+    const references = await this.client.resolveReferences(input.references)
     return this.makeCodec(FORMATS[input.schemaType].parse(input, references))
-  }
-
-  async #resolveReferences(refs: SchemaReference[], seen = new Set<string>()): Promise<ResolvedReference[]> {
-    const out: ResolvedReference[] = []
-    for (const ref of refs) {
-      const key = `${ref.subject}\u0000${ref.version}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      const v = await this.client.getVersion(ref.subject, ref.version === -1 ? 'latest' : ref.version)
-      out.push(...(await this.#resolveReferences(v.references, seen)))
-      out.push({ ...ref, version: v.version, schemaType: v.schemaType, schema: v.schema })
-    }
-    return out
   }
 }

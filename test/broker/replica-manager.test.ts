@@ -142,6 +142,81 @@ describe('replica manager', () => {
     assert.equal((await produce('rm-commits', 0, oldMagic)).errorCode, ErrorCode.INVALID_RECORD)
   })
 
+  test('offset operations: lookups by position and time, epoch end offsets, DeleteRecords bounds', async () => {
+    const topic = 'rm-offsets'
+    const created = await wire.call(ApiKeys.CreateTopics, 5, {
+      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    })
+    assert.equal(created.topics[0].errorCode, ErrorCode.NONE)
+    const base = Date.now() - 60_000
+    const produced = await wire.call(ApiKeys.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [
+        {
+          name: topic,
+          partitionData: [
+            {
+              index: 0,
+              records: encodeRecordBatchSync({
+                records: [0, 1, 2, 3].map((i) => ({ value: Buffer.from(`v${i}`), timestamp: base + i * 10 })),
+              }),
+            },
+          ],
+        },
+      ],
+    })
+    assert.equal(produced.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE)
+
+    const list = async (timestamp: bigint, currentLeaderEpoch = -1, isolationLevel = 0) => {
+      const res = await wire.call(ApiKeys.ListOffsets, 7, {
+        replicaId: -1,
+        isolationLevel,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch, timestamp }] }],
+      })
+      const p = res.topics[0].partitions[0]
+      return [p.errorCode, p.offset, p.timestamp, p.leaderEpoch]
+    }
+    assert.deepEqual(await list(-1n), [ErrorCode.NONE, 4n, -1n, 0], 'latest')
+    assert.deepEqual(await list(-1n, -1, 1), [ErrorCode.NONE, 4n, -1n, 0], 'latest, read_committed (nothing open)')
+    assert.deepEqual(await list(-2n), [ErrorCode.NONE, 0n, -1n, 0], 'earliest')
+    assert.deepEqual(await list(-5n), [ErrorCode.NONE, -1n, -1n, -1], 'latest tiered: nothing is tiered')
+    assert.deepEqual(await list(BigInt(base + 15)), [ErrorCode.NONE, 2n, BigInt(base + 20), 0], 'by time')
+    assert.deepEqual(await list(BigInt(base + 31)), [ErrorCode.NONE, -1n, -1n, -1], 'after the newest record')
+    assert.equal((await list(-6n))[0], ErrorCode.INVALID_REQUEST, 'an unknown negative timestamp')
+    assert.equal((await list(-1n, 1))[0], ErrorCode.UNKNOWN_LEADER_EPOCH, 'a leader epoch beyond ours')
+
+    const epochEnd = async (leaderEpoch: number, currentLeaderEpoch: number) => {
+      const res = await wire.call(ApiKeys.OffsetForLeaderEpoch, 3, {
+        replicaId: -1,
+        topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }],
+      })
+      const p = res.topics[0].partitions[0]
+      return [p.errorCode, p.leaderEpoch, p.endOffset]
+    }
+    assert.deepEqual(await epochEnd(0, 0), [ErrorCode.NONE, 0, 4n])
+    assert.deepEqual(await epochEnd(1, 0), [ErrorCode.NONE, -1, -1n], 'an epoch this log never had')
+    assert.deepEqual(await epochEnd(0, 1), [ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1n])
+
+    const deleteTo = async (name: string, offset: bigint) => {
+      const res = await wire.call(ApiKeys.DeleteRecords, 2, {
+        topics: [{ name, partitions: [{ partitionIndex: 0, offset }] }],
+        timeoutMs: 5000,
+      })
+      const p = res.topics[0].partitions[0]
+      return [p.errorCode, p.lowWatermark]
+    }
+    assert.deepEqual(await deleteTo(topic, 5n), [ErrorCode.OFFSET_OUT_OF_RANGE, -1n], 'beyond the high watermark')
+    assert.deepEqual(await deleteTo(topic, 2n), [ErrorCode.NONE, 2n])
+    assert.deepEqual(await list(-2n), [ErrorCode.NONE, 2n, -1n, 0], 'earliest follows the new log start')
+    assert.deepEqual(await deleteTo(topic, -1n), [ErrorCode.NONE, 4n], '-1: up to the high watermark')
+    assert.deepEqual(await deleteTo(OFFSETS_TOPIC, -1n), [ErrorCode.INVALID_TOPIC_EXCEPTION, -1n], 'internal topic')
+    assert.deepEqual(await deleteTo('rm-no-such-topic', 0n), [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1n])
+  })
+
   async function offsetsEnd(): Promise<bigint> {
     const end = await wire.call(ApiKeys.ListOffsets, 7, {
       replicaId: -1,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { checkCompatibility } from '../../src/registry/compatibility.ts'
-import { avroFormat } from '../../src/registry/formats/avro.ts'
 import type { CompatibilityLevel } from '../../src/registry/types.ts'
+import { avroFormat } from '../../src/serde/formats/avro.ts'
 
 const parse = (schema: unknown) =>
   avroFormat.parse({ schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }, [])
@@ -137,9 +137,9 @@ describe('Avro schema resolution (Avro specification)', () => {
         avroFormat.parse({ schemaType: 'AVRO', schema: JSON.stringify(bad), references: [] }, [], {
           validateAsNew: true,
         }),
-      { errorCode: 42201 },
+      { code: 'TRB_SERDE_INVALID_SCHEMA' },
     )
-    assert.throws(() => parse({ type: 'nonsense' }), { errorCode: 42201 })
+    assert.throws(() => parse({ type: 'nonsense' }), { code: 'TRB_SERDE_INVALID_SCHEMA' })
   })
 })
 

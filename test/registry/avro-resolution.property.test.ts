@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import avsc from 'avsc'
 import fc from 'fast-check'
-import { avroFormat } from '../../src/registry/formats/avro.ts'
+import { avroFormat } from '../../src/serde/formats/avro.ts'
 
 /**
  * Cross-check against an independent implementation of Avro schema resolution: avsc's resolver. Whenever our

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { checkCompatibility } from '../../src/registry/compatibility.ts'
-import { protobufFormat } from '../../src/registry/formats/protobuf.ts'
+import { protobufFormat } from '../../src/serde/formats/protobuf.ts'
 
 // Each case is a change from `prev` to `next` checked BACKWARD, with the answer Confluent's registry gives: the
 // incompatible differences it reports (type and path), or [] when the change is compatible.
@@ -267,7 +267,7 @@ describe('Protobuf parsing and compatibility levels', () => {
   })
 
   it('rejects invalid .proto text', () => {
-    assert.throws(() => proto('syntax = "proto3"; message { }'), { errorCode: 42201 })
-    assert.throws(() => proto(p3('message M { Missing m = 1; }')), { errorCode: 42201 })
+    assert.throws(() => proto('syntax = "proto3"; message { }'), { code: 'TRB_SERDE_INVALID_SCHEMA' })
+    assert.throws(() => proto(p3('message M { Missing m = 1; }')), { code: 'TRB_SERDE_INVALID_SCHEMA' })
   })
 })

@@ -174,15 +174,7 @@ export interface CommittedOffsetInfo {
   expireTimestamp: number | null
 }
 
-export const noopLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return noopLogger
-  },
-}
+export { noopLogger } from '../../common/logger.ts'
 
 export function joinError(errorCode: number, memberId = ''): JoinGroupResult {
   return {

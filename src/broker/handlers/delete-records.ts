@@ -1,4 +1,3 @@
-import { LogError } from '../../log/index.ts'
 import { ApiKeys } from '../../protocol/generated/api-table.ts'
 import type { DeleteRecordsRequest } from '../../protocol/generated/delete-records-request.ts'
 import type {
@@ -12,9 +11,6 @@ import { AclOperation } from '../security/acl.ts'
 import { partitionBy, topicAuthorized } from '../security/authorize.ts'
 import { METADATA_TOPIC } from '../topic-registry.ts'
 
-/** DeleteRecords offset meaning "up to the high watermark". */
-const HIGH_WATERMARK = -1n
-
 export const deleteRecordsHandler: HandlerSpec<DeleteRecordsRequest, DeleteRecordsResponseInput> = {
   apiKey: ApiKeys.DeleteRecords,
   minVersion: 0,
@@ -26,40 +22,17 @@ export const deleteRecordsHandler: HandlerSpec<DeleteRecordsRequest, DeleteRecor
     for (const t of req.topics) {
       const topic = services.topics.get(t.name)
       const internal = t.name === METADATA_TOPIC || topic?.internal === true
-      // Compacted-only topics keep the latest value per key; cutting their start would break that promise.
-      const deletable = topic ? services.topics.effectiveConfig(t.name).cleanupPolicy.delete : false
       const partitions: DeleteRecordsPartitionResultInput[] = []
       for (const p of t.partitions) {
-        const res: DeleteRecordsPartitionResultInput = {
+        const res =
+          topic || internal
+            ? await services.replicas.deleteRecords(t.name, p.partitionIndex, Number(p.offset), internal)
+            : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 }
+        partitions.push({
           partitionIndex: p.partitionIndex,
-          lowWatermark: -1n,
-          errorCode: ErrorCode.NONE,
-        }
-        partitions.push(res)
-        if (internal) {
-          res.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION
-          continue
-        }
-        const log = topic ? services.topics.partitionLog(t.name, p.partitionIndex) : undefined
-        if (!log) {
-          res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          continue
-        }
-        if (!deletable) {
-          res.errorCode = ErrorCode.POLICY_VIOLATION
-          continue
-        }
-        const offset = p.offset === HIGH_WATERMARK ? BigInt(log.highWatermark) : p.offset
-        if (offset < 0n || offset > BigInt(log.highWatermark)) {
-          res.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE
-          continue
-        }
-        try {
-          res.lowWatermark = BigInt(await log.deleteRecordsBefore(Number(offset)))
-        } catch (err) {
-          if (!(err instanceof LogError)) throw err
-          res.errorCode = err.errorCode
-        }
+          lowWatermark: BigInt(res.lowWatermark),
+          errorCode: res.errorCode,
+        })
       }
       topics.push({ name: t.name, partitions })
     }

@@ -10,8 +10,8 @@ import { AclOperation } from '../security/acl.ts'
 import { clusterAuthorized, partitionBy, topicAuthorized } from '../security/authorize.ts'
 
 /**
- * A single never-failing-over leader has one epoch, 0, which covers the whole log: its end offset is the log end.
- * Clients (librdkafka, Java) use this to validate their position after leader changes and resets.
+ * Clients (librdkafka, Java) use the end offset of their epoch to validate their position after leader changes and
+ * resets; ReplicaManager.lastOffsetForLeaderEpoch answers it.
  */
 export const offsetForLeaderEpochHandler: HandlerSpec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponseInput> =
   {
@@ -20,37 +20,21 @@ export const offsetForLeaderEpochHandler: HandlerSpec<OffsetForLeaderEpochReques
     maxVersion: 4,
     authorize: authorizeOffsetForLeaderEpoch,
     handle(req, ctx) {
-      const { topics } = ctx.services
+      const { topics, replicas } = ctx.services
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
           topic: t.topic,
           partitions: t.partitions.map((p): EpochEndOffsetInput => {
             const topic = topics.get(t.topic)
-            const log = topic ? topics.partitionLog(topic.name, p.partition) : undefined
-            if (!log)
-              return {
-                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                partition: p.partition,
-                leaderEpoch: -1,
-                endOffset: -1n,
-              }
-            if (p.currentLeaderEpoch > 0) {
-              return {
-                errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH,
-                partition: p.partition,
-                leaderEpoch: -1,
-                endOffset: -1n,
-              }
-            }
-            if (p.leaderEpoch > 0) {
-              return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1n }
-            }
+            const res = topic
+              ? replicas.lastOffsetForLeaderEpoch(topic.name, p.partition, p.leaderEpoch, p.currentLeaderEpoch)
+              : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 }
             return {
-              errorCode: ErrorCode.NONE,
+              errorCode: res.errorCode,
               partition: p.partition,
-              leaderEpoch: 0,
-              endOffset: BigInt(log.logEndOffset),
+              leaderEpoch: res.leaderEpoch,
+              endOffset: BigInt(res.endOffset),
             }
           }),
         })),

@@ -10,27 +10,26 @@
  * ongoing transaction changes nothing), ongoing ones keep running and are aborted when their timeout passes.
  *
  * Operations on one transactional id run one at a time (a per-id queue), so a request never observes a half-done
- * transition. Unlike Kafka, EndTxn answers once the markers are written rather than after PrepareCommit, and
+ * transition. The table of ids, its durable store, the queues, loading and expiration are the
+ * TransactionStateManager's (transaction-state-manager.ts); this class is the state machine, the markers and the
+ * timeouts. Unlike Kafka, EndTxn answers once the markers are written rather than after PrepareCommit, and
  * InitProducerId that must abort an ongoing transaction waits for that abort instead of answering
  * CONCURRENT_TRANSACTIONS: both save clients a retry and are indistinguishable otherwise.
  */
 
 import type { KeyedLog } from '../../common/keyed-log.ts'
-import type { Logger } from '../../common/logger.ts'
+import { type Logger, noopLogger } from '../../common/logger.ts'
 import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { PendingTxnOffset } from '../group/group-coordinator.ts'
 import {
   cloneTransactionRecord,
-  decodeTransactionKey,
-  decodeTransactionValue,
-  encodeTransactionKey,
-  encodeTransactionValue,
   TRANSACTION_STATES,
   type TransactionRecord,
   type TransactionState,
   type TxnOffset,
 } from './transaction-state.ts'
+import { TransactionStateManager, type TxnEntry } from './transaction-state-manager.ts'
 
 /** What the coordinator needs from the group coordinator for TxnOffsetCommit. */
 export interface TxnGroupOffsets {
@@ -98,35 +97,15 @@ export interface DescribedTransaction {
   partitions: { topic: string; partitions: number[] }[]
 }
 
-interface TxnEntry {
-  record: TransactionRecord
-  /** Tail of the per-id operation queue. */
-  queue: Promise<unknown>
-  timeoutTimer: unknown
-  retryTimer: unknown
-}
-
-const noopLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return noopLogger
-  },
-}
-
 export class TransactionCoordinator {
   private readonly opts: TransactionCoordinatorOptions
   private readonly clock: Clock
   private readonly timers: Timers
   private readonly logger: Logger
   private readonly maxTimeoutMs: number
-  private readonly expirationMs: number
   private readonly retryBackoffMs: number
-  private readonly txns = new Map<string, TxnEntry>()
-  private status: 'loading' | 'active' | 'closed' = 'loading'
-  private expirationTimer: unknown = null
+  /** The transactional ids, their durable records and per-id queues. */
+  private readonly txns: TransactionStateManager
 
   constructor(options: TransactionCoordinatorOptions) {
     this.opts = options
@@ -134,44 +113,37 @@ export class TransactionCoordinator {
     this.timers = options.timers ?? systemTimers
     this.logger = options.logger ?? noopLogger
     this.maxTimeoutMs = options.maxTransactionTimeoutMs ?? 900_000
-    this.expirationMs = options.transactionalIdExpirationMs ?? 7 * 24 * 60 * 60 * 1000
     this.retryBackoffMs = options.retryBackoffMs ?? 1000
+    this.txns = new TransactionStateManager({
+      store: options.store,
+      clock: this.clock,
+      timers: this.timers,
+      logger: this.logger,
+      expirationMs: options.transactionalIdExpirationMs ?? 7 * 24 * 60 * 60 * 1000,
+    })
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /** Replays the store, then completes prepared transactions and arms the timeouts of ongoing ones. */
   async load(): Promise<void> {
-    const latest = new Map<string, TransactionRecord | null>()
-    let skipped = 0
-    await this.opts.store.replay((r) => {
-      try {
-        latest.set(decodeTransactionKey(r.key), r.value ? decodeTransactionValue(r.value) : null)
-      } catch (err) {
-        skipped++
-        this.logger.warn('skipping unreadable transaction state record', { err })
-      }
-    })
-    if (this.status === 'closed') return
-    for (const [id, record] of latest) {
-      if (!record) continue
-      this.txns.set(id, { record, queue: Promise.resolve(), timeoutTimer: null, retryTimer: null })
+    const { loaded, skipped } = await this.txns.load()
+    if (!loaded) return
+    for (const [, { record }] of this.txns) {
       for (const o of record.offsets) this.opts.groups.addPendingTxnOffsets(record.producerId, o.group, [pendingOf(o)])
     }
-    this.status = 'active'
     let completing = 0
     let ongoing = 0
     for (const [id, entry] of this.txns) {
       const s = entry.record.state
       if (s === 'PrepareCommit' || s === 'PrepareAbort') {
         completing++
-        this.enqueue(id, entry, () => this.complete(id, entry)).catch(() => {})
+        this.txns.enqueue(entry, () => this.complete(id, entry)).catch(() => {})
       } else if (s === 'Ongoing') {
         ongoing++
         this.armTimeout(id, entry)
       }
     }
-    this.scheduleExpiration()
     this.logger.info('transaction coordinator loaded', {
       transactionalIds: this.txns.size,
       completing,
@@ -182,19 +154,14 @@ export class TransactionCoordinator {
 
   /** Stops timers; operations in flight finish, new ones get COORDINATOR_NOT_AVAILABLE. */
   async close(): Promise<void> {
-    if (this.status === 'closed') return
-    this.status = 'closed'
-    if (this.expirationTimer !== null) this.timers.clearTimeout(this.expirationTimer)
-    for (const entry of this.txns.values()) {
-      this.clearTimers(entry)
-    }
-    await Promise.allSettled([...this.txns.values()].map((e) => e.queue))
+    if (this.txns.status === 'closed') return
+    this.txns.close()
+    for (const [, entry] of this.txns) this.clearTimers(entry)
+    await this.txns.drain()
   }
 
   availabilityError(): number {
-    if (this.status === 'loading') return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-    if (this.status === 'closed') return ErrorCode.COORDINATOR_NOT_AVAILABLE
-    return ErrorCode.NONE
+    return this.txns.availabilityError()
   }
 
   // ---------------------------------------------------------------- InitProducerId
@@ -207,10 +174,10 @@ export class TransactionCoordinator {
     if (p.transactionTimeoutMs <= 0 || p.transactionTimeoutMs > this.maxTimeoutMs) {
       return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
     }
-    const entry = this.getOrCreateEntry(p.transactionalId)
-    return this.enqueue(p.transactionalId, entry, async () => {
+    const entry = this.txns.getOrCreate(p.transactionalId)
+    return this.txns.enqueue(entry, async () => {
       // The id may have expired while this request waited in the queue: it starts over as a new id.
-      if (this.txns.get(p.transactionalId) !== entry) this.txns.set(p.transactionalId, entry)
+      this.txns.restore(p.transactionalId, entry)
       const current = entry.record
       const isNew = current.producerId < 0 || current.state === 'Dead'
       if (!isNew && p.producerId >= 0) {
@@ -247,7 +214,7 @@ export class TransactionCoordinator {
       next.partitions = new Map()
       next.groups = new Set()
       next.offsets = []
-      const err = await this.persist(p.transactionalId, entry, next)
+      const err = await this.txns.persist(p.transactionalId, entry, next)
       if (err) return fail(err)
       return { errorCode: ErrorCode.NONE, producerId: next.producerId, producerEpoch: next.producerEpoch }
     })
@@ -294,7 +261,7 @@ export class TransactionCoordinator {
     if (unavailable) return unavailable
     const entry = this.txns.get(id.transactionalId)
     if (!entry) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
-    return this.enqueue(id.transactionalId, entry, async () => {
+    return this.txns.enqueue(entry, async () => {
       const err = this.checkProducer(entry.record, id)
       if (err) return err
       const s = entry.record.state
@@ -313,7 +280,7 @@ export class TransactionCoordinator {
       change(next)
       if (s === 'Ongoing' && sameMembers(entry.record, next)) return ErrorCode.NONE
       next.updateTimestamp = this.clock.now()
-      const stored = await this.persist(id.transactionalId, entry, next)
+      const stored = await this.txns.persist(id.transactionalId, entry, next)
       if (!stored && s !== 'Ongoing') this.armTimeout(id.transactionalId, entry)
       return stored
     })
@@ -346,7 +313,7 @@ export class TransactionCoordinator {
     if (unavailable) return answer(() => unavailable)
     const entry = this.txns.get(id.transactionalId)
     if (!entry) return answer(() => ErrorCode.INVALID_PRODUCER_ID_MAPPING)
-    return this.enqueue(id.transactionalId, entry, async () => {
+    return this.txns.enqueue(entry, async () => {
       const producerErr = this.checkProducer(entry.record, id)
       if (producerErr) return answer(() => producerErr)
       // The group must have been added by AddOffsetsToTxn in this transaction (KIP-890's verification, part 1).
@@ -384,7 +351,7 @@ export class TransactionCoordinator {
         else next.offsets.push(o)
       }
       next.updateTimestamp = this.clock.now()
-      const err = await this.persist(id.transactionalId, entry, next)
+      const err = await this.txns.persist(id.transactionalId, entry, next)
       if (err) return answer(() => err)
       this.opts.groups.addPendingTxnOffsets(entry.record.producerId, group.groupId, accepted.map(pendingOf))
       return results
@@ -398,7 +365,7 @@ export class TransactionCoordinator {
     if (unavailable) return unavailable
     const entry = this.txns.get(id.transactionalId)
     if (!entry) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
-    return this.enqueue(id.transactionalId, entry, async () => {
+    return this.txns.enqueue(entry, async () => {
       const err = this.checkProducer(entry.record, id)
       if (err) return err
       const s = entry.record.state
@@ -406,7 +373,7 @@ export class TransactionCoordinator {
         const prepared = cloneTransactionRecord(entry.record)
         prepared.state = commit ? 'PrepareCommit' : 'PrepareAbort'
         prepared.updateTimestamp = this.clock.now()
-        const stored = await this.persist(id.transactionalId, entry, prepared)
+        const stored = await this.txns.persist(id.transactionalId, entry, prepared)
         if (stored) return stored
         this.clearTimeout(entry)
         await this.complete(id.transactionalId, entry)
@@ -508,51 +475,6 @@ export class TransactionCoordinator {
     return ErrorCode.NONE
   }
 
-  private getOrCreateEntry(transactionalId: string): TxnEntry {
-    let entry = this.txns.get(transactionalId)
-    if (!entry) {
-      entry = {
-        record: {
-          producerId: -1,
-          producerEpoch: -1,
-          lastProducerEpoch: -1,
-          timeoutMs: 0,
-          state: 'Empty',
-          startTimestamp: -1,
-          updateTimestamp: this.clock.now(),
-          partitions: new Map(),
-          groups: new Set(),
-          offsets: [],
-        },
-        queue: Promise.resolve(),
-        timeoutTimer: null,
-        retryTimer: null,
-      }
-      this.txns.set(transactionalId, entry)
-    }
-    return entry
-  }
-
-  private enqueue<T>(_id: string, entry: TxnEntry, op: () => Promise<T>): Promise<T> {
-    const run = entry.queue.then(op, op)
-    entry.queue = run.catch(() => {})
-    return run
-  }
-
-  /** Writes `next` durably, then makes it current. Returns an error code when the write failed. */
-  private async persist(transactionalId: string, entry: TxnEntry, next: TransactionRecord): Promise<number> {
-    try {
-      await this.opts.store.append([
-        { key: encodeTransactionKey(transactionalId), value: encodeTransactionValue(next) },
-      ])
-    } catch (err) {
-      this.logger.warn('storing transaction state failed', { transactionalId, err })
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE
-    }
-    entry.record = next
-    return ErrorCode.NONE
-  }
-
   /**
    * Second phase of EndTxn (and of recovery): markers to every partition, offsets committed or dropped, then the
    * Complete state. On failure the transaction stays prepared and is retried later.
@@ -580,7 +502,7 @@ export class TransactionCoordinator {
     done.groups = new Set()
     done.offsets = []
     done.updateTimestamp = this.clock.now()
-    const err = await this.persist(transactionalId, entry, done)
+    const err = await this.txns.persist(transactionalId, entry, done)
     if (err) this.scheduleRetry(transactionalId, entry)
   }
 
@@ -603,7 +525,7 @@ export class TransactionCoordinator {
     }
     prepared.state = 'PrepareAbort'
     prepared.updateTimestamp = this.clock.now()
-    const err = await this.persist(transactionalId, entry, prepared)
+    const err = await this.txns.persist(transactionalId, entry, prepared)
     if (err) return err
     this.logger.info('aborting transaction', { transactionalId, producerId: prepared.producerId, reason })
     await this.complete(transactionalId, entry)
@@ -612,58 +534,36 @@ export class TransactionCoordinator {
 
   private armTimeout(transactionalId: string, entry: TxnEntry): void {
     this.clearTimeout(entry)
-    if (this.status !== 'active') return
+    if (this.txns.status !== 'active') return
     const r = entry.record
     const delay = Math.max(0, r.startTimestamp + r.timeoutMs - this.clock.now())
     entry.timeoutTimer = this.timers.setTimeout(() => {
       entry.timeoutTimer = null
-      this.enqueue(transactionalId, entry, async () => {
-        const cur = entry.record
-        if (this.status !== 'active' || cur.state !== 'Ongoing') return
-        if (this.clock.now() < cur.startTimestamp + cur.timeoutMs) {
-          this.armTimeout(transactionalId, entry)
-          return
-        }
-        await this.abortOngoing(transactionalId, entry, `timed out after ${cur.timeoutMs} ms`, true)
-      }).catch((err) => this.logger.warn('aborting a timed out transaction failed', { transactionalId, err }))
+      this.txns
+        .enqueue(entry, async () => {
+          const cur = entry.record
+          if (this.txns.status !== 'active' || cur.state !== 'Ongoing') return
+          if (this.clock.now() < cur.startTimestamp + cur.timeoutMs) {
+            this.armTimeout(transactionalId, entry)
+            return
+          }
+          await this.abortOngoing(transactionalId, entry, `timed out after ${cur.timeoutMs} ms`, true)
+        })
+        .catch((err) => this.logger.warn('aborting a timed out transaction failed', { transactionalId, err }))
     }, delay)
   }
 
   private scheduleRetry(transactionalId: string, entry: TxnEntry): void {
-    if (this.status !== 'active' || entry.retryTimer !== null) return
+    if (this.txns.status !== 'active' || entry.retryTimer !== null) return
     entry.retryTimer = this.timers.setTimeout(() => {
       entry.retryTimer = null
-      this.enqueue(transactionalId, entry, () => this.complete(transactionalId, entry)).catch(() => {})
+      this.txns.enqueue(entry, () => this.complete(transactionalId, entry)).catch(() => {})
     }, this.retryBackoffMs)
   }
 
-  /** Forgets transactional ids idle for transactional.id.expiration.ms (tombstones let compaction drop them). */
-  private scheduleExpiration(): void {
-    if (this.status !== 'active') return
-    const interval = Math.min(this.expirationMs, 60 * 60 * 1000)
-    this.expirationTimer = this.timers.setTimeout(() => {
-      this.expirationTimer = null
-      this.expireIds()
-        .catch((err) => this.logger.warn('expiring transactional ids failed', { err }))
-        .finally(() => this.scheduleExpiration())
-    }, interval)
-  }
-
-  async expireIds(): Promise<number> {
-    const now = this.clock.now()
-    let expired = 0
-    for (const [id, entry] of this.txns) {
-      await this.enqueue(id, entry, async () => {
-        const r = entry.record
-        const idle = r.state === 'Empty' || r.state === 'CompleteCommit' || r.state === 'CompleteAbort'
-        if (!idle || now - r.updateTimestamp < this.expirationMs || this.txns.get(id) !== entry) return
-        await this.opts.store.append([{ key: encodeTransactionKey(id), value: null }])
-        entry.record = { ...r, state: 'Dead' }
-        this.txns.delete(id)
-        expired++
-      })
-    }
-    return expired
+  /** Forgets transactional ids idle for transactional.id.expiration.ms (also done on a timer). */
+  expireIds(): Promise<number> {
+    return this.txns.expireIds()
   }
 
   private clearTimeout(entry: TxnEntry): void {

@@ -3,11 +3,11 @@
  * BINARY (base64), JSON, STRING need nothing else; AVRO, JSONSCHEMA and PROTOBUF go through the schema registry
  * and the Confluent wire format (magic byte, schema id, payload), using the registry module's codecs.
  */
-import type { ParsedSchema, ResolvedReference } from '../../registry/formats/index.ts'
-import { FORMATS } from '../../registry/formats/index.ts'
+import type { ParsedSchema } from '../../serde/formats/index.ts'
+import { FORMATS } from '../../serde/formats/index.ts'
 import { AvroSerde, JsonSchemaSerde, ProtobufSerde } from '../../serde/index.ts'
 import { RegistryClientError, SchemaRegistryClient } from '../../serde/registry-client.ts'
-import type { SchemaInput, SchemaReference, SchemaType } from '../../serde/schema-types.ts'
+import type { SchemaInput, SchemaType } from '../../serde/schema-types.ts'
 import { SubjectNameStrategies } from '../../serde/subject-strategy.ts'
 import { badRequest, invalidSchema, RestProxyError, serializationFailed } from './errors.ts'
 
@@ -118,23 +118,10 @@ export class SchemaCodecs {
     }
   }
 
-  async #references(refs: SchemaReference[], seen = new Set<string>()): Promise<ResolvedReference[]> {
-    const out: ResolvedReference[] = []
-    for (const ref of refs) {
-      const key = `${ref.subject}\u0000${ref.version}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      const v = await this.client.getVersion(ref.subject, ref.version === -1 ? 'latest' : ref.version)
-      out.push(...(await this.#references(v.references, seen)))
-      out.push({ ...ref, version: v.version, schemaType: v.schemaType, schema: v.schema })
-    }
-    return out
-  }
-
   async #codec(input: SchemaInput): Promise<WireCodec> {
     let parsed: ParsedSchema
     try {
-      parsed = FORMATS[input.schemaType].parse(input, await this.#references(input.references))
+      parsed = FORMATS[input.schemaType].parse(input, await this.client.resolveReferences(input.references))
     } catch (error) {
       if (error instanceof RestProxyError) throw error
       throw invalidSchema((error as Error).message)

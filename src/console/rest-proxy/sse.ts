@@ -14,7 +14,7 @@ import { checkCluster, clientsOf, type ProxyContext } from './context.ts'
 import { badRequest, RestProxyError } from './errors.ts'
 import { describeBytes } from './formats.ts'
 import { TopicTail } from './topic-tail.ts'
-import { groupLags, lagSummaryData } from './v3-admin.ts'
+import { groupLags, lagSummaryData } from './v3-admin/groups.ts'
 
 type Params = Record<string, string>
 

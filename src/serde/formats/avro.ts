@@ -1,11 +1,17 @@
 import type avsc from 'avsc'
 import { TributaryError } from '../../errors.ts'
-import { invalidSchema } from '../errors.ts'
-import type { Incompatibility, SchemaInput } from '../types.ts'
+import type { SchemaInput } from '../schema-types.ts'
 import { avscTypeFor } from './avro-avsc.ts'
 import { type PlainJson, toPlain } from './avro-json.ts'
 import { type AvroNode, AvroParseError, AvroSchemaParser, PRIMITIVES } from './avro-parser.ts'
-import type { ParsedSchema, ParseOptions, ResolvedReference, SchemaFormat } from './format.ts'
+import {
+  type Incompatibility,
+  invalidSchema,
+  type ParsedSchema,
+  type ParseOptions,
+  type ResolvedReference,
+  type SchemaFormat,
+} from './format.ts'
 
 export type { AvroField, AvroNode, AvroPrimitive } from './avro-parser.ts'
 

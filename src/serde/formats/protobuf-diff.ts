@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs'
-import type { Incompatibility } from '../types.ts'
+import type { Incompatibility } from './format.ts'
 import type { ProtobufModel } from './protobuf.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { SchemaType } from '../types.ts'
+import type { SchemaType } from '../schema-types.ts'
 import { avroFormat } from './avro.ts'
 import type { SchemaFormat } from './format.ts'
 import { jsonSchemaFormat } from './json-schema.ts'
@@ -10,4 +10,5 @@ export const FORMATS: Record<SchemaType, SchemaFormat> = {
   PROTOBUF: protobufFormat,
 }
 
-export type { ParsedSchema, ParseOptions, ResolvedReference, SchemaFormat } from './format.ts'
+export type { Incompatibility, ParsedSchema, ParseOptions, ResolvedReference, SchemaFormat } from './format.ts'
+export { InvalidSchemaError } from './format.ts'

@@ -1,7 +1,12 @@
 import protobuf from 'protobufjs'
-import { invalidSchema } from '../errors.ts'
-import type { SchemaInput } from '../types.ts'
-import type { ParsedSchema, ResolvedReference, SchemaFormat } from './format.ts'
+import type { SchemaInput } from '../schema-types.ts'
+import {
+  InvalidSchemaError,
+  invalidSchema,
+  type ParsedSchema,
+  type ResolvedReference,
+  type SchemaFormat,
+} from './format.ts'
 import { checkProtobuf } from './protobuf-diff.ts'
 
 export interface ProtobufModel {
@@ -146,7 +151,7 @@ export function parseProtobuf(input: SchemaInput, references: ResolvedReference[
       model,
     }
   } catch (error) {
-    if ((error as { code?: string }).code === 'TRB_REGISTRY_INVALID_SCHEMA') throw error
+    if (error instanceof InvalidSchemaError) throw error
     throw invalidSchema((error as Error).message)
   }
 }

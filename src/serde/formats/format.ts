@@ -1,4 +1,28 @@
-import type { Incompatibility, SchemaInput, SchemaReference, SchemaType } from '../types.ts'
+import { TributaryError } from '../../errors.ts'
+import type { SchemaInput, SchemaReference, SchemaType } from '../schema-types.ts'
+
+/** One reason two schemas are incompatible: where (a JSON-pointer-like path) and why. */
+export interface Incompatibility {
+  type: string
+  path: string
+  message: string
+}
+
+/**
+ * A schema that does not parse in its format, or whose references do not resolve. The registry answers it as
+ * Confluent's 42201; serdes and the REST proxy report it in their own words.
+ */
+export class InvalidSchemaError extends TributaryError {
+  /** What is wrong, without the "Invalid schema: " prefix of the message. */
+  readonly detail: string
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('TRB_SERDE_INVALID_SCHEMA', `Invalid schema: ${detail}`, options)
+    this.detail = detail
+    this.name = 'InvalidSchemaError'
+  }
+}
+
+export const invalidSchema = (detail: string) => new InvalidSchemaError(detail)
 
 /** A referenced schema with its own references already resolved, deepest first. */
 export interface ResolvedReference extends SchemaReference {

@@ -2,9 +2,14 @@ import { Ajv, type AnySchema } from 'ajv'
 import Ajv2019 from 'ajv/dist/2019.js'
 import Ajv2020 from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
-import { invalidSchema } from '../errors.ts'
-import type { Incompatibility, SchemaInput } from '../types.ts'
-import type { ParsedSchema, ResolvedReference, SchemaFormat } from './format.ts'
+import type { SchemaInput } from '../schema-types.ts'
+import {
+  type Incompatibility,
+  invalidSchema,
+  type ParsedSchema,
+  type ResolvedReference,
+  type SchemaFormat,
+} from './format.ts'
 import { incompatibilities } from './json-schema-diff.ts'
 import { type JsonValue as ModelJson, SchemaModelLoader } from './json-schema-model.ts'
 
