@@ -1,36 +1,25 @@
 /**
  * Every denial path of every API, in every version the broker serves: the refusal must be a response a client can
  * parse (not a closed connection, not a field a client chokes on such as a null record set), carry Kafka's
- * authorization error on each refused entry, and leave out nothing that was asked for. Real clients are checked
- * against the denials they meet in practice at the end (KafkaJS and @platformatic/kafka; kcat in test-interop).
+ * authorization error on each refused entry, and leave out nothing that was asked for. What real clients see of
+ * the denials they meet in practice: denials-clients.test.ts (KafkaJS and @platformatic/kafka; kcat in test-interop).
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { Consumer, stringDeserializers } from '@platformatic/kafka'
-import { Kafka, logLevel } from 'kafkajs'
 import { allHandlers } from '../../../src/broker/handlers/index.ts'
-import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../../../src/broker/security/acl.ts'
+import { AclOperation as Op, ResourceType as RT } from '../../../src/broker/security/acl.ts'
 import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode as E } from '../../../src/protocol/generated/error-codes.ts'
-import { encodeRecordBatchSync } from '../../../src/protocol/record-batch.ts'
-import { startTestBroker, type TestBroker } from '../../helpers/broker.ts'
-
-const SASL = 'SASL_PLAINTEXT'
-const ALICE = { mechanism: 'SCRAM-SHA-256' as const, username: 'alice', password: 'alice-pw' }
-const ADMIN = { mechanism: 'SCRAM-SHA-512' as const, username: 'admin', password: 'admin-pw' }
-const TOPIC = 'secret'
-
-const allow = (resourceType: number, resourceName: string, operation: number) => ({
-  resourceType,
-  resourceName,
-  resourcePatternType: PatternType.LITERAL,
-  principal: 'User:alice',
-  host: '*',
-  operation,
-  permissionType: AclPermission.ALLOW,
-})
-type Grant = ReturnType<typeof allow>
+import {
+  ALICE,
+  allow,
+  batch,
+  type Grant,
+  type SecuredBroker,
+  startSecuredBroker,
+  TOPIC,
+} from '../../helpers/secured-broker.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded responses of many APIs are walked generically
 type Any = any
@@ -65,64 +54,26 @@ interface Case {
 }
 
 describe('authorization denials: parseable responses in every served version', () => {
-  let tb: TestBroker
+  let sb: SecuredBroker
   let admin: KafkaWireClient
   let alice: KafkaWireClient
   let topicId = ''
-  const bootstrap = () => tb.broker!.listeners.find((l) => l.securityProtocol === SASL)!.bootstrap
-
-  async function grant(creations: Grant[]) {
-    if (creations.length === 0) return
-    const r = await admin.call(ApiKeys.CreateAcls, 3, { creations })
-    assert.ok(r.results.every((x: { errorCode: number }) => x.errorCode === E.NONE))
-  }
-  async function revokeAll() {
-    await admin.call(ApiKeys.DeleteAcls, 3, {
-      filters: [
-        {
-          resourceTypeFilter: RT.ANY,
-          resourceNameFilter: null,
-          patternTypeFilter: PatternType.ANY,
-          principalFilter: 'User:alice',
-          hostFilter: null,
-          operation: Op.ANY,
-          permissionType: AclPermission.ANY,
-        },
-      ],
-    })
-  }
+  const bootstrap = () => sb.bootstrap
+  const grant = (creations: Grant[]) => sb.grant(creations)
+  const revokeAll = () => sb.revokeAll()
 
   before(async () => {
-    tb = await startTestBroker({
-      listeners: [{ name: SASL, securityProtocol: SASL, host: '127.0.0.1', port: 0 }],
-      saslUsers: { admin: 'admin-pw', alice: 'alice-pw' },
-      authorizerEnabled: true,
-      superUsers: ['User:admin'],
-      autoCreateTopics: true,
-    })
-    admin = await KafkaWireClient.connect(bootstrap(), { sasl: ADMIN })
+    sb = await startSecuredBroker()
+    admin = sb.admin
     alice = await KafkaWireClient.connect(bootstrap(), { sasl: ALICE })
-    await admin.call(ApiKeys.CreateTopics, 5, {
-      topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-    })
     const md = await admin.call(ApiKeys.Metadata, 12, { topics: [{ name: TOPIC, topicId: undefined }] })
     topicId = md.topics[0].topicId
-    // Something to read, so an authorized fetch would return records.
-    await admin.call(ApiKeys.Produce, 7, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 5000,
-      topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch() }] }],
-    })
   })
   after(async () => {
-    admin?.close()
     alice?.close()
-    await tb?.close()
+    await sb?.close()
   })
 
-  const batch = () => encodeRecordBatchSync({ records: [{ key: Buffer.from('k'), value: Buffer.from('v') }] })
   const fetchBody = (replicaId: number) => (v: number) => ({
     replicaId,
     replicaState: { replicaId, replicaEpoch: -1n },
@@ -644,62 +595,6 @@ describe('authorization denials: parseable responses in every served version', (
     for (let v = 0; v <= 1; v++) {
       const lt = await alice.call(ApiKeys.ListTransactions, v, { stateFilters: [], producerIdFilters: [] })
       assert.deepEqual(lt.transactionStates, [], `ListTransactions v${v}`)
-    }
-  })
-
-  test('KafkaJS: a group consumer without READ on the topic fails with TOPIC_AUTHORIZATION_FAILED', async () => {
-    await revokeAll()
-    await grant([allow(RT.TOPIC, TOPIC, Op.WRITE), allow(RT.GROUP, 'kjs-denied', Op.READ)])
-    const kafka = new Kafka({
-      clientId: 'denied-kafkajs',
-      brokers: [bootstrap()],
-      sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-pw' },
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 0 },
-    })
-    const consumer = kafka.consumer({ groupId: 'kjs-denied', retry: { retries: 0 } })
-    try {
-      await consumer.connect()
-      await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
-      const crashed = new Promise<Error & { type?: string }>((resolve) =>
-        consumer.on(consumer.events.CRASH, (e) => resolve(e.payload.error as Error & { type?: string })),
-      )
-      const received: string[] = []
-      await consumer.run({ eachMessage: async ({ message }) => void received.push(String(message.value)) })
-      const err = await crashed
-      assert.match(`${err.type} ${err.message}`, /TOPIC_AUTHORIZATION_FAILED|not authorized/i)
-      assert.deepEqual(received, [])
-    } finally {
-      await consumer.disconnect().catch(() => {})
-      await revokeAll()
-    }
-  })
-
-  test('@platformatic/kafka: a consumer without READ on the topic gets the authorization error', async () => {
-    await revokeAll()
-    await grant([allow(RT.TOPIC, TOPIC, Op.WRITE), allow(RT.GROUP, 'pk-denied', Op.READ)])
-    const consumer = new Consumer({
-      clientId: 'denied-pk',
-      groupId: 'pk-denied',
-      bootstrapBrokers: [bootstrap()],
-      sasl: { mechanism: 'SCRAM-SHA-256', username: 'alice', password: 'alice-pw' },
-      deserializers: stringDeserializers,
-      retries: 0,
-    })
-    try {
-      const stream = await consumer.consume({ topics: [TOPIC], mode: 'earliest' })
-      const err = await new Promise<Error>((resolve) => {
-        stream.once('error', resolve)
-        stream.on('data', () => resolve(new Error('received a record it may not read')))
-      })
-      assert.match(
-        JSON.stringify(err, Object.getOwnPropertyNames(err)) + String((err as AggregateError).errors?.map((e) => e)),
-        /authoriz/i,
-      )
-      await stream.close().catch(() => {})
-    } finally {
-      await consumer.close().catch(() => {})
-      await revokeAll()
     }
   })
 })
