@@ -129,6 +129,11 @@ export class ReplicaManager {
     return this.logs.get(topic, partition)
   }
 
+  /** Whether this broker holds (leads) the partition. */
+  hasPartition(topic: string, partition: number): boolean {
+    return this.logs.get(topic, partition) !== undefined
+  }
+
   /** Wakes every parked fetch (broker shutdown). */
   wakeAll(): void {
     this.waiters.wakeAll()

@@ -33,7 +33,7 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
     if (req.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] }
     }
-    const { topics: registry } = ctx.services
+    const { topics: registry, replicas } = ctx.services
     const byId = ctx.apiVersion >= 13
     const responses: FetchableTopicResponseInput[] = []
     const targets: Target[] = []
@@ -57,7 +57,7 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
           out.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
-        if (!registry.partitionLog(topic.name, fp.partition)) {
+        if (!replicas.hasPartition(topic.name, fp.partition)) {
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           continue
         }
@@ -77,7 +77,7 @@ export const fetchHandler: HandlerSpec<FetchRequest, FetchResponseInput> = {
         })
       }
     }
-    const results = await ctx.services.replicas.fetchRecords(
+    const results = await replicas.fetchRecords(
       targets.map((t) => t.partition),
       {
         minBytes: req.minBytes,
