@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { dirname, join, resolve } from 'node:path'
 import { createLogger, type Logger, LogRateLimiter } from '../common/logger.ts'
 import { Metrics, type MetricsServer, serveMetrics } from '../common/metrics.ts'
+import { systemClock, systemTimers } from '../common/time.ts'
 import { TributaryError } from '../errors.ts'
 import { LogManager } from '../log/index.ts'
 import { advertisable, type BrokerConfig, DEFAULT_BROKER_CONFIG, type ListenerConfig } from './config.ts'
@@ -109,11 +110,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     }
     const groups = new GroupCoordinator({
       store: replicas.internalKeyedLog(OFFSETS_TOPIC, 0),
-      clock: { now: () => Date.now() },
-      timers: {
-        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-        clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
-      },
+      // Unref'd timers, like the transaction coordinator's: the listeners keep the process alive while the broker
+      // runs, and close() stops the group timers.
+      clock: systemClock,
+      timers: systemTimers,
       logger: logger.child('group-coordinator'),
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
       minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
@@ -161,7 +161,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       metrics,
       replicas,
       supportedApis: () => server!.apiVersions(),
-      now: () => Date.now(),
+      now: systemClock.now,
     }
     const handlers = new Map<number, HandlerSpec>()
     for (const h of [...allHandlers, ...(extraHandlers ?? [])]) handlers.set(h.apiKey, withAuthorization(h))
