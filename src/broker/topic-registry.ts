@@ -50,6 +50,38 @@ export function topicNameProblem(name: string): string | null {
   return null
 }
 
+/**
+ * Kafka's rules for one manual replica list (CreateTopics and CreatePartitions assignments), on a cluster whose
+ * only broker is `nodeId`.
+ */
+export function replicaAssignmentProblem(
+  brokerIds: number[],
+  nodeId: number,
+): { errorCode: number; message: string } | null {
+  if (brokerIds.length === 0) {
+    return {
+      errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      message: 'The manual partition assignment includes an empty replica list.',
+    }
+  }
+  const sorted = [...brokerIds].sort((a, b) => a - b)
+  for (let i = 0; i < sorted.length; i++) {
+    if (sorted[i] !== nodeId) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: `The manual partition assignment includes broker ${sorted[i]}, but no such broker is registered.`,
+      }
+    }
+    if (i > 0 && sorted[i] === sorted[i - 1]) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: `The manual partition assignment includes the broker ${sorted[i]} more than once.`,
+      }
+    }
+  }
+  return null
+}
+
 export class TopicRegistry {
   private topics = new Map<string, TopicInfo>()
   private byId = new Map<string, TopicInfo>()

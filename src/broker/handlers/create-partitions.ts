@@ -13,8 +13,7 @@ import type { ConfigProblem } from '../resource-configs.ts'
 import { AclOperation } from '../security/acl.ts'
 import { partitionBy, topicAuthorized } from '../security/authorize.ts'
 import type { BrokerServices } from '../services.ts'
-import { TopicError } from '../topic-registry.ts'
-import { replicaAssignmentProblem } from './create-topics.ts'
+import { replicaAssignmentProblem, TopicError } from '../topic-registry.ts'
 
 /** Partitions are never added to this many at once (Kafka caps one request's records similarly). */
 const MAX_PARTITIONS = 100000

@@ -11,7 +11,7 @@ import { type ConfigProblem, topicConfigEntries, topicOverridesProblem } from '.
 import { AclOperation } from '../security/acl.ts'
 import { clusterAuthorized, partitionBy, topicAuthorized } from '../security/authorize.ts'
 import type { BrokerServices } from '../services.ts'
-import { METADATA_TOPIC, TopicError, topicNameProblem } from '../topic-registry.ts'
+import { METADATA_TOPIC, replicaAssignmentProblem, TopicError, topicNameProblem } from '../topic-registry.ts'
 
 /** This broker is the only node: every replica list is [nodeId]. */
 const REPLICATION_FACTOR = 1
@@ -103,32 +103,6 @@ function planTopic(services: BrokerServices, t: CreatableTopic): TopicPlan | Con
     throw err
   }
   return { partitions, configs: cleanConfigs }
-}
-
-/** Kafka's rules for one manual replica list, on a cluster whose only broker is `nodeId`. */
-export function replicaAssignmentProblem(brokerIds: number[], nodeId: number): ConfigProblem | null {
-  if (brokerIds.length === 0) {
-    return {
-      errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-      message: 'The manual partition assignment includes an empty replica list.',
-    }
-  }
-  const sorted = [...brokerIds].sort((a, b) => a - b)
-  for (let i = 0; i < sorted.length; i++) {
-    if (sorted[i] !== nodeId) {
-      return {
-        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        message: `The manual partition assignment includes broker ${sorted[i]}, but no such broker is registered.`,
-      }
-    }
-    if (i > 0 && sorted[i] === sorted[i - 1]) {
-      return {
-        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        message: `The manual partition assignment includes the broker ${sorted[i]} more than once.`,
-      }
-    }
-  }
-  return null
 }
 
 function failure(name: string, p: ConfigProblem): CreatableTopicResultInput {
