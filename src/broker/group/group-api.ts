@@ -89,14 +89,17 @@ export interface OffsetCommitParams {
   retentionTimeMs?: number
   /** OffsetCommit v9+: a commit with a generation to a group that does not exist gets GROUP_ID_NOT_FOUND. */
   groupIdNotFoundIfMissing?: boolean
-  topics: {
-    name: string
-    partitions: {
-      partitionIndex: number
-      committedOffset: bigint
-      committedLeaderEpoch: number
-      committedMetadata: string | null
-    }[]
+  topics: OffsetCommitTopic[]
+}
+
+/** The offsets one commit (OffsetCommit or TxnOffsetCommit) writes for one topic. */
+export interface OffsetCommitTopic {
+  name: string
+  partitions: {
+    partitionIndex: number
+    committedOffset: bigint
+    committedLeaderEpoch: number
+    committedMetadata: string | null
   }[]
 }
 

@@ -21,7 +21,7 @@ import type { KeyedLog } from '../../common/keyed-log.ts'
 import { type Logger, noopLogger } from '../../common/logger.ts'
 import { type Clock, systemClock, systemTimers, type Timers } from '../../common/time.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { PendingTxnOffset } from '../group/group-coordinator.ts'
+import type { OffsetCommitTopic, PendingTxnOffset, TopicPartitionsResult } from '../group/group-coordinator.ts'
 import {
   cloneTransactionRecord,
   TRANSACTION_STATES,
@@ -291,16 +291,8 @@ export class TransactionCoordinator {
   async txnOffsetCommit(
     id: TxnIdentity,
     group: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null },
-    topics: {
-      name: string
-      partitions: {
-        partitionIndex: number
-        committedOffset: bigint
-        committedLeaderEpoch: number
-        committedMetadata: string | null
-      }[]
-    }[],
-  ): Promise<{ name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]> {
+    topics: OffsetCommitTopic[],
+  ): Promise<TopicPartitionsResult[]> {
     const answer = (code: (topic: string, partition: number, metadata: string | null) => number) =>
       topics.map((t) => ({
         name: t.name,
