@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { allHandlers } from '../../../src/broker/handlers/index.ts'
-import { AclOperation as Op, ResourceType as RT } from '../../../src/broker/security/acl.ts'
+import { AclPermission, AclOperation as Op, PatternType, ResourceType as RT } from '../../../src/broker/security/acl.ts'
 import { KafkaWireClient } from '../../../src/client/wire-client.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode as E } from '../../../src/protocol/generated/error-codes.ts'
