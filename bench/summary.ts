@@ -96,7 +96,21 @@ if (lat) {
       `${r.received}/${r.sent}`,
     ]),
   )
-  out.push(`Target Tributary p99 ≤ 2 ms: ${met(lat.target.met, lat.target.p99 ?? Number.NaN)}`, '')
+  const st = lat.steadiness
+  if (st) {
+    out.push(
+      `Tributary raw, per-slice p99 over ${st.slices} slices: median ${st.firstHalfMedianP99} ms in the first half, ` +
+        `${st.secondHalfMedianP99} ms in the second, worst ${st.worstSliceP99} ms; broker RSS ` +
+        `${st.brokerRssMiB[0]} → ${st.brokerRssMiB[1]} MiB.`,
+      '',
+    )
+  }
+  out.push(
+    `Target Tributary p99 ≤ 2 ms and ≤ 2 × the machine's append + fdatasync p99` +
+      `${lat.target.machineP99 ? ` (${fmt(2 * lat.target.machineP99, 2)} ms)` : ''}: ` +
+      `${met(lat.target.met, lat.target.p99 ?? Number.NaN)}`,
+    '',
+  )
 }
 
 if (rss) {
