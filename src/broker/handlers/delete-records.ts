@@ -8,7 +8,7 @@ import type {
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
 import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
-import { partitionBy, topicAuthorized } from '../security/authorize.ts'
+import { authorizeTopics, topicAuthorized } from '../security/authorize.ts'
 import { METADATA_TOPIC } from '../topic-registry.ts'
 
 export const deleteRecordsHandler: HandlerSpec<DeleteRecordsRequest, DeleteRecordsResponseInput> = {
@@ -45,23 +45,16 @@ function authorizeDeleteRecords(
   req: DeleteRecordsRequest,
   ctx: RequestContext,
 ): Authorization<DeleteRecordsRequest, DeleteRecordsResponseInput> {
-  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.DELETE, t.name))
-  if (refused.length === 0) return { allowed: req }
-  return {
-    allowed: { ...req, topics: allowed },
-    complete: (res) => ({
-      ...res,
-      topics: [
-        ...(res.topics ?? []),
-        ...refused.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            lowWatermark: -1n,
-            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-          })),
-        })),
-      ],
+  return authorizeTopics(
+    req,
+    (t) => topicAuthorized(ctx, AclOperation.DELETE, t.name),
+    (t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        lowWatermark: -1n,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
     }),
-  }
+  )
 }

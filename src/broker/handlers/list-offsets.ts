@@ -7,7 +7,7 @@ import type {
 } from '../../protocol/generated/list-offsets-response.ts'
 import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
-import { partitionBy, topicAuthorized } from '../security/authorize.ts'
+import { authorizeTopics, topicAuthorized } from '../security/authorize.ts'
 
 const READ_COMMITTED = 1
 
@@ -51,26 +51,19 @@ function authorizeListOffsets(
   req: ListOffsetsRequest,
   ctx: RequestContext,
 ): Authorization<ListOffsetsRequest, ListOffsetsResponseInput> {
-  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.DESCRIBE, t.name))
-  if (refused.length === 0) return { allowed: req }
-  return {
-    allowed: { ...req, topics: allowed },
-    complete: (res) => ({
-      ...res,
-      topics: [
-        ...(res.topics ?? []),
-        ...refused.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-            oldStyleOffsets: [],
-            timestamp: -1n,
-            offset: -1n,
-            leaderEpoch: -1,
-          })),
-        })),
-      ],
+  return authorizeTopics(
+    req,
+    (t) => topicAuthorized(ctx, AclOperation.DESCRIBE, t.name),
+    (t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        oldStyleOffsets: [],
+        timestamp: -1n,
+        offset: -1n,
+        leaderEpoch: -1,
+      })),
     }),
-  }
+  )
 }

@@ -5,7 +5,13 @@ import type { OffsetCommitResponseInput } from '../../protocol/generated/offset-
 import { partitionExists, partitionKey } from '../group/handler-support.ts'
 import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
-import { groupAuthorized, partitionBy, partitionErrors, topicAuthorized } from '../security/authorize.ts'
+import {
+  authorizeTopics,
+  groupAuthorized,
+  partitionError,
+  partitionErrors,
+  topicAuthorized,
+} from '../security/authorize.ts'
 
 export const offsetCommitHandler: HandlerSpec<OffsetCommitRequest, OffsetCommitResponseInput> = {
   apiKey: ApiKeys.OffsetCommit,
@@ -60,13 +66,9 @@ function authorizeOffsetCommit(
   if (!groupAuthorized(ctx, AclOperation.READ, req.groupId)) {
     return { refused: { throttleTimeMs: 0, topics: partitionErrors(req.topics, ErrorCode.GROUP_AUTHORIZATION_FAILED) } }
   }
-  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.READ, t.name))
-  if (refused.length === 0) return { allowed: req }
-  return {
-    allowed: { ...req, topics: allowed },
-    complete: (res) => ({
-      ...res,
-      topics: [...(res.topics ?? []), ...partitionErrors(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
-    }),
-  }
+  return authorizeTopics(
+    req,
+    (t) => topicAuthorized(ctx, AclOperation.READ, t.name),
+    (t) => partitionError(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+  )
 }

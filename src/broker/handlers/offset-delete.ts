@@ -5,7 +5,7 @@ import type { OffsetDeleteResponseInput } from '../../protocol/generated/offset-
 import { partitionExists, partitionKey } from '../group/handler-support.ts'
 import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
-import { groupAuthorized, partitionBy, partitionErrors, topicAuthorized } from '../security/authorize.ts'
+import { authorizeTopics, groupAuthorized, partitionError, topicAuthorized } from '../security/authorize.ts'
 
 export const offsetDeleteHandler: HandlerSpec<OffsetDeleteRequest, OffsetDeleteResponseInput> = {
   apiKey: ApiKeys.OffsetDelete,
@@ -45,13 +45,9 @@ function authorizeOffsetDelete(
   if (!groupAuthorized(ctx, AclOperation.DELETE, req.groupId)) {
     return { refused: { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] } }
   }
-  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.READ, t.name))
-  if (refused.length === 0) return { allowed: req }
-  return {
-    allowed: { ...req, topics: allowed },
-    complete: (res) => ({
-      ...res,
-      topics: [...(res.topics ?? []), ...partitionErrors(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
-    }),
-  }
+  return authorizeTopics(
+    req,
+    (t) => topicAuthorized(ctx, AclOperation.READ, t.name),
+    (t) => partitionError(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+  )
 }

@@ -7,7 +7,7 @@ import type {
 } from '../../protocol/generated/offset-for-leader-epoch-response.ts'
 import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
-import { clusterAuthorized, partitionBy, topicAuthorized } from '../security/authorize.ts'
+import { authorizeTopics, clusterAuthorized, topicAuthorized } from '../security/authorize.ts'
 
 /**
  * Clients (librdkafka, Java) use the end offset of their epoch to validate their position after leader changes and
@@ -48,28 +48,20 @@ function authorizeOffsetForLeaderEpoch(
   ctx: RequestContext,
 ): Authorization<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponseInput> {
   const follower = req.replicaId >= 0
-  const [allowed, refused] = partitionBy(req.topics, (t) =>
-    follower
-      ? clusterAuthorized(ctx, AclOperation.CLUSTER_ACTION)
-      : topicAuthorized(ctx, AclOperation.DESCRIBE, t.topic),
-  )
-  if (refused.length === 0) return { allowed: req }
-  return {
-    allowed: { ...req, topics: allowed },
-    complete: (res) => ({
-      ...res,
-      topics: [
-        ...(res.topics ?? []),
-        ...refused.map((t) => ({
-          topic: t.topic,
-          partitions: t.partitions.map((p) => ({
-            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-            partition: p.partition,
-            leaderEpoch: -1,
-            endOffset: -1n,
-          })),
-        })),
-      ],
+  return authorizeTopics(
+    req,
+    (t) =>
+      follower
+        ? clusterAuthorized(ctx, AclOperation.CLUSTER_ACTION)
+        : topicAuthorized(ctx, AclOperation.DESCRIBE, t.topic),
+    (t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => ({
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        partition: p.partition,
+        leaderEpoch: -1,
+        endOffset: -1n,
+      })),
     }),
-  }
+  )
 }

@@ -5,8 +5,9 @@ import type { TxnOffsetCommitResponseInput } from '../../protocol/generated/txn-
 import type { Authorization, HandlerSpec, RequestContext } from '../handler.ts'
 import { AclOperation } from '../security/acl.ts'
 import {
+  authorizeTopics,
   groupAuthorized,
-  partitionBy,
+  partitionError,
   partitionErrors,
   topicAuthorized,
   transactionalIdAuthorized,
@@ -86,13 +87,9 @@ function authorizeTxnOffsetCommit(
   if (!groupAuthorized(ctx, AclOperation.READ, req.groupId)) {
     return { refused: { throttleTimeMs: 0, topics: partitionErrors(req.topics, ErrorCode.GROUP_AUTHORIZATION_FAILED) } }
   }
-  const [allowed, refused] = partitionBy(req.topics, (t) => topicAuthorized(ctx, AclOperation.READ, t.name))
-  if (refused.length === 0) return { allowed: req }
-  return {
-    allowed: { ...req, topics: allowed },
-    complete: (res) => ({
-      ...res,
-      topics: [...(res.topics ?? []), ...partitionErrors(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED)],
-    }),
-  }
+  return authorizeTopics(
+    req,
+    (t) => topicAuthorized(ctx, AclOperation.READ, t.name),
+    (t) => partitionError(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+  )
 }

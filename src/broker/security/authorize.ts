@@ -5,7 +5,7 @@
  */
 import { apiCodecs } from '../../protocol/generated/api-table.ts'
 import { ErrorCode } from '../../protocol/generated/error-codes.ts'
-import type { RequestContext } from '../handler.ts'
+import type { Authorization, RequestContext } from '../handler.ts'
 import { ConfigResourceType } from '../resource-configs.ts'
 import { AclOperation, CLUSTER_RESOURCE, nameOf, ResourceType } from './acl.ts'
 
@@ -55,6 +55,24 @@ export function partitionBy<T>(items: readonly T[], ok: (item: T) => boolean): [
   return [allowed, refused]
 }
 
+/**
+ * Per-topic authorization of an API whose request and response both list `topics` (ListOffsets, DeleteRecords,
+ * OffsetCommit, ...): the handler runs on the topics `ok` allows, and each refused topic is answered with
+ * `refusedEntry(topic)` after the handler's own entries. The response type comes from the caller's return type.
+ */
+export function authorizeTopics<Req extends { topics: unknown[] }, Res extends { topics?: unknown[] }>(
+  req: Req,
+  ok: (topic: Req['topics'][number]) => boolean,
+  refusedEntry: (topic: Req['topics'][number]) => NonNullable<Res['topics']>[number],
+): Authorization<Req, Res> {
+  const [allowed, refused] = partitionBy(req.topics, ok)
+  if (refused.length === 0) return { allowed: req }
+  return {
+    allowed: { ...req, topics: allowed },
+    complete: (res) => ({ ...res, topics: [...(res.topics ?? []), ...refused.map(refusedEntry)] }),
+  }
+}
+
 /** The authorized-operations field of a response when the client did not ask for it (INT32_MIN, as Kafka). */
 export const OPERATIONS_NOT_REQUESTED = -2147483648
 
@@ -102,10 +120,18 @@ export function partitionErrors(
   topics: readonly { name: string; partitions: readonly { partitionIndex: number }[] }[],
   errorCode: number,
 ): { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] {
-  return topics.map((t) => ({
-    name: t.name,
-    partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-  }))
+  return topics.map((t) => partitionError(t, errorCode))
+}
+
+/** One topic's entry of partitionErrors. */
+export function partitionError(
+  topic: { name: string; partitions: readonly { partitionIndex: number }[] },
+  errorCode: number,
+): { name: string; partitions: { partitionIndex: number; errorCode: number }[] } {
+  return {
+    name: topic.name,
+    partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+  }
 }
 
 /**
