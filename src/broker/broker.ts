@@ -126,7 +126,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       groups,
       writeMarker: (topic, partition, producerId, epoch, commit) =>
         replicas.appendTxnMarker(topic, partition, producerId, epoch, commit),
-      partitionExists: (topic, partition) => topics.partitionLog(topic, partition) !== undefined,
+      partitionExists: (topic, partition) => replicas.hasPartition(topic, partition),
       allocateProducerId: () => producerIds.allocateProducerId(),
       logger: logger.child('transaction-coordinator'),
     })
