@@ -378,7 +378,8 @@ try {
     'tributary',
     () => startTributary({ dataDir: makeTempDir(opts.baseDir, 'tributary') }),
     setupTributaryRaw,
-    setupTributaryClient,
+    // BENCH_LATENCY_CLIENT=0 leaves out the @platformatic/kafka series (a long steady run of the raw series alone).
+    ...(process.env.BENCH_LATENCY_CLIENT === '0' ? [] : [setupTributaryClient]),
   )
   if (opts.systems.includes('kafka')) {
     // Equal durability both ways: Kafka's default (no fsync) next to Tributary with log.flush.policy=none, and
