@@ -107,6 +107,16 @@ async function child(bootstrap: string, stateDir: string): Promise<void> {
     baselineRss,
     memory: memoryReport(stateDir),
   }
+  if (process.env.BENCH_RESTORE_DEBUG) {
+    const v8 = await import('node:v8')
+    const M = (x: number) => (x / 2 ** 20).toFixed(1)
+    process.stderr.write(
+      `${v8
+        .getHeapSpaceStatistics()
+        .map((s) => `${s.space_name}=${M(s.space_used_size)}/${M(s.space_size)}`)
+        .join(' ')}\n`,
+    )
+  }
   process.stdout.write(`${JSON.stringify(report)}\n`)
   process.stdin.resume()
   process.stdin.once('end', async () => {

@@ -49,7 +49,16 @@ export class ChangeLoggingKeyValueBytesStore implements BytesKeyValueStore, Wrap
         ? (records) =>
             restore(
               records.map(
-                (r): RestoreRecord => (r.value === null ? r : { ...r, value: encodeTimestamped(r.timestamp, r.value) }),
+                (r): RestoreRecord =>
+                  r.value === null
+                    ? r
+                    : // Four fields, not a spread: a spread of a fetched record copies its topic, partition and headers.
+                      {
+                        key: r.key,
+                        value: encodeTimestamped(r.timestamp, r.value),
+                        timestamp: r.timestamp,
+                        offset: r.offset,
+                      },
               ),
             )
         : restore
