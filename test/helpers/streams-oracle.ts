@@ -35,6 +35,9 @@ export type OracleTopology =
   | 'versioned-table'
   | 'versioned-grace-join'
   | 'versioned-table-join'
+  | 'versioned-table-ops'
+  | 'versioned-stream-tables'
+  | 'versioned-fk-join'
 
 const RUN_TIMEOUT_MS = 120000
 

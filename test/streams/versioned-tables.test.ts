@@ -94,16 +94,6 @@ describe('versioned KTable source', () => {
       ['A', 'a3', 1500],
     ])
   })
-
-  it('refuses a versioned store where only key-value stores work here', () => {
-    const b = new StreamsBuilder()
-    assert.throws(() => {
-      b.stream<string, string>('in')
-        .groupByKey()
-        .count(Materialized.as(Stores.persistentVersionedKeyValueStore('counts', 1000)) as never)
-      b.build()
-    }, /versioned store materializes a source table/)
-  })
 })
 
 describe('stream-table join against a versioned table', () => {

@@ -24,10 +24,12 @@ import {
 import type { ValueJoiner } from '../processor/join-processors.ts'
 import { Serdes } from '../serdes.ts'
 import { Stores } from '../state/stores.ts'
+import { isVersionedSupplier } from '../state/versioned-store.ts'
 import type { TableJoined } from './join-options.ts'
 import { KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
 import { copartition, linkUpstream } from './table-joins.ts'
+import { isVersionedTable } from './versioned.ts'
 
 export type ForeignKeyExtractor<K, V, KO> = (value: V, key: K) => KO
 
@@ -96,6 +98,9 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
     leftValueSerde: left.valueSerde,
     foreignKeySerde,
     leftGetter: left.valueGetterSupplier() as ValueGetterSupplier<K, V>,
+    // Versioned semantics (KIP-914): out-of-order updates of a versioned side are dropped on that side.
+    leftVersioned: isVersionedTable(left as KTable<unknown, unknown>),
+    foreignVersioned: isVersionedTable(right as KTable<unknown, unknown>),
     foreignGetter: right.valueGetterSupplier() as ValueGetterSupplier<KO, VO>,
   }
   const other = tableJoined?.otherPartitioner
@@ -179,5 +184,7 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
     if (result.materialized)
       t.addStateStore(b.storeBuilder(resultStore, materialized, keySerde, valueSerde), resultName)
   })
-  return new KTable<K, VR>(b, resultName, keySerde, valueSerde, result, materialized?.storeName)
+  const table = new KTable<K, VR>(b, resultName, keySerde, valueSerde, result, materialized?.storeName)
+  table.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+  return table
 }

@@ -4,7 +4,11 @@ import type { StreamPartitioner } from '../processor/api.ts'
 import { kstreamFilter } from '../processor/dsl-processors.ts'
 import { FailOnInvalidTimestamp } from '../processor/timestamp-extractor.ts'
 import { type KeyValueStoreBuilder, Stores } from '../state/stores.ts'
-import { isVersionedSupplier } from '../state/versioned-store.ts'
+import {
+  isVersionedSupplier,
+  type VersionedBytesStoreSupplier,
+  VersionedKeyValueStoreBuilder,
+} from '../state/versioned-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import type { Materialized } from './options.ts'
 
@@ -119,7 +123,11 @@ export class InternalBuilder {
     return source
   }
 
-  /** The store a Materialized describes (Kafka Streams' KeyValueStoreMaterializer): timestamped, cached, logged. */
+  /**
+   * The store a Materialized describes (Kafka Streams' KeyValueStoreMaterializer): timestamped, cached and logged by
+   * default; with a versioned store supplier (KIP-914), a versioned store, logged as the Materialized says and never
+   * cached (Kafka Streams ignores withCachingEnabled for them too).
+   */
   storeBuilder<K, V>(
     storeName: string,
     m: Materialized<K, V> | undefined,
@@ -127,10 +135,14 @@ export class InternalBuilder {
     valueSerde: SyncSerde<V> | undefined,
   ): KeyValueStoreBuilder<K, unknown> {
     if (isVersionedSupplier(m?.storeSupplier)) {
-      throw streamsError(
-        'TRB_STREAMS_INVALID_ARGUMENT',
-        `store ${storeName}: a versioned store materializes a source table (builder.table) only; use a key-value store here`,
+      const versioned = new VersionedKeyValueStoreBuilder<K, V>(
+        m!.storeSupplier as unknown as VersionedBytesStoreSupplier,
+        keySerde,
+        valueSerde,
       )
+      if (!m!.loggingEnabled) versioned.withLoggingDisabled()
+      else versioned.withLoggingEnabled(m!.logConfig)
+      return versioned as unknown as KeyValueStoreBuilder<K, unknown>
     }
     const supplier =
       m?.storeSupplier ??

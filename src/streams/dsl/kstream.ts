@@ -21,6 +21,7 @@ import {
 } from '../processor/dsl-processors.ts'
 import type { ValueJoinerWithKey } from '../processor/join-processors.ts'
 import { Serdes } from '../serdes.ts'
+import { isVersionedSupplier } from '../state/versioned-store.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import type { Joined } from './join-options.ts'
 import { GlobalKTable, KTable } from './ktable.ts'
@@ -348,7 +349,9 @@ export class KStream<K, V> {
       if (source.materialized)
         t.addStateStore(builder.storeBuilder(storeName, materialized, keySerde, valueSerde), name)
     })
-    return new KTable<K, V>(builder, name, keySerde, valueSerde, source, materialized?.storeName)
+    const table = new KTable<K, V>(builder, name, keySerde, valueSerde, source, materialized?.storeName)
+    table.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+    return table
   }
 
   /** Windowed outer join: unmatched records of either side are joined with null once their window closes. */
@@ -541,7 +544,9 @@ export class KGroupedStream<K, V> {
       t.addProcessor(name, supplier, parent)
       t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, vSerde), name)
     })
-    return new KTable<K, A>(b, name, keySerde, vSerde, supplier, materialized?.storeName)
+    const table = new KTable<K, A>(b, name, keySerde, vSerde, supplier, materialized?.storeName)
+    table.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+    return table
   }
 
   /** The number of records per key (values are 64-bit longs, Serdes.Long()). */
@@ -658,6 +663,8 @@ export class CogroupedKStream<K, A> {
       },
       view: () => suppliers[0].view(),
     }
-    return new KTable<K, A>(b, merge, keySerde, valueSerde, parentLink as never, materialized?.storeName)
+    const table = new KTable<K, A>(b, merge, keySerde, valueSerde, parentLink as never, materialized?.storeName)
+    table.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+    return table
   }
 }

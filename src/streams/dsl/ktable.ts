@@ -18,6 +18,7 @@ import {
 } from '../processor/dsl-processors.ts'
 import type { ValueJoiner } from '../processor/join-processors.ts'
 import { Serdes } from '../serdes.ts'
+import { isVersionedSupplier } from '../state/versioned-store.ts'
 import { type ForeignKeyExtractor, foreignKeyJoin } from './foreign-key-join.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import type { TableJoined } from './join-options.ts'
@@ -25,6 +26,7 @@ import { KStream } from './kstream.ts'
 import { type Grouped, Materialized, Named } from './options.ts'
 import { type Suppressed, suppress } from './suppress.ts'
 import { type TableJoinType, tableTableJoin } from './table-joins.ts'
+import { isVersionedTable } from './versioned.ts'
 
 function nameOf(named: Named | string | undefined): string | undefined {
   return typeof named === 'string' ? Named.as(named).name : named?.name
@@ -43,6 +45,14 @@ export class KTable<K, V> implements KTableParent {
   /** @internal */ readonly supplier: KTableSupplier
   /** The store name when the table is queryable (materialized with a name), else undefined. */
   readonly queryableStoreName: string | undefined
+  /**
+   * @internal Whether the table's output is versioned (Kafka Streams' GraphNode#isOutputVersioned): true or false
+   * when the operator decided it (a source table, toTable, an aggregation, a join: by its store; suppress: false),
+   * undefined when it inherits from `parentTable` (filter and mapValues without a Materialized).
+   */
+  outputVersioned: boolean | undefined = undefined
+  /** @internal The table this one inherits versioned semantics from (filter and mapValues). */
+  parentTable: KTable<unknown, unknown> | undefined = undefined
   #sendOldValues = false
 
   /** @internal */
@@ -93,13 +103,20 @@ export class KTable<K, V> implements KTableParent {
     const vSerde = materialized?.valueSerde ?? valueSerde
     const queryable = materialized?.storeName
     const supplier = make(queryable)
+    // Versioned semantics (KIP-914): a filter of a versioned table forwards every update, even null to null.
+    if (supplier instanceof KTableFilter)
+      supplier.useVersionedSemantics = isVersionedTable(this as KTable<unknown, unknown>)
     const parent = this.nodeName
     b.add((t) => {
       t.addProcessor(name, supplier, parent)
       if (queryable !== undefined) t.addStateStore(b.storeBuilder(queryable, materialized, keySerde, vSerde), name)
     })
     storeName = queryable
-    return new KTable<K, VR>(b, name, keySerde, vSerde, supplier, storeName)
+    const table = new KTable<K, VR>(b, name, keySerde, vSerde, supplier, storeName)
+    // As Kafka Streams: a Materialized (named or not) decides the output; without one it is the parent's.
+    table.parentTable = this as KTable<unknown, unknown>
+    if (materialized) table.outputVersioned = isVersionedSupplier(materialized.storeSupplier)
+    return table
   }
 
   filter(predicate: Predicate<K, V>, materialized?: Materialized<K, V>, named?: Named | string): KTable<K, V> {
@@ -275,7 +292,9 @@ export class KTable<K, V> implements KTableParent {
     b.check()
     const name = b.nameOr(grouped?.name, 'KTABLE-SELECT-')
     const parent = this.nodeName
-    b.add((t) => t.addProcessor(name, ktableRepartitionMap(selector), parent))
+    // Versioned semantics (KIP-914): out-of-order updates of a versioned table are not re-grouped.
+    const versioned = isVersionedTable(this as KTable<unknown, unknown>)
+    b.add((t) => t.addProcessor(name, ktableRepartitionMap(selector, versioned), parent))
     this.enableSendingOldValues(true)
     return new KGroupedTable<KR, VR>(b, name, grouped?.keySerde, grouped?.valueSerde, grouped?.name)
   }
@@ -354,7 +373,9 @@ export class KGroupedTable<K, V> {
       t.addProcessor(name, supplier, parentSource)
       t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, vSerde), name)
     })
-    return new KTable<K, A>(b, name, keySerde, vSerde, supplier, materialized?.storeName)
+    const table = new KTable<K, A>(b, name, keySerde, vSerde, supplier, materialized?.storeName)
+    table.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+    return table
   }
 
   count(materialized?: Materialized<K, number>, named?: Named | string): KTable<K, number> {

@@ -2,12 +2,12 @@ import type { SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import { KTableSource } from '../processor/dsl-processors.ts'
 import type { StoreBuilder } from '../state/stores.ts'
+import { isVersionedSupplier } from '../state/versioned-store.ts'
 import { Topology } from '../topology/topology.ts'
 import { InternalBuilder } from './internal-builder.ts'
 import { KStream } from './kstream.ts'
 import { GlobalKTable, KTable } from './ktable.ts'
 import type { Consumed, Materialized } from './options.ts'
-import { isVersionedMaterialized, versionedTableStoreBuilder } from './versioned.ts'
 
 /**
  * Builds a topology with the DSL (Kafka Streams' StreamsBuilder). Node and store names are generated as Kafka
@@ -54,7 +54,6 @@ export class StreamsBuilder {
     const sourceName = b.nameOr(source, 'KSTREAM-SOURCE-')
     const tableName = b.nameOr(consumed?.name, 'KTABLE-SOURCE-')
     const tableSource = new KTableSource<K, V>(storeName, materialized?.storeName)
-    tableSource.versioned = isVersionedMaterialized(materialized as Materialized<unknown, unknown> | undefined)
     b.add((t) => {
       t.addSource(
         {
@@ -68,14 +67,11 @@ export class StreamsBuilder {
       )
       t.addProcessor(tableName, tableSource, sourceName)
       if (tableSource.materialized)
-        t.addStateStore(
-          tableSource.versioned
-            ? versionedTableStoreBuilder(materialized!, keySerde, valueSerde)
-            : b.storeBuilder(storeName, materialized, keySerde, valueSerde),
-          tableName,
-        )
+        t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, valueSerde), tableName)
     })
-    return new KTable<K, V>(b, tableName, keySerde, valueSerde, tableSource, materialized?.storeName)
+    const table = new KTable<K, V>(b, tableName, keySerde, valueSerde, tableSource, materialized?.storeName)
+    table.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+    return table
   }
 
   /** A global table: every instance reads all partitions of `topic` into a local store. */
@@ -86,6 +82,10 @@ export class StreamsBuilder {
   ): GlobalKTable<K, V> {
     const b = this.#internal
     b.check()
+    // As Kafka Streams (InternalStreamsBuilder#globalTable): a global table cannot be versioned.
+    if (isVersionedSupplier(materialized?.storeSupplier)) {
+      throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', 'GlobalTables cannot be versioned.')
+    }
     const keySerde = materialized?.keySerde ?? consumed?.keySerde
     const valueSerde = materialized?.valueSerde ?? consumed?.valueSerde
     const storeName = materialized?.storeName ?? b.newStoreName(`${topic}-`)

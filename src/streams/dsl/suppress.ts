@@ -4,12 +4,16 @@ import { KTableSuppress } from '../processor/window-processors.ts'
 import { SuppressionBufferBuilder } from '../state/suppression-buffer.ts'
 import { KTable } from './ktable.ts'
 import type { Suppressed } from './suppressed.ts'
+import { isVersionedTable, SUPPRESS_VERSIONED, SUPPRESS_VERSIONED_UPSTREAM } from './versioned.ts'
 
 export type { Suppressed }
 
 export function suppress<K, V>(table: KTable<K, V>, suppressed: Suppressed): KTable<K, V> {
   const b = table.builder
   b.check()
+  // As Kafka Streams (KIP-914): a versioned table cannot be suppressed. Known now when the table itself says it is
+  // versioned; when it inherits versioned semantics (a filter or mapValues of one), build() refuses it.
+  if (table.outputVersioned === true) throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', SUPPRESS_VERSIONED)
   const name = suppressed.name !== undefined ? `${suppressed.name}-suppress` : b.newProcessorName('KTABLE-SUPPRESS-')
   const storeName = suppressed.name !== undefined ? `${suppressed.name}-store` : b.newStoreName('KTABLE-SUPPRESS-')
   let waitMs = suppressed.timeToWaitMs
@@ -39,6 +43,13 @@ export function suppress<K, V>(table: KTable<K, V>, suppressed: Suppressed): KTa
   if (limits.loggingEnabled) buffer.withLoggingEnabled({ ...limits.logConfig })
   else buffer.withLoggingDisabled()
   const parent = table.nodeName
-  b.add((t) => t.addProcessor(name, supplier, parent).addStateStore(buffer, name))
-  return new KTable<K, V>(b, name, table.keySerde, table.valueSerde, supplier, undefined)
+  b.add((t) => {
+    if (isVersionedTable(table as KTable<unknown, unknown>)) {
+      throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', SUPPRESS_VERSIONED_UPSTREAM)
+    }
+    t.addProcessor(name, supplier, parent).addStateStore(buffer, name)
+  })
+  const result = new KTable<K, V>(b, name, table.keySerde, table.valueSerde, supplier, undefined)
+  result.outputVersioned = false
+  return result
 }

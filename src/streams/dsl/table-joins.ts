@@ -14,12 +14,13 @@ import {
   type ValueJoiner,
   type ValueJoinerWithKey,
 } from '../processor/join-processors.ts'
+import { isVersionedSupplier } from '../state/versioned-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import type { Joined } from './join-options.ts'
 import { KStream } from './kstream.ts'
 import { type GlobalKTable, KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
-import { isVersionedUpstream, streamTableGraceJoin } from './versioned.ts'
+import { isVersionedTable, streamTableGraceJoin } from './versioned.ts'
 
 /**
  * The source nodes upstream of `nodes` within their sub-topology (Kafka Streams' subTopologySourceNodes): parent
@@ -179,8 +180,8 @@ export function tableTableJoin<K, V, VO, VR>(
   const otherKind = type === 'inner' ? 'inner' : type === 'left' ? 'right' : 'outer'
   const joinThis = new KTableKTableJoin<K, V, VO, VR>(thisKind, left, right, joiner)
   const joinOther = new KTableKTableJoin<K, VO, V, VR>(otherKind, right, left, reverse)
-  joinThis.useVersionedSemantics = isVersionedUpstream(left as KTable<unknown, unknown>)
-  joinOther.useVersionedSemantics = isVersionedUpstream(right as KTable<unknown, unknown>)
+  joinThis.useVersionedSemantics = isVersionedTable(left as KTable<unknown, unknown>)
+  joinOther.useVersionedSemantics = isVersionedTable(right as KTable<unknown, unknown>)
   const thisName = named !== undefined ? `${named}-join-this` : b.newProcessorName('KTABLE-JOINTHIS-')
   const otherName = named !== undefined ? `${named}-join-other` : b.newProcessorName('KTABLE-JOINOTHER-')
   if (named !== undefined) {
@@ -209,7 +210,10 @@ export function tableTableJoin<K, V, VO, VR>(
       t.addStateStore(b.storeBuilder(storeName, materialized, keySerde, valueSerde), mergeName)
     copartition(t, [leftNode, rightNode])
   })
-  return new KTable<K, VR>(b, mergeName, keySerde, valueSerde, merger, materialized?.storeName)
+  const result = new KTable<K, VR>(b, mergeName, keySerde, valueSerde, merger, materialized?.storeName)
+  // As Kafka Streams: the result is versioned only when materialized in a versioned store, never by inheritance.
+  result.outputVersioned = isVersionedSupplier(materialized?.storeSupplier)
+  return result
 }
 
 function joinMethod(type: TableJoinType): string {

@@ -7,63 +7,30 @@
  */
 import type { SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
-import { KTableSource, type ValueGetterSupplier } from '../processor/dsl-processors.ts'
+import type { ValueGetterSupplier } from '../processor/dsl-processors.ts'
 import type { ValueJoinerWithKey } from '../processor/join-processors.ts'
 import { GRACE_NEEDS_VERSIONED_TABLE, KStreamKTableGraceJoin } from '../processor/versioned-join.ts'
 import { TimeOrderedKeyValueBufferBuilder } from '../state/time-ordered-buffer.ts'
-import {
-  isVersionedSupplier,
-  type VersionedBytesStoreSupplier,
-  VersionedKeyValueStoreBuilder,
-} from '../state/versioned-store.ts'
 import type { InternalBuilder } from './internal-builder.ts'
 import type { Joined } from './join-options.ts'
 import { KStream } from './kstream.ts'
-import { KTable } from './ktable.ts'
-import type { Materialized } from './options.ts'
+import type { KTable } from './ktable.ts'
 import { copartition } from './table-joins.ts'
 
-/** Whether a Materialized asks for a versioned store. */
-export function isVersionedMaterialized(m: Materialized<unknown, unknown> | undefined): boolean {
-  return isVersionedSupplier(m?.storeSupplier)
-}
-
-/** The store builder of a versioned source table: logged as the Materialized says, never cached (as Kafka). */
-export function versionedTableStoreBuilder<K, V>(
-  m: Materialized<K, V>,
-  keySerde: SyncSerde<K> | undefined,
-  valueSerde: SyncSerde<V> | undefined,
-): VersionedKeyValueStoreBuilder<K, V> {
-  const builder = new VersionedKeyValueStoreBuilder<K, V>(
-    m.storeSupplier as unknown as VersionedBytesStoreSupplier,
-    keySerde,
-    valueSerde,
-  )
-  if (!m.loggingEnabled) builder.withLoggingDisabled()
-  else builder.withLoggingEnabled(m.logConfig)
-  return builder
-}
-
-/** Whether a table's output is versioned: true/false when known at build time, undefined to decide at init. */
-function outputVersioned(table: KTable<unknown, unknown>): boolean | undefined {
-  const supplier = table.supplier
-  if (supplier instanceof KTableSource) return supplier.versioned
-  return undefined
-}
-
 /**
- * Whether a table's updates come from a versioned table (Kafka Streams' isVersionedOrVersionedUpstream): a versioned
- * source table, or a filter/mapValues of one that is not materialized in a store of its own.
+ * Whether a table's updates follow versioned semantics (Kafka Streams' isVersionedOrVersionedUpstream): its output is
+ * versioned when the operator that made it said so (a source table, toTable, an aggregation or a join materialized
+ * in a versioned store; a filter or mapValues given a Materialized), else when the table it derives from is. Out-of-
+ * order updates (isLatest false) only come out of such tables, and the operators below them drop or ignore them.
  */
-export function isVersionedUpstream(table: KTable<unknown, unknown>): boolean {
-  const supplier = table.supplier
-  if (supplier instanceof KTableSource) return supplier.versioned
-  const derived = supplier as { parent?: unknown; queryableName?: string }
-  if (derived.parent instanceof KTable && derived.queryableName === undefined) {
-    return isVersionedUpstream(derived.parent as KTable<unknown, unknown>)
-  }
-  return false
+export function isVersionedTable(table: KTable<unknown, unknown>): boolean {
+  if (table.outputVersioned !== undefined) return table.outputVersioned
+  return table.parentTable !== undefined && isVersionedTable(table.parentTable)
 }
+
+/** Kafka Streams' message when suppress() is put below a versioned table. */
+export const SUPPRESS_VERSIONED = 'suppress() is only supported for non-versioned KTables'
+export const SUPPRESS_VERSIONED_UPSTREAM = `${SUPPRESS_VERSIONED} (note that version semantics might be inherited from upstream)`
 
 /** The processor and buffer of a stream-table join with a grace period, below `parent` (the stream). */
 export function streamTableGraceJoin<K, V, VT, VR>(
@@ -77,7 +44,8 @@ export function streamTableGraceJoin<K, V, VT, VR>(
   leftJoin: boolean,
   name: string,
 ): KStream<K, VR> {
-  if (outputVersioned(table as KTable<unknown, unknown>) === false) {
+  // As Kafka Streams, only a table known not to be versioned is refused here; an inheriting one is checked at init.
+  if (table.outputVersioned === false) {
     throw streamsError(
       'TRB_STREAMS_INVALID_ARGUMENT',
       `${name}: ${GRACE_NEEDS_VERSIONED_TABLE} Materialize it with Materialized.as(Stores.` +

@@ -67,10 +67,21 @@ export class ChangeSerde<V> implements SyncSerde<Change<V>>, DefaultsAware {
   }
   deserializeSync(data: Buffer, where?: RecordLocation): Change<V> {
     const serde = this.#serde()
-    const flag = data[data.length - 1]
-    const body = data.subarray(0, data.length - 1)
-    if (flag === 1) return change(serde.deserializeSync(body, where), null)
-    if (flag === 0) return change<V>(null, serde.deserializeSync(body, where))
+    let flag = data[data.length - 1]
+    let body = data.subarray(0, data.length - 1)
+    let isLatest = true
+    // Flags 3, 4 and 5 are 0, 1 and 2 with an isLatest byte before the flag (Kafka Streams 3.5+ reads them; KIP-914).
+    if (flag === 3 || flag === 4 || flag === 5) {
+      const latest = body[body.length - 1]
+      if (latest !== 0 && latest !== 1) {
+        throw new SerdeError('TRB_SERDE_UNDECODABLE', `unexpected isLatest byte ${latest} in a change`, where)
+      }
+      isLatest = latest === 1
+      body = body.subarray(0, body.length - 1)
+      flag -= 3
+    }
+    if (flag === 1) return change(serde.deserializeSync(body, where), null, isLatest)
+    if (flag === 0) return change<V>(null, serde.deserializeSync(body, where), isLatest)
     if (flag === 2) {
       let raw = 0
       let shift = 0
@@ -85,6 +96,7 @@ export class ChangeSerde<V> implements SyncSerde<Change<V>>, DefaultsAware {
       return change(
         serde.deserializeSync(body.subarray(pos, pos + len), where),
         serde.deserializeSync(body.subarray(pos + len), where),
+        isLatest,
       )
     }
     throw new SerdeError('TRB_SERDE_UNDECODABLE', `unknown change encoding flag ${flag}`, where)
@@ -106,6 +118,7 @@ export class ChangeSerde<V> implements SyncSerde<Change<V>>, DefaultsAware {
   private deserializeSafe(data: Buffer, _where?: RecordLocation): Buffer | undefined {
     const flag = data[data.length - 1]
     if (flag === 0 || flag === 1) return data.subarray(0, data.length - 1)
+    if (flag === 3 || flag === 4) return data.subarray(0, data.length - 2)
     return undefined
   }
 }

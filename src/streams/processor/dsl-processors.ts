@@ -222,6 +222,24 @@ export function storeValueGetter<K, V>(storeName: string): ValueGetterSupplier<K
   }
 }
 
+/**
+ * Puts a table's new value into its store, timestamped or versioned (Kafka Streams' KeyValueStoreWrapper#put): returns
+ * PUT_RETURN_CODE_VALID_TO_UNDEFINED when the value is now the latest for its key (always, for a timestamped store),
+ * PUT_RETURN_CODE_NOT_PUT when a versioned store refused it (older than its history retention), or the timestamp the
+ * new version is valid until (an out-of-order update of a versioned store).
+ */
+export function putTableValue<K, V>(
+  store: TimestampedKeyValueStore<K, V> | VersionedKeyValueStore<K, V>,
+  key: K,
+  value: V | null | undefined,
+  timestamp: number,
+): number {
+  const v = value === undefined ? null : value
+  if (isVersionedKeyValueStore(store)) return (store as VersionedKeyValueStore<K, V>).put(key, v, timestamp)
+  ;(store as TimestampedKeyValueStore<K, V>).put(key, v === null ? null : { value: v, timestamp })
+  return PUT_RETURN_CODE_VALID_TO_UNDEFINED
+}
+
 /** A KTable processor supplier that can be asked to send old values (and so to materialize). */
 export interface KTableSupplier {
   get(): Processor<never, never, never, never>
@@ -233,8 +251,6 @@ export class KTableSource<K, V> implements KTableSupplier {
   readonly storeName: string
   queryableName: string | undefined
   sendOldValues = false
-  /** Materialized in a versioned store (Materialized.as(Stores.persistentVersionedKeyValueStore(...))). */
-  versioned = false
 
   constructor(storeName: string, queryableName: string | undefined) {
     this.storeName = storeName
@@ -376,8 +392,10 @@ abstract class KTableDerived<K, V, VR> implements KTableSupplier {
         }
         if (self.skipWhenBothNull && self.sendOldValues && newValue === null && oldValue === null) return
         if (store && forwarder) {
-          store.put(r.key, newValue === null ? null : { value: newValue, timestamp: r.timestamp })
-          forwarder.maybeForward(r.withValue(change(newValue, oldValue, r.value.isLatest)))
+          // A versioned store says whether the value is the latest; a refused put is not forwarded (as Kafka).
+          const code = putTableValue(store, r.key, newValue, r.timestamp)
+          if (code === PUT_RETURN_CODE_NOT_PUT) return
+          forwarder.maybeForward(r.withValue(change(newValue, oldValue, code === PUT_RETURN_CODE_VALID_TO_UNDEFINED)))
         } else {
           ctx.forward(r.withValue(change(newValue, oldValue, r.value.isLatest)))
         }
@@ -394,6 +412,11 @@ abstract class KTableDerived<K, V, VR> implements KTableSupplier {
 export class KTableFilter<K, V> extends KTableDerived<K, V, V> {
   readonly #predicate: Predicate<K, V>
   readonly #not: boolean
+  /**
+   * The parent is versioned (KIP-914): every update is forwarded, even one filtered out both before and after, so
+   * that a versioned store below sees each version (Kafka Streams' KTableFilter with versioned semantics).
+   */
+  useVersionedSemantics = false
   constructor(parent: KTableParent, predicate: Predicate<K, V>, not: boolean, queryableName: string | undefined) {
     super(parent, queryableName)
     this.#predicate = predicate
@@ -405,7 +428,7 @@ export class KTableFilter<K, V> extends KTableDerived<K, V, V> {
     return value !== null && value !== undefined && this.#predicate(key, value) !== this.#not ? value : null
   }
   protected override get skipWhenBothNull(): boolean {
-    return true
+    return !this.useVersionedSemantics
   }
 }
 
@@ -420,8 +443,15 @@ export class KTableMapValues<K, V, VR> extends KTableDerived<K, V, VR> {
   }
 }
 
-/** KTable.groupBy's selector: forwards the old pair's removal and the new pair's addition (Kafka's KTableRepartitionMap). */
-export function ktableRepartitionMap<K, V, KR, VR>(selector: KeyValueMapper<K, V, { key: KR; value: VR }>) {
+/**
+ * KTable.groupBy's selector: forwards the old pair's removal and the new pair's addition (Kafka's
+ * KTableRepartitionMap). Below a versioned table (`useVersionedSemantics`), an out-of-order update is not
+ * re-grouped at all: the aggregation only sees the latest version of each row (KIP-914), silently, as Kafka does.
+ */
+export function ktableRepartitionMap<K, V, KR, VR>(
+  selector: KeyValueMapper<K, V, { key: KR; value: VR }>,
+  useVersionedSemantics = false,
+) {
   return (): Processor<K, Change<V>, KR, Change<VR>> => {
     let ctx: ProcessorContext
     return {
@@ -433,6 +463,7 @@ export function ktableRepartitionMap<K, V, KR, VR>(selector: KeyValueMapper<K, V
           throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', 'record key for the grouping KTable should not be null')
         }
         const { newValue, oldValue, isLatest } = r.value
+        if (useVersionedSemantics && !isLatest) return
         const np = newValue === null ? null : selector(r.key, newValue)
         const op = oldValue === null ? null : selector(r.key, oldValue)
         const oldOk = op != null && op.key != null && op.value != null
@@ -507,10 +538,11 @@ export class KStreamAggregate<K, V, A> implements KTableSupplier {
           newAgg = self.#aggregator(r.key, r.value, old.value)
           timestamp = Math.max(r.timestamp, old.timestamp)
         }
-        store.put(r.key, { value: newAgg, timestamp })
-        forwarder.maybeForward(
-          new Record(r.key, change(newAgg, self.sendOldValues ? (old?.value ?? null) : null), timestamp, r.headers),
-        )
+        const code = putTableValue(store, r.key, newAgg, timestamp)
+        if (code === PUT_RETURN_CODE_NOT_PUT) return
+        const oldAgg = self.sendOldValues ? (old?.value ?? null) : null
+        const latest = code === PUT_RETURN_CODE_VALID_TO_UNDEFINED
+        forwarder.maybeForward(new Record(r.key, change(newAgg, oldAgg, latest), timestamp, r.headers))
       },
     }
     return p as unknown as Processor<never, never, never, never>
@@ -587,9 +619,11 @@ export class KTableAggregate<K, V, A> implements KTableSupplier {
         } else {
           newAgg = intermediate
         }
-        store.put(r.key, newAgg === null ? null : { value: newAgg, timestamp })
+        const code = putTableValue(store, r.key, newAgg, timestamp)
+        if (code === PUT_RETURN_CODE_NOT_PUT) return
+        const latest = code === PUT_RETURN_CODE_VALID_TO_UNDEFINED
         forwarder.maybeForward(
-          new Record(r.key, change(newAgg, self.sendOldValues ? oldAgg : null), timestamp, r.headers),
+          new Record(r.key, change(newAgg, self.sendOldValues ? oldAgg : null, latest), timestamp, r.headers),
         )
       },
     }

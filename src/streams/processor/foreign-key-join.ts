@@ -236,6 +236,10 @@ export interface ForeignKeyJoinSpec<K, V, KO, VO, VR> {
   readonly foreignKeySerde: SyncSerde<KO> | undefined
   readonly leftGetter: ValueGetterSupplier<K, V>
   readonly foreignGetter: ValueGetterSupplier<KO, VO>
+  /** The left table is versioned (KIP-914): its out-of-order updates send no subscription. */
+  readonly leftVersioned?: boolean
+  /** The right (foreign) table is versioned: its out-of-order updates answer no subscriber. */
+  readonly foreignVersioned?: boolean
 }
 
 /** Serdes resolved against the task's defaults, and the pseudo topics Kafka Streams serializes them for. */
@@ -280,6 +284,11 @@ export function subscriptionSend<K, V, KO, VO, VR>(spec: ForeignKeyJoinSpec<K, V
         r = resolve(spec, c as ProcessorContext)
       },
       process(record) {
+        // As Kafka Streams (KIP-914): an out-of-order update of a versioned left table is dropped (and counted).
+        if (spec.leftVersioned && !record.value.isLatest) {
+          ctx.recordDropped(DropReason.OUT_OF_ORDER_VERSIONED)
+          return
+        }
         const { newValue, oldValue } = record.value
         let hash: Buffer | null | undefined
         const send = (foreignKey: KO | null, instruction: Instruction) => {
@@ -441,6 +450,10 @@ export function foreignTableJoin<K, V, KO, VO, VR>(spec: ForeignKeyJoinSpec<K, V
       process(record) {
         if (isNull(record.key)) {
           ctx.recordDropped(DropReason.NULL_KEY)
+          return
+        }
+        if (spec.foreignVersioned && !record.value.isLatest) {
+          ctx.recordDropped(DropReason.OUT_OF_ORDER_VERSIONED)
           return
         }
         const it = store.prefixScan(r.schema.prefix(record.key), BYTES_PREFIX)

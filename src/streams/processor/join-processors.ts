@@ -7,10 +7,12 @@
  * Records a join cannot use (null key, null stream value) are dropped and counted (`recordDropped`).
  */
 import type { TimestampedKeyValueStore } from '../state/key-value-store.ts'
+import { PUT_RETURN_CODE_NOT_PUT, PUT_RETURN_CODE_VALID_TO_UNDEFINED } from '../state/versioned-store.ts'
 import type { InternalProcessorContext, Processor, ProcessorContext } from './api.ts'
 import {
   type KTableParent,
   type KTableSupplier,
+  putTableValue,
   storeValueGetter,
   TupleForwarder,
   type ValueGetter,
@@ -325,8 +327,10 @@ export class KTableKTableJoinMerger<K, VR> implements KTableSupplier {
       process(r) {
         const { newValue, oldValue, isLatest } = r.value
         if (store && forwarder) {
-          store.put(r.key, isNull(newValue) ? null : { value: newValue, timestamp: r.timestamp })
-          forwarder.maybeForward(r.withValue(change(newValue, oldValue, isLatest)))
+          // In a versioned store (KIP-914) the put says whether the result is the latest; refused, it is dropped.
+          const code = putTableValue(store, r.key, newValue, r.timestamp)
+          if (code === PUT_RETURN_CODE_NOT_PUT) return
+          forwarder.maybeForward(r.withValue(change(newValue, oldValue, code === PUT_RETURN_CODE_VALID_TO_UNDEFINED)))
         } else if (self.sendOldValues) {
           ctx.forward(r)
         } else {

@@ -24,6 +24,9 @@ const isNull = (v: unknown): v is null | undefined => v === null || v === undefi
 /** Kafka Streams' message when the table is not versioned. */
 export const GRACE_NEEDS_VERSIONED_TABLE = 'KTable must be versioned to use a grace period in a stream table join.'
 
+/** Kafka Streams' message when a null-key record reaches the stream-side buffer of a left join with a grace period. */
+export const NULL_KEY_IN_BUFFER = 'key cannot be null'
+
 export class KStreamKTableGraceJoin<K, V, VT, VR> {
   readonly #getter: ValueGetterSupplier<K, VT>
   readonly #joiner: ValueJoinerWithKey<K, V, VT | null, VR>
@@ -80,8 +83,10 @@ export class KStreamKTableGraceJoin<K, V, VT, VR> {
           ctx.recordDropped(DropReason.NULL_JOIN_KEY_OR_VALUE)
           return
         }
-        // A left join's null-key record cannot be buffered (Kafka Streams fails on it): it joins at once.
-        if (isNull(r.key) || !buffer.put(r, ctx.recordContext())) {
+        // As Kafka Streams: a left join keeps a null-key record, but its buffer refuses a null key and the record
+        // fails (the processing exception handler decides), late or not.
+        if (isNull(r.key)) throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', `${NULL_KEY_IN_BUFFER} (${bufferName})`)
+        if (!buffer.put(r, ctx.recordContext())) {
           doJoin(r)
           return
         }

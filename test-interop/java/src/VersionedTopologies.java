@@ -6,6 +6,15 @@
 //                         (grace 2000 ms) -> left-out; users versioned (history 3000 ms)
 //   versioned-table-join  users (versioned) join / outerJoin left-table; left-table leftJoin users.mapValues(v + "!")
 //                         -> inner-out, left-out, outer-out (out-of-order versioned updates are dropped)
+//   versioned-table-ops   users (versioned): filter(v != "b") -> filter-out; filter(v != "c") in a versioned store
+//                         join left-table -> filter-join-out; mapValues(v + "!") in a timestamped store join
+//                         left-table -> mapped-join-out; groupBy(value) count -> count-out; groupBy("all") reduce
+//                         (adder "+", subtractor "-") -> reduce-out
+//   versioned-stream-tables  orders toTable (versioned) join left-table -> totable-join-out; orders groupByKey count
+//                         (versioned store) -> count-out; left-table join users in a versioned store -> joined-out,
+//                         its groupBy(value) count -> joined-count-out
+//   versioned-fk-join     fk-left (versioned, value = a users key) join / leftJoin users (versioned) on the value
+//                         -> fk-inner-out, fk-left-out
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -13,12 +22,15 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.Joined;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
 
 final class VersionedTopologies {
@@ -32,6 +44,15 @@ final class VersionedTopologies {
                 Stores.persistentVersionedKeyValueStore("users-store", Duration.ofMillis(3000)))
             .withKeySerde(Serdes.String())
             .withValueSerde(Serdes.String()));
+  }
+
+  static <V> Materialized<String, V, org.apache.kafka.streams.state.KeyValueStore<org.apache.kafka.common.utils.Bytes, byte[]>>
+      store(KeyValueBytesStoreSupplier supplier, org.apache.kafka.common.serialization.Serde<V> valueSerde) {
+    return Materialized.<String, V>as(supplier).withKeySerde(Serdes.String()).withValueSerde(valueSerde);
+  }
+
+  static KeyValueBytesStoreSupplier versionedStore(String name) {
+    return Stores.persistentVersionedKeyValueStore(name, Duration.ofMillis(3000));
   }
 
   static Map<String, StreamsOracle.Named> all() {
@@ -86,6 +107,66 @@ final class VersionedTopologies {
             },
             List.of("users", "left-table"),
             JoinTopologies.strings("inner-out", "left-out", "outer-out")));
+    Grouped<String, String> g = Grouped.with(Serdes.String(), Serdes.String());
+    m.put(
+        "versioned-table-ops",
+        new StreamsOracle.Named(
+            () -> {
+              StreamsBuilder b = new StreamsBuilder();
+              KTable<String, String> users = versionedUsers(b, c);
+              KTable<String, String> other = b.table("left-table", c);
+              users.filter((k, v) -> !v.equals("b")).toStream().to("filter-out", p);
+              users.filter((k, v) -> !v.equals("c"), store(versionedStore("filtered-store"), Serdes.String()))
+                  .join(other, JoinTopologies.JOINER).toStream().to("filter-join-out", p);
+              users.mapValues(v -> v + "!", store(Stores.inMemoryKeyValueStore("mapped-store"), Serdes.String()))
+                  .join(other, JoinTopologies.JOINER).toStream().to("mapped-join-out", p);
+              users.groupBy((k, v) -> KeyValue.pair(v, v), g)
+                  .count(store(Stores.inMemoryKeyValueStore("count-store"), Serdes.Long()))
+                  .toStream().mapValues(n -> String.valueOf(n)).to("count-out", p);
+              users.groupBy((k, v) -> KeyValue.pair("all", v), g)
+                  .reduce((agg, v) -> agg + "+" + v, (agg, v) -> agg + "-" + v,
+                      store(Stores.inMemoryKeyValueStore("reduce-store"), Serdes.String()))
+                  .toStream().to("reduce-out", p);
+              return b.build();
+            },
+            List.of("users", "left-table"),
+            JoinTopologies.strings("filter-out", "filter-join-out", "mapped-join-out", "count-out", "reduce-out")));
+    m.put(
+        "versioned-stream-tables",
+        new StreamsOracle.Named(
+            () -> {
+              StreamsBuilder b = new StreamsBuilder();
+              KStream<String, String> orders = b.stream("orders", c);
+              KTable<String, String> users = versionedUsers(b, c);
+              KTable<String, String> other = b.table("left-table", c);
+              orders.toTable(store(versionedStore("totable-store"), Serdes.String()))
+                  .join(other, JoinTopologies.JOINER).toStream().to("totable-join-out", p);
+              orders.groupByKey(g).count(store(versionedStore("orders-count-store"), Serdes.Long()))
+                  .toStream().mapValues(n -> String.valueOf(n)).to("count-out", p);
+              KTable<String, String> joined =
+                  other.join(users, JoinTopologies.JOINER, store(versionedStore("joined-store"), Serdes.String()));
+              joined.toStream().to("joined-out", p);
+              joined.groupBy((k, v) -> KeyValue.pair(v, v), g)
+                  .count(store(Stores.inMemoryKeyValueStore("joined-count-store"), Serdes.Long()))
+                  .toStream().mapValues(n -> String.valueOf(n)).to("joined-count-out", p);
+              return b.build();
+            },
+            List.of("orders", "users", "left-table"),
+            JoinTopologies.strings("totable-join-out", "count-out", "joined-out", "joined-count-out")));
+    m.put(
+        "versioned-fk-join",
+        new StreamsOracle.Named(
+            () -> {
+              StreamsBuilder b = new StreamsBuilder();
+              KTable<String, String> users = versionedUsers(b, c);
+              KTable<String, String> left = b.table("fk-left", c,
+                  store(versionedStore("fk-left-store"), Serdes.String()));
+              left.join(users, v -> v, JoinTopologies.JOINER).toStream().to("fk-inner-out", p);
+              left.leftJoin(users, v -> v, JoinTopologies.JOINER).toStream().to("fk-left-out", p);
+              return b.build();
+            },
+            List.of("users", "fk-left"),
+            JoinTopologies.strings("fk-inner-out", "fk-left-out")));
     return m;
   }
 }
