@@ -14,6 +14,7 @@ import {
   Joined,
   type KTable,
   Materialized,
+  Produced,
   Serdes,
   Stores,
   StreamsBuilder,
@@ -206,6 +207,30 @@ describe('groupBy and aggregations below a versioned table', () => {
       assert.equal(store.versioned, true)
       assert.equal(store.get('k', 15)?.value, 1)
       assert.deepEqual({ ...store.get('k') }, { value: 3, timestamp: 30 })
+    } finally {
+      driver.close()
+    }
+  })
+
+  it('a cogrouped aggregation materialized in a versioned store keeps each version at its timestamp', () => {
+    const b = new StreamsBuilder()
+    const clicks = b.stream<string, string>('clicks').groupByKey()
+    const views = b.stream<string, string>('views').groupByKey()
+    clicks
+      .cogroup<number>((_k, _v, agg) => agg + 10)
+      .cogroup(views, (_k, _v, agg) => agg + 1)
+      .aggregate(() => 0, versioned<number>('scores').withValueSerde(Serdes.Long()))
+      .toStream()
+      .to('out', Produced.with(S, Serdes.Long()))
+    const driver = new TopologyTestDriver(b.build(), cfg)
+    try {
+      driver.createInputTopic('clicks', S, S).pipeInput('u', 'c', 10)
+      driver.createInputTopic('views', S, S).pipeInput('u', 'v', 20)
+      assert.deepEqual(driver.createOutputTopic('out', S, Serdes.Long()).readValuesToList(), [10, 11])
+      const store = driver.getStateStore<VersionedKeyValueStore<string, number>>('scores')!
+      assert.equal(store.versioned, true)
+      assert.deepEqual({ ...store.get('u', 15) }, { value: 10, timestamp: 10, validTo: 20 })
+      assert.deepEqual({ ...store.get('u') }, { value: 11, timestamp: 20 })
     } finally {
       driver.close()
     }
