@@ -241,6 +241,10 @@ export const errorCodes = {
     meaning: 'A newer producer with the same transactional id fenced this one (or its epoch expired).',
     retriable: false,
   },
+  TRB_CLIENT_UNSUPPORTED_VERSION: {
+    meaning: 'The broker does not support a request version Tributary needs; the message names the API and versions.',
+    retriable: false,
+  },
   TRB_CLIENT_NOT_TRANSACTIONAL: {
     meaning: 'Offsets were sent in a transaction with a producer that is not transactional.',
     retriable: false,

@@ -3,6 +3,8 @@
  * connectors) asks here, so the bootstrap address, client ids and defaults are decided once and every component
  * runs unchanged against Tributary's broker or any Kafka-compatible cluster.
  */
+
+export * from './batch-producer.ts'
 export {
   Admin,
   BOOTSTRAP_ENV,
@@ -21,5 +23,6 @@ export * from './fetcher.ts'
 export * from './group-member.ts'
 export * from './kafka-cluster.ts'
 export { KafkaKeyedLog, type KafkaKeyedLogOptions } from './kafka-keyed-log.ts'
+export * from './partitioner.ts'
 export * from './transactional-commit.ts'
 export { kafkaUnreachable } from './unreachable.ts'

@@ -2,21 +2,26 @@
  * The runtime's RecordCollector (Kafka Streams' RecordCollectorImpl + StreamsProducer): everything the tasks of an
  * instance produce (outputs, repartition and changelog records, dead letters) goes through one producer. Sends are
  * buffered and shipped in batches, one request in flight at a time (so the order per partition holds and the
- * idempotent producer's sequences stay right); under exactly_once_v2 every batch goes into the open transaction,
+ * idempotent producer's sequences stay right), written by the client's BatchProducer (one record batch per partition,
+ * encoded in one pass); the @platformatic/kafka Producer runs the transactions (begin, add partitions, offsets,
+ * commit, abort). Under exactly_once_v2 every batch goes into the open transaction,
  * which `commitTransaction` closes together with the input offsets. A record the broker refuses goes to the
  * production exception handler (continue: dropped, dead-lettered; fail: the flush rejects).
  */
 import type { Producer } from '@platformatic/kafka'
-import { murmur2 } from '@platformatic/kafka'
 import {
+  type BatchProducer,
   describeKafkaError,
   GroupFencedError,
   type GroupGeneration,
   hasKafkaError,
   type KafkaCluster,
+  type PartitionBatch,
   type PartitionOffset,
   PRODUCER_FENCING_ERRORS,
   ProducerFencedError,
+  type ProducerIdentity,
+  partitionForKey,
   sendOffsetsToTransaction,
   type Transaction,
 } from '../../client/index.ts'
@@ -45,29 +50,29 @@ const RECORD_ERRORS = [
 const MAX_REQUEST_BYTES = 512 * 1024
 const MAX_REQUEST_RECORDS = 20000
 
+const hasStreamsCode = (error: unknown): boolean =>
+  typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('TRB_STREAMS_')
+
 interface Pending {
   readonly record: ProducedRecord
   readonly taskId: string
   readonly node: string | null
   /** The input record being processed when this was sent (for the handler's context), by reference. */
   readonly source: RecordContext | undefined
-  readonly partition: number | undefined
+  /** Set when the record is shipped if the topic's partition count was not known at send(). */
+  partition: number | undefined
   readonly size: number
   /** A dead-letter record from the handler: if the broker refuses it too, it is dropped (no handler loop). */
   readonly deadLetter?: boolean
 }
 
-type Message = {
-  topic: string
-  partition?: number
-  key?: Buffer
-  value?: Buffer
-  timestamp: bigint
-  headers?: Map<Buffer, Buffer>
-}
-
 export interface KafkaRecordCollectorOptions {
+  /** Runs the transactions under exactly_once_v2 (its producer id and epoch are the batches' identity). */
   readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  /** Writes the record batches. */
+  readonly batchProducer: BatchProducer
+  /** Partition counts of topics the runtime does not know (a sink's topic chosen per record). */
+  readonly cluster: KafkaCluster
   readonly exactlyOnce: boolean
   readonly productionExceptionHandler: ProductionExceptionHandler
   /** Partition counts of topics known to the runtime (sinks, repartition and changelog topics). */
@@ -80,6 +85,8 @@ export interface KafkaRecordCollectorOptions {
 
 export class KafkaRecordCollector implements RecordCollector {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #batches: BatchProducer
+  readonly #cluster: KafkaCluster
   readonly #eos: boolean
   readonly #handler: ProductionExceptionHandler
   readonly #partitionCount: (topic: string) => number | undefined
@@ -92,12 +99,16 @@ export class KafkaRecordCollector implements RecordCollector {
   #inflight: Promise<void> | undefined
   #fatal: Error | undefined
   #transaction: Transaction | undefined
+  /** Partitions (`topic:partition`) added to the open transaction. */
+  readonly #inTransaction = new Set<string>()
   #roundRobin = 0
   /** Records dropped because the broker refused them and the handler said continue. */
   droppedRecords = 0
 
   constructor(options: KafkaRecordCollectorOptions) {
     this.#producer = options.producer
+    this.#batches = options.batchProducer
+    this.#cluster = options.cluster
     this.#eos = options.exactlyOnce
     this.#handler = options.productionExceptionHandler
     this.#partitionCount = options.partitionCount
@@ -124,7 +135,7 @@ export class KafkaRecordCollector implements RecordCollector {
     if (partition === undefined) {
       const count = this.#partitionCount(record.topic)
       if (count !== undefined) {
-        partition = record.key === null ? this.#roundRobin++ % count : (murmur2(record.key) & 0x7fffffff) % count
+        partition = record.key === null ? this.#roundRobin++ % count : partitionForKey(record.key, count)
       }
     }
     const size = (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64
@@ -189,6 +200,7 @@ export class KafkaRecordCollector implements RecordCollector {
     if (!this.#transaction) {
       try {
         this.#transaction = (await this.#producer.beginTransaction()) as Transaction
+        this.#inTransaction.clear()
       } catch (error) {
         throw this.#wrapFencing(error) ?? error
       }
@@ -203,68 +215,88 @@ export class KafkaRecordCollector implements RecordCollector {
     return undefined
   }
 
-  async #produce(batch: readonly Pending[]): Promise<void> {
-    const messages: Message[] = new Array(batch.length)
-    for (let i = 0; i < batch.length; i++) {
-      const { record, partition } = batch[i]
-      const m: Message = { topic: record.topic, timestamp: BigInt(record.timestamp) }
-      if (partition !== undefined) m.partition = partition
-      if (record.key !== null) m.key = record.key
-      if (record.value !== null) m.value = record.value
-      if (record.headers.size > 0) {
-        const headers = new Map<Buffer, Buffer>()
-        for (const h of record.headers) headers.set(Buffer.from(h.key, 'utf8'), h.value ?? Buffer.alloc(0))
-        m.headers = headers
+  /** Partitions for records sent before their topic's partition count was known (Kafka's default partitioner). */
+  async #placeAll(batch: readonly Pending[]): Promise<void> {
+    const unknown = [...new Set(batch.filter((p) => p.partition === undefined).map((p) => p.record.topic))]
+    if (unknown.length === 0) return
+    const metadata = await this.#cluster.metadata(unknown)
+    for (const p of batch) {
+      if (p.partition !== undefined) continue
+      const { record } = p
+      const count = metadata.topics.get(record.topic)?.partitionsCount
+      if (!count) {
+        throw streamsError('TRB_STREAMS_PRODUCTION_FAILED', `topic ${record.topic} is not in the cluster metadata`)
       }
-      messages[i] = m
+      p.partition = record.key === null ? this.#roundRobin++ % count : partitionForKey(record.key, count)
     }
-    const result = this.#eos
-      ? await (await this.#transactionNow()).send({ messages: messages as never })
-      : await this.#producer.send({ messages: messages as never, acks: -1 })
-    // One batch per partition per request: the last record's offset is the base offset + count - 1.
-    const counts = new Map<string, number>()
-    for (const m of messages) {
-      if (m.partition === undefined) continue
-      const k = `${m.topic}:${m.partition}`
-      counts.set(k, (counts.get(k) ?? 0) + 1)
-    }
-    for (const o of result.offsets ?? []) {
-      const k = `${o.topic}:${o.partition}`
-      const n = counts.get(k)
-      if (n !== undefined) this.#offsets.set(k, Number(o.offset) + n - 1)
-    }
-    this.#onSent?.(messages.length)
   }
 
-  async #ship(batch: Pending[]): Promise<void> {
-    try {
-      await this.#produce(batch)
-      return
-    } catch (error) {
+  /**
+   * Writes the records, one batch per partition in send order. Resolves with the partitions whose batch the broker
+   * refused (each with its error); throws when the producer was fenced or a failure is not about the records.
+   */
+  async #produce(batch: readonly Pending[]): Promise<Map<string, Error>> {
+    await this.#placeAll(batch)
+    const byPartition = new Map<string, { topic: string; partition: number; records: ProducedRecord[] }>()
+    for (const { record, partition } of batch) {
+      const k = `${record.topic}:${partition}`
+      const entry = byPartition.get(k)
+      if (entry) entry.records.push(record)
+      else byPartition.set(k, { topic: record.topic, partition: partition!, records: [record] })
+    }
+    const batches: PartitionBatch[] = [...byPartition.values()]
+    let identity: ProducerIdentity | undefined
+    if (this.#eos) {
+      const transaction = await this.#transactionNow()
+      const added = batches.filter((b) => !this.#inTransaction.has(`${b.topic}:${b.partition}`))
+      if (added.length > 0) {
+        try {
+          const metadata = await this.#producer.metadata({ topics: [...new Set(added.map((b) => b.topic))] })
+          await transaction.addPartitions(
+            metadata,
+            added.map((b) => ({ topic: b.topic, partition: b.partition }) as never),
+          )
+        } catch (error) {
+          throw this.#wrapFencing(error) ?? error
+        }
+        for (const b of added) this.#inTransaction.add(`${b.topic}:${b.partition}`)
+      }
+      identity = {
+        producerId: Number(this.#producer.producerId),
+        producerEpoch: Number(this.#producer.producerEpoch),
+        transactionalId: transaction.id,
+      }
+    }
+    const outcome = await this.#batches.produce(batches, identity)
+    for (const [k, error] of outcome.failures) {
       const fenced = this.#wrapFencing(error)
       if (fenced) throw fenced
       if (!hasKafkaError(error, ...RECORD_ERRORS)) {
         throw streamsError(
           'TRB_STREAMS_PRODUCTION_FAILED',
-          `producing ${batch.length} record(s) failed: ${describeKafkaError(error)}`,
+          `producing to ${k} failed: ${describeKafkaError(error)}`,
           error,
         )
       }
     }
-    // Some record was refused: send them one by one to find which, and ask the handler about each.
+    let sent = 0
+    for (const [k, base] of outcome.baseOffsets) {
+      const n = byPartition.get(k)!.records.length
+      this.#offsets.set(k, base + n - 1)
+      sent += n
+    }
+    if (sent > 0) this.#onSent?.(sent)
+    return outcome.failures
+  }
+
+  async #ship(batch: Pending[]): Promise<void> {
+    const failures = await this.#produceOrThrow(batch)
+    if (failures.size === 0) return
+    // A partition's batch was refused: send its records one by one to find which, and ask the handler about each.
     for (const p of batch) {
-      try {
-        await this.#produce([p])
-      } catch (error) {
-        const fenced = this.#wrapFencing(error)
-        if (fenced) throw fenced
-        if (!hasKafkaError(error, ...RECORD_ERRORS)) {
-          throw streamsError(
-            'TRB_STREAMS_PRODUCTION_FAILED',
-            `producing to ${p.record.topic} failed: ${describeKafkaError(error)}`,
-            error,
-          )
-        }
+      if (!failures.has(`${p.record.topic}:${p.partition}`)) continue
+      const error = (await this.#produceOrThrow([p])).values().next().value
+      if (error) {
         if (p.deadLetter) {
           this.droppedRecords++
           this.#log?.error('dead-letter record refused by the broker, dropped', {
@@ -294,6 +326,21 @@ export class KafkaRecordCollector implements RecordCollector {
           this.send(dead, { taskId: p.taskId, processorNodeId: p.node }, true)
         }
       }
+    }
+  }
+
+  async #produceOrThrow(batch: readonly Pending[]): Promise<Map<string, Error>> {
+    try {
+      return await this.#produce(batch)
+    } catch (error) {
+      const fenced = this.#wrapFencing(error)
+      if (fenced) throw fenced
+      if (error instanceof ProducerFencedError || hasStreamsCode(error)) throw error
+      throw streamsError(
+        'TRB_STREAMS_PRODUCTION_FAILED',
+        `producing ${batch.length} record(s) failed: ${describeKafkaError(error)}`,
+        error,
+      )
     }
   }
 

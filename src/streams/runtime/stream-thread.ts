@@ -10,6 +10,7 @@
  */
 import { compatibilityPartitioner, type Producer } from '@platformatic/kafka'
 import {
+  BatchProducer,
   createProducer,
   decodeAssignment,
   describeKafkaError,
@@ -92,6 +93,8 @@ export class StreamThread {
   readonly #inputCluster: KafkaCluster
   readonly #changelogCluster: KafkaCluster
   readonly #adminCluster: KafkaCluster
+  /** The output's record batches (the producer's transactions run on the @platformatic/kafka Producer). */
+  readonly #batchProducer: BatchProducer
   readonly #member: GroupMember
   readonly #input: Fetcher
   readonly #changelogFetcher: Fetcher
@@ -143,6 +146,15 @@ export class StreamThread {
       requestTimeoutMs: s.fetchMaxWaitMs + 30000,
     })
     this.#adminCluster = new KafkaCluster({ ...base, clientId: `${s.clientId}-admin` })
+    this.#batchProducer = new BatchProducer({
+      cluster: new KafkaCluster({
+        ...base,
+        clientId: `${s.clientId}-producer`,
+        requestTimeoutMs: s.producerRequestTimeoutMs,
+      }),
+      timeoutMs: s.producerRequestTimeoutMs,
+      log: this.#log,
+    })
     this.#member = new GroupMember({
       cluster: this.#groupCluster,
       groupId: this.#config.applicationId,
@@ -246,6 +258,8 @@ export class StreamThread {
   #newCollector(): KafkaRecordCollector {
     return new KafkaRecordCollector({
       producer: this.#producer,
+      batchProducer: this.#batchProducer,
+      cluster: this.#adminCluster,
       exactlyOnce: this.#eos,
       productionExceptionHandler: this.#config.productionExceptionHandler,
       partitionCount: (topic) => this.#partitionCounts.get(topic),
@@ -666,6 +680,7 @@ export class StreamThread {
       this.#inputCluster.close(),
       this.#changelogCluster.close(),
       this.#adminCluster.close(),
+      this.#batchProducer.close(),
     ])
     // Let pending socket events settle so nothing fires after close resolves.
     await sleep(0)
