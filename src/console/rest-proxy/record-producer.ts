@@ -4,7 +4,8 @@
  * and partitions are chosen here — Kafka's default partitioner: murmur2 of the key, round robin without one — so
  * each record's own offset is known from its partition's base offset in the answer.
  */
-import { murmur2, type Producer } from '@platformatic/kafka'
+import type { Producer } from '@platformatic/kafka'
+import { partitionForKey } from '../../client/partitioner.ts'
 import { fromKafkaError, partitionNotFound, payloadTooLarge, RestProxyError } from './errors.ts'
 
 const unknownTopic = () =>
@@ -78,7 +79,7 @@ export class RecordProducer {
       }
       partition = record.partition
     } else if (record.key) {
-      partition = (murmur2(record.key) & 0x7fffffff) % count
+      partition = partitionForKey(record.key, count)
     } else {
       const next = this.#roundRobin.get(record.topic) ?? 0
       this.#roundRobin.set(record.topic, next + 1)

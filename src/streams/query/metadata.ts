@@ -4,7 +4,7 @@
  * partitions, actively and as standby. From that and the topology, any instance can say which instance holds the
  * partition of a store a key belongs to.
  */
-import { murmur2 } from '@platformatic/kafka'
+import { partitionForKey as kafkaPartition } from '../../client/partitioner.ts'
 import { streamsError } from '../errors.ts'
 import type { StreamPartitioner } from '../processor/api.ts'
 
@@ -116,7 +116,7 @@ export function buildStreamsMetadata(
 
 /** Kafka's default partitioner for a key's bytes: murmur2, made positive, modulo the partition count. */
 export function defaultPartition(keyBytes: Buffer, numPartitions: number): number {
-  return (murmur2(keyBytes) & 0x7fffffff) % numPartitions
+  return kafkaPartition(keyBytes, numPartitions)
 }
 
 /** The partition a key of a store belongs to, from its serialized bytes or a custom partitioner. */
