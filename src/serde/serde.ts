@@ -49,6 +49,6 @@ export class SerdeError extends TributaryError {
   constructor(code: SerdeErrorCode, message: string, location: RecordLocation = {}, cause?: unknown) {
     super(code, `${message}${describeLocation(location)}`, cause === undefined ? undefined : { cause })
     this.name = 'SerdeError'
-    this.location = location
+    this.location = { ...location }
   }
 }

@@ -1,7 +1,7 @@
 import type { SyncSerde } from '../../serde/serde.ts'
 import type { Header } from '../processor/record.ts'
 import { Headers } from '../processor/record.ts'
-import type { TimestampExtractor } from '../processor/timestamp-extractor.ts'
+import { FailOnInvalidTimestamp, type TimestampExtractor } from '../processor/timestamp-extractor.ts'
 
 /** A record as the consumer hands it to a task: bytes, position, timestamp, headers. */
 export interface ConsumerRecordLike {
@@ -109,19 +109,28 @@ export class RecordQueue {
         this.lastOffset = raw.offset
         continue
       }
-      const headers = raw.headers instanceof Headers ? raw.headers : new Headers(raw.headers ?? [])
-      const timestamp = this.source.extractor.extract(
-        {
-          topic: raw.topic,
-          partition: raw.partition,
-          offset: raw.offset,
-          timestamp: raw.timestamp,
-          key: decoded.key,
-          value: decoded.value,
-          headers,
-        },
-        this.partitionTime,
-      )
+      const headers =
+        raw.headers instanceof Headers
+          ? raw.headers
+          : raw.headers === undefined || raw.headers.length === 0
+            ? new Headers()
+            : new Headers(raw.headers)
+      // The default extractor takes the record's own timestamp: no need to build its view of the record for that.
+      const timestamp =
+        this.source.extractor === FailOnInvalidTimestamp && raw.timestamp >= 0
+          ? raw.timestamp
+          : this.source.extractor.extract(
+              {
+                topic: raw.topic,
+                partition: raw.partition,
+                offset: raw.offset,
+                timestamp: raw.timestamp,
+                key: decoded.key,
+                value: decoded.value,
+                headers,
+              },
+              this.partitionTime,
+            )
       if (!(timestamp >= 0)) {
         this.#hooks.dropped(raw, `negative extracted timestamp ${timestamp} (extractor ${this.source.extractor.name})`)
         this.lastOffset = raw.offset

@@ -19,6 +19,7 @@ import type { RecordCache } from '../state/record-cache.ts'
 import type { RecordContext, RestoreCallback, RestoreRecord, StateStore } from '../state/state-store.ts'
 import type { Topology } from '../topology/topology.ts'
 import type { StreamsConfig } from './config.ts'
+import { InputDecoder } from './input-decoder.ts'
 import { type ConsumerRecordLike, PartitionGroup, RecordQueue } from './partition-group.ts'
 import { PunctuationQueue, type PunctuationSchedule } from './punctuation-queue.ts'
 import { type InputRecordContext, TaskContext } from './task-context.ts'
@@ -98,6 +99,7 @@ export class StreamTask {
   readonly #wallClockPunctuations = new PunctuationQueue()
   readonly #output: TaskOutput
   readonly #lags = new Map<string, number>()
+  readonly #decoder: InputDecoder
   readonly #log: (message: string) => void
   #idleSince: number | undefined
   #state: TaskState = 'created'
@@ -117,6 +119,7 @@ export class StreamTask {
     this.config = options.config
     this.#collector = options.collector
     this.#output = new TaskOutput(this, options.collector)
+    this.#decoder = new InputDecoder(this, this.#output, (m) => this.#log(m))
     this.cache = options.config.cacheMaxBytes > 0 ? options.cache : undefined
     this.#clock = options.clock ?? Date.now
     this.#globalStores = options.globalStores ?? new Map()
@@ -216,7 +219,7 @@ export class StreamTask {
         tp.partition,
         { name: source, keySerde, valueSerde, extractor: def.timestampExtractor ?? cfg.timestampExtractor },
         {
-          deserialize: (q, raw) => this.#deserialize(q, raw),
+          deserialize: (q, raw) => this.#decoder.decode(q, raw),
           dropped: (raw, reason) => {
             this.droppedRecords++
             this.#log(`task ${this.id}: skipping record ${raw.topic}-${raw.partition}@${raw.offset}: ${reason}`)
@@ -420,7 +423,7 @@ export class StreamTask {
     }
     const source = this.#sources.get(queue.source.name)!
     const record = new Record(stamped.key, stamped.value, stamped.timestamp, stamped.headers)
-    this.context.withNode(source, ctx, () => source.process(record))
+    this.context.processAt(source, ctx, record)
     this.processedRecords++
     this.commitNeeded = true
     if (queue.blocked === false && !queue.hasHead() && !queue.isEmpty()) queue.updateHead()
@@ -564,55 +567,6 @@ export class StreamTask {
         error,
       ),
     )
-  }
-
-  #deserialize(
-    queue: RecordQueue,
-    raw: ConsumerRecordLike,
-  ): { key: unknown; value: unknown } | undefined | 'not-ready' {
-    const where = { topic: raw.topic, partition: raw.partition, offset: raw.offset }
-    let part: 'key' | 'value' = 'key'
-    try {
-      const key = raw.key === null ? null : queue.source.keySerde.deserializeSync(raw.key, { ...where, isKey: true })
-      part = 'value'
-      const value =
-        raw.value === null ? null : queue.source.valueSerde.deserializeSync(raw.value, { ...where, isKey: false })
-      return { key, value }
-    } catch (error) {
-      if (isNotReady(error)) {
-        const serde = part === 'key' ? queue.source.keySerde : queue.source.valueSerde
-        const p = serde.prepareDeserialize((part === 'key' ? raw.key : raw.value)!, { ...where, isKey: part === 'key' })
-        this.#output.deferPreparation(p.then(() => queue.updateHead()))
-        return 'not-ready'
-      }
-      const headers = raw.headers instanceof Headers ? raw.headers : new Headers(raw.headers ?? [])
-      const context: ErrorHandlerContext = {
-        topic: raw.topic,
-        partition: raw.partition,
-        offset: raw.offset,
-        timestamp: raw.timestamp,
-        headers,
-        processorNodeId: queue.source.name,
-        taskId: this.id,
-        sourceRawKey: raw.key,
-        sourceRawValue: raw.value,
-      }
-      const response = this.config.deserializationExceptionHandler.handle(
-        context,
-        { key: raw.key, value: raw.value },
-        asError(error),
-      )
-      this.#output.applyResponse(response, queue.source.name, () =>
-        streamsError(
-          'TRB_STREAMS_DESERIALIZATION_FAILED',
-          `cannot deserialize the ${part} of the record at ${raw.topic}-${raw.partition} offset ${raw.offset}: ` +
-            `${asError(error).message} (set deserialization.exception.handler to logAndContinue to skip such records)`,
-          error,
-        ),
-      )
-      this.#log(`task ${this.id}: skipped undecodable record ${raw.topic}-${raw.partition}@${raw.offset}`)
-      return undefined
-    }
   }
 
   // ---- output and asynchronous preparation -----------------------------------------------------------------------

@@ -76,6 +76,20 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
     }
   }
 
+  /** Has `node` process `input` in the record context `record` (withNode without a closure, per input record). */
+  processAt(node: RuntimeNode, record: RecordContext, input: Record<unknown, unknown>): void {
+    const prevNode = this.#node
+    const prevRecord = this.#record
+    this.#node = node
+    this.#record = record
+    try {
+      node.process(input)
+    } finally {
+      this.#node = prevNode
+      this.#record = prevRecord
+    }
+  }
+
   currentRecordContext(): RecordContext {
     return this.#record
   }
@@ -84,15 +98,20 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
     const node = this.#node
     if (!node) throw streamsError('TRB_STREAMS_ILLEGAL_STATE', 'forward() called outside of processing')
     const prev = this.#record
-    const ctx: RecordContext & { rawKey?: Buffer | null; rawValue?: Buffer | null } = {
-      timestamp: record.timestamp,
-      topic: prev.topic,
-      partition: prev.partition,
-      offset: prev.offset,
-      headers: record.headers,
-      rawKey: (prev as InputRecordContext).rawKey,
-      rawValue: (prev as InputRecordContext).rawValue,
-    }
+    // A record forwarded with its input's timestamp and headers keeps the input's context (contexts are never
+    // changed once made); only a new timestamp or headers need a new one.
+    const ctx: RecordContext & { rawKey?: Buffer | null; rawValue?: Buffer | null } =
+      record.timestamp === prev.timestamp && record.headers === prev.headers
+        ? prev
+        : {
+            timestamp: record.timestamp,
+            topic: prev.topic,
+            partition: prev.partition,
+            offset: prev.offset,
+            headers: record.headers,
+            rawKey: (prev as InputRecordContext).rawKey,
+            rawValue: (prev as InputRecordContext).rawValue,
+          }
     this.#record = ctx
     try {
       if (childName !== undefined) {

@@ -10,6 +10,9 @@ import type { ProducedRecord, RecordCollector } from '../processor/record-collec
 import type { StreamTask } from './stream-task.ts'
 import { asError, isNotReady, type SinkRuntimeNode } from './task-nodes.ts'
 
+const KEY = Object.freeze({ isKey: true })
+const VALUE = Object.freeze({ isKey: false })
+
 export class TaskOutput {
   readonly #task: StreamTask
   readonly #collector: RecordCollector
@@ -27,8 +30,16 @@ export class TaskOutput {
     return this.#pending.length > 0 || this.#deferred.length > 0
   }
 
+  /** The origin of a node's records, made once per node (one is passed with every record). */
+  readonly #origins = new Map<string | null, { taskId: string; processorNodeId: string | null }>()
+
   #origin(node: string | null) {
-    return { taskId: this.#task.id, processorNodeId: node }
+    let origin = this.#origins.get(node)
+    if (!origin) {
+      origin = { taskId: this.#task.id, processorNodeId: node }
+      this.#origins.set(node, origin)
+    }
+    return origin
   }
 
   emit(record: ProducedRecord, node: string | null): void {
@@ -44,75 +55,77 @@ export class TaskOutput {
 
   /** Serializes and sends a record from a sink; serdes that need preparation defer it, keeping send order. */
   send(sink: SinkRuntimeNode, topic: string, record: Record<unknown, unknown>): void {
-    const attempt = (): boolean => {
-      let key: Buffer | null
-      let value: Buffer | null
-      let origin: 'key' | 'value' = 'key'
-      try {
-        key =
-          record.key === null || record.key === undefined
-            ? null
-            : sink.keySerde.serializeSync(topic, record.key, { isKey: true })
-        origin = 'value'
-        value =
-          record.value === null || record.value === undefined
-            ? null
-            : sink.valueSerde.serializeSync(topic, record.value, { isKey: false })
-      } catch (error) {
-        if (isNotReady(error)) {
-          const serde = origin === 'key' ? sink.keySerde : sink.valueSerde
-          this.#pending.push(serde.prepareSerialize(topic, { isKey: origin === 'key' }))
-          return false
-        }
-        const response = this.#task.config.productionExceptionHandler.handleSerializationException(
-          this.#task.errorContext(sink.name),
-          { topic, key: record.key, value: record.value },
-          asError(error),
-          origin,
-        )
-        this.applyResponse(response, sink.name, () =>
-          streamsError(
-            'TRB_STREAMS_PRODUCTION_FAILED',
-            `sink ${sink.name} cannot serialize the record's ${origin} for topic ${topic}: ${asError(error).message}`,
-            error,
-          ),
-        )
-        return true
+    if (this.#deferred.length > 0 || !this.#trySend(sink, topic, record)) {
+      this.#deferred.push(() => this.#trySend(sink, topic, record))
+    }
+  }
+
+  /** Serializes and sends; false when a serde must prepare first (nothing was sent). */
+  #trySend(sink: SinkRuntimeNode, topic: string, record: Record<unknown, unknown>): boolean {
+    let key: Buffer | null
+    let value: Buffer | null
+    let origin: 'key' | 'value' = 'key'
+    try {
+      key = record.key === null || record.key === undefined ? null : sink.keySerde.serializeSync(topic, record.key, KEY)
+      origin = 'value'
+      value =
+        record.value === null || record.value === undefined
+          ? null
+          : sink.valueSerde.serializeSync(topic, record.value, VALUE)
+    } catch (error) {
+      if (isNotReady(error)) {
+        const serde = origin === 'key' ? sink.keySerde : sink.valueSerde
+        this.#pending.push(serde.prepareSerialize(topic, { isKey: origin === 'key' }))
+        return false
       }
-      let partitions: readonly (number | undefined)[] = [undefined]
-      if (sink.partitioner) {
-        const count = this.#collector.partitionsFor(topic)
-        if (count === undefined) {
-          throw streamsError(
-            'TRB_STREAMS_ILLEGAL_STATE',
-            `sink ${sink.name}: the partition count of ${topic} is not known`,
-          )
-        }
-        const chosen = sink.partitioner(topic, record.key, record.value, count)
-        if (chosen !== undefined) partitions = typeof chosen === 'number' ? [chosen] : chosen
-        for (const p of partitions) {
-          if (p !== undefined && (!Number.isInteger(p) || p < 0 || p >= count)) {
-            throw streamsError(
-              'TRB_STREAMS_INVALID_ARGUMENT',
-              `partitioner of sink ${sink.name} chose partition ${p} of ${topic}, which has ${count}`,
-            )
-          }
-        }
-      }
-      for (const partition of partitions) {
-        const out: ProducedRecord = {
-          topic,
-          partition,
-          key,
-          value,
-          timestamp: record.timestamp,
-          headers: record.headers,
-        }
-        this.#collector.send(out, this.#origin(sink.name))
-      }
+      const response = this.#task.config.productionExceptionHandler.handleSerializationException(
+        this.#task.errorContext(sink.name),
+        { topic, key: record.key, value: record.value },
+        asError(error),
+        origin,
+      )
+      this.applyResponse(response, sink.name, () =>
+        streamsError(
+          'TRB_STREAMS_PRODUCTION_FAILED',
+          `sink ${sink.name} cannot serialize the record's ${origin} for topic ${topic}: ${asError(error).message}`,
+          error,
+        ),
+      )
       return true
     }
-    if (this.#deferred.length > 0 || !attempt()) this.#deferred.push(attempt)
+    if (!sink.partitioner) {
+      this.#collector.send(
+        { topic, partition: undefined, key, value, timestamp: record.timestamp, headers: record.headers },
+        this.#origin(sink.name),
+      )
+      return true
+    }
+    const count = this.#collector.partitionsFor(topic)
+    if (count === undefined) {
+      throw streamsError('TRB_STREAMS_ILLEGAL_STATE', `sink ${sink.name}: the partition count of ${topic} is not known`)
+    }
+    const chosen = sink.partitioner(topic, record.key, record.value, count)
+    const partitions = chosen === undefined ? [undefined] : typeof chosen === 'number' ? [chosen] : chosen
+    for (const p of partitions) {
+      if (p !== undefined && (!Number.isInteger(p) || p < 0 || p >= count)) {
+        throw streamsError(
+          'TRB_STREAMS_INVALID_ARGUMENT',
+          `partitioner of sink ${sink.name} chose partition ${p} of ${topic}, which has ${count}`,
+        )
+      }
+    }
+    for (const partition of partitions) {
+      const out: ProducedRecord = {
+        topic,
+        partition,
+        key,
+        value,
+        timestamp: record.timestamp,
+        headers: record.headers,
+      }
+      this.#collector.send(out, this.#origin(sink.name))
+    }
+    return true
   }
 
   applyResponse(response: HandlerResponse, node: string | null, fail: () => Error): void {
