@@ -8,12 +8,20 @@
  * Used by the streams runtime for input partitions (throughput: the Consumer's message stream costs a stream
  * push, a deserializer call and a commit closure per record) and for changelog restores.
  */
-import { IS_CONTROL, IS_TRANSACTIONAL } from '@platformatic/kafka'
 import type { Logger } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
+import { decompressSync, initCompression } from '../protocol/compression.ts'
+import {
+  type BatchHeader,
+  BatchOffsets,
+  batchSizeAt,
+  decodeRecordsWith,
+  RECORD_BATCH_OVERHEAD,
+  type RecordHeader,
+  readBatchHeader,
+} from '../protocol/record-batch.ts'
+import { type RawFetchPartition, type RawFetchResponse, rawFetchApi } from './fetch-response.ts'
 import { describeKafkaError, hasKafkaError, isNetworkError, type KafkaCluster, responseOf } from './kafka-cluster.ts'
-
-const LOG_APPEND_TIME = 1 << 3
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed'
 export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
@@ -69,36 +77,14 @@ interface LeaderRequest {
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`
 
-interface RawBatch {
-  firstOffset: bigint
-  lastOffsetDelta: number
-  attributes: number
-  firstTimestamp: bigint
-  maxTimestamp: bigint
-  producerId: bigint
-  records: Array<{
-    offsetDelta: number
-    timestampDelta: bigint
-    key: Buffer | null
-    value: Buffer | null
-    headers: Array<[Buffer | null, Buffer | null]>
-  }>
-}
-
-interface RawPartition {
-  partitionIndex: number
-  errorCode: number
-  highWatermark: bigint
-  lastStableOffset: bigint
-  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null
-  records?: RawBatch[]
-}
-
-interface RawFetchResponse {
-  responses: Array<{ topicId: string; partitions: RawPartition[] }>
-}
-
 const EMPTY_HEADERS: ReadonlyArray<{ key: string; value: Buffer | null }> = Object.freeze([])
+
+/** Whether the control batch at [start, end) is an abort marker (control record key: version, type 0). */
+function isAbortMarker(header: BatchHeader, buf: Buffer, start: number, end: number): boolean {
+  const records = decodeRecordsWith(header, buf, start + BatchOffsets.records, end, (_o, _t, k) => k)
+  const marker = records[0]
+  return marker !== null && marker !== undefined && marker.length >= 4 && marker.readInt16BE(2) === 0
+}
 
 export class Fetcher {
   readonly #cluster: KafkaCluster
@@ -270,9 +256,12 @@ export class Fetcher {
       list.push(p)
       byLeader.set(leader, list)
     }
-    const api = byLeader.size > 0 ? await this.#cluster.api<unknown[], RawFetchResponse>('Fetch') : undefined
+    if (byLeader.size === 0) return
+    // Records are decoded by src/protocol, which reads zstd once its WebAssembly module is loaded.
+    await initCompression()
+    const api = rawFetchApi((await this.#cluster.api<unknown[], unknown>('Fetch')).version)
     for (const [leader, parts] of byLeader) {
-      const useIds = api!.version >= 13
+      const useIds = api.version >= 13
       const names = new Map<string, string>()
       const grouped = new Map<string, Array<{ state: PartitionState; epoch: number; offset: number }>>()
       for (const p of parts) {
@@ -288,7 +277,7 @@ export class Fetcher {
           const connection = await this.#cluster.connection(leader)
           let response: RawFetchResponse
           try {
-            response = await api!.async(
+            response = await api.async(
               connection,
               this.#maxWaitMs,
               this.#minBytes,
@@ -377,52 +366,54 @@ export class Fetcher {
     return out
   }
 
-  #records(topic: string, p: RawPartition, fetchOffset: number): { records: FetchedRecord[]; nextOffset: number } {
+  #records(topic: string, p: RawFetchPartition, fetchOffset: number): { records: FetchedRecord[]; nextOffset: number } {
     const records: FetchedRecord[] = []
     let nextOffset = fetchOffset
-    const batches = p.records ?? []
-    if (batches.length === 0) return { records, nextOffset }
+    const buf = p.records
+    if (buf === null) return { records, nextOffset }
     const readCommitted = this.#isolation === 1
-    const aborted = readCommitted && p.abortedTransactions ? [...p.abortedTransactions] : []
+    const aborted = readCommitted ? [...p.abortedTransactions] : []
     aborted.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
-    const abortedProducers = new Set<bigint>()
+    const abortedProducers = new Set<number>()
     let nextAborted = 0
-    for (const batch of batches) {
-      const base = Number(batch.firstOffset)
-      const last = base + batch.lastOffsetDelta
+    const partition = p.partitionIndex
+    const make = (offset: number, timestamp: number, k: Buffer | null, v: Buffer | null, h: RecordHeader[]) =>
+      ({
+        topic,
+        partition,
+        offset,
+        timestamp,
+        key: k,
+        value: v,
+        headers: h.length === 0 ? EMPTY_HEADERS : h,
+      }) as FetchedRecord
+    // Complete batches only: a response may end with a partial one (the next fetch starts at its offset).
+    for (let pos = 0; pos + RECORD_BATCH_OVERHEAD <= buf.length; ) {
+      const size = batchSizeAt(buf, pos)
+      if (size < RECORD_BATCH_OVERHEAD || pos + size > buf.length) break
+      const header = readBatchHeader(buf, pos)
+      const start = pos
+      pos += size
+      const last = header.baseOffset + header.lastOffsetDelta
       if (last < fetchOffset) continue
       nextOffset = Math.max(nextOffset, last + 1)
-      const lastBig = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-      while (nextAborted < aborted.length && aborted[nextAborted].firstOffset <= lastBig) {
-        abortedProducers.add(aborted[nextAborted].producerId)
+      while (nextAborted < aborted.length && Number(aborted[nextAborted]!.firstOffset) <= last) {
+        abortedProducers.add(Number(aborted[nextAborted]!.producerId))
         nextAborted++
       }
-      if (batch.attributes & IS_CONTROL) {
+      if (header.isControl) {
         // An abort marker ends the producer's aborted transaction: its later batches are visible again.
-        const marker = batch.records[0]?.key
-        if (marker && marker.length >= 4 && marker.readInt16BE(2) === 0) abortedProducers.delete(batch.producerId)
+        if (isAbortMarker(header, buf, start, start + size)) abortedProducers.delete(header.producerId)
         continue
       }
-      if (readCommitted && batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue
-      const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0
-      const firstTs = Number(batch.firstTimestamp)
-      const maxTs = Number(batch.maxTimestamp)
-      for (const r of batch.records) {
-        const offset = base + r.offsetDelta
-        if (offset < fetchOffset) continue
-        records.push({
-          topic,
-          partition: p.partitionIndex,
-          offset,
-          timestamp: logAppend ? maxTs : firstTs + Number(r.timestampDelta),
-          key: r.key,
-          value: r.value,
-          headers:
-            r.headers.length === 0
-              ? EMPTY_HEADERS
-              : r.headers.map(([k, v]) => ({ key: k ? k.toString('utf8') : '', value: v })),
-        })
-      }
+      if (readCommitted && header.isTransactional && abortedProducers.has(header.producerId)) continue
+      const body =
+        header.compression === 0
+          ? buf
+          : decompressSync(header.compression, buf.subarray(start + BatchOffsets.records, start + size))
+      const from = header.compression === 0 ? start + BatchOffsets.records : 0
+      const to = header.compression === 0 ? start + size : body.length
+      for (const r of decodeRecordsWith(header, body, from, to, make)) if (r.offset >= fetchOffset) records.push(r)
     }
     return { records, nextOffset }
   }

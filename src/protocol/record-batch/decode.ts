@@ -18,7 +18,7 @@ class RecordCursor {
   constructor(
     readonly buf: Buffer,
     public pos: number,
-    readonly end: number,
+    public end: number,
   ) {}
   byte(): number {
     if (this.pos >= this.end) throw invalidRecord('record truncated')
@@ -56,36 +56,64 @@ class RecordCursor {
 
 /** Decodes the records of a (decompressed) record section. */
 export function decodeRecords(header: BatchHeader, body: Buffer, start = 0, end = body.length): KafkaRecord[] {
-  const records: KafkaRecord[] = []
+  return decodeRecordsWith(header, body, start, end, (offset, timestamp, key, value, headers) => ({
+    offset,
+    timestamp,
+    key,
+    value,
+    headers,
+  }))
+}
+
+const NO_HEADERS = Object.freeze([]) as unknown as RecordHeader[]
+
+/**
+ * Decodes the records of a (decompressed) record section into what `make` builds of each (a reader's own record
+ * type, without an intermediate object). Keys, values and header values are views of `body`. Records without
+ * headers share one frozen empty array.
+ */
+export function decodeRecordsWith<T>(
+  header: BatchHeader,
+  body: Buffer,
+  start: number,
+  end: number,
+  make: (offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[]) => T,
+): T[] {
+  const records: T[] = []
   const c = new RecordCursor(body, start, end)
   const logAppendTime = header.timestampType === 1
   while (c.pos < end) {
     const len = c.varint()
     const recEnd = c.pos + len
     if (len <= 0 || recEnd > end) throw invalidRecord(`record length ${len} does not fit the batch`)
-    const r = new RecordCursor(body, c.pos, recEnd)
-    r.byte() // attributes, unused in v2
-    const tsDelta = r.varlong()
-    const offsetDelta = r.varint()
-    const key = r.nullableBytes()
-    const value = r.nullableBytes()
-    const headerCount = r.varint()
+    c.end = recEnd
+    c.byte() // attributes, unused in v2
+    const tsDelta = c.varlong()
+    const offsetDelta = c.varint()
+    const key = c.nullableBytes()
+    const value = c.nullableBytes()
+    const headerCount = c.varint()
     if (headerCount < 0) throw invalidRecord(`negative header count ${headerCount}`)
-    const headers: RecordHeader[] = []
-    for (let i = 0; i < headerCount; i++) {
-      const k = r.nullableBytes()
-      if (k === null) throw invalidRecord('null header key')
-      headers.push({ key: k.toString('utf8'), value: r.nullableBytes() })
+    let headers = NO_HEADERS
+    if (headerCount > 0) {
+      headers = []
+      for (let i = 0; i < headerCount; i++) {
+        const k = c.nullableBytes()
+        if (k === null) throw invalidRecord('null header key')
+        headers.push({ key: k.toString('utf8'), value: c.nullableBytes() })
+      }
     }
-    if (r.pos !== recEnd) throw invalidRecord('record length does not match its fields')
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + tsDelta,
-      key,
-      value,
-      headers,
-    })
-    c.pos = recEnd
+    if (c.pos !== recEnd) throw invalidRecord('record length does not match its fields')
+    records.push(
+      make(
+        header.baseOffset + offsetDelta,
+        logAppendTime ? header.maxTimestamp : header.baseTimestamp + tsDelta,
+        key,
+        value,
+        headers,
+      ),
+    )
+    c.end = end
   }
   if (records.length !== header.recordCount) {
     throw invalidRecord(`record batch declares ${header.recordCount} records but holds ${records.length}`)
