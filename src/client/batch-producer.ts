@@ -7,7 +7,7 @@
  * metadata refresh when the leader moved), and reports, per partition, the base offset or the error.
  *
  * Used by the streams runtime for its output (throughput: @platformatic/kafka's Producer builds each record with a
- * growable writer and hashes keys with BigInt arithmetic; see docs/decisions/0008-streams-produce-path.md).
+ * growable writer and hashes keys with BigInt arithmetic; see docs/decisions/0008-streams-record-batches.md).
  */
 import { createAPI, ProtocolError, produceV11, Writer } from '@platformatic/kafka'
 import type { Logger } from '../common/logger.ts'

@@ -6,7 +6,8 @@
  * never reach the caller.
  *
  * Used by the streams runtime for input partitions (throughput: the Consumer's message stream costs a stream
- * push, a deserializer call and a commit closure per record) and for changelog restores.
+ * push, a deserializer call and a commit closure per record) and for changelog restores. Responses are parsed by
+ * fetch-response.ts with the records kept as bytes, and decoded here by src/protocol's batch decoder.
  */
 import type { Logger } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
