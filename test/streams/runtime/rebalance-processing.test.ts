@@ -4,12 +4,15 @@
  * completed. The join is held open without timing luck: a pending member (KIP-394: a JoinGroup without member id is
  * answered MEMBER_ID_REQUIRED, and the coordinator waits for that member to come back before it completes a
  * rebalance) keeps the group in PreparingRebalance until the test makes it leave. Under exactly_once_v2 every input is
- * counted exactly once across the rebalance; a clean close during the held join commits what ran during it.
+ * counted exactly once across the rebalance; a clean close during the held join commits what ran during it; and a
+ * transaction the broker aborts during the join (its timeout passed) closes the tasks without committing, the join's
+ * result is dropped and the member rejoins, still with every input counted once.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { ensureTopic, GroupMember, KafkaCluster } from '../../../src/client/index.ts'
 import { KafkaWireClient } from '../../../src/client/wire-client.ts'
+import type { Logger } from '../../../src/common/logger.ts'
 import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.ts'
 import {
@@ -18,6 +21,7 @@ import {
   Produced,
   Serdes,
   StreamsBuilder,
+  type StreamsConfigInput,
   StreamsMetricNames,
 } from '../../../src/streams/index.ts'
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.ts'
@@ -78,7 +82,14 @@ function expected(total: number): Map<string, number> {
 const reached = (table: Map<string, number>, want: Map<string, number>) =>
   [...want].every(([k, v]) => (table.get(k) ?? 0) >= v)
 
-function countingApp(guarantee: Guarantee, input: string, output: string, applicationId: string): KafkaStreams {
+function countingApp(
+  guarantee: Guarantee,
+  input: string,
+  output: string,
+  applicationId: string,
+  overrides: Record<string, unknown> = {},
+  logger?: Logger,
+): KafkaStreams {
   const builder = new StreamsBuilder()
   builder
     .stream<string, string>(input)
@@ -88,7 +99,7 @@ function countingApp(guarantee: Guarantee, input: string, output: string, applic
     .to(output, Produced.with(Serdes.String(), Serdes.Long()))
   const dir = tempDir('trb-streams-rejoin-')
   dirs.push(dir)
-  return new KafkaStreams(builder.build(), {
+  const config: StreamsConfigInput = {
     'application.id': applicationId,
     'bootstrap.servers': broker.bootstrap,
     'default.key.serde': Serdes.String(),
@@ -104,7 +115,59 @@ function countingApp(guarantee: Guarantee, input: string, output: string, applic
     // Far above the time a join is held here: the transaction open across it must not time out.
     'transaction.timeout.ms': 60000,
     'log.level': 'warn',
-  })
+    ...overrides,
+  }
+  return new KafkaStreams(builder.build(), config, logger ? { logger } : {})
+}
+
+/** A logger that drops everything but lets a test await a message. */
+function awaitableLogger() {
+  const seen: string[] = []
+  const waiters: Array<{ message: string; resolve: () => void }> = []
+  const keep = (message: string) => {
+    seen.push(message)
+    for (const w of [...waiters]) {
+      if (w.message !== message) continue
+      waiters.splice(waiters.indexOf(w), 1)
+      w.resolve()
+    }
+  }
+  const logger: Logger = { debug: () => {}, info: keep, warn: keep, error: keep, child: () => logger }
+  return {
+    logger,
+    seen,
+    logged(message: string, timeoutMs = 60000): Promise<void> {
+      if (seen.includes(message)) return Promise.resolve()
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not logged: ${message}`)), timeoutMs)
+        waiters.push({
+          message,
+          resolve: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        })
+      })
+    },
+  }
+}
+
+/** The states of the application's transactional ids, as ListTransactions tells (one broker here). */
+async function transactionStates(wire: KafkaWireClient, applicationId: string): Promise<string[]> {
+  const listed = await wire.call(ApiKeys.ListTransactions, 0, { stateFilters: [], producerIdFilters: [] })
+  assert.equal(listed.errorCode, ErrorCode.NONE)
+  return (listed.transactionStates as Array<{ transactionalId: string; transactionState: string }>)
+    .filter((t) => t.transactionalId.startsWith(`${applicationId}-`))
+    .map((t) => t.transactionState)
+}
+
+/** Resolves once `check()` holds, asked every 50 ms (for what only a request can observe). */
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not reached: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
 
 /** The coordinator of a group, over the wire (one broker here; FindCoordinator when pointed at a cluster). */
@@ -343,6 +406,71 @@ describe('processing while a rejoin is in flight', () => {
         )
       }
     } finally {
+      await hold?.release()
+      await b.close()
+      await a.close()
+    }
+  })
+  it('exactly_once_v2: a transaction that times out during the held join is aborted, and nothing is lost or repeated', async () => {
+    const applicationId = 'rejoin-txn-timeout'
+    const { input, output } = await topics(applicationId)
+    // A short transaction timeout, and a flush whenever anything waits to be sent (so the fencing shows at once).
+    const overrides = { 'transaction.timeout.ms': 2000, 'tributary.producer.backlog.bytes': 1 }
+    const aLog = awaitableLogger()
+    const a = countingApp('exactly_once_v2', input, output, applicationId, overrides, aLog.logger)
+    const b = countingApp('exactly_once_v2', input, output, applicationId, overrides)
+    const w = watch(a, b)
+    const wire = await KafkaWireClient.connect(broker.bootstrap)
+    let hold: Awaited<ReturnType<typeof holdRebalance>> | undefined
+    try {
+      await a.start()
+      await w.until(() => a.state === 'RUNNING' && runningTasks(a).length === PARTITIONS, 'a runs every task')
+      await produce(input, 0, PHASE)
+      await readTableUntil(broker.bootstrap, output, (t) => reached(t, expected(PHASE)))
+
+      hold = await holdRebalance(applicationId)
+      await b.start()
+      await w.until(() => a.state === 'REBALANCING', 'a rejoins')
+      // a processes during the join: its transaction is open, and cannot commit before the join completes.
+      await produce(input, PHASE, PHASE)
+      await readTableUntil(broker.bootstrap, output, (t) => reached(t, expected(2 * PHASE)), 60000, true)
+      // The join outlasts the transaction timeout: the broker aborts a's transaction (and bumps its epoch).
+      await eventually(
+        async () => (await transactionStates(wire, applicationId)).includes('CompleteAbort'),
+        'the transaction timed out',
+      )
+      // a's next records meet the fencing: it closes its tasks without committing, still inside the join.
+      await produce(input, 2 * PHASE, PHASE)
+      await aLog.logged('tasks migrated: closing them without committing and rejoining')
+      assert.equal(await hold.groupState(), 'PreparingRebalance', 'the rebalance has not completed')
+      assert.equal(await metric(a, StreamsMetricNames.TASKS_CLOSED, { kind: 'active' }), PARTITIONS)
+      assert.equal(await committedTotal(applicationId, input), PHASE, 'only what ran before the join is committed')
+
+      // The join completes; its result no longer holds for a (it ran nothing since), so a rejoins at once.
+      await hold.release()
+      await aLog.logged('tasks were closed during the rebalance: rejoining')
+      await w.until(
+        () =>
+          a.state === 'RUNNING' &&
+          b.state === 'RUNNING' &&
+          runningTasks(a).length + runningTasks(b).length === PARTITIONS &&
+          runningTasks(a).length > 0 &&
+          runningTasks(b).length > 0,
+        'a and b run the tasks between them',
+      )
+      await produce(input, 3 * PHASE, PHASE)
+      const want = expected(4 * PHASE)
+      const { table, history } = await readTableUntil(broker.bootstrap, output, (t) => reached(t, want))
+      assert.deepEqual(Object.fromEntries([...table].sort()), Object.fromEntries([...want].sort()))
+      for (const [key, n] of want) {
+        assert.deepEqual(
+          history.get(key),
+          Array.from({ length: n }, (_, i) => i + 1),
+          `committed counts of ${key}`,
+        )
+      }
+    } finally {
+      wire.close()
       await hold?.release()
       await b.close()
       await a.close()
