@@ -44,8 +44,8 @@ export interface JoinResult {
   /** This member's assignment bytes, as the leader encoded them. */
   readonly assignment: Buffer
   /**
-   * The coordinator refused this member's id during the join (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID): it had been
-   * dropped from the group and joined again as a new member, so what it owned may already belong to another.
+   * The member had been dropped from the group (the coordinator refused its id during the join with UNKNOWN_MEMBER_ID
+   * or FENCED_INSTANCE_ID, or a heartbeat said so) and joined again, so what it owned may already belong to another.
    */
   readonly dropped: boolean
 }
@@ -273,6 +273,8 @@ export class GroupMember {
           { cause: error },
         )
       }
+      // A heartbeat still in flight when the join began may have learnt that the member was dropped.
+      if (this.lost) dropped = true
       this.rebalanceNeeded = false
       this.lost = false
       this.#active = true
