@@ -143,9 +143,15 @@ export class Rebalancer {
       })
   }
 
-  /** Waits for an in-flight join to complete (a clean shutdown commits under the generation it ends in). */
-  async settle(): Promise<void> {
-    if (this.#state === 'joining') await this.#inFlight
+  /**
+   * Waits for an in-flight join to complete (a clean shutdown commits under the generation it ends in). False when
+   * that join failed or found the member dropped: what its tasks ran must then not be committed.
+   */
+  async settle(): Promise<boolean> {
+    if (this.#state !== 'joining') return true
+    await this.#inFlight
+    const outcome = this.#outcome
+    return outcome?.ok === true && !outcome.dropped
   }
 
   /**

@@ -541,7 +541,7 @@ export class StreamThread {
       })
   }
 
-  // ---- task plan ------------------------------------------------------------------------------------------------
+  // ---- task plan --------------------------------------------------------------------------------------------------
 
   /** Reads partition counts from the cluster and plans tasks and internal topics (also used at start). */
   async planTasks(): Promise<TaskPlan> {
@@ -586,8 +586,8 @@ export class StreamThread {
   async shutdown(clean: boolean): Promise<void> {
     this.requestStop()
     await this.#loop?.catch(() => {})
-    if (clean) await this.#rebalancer.settle()
-    if (clean && this.#member.active && !this.#member.lost) {
+    const committable = clean && (await this.#rebalancer.settle())
+    if (committable && this.#member.active && !this.#member.lost) {
       try {
         await this.#commit()
         await this.#tasks.closeAllClean()
