@@ -442,8 +442,11 @@ describe('processing while a rejoin is in flight', () => {
       // a's next records meet the fencing: it closes its tasks without committing, still inside the join.
       await produce(input, 2 * PHASE, PHASE)
       await aLog.logged('tasks migrated: closing them without committing and rejoining')
+      await eventually(
+        async () => (await metric(a, StreamsMetricNames.TASKS_CLOSED, { kind: 'active' })) === PARTITIONS,
+        'a closed its tasks',
+      )
       assert.equal(await hold.groupState(), 'PreparingRebalance', 'the rebalance has not completed')
-      assert.equal(await metric(a, StreamsMetricNames.TASKS_CLOSED, { kind: 'active' }), PARTITIONS)
       assert.equal(await committedTotal(applicationId, input), PHASE, 'only what ran before the join is committed')
 
       // The join completes; its result no longer holds for a (it ran nothing since), so a rejoins at once.
