@@ -7,7 +7,9 @@
  * OffsetCommit / OffsetFetch APIs, with versions negotiated with the broker.
  *
  * The member never rejoins by itself: a heartbeat that learns of a rebalance sets `rebalanceNeeded` (and calls
- * `onRebalanceNeeded`), and the owner rejoins when it has committed its work (eager rebalancing).
+ * `onRebalanceNeeded`), and the owner rejoins when it is ready (the streams runtime at once, running the tasks it
+ * owns while `join()` is in flight). No heartbeat is sent while a join is in flight (the coordinator does not expire
+ * a member waiting in JoinGroup or SyncGroup).
  */
 import type { Connection } from '@platformatic/kafka'
 import type { Logger } from '../common/logger.ts'
@@ -41,6 +43,11 @@ export interface JoinResult {
   readonly protocolName: string
   /** This member's assignment bytes, as the leader encoded them. */
   readonly assignment: Buffer
+  /**
+   * The member had been dropped from the group (the coordinator refused its id during the join with UNKNOWN_MEMBER_ID
+   * or FENCED_INSTANCE_ID, or a heartbeat said so) and joined again, so what it owned may already belong to another.
+   */
+  readonly dropped: boolean
 }
 
 /** What a transactional offset commit must carry to fence zombies (KIP-447). */
@@ -162,6 +169,7 @@ export class GroupMember {
     this.#stopHeartbeats()
     this.#active = false
     let attempts = 0
+    let dropped = false
     for (;;) {
       this.#checkOpen()
       attempts++
@@ -203,6 +211,7 @@ export class GroupMember {
         }
         if (hasKafkaError(error, 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID')) {
           this.#memberId = ''
+          dropped = true
           continue
         }
         if (hasKafkaError(error, 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION')) continue
@@ -248,7 +257,10 @@ export class GroupMember {
           assignments,
         )
       } catch (error) {
-        if (hasKafkaError(error, 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID')) this.#memberId = ''
+        if (hasKafkaError(error, 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID')) {
+          this.#memberId = ''
+          dropped = true
+        }
         if (hasKafkaError(error, 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID')) continue
         if (hasKafkaError(error, ...COORDINATOR_ERRORS) || isNetworkError(error)) {
           this.#cluster.forgetCoordinator(0, this.groupId)
@@ -261,6 +273,8 @@ export class GroupMember {
           { cause: error },
         )
       }
+      // A heartbeat still in flight when the join began may have learnt that the member was dropped.
+      if (this.lost) dropped = true
       this.rebalanceNeeded = false
       this.lost = false
       this.#active = true
@@ -279,6 +293,7 @@ export class GroupMember {
         isLeader,
         protocolName,
         assignment: Buffer.from(synced.assignment ?? Buffer.alloc(0)),
+        dropped,
       }
     }
   }

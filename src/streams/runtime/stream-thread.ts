@@ -2,19 +2,17 @@
  * The processing loop of an instance (Kafka Streams' StreamThread; Node runs one per process): it is the group
  * member, owns the active and standby tasks the leader assigns it, restores their stores, fetches input, runs the
  * tasks, commits (offsets, or the transaction under exactly_once_v2) every commit.interval.ms, and rebalances
- * cooperatively: it rejoins without committing or closing anything, keeps the tasks that stay open and running
- * (state, caches and transaction untouched), and only when its assignment takes tasks away does it commit and
- * close those, then rejoin at once so the follow-up rebalance hands them to their new member (assignor.ts).
- * Opening, restoring and closing tasks is the TaskManager's (task-manager.ts); the leader's assignment is
- * leader-assignment.ts.
+ * cooperatively: it rejoins without committing or closing anything and goes on running the tasks it owns while the
+ * join is in flight (commits wait for the join to complete), and only when its assignment takes tasks away does it
+ * commit and close those, then rejoin at once so the follow-up rebalance hands them to their new member
+ * (assignor.ts). Joining and applying assignments is the Rebalancer's (rebalancer.ts); opening, restoring and
+ * closing tasks the TaskManager's (task-manager.ts); the leader's assignment is leader-assignment.ts.
  */
 import { compatibilityPartitioner, type Producer } from '@platformatic/kafka'
 import {
   BatchProducer,
   createProducer,
-  decodeAssignment,
   describeKafkaError,
-  encodeSubscription,
   type FetchedPartition,
   Fetcher,
   GroupFencedError,
@@ -24,26 +22,23 @@ import {
   ProducerFencedError,
 } from '../../client/index.ts'
 import type { Logger } from '../../common/logger.ts'
-import { type StreamsError, streamsError } from '../errors.ts'
+import type { StreamsError } from '../errors.ts'
 import type { Position } from '../query/position.ts'
 import { RecordCache } from '../state/record-cache.ts'
 import type { StateStore } from '../state/state-store.ts'
 import type { Topology } from '../topology/topology.ts'
-import { AssignmentError, type AssignmentInfo, decodeAssignmentInfo, encodeSubscriptionInfo } from './assignor.ts'
+import type { AssignmentInfo } from './assignor.ts'
 import { ChangelogReader, type StateRestoreListener } from './changelog-reader.ts'
 import type { StreamsConfig } from './config.ts'
 import { GlobalStateUpdater } from './global-state.ts'
-import { ensureInternalTopics } from './internal-topics.ts'
 import { KafkaRecordCollector } from './kafka-record-collector.ts'
-import { leaderAssignment } from './leader-assignment.ts'
+import { Rebalancer } from './rebalancer.ts'
 import type { RuntimeSettings } from './runtime-settings.ts'
 import type { StateDirectory } from './state-directory.ts'
 import type { TopicPartition } from './stream-task.ts'
 import type { StreamsMetrics } from './streams-metrics.ts'
 import { type ActiveTask, TaskManager } from './task-manager.ts'
-import { compareTaskIds, planTasks, type TaskPlan } from './task-plan.ts'
-
-const PROTOCOL_NAME = 'stream'
+import { planTasks, type TaskPlan } from './task-plan.ts'
 
 export interface StreamThreadEvents {
   /** Rebalancing (joining, restoring) or running (every active task processing). */
@@ -101,12 +96,12 @@ export class StreamThread {
   readonly #changelogs: ChangelogReader
   readonly #cache: RecordCache
   readonly #tasks: TaskManager
+  readonly #rebalancer: Rebalancer
   readonly #partitionCounts = new Map<string, number>()
   readonly #global: GlobalStateUpdater | undefined
   #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   #collector: KafkaRecordCollector
   #plan: TaskPlan | undefined
-  #joined = false
   #stopping = false
   #lastCommit = Date.now()
   #lastStandbyCheckpoint = Date.now()
@@ -116,7 +111,6 @@ export class StreamThread {
   #purging: Promise<void> | undefined
   #shutdownRequested = false
   #loop: Promise<void> | undefined
-  #assignment: AssignmentInfo | undefined
 
   constructor(options: StreamThreadOptions) {
     this.#topology = options.topology
@@ -229,8 +223,25 @@ export class StreamThread {
       plan: () => this.#plan,
       planTasks: () => this.planTasks(),
       commit: () => this.#commitGuarded(),
+      rebalancing: () => this.#member.rebalanceNeeded || this.#rebalancer.joining,
     })
     this.#tasks.registerGauges()
+    this.#rebalancer = new Rebalancer({
+      member: this.#member,
+      tasks: this.#tasks,
+      settings: this.#settings,
+      stateDirectory: this.#stateDir,
+      adminCluster: this.#adminCluster,
+      processId: this.#processId,
+      log: this.#log,
+      metrics: this.#metrics,
+      events: this.#events,
+      plan: () => this.#plan,
+      planTasks: () => this.planTasks(),
+      shutdownRequested: () => this.#shutdownRequested,
+      commit: () => this.#commitGuarded(),
+      wakeup: () => this.#wakeup(),
+    })
   }
 
   #newProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
@@ -296,7 +307,7 @@ export class StreamThread {
   }
 
   assignment(): AssignmentInfo | undefined {
-    return this.#assignment
+    return this.#rebalancer.assignment
   }
 
   /** The task plan (tasks with their input partitions) of the last rebalance or start. */
@@ -345,8 +356,7 @@ export class StreamThread {
     this.#loop = (async () => {
       await this.#tasks.closeAllDirty()
       this.#shutdownRequested = true
-      this.#member.rebalanceNeeded = true
-      this.#joined = true
+      this.#rebalancer.requestRejoin()
       this.#stopping = false
       await this.#run()
     })().catch(onFatal)
@@ -362,8 +372,10 @@ export class StreamThread {
   async #run(): Promise<void> {
     this.#events.onPhase('rebalancing')
     while (!this.#stopping) {
-      if (!this.#joined || this.#member.rebalanceNeeded) {
-        await this.#rebalance()
+      // A join runs beside the loop: the owned tasks go on running until it completes, then it is applied.
+      if (this.#rebalancer.needed()) await this.#rebalancer.begin()
+      if (this.#rebalancer.settled) {
+        if (!(await this.#rebalancer.complete())) this.#stopping = true
         continue
       }
       await this.#runOnce()
@@ -385,7 +397,8 @@ export class StreamThread {
     // Input.
     let buffered = false
     for (const a of this.#tasks.active.values()) if (a.phase === 'running' && a.task.hasRecordsQueued()) buffered = true
-    const wait = restoring || buffered || this.#member.rebalanceNeeded ? 0 : this.#settings.pollMs
+    const rebalance = this.#rebalancer
+    const wait = restoring || buffered || rebalance.needed() || rebalance.settled ? 0 : this.#settings.pollMs
     const batches = await this.#input.poll(wait)
     this.#addInput(batches)
     await this.#process()
@@ -394,6 +407,8 @@ export class StreamThread {
     const now = Date.now()
     let requested = false
     for (const a of this.#tasks.active.values()) if (a.task.commitRequested) requested = true
+    // No commit while a join is in flight (rebalancer.ts): it is due at once after the join.
+    if (rebalance.joining) return
     if (now - this.#lastCommit >= this.#config.commitIntervalMs || requested) await this.#commitGuarded()
   }
 
@@ -466,7 +481,7 @@ export class StreamThread {
       })
       await this.#tasks.closeAllDirty()
       if (error instanceof ProducerFencedError) await this.#replaceProducer()
-      this.#member.rebalanceNeeded = true
+      this.#rebalancer.requestRejoin()
       return
     }
     throw error
@@ -540,79 +555,7 @@ export class StreamThread {
       })
   }
 
-  // ---- rebalance --------------------------------------------------------------------------------------------------
-
-  async #rebalance(): Promise<void> {
-    this.#events.onPhase('rebalancing')
-    this.#metrics.rebalance()
-    // Cooperative: the tasks stay open while joining; only a member dropped from the group (its tasks may already
-    // run elsewhere) closes them first, without committing.
-    if (this.#joined && this.#member.lost) await this.#tasks.closeAllDirty()
-    const joined = await this.#member.join(
-      () => this.#protocols(),
-      (members) =>
-        leaderAssignment(members, {
-          planTasks: () => this.planTasks(),
-          ensureInternalTopics: (plan) =>
-            ensureInternalTopics(this.#adminCluster, plan.internalTopics, this.#settings.replicationFactor, this.#log),
-          numStandbyReplicas: this.#settings.numStandbyReplicas,
-          log: this.#log,
-        }),
-      this.#joined ? 'rebalance' : 'starting',
-    )
-    this.#joined = true
-    const assignment = decodeAssignment(joined.assignment)
-    const info = decodeAssignmentInfo(assignment.userData)
-    this.#assignment = info
-    this.#events.onProgress?.()
-    if (info.errorCode !== AssignmentError.NONE) {
-      const shutdown = info.errorCode === AssignmentError.SHUTDOWN_APPLICATION
-      const code =
-        info.errorCode === AssignmentError.MISSING_SOURCE_TOPICS
-          ? 'TRB_STREAMS_MISSING_SOURCE_TOPIC'
-          : shutdown
-            ? 'TRB_STREAMS_APPLICATION_SHUTDOWN'
-            : 'TRB_STREAMS_INVALID_TOPOLOGY'
-      const error = streamsError(code, info.errorMessage ?? 'the group leader refused to assign tasks')
-      await this.#tasks.closeAllClean()
-      this.#stopping = true
-      this.#events.onAssignmentError(error, shutdown)
-      return
-    }
-    await this.#tasks.applyAssignment(info)
-    if (this.#tasks.allRunning() && !this.#member.rebalanceNeeded) this.#events.onPhase('running')
-  }
-
-  #protocols() {
-    const sourceTopics = this.#plan?.sourceTopics ?? []
-    const info = encodeSubscriptionInfo({
-      processId: this.#processId,
-      endpoint: this.#settings.applicationServer,
-      prevActive: [...this.#tasks.active.keys()].sort(compareTaskIds),
-      prevStandby: [...this.#tasks.standby.keys()],
-      stateTasks: this.#stateDir.tasksWithState(),
-      shutdownRequested: this.#shutdownRequested,
-    })
-    return [
-      {
-        name: PROTOCOL_NAME,
-        metadata: encodeSubscription({
-          topics: [...sourceTopics].sort(),
-          userData: info,
-          ownedPartitions: this.#ownedPartitions(),
-        }),
-      },
-    ]
-  }
-
-  /** Input partitions of the active tasks, as the consumer protocol's owned partitions (what tools display). */
-  #ownedPartitions(): Array<{ topic: string; partitions: number[] }> {
-    const byTopic = new Map<string, number[]>()
-    for (const a of this.#tasks.active.values()) {
-      for (const tp of a.def.inputs) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition])
-    }
-    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((x, y) => x - y) }))
-  }
+  // ---- task plan --------------------------------------------------------------------------------------------------
 
   /** Reads partition counts from the cluster and plans tasks and internal topics (also used at start). */
   async planTasks(): Promise<TaskPlan> {
@@ -650,12 +593,15 @@ export class StreamThread {
   /**
    * Shuts down: a final commit, tasks closed with checkpoints (so a restart replays nothing), then the group is
    * left at once (the others rebalance without waiting for the session timeout). `clean` false: after a fatal
-   * error, tasks are closed without committing.
+   * error, tasks are closed without committing. A join in flight is first waited for when `clean` (the final commit
+   * needs the generation it ends in; its assignment is not applied), and given up when not (leaving the group
+   * answers it).
    */
   async shutdown(clean: boolean): Promise<void> {
     this.requestStop()
     await this.#loop?.catch(() => {})
-    if (clean && this.#joined && !this.#member.lost) {
+    const committable = clean && (await this.#rebalancer.settle())
+    if (committable && this.#member.active && !this.#member.lost) {
       try {
         await this.#commit()
         await this.#tasks.closeAllClean()
@@ -670,8 +616,9 @@ export class StreamThread {
     }
     await this.#global?.close(clean)
     await this.#purging
-    if (this.#joined) await this.#member.leave()
+    // Closed first, so a join still in flight gives up instead of rejoining as a new member once it is answered.
     this.#member.close()
+    await this.#member.leave()
     this.#input.close()
     this.#changelogFetcher.close()
     await this.#producer.close().catch(() => {})

@@ -68,6 +68,8 @@ export interface TaskManagerOptions {
   planTasks(): Promise<TaskPlan>
   /** Commits every task (the thread's guarded commit: a fencing closes the tasks dirty and asks to rejoin). */
   commit(): Promise<void>
+  /** Whether a rebalance is needed or in flight (the thread is not 'running' then, even with every task running). */
+  rebalancing(): boolean
 }
 
 export class TaskManager {
@@ -435,7 +437,7 @@ export class TaskManager {
       }
       changed = true
     }
-    if (changed && this.allRunning() && !this.#member.rebalanceNeeded) this.#events.onPhase('running')
+    if (changed && this.allRunning() && !this.#options.rebalancing()) this.#events.onPhase('running')
     if (changed) this.#events.onProgress?.()
   }
 

@@ -140,18 +140,20 @@ export function expectedCounts(total: number, accounts: number): Map<string, num
 }
 
 /**
- * Reads a topic of counts (string key, 8-byte big-endian value) from the beginning with KafkaJS, read_committed,
- * keeping the last value per key, until `done(table)` holds. Also records every value seen per key.
+ * Reads a topic of counts (string key, 8-byte big-endian value) from the beginning with KafkaJS, read_committed
+ * (read_uncommitted with `readUncommitted`: records of open transactions too), keeping the last value per key, until
+ * `done(table)` holds. Also records every value seen per key.
  */
 export async function readTableUntil(
   bootstrap: string,
   topic: string,
   done: (table: Map<string, number>, history: Map<string, number[]>) => boolean,
   timeoutMs = 90000,
+  readUncommitted = false,
 ): Promise<{ table: Map<string, number>; history: Map<string, number[]> }> {
   const consumer = kafka(bootstrap).consumer({
     groupId: `table-reader-${Math.random().toString(36).slice(2)}`,
-    readUncommitted: false,
+    readUncommitted,
     maxWaitTimeInMs: 100,
   })
   await consumer.connect()
