@@ -13,6 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SUITES = [
   'test/conformance',
   'test/registry/kafka-store.test.ts',
+  'test/client/batch-producer.test.ts',
   'test/examples',
   'test/streams/runtime',
   'test-interop/broker-kcat.test.ts',
