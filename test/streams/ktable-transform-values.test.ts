@@ -430,6 +430,7 @@ describe("KTable.transformValues: the transformer's context", () => {
             return {
               init(c) {
                 context = c
+                seen.push(`init ${c.applicationId} ${c.taskId} ${c.keySerde === S}`)
                 store = c.getStateStore('seen')
                 c.schedule(1000, 'wall-clock-time', () => {
                   seen.push(`tick: ${[...store.all()].map((kv) => `${kv.key}=${kv.value}`).join(' ')}`)
@@ -459,8 +460,16 @@ describe("KTable.transformValues: the transformer's context", () => {
       ['A', 'b#2', 6],
       ['B', null, 7],
     ])
+    driver.createInputTopic('tbl', S, S).pipeRecord({ key: 'C', value: 'c', timestamp: 8, headers: [['h', 'x']] })
     driver.advanceWallClockTime(1000)
-    assert.deepEqual(seen, ['A @5 -', 'A @6 -', 'B @7 -', 'tick: A=2 B=1'])
+    assert.deepEqual(seen, [
+      'init transform-values 0_0 true',
+      'A @5 -',
+      'A @6 -',
+      'B @7 -',
+      'C @8 x',
+      'tick: A=2 B=1 C=1',
+    ])
     driver.close()
     assert.equal(closed, 1)
   })

@@ -12,6 +12,7 @@
  *   current value, the parent's missing value included (`transform(key, null)`), as if out of band: the record
  *   context then has the parent value's timestamp (-1 when there is none) and no topic, offset or headers.
  */
+import type { SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import type { TimestampedKeyValueStore } from '../state/key-value-store.ts'
 import type { RecordContext, StateStore } from '../state/state-store.ts'
@@ -44,6 +45,9 @@ export interface ValueTransformerContext {
   /** The task id, `<subtopology>_<partition>`. */
   readonly taskId: string
   readonly appConfigs: Readonly<globalThis.Record<string, unknown>>
+  /** The default serdes (default.key.serde, default.value.serde). */
+  readonly keySerde: SyncSerde<unknown> | undefined
+  readonly valueSerde: SyncSerde<unknown> | undefined
   readonly stateDir: string | undefined
   /** A store named in transformValues(..., storeNames) (or the operator's own store, when materialized). */
   getStateStore<S extends StateStore = StateStore>(name: string): S
@@ -137,6 +141,12 @@ function forwardingDisabled(c: ProcessorContext): ValueTransformerContext {
     },
     get appConfigs() {
       return ctx.appConfigs
+    },
+    get keySerde() {
+      return ctx.keySerde
+    },
+    get valueSerde() {
+      return ctx.valueSerde
     },
     get stateDir() {
       return ctx.stateDir
