@@ -33,6 +33,11 @@ export {
   type ProductionExceptionHandler,
 } from './processor/exception-handlers.ts'
 export type { ValueJoiner, ValueJoinerWithKey } from './processor/join-processors.ts'
+export type {
+  ValueTransformerContext,
+  ValueTransformerWithKey,
+  ValueTransformerWithKeySupplier,
+} from './processor/ktable-transform-values.ts'
 export {
   type Change,
   type Header,

@@ -38,6 +38,8 @@ export type OracleTopology =
   | 'versioned-table-ops'
   | 'versioned-stream-tables'
   | 'versioned-fk-join'
+  | 'transform-values'
+  | 'transform-values-versioned'
 
 const RUN_TIMEOUT_MS = 120000
 

@@ -1,4 +1,5 @@
 import type { SyncSerde } from '../../serde/serde.ts'
+import { streamsError } from '../errors.ts'
 import { ChangeSerde } from '../processor/change-serde.ts'
 import {
   type Aggregator,
@@ -17,6 +18,11 @@ import {
   type ValueMapperWithKey,
 } from '../processor/dsl-processors.ts'
 import type { ValueJoiner } from '../processor/join-processors.ts'
+import {
+  checkTransformerSupplier,
+  KTableTransformValues,
+  type ValueTransformerWithKeySupplier,
+} from '../processor/ktable-transform-values.ts'
 import { Serdes } from '../serdes.ts'
 import { isVersionedSupplier } from '../state/versioned-store.ts'
 import { type ForeignKeyExtractor, foreignKeyJoin } from './foreign-key-join.ts'
@@ -92,12 +98,13 @@ export class KTable<K, V> implements KTableParent {
     materialized: Materialized<K, VR> | undefined,
     valueSerde: SyncSerde<VR> | undefined,
     make: (queryable: string | undefined) => KTableSupplier,
+    options: { burnStoreName: boolean; stores: string[] } = { burnStoreName: true, stores: [] },
   ): KTable<K, VR> {
     const b = this.builder
     b.check()
-    // Kafka Streams burns a store name whenever a Materialized is given, named or not.
+    // Kafka Streams' filter and mapValues burn a store name whenever a Materialized is given, named or not.
     let storeName = materialized?.storeName
-    if (materialized && storeName === undefined) b.newStoreName(prefix)
+    if (materialized && storeName === undefined && options.burnStoreName) b.newStoreName(prefix)
     const name = b.nameOr(nameOf(named), prefix)
     const keySerde = materialized?.keySerde ?? this.keySerde
     const vSerde = materialized?.valueSerde ?? valueSerde
@@ -107,9 +114,11 @@ export class KTable<K, V> implements KTableParent {
     if (supplier instanceof KTableFilter)
       supplier.useVersionedSemantics = isVersionedTable(this as KTable<unknown, unknown>)
     const parent = this.nodeName
+    const stores = options.stores
     b.add((t) => {
       t.addProcessor(name, supplier, parent)
       if (queryable !== undefined) t.addStateStore(b.storeBuilder(queryable, materialized, keySerde, vSerde), name)
+      if (stores.length > 0) t.connectProcessorAndStateStores(name, ...stores)
     })
     storeName = queryable
     const table = new KTable<K, VR>(b, name, keySerde, vSerde, supplier, storeName)
@@ -150,6 +159,63 @@ export class KTable<K, V> implements KTableParent {
       materialized,
       undefined,
       (q) => new KTableMapValues(this, mapper, q),
+    )
+  }
+
+  /**
+   * A table of transformed values (Kafka Streams' KTable#transformValues): like mapValues, but a transformer made
+   * per task by `supplier` computes each value, with the stores named in `stateStoreNames` (added beforehand with
+   * `builder.addStateStore`) and punctuation at hand. It sees deletions too (`transform(key, null)`); what it returns
+   * is the new value, null deleting the row. Not materialized unless a Materialized with a store name is given;
+   * otherwise joins and lookups below apply a transformer of their own to the parent's value.
+   */
+  transformValues<VR>(supplier: ValueTransformerWithKeySupplier<K, V, VR>, ...stateStoreNames: string[]): KTable<K, VR>
+  transformValues<VR>(
+    supplier: ValueTransformerWithKeySupplier<K, V, VR>,
+    named: Named,
+    ...stateStoreNames: string[]
+  ): KTable<K, VR>
+  transformValues<VR>(
+    supplier: ValueTransformerWithKeySupplier<K, V, VR>,
+    materialized: Materialized<K, VR>,
+    ...stateStoreNames: string[]
+  ): KTable<K, VR>
+  transformValues<VR>(
+    supplier: ValueTransformerWithKeySupplier<K, V, VR>,
+    materialized: Materialized<K, VR>,
+    named: Named,
+    ...stateStoreNames: string[]
+  ): KTable<K, VR>
+  transformValues<VR>(
+    supplier: ValueTransformerWithKeySupplier<K, V, VR>,
+    ...rest: Array<Materialized<K, VR> | Named | string>
+  ): KTable<K, VR> {
+    this.builder.check()
+    const materialized = rest[0] instanceof Materialized ? (rest.shift() as Materialized<K, VR>) : undefined
+    const named = rest[0] instanceof Named ? (rest.shift() as Named) : undefined
+    for (const store of rest) {
+      if (typeof store !== 'string') {
+        throw streamsError(
+          'TRB_STREAMS_INVALID_ARGUMENT',
+          'transformValues(supplier, materialized?, named?, ...stateStoreNames): store names must be strings, after ' +
+            'the Materialized and the Named',
+        )
+      }
+    }
+    if (typeof supplier !== 'function' && typeof supplier?.get !== 'function') {
+      throw streamsError('TRB_STREAMS_INVALID_ARGUMENT', 'transformValues() needs a supplier (a function or { get() })')
+    }
+    // Kafka Streams also gets two transformers while building (checking the processor supplier that wraps them); it
+    // compares the processors, we compare the transformers: a shared one would serve every task and lookup.
+    checkTransformerSupplier(supplier, 'transformValues()')
+    // As Kafka Streams: no store name is generated for a Materialized without one (unlike mapValues).
+    return this.#derived(
+      'KTABLE-TRANSFORMVALUES-',
+      named,
+      materialized,
+      undefined,
+      (q) => new KTableTransformValues(this, supplier, q),
+      { burnStoreName: false, stores: rest as string[] },
     )
   }
 

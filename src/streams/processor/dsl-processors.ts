@@ -201,6 +201,8 @@ export interface ValueGetter<K, V> {
   isVersioned?(): boolean
   /** The value as of a timestamp (versioned tables only). */
   getAsOf?(key: K, asOfTimestamp: number): ValueAndTimestamp<V> | null
+  /** When the processor reading through the getter closes (transformValues' getter closes its transformer). */
+  close?(): void
 }
 
 export type ValueGetterSupplier<K, V> = { get(): ValueGetter<K, V>; storeNames(): string[] }
@@ -365,6 +367,7 @@ abstract class KTableDerived<K, V, VR> implements KTableSupplier {
             const v = this.compute(key as K, vt.value)
             return v === null || v === undefined ? null : { value: v, timestamp: vt.timestamp }
           },
+          close: () => getter.close?.(),
         }
       },
     }

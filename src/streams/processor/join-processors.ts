@@ -92,6 +92,9 @@ export class KStreamKTableJoin<K, V, KT, VT, VR> {
           : ((getter.isVersioned?.() ? getter.getAsOf!(mapped, r.timestamp) : getter.get(mapped))?.value ?? null)
         if (leftJoin || other !== null) ctx.forward(r.withValue(joiner(r.value, other, r.key)))
       },
+      close() {
+        getter.close?.()
+      },
     }
   }
 }
@@ -164,6 +167,10 @@ export class KTableKTableJoin<K, V1, V2, VR> implements KTableSupplier {
           get(key) {
             return joinedValue(kind, joiner, a.get(key as K), b, key as K) as ValueAndTimestamp<unknown> | null
           },
+          close() {
+            a.close?.()
+            b.close?.()
+          },
         }
       },
     }
@@ -227,6 +234,9 @@ export class KTableKTableJoin<K, V1, V2, VR> implements KTableSupplier {
             break
         }
         ctx.forward(r.withValue(change(newResult, oldResult, isLatest)).withTimestamp(resultTimestamp))
+      },
+      close() {
+        getter.close?.()
       },
     }
     return p as unknown as Processor<never, never, never, never>

@@ -92,6 +92,9 @@ export class KStreamKTableGraceJoin<K, V, VT, VR> {
         }
         buffer.evict(emit)
       },
+      close() {
+        getter.close?.()
+      },
     }
   }
 }

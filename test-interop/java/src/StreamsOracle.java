@@ -97,6 +97,7 @@ public final class StreamsOracle {
     TOPOLOGIES.putAll(WindowTopologies.all());
     TOPOLOGIES.putAll(JoinTopologies.all());
     TOPOLOGIES.putAll(VersionedTopologies.all());
+    TOPOLOGIES.putAll(TransformValuesTopologies.all());
   }
 
   static final ObjectMapper JSON = new ObjectMapper();
