@@ -6,9 +6,13 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { Joined, Serdes, StreamsBuilder } from '../src/streams/index.ts'
-import { TopologyTestDriver } from '../src/streams/testing/index.ts'
-import { type OracleRecord, type OracleTopology, runStreamsOracleCases } from '../test/helpers/streams-oracle.ts'
+import { Joined, Serdes } from '../src/streams/index.ts'
+import {
+  driveStringTopology,
+  type OracleRecord,
+  type OracleTopology,
+  runStreamsOracleCases,
+} from '../test/helpers/streams-oracle.ts'
 
 const RUNS = 60
 const S = Serdes.String()
@@ -19,33 +23,7 @@ const foreignKey = (v: string) => {
   return fk === '' ? (null as unknown as string) : fk
 }
 
-function drive(build: (b: StreamsBuilder) => void, inputs: string[], outputs: string[]) {
-  return (records: OracleRecord[]): OracleRecord[] => {
-    const b = new StreamsBuilder()
-    build(b)
-    const driver = new TopologyTestDriver(b.build(), {
-      'application.id': 'streams-oracle',
-      'default.key.serde': S,
-      'default.value.serde': S,
-      'default.dsl.store': 'in_memory',
-      'statestore.cache.max.bytes': 0,
-    })
-    try {
-      const ins = new Map(inputs.map((t) => [t, driver.createInputTopic(t, S, S)]))
-      const outs = outputs.map((t) => [t, driver.createOutputTopic(t, S, S)] as const)
-      const out: OracleRecord[] = []
-      for (const r of records) {
-        ins.get(r.topic)!.pipeInput(r.key, r.value as string | null, r.timestamp)
-        for (const [topic, o] of outs) {
-          for (const x of o.readRecordsToList()) out.push({ topic, key: x.key, value: x.value, timestamp: x.timestamp })
-        }
-      }
-      return out
-    } finally {
-      driver.close()
-    }
-  }
-}
+const drive = driveStringTopology
 
 const streamTable = drive(
   (b) => {

@@ -19,11 +19,15 @@ import {
   Materialized,
   Serdes,
   Stores,
-  StreamsBuilder,
+  type StreamsBuilder,
   type ValueTransformerWithKey,
 } from '../src/streams/index.ts'
-import { TopologyTestDriver } from '../src/streams/testing/index.ts'
-import { type OracleRecord, type OracleTopology, runStreamsOracleCases } from '../test/helpers/streams-oracle.ts'
+import {
+  driveStringTopology,
+  type OracleRecord,
+  type OracleTopology,
+  runStreamsOracleCases,
+} from '../test/helpers/streams-oracle.ts'
 
 const RUNS = 60
 const S = Serdes.String()
@@ -31,33 +35,7 @@ const joiner = (l: string | null, r: string | null) => `[${l},${r}]`
 const g = Grouped.with(S, S)
 const inputs = ['orders', 'users', 'left-table']
 
-function drive(build: (b: StreamsBuilder) => void, outputs: string[]) {
-  return (records: OracleRecord[]): OracleRecord[] => {
-    const b = new StreamsBuilder()
-    build(b)
-    const driver = new TopologyTestDriver(b.build(), {
-      'application.id': 'streams-oracle',
-      'default.key.serde': S,
-      'default.value.serde': S,
-      'default.dsl.store': 'in_memory',
-      'statestore.cache.max.bytes': 0,
-    })
-    try {
-      const ins = new Map(inputs.map((t) => [t, driver.createInputTopic(t, S, S)]))
-      const outs = outputs.map((t) => [t, driver.createOutputTopic(t, S, S)] as const)
-      const out: OracleRecord[] = []
-      for (const r of records) {
-        ins.get(r.topic)!.pipeInput(r.key, r.value as string | null, r.timestamp)
-        for (const [topic, o] of outs) {
-          for (const x of o.readRecordsToList()) out.push({ topic, key: x.key, value: x.value, timestamp: x.timestamp })
-        }
-      }
-      return out
-    } finally {
-      driver.close()
-    }
-  }
-}
+const drive = (build: (b: StreamsBuilder) => void, outputs: string[]) => driveStringTopology(build, inputs, outputs)
 
 const exclamation = () => ({ transform: (key: string, value: string | null) => `${key}->${value}!` })
 const upper = () => ({

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Serdes, StreamsBuilder } from '../../src/streams/index.ts'
+import { TopologyTestDriver } from '../../src/streams/testing/index.ts'
 import { javaArgs, javaClasspath } from './kafka.ts'
 
 export interface OracleRecord {
@@ -106,4 +108,38 @@ export async function runStreamsOracle(
   config: Record<string, string> = {},
 ): Promise<OracleRecord[]> {
   return (await runStreamsOracleCases(topology, [records], config))[0]!
+}
+
+/**
+ * The TypeScript side of an oracle comparison for String-keyed, String-valued topologies: builds the topology,
+ * pipes the records into its own TopologyTestDriver (cache off, in-memory stores, as the oracle runs) and reads
+ * every output topic after each input record, as the oracle does.
+ */
+export function driveStringTopology(build: (b: StreamsBuilder) => void, inputs: string[], outputs: string[]) {
+  const S = Serdes.String()
+  return (records: OracleRecord[]): OracleRecord[] => {
+    const b = new StreamsBuilder()
+    build(b)
+    const driver = new TopologyTestDriver(b.build(), {
+      'application.id': 'streams-oracle',
+      'default.key.serde': S,
+      'default.value.serde': S,
+      'default.dsl.store': 'in_memory',
+      'statestore.cache.max.bytes': 0,
+    })
+    try {
+      const ins = new Map(inputs.map((t) => [t, driver.createInputTopic(t, S, S)]))
+      const outs = outputs.map((t) => [t, driver.createOutputTopic(t, S, S)] as const)
+      const out: OracleRecord[] = []
+      for (const r of records) {
+        ins.get(r.topic)!.pipeInput(r.key, r.value as string | null, r.timestamp)
+        for (const [topic, o] of outs) {
+          for (const x of o.readRecordsToList()) out.push({ topic, key: x.key, value: x.value, timestamp: x.timestamp })
+        }
+      }
+      return out
+    } finally {
+      driver.close()
+    }
+  }
 }

@@ -79,6 +79,22 @@ function expected(total: number): Map<string, number> {
   return out
 }
 
+/** Exactly once: the table holds the expected counts and every key's committed counts went 1, 2, 3, ... */
+function assertCountedOnce(
+  table: Map<string, number>,
+  history: Map<string, number[]>,
+  want: Map<string, number>,
+): void {
+  assert.deepEqual(Object.fromEntries([...table].sort()), Object.fromEntries([...want].sort()))
+  for (const [key, n] of want) {
+    assert.deepEqual(
+      history.get(key),
+      Array.from({ length: n }, (_, i) => i + 1),
+      `committed counts of ${key}`,
+    )
+  }
+}
+
 const reached = (table: Map<string, number>, want: Map<string, number>) =>
   [...want].every(([k, v]) => (table.get(k) ?? 0) >= v)
 
@@ -346,14 +362,7 @@ describe('processing while a rejoin is in flight', () => {
         const { table, history } = await readTableUntil(broker.bootstrap, output, (t) => reached(t, want))
         if (guarantee === 'exactly_once_v2') {
           // Exactly once: the committed counts of every key went 1, 2, 3, ... with no value lost or repeated.
-          assert.deepEqual(Object.fromEntries([...table].sort()), Object.fromEntries([...want].sort()))
-          for (const [key, n] of want) {
-            assert.deepEqual(
-              history.get(key),
-              Array.from({ length: n }, (_, i) => i + 1),
-              `committed counts of ${key}`,
-            )
-          }
+          assertCountedOnce(table, history, want)
         }
       } finally {
         await hold?.release()
@@ -397,14 +406,7 @@ describe('processing while a rejoin is in flight', () => {
       await produce(input, PHASE, PHASE)
       const want = expected(2 * PHASE)
       const { table, history } = await readTableUntil(broker.bootstrap, output, (t) => reached(t, want))
-      assert.deepEqual(Object.fromEntries([...table].sort()), Object.fromEntries([...want].sort()))
-      for (const [key, n] of want) {
-        assert.deepEqual(
-          history.get(key),
-          Array.from({ length: n }, (_, i) => i + 1),
-          `committed counts of ${key}`,
-        )
-      }
+      assertCountedOnce(table, history, want)
     } finally {
       await hold?.release()
       await b.close()
@@ -464,14 +466,7 @@ describe('processing while a rejoin is in flight', () => {
       await produce(input, 3 * PHASE, PHASE)
       const want = expected(4 * PHASE)
       const { table, history } = await readTableUntil(broker.bootstrap, output, (t) => reached(t, want))
-      assert.deepEqual(Object.fromEntries([...table].sort()), Object.fromEntries([...want].sort()))
-      for (const [key, n] of want) {
-        assert.deepEqual(
-          history.get(key),
-          Array.from({ length: n }, (_, i) => i + 1),
-          `committed counts of ${key}`,
-        )
-      }
+      assertCountedOnce(table, history, want)
     } finally {
       wire.close()
       await hold?.release()
