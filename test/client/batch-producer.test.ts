@@ -18,7 +18,7 @@ import {
 import { KafkaWireClient } from '../../src/client/wire-client.ts'
 import { CompressionCodec, initCompression } from '../../src/protocol/compression.ts'
 import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
-import { encodeRecordBatch, type OutgoingRecord } from '../../src/protocol/record-batch.ts'
+import { encodeRecordBatch, type OutgoingRecord, readBatchHeader } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
 
 let broker: TestBroker
@@ -183,6 +183,39 @@ describe('BatchProducer', () => {
     assert.equal(outcome.failures.size, 1)
     assert.ok(hasKafkaError(outcome.failures.get('bp-small:0'), 'MESSAGE_TOO_LARGE'), String(outcome.failures))
     assert.equal((await readBack('bp-fine', 0, 1))[0]!.value!.toString(), 'fits')
+  })
+
+  it('compresses its batches with the codec it is given (the broker stores them as sent)', async () => {
+    const admin = cluster()
+    await ensureTopic(admin.admin, 'bp-lz4', { partitions: 1 })
+    const producer = new BatchProducer({ cluster: cluster(), compression: CompressionCodec.LZ4 })
+    const records = [0, 1, 2].map((i) => rec(`k${i}`, 'compressible '.repeat(40), Date.now()))
+    const outcome = await producer.produce([{ topic: 'bp-lz4', partition: 0, records }])
+    assert.equal(outcome.failures.size, 0)
+    const wire = await KafkaWireClient.connect(broker.bootstrap)
+    try {
+      const res = await wire.call(ApiKeys.Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        topics: [
+          {
+            topic: 'bp-lz4',
+            partitions: [{ partition: 0, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }],
+          },
+        ],
+      })
+      assert.equal(readBatchHeader(res.responses[0].partitions[0].records).compression, CompressionCodec.LZ4)
+    } finally {
+      wire.close()
+      await wire.closed
+    }
+    assert.deepEqual(
+      (await readBack('bp-lz4', 0, 3)).map((r) => r.key!.toString()),
+      ['k0', 'k1', 'k2'],
+    )
   })
 
   it('writes transactional batches that read_committed sees after the commit and never after an abort', async () => {

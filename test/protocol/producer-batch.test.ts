@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import { initCompression } from '../../src/protocol/compression.ts'
 import {
   decodeRecordBatchSync,
   encodeProducerBatch,
@@ -87,4 +88,39 @@ test('encodeProducerBatch encodes a slice; the batch decodes with its CRC, heade
       encodeProducerBatch(records, 2, 2, { producerId: -1, producerEpoch: -1, baseSequence: -1, transactional: false }),
     RangeError,
   )
+})
+
+test('encodeProducerBatch compresses the records section with each codec, flagged in the attributes', async () => {
+  await initCompression()
+  const records: OutgoingRecord[] = [0, 1, 2, 3].map((i) => ({
+    key: Buffer.from(`key-${i}`),
+    value: Buffer.from('value '.repeat(50 + i)),
+    timestamp: 1_700_000_000_000 + i,
+    headers: i === 2 ? [{ key: 'h', value: Buffer.from('x') }] : [],
+  }))
+  const plain = encodeProducerBatch(records, 0, records.length, {
+    producerId: 5,
+    producerEpoch: 1,
+    baseSequence: 0,
+    transactional: false,
+  })
+  for (const codec of [1, 2, 3, 4]) {
+    const batch = encodeProducerBatch(records, 0, records.length, {
+      producerId: 5,
+      producerEpoch: 1,
+      baseSequence: 0,
+      transactional: true,
+      compression: codec,
+    })
+    const header = readBatchHeader(batch)
+    assert.equal(header.compression, codec)
+    assert.equal(header.isTransactional, true)
+    assert.ok(isBatchCrcValid(batch, 0, batch.length))
+    assert.ok(batch.length < plain.length, `codec ${codec} makes the batch smaller`)
+    assert.deepEqual(
+      decodeRecordBatchSync(batch).records,
+      decodeRecordBatchSync(plain).records,
+      `codec ${codec} decodes to the same records`,
+    )
+  }
 })

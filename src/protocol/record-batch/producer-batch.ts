@@ -1,8 +1,9 @@
 /**
- * Encoding one uncompressed v2 batch for a Produce request in a single pass into a buffer of its exact size: the
+ * Encoding one v2 batch for a Produce request in a single pass into a buffer of its exact size: the
  * size of every record is computed first, so nothing is copied twice and no intermediate buffer is allocated per
  * record (a client producing tens of thousands of small records per request spends its time here).
  */
+import { compressSync } from '../compression.ts'
 import {
   Attributes,
   BatchOffsets,
@@ -27,6 +28,8 @@ export interface ProducerBatchOptions {
   /** The sequence of the first record (-1 for a producer that is not idempotent). */
   readonly baseSequence: number
   readonly transactional: boolean
+  /** The codec of the records section (attribute id: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd; default 0). */
+  readonly compression?: number
 }
 
 /** Bytes of an unsigned varint of `v` (0 ≤ v < 2^53). */
@@ -70,7 +73,8 @@ function headerCount(r: OutgoingRecord): number {
 }
 
 /**
- * Encodes `records[start, end)` as one v2 batch (base offset 0, offset deltas 0..n-1, CreateTime timestamps). The
+ * Encodes `records[start, end)` as one v2 batch (base offset 0, offset deltas 0..n-1, CreateTime timestamps),
+ * compressed when `options.compression` names a codec (the Java client's framing for snappy). The
  * batch's base timestamp is the first record's; timestamps may go backwards inside it (deltas are signed).
  */
 export function encodeProducerBatch(
@@ -104,7 +108,7 @@ export function encodeProducerBatch(
     sizes[i] = size
     total += uvarintSize(zigzag(size)) + size
   }
-  const buf = Buffer.allocUnsafe(total)
+  let buf = Buffer.allocUnsafe(total)
   // Pass 2: the records.
   let pos: number = RECORD_BATCH_OVERHEAD
   for (let i = 0; i < count; i++) {
@@ -138,12 +142,23 @@ export function encodeProducerBatch(
       }
     }
   }
+  // Compressed: the records section is replaced by its compressed form (zstd needs initCompression() first).
+  const codec = options.compression ?? 0
+  if (codec !== 0) {
+    const payload = compressSync(codec, buf.subarray(RECORD_BATCH_OVERHEAD, total))
+    total = RECORD_BATCH_OVERHEAD + payload.length
+    buf = Buffer.allocUnsafe(total)
+    payload.copy(buf, RECORD_BATCH_OVERHEAD)
+  }
   // The header, then the CRC over everything from the attributes on.
   writeInt64(buf, BatchOffsets.baseOffset, 0)
   buf.writeInt32BE(total - LOG_OVERHEAD, BatchOffsets.batchLength)
   buf.writeInt32BE(-1, BatchOffsets.partitionLeaderEpoch)
   buf.writeInt8(CURRENT_MAGIC, BatchOffsets.magic)
-  buf.writeInt16BE(options.transactional ? Attributes.TRANSACTIONAL : 0, BatchOffsets.attributes)
+  buf.writeInt16BE(
+    (options.transactional ? Attributes.TRANSACTIONAL : 0) | (codec & Attributes.COMPRESSION_MASK),
+    BatchOffsets.attributes,
+  )
   buf.writeInt32BE(count - 1, BatchOffsets.lastOffsetDelta)
   writeInt64(buf, BatchOffsets.baseTimestamp, baseTimestamp)
   writeInt64(buf, BatchOffsets.maxTimestamp, maxTimestamp)

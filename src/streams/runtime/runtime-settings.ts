@@ -37,7 +37,12 @@ export interface RuntimeSettings {
   readonly repartitionPurgeIntervalMs: number
   /** Extra @platformatic/kafka connection options (sasl, tls), given as `tributary.connection`. */
   readonly connection: Record<string, unknown> | undefined
+  /** The output's compression codec (`compression.type`): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
+  readonly compression: number
 }
+
+/** Kafka's `compression.type` names, at their record batch attribute ids. */
+const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 function pick(o: Readonly<Record<string, unknown>>, names: string[]): unknown {
   for (const n of names) {
@@ -87,6 +92,14 @@ export function runtimeSettings(config: StreamsConfig): RuntimeSettings {
   if (reset !== 'earliest' && reset !== 'latest' && reset !== 'none') {
     throw streamsError('TRB_STREAMS_INVALID_CONFIG', `auto.offset.reset must be earliest, latest or none, got ${reset}`)
   }
+  const compressionName = String(pick(o, ['producer.compression.type', 'compression.type']) ?? 'none')
+  const compression = CODECS.indexOf(compressionName)
+  if (compression < 0) {
+    throw streamsError(
+      'TRB_STREAMS_INVALID_CONFIG',
+      `compression.type must be one of ${CODECS.join(', ')}, got ${JSON.stringify(compressionName)}`,
+    )
+  }
   const sessionTimeoutMs = int(o, consumer('session.timeout.ms'), 45000, 1)
   const instance = pick(o, consumer('group.instance.id'))
   return {
@@ -115,6 +128,7 @@ export function runtimeSettings(config: StreamsConfig): RuntimeSettings {
     maxProducerBacklogBytes: int(o, ['tributary.producer.backlog.bytes'], 16 * 1024 * 1024, 1),
     processBudgetMs: int(o, ['tributary.process.budget.ms'], 50, 1),
     repartitionPurgeIntervalMs: int(o, ['repartition.purge.interval.ms'], 30000, 0),
+    compression,
     connection: (o['tributary.connection'] as Record<string, unknown> | undefined) ?? undefined,
   }
 }

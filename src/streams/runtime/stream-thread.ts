@@ -147,6 +147,7 @@ export class StreamThread {
         requestTimeoutMs: s.producerRequestTimeoutMs,
       }),
       timeoutMs: s.producerRequestTimeoutMs,
+      compression: s.compression,
       log: this.#log,
     })
     this.#member = new GroupMember({

@@ -39,4 +39,17 @@ describe('streams config', () => {
       code: 'TRB_STREAMS_INVALID_CONFIG',
     })
   })
+
+  it('reads compression.type (or producer.compression.type) and refuses an unknown codec', () => {
+    const builder = new StreamsBuilder()
+    builder.stream('in').to('out')
+    for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
+      new KafkaStreams(builder.build(), { ...base, 'compression.type': codec })
+      new KafkaStreams(builder.build(), { ...base, 'producer.compression.type': codec })
+    }
+    assert.throws(() => new KafkaStreams(builder.build(), { ...base, 'compression.type': 'brotli' }), {
+      code: 'TRB_STREAMS_INVALID_CONFIG',
+      message: /compression\.type must be one of none, gzip, snappy, lz4, zstd, got "brotli"/,
+    })
+  })
 })

@@ -9,6 +9,9 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import kafkajs from 'kafkajs'
 import { ensureTopic, KafkaCluster, listOffsets } from '../../../src/client/index.ts'
+import { KafkaWireClient } from '../../../src/client/wire-client.ts'
+import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
+import { readBatchHeader } from '../../../src/protocol/record-batch.ts'
 import {
   KafkaStreams,
   type KeyValueStore,
@@ -173,6 +176,46 @@ describe('KafkaStreams on one instance', () => {
     assert.match(metrics, new RegExp(`${StreamsMetricNames.STATE}\\{[^}]*\\} 2`))
     assert.equal(await streams.close(), true)
     assert.deepEqual(recorder.states, ['REBALANCING', 'RUNNING', 'PENDING_SHUTDOWN', 'NOT_RUNNING'])
+  })
+
+  it('compresses outputs, repartition and changelog records with compression.type', async () => {
+    await ensureTopic(admin.admin, 'gz-lines', { partitions: 1 })
+    await ensureTopic(admin.admin, 'gz-counts', { partitions: 1 })
+    const streams = new KafkaStreams(wordCount('gz-lines', 'gz-counts'), {
+      ...baseConfig('gzipped', stateDir()),
+      'compression.type': 'gzip',
+    })
+    const recorder = stateRecorder(streams)
+    try {
+      await streams.start()
+      await recorder.reach('RUNNING')
+      await produce('gz-lines', [{ key: '1', value: 'gzip gzip gzip' }])
+      const { table } = await readTableUntil(broker.bootstrap, 'gz-counts', (t) => t.get('gzip') === 3)
+      assert.equal(table.get('gzip'), 3)
+    } finally {
+      await streams.close()
+    }
+    const wire = await KafkaWireClient.connect(broker.bootstrap)
+    try {
+      for (const topic of ['gz-counts', 'gzipped-counts-store-repartition', 'gzipped-counts-store-changelog']) {
+        const res = await wire.call(ApiKeys.Fetch, 11, {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1 << 20,
+          isolationLevel: 0,
+          topics: [
+            { topic, partitions: [{ partition: 0, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] },
+          ],
+        })
+        const records: Buffer = res.responses[0].partitions[0].records
+        assert.ok(records && records.length > 0, `${topic} has records`)
+        assert.equal(readBatchHeader(records).compression, 1, `${topic} holds gzip batches`)
+      }
+    } finally {
+      wire.close()
+      await wire.closed
+    }
   })
 
   it('restores a store from its changelog, and from the checkpoint without replay after a clean stop', async () => {
