@@ -4,7 +4,8 @@
  *   - map/filter (stateless, at_least_once and exactly_once_v2),
  *   - count by key into the LMDB store (at_least_once and exactly_once_v2),
  *   - tumbling window count (1-minute windows) over all keys (100k by default) into an LMDB window store,
- *   - stream-stream join: the input split in two streams (alternate records) joined by key within 1 minute,
+ *   - stream-stream join: the input split in two streams (a key's occurrences alternate sides) joined by key within
+ *     1 minute (6 results per key with 5 occurrences),
  * and the map and count topologies in Kafka Streams 4.x (Java, test-interop/java/src/KafkaStreamsApp.java; RocksDB
  * for the count) on the same broker and input, when java and mvn are installed.
  *   - stream-table join: each input record joined with a KTable (LMDB) of one row per key, read from a
@@ -199,18 +200,25 @@ function tumblingCountTopology(output: string): Topology {
   return builder.build()
 }
 
-/** `stream-stream join`: alternate records form the two sides, joined by key within a minute (inner join). */
+/**
+ * `stream-stream join`: a key's occurrences alternate between the two sides (its 1st, 3rd, ... on the left, its
+ * 2nd, 4th, ... on the right), joined by key within a minute (inner join): with 5 occurrences of each key, 6
+ * results per key.
+ */
 function streamJoinTopology(output: string): Topology {
   const builder = new StreamsBuilder()
-  let seq = 0
+  const seen = new Map<string, number>()
+  let onLeft = false
   const input = builder
     .stream<string, Buffer>(INPUT)
     .peek(noteFirst)
-    .peek(() => {
-      seq++
+    .peek((key) => {
+      const n = seen.get(key) ?? 0
+      seen.set(key, n + 1)
+      onLeft = n % 2 === 0
     })
-  const left = input.filter(() => seq % 2 === 0)
-  const right = input.filter(() => seq % 2 === 1)
+  const left = input.filter(() => onLeft)
+  const right = input.filter(() => !onLeft)
   left.join(right, (a) => a, JoinWindows.ofTimeDifferenceWithNoGrace(60_000)).to(output)
   return builder.build()
 }

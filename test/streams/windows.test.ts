@@ -515,6 +515,10 @@ describe('window stores: Kafka layouts, LMDB, serdes', () => {
       [...w.fetch('k', 0, 1000)].map((kv) => `${kv.key}=${kv.value}`),
       ['200=c'],
     )
+    // One window by its start: a point lookup; an expired window reads as absent even before it is deleted.
+    assert.equal(w.fetch('k', 200), 'c')
+    assert.equal(w.fetch('k', 201), undefined)
+    assert.equal(w.fetch('k', 50), undefined)
     input.pipeInput('k', 'old', 20) // older than stream time - retention: not written
     assert.equal(w.fetch('k', 20), undefined)
     assert.deepEqual(

@@ -100,6 +100,8 @@ export class StreamTask {
   readonly #output: TaskOutput
   readonly #lags = new Map<string, number>()
   readonly #decoder: InputDecoder
+  /** The write scopes of the task's stores (one LMDB transaction each), entered by `inWriteScope`. */
+  readonly writeScopes: Array<(work: () => void) => void> = []
   readonly #log: (message: string) => void
   #idleSince: number | undefined
   #state: TaskState = 'created'
@@ -402,6 +404,16 @@ export class StreamTask {
   }
 
   /** Processes one record (the lowest-timestamp head); returns false when none could be processed. */
+  /** Runs `work` inside every store's write scope (one LMDB transaction per store for a batch of records). */
+  inWriteScope(work: () => void): void {
+    let run = work
+    for (const scope of this.writeScopes) {
+      const inner = run
+      run = () => scope(inner)
+    }
+    run()
+  }
+
   process(now = this.#clock()): boolean {
     if (this.#state !== 'running') {
       throw streamsError('TRB_STREAMS_ILLEGAL_STATE', `task ${this.id} is ${this.#state}, not running`)

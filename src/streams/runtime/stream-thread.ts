@@ -436,11 +436,14 @@ export class StreamThread {
       const task = a.task
       let n = 0
       const now = Date.now()
-      while (task.isProcessable(now) && task.process(now)) {
-        task.maybePunctuateStreamTime()
-        n++
-        if ((n & 1023) === 0 && Date.now() > budgetEnd) break
-      }
+      // Batches of records in one LMDB write transaction per store (a window store writes once per record).
+      task.inWriteScope(() => {
+        while (task.isProcessable(now) && task.process(now)) {
+          task.maybePunctuateStreamTime()
+          n++
+          if ((n & 1023) === 0 && Date.now() > budgetEnd) break
+        }
+      })
       task.maybePunctuateSystemTime(Date.now())
       this.#metrics.processed(task.id, n)
       for (const [reason, count] of task.droppedByReason) this.#metrics.dropped(reason, count)

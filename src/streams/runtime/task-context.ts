@@ -176,6 +176,10 @@ export class TaskContext implements ProcessorContext<unknown, unknown>, StateSto
     this.#task.registerStore(store, restore, init?.name === store.name ? init.changelog : false)
   }
 
+  registerWriteScope(scope: (work: () => void) => void): void {
+    this.#task.writeScopes.push(scope)
+  }
+
   logChange(storeName: string, key: Buffer, value: Buffer | null, timestamp: number, headers?: Headers): void {
     this.#task.logChange(storeName, key, value, timestamp, headers ?? new Headers())
   }

@@ -57,6 +57,8 @@ export class LmdbKeyValueStore implements BytesKeyValueStore {
       mapSize: this.#options.mapSize,
     })
     context.register(root, (records) => this.restoreBatch(records))
+    // A write outside a transaction is a transaction of its own (window and session stores write once per record).
+    context.registerWriteScope?.((work) => this.batch(work))
   }
 
   restoreBatch(records: readonly RestoreRecord[]): void {

@@ -51,6 +51,12 @@ export interface StateStoreContext {
   setRecordContext(context: RecordContext): void
   /** Registers a promise the task must await before processing the next record (a serde warming up). */
   deferPreparation(preparation: Promise<void>): void
+  /**
+   * For a store whose writes cost less in one transaction (LMDB): `scope(work)` runs `work` inside one. The task
+   * processes its records in batches inside every such scope (reads in the scope see its writes; if `work` throws,
+   * the scope's writes are dropped and the task fails, restoring from its changelog).
+   */
+  registerWriteScope?(scope: (work: () => void) => void): void
 }
 
 /** Every state store: a name, a lifecycle, and whether it survives a restart. */

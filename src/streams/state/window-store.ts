@@ -75,7 +75,10 @@ export interface WindowBytesStoreSupplier {
 function windowKey(key: Buffer, start: number, seq: number): Buffer {
   const out = Buffer.allocUnsafe(key.length + 12)
   key.copy(out, 0)
-  out.writeBigInt64BE(BigInt(start), key.length)
+  // The start as a big-endian int64 without a BigInt (window starts are safe integers).
+  const hi = Math.floor(start / 4294967296)
+  out.writeInt32BE(hi, key.length)
+  out.writeUInt32BE(start - hi * 4294967296, key.length + 4)
   out.writeUInt32BE(seq >>> 0, key.length + 8)
   return out
 }
@@ -200,6 +203,13 @@ export class WindowStoreImpl<K, V> extends SegmentedBase<K, V> implements Window
   fetch(key: K, timeFrom: number, timeTo: number): WindowStoreIterator<V>
   fetch(keyFrom: K | null, keyTo: K | null, timeFrom: number, timeTo: number): KeyValueIterator<Windowed<K>, V>
   fetch(a: K | null, b: unknown, c?: unknown, d?: unknown): unknown {
+    if (c === undefined && !this.retainDuplicates) {
+      // One window of one key: without duplicates its store key is known, a point lookup.
+      const start = b as number
+      if (start < this.earliestLive) return undefined
+      const bytes = this.inner.get(windowKey(this.serKey(a as K), start, 0))
+      return bytes === undefined ? undefined : this.#deValue(bytes)
+    }
     if (c === undefined) {
       for (const [, v] of this.#scanKey(this.serKey(a as K), b as number, b as number, false)) return this.#deValue(v)
       return undefined

@@ -98,6 +98,30 @@ for (const [label, make] of implementations) {
 }
 
 describe('LMDB store', () => {
+  it('offers the task a write scope: one transaction whose reads see its writes, dropped if it throws', async () => {
+    const ctx = context() as ReturnType<typeof context> & { registerWriteScope(s: (w: () => void) => void): void }
+    const scopes: Array<(work: () => void) => void> = []
+    ctx.registerWriteScope = (s) => scopes.push(s)
+    const store = new LmdbKeyValueStore('scoped')
+    store.init(ctx, store)
+    assert.equal(scopes.length, 1)
+    scopes[0]!(() => {
+      store.put(b('a'), b('1'))
+      assert.equal(store.get(b('a'))!.toString(), '1')
+      store.putAll([{ key: b('b'), value: b('2') }]) // a batch nested in the scope
+      assert.deepEqual(keys(store.all()), ['a', 'b'])
+    })
+    assert.throws(() =>
+      scopes[0]!(() => {
+        store.put(b('c'), b('3'))
+        store.delete(b('a'))
+        throw new Error('processing failed')
+      }),
+    )
+    assert.deepEqual(keys(store.all()), ['a', 'b'])
+    await store.close()
+  })
+
   it('keeps its data across close and reopen (persistent)', async () => {
     const first = new LmdbKeyValueStore('persist')
     first.init(context(), first)
