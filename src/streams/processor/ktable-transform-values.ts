@@ -12,19 +12,11 @@
  *   current value, the parent's missing value included (`transform(key, null)`), as if out of band: the record
  *   context then has the parent value's timestamp (-1 when there is none) and no topic, offset or headers.
  */
-import type { SyncSerde } from '../../serde/serde.ts'
 import { streamsError } from '../errors.ts'
 import type { TimestampedKeyValueStore } from '../state/key-value-store.ts'
 import type { RecordContext, StateStore } from '../state/state-store.ts'
 import { PUT_RETURN_CODE_NOT_PUT, PUT_RETURN_CODE_VALID_TO_UNDEFINED } from '../state/versioned-store.ts'
-import type {
-  Cancellable,
-  InternalProcessorContext,
-  Processor,
-  ProcessorContext,
-  PunctuationType,
-  Punctuator,
-} from './api.ts'
+import type { InternalProcessorContext, Processor, ProcessorContext } from './api.ts'
 import {
   type KTableParent,
   type KTableSupplier,
@@ -33,34 +25,18 @@ import {
   TupleForwarder,
   type ValueGetterSupplier,
 } from './dsl-processors.ts'
-import { type Change, change, Headers, type Record, type RecordMetadata, type ValueAndTimestamp } from './record.ts'
+import { type Change, change, Headers, type Record, type ValueAndTimestamp } from './record.ts'
 
 /**
  * What a ValueTransformerWithKey sees of its task (Kafka Streams' ProcessorContext as a transformer gets it): the
  * stores connected to the operator, punctuation, commit requests and the current record's metadata. It cannot
  * forward: `forward()` throws (the value returned by `transform` is the output).
  */
-export interface ValueTransformerContext {
-  readonly applicationId: string
-  /** The task id, `<subtopology>_<partition>`. */
-  readonly taskId: string
-  readonly appConfigs: Readonly<globalThis.Record<string, unknown>>
-  /** The default serdes (default.key.serde, default.value.serde). */
-  readonly keySerde: SyncSerde<unknown> | undefined
-  readonly valueSerde: SyncSerde<unknown> | undefined
-  readonly stateDir: string | undefined
-  /** A store named in transformValues(..., storeNames) (or the operator's own store, when materialized). */
-  getStateStore<S extends StateStore = StateStore>(name: string): S
-  schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable
-  commit(): void
+export interface ValueTransformerContext extends Omit<ProcessorContext, 'forward'> {
   /** The timestamp of the record being transformed (Kafka Streams' `context.timestamp()`). */
   timestamp(): number
   /** The headers of the record being transformed. */
   headers(): Headers
-  /** Topic, partition and offset of the input record; undefined in a punctuation or a value getter's lookup. */
-  recordMetadata(): RecordMetadata | undefined
-  currentStreamTimeMs(): number
-  currentSystemTimeMs(): number
   /** Always throws: a transformer cannot forward records (Kafka Streams' ForwardingDisabledProcessorContext). */
   forward(record: Record<unknown, unknown>, childName?: string): never
 }
