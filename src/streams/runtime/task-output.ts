@@ -130,7 +130,7 @@ export class TaskOutput {
 
   applyResponse(response: HandlerResponse, node: string | null, fail: () => Error): void {
     for (const r of response?.deadLetterRecords ?? []) this.emit(r, node)
-    if (!response || response.action !== 'continue') throw fail()
+    if (response?.action !== 'continue') throw fail()
     this.#task.droppedRecords++
   }
 
