@@ -14,7 +14,7 @@ import type { Logger } from '../common/logger.ts'
 import { TributaryError } from '../errors.ts'
 import { initCompression } from '../protocol/compression.ts'
 import { encodeProducerBatch, NO_SEQUENCE, type OutgoingRecord } from '../protocol/record-batch.ts'
-import { describeKafkaError, isNetworkError, type KafkaCluster, responseOf } from './kafka-cluster.ts'
+import { describeKafkaError, hasKafkaError, isNetworkError, type KafkaCluster, responseOf } from './kafka-cluster.ts'
 
 /** The records of one partition, in the order they are to be appended. */
 export interface PartitionBatch {
@@ -36,8 +36,14 @@ export interface BatchProducerOptions {
   readonly acks?: -1 | 1
   /** How long the broker may wait for replication before answering (the Produce request's timeout), ms. */
   readonly timeoutMs?: number
-  /** Attempts after the first for a partition whose error Kafka marks retriable (default 5). */
+  /** Attempts after the first for a partition the broker refused with an error Kafka marks retriable (default 5). */
   readonly retries?: number
+  /**
+   * How long a call keeps retrying while the cluster cannot be reached (a lost connection, a broker restarting, no
+   * leader), as Kafka's `delivery.timeout.ms` (default 120000); the partitions still unwritten then fail.
+   */
+  readonly deliveryTimeoutMs?: number
+  /** The first pause between attempts; it doubles up to 1 s (Kafka's retry.backoff.ms / retry.backoff.max.ms). */
   readonly retryBackoffMs?: number
   /** Codec of the batches (`compression.type`): 0 none (default), 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
   readonly compression?: number
@@ -70,6 +76,17 @@ interface Encoded {
 }
 
 const DUPLICATE_SEQUENCE_NUMBER = 46
+const MAX_BACKOFF_MS = 1000
+
+/** A lost connection, a timeout or a partition without a leader: the cluster, not the records, is the problem. */
+function isUnreachable(error: Error | undefined): boolean {
+  return (
+    error !== undefined &&
+    (isNetworkError(error) ||
+      (error as { code?: string }).code === 'TRB_CLIENT_UNKNOWN_PARTITION' ||
+      hasKafkaError(error, 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE'))
+  )
+}
 const MIN_VERSION = 9
 const MAX_VERSION = 11
 
@@ -110,6 +127,7 @@ export class BatchProducer {
   readonly #timeoutMs: number
   readonly #retries: number
   readonly #backoffMs: number
+  readonly #deliveryTimeoutMs: number
   readonly #compression: number
   readonly #log: Logger | undefined
   /** Next sequence per partition, valid for the identity in #sequencesOf. */
@@ -123,6 +141,7 @@ export class BatchProducer {
     this.#timeoutMs = options.timeoutMs ?? 30000
     this.#retries = options.retries ?? 5
     this.#backoffMs = options.retryBackoffMs ?? 100
+    this.#deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120000
     this.#compression = options.compression ?? 0
     this.#log = options.log
   }
@@ -160,12 +179,18 @@ export class BatchProducer {
           }),
         }
       })
+    const deadline = Date.now() + this.#deliveryTimeoutMs
+    let refusals = 0
     for (let attempt = 0; todo.length > 0; attempt++) {
       const retry: Encoded[] = []
       const lastErrors = new Map<string, Error>()
       const stale = await this.#sendAll(todo, identity, outcome, retry, lastErrors)
       if (retry.length === 0) break
-      if (attempt >= this.#retries) {
+      // A broker's retriable refusal counts against `retries`; an unreachable cluster only against the deadline.
+      const unreachable = retry.every((b) => isUnreachable(lastErrors.get(`${b.topic}:${b.partition}`)))
+      if (!unreachable) refusals++
+      const backoff = Math.min(this.#backoffMs * 2 ** attempt, MAX_BACKOFF_MS)
+      if (refusals > this.#retries || Date.now() + backoff > deadline) {
         for (const b of retry) {
           const key = `${b.topic}:${b.partition}`
           outcome.failures.set(key, lastErrors.get(key) ?? new Error('produce failed'))
@@ -173,7 +198,7 @@ export class BatchProducer {
         break
       }
       this.#log?.debug('produce: retrying partitions', { partitions: retry.length, attempt: attempt + 1 })
-      await new Promise((resolve) => setTimeout(resolve, this.#backoffMs))
+      await new Promise((resolve) => setTimeout(resolve, backoff))
       if (stale) await this.#cluster.metadata([...new Set(retry.map((b) => b.topic))], true).catch(() => {})
       todo = retry
     }
@@ -189,7 +214,20 @@ export class BatchProducer {
     lastErrors: Map<string, Error>,
   ): Promise<boolean> {
     const topics = [...new Set(todo.map((b) => b.topic))]
-    const metadata = await this.#cluster.metadata(topics)
+    let metadata: Awaited<ReturnType<KafkaCluster['metadata']>>
+    let api: ReturnType<typeof createAPI>
+    try {
+      metadata = await this.#cluster.metadata(topics)
+      api = await this.#api()
+    } catch (error) {
+      if (!isNetworkError(error)) throw error
+      // The cluster cannot be reached right now: everything waits for the next round.
+      for (const b of todo) {
+        lastErrors.set(`${b.topic}:${b.partition}`, error as Error)
+        retry.push(b)
+      }
+      return true
+    }
     const byLeader = new Map<number, Encoded[]>()
     let stale = false
     for (const b of todo) {
@@ -207,7 +245,6 @@ export class BatchProducer {
       if (list) list.push(b)
       else byLeader.set(leader, [b])
     }
-    const api = await this.#api()
     const rounds = [...byLeader].map(async ([leader, list]) => {
       let response: ProduceResponse
       try {
@@ -272,7 +309,8 @@ export class BatchProducer {
     return this.#cluster.close()
   }
 
-  async #api() {
+  /** The Produce API at the version the broker and this class share (v9–v11). */
+  async #api(): Promise<ReturnType<typeof createAPI>> {
     const negotiated = await this.#cluster.api('Produce')
     const version = Math.min(negotiated.version, MAX_VERSION)
     if (version < MIN_VERSION) {

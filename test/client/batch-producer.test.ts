@@ -5,6 +5,7 @@
  * are visible to read_committed only after the commit; the Fetcher decodes every codec.
  */
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import {
   BatchProducer,
@@ -13,6 +14,7 @@ import {
   type FetchedRecord,
   Fetcher,
   hasKafkaError,
+  isNetworkError,
   KafkaCluster,
 } from '../../src/client/index.ts'
 import { KafkaWireClient } from '../../src/client/wire-client.ts'
@@ -216,6 +218,44 @@ describe('BatchProducer', () => {
       (await readBack('bp-lz4', 0, 3)).map((r) => r.key!.toString()),
       ['k0', 'k1', 'k2'],
     )
+  })
+
+  it('retries through a broker restart, and fails with a network error when the cluster stays unreachable', async (t) => {
+    if (!broker.local) {
+      t.skip('needs a broker this test can restart')
+      return
+    }
+    const admin = cluster()
+    await ensureTopic(admin.admin, 'bp-restart', { partitions: 1 })
+    const producer = new BatchProducer({ cluster: cluster() })
+    const first = await producer.produce([
+      { topic: 'bp-restart', partition: 0, records: [rec('a', 'before', Date.now())] },
+    ])
+    assert.equal(first.failures.size, 0)
+    // The producer's pooled connection dies with the broker; the next call reconnects and writes.
+    await broker.restart()
+    const second = await producer.produce([
+      { topic: 'bp-restart', partition: 0, records: [rec('b', 'after', Date.now())] },
+    ])
+    assert.deepEqual([...second.failures], [])
+    assert.equal(second.baseOffsets.get('bp-restart:0'), 1)
+    assert.deepEqual(
+      (await readBack('bp-restart', 0, 2)).map((r) => r.value!.toString()),
+      ['before', 'after'],
+    )
+    // Nothing listening: every round fails to connect until the delivery timeout, then the partition fails.
+    const free = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as { port: number }).port
+        srv.close(() => resolve(port))
+      })
+    })
+    const dead = new KafkaCluster({ bootstrap: `127.0.0.1:${free}`, requestTimeoutMs: 1000, connectTimeoutMs: 500 })
+    clusters.push(dead)
+    const unreachable = new BatchProducer({ cluster: dead, deliveryTimeoutMs: 500, retryBackoffMs: 50 })
+    const outcome = await unreachable.produce([{ topic: 'bp-restart', partition: 0, records: [rec('c', 'lost', 1)] }])
+    assert.equal(outcome.baseOffsets.size, 0)
+    assert.ok(isNetworkError(outcome.failures.get('bp-restart:0')), String(outcome.failures.get('bp-restart:0')))
   })
 
   it('writes transactional batches that read_committed sees after the commit and never after an abort', async () => {

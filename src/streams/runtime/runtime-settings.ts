@@ -21,6 +21,7 @@ export interface RuntimeSettings {
   readonly groupInstanceId: string | null
   readonly transactionTimeoutMs: number
   readonly producerRequestTimeoutMs: number
+  readonly deliveryTimeoutMs: number
   readonly fetchMaxWaitMs: number
   readonly maxPartitionFetchBytes: number
   readonly restorePartitionFetchBytes: number
@@ -115,6 +116,7 @@ export function runtimeSettings(config: StreamsConfig): RuntimeSettings {
     groupInstanceId: instance === undefined ? null : String(instance),
     transactionTimeoutMs: int(o, ['producer.transaction.timeout.ms', 'transaction.timeout.ms'], 10000, 1),
     producerRequestTimeoutMs: int(o, ['producer.request.timeout.ms', 'request.timeout.ms'], 30000, 1),
+    deliveryTimeoutMs: int(o, ['producer.delivery.timeout.ms', 'delivery.timeout.ms'], 120000, 1),
     fetchMaxWaitMs: int(o, consumer('fetch.max.wait.ms'), 500, 0),
     maxPartitionFetchBytes: int(o, consumer('max.partition.fetch.bytes'), 1048576, 1),
     restorePartitionFetchBytes: int(o, ['restore.consumer.max.partition.fetch.bytes'], 1048576, 1),

@@ -148,6 +148,7 @@ export class StreamThread {
       }),
       timeoutMs: s.producerRequestTimeoutMs,
       compression: s.compression,
+      deliveryTimeoutMs: s.deliveryTimeoutMs,
       log: this.#log,
     })
     this.#member = new GroupMember({
