@@ -1,8 +1,8 @@
 /**
- * Fetch v12–v17 with the records left as bytes: @platformatic/kafka builds the request, and this parser reads the
- * response's structure and keeps each partition's record section as one Buffer, which the fetcher decodes with
- * src/protocol's record batch decoder straight into its own records (no intermediate record objects, no BigInt per
- * record, every codec including zstd).
+ * Fetch v12–v17 with the records left as bytes: @platformatic/kafka builds the request and reads the frame, the
+ * generated codec (src/protocol) decodes the response and keeps each partition's record section as one Buffer,
+ * which the fetcher decodes with src/protocol's record batch decoder straight into its own records (no intermediate
+ * record objects, no BigInt per record, every codec including zstd).
  */
 import {
   type API,
@@ -13,10 +13,14 @@ import {
   fetchV15,
   fetchV16,
   fetchV17,
-  type Reader,
+  type Reader as PlatformaticReader,
   ResponseError,
 } from '@platformatic/kafka'
 import { TributaryError } from '../errors.ts'
+import { apiCodec } from '../protocol/framing.ts'
+import { ApiKeys } from '../protocol/generated/api-table.ts'
+import type { FetchResponse } from '../protocol/generated/fetch-response.ts'
+import { Reader } from '../protocol/primitives.ts'
 
 export interface RawFetchPartition {
   partitionIndex: number
@@ -41,40 +45,31 @@ const REQUESTS: Record<number, { createRequest: (...args: never[]) => unknown }>
   17: fetchV17,
 }
 
+/**
+ * The response decoded by the generated codec (src/protocol) from the bytes @platformatic/kafka's connection read:
+ * the record sections stay views of those bytes. Errors are raised as the library's ResponseError, so callers
+ * recognise them as they do the library's own answers.
+ */
 function parser(version: number) {
-  return (_correlationId: number, apiKey: number, apiVersion: number, reader: Reader): RawFetchResponse => {
+  const codec = apiCodec(ApiKeys.Fetch)
+  return (_correlationId: number, apiKey: number, apiVersion: number, reader: PlatformaticReader): RawFetchResponse => {
+    const bytes = reader.buffer.slice(reader.position, reader.buffer.length)
+    const decoded = codec.decodeResponse(new Reader(bytes), version) as FetchResponse
     const errors: Array<[string, [number, null]]> = []
-    reader.readInt32() // throttle_time_ms
-    const errorCode = reader.readInt16()
-    if (errorCode !== 0) errors.push(['', [errorCode, null]])
-    reader.readInt32() // session_id
+    if (decoded.errorCode !== 0) errors.push(['', [decoded.errorCode, null]])
     const response: RawFetchResponse = {
-      responses: reader.readArray((r, i) => ({
-        topicId: version >= 13 ? r.readUUID() : r.readString(),
-        partitions: r.readArray((r, j) => {
-          const partitionIndex = r.readInt32()
-          const partitionError = r.readInt16()
-          const highWatermark = r.readInt64()
-          const lastStableOffset = r.readInt64()
-          r.readInt64() // log_start_offset
-          const abortedTransactions = r.readArray((r) => ({ producerId: r.readInt64(), firstOffset: r.readInt64() }))
-          r.readInt32() // preferred_read_replica
-          const partition: RawFetchPartition = {
-            partitionIndex,
-            errorCode: partitionError,
-            highWatermark,
-            lastStableOffset,
-            abortedTransactions,
-            records: null,
+      responses: decoded.responses.map((t, i) => ({
+        topicId: version >= 13 ? t.topicId : t.topic,
+        partitions: t.partitions.map((p, j) => {
+          if (p.errorCode !== 0) errors.push([`/responses/${i}/partitions/${j}`, [p.errorCode, null]])
+          return {
+            partitionIndex: p.partitionIndex,
+            errorCode: p.errorCode,
+            highWatermark: p.highWatermark,
+            lastStableOffset: p.lastStableOffset,
+            abortedTransactions: p.abortedTransactions ?? [],
+            records: p.records !== null && p.records.length > 0 ? p.records : null,
           }
-          if (partition.errorCode !== 0) errors.push([`/responses/${i}/partitions/${j}`, [partition.errorCode, null]])
-          // COMPACT_RECORDS: the length plus one, 0 for null.
-          const size = r.readUnsignedVarInt() - 1
-          if (size > 0) {
-            partition.records = r.buffer.slice(r.position, r.position + size)
-            r.skip(size)
-          }
-          return partition
         }),
       })),
     }
