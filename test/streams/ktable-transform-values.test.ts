@@ -28,6 +28,7 @@ import {
   type ValueTransformerWithKey,
 } from '../../src/streams/index.ts'
 import { TopologyTestDriver } from '../../src/streams/testing/index.ts'
+import { pipeStrings, type StringInput, type StringOutput } from '../helpers/string-topology.ts'
 
 const S = Serdes.String()
 const cfg = {
@@ -36,26 +37,16 @@ const cfg = {
   'default.value.serde': S,
   'default.dsl.store': 'in_memory' as const,
 }
-type Out = [key: string, value: string | null, timestamp: number]
+type Out = StringOutput
 const joiner = (l: string | null, r: string | null) => `[${l},${r}]`
 
 function run(
   build: (b: StreamsBuilder) => void,
-  inputs: Array<[topic: string, key: string, value: string | null, timestamp: number]>,
+  inputs: StringInput[],
   outputs: string[],
   config: { [name: string]: unknown } = {},
 ): { out: { [topic: string]: Out[] }; driver: TopologyTestDriver } {
-  const b = new StreamsBuilder()
-  build(b)
-  const driver = new TopologyTestDriver(b.build(), { ...cfg, ...config })
-  const out: { [topic: string]: Out[] } = Object.fromEntries(outputs.map((t) => [t, [] as Out[]]))
-  const topics = outputs.map((t) => [t, driver.createOutputTopic(t, S, S)] as const)
-  for (const [topic, key, value, ts] of inputs) {
-    driver.createInputTopic(topic, S, S).pipeInput(key, value, ts)
-    for (const [t, o] of topics)
-      for (const r of o.readRecordsToList()) out[t].push([r.key as string, r.value, r.timestamp])
-  }
-  return { out, driver }
+  return pipeStrings(build, inputs, outputs, { ...cfg, ...config })
 }
 
 /** Kafka's ExclamationValueTransformer: `key->value!`, checking at init that the named stores are reachable. */

@@ -22,6 +22,7 @@ import {
   type VersionedKeyValueStore,
 } from '../../src/streams/index.ts'
 import { TopologyTestDriver } from '../../src/streams/testing/index.ts'
+import { pipeStrings, type StringInput, type StringOutput } from '../helpers/string-topology.ts'
 
 const S = Serdes.String()
 const cfg = {
@@ -32,8 +33,8 @@ const cfg = {
   'statestore.cache.max.bytes': 0,
 }
 const joiner = (l: string | null, r: string | null) => `[${l},${r}]`
-type In = [topic: string, key: string | null, value: string | null, timestamp: number]
-type Out = [key: string, value: string | null, timestamp: number]
+type In = StringInput
+type Out = StringOutput
 
 const versioned = <V = string>(store: string, historyMs = 10_000) =>
   Materialized.as<string, V>(Stores.persistentVersionedKeyValueStore(store, historyMs))
@@ -41,23 +42,9 @@ const vtable = (b: StreamsBuilder, topic = 'tbl', store = 'tbl-store') =>
   b.table<string, string>(topic, Consumed.with(S, S), versioned(store))
 
 function run(build: (b: StreamsBuilder) => void, inputs: In[], outputs: string[]): Record<string, Out[]> {
-  const b = new StreamsBuilder()
-  build(b)
-  const driver = new TopologyTestDriver(b.build(), cfg)
-  try {
-    const ins = new Map<string, ReturnType<typeof driver.createInputTopic<string | null, string>>>()
-    const outs = outputs.map((t) => [t, driver.createOutputTopic(t, S, S)] as const)
-    const result: Record<string, Out[]> = Object.fromEntries(outputs.map((t) => [t, [] as Out[]]))
-    for (const [topic, key, value, ts] of inputs) {
-      if (!ins.has(topic)) ins.set(topic, driver.createInputTopic(topic, S, S))
-      ins.get(topic)!.pipeInput(key, value, ts)
-      for (const [t, o] of outs)
-        for (const r of o.readRecordsToList()) result[t].push([r.key as string, r.value, r.timestamp])
-    }
-    return result
-  } finally {
-    driver.close()
-  }
+  const { out, driver } = pipeStrings(build, inputs, outputs, cfg)
+  driver.close()
+  return out
 }
 
 // The versioned table gets A's versions 10 and 20, then an out-of-order one (15), then a newer one (30).
