@@ -23,7 +23,7 @@ import {
   StreamsMetricNames,
 } from '../../../src/streams/index.ts'
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.ts'
-import { expectedCounts, produceEvents, readTableUntil } from './helpers.ts'
+import { expectedCounts, produceEvents, readTableUntil, untilChecked } from './helpers.ts'
 
 const PARTITIONS = 4
 const ALL_TASKS = PARTITIONS * 2
@@ -142,20 +142,7 @@ const onStateChange = new Set<() => void>()
 
 /** Resolves when `done()` holds, checking after every state change of the instances. */
 function until(done: () => boolean, what: string, timeoutMs = 90000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!done()) return
-      onStateChange.delete(check)
-      clearTimeout(timer)
-      resolve()
-    }
-    const timer = setTimeout(() => {
-      onStateChange.delete(check)
-      reject(new Error(`not reached: ${what}`))
-    }, timeoutMs)
-    onStateChange.add(check)
-    check()
-  })
+  return untilChecked(onStateChange, done, what, timeoutMs)
 }
 
 describe('cooperative rebalancing', () => {

@@ -281,3 +281,29 @@ export function stateRecorder(streams: { setStateListener(l: (next: string, prev
     },
   }
 }
+
+/**
+ * Resolves when `done()` holds: checked at once and again whenever the caller runs the functions in `checks` (on
+ * every state change of the instances it watches); rejects after `timeoutMs`.
+ */
+export function untilChecked(
+  checks: Set<() => void>,
+  done: () => boolean,
+  what: string,
+  timeoutMs = 90000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!done()) return
+      checks.delete(check)
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      checks.delete(check)
+      reject(new Error(`not reached: ${what}`))
+    }, timeoutMs)
+    checks.add(check)
+    check()
+  })
+}

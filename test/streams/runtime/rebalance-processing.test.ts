@@ -25,7 +25,7 @@ import {
   StreamsMetricNames,
 } from '../../../src/streams/index.ts'
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.ts'
-import { kafka, readTableUntil } from './helpers.ts'
+import { kafka, readTableUntil, untilChecked } from './helpers.ts'
 
 const PARTITIONS = 4
 /** Keys per input partition; every record of a key goes to the same partition (so to the same task). */
@@ -272,22 +272,7 @@ function watch(...instances: KafkaStreams[]) {
   }
   return {
     states: (s: KafkaStreams) => states.get(s)!,
-    until(done: () => boolean, what: string, timeoutMs = 90000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!done()) return
-          checks.delete(check)
-          clearTimeout(timer)
-          resolve()
-        }
-        const timer = setTimeout(() => {
-          checks.delete(check)
-          reject(new Error(`not reached: ${what}`))
-        }, timeoutMs)
-        checks.add(check)
-        check()
-      })
-    },
+    until: (done: () => boolean, what: string, timeoutMs = 90000) => untilChecked(checks, done, what, timeoutMs),
   }
 }
 
