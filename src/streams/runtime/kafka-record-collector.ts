@@ -26,7 +26,7 @@ import {
   type Transaction,
 } from '../../client/index.ts'
 import type { Logger } from '../../common/logger.ts'
-import { streamsError } from '../errors.ts'
+import { StreamsError, streamsError } from '../errors.ts'
 import type { ErrorHandlerContext, ProductionExceptionHandler } from '../processor/exception-handlers.ts'
 import { Headers } from '../processor/record.ts'
 import type { ProducedRecord, RecordCollector } from '../processor/record-collector.ts'
@@ -49,9 +49,6 @@ const RECORD_ERRORS = [
 /** What one request carries at most (below the brokers' default 1 MiB batch limit, with room for overhead). */
 const MAX_REQUEST_BYTES = 512 * 1024
 const MAX_REQUEST_RECORDS = 20000
-
-const hasStreamsCode = (error: unknown): boolean =>
-  typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('TRB_STREAMS_')
 
 interface Pending {
   readonly record: ProducedRecord
@@ -335,7 +332,7 @@ export class KafkaRecordCollector implements RecordCollector {
     } catch (error) {
       const fenced = this.#wrapFencing(error)
       if (fenced) throw fenced
-      if (error instanceof ProducerFencedError || hasStreamsCode(error)) throw error
+      if (error instanceof ProducerFencedError || error instanceof StreamsError) throw error
       throw streamsError(
         'TRB_STREAMS_PRODUCTION_FAILED',
         `producing ${batch.length} record(s) failed: ${describeKafkaError(error)}`,
