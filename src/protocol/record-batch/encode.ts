@@ -21,45 +21,7 @@ import {
   updateBatchCrc,
   writeInt64,
 } from './header.ts'
-
-class ByteSink {
-  buf: Buffer
-  pos = 0
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size)
-  }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
-    this.buf.copy(next, 0, 0, this.pos)
-    this.buf = next
-  }
-  uvarint(v: number): void {
-    this.ensure(10)
-    // Division instead of bit operations so 53-bit values (zigzagged varlongs) encode correctly.
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 128) | 0x80
-      v = Math.floor(v / 128)
-    }
-    this.buf[this.pos++] = v
-  }
-  varint(v: number): void {
-    this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1)
-  }
-  bytes(b: Buffer): void {
-    this.ensure(b.length)
-    b.copy(this.buf, this.pos)
-    this.pos += b.length
-  }
-  nullableBytes(b: Buffer | null): void {
-    if (b === null) {
-      this.varint(-1)
-      return
-    }
-    this.varint(b.length)
-    this.bytes(b)
-  }
-}
+import { type OutgoingRecord, recordsSection } from './producer-batch.ts'
 
 const toBuf = (v: Buffer | string | null | undefined): Buffer | null =>
   v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v
@@ -96,28 +58,22 @@ function encodeRecords(
       if (ts > maxTimestamp) maxTimestamp = ts
     }
   }
-  const out = new ByteSink(256)
-  const rec = new ByteSink(128)
-  for (let i = 0; i < count; i++) {
-    const r = records[i]!
-    rec.pos = 0
-    rec.buf[rec.pos++] = 0 // record attributes: unused
-    rec.varint((r.timestamp ?? now) - baseTimestamp)
-    rec.varint(fixed ? fixed.offsets[i]! - fixed.baseOffset : i)
-    rec.nullableBytes(toBuf(r.key))
-    rec.nullableBytes(toBuf(r.value))
-    const headers = normalizeHeaders(r.headers)
-    rec.varint(headers.length)
-    for (const h of headers) {
-      const k = Buffer.from(h.key, 'utf8')
-      rec.varint(k.length)
-      rec.bytes(k)
-      rec.nullableBytes(h.value)
-    }
-    out.varint(rec.pos)
-    out.bytes(rec.buf.subarray(0, rec.pos))
-  }
-  return { body: out.buf.subarray(0, out.pos), baseTimestamp, maxTimestamp, count }
+  const normalized: OutgoingRecord[] = records.map((r) => ({
+    key: toBuf(r.key),
+    value: toBuf(r.value),
+    timestamp: r.timestamp ?? now,
+    headers: normalizeHeaders(r.headers),
+  }))
+  const section = recordsSection(
+    normalized,
+    0,
+    count,
+    baseTimestamp,
+    fixed ? fixed.offsets.map((o) => o - fixed.baseOffset) : undefined,
+  )
+  const body = Buffer.allocUnsafe(section.size)
+  section.write(body, 0)
+  return { body, baseTimestamp, maxTimestamp, count }
 }
 
 function assembleBatch(opts: EncodeBatchOptions, enc: EncodedRecords, payload: Buffer, codec: number): Buffer {

@@ -1,5 +1,5 @@
 /**
- * Encoding one v2 batch for a Produce request in a single pass into a buffer of its exact size: the
+ * The records section of a v2 batch in one pass (shared by every encoder here), and one v2 batch for a Produce request in a single pass into a buffer of its exact size: the
  * size of every record is computed first, so nothing is copied twice and no intermediate buffer is allocated per
  * record (a client producing tens of thousands of small records per request spends its time here).
  */
@@ -73,27 +73,24 @@ function headerCount(r: OutgoingRecord): number {
 }
 
 /**
- * Encodes `records[start, end)` as one v2 batch (base offset 0, offset deltas 0..n-1, CreateTime timestamps),
- * compressed when `options.compression` names a codec (the Java client's framing for snappy). The
- * batch's base timestamp is the first record's; timestamps may go backwards inside it (deltas are signed).
+ * The records section of a batch: `records[start, end)` with timestamps relative to `baseTimestamp` and offset
+ * deltas `offsetDeltas[i]` (default 0, 1, 2, ...), sized first, then written into `buf` from `pos` (a buffer of at
+ * least `pos + size` bytes: pass none to get just the size). Shared by every encoder of src/protocol.
  */
-export function encodeProducerBatch(
+export function recordsSection(
   records: readonly OutgoingRecord[],
   start: number,
   end: number,
-  options: ProducerBatchOptions,
-): Buffer {
+  baseTimestamp: number,
+  offsetDeltas?: readonly number[],
+): { size: number; write(buf: Buffer, pos: number): number } {
   const count = end - start
-  if (count <= 0) throw new RangeError('a record batch needs at least one record')
-  const baseTimestamp = records[start]!.timestamp
-  let maxTimestamp = baseTimestamp
-  // Pass 1: each record's body size, and the batch's size.
   const sizes = new Array<number>(count)
-  let total: number = RECORD_BATCH_OVERHEAD
+  let total = 0
   for (let i = 0; i < count; i++) {
     const r = records[start + i]!
-    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
-    let size = 1 + uvarintSize(zigzag(r.timestamp - baseTimestamp)) + uvarintSize(zigzag(i))
+    const delta = offsetDeltas ? offsetDeltas[i]! : i
+    let size = 1 + uvarintSize(zigzag(r.timestamp - baseTimestamp)) + uvarintSize(zigzag(delta))
     size += r.key === null ? 1 : uvarintSize(zigzag(r.key.length)) + r.key.length
     size += r.value === null ? 1 : uvarintSize(zigzag(r.value.length)) + r.value.length
     const hc = headerCount(r)
@@ -108,40 +105,64 @@ export function encodeProducerBatch(
     sizes[i] = size
     total += uvarintSize(zigzag(size)) + size
   }
-  let buf = Buffer.allocUnsafe(total)
-  // Pass 2: the records.
-  let pos: number = RECORD_BATCH_OVERHEAD
-  for (let i = 0; i < count; i++) {
-    const r = records[start + i]!
-    pos = writeUvarint(buf, pos, zigzag(sizes[i]!))
-    buf[pos++] = 0 // record attributes: unused
-    pos = writeUvarint(buf, pos, zigzag(r.timestamp - baseTimestamp))
-    pos = writeUvarint(buf, pos, zigzag(i))
-    if (r.key === null) buf[pos++] = 1
-    else {
-      pos = writeUvarint(buf, pos, zigzag(r.key.length))
-      pos += r.key.copy(buf, pos)
-    }
-    if (r.value === null) buf[pos++] = 1
-    else {
-      pos = writeUvarint(buf, pos, zigzag(r.value.length))
-      pos += r.value.copy(buf, pos)
-    }
-    const hc = headerCount(r)
-    pos = writeUvarint(buf, pos, zigzag(hc))
-    if (hc > 0) {
-      for (const h of r.headers) {
-        const k = keyBytes(h.key)
-        pos = writeUvarint(buf, pos, zigzag(k.length))
-        pos += k.copy(buf, pos)
-        if (h.value === null) buf[pos++] = 1
-        else {
-          pos = writeUvarint(buf, pos, zigzag(h.value.length))
-          pos += h.value.copy(buf, pos)
+  const write = (buf: Buffer, at: number): number => {
+    let pos = at
+    for (let i = 0; i < count; i++) {
+      const r = records[start + i]!
+      pos = writeUvarint(buf, pos, zigzag(sizes[i]!))
+      buf[pos++] = 0 // record attributes: unused
+      pos = writeUvarint(buf, pos, zigzag(r.timestamp - baseTimestamp))
+      pos = writeUvarint(buf, pos, zigzag(offsetDeltas ? offsetDeltas[i]! : i))
+      if (r.key === null) buf[pos++] = 1
+      else {
+        pos = writeUvarint(buf, pos, zigzag(r.key.length))
+        pos += r.key.copy(buf, pos)
+      }
+      if (r.value === null) buf[pos++] = 1
+      else {
+        pos = writeUvarint(buf, pos, zigzag(r.value.length))
+        pos += r.value.copy(buf, pos)
+      }
+      const hc = headerCount(r)
+      pos = writeUvarint(buf, pos, zigzag(hc))
+      if (hc > 0) {
+        for (const h of r.headers) {
+          const k = keyBytes(h.key)
+          pos = writeUvarint(buf, pos, zigzag(k.length))
+          pos += k.copy(buf, pos)
+          if (h.value === null) buf[pos++] = 1
+          else {
+            pos = writeUvarint(buf, pos, zigzag(h.value.length))
+            pos += h.value.copy(buf, pos)
+          }
         }
       }
     }
+    return pos
   }
+  return { size: total, write }
+}
+
+/**
+ * Encodes `records[start, end)` as one v2 batch (base offset 0, offset deltas 0..n-1, CreateTime timestamps),
+ * compressed when `options.compression` names a codec (the Java client's framing for snappy). The
+ * batch's base timestamp is the first record's; timestamps may go backwards inside it (deltas are signed).
+ */
+export function encodeProducerBatch(
+  records: readonly OutgoingRecord[],
+  start: number,
+  end: number,
+  options: ProducerBatchOptions,
+): Buffer {
+  const count = end - start
+  if (count <= 0) throw new RangeError('a record batch needs at least one record')
+  const baseTimestamp = records[start]!.timestamp
+  let maxTimestamp = baseTimestamp
+  for (let i = start; i < end; i++) if (records[i]!.timestamp > maxTimestamp) maxTimestamp = records[i]!.timestamp
+  const section = recordsSection(records, start, end, baseTimestamp)
+  let total: number = RECORD_BATCH_OVERHEAD + section.size
+  let buf = Buffer.allocUnsafe(total)
+  section.write(buf, RECORD_BATCH_OVERHEAD)
   // Compressed: the records section is replaced by its compressed form (zstd needs initCompression() first).
   const codec = options.compression ?? 0
   if (codec !== 0) {
