@@ -1,7 +1,8 @@
 /**
- * The records section of a v2 batch in one pass (shared by every encoder here), and one v2 batch for a Produce request in a single pass into a buffer of its exact size: the
- * size of every record is computed first, so nothing is copied twice and no intermediate buffer is allocated per
- * record (a client producing tens of thousands of small records per request spends its time here).
+ * The records section of a v2 batch, written in one pass into a buffer of its exact size (the size of every record
+ * is computed first, so nothing is copied twice and no buffer is allocated per record); every encoder here uses it.
+ * And one producer's batch for a Produce request (a client producing tens of thousands of small records per
+ * request spends its time here).
  */
 import { compressSync } from '../compression.ts'
 import {
