@@ -22,6 +22,7 @@ import { CompressionCodec, initCompression } from '../../src/protocol/compressio
 import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { encodeRecordBatch, type OutgoingRecord, readBatchHeader } from '../../src/protocol/record-batch.ts'
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts'
+import { fetchRecordBytes } from '../helpers/wire.ts'
 
 let broker: TestBroker
 const clusters: KafkaCluster[] = []
@@ -196,20 +197,8 @@ describe('BatchProducer', () => {
     assert.equal(outcome.failures.size, 0)
     const wire = await KafkaWireClient.connect(broker.bootstrap)
     try {
-      const res = await wire.call(ApiKeys.Fetch, 11, {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        topics: [
-          {
-            topic: 'bp-lz4',
-            partitions: [{ partition: 0, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }],
-          },
-        ],
-      })
-      assert.equal(readBatchHeader(res.responses[0].partitions[0].records).compression, CompressionCodec.LZ4)
+      const records = await fetchRecordBytes(wire, 'bp-lz4')
+      assert.equal(readBatchHeader(records).compression, CompressionCodec.LZ4)
     } finally {
       wire.close()
       await wire.closed

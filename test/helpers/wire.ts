@@ -5,8 +5,8 @@ import { ApiKeys } from '../../src/protocol/generated/api-table.ts'
 import { ErrorCode } from '../../src/protocol/generated/error-codes.ts'
 import { decodeRecordBatches } from '../../src/protocol/record-batch.ts'
 
-/** Every value of a partition from offset 0 (up to 8 MiB), as strings; a null value reads `<null>`. */
-export async function fetchValues(wire: KafkaWireClient, topic: string, partition = 0): Promise<string[]> {
+/** The record batches of a partition from offset 0 (up to 8 MiB), as the broker sends them. */
+export async function fetchRecordBytes(wire: KafkaWireClient, topic: string, partition = 0): Promise<Buffer> {
   const res = await wire.call(ApiKeys.Fetch, 11, {
     replicaId: -1,
     maxWaitMs: 0,
@@ -19,8 +19,13 @@ export async function fetchValues(wire: KafkaWireClient, topic: string, partitio
   })
   const p = res.responses[0].partitions[0]
   assert.equal(p.errorCode, ErrorCode.NONE)
+  return p.records ?? Buffer.alloc(0)
+}
+
+/** Every value of a partition from offset 0 (up to 8 MiB), as strings; a null value reads `<null>`. */
+export async function fetchValues(wire: KafkaWireClient, topic: string, partition = 0): Promise<string[]> {
   const values: string[] = []
-  for (const b of await decodeRecordBatches(p.records ?? Buffer.alloc(0))) {
+  for (const b of await decodeRecordBatches(await fetchRecordBytes(wire, topic, partition))) {
     for (const r of b.records) values.push(r.value?.toString() ?? '<null>')
   }
   return values

@@ -10,7 +10,6 @@ import { setTimeout as delay } from 'node:timers/promises'
 import kafkajs from 'kafkajs'
 import { ensureTopic, KafkaCluster, listOffsets } from '../../../src/client/index.ts'
 import { KafkaWireClient } from '../../../src/client/wire-client.ts'
-import { ApiKeys } from '../../../src/protocol/generated/api-table.ts'
 import { readBatchHeader } from '../../../src/protocol/record-batch.ts'
 import {
   KafkaStreams,
@@ -25,6 +24,7 @@ import {
   Topology,
 } from '../../../src/streams/index.ts'
 import { startTestBroker, type TestBroker, tempDir } from '../../helpers/broker.ts'
+import { fetchRecordBytes } from '../../helpers/wire.ts'
 import { kafka, readTableUntil, readTopicUntil, stateRecorder } from './helpers.ts'
 
 const { ConfigResourceTypes } = kafkajs
@@ -198,17 +198,7 @@ describe('KafkaStreams on one instance', () => {
     const wire = await KafkaWireClient.connect(broker.bootstrap)
     try {
       for (const topic of ['gz-counts', 'gzipped-counts-store-repartition', 'gzipped-counts-store-changelog']) {
-        const res = await wire.call(ApiKeys.Fetch, 11, {
-          replicaId: -1,
-          maxWaitMs: 0,
-          minBytes: 0,
-          maxBytes: 1 << 20,
-          isolationLevel: 0,
-          topics: [
-            { topic, partitions: [{ partition: 0, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] },
-          ],
-        })
-        const records: Buffer = res.responses[0].partitions[0].records
+        const records = await fetchRecordBytes(wire, topic)
         assert.ok(records && records.length > 0, `${topic} has records`)
         assert.equal(readBatchHeader(records).compression, 1, `${topic} holds gzip batches`)
       }
